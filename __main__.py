@@ -1,0 +1,10 @@
+"""GitLab CI jobs on AWS Fargate: `mode: ecs` (Fargate driver) or `mode: eks` (EKS + Karpenter)."""
+
+import pulumi
+
+from components.config import load_stack_config
+from components.stack import build_stack
+
+config = load_stack_config()
+for key, value in build_stack(config).items():
+    pulumi.export(key, value)

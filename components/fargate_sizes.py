@@ -1,0 +1,27 @@
+"""Valid AWS Fargate CPU/memory combinations (ECS tasks and EKS pods share the table)."""
+
+from __future__ import annotations
+
+# CPU units (1024 = 1 vCPU) -> allowed memory in MiB. Source: FACTS.md section 6.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+
+def is_valid_fargate_size(cpu: int, memory: int) -> bool:
+    return memory in FARGATE_SIZES.get(cpu, ())
+
+
+def nearest_fargate_size(cpu: int, memory: int) -> tuple[int, int]:
+    """The valid pair closest to the request: same CPU if valid, else the nearest CPU row,
+    then the smallest memory in that row that holds the request (or the row's maximum)."""
+    row_cpu = cpu if cpu in FARGATE_SIZES else min(FARGATE_SIZES, key=lambda c: (abs(c - cpu), c))
+    memories = FARGATE_SIZES[row_cpu]
+    fitting = [m for m in memories if m >= memory]
+    return row_cpu, (fitting[0] if fitting else memories[-1])

@@ -1,0 +1,240 @@
+"""Evaluate the whole program offline, under Pulumi mocks, and record every resource.
+
+Used by the test suite and by the `components.plan` command: no Pulumi CLI, no provider
+plugins, no cloud credentials. Ids and ARNs it invents are obvious placeholders
+(account 123456789012, ids ending in "-mock-id").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.config import PROJECT
+
+MOCK_ACCOUNT = "123456789012"
+MOCK_REGION = "eu-west-1"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+REDACTED = "[secret]"
+
+
+@dataclass
+class RecordedResource:
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    inputs: dict[str, Any]  # plain values, secrets revealed: for assertions only
+    redacted_inputs: dict[str, Any]  # secrets replaced by "[secret]": safe to print or export
+    custom: bool
+
+
+@dataclass
+class Plan:
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]  # plain values
+    redacted_outputs: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def all(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> RecordedResource:
+        found = [r for r in self.all(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.all(type_)]
+            raise AssertionError(f"expected one {type_} named {name!r}, found {names}")
+        return found[0]
+
+    def named(self, name: str) -> RecordedResource:
+        found = [r for r in self.resources if r.name == name]
+        if len(found) != 1:
+            raise AssertionError(f"expected one resource named {name!r}, found {len(found)}")
+        return found[0]
+
+    def children_of(self, parent: RecordedResource) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+
+def _redact(value: Any) -> Any:
+    """Turn a raw protobuf-JSON property value into plain JSON with secrets redacted."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return REDACTED
+        if value.get(SECRET_SIG_KEY) == RESOURCE_REF_SIG:
+            return {"resourceRef": value.get("urn")}
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
+def _arn(service: str, resource: str, region: str = MOCK_REGION) -> str:
+    return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{resource}"
+
+
+def _state_for(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Outputs a real provider would compute, invented so the program's applies can run."""
+    module = type_.split(":")[1].split("/")[0] if ":" in type_ else ""
+    state = dict(inputs)
+    state.setdefault("arn", _arn(module or "mock", f"{name}"))
+    state.setdefault("name", inputs.get("name", name))
+    extra = STATE_BY_TYPE.get(type_)
+    if extra is not None:
+        state.update(extra(name, inputs))
+    return state
+
+
+STATE_BY_TYPE: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:iam/role:Role": lambda name, i: {
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{i.get('name', name)}",
+        "name": i.get("name", name),
+    },
+    "aws:iam/policy:Policy": lambda name, i: {
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:policy/{i.get('name', name)}"
+    },
+    "aws:iam/instanceProfile:InstanceProfile": lambda name, i: {
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:instance-profile/{name}"
+    },
+    "aws:ecs/cluster:Cluster": lambda name, i: {
+        "arn": _arn("ecs", f"cluster/{i.get('name', name)}")
+    },
+    "aws:ecs/taskDefinition:TaskDefinition": lambda name, i: {
+        "arn": _arn("ecs", f"task-definition/{i.get('family', name)}:1"),
+        "revision": 1,
+    },
+    "aws:cloudwatch/logGroup:LogGroup": lambda name, i: {
+        "arn": _arn("logs", f"log-group:{i.get('name', name)}")
+    },
+    "aws:secretsmanager/secret:Secret": lambda name, i: {
+        "arn": _arn("secretsmanager", f"secret:{i.get('name', name)}-AbCdEf")
+    },
+    "aws:sqs/queue:Queue": lambda name, i: {
+        "arn": _arn("sqs", i.get("name", name)),
+        "url": f"https://sqs.{MOCK_REGION}.amazonaws.com/{MOCK_ACCOUNT}/{i.get('name', name)}",
+    },
+    "aws:ec2/vpc:Vpc": lambda name, i: {"cidrBlock": i.get("cidrBlock", "10.0.0.0/16")},
+}
+
+
+def _invoke_result(token: str, args: dict[str, Any]) -> dict[str, Any]:
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        zones = [f"{MOCK_REGION}{s}" for s in "abcdef"]
+        return {"names": zones, "zoneIds": [f"euw1-az{i}" for i in range(1, 7)], "id": MOCK_REGION}
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {
+            "accountId": MOCK_ACCOUNT,
+            "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/mock",
+            "userId": "AIDAMOCK",
+            "id": MOCK_ACCOUNT,
+        }
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": MOCK_REGION, "region": MOCK_REGION, "id": MOCK_REGION}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+    if token == "aws:ssm/getParameter:getParameter":
+        return {"name": args.get("name"), "value": "ami-0mock0000000000000", "type": "String"}
+    if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+        return {"json": json.dumps({"Version": "2012-10-17", "Statement": []}), "id": "mock"}
+    extra = INVOKES_BY_TOKEN.get(token)
+    if extra is not None:
+        return extra(args)
+    raise NotImplementedError(f"offline evaluation has no answer for invoke {token}")
+
+
+INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers resource registrations and invokes with placeholder values."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        return f"{args.name}-mock-id", _state_for(args.typ, args.name, args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        return _invoke_result(args.token, args.args)
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also keeps each registration's parent and secret markers."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            raw = json_format.MessageToDict(request.object)
+            self.recorded.append(
+                RecordedResource(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent or None,
+                    inputs=_sync_await(_deserialize(request.object)),
+                    redacted_inputs=_redact(raw),
+                    custom=bool(request.custom),
+                )
+            )
+        return response
+
+
+async def _deserialize(struct: Any) -> dict[str, Any]:
+    from pulumi.runtime import rpc
+
+    return rpc.deserialize_properties(struct)
+
+
+def _config_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def evaluate(
+    config: Mapping[str, Any],
+    stack: str = "dev",
+    secret_keys: tuple[str, ...] = ("runnerTokens",),
+    extra_config: Mapping[str, str] | None = None,
+) -> Plan:
+    """Run the whole program for a config dict (project keys without prefix) and record it."""
+    from components.config import load_stack_config
+    from components.stack import build_stack
+
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    all_config = {f"{PROJECT}:{k}": _config_value(v) for k, v in config.items()}
+    all_config.setdefault("aws:region", MOCK_REGION)
+    all_config.update(extra_config or {})
+    pulumi.runtime.set_all_config(
+        all_config, secret_keys=[f"{PROJECT}:{k}" for k in secret_keys if k in config]
+    )
+    plain: dict[str, Any] = {}
+    redacted: dict[str, Any] = {}
+    warnings: list[str] = []
+
+    def program() -> None:
+        config_obj = load_stack_config(warn=warnings.append)
+        outputs = build_stack(config_obj)
+        for key, value in outputs.items():
+            output = pulumi.Output.from_input(value)
+            plain[key] = _sync_await(output.future())
+            redacted[key] = REDACTED if _sync_await(output.is_secret()) else plain[key]
+
+    _sync_await(run_pulumi_func(program))
+    return Plan(
+        resources=list(monitor.recorded),
+        outputs=plain,
+        redacted_outputs=redacted,
+        warnings=warnings,
+    )

@@ -1,0 +1,45 @@
+"""Builds the topology chosen by `mode` on top of the shared network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.config import PROJECT, StackConfig
+from components.network import Network, NetworkArgs
+
+
+def cluster_name_for(stack: str) -> str:
+    """A fixed, readable cluster name: Karpenter's discovery tags must know it up front."""
+    return f"gitlab-runners-{stack}"[:100]
+
+
+def build_stack(config: StackConfig) -> dict[str, Any]:
+    """Create every resource for the stack and return the stack outputs."""
+    stack = pulumi.get_stack()
+    tags = {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}
+    cluster_name = cluster_name_for(stack)
+    subnet_tags: dict[str, pulumi.Input[str]] = {}
+    if config.mode == "eks":
+        subnet_tags = {"karpenter.sh/discovery": cluster_name, "kubernetes.io/role/internal-elb": "1"}
+    network = Network("network", NetworkArgs(config.network, subnet_tags, tags))
+    common: dict[str, Any] = {
+        "mode": config.mode,
+        "vpcId": network.vpc_id,
+        "privateSubnetIds": network.private_subnet_ids,
+    }
+    if config.mode == "ecs":
+        from components.ecs_runner import EcsFargateRunner, EcsFargateRunnerArgs
+
+        ecs = EcsFargateRunner(
+            "ecs", EcsFargateRunnerArgs(config=config, network=network, tags=tags)
+        )
+        return {**common, **ecs.stack_outputs}
+    from components.eks_runner import EksFargateRunner, EksFargateRunnerArgs
+
+    eks = EksFargateRunner(
+        "eks",
+        EksFargateRunnerArgs(config=config, network=network, cluster_name=cluster_name, tags=tags),
+    )
+    return {**common, **eks.stack_outputs}

@@ -1,0 +1,41 @@
+"""Test helpers: run the whole program under the shared recording mocks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from components.offline import Plan, evaluate
+from components.stack_file import read_stack_file
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_STACK = ROOT / "Pulumi.dev.yaml"
+# Obvious test sentinels: a test fails if one shows up anywhere but where a secret belongs.
+SENTINEL_PREFIX = "glrt-SENTINEL-"
+
+
+def sentinel(runner: str) -> str:
+    return f"{SENTINEL_PREFIX}{runner}-do-not-leak"
+
+
+def dev_config(**overrides: Any) -> dict[str, Any]:
+    """The example stack's project config, with sentinel tokens for its runners."""
+    config = copy.deepcopy(read_stack_file(DEV_STACK).project_config)
+    config.update(copy.deepcopy(overrides))
+    runners = config.get("runners") or [{"name": "fargate"}]
+    config.setdefault("runnerTokens", {r["name"]: sentinel(r["name"]) for r in runners})
+    return config
+
+
+def run_program(config: dict[str, Any], stack: str = "dev") -> Plan:
+    """Evaluate the program for a config dict; fresh mock state every call."""
+    return evaluate(config, stack=stack)
+
+
+def text_of(plan: Plan) -> str:
+    """Every recorded input and output as one string, secrets revealed: for leak checks."""
+    return json.dumps(
+        [r.inputs for r in plan.resources] + [plan.outputs], default=str, sort_keys=True
+    )
