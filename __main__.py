@@ -6,5 +6,5 @@ from components.config import load_stack_config
 from components.stack import build_stack
 
 config = load_stack_config()
-for key, value in build_stack(config).items():
+for key, value in build_stack(config).outputs.items():
     pulumi.export(key, value)

@@ -119,7 +119,9 @@ class Network(pulumi.ComponentResource):
             public_subnets.append(public)
             if index == 0 or spec.nat_gateways == "perAz":
                 eip = aws.ec2.Eip(
-                    f"{self._name}-nat-{index}-eip", domain="vpc", tags=self._args.tags,
+                    f"{self._name}-nat-{index}-eip",
+                    domain="vpc",
+                    tags=self._args.tags,
                     opts=self._child(),
                 )
                 nat = aws.ec2.NatGateway(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from google.protobuf import json_format
@@ -19,6 +19,9 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT
+
+if TYPE_CHECKING:
+    from components.stack import StackResult
 
 MOCK_ACCOUNT = "123456789012"
 MOCK_REGION = "eu-west-1"
@@ -44,6 +47,7 @@ class Plan:
     resources: list[RecordedResource]
     outputs: dict[str, Any]  # plain values
     redacted_outputs: dict[str, Any]
+    rendered_files: dict[str, str]  # runner config files (config.toml, fargate.toml, values)
     warnings: list[str] = field(default_factory=list)
 
     def all(self, type_: str) -> list[RecordedResource]:
@@ -144,6 +148,8 @@ def _invoke_result(token: str, args: dict[str, Any]) -> dict[str, Any]:
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
     if token == "aws:ssm/getParameter:getParameter":
         return {"name": args.get("name"), "value": "ami-0mock0000000000000", "type": "String"}
+    if token == "aws:ec2/getVpc:getVpc":
+        return {"id": args.get("id"), "cidrBlock": "10.0.0.0/16", "arn": _arn("ec2", "vpc/mock")}
     if token == "aws:iam/getPolicyDocument:getPolicyDocument":
         return {"json": json.dumps({"Version": "2012-10-17", "Statement": []}), "id": "mock"}
     extra = INVOKES_BY_TOKEN.get(token)
@@ -172,7 +178,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             raw = json_format.MessageToDict(request.object)
@@ -200,16 +206,14 @@ def _config_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def evaluate(
+def record(
+    build: Callable[[Callable[[str], None]], StackResult],
     config: Mapping[str, Any],
     stack: str = "dev",
     secret_keys: tuple[str, ...] = ("runnerTokens",),
     extra_config: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Run the whole program for a config dict (project keys without prefix) and record it."""
-    from components.config import load_stack_config
-    from components.stack import build_stack
-
+    """Run `build(warn)` under fresh mocks with the given project config and record it all."""
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
@@ -221,20 +225,43 @@ def evaluate(
     )
     plain: dict[str, Any] = {}
     redacted: dict[str, Any] = {}
+    files: dict[str, str] = {}
     warnings: list[str] = []
 
     def program() -> None:
-        config_obj = load_stack_config(warn=warnings.append)
-        outputs = build_stack(config_obj)
-        for key, value in outputs.items():
+        result = build(warnings.append)
+        for key, value in result.outputs.items():
             output = pulumi.Output.from_input(value)
             plain[key] = _sync_await(output.future())
             redacted[key] = REDACTED if _sync_await(output.is_secret()) else plain[key]
+        for path, content in result.rendered_files.items():
+            secret = _sync_await(content.is_secret())
+            files[path] = REDACTED if secret else _sync_await(content.future())
 
     _sync_await(run_pulumi_func(program))
     return Plan(
         resources=list(monitor.recorded),
         outputs=plain,
         redacted_outputs=redacted,
+        rendered_files=files,
         warnings=warnings,
+    )
+
+
+def evaluate(
+    config: Mapping[str, Any],
+    stack: str = "dev",
+    secret_keys: tuple[str, ...] = ("runnerTokens",),
+    extra_config: Mapping[str, str] | None = None,
+) -> Plan:
+    """Run the whole program for a config dict (project keys without prefix) and record it."""
+    from components.config import load_stack_config
+    from components.stack import build_stack
+
+    return record(
+        lambda warn: build_stack(load_stack_config(warn=warn)),
+        config,
+        stack=stack,
+        secret_keys=secret_keys,
+        extra_config=extra_config,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -10,19 +11,28 @@ from components.config import PROJECT, StackConfig
 from components.network import Network, NetworkArgs
 
 
+@dataclass(frozen=True)
+class StackResult:
+    outputs: dict[str, Any]  # exported as stack outputs
+    rendered_files: dict[str, pulumi.Output[str]]  # runner config files, for the offline plan
+
+
 def cluster_name_for(stack: str) -> str:
     """A fixed, readable cluster name: Karpenter's discovery tags must know it up front."""
     return f"gitlab-runners-{stack}"[:100]
 
 
-def build_stack(config: StackConfig) -> dict[str, Any]:
-    """Create every resource for the stack and return the stack outputs."""
+def build_stack(config: StackConfig) -> StackResult:
+    """Create every resource for the stack."""
     stack = pulumi.get_stack()
     tags = {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}
     cluster_name = cluster_name_for(stack)
     subnet_tags: dict[str, pulumi.Input[str]] = {}
     if config.mode == "eks":
-        subnet_tags = {"karpenter.sh/discovery": cluster_name, "kubernetes.io/role/internal-elb": "1"}
+        subnet_tags = {
+            "karpenter.sh/discovery": cluster_name,
+            "kubernetes.io/role/internal-elb": "1",
+        }
     network = Network("network", NetworkArgs(config.network, subnet_tags, tags))
     common: dict[str, Any] = {
         "mode": config.mode,
@@ -32,14 +42,19 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     if config.mode == "ecs":
         from components.ecs_runner import EcsFargateRunner, EcsFargateRunnerArgs
 
-        ecs = EcsFargateRunner(
+        topology: Any = EcsFargateRunner(
             "ecs", EcsFargateRunnerArgs(config=config, network=network, tags=tags)
         )
-        return {**common, **ecs.stack_outputs}
-    from components.eks_runner import EksFargateRunner, EksFargateRunnerArgs
+    else:
+        from components.eks_runner import EksFargateRunner, EksFargateRunnerArgs
 
-    eks = EksFargateRunner(
-        "eks",
-        EksFargateRunnerArgs(config=config, network=network, cluster_name=cluster_name, tags=tags),
+        topology = EksFargateRunner(
+            "eks",
+            EksFargateRunnerArgs(
+                config=config, network=network, cluster_name=cluster_name, tags=tags
+            ),
+        )
+    return StackResult(
+        outputs={**common, **topology.stack_outputs},
+        rendered_files=getattr(topology, "rendered_files", {}),
     )
-    return {**common, **eks.stack_outputs}

@@ -1,0 +1,333 @@
+"""Config loading: every bad input is reported with its key, its value and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components import config as cfg
+from components.config import ConfigError, parse_config
+from tests.harness import ROOT, dev_config, sentinel
+
+TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}
+
+
+def one_runner(**runner: Any) -> dict[str, Any]:
+    return {"runners": [{"name": "fargate", **runner}], **TOKENS}
+
+
+def problems_of(raw: dict[str, Any], **kwargs: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, **kwargs)
+    return caught.value.problems
+
+
+# (id, raw config, fragments that must all appear in one problem message)
+BAD_INPUTS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
+    ("unknown mode", {"mode": "fargate", **TOKENS}, ("mode", "'fargate'", "ecs", "eks")),
+    (
+        "http url",
+        {"gitlabUrl": "http://gitlab.example.com", **TOKENS},
+        ("gitlabUrl", "http://gitlab.example.com", "https://"),
+    ),
+    ("url without host", {"gitlabUrl": "gitlab.com", **TOKENS}, ("gitlabUrl", "https://")),
+    (
+        "invalid fargate pair",
+        {
+            "ecs": {
+                "taskDefinitions": [{"name": "big", "image": "x:1", "cpu": 1024, "memory": 1024}]
+            },
+            **TOKENS,
+        },
+        ("ecs.taskDefinitions[0] (big)", "cpu 1024 / memory 1024", "cpu 1024 / memory 2048"),
+    ),
+    (
+        "cpu not in table",
+        {
+            "ecs": {
+                "taskDefinitions": [{"name": "odd", "image": "x:1", "cpu": 1000, "memory": 2048}]
+            },
+            **TOKENS,
+        },
+        ("cpu 1000", "nearest valid pair is cpu 1024"),
+    ),
+    (
+        "eks pod size",
+        {"mode": "eks", **one_runner(cpu=2048, memory=2048)},
+        ("runners[0] (fargate)", "memory 2048", "cpu 2048 / memory 4096"),
+    ),
+    (
+        "concurrency zero",
+        one_runner(concurrency=0),
+        ("runners[0] (fargate).concurrency", "0", "between 1 and"),
+    ),
+    (
+        "concurrency text",
+        one_runner(concurrency="many"),
+        ("runners[0] (fargate).concurrency", '"many"', "whole number"),
+    ),
+    (
+        "cidr does not parse",
+        {"network": {"vpcCidr": "10.0.0.0/33"}, **TOKENS},
+        ("network.vpcCidr", "10.0.0.0/33", "10.42.0.0/16"),
+    ),
+    (
+        "cidr too small",
+        {"network": {"vpcCidr": "10.0.0.0/24"}, **one_runner(concurrency=400)},
+        ("network.vpcCidr", "10.0.0.0/24", "concurrency of 400", "larger block"),
+    ),
+    (
+        "duplicate runners",
+        {"runners": [{"name": "a"}, {"name": "a"}], "runnerTokens": {"a": sentinel("a")}},
+        ("runners", "'a'", "unique"),
+    ),
+    (
+        "typo in runner",
+        one_runner(concurency=5),
+        ("runners[0].concurency", "did you mean 'concurrency'"),
+    ),
+    (
+        "typo in network",
+        {"network": {"vpcCidrs": "10.0.0.0/16"}, **TOKENS},
+        ("network.vpcCidrs", "'vpcCidr'"),
+    ),
+    (
+        "typo in ecs",
+        {"ecs": {"driverVerison": "v0.4.0"}, **TOKENS},
+        ("ecs.driverVerison", "'driverVersion'"),
+    ),
+    (
+        "typo at top level",
+        {"gitlabURL": "https://gitlab.com", **TOKENS},
+        ("gitlabURL", "did you mean 'gitlabUrl'"),
+    ),
+    (
+        "registration token",
+        {"runnerTokens": {"fargate": "GR1348941abcdefgh"}},
+        ("runnerTokens.fargate", "registration token", "glrt-", "pulumi config set --secret"),
+    ),
+    ("missing token", {"runnerTokens": {}}, ("runnerTokens.fargate", "missing", "--secret")),
+    (
+        "token for unknown runner",
+        {"runnerTokens": {"fargate": sentinel("fargate"), "fargat": sentinel("x")}},
+        ("runnerTokens.fargat", "no runner named", "'fargate'"),
+    ),
+    (
+        "privileged lane on ecs",
+        one_runner(lane="privileged"),
+        ("runners[0] (fargate).lane", "privileged", "mode eks"),
+    ),
+    (
+        "unknown lane",
+        one_runner(lane="gpu"),
+        ("runners[0] (fargate).lane", "'gpu'", "fargate | spot"),
+    ),
+    (
+        "bad runner name",
+        one_runner(name="Fargate_1"),
+        ("runners[0].name", "Fargate_1", "lowercase"),
+    ),
+    (
+        "unknown task definition",
+        one_runner(taskDefinition="ruby"),
+        ("taskDefinition", "'ruby'", "debian"),
+    ),
+    (
+        "reserved env var",
+        {
+            "ecs": {
+                "taskDefinitions": [
+                    {"name": "d", "image": "x:1", "environment": {"SSH_PUBLIC_KEY": "k"}}
+                ]
+            },
+            **TOKENS,
+        },
+        ("SSH_PUBLIC_KEY", "reserved"),
+    ),
+    (
+        "unpinned driver",
+        {"ecs": {"driverVersion": "latest"}, **TOKENS},
+        ("ecs.driverVersion", "'latest'", "pin"),
+    ),
+    ("log retention", {"logRetentionDays": 10, **TOKENS}, ("logRetentionDays", "10", "14")),
+    (
+        "nat strategy",
+        {"network": {"natGateways": "many"}, **TOKENS},
+        ("network.natGateways", "'many'", "single | perAz"),
+    ),
+    (
+        "eks needs two subnets",
+        {
+            "mode": "eks",
+            "network": {"vpcId": "vpc-123", "privateSubnetIds": ["subnet-1"]},
+            **TOKENS,
+        },
+        ("network.privateSubnetIds", "at least 2"),
+    ),
+    (
+        "subnets without vpc",
+        {"network": {"privateSubnetIds": ["subnet-1"]}, **TOKENS},
+        ("network.privateSubnetIds", "vpcId"),
+    ),
+    (
+        "poll timeout too short",
+        {"mode": "eks", "eks": {"pollTimeoutSeconds": 30}, **TOKENS},
+        ("eks.pollTimeoutSeconds", "30", "between 180"),
+    ),
+    (
+        "manager placement",
+        {"mode": "eks", "eks": {"managerPlacement": "spot"}, **TOKENS},
+        ("eks.managerPlacement", "'spot'", "fargate | ec2"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragments"), [(c, f) for _, c, f in BAD_INPUTS], ids=[i for i, _, _ in BAD_INPUTS]
+)
+def test_bad_input_names_key_value_and_fix(raw: dict[str, Any], fragments: tuple[str, ...]) -> None:
+    problems = problems_of(raw)
+    assert any(all(f in p for f in fragments) for p in problems), problems
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    raw = {
+        "mode": "eks",
+        "gitlabUrl": "http://x",
+        "runners": [{"name": "a", "concurrency": 0}],
+        "runnerTokens": {"a": "GR1348941zzz"},
+    }
+    problems = problems_of(raw)
+    keys = {p.split(":")[0] for p in problems}
+    assert {"gitlabUrl", "runners[0] (a).concurrency", "runnerTokens.a"} <= keys
+
+
+def test_token_value_never_appears_in_messages() -> None:
+    secretish = "GR1348941-very-secret-value"
+    problems = problems_of({"runnerTokens": {"fargate": secretish}})
+    assert all(secretish not in p and "very-secret" not in p for p in problems)
+    config, _ = parse_config(TOKENS)
+    assert sentinel("fargate") not in repr(config)
+    assert str(config.token_for("fargate")) == "[secret]"
+
+
+def test_plain_text_tokens_are_refused() -> None:
+    problems = problems_of(TOKENS, tokens_are_secret=False)
+    assert any("runnerTokens" in p and "plain text" in p and "--secret" in p for p in problems)
+
+
+def test_mode_fargate_message_lists_both_modes() -> None:
+    (problem,) = [p for p in problems_of({"mode": "fargate", **TOKENS}) if p.startswith("mode")]
+    assert "ecs" in problem and "eks" in problem and "'fargate'" in problem
+
+
+def test_config_error_is_a_run_error_so_preview_shows_no_traceback() -> None:
+    import pulumi
+
+    assert issubclass(ConfigError, pulumi.RunError)
+
+
+def test_defaults_give_a_working_ecs_config() -> None:
+    config, warnings = parse_config(TOKENS)
+    assert config.mode == "ecs"
+    assert config.gitlab_url == "https://gitlab.com"
+    (runner,) = config.runners
+    assert (runner.name, runner.lane, runner.concurrency, runner.tags) == (
+        "fargate",
+        "fargate",
+        10,
+        ("fargate",),
+    )
+    assert runner.task_definition == "debian"
+    assert config.ecs.task_definitions[0].image == cfg.DEFAULT_JOB_IMAGE
+    assert warnings == []
+
+
+def test_example_stack_is_valid_in_both_modes() -> None:
+    ecs, ecs_warnings = parse_config(dev_config())
+    assert ecs.mode == "ecs" and ecs_warnings == []
+    assert [r.lane for r in ecs.runners] == ["fargate", "spot"]
+    eks, eks_warnings = parse_config(dev_config(mode="eks"))
+    assert eks.mode == "eks"
+    # the ecs settings stay in the file; switching mode only warns that they are unused
+    assert eks_warnings and all("ignored in eks mode" in w for w in eks_warnings)
+
+
+def test_mode_specific_keys_warn_when_the_other_mode_is_active() -> None:
+    _, warnings = parse_config({**one_runner(cpu=2048, memory=4096), "eks": {"spotCpuLimit": 8}})
+    assert "runners[0] (fargate).cpu is ignored in ecs mode (it is used by eks)" in warnings
+    assert "eks.spotCpuLimit is set but ignored in ecs mode" in warnings
+    _, warnings = parse_config(
+        {"mode": "eks", **one_runner(taskDefinition="debian"), "network": {"publicTaskIps": True}}
+    )
+    assert any(
+        w.startswith("runners[0] (fargate).taskDefinition is ignored in eks") for w in warnings
+    )
+    assert any(w.startswith("network.publicTaskIps is ignored in eks") for w in warnings)
+
+
+def test_subnets_are_sized_from_concurrency() -> None:
+    small, _ = parse_config(one_runner(concurrency=10))
+    assert small.network.layout is not None
+    assert small.network.layout.private == ("10.42.0.0/24", "10.42.1.0/24")
+    big, _ = parse_config(one_runner(concurrency=1000))
+    assert big.network.layout is not None
+    # 1000 tasks * 1.25 headroom + fixed + reserved = 1287 IPs -> a /21 per AZ
+    assert big.network.layout.private == ("10.42.0.0/21", "10.42.8.0/21")
+    assert all(p.endswith("/26") for p in big.network.layout.public)
+
+
+def test_existing_vpc_is_taken_as_given() -> None:
+    config, warnings = parse_config(
+        {
+            "network": {
+                "vpcId": "vpc-0abc",
+                "privateSubnetIds": ["subnet-a", "subnet-b"],
+                "vpcCidr": "10.9.0.0/16",
+            },
+            **TOKENS,
+        }
+    )
+    assert config.network.uses_existing_vpc and config.network.layout is None
+    assert config.network.private_subnet_ids == ("subnet-a", "subnet-b")
+    assert "network.vpcCidr is ignored because network.vpcId is set" in warnings
+
+
+def test_public_task_ips_size_public_subnets_like_private_ones() -> None:
+    config, _ = parse_config({"network": {"publicTaskIps": True}, **TOKENS})
+    assert config.network.public_task_ips
+    assert config.network.layout is not None
+    assert all(c.endswith("/24") for c in config.network.layout.public)
+
+
+def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == cfg.PROJECT
+    assert set(project["config"]) == set(cfg.TOP_LEVEL_KEYS)
+    assert project["config"]["runnerTokens"]["secret"] is True
+    assert project["runtime"]["options"] == {"toolchain": "pip", "virtualenv": "venv"}
+    for key in ("mode", "gitlabUrl", "logRetentionDays"):
+        assert {"type", "description", "default"} <= set(project["config"][key])
+
+
+def test_readme_documents_every_config_key() -> None:
+    readme = (ROOT / "README.md").read_text()
+    keys = [
+        *cfg.TOP_LEVEL_KEYS,
+        *cfg.RUNNER_KEYS,
+        *cfg.NETWORK_KEYS,
+        *cfg.ECS_KEYS,
+        *cfg.EKS_KEYS,
+        *cfg.TASK_DEFINITION_KEYS,
+    ]
+    missing = [k for k in keys if f"`{k}`" not in readme]
+    assert missing == []
+
+
+def test_example_stack_has_no_plain_text_secret() -> None:
+    text = Path(ROOT / "Pulumi.dev.yaml").read_text()
+    assert "glrt-" not in text.replace("glrt-...", "")
+    assert "runnerTokens:" not in text

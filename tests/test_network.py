@@ -1,0 +1,96 @@
+"""The shared network: subnet layout, NAT strategy, endpoints, existing VPCs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.config import parse_config
+from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs
+from components.offline import Plan, record
+from components.stack import StackResult
+from tests.harness import sentinel
+
+SUBNET = "aws:ec2/subnet:Subnet"
+NAT = "aws:ec2/natGateway:NatGateway"
+
+
+def network_plan(network: dict[str, Any], mode: str = "ecs", **args: Any) -> Plan:
+    raw = {"mode": mode, "network": network, "runnerTokens": {"fargate": sentinel("fargate")}}
+    config, _ = parse_config(raw)
+
+    def build(_warn: Any) -> StackResult:
+        net = Network("network", NetworkArgs(config.network, **args))
+        return StackResult(
+            outputs={"private": net.private_subnet_ids, "public": net.public_subnet_ids},
+            rendered_files={},
+        )
+
+    return record(build, raw)
+
+
+def subnets(plan: Plan, tier: str) -> list[dict[str, Any]]:
+    """Subnet inputs in index order (resources register concurrently, in no fixed order)."""
+    found = sorted(plan.all(SUBNET), key=lambda r: r.name)
+    return [r.inputs for r in found if r.inputs["tags"]["tier"] == tier]
+
+
+def test_new_vpc_has_private_and_public_subnets_in_distinct_zones() -> None:
+    plan = network_plan({"availabilityZones": 3})
+    private, public = subnets(plan, "private"), subnets(plan, "public")
+    assert [s["cidrBlock"] for s in private] == ["10.42.0.0/24", "10.42.1.0/24", "10.42.2.0/24"]
+    assert len({s["availabilityZone"] for s in private}) == 3
+    assert all(s["mapPublicIpOnLaunch"] is False for s in private + public)
+    assert len(plan.outputs["private"]) == 3 and len(plan.outputs["public"]) == 3
+
+
+def test_private_subnets_route_to_nat_and_public_ones_to_the_internet_gateway() -> None:
+    plan = network_plan({})
+    tables = {r.name: r.inputs for r in plan.all("aws:ec2/routeTable:RouteTable")}
+    assert tables["network-public-rt"]["routes"][0]["gatewayId"].startswith("network-igw")
+    for index in range(2):
+        route = tables[f"network-private-{index}-rt"]["routes"][0]
+        assert (
+            route["cidrBlock"] == "0.0.0.0/0" and route["natGatewayId"] == "network-nat-0-mock-id"
+        )
+
+
+def test_single_nat_by_default_and_one_per_zone_on_request() -> None:
+    assert len(network_plan({}).all(NAT)) == 1
+    per_az = network_plan({"natGateways": "perAz", "availabilityZones": 3})
+    assert len(per_az.all(NAT)) == 3
+    tables = {r.name: r.inputs for r in per_az.all("aws:ec2/routeTable:RouteTable")}
+    assert tables["network-private-2-rt"]["routes"][0]["natGatewayId"] == "network-nat-2-mock-id"
+
+
+def test_vpc_endpoints_are_optional_and_only_reachable_from_the_vpc() -> None:
+    assert network_plan({}).all("aws:ec2/vpcEndpoint:VpcEndpoint") == []
+    plan = network_plan({"vpcEndpoints": True})
+    endpoints = {
+        r.inputs["serviceName"]: r.inputs for r in plan.all("aws:ec2/vpcEndpoint:VpcEndpoint")
+    }
+    expected = {f"com.amazonaws.eu-west-1.{s}" for s in (*INTERFACE_ENDPOINT_SERVICES, "s3")}
+    assert set(endpoints) == expected
+    assert endpoints["com.amazonaws.eu-west-1.s3"]["vpcEndpointType"] == "Gateway"
+    assert endpoints["com.amazonaws.eu-west-1.ecr.dkr"]["privateDnsEnabled"] is True
+    (group,) = plan.all("aws:ec2/securityGroup:SecurityGroup")
+    (rule,) = group.inputs["ingress"]
+    assert (rule["fromPort"], rule["toPort"], rule["cidrBlocks"]) == (443, 443, ["10.42.0.0/16"])
+
+
+def test_existing_vpc_creates_no_network_and_tags_subnets_for_discovery() -> None:
+    plan = network_plan(
+        {"vpcId": "vpc-0abc", "privateSubnetIds": ["subnet-a", "subnet-b"]},
+        mode="eks",
+        private_subnet_tags={"karpenter.sh/discovery": "gitlab-runners-dev"},
+    )
+    assert plan.all("aws:ec2/vpc:Vpc") == [] and plan.all(SUBNET) == []
+    tags = plan.all("aws:ec2/tag:Tag")
+    assert sorted(t.inputs["resourceId"] for t in tags) == ["subnet-a", "subnet-b"]
+    assert {t.inputs["key"] for t in tags} == {"karpenter.sh/discovery"}
+    assert plan.outputs["private"] == ["subnet-a", "subnet-b"]
+
+
+def test_new_private_subnets_carry_the_extra_tags() -> None:
+    plan = network_plan({}, private_subnet_tags={"karpenter.sh/discovery": "c"})
+    assert all(s["tags"]["karpenter.sh/discovery"] == "c" for s in subnets(plan, "private"))
+    assert all("karpenter.sh/discovery" not in s["tags"] for s in subnets(plan, "public"))
