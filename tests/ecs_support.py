@@ -1,0 +1,110 @@
+"""Shared ECS test plans (each evaluated once per test run) and lookups into them."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from components.offline import Plan, RecordedResource
+from components.runner_files import decode_user_data
+from tests.harness import dev_config, run_program
+
+COMPONENT = "gitlab-fargate-runners:ecs:EcsFargateRunner"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+CLUSTER = "aws:ecs/cluster:Cluster"
+CAPACITY = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+ASG = "aws:autoscaling/group:Group"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+EXISTING_VPC = {
+    "vpcId": "vpc-0123456789abcdef0",
+    "privateSubnetIds": ["subnet-0aaa0000000000001", "subnet-0bbb0000000000002"],
+}
+TASK_ROLE_POLICY = "arn:aws:iam::123456789012:policy/ci-deploy"
+
+
+@cache
+def dev_plan() -> Plan:
+    """The example stack: an on-demand and a spot runner, two catalogue entries, new VPC."""
+    return run_program(dev_config())
+
+
+@cache
+def existing_vpc_plan() -> Plan:
+    """One on-demand runner in an existing VPC, a task role and environment on a non-default
+    entry, a self-managed GitLab on a custom port, Container Insights on."""
+    config = dev_config(
+        gitlabUrl="https://gitlab.example.com:8443",
+        runners=[{"name": "build", "tags": ["build", "aws"], "concurrency": 5}],
+        network=EXISTING_VPC,
+    )
+    config["ecs"] = {
+        **config["ecs"],
+        "containerInsights": True,
+        "taskDefinitions": [
+            *config["ecs"]["taskDefinitions"][:1],
+            {
+                **config["ecs"]["taskDefinitions"][1],
+                "taskRolePolicyArns": [TASK_ROLE_POLICY],
+                "environment": {"TZ": "UTC", "NODE_ENV": "test"},
+            },
+        ],
+    }
+    return run_program(config)
+
+
+@cache
+def public_ips_plan() -> Plan:
+    """The example stack with publicTaskIps: tasks in public subnets with public IPs."""
+    config = dev_config()
+    config["network"] = {**config["network"], "publicTaskIps": True}
+    return run_program(config)
+
+
+def component(plan: Plan) -> RecordedResource:
+    return plan.one(COMPONENT)
+
+
+def named(plan: Plan, type_: str, name: str) -> dict[str, Any]:
+    return plan.one(type_, name).inputs
+
+
+def policy_document(plan: Plan, name: str) -> dict[str, Any]:
+    return json.loads(named(plan, ROLE_POLICY, name)["policy"])
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return document["Statement"]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def resources(statement: dict[str, Any]) -> list[str]:
+    value = statement["Resource"]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def statement_for(document: dict[str, Any], action: str) -> dict[str, Any]:
+    found = [s for s in statements(document) if action in actions(s)]
+    assert len(found) == 1, f"{action}: {len(found)} statements"
+    return found[0]
+
+
+def user_data(plan: Plan) -> str:
+    return decode_user_data(named(plan, LAUNCH_TEMPLATE, "ecs-manager-lt")["userData"])
+
+
+def container(plan: Plan, entry: str) -> dict[str, Any]:
+    (only,) = json.loads(named(plan, TASK_DEFINITION, f"ecs-task-{entry}")["containerDefinitions"])
+    return only

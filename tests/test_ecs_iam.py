@@ -1,0 +1,229 @@
+"""Every IAM document of ECS mode: scoped resources, conditions, no wildcards, lint-clean."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from parliament import analyze_policy_string
+
+from components.ecs_iam import (
+    ManagerPolicyScope,
+    manager_policy,
+    task_arn_pattern,
+    task_definition_family_arn,
+)
+from components.offline import MOCK_ACCOUNT, Plan
+from tests.ecs_support import (
+    ATTACHMENT,
+    ROLE,
+    ROLE_POLICY,
+    TASK_ROLE_POLICY,
+    actions,
+    dev_plan,
+    existing_vpc_plan,
+    named,
+    policy_document,
+    public_ips_plan,
+    resources,
+    statement_for,
+    statements,
+)
+
+ARN = f"arn:aws:ecs:eu-west-1:{MOCK_ACCOUNT}"
+CLUSTERS = [f"{ARN}:cluster/gitlab-runners-dev", f"{ARN}:cluster/gitlab-runners-dev-spot"]
+# The only actions that have no resource-level permissions and so need "*".
+STAR_RESOURCE_ACTIONS = {"ec2:DescribeNetworkInterfaces", "ecr:GetAuthorizationToken"}
+SEVERITY_ORDER = ["MUTE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+
+
+def all_documents(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Inline policies and trust policies of every role the ECS component creates."""
+    documents = {r.name: json.loads(r.inputs["policy"]) for r in plan.all(ROLE_POLICY)}
+    for role in plan.all(ROLE):
+        documents[f"{role.name} (trust)"] = json.loads(role.inputs["assumeRolePolicy"])
+    return documents
+
+
+PLANS = {"dev": dev_plan, "existing-vpc": existing_vpc_plan, "public-ips": public_ips_plan}
+
+
+@pytest.mark.parametrize("plan_name", PLANS)
+def test_no_wildcard_action_and_star_resource_only_where_unavoidable(plan_name: str) -> None:
+    documents = all_documents(PLANS[plan_name]())
+    assert len(documents) >= 4  # manager + execution policies, their trust policies
+    for name, document in documents.items():
+        for statement in statements(document):
+            assert statement["Effect"] == "Allow"
+            for action in actions(statement):
+                assert "*" not in action, f"{name}: {action}"
+            if "Resource" in statement and "*" in resources(statement):
+                assert set(actions(statement)) <= STAR_RESOURCE_ACTIONS, name
+
+
+@pytest.mark.parametrize("plan_name", PLANS)
+def test_parliament_finds_nothing_above_low(plan_name: str) -> None:
+    for name, document in all_documents(PLANS[plan_name]()).items():
+        if name.endswith("(trust)"):
+            continue  # parliament lints identity policies; trust policies are checked below
+        findings = analyze_policy_string(json.dumps(document)).findings
+        serious = [
+            (f.issue, f.detail)
+            for f in findings
+            if SEVERITY_ORDER.index(f.severity) > SEVERITY_ORDER.index("LOW")
+        ]
+        assert serious == [], f"{name}: {serious}"
+
+
+def test_parliament_would_flag_a_bad_policy() -> None:
+    """The lint above can fail: an unknown action is reported."""
+    bad = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ecs:RunTasks", "Resource": "*"}],
+    }
+    assert analyze_policy_string(json.dumps(bad)).findings
+
+
+def test_manager_runs_only_catalogue_tasks_in_its_own_clusters() -> None:
+    document = policy_document(dev_plan(), "ecs-manager-policy")
+    run = statement_for(document, "ecs:RunTask")
+    assert actions(run) == ["ecs:RunTask"]
+    assert resources(run) == [
+        f"{ARN}:task-definition/gitlab-runners-dev-debian:*",
+        f"{ARN}:task-definition/gitlab-runners-dev-node:*",
+    ]
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTERS}}
+    watch = statement_for(document, "ecs:StopTask")
+    assert sorted(actions(watch)) == ["ecs:DescribeTasks", "ecs:StopTask"]
+    assert set(resources(watch)) == {
+        f"{ARN}:task/gitlab-runners-dev/*",
+        f"{ARN}:task/gitlab-runners-dev-spot/*",
+    }
+    assert watch["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTERS}}
+
+
+def test_manager_passes_only_the_job_roles_and_only_to_ecs_tasks() -> None:
+    plan = existing_vpc_plan()
+    document = policy_document(plan, "ecs-manager-policy")
+    pass_role = statement_for(document, "iam:PassRole")
+    role_arn = f"arn:aws:iam::{MOCK_ACCOUNT}:role"
+    assert resources(pass_role) == [
+        f"{role_arn}/ecs-execution-role",
+        f"{role_arn}/ecs-task-node-role",
+    ]
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+    # The default plan has no task roles: only the execution role can be passed.
+    default = statement_for(policy_document(dev_plan(), "ecs-manager-policy"), "iam:PassRole")
+    assert resources(default) == [f"{role_arn}/ecs-execution-role"]
+
+
+def test_manager_reads_only_its_secret_and_writes_only_its_log_group() -> None:
+    plan = dev_plan()
+    document = policy_document(plan, "ecs-manager-policy")
+    secret = statement_for(document, "secretsmanager:GetSecretValue")
+    assert actions(secret) == ["secretsmanager:GetSecretValue"]
+    assert resources(secret) == [plan.outputs["runnerTokenSecretArn"]]
+    logs = statement_for(document, "logs:PutLogEvents")
+    group = f"arn:aws:logs:eu-west-1:{MOCK_ACCOUNT}:log-group:/gitlab-runners-dev/manager"
+    assert resources(logs) == [group, f"{group}:*"]
+    assert sorted(actions(logs)) == [
+        "logs:CreateLogStream",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+    ]
+    granted = {a for s in statements(document) for a in actions(s)}
+    assert granted == {
+        "ecs:RunTask",
+        "ecs:DescribeTasks",
+        "ecs:StopTask",
+        "iam:PassRole",
+        "secretsmanager:GetSecretValue",
+        "logs:CreateLogStream",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+    }
+
+
+def test_describe_network_interfaces_only_with_public_task_ips() -> None:
+    def grants(plan: Plan) -> set[str]:
+        document = policy_document(plan, "ecs-manager-policy")
+        return {a for s in statements(document) for a in actions(s)}
+
+    assert "ec2:DescribeNetworkInterfaces" not in grants(dev_plan())
+    assert "ec2:DescribeNetworkInterfaces" not in grants(existing_vpc_plan())
+    assert "ec2:DescribeNetworkInterfaces" in grants(public_ips_plan())
+
+
+def test_manager_managed_policies_are_ssm_core_only() -> None:
+    for plan in (dev_plan(), existing_vpc_plan()):
+        attached = {
+            r.inputs["policyArn"] for r in plan.all(ATTACHMENT) if r.name.startswith("ecs-manager")
+        }
+        assert attached == {"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}
+        everything = json.dumps([r.inputs for r in plan.resources])
+        assert "FullAccess" not in everything and "AdministratorAccess" not in everything
+
+
+def test_roles_trust_only_their_service() -> None:
+    plan = existing_vpc_plan()
+    manager = json.loads(named(plan, ROLE, "ecs-manager-role")["assumeRolePolicy"])
+    assert manager["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    for role in ("ecs-execution-role", "ecs-task-node-role"):
+        trust = json.loads(named(plan, ROLE, role)["assumeRolePolicy"])
+        assert trust["Statement"] == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT}},
+            }
+        ]
+    task_policy = named(plan, ATTACHMENT, "ecs-task-node-policy-0")
+    assert task_policy["policyArn"] == TASK_ROLE_POLICY
+    assert plan.all(ROLE) and not [r for r in plan.all(ROLE) if r.name == "ecs-task-debian-role"]
+
+
+def test_execution_role_pulls_from_own_ecr_and_writes_job_logs_only() -> None:
+    document = policy_document(dev_plan(), "ecs-execution-policy")
+    pull = statement_for(document, "ecr:BatchGetImage")
+    assert resources(pull) == [f"arn:aws:ecr:eu-west-1:{MOCK_ACCOUNT}:repository/*"]
+    logs = statement_for(document, "logs:PutLogEvents")
+    group = f"arn:aws:logs:eu-west-1:{MOCK_ACCOUNT}:log-group:/gitlab-runners-dev/jobs"
+    assert resources(logs) == [group, f"{group}:*"]
+
+
+def test_arn_helpers_reject_what_they_cannot_scope() -> None:
+    assert task_definition_family_arn(f"{ARN}:task-definition/f:12") == (
+        f"{ARN}:task-definition/f:*"
+    )
+    assert task_arn_pattern(f"{ARN}:cluster/c") == f"{ARN}:task/c/*"
+    with pytest.raises(ValueError):
+        task_definition_family_arn(f"{ARN}:cluster/c")
+    with pytest.raises(ValueError):
+        task_arn_pattern(f"{ARN}:task-definition/f:1")
+
+
+def test_manager_policy_is_deterministic() -> None:
+    scope = ManagerPolicyScope(
+        cluster_arns=list(reversed(CLUSTERS)),
+        task_definition_arns=[f"{ARN}:task-definition/b:1", f"{ARN}:task-definition/a:2"],
+        passable_role_arns=["arn:aws:iam::1:role/x", "arn:aws:iam::1:role/x"],
+        secret_arn="arn:aws:secretsmanager:eu-west-1:1:secret:s",
+        log_group_arn="arn:aws:logs:eu-west-1:1:log-group:g",
+        public_task_ips=False,
+    )
+    document = manager_policy(scope)
+    assert resources(statement_for(document, "ecs:RunTask")) == [
+        f"{ARN}:task-definition/a:*",
+        f"{ARN}:task-definition/b:*",
+    ]
+    assert resources(statement_for(document, "iam:PassRole")) == ["arn:aws:iam::1:role/x"]
