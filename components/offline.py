@@ -40,6 +40,7 @@ class RecordedResource:
     inputs: dict[str, Any]  # plain values, secrets revealed: for assertions only
     redacted_inputs: dict[str, Any]  # secrets replaced by "[secret]": safe to print or export
     custom: bool
+    dependencies: list[str] = field(default_factory=list)  # URNs it waits for (EKS tests)
 
 
 @dataclass
@@ -99,6 +100,47 @@ def _state_for(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+# EKS: pulumi-eks' Cluster is one remote component under mocks; invent its top-level outputs.
+def _eks_cluster_state(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    cluster = inputs.get("name", name)
+    issuer = f"oidc.eks.{MOCK_REGION}.amazonaws.com/id/MOCK0000000000000000000000000000"
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "kubernetes",
+                "cluster": {
+                    "server": f"https://MOCK.gr7.{MOCK_REGION}.eks.amazonaws.com",
+                    "certificate-authority-data": "bW9jay1jYQ==",
+                },
+            }
+        ],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "users": [
+            {
+                "name": "aws",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["eks", "get-token", "--cluster-name", cluster],
+                    }
+                },
+            }
+        ],
+    }
+    return {
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": json.dumps(kubeconfig),
+        "clusterSecurityGroupId": "sg-0mockeksclustersg",
+        "oidcIssuer": issuer,
+        "oidcProviderUrl": f"https://{issuer}",
+        "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT}:oidc-provider/{issuer}",
+    }
+
+
 STATE_BY_TYPE: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "aws:iam/role:Role": lambda name, i: {
         "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{i.get('name', name)}",
@@ -128,6 +170,16 @@ STATE_BY_TYPE: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "url": f"https://sqs.{MOCK_REGION}.amazonaws.com/{MOCK_ACCOUNT}/{i.get('name', name)}",
     },
     "aws:ec2/vpc:Vpc": lambda name, i: {"cidrBlock": i.get("cidrBlock", "10.0.0.0/16")},
+    # EKS
+    "eks:index:Cluster": _eks_cluster_state,
+    "aws:eks/fargateProfile:FargateProfile": lambda name, i: {
+        "arn": _arn("eks", f"fargateprofile/{i.get('clusterName')}/{i.get('fargateProfileName')}/m")
+    },
+    # ECS
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i: {
+        "arn": _arn("ec2", f"launch-template/lt-{name}"),
+        "latestVersion": 1,
+    },
 }
 
 
@@ -191,6 +243,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=_sync_await(_deserialize(request.object)),
                     redacted_inputs=_redact(raw),
                     custom=bool(request.custom),
+                    dependencies=list(request.dependencies),
                 )
             )
         return response

@@ -1,0 +1,304 @@
+"""The EKS cluster: control plane in the private subnets, kube-system (CoreDNS) on Fargate,
+IRSA, API access entries, Fargate logging to CloudWatch, and the extra Fargate profiles.
+
+pulumi-eks creates the kube-system profile itself and, because `fargate` is set, installs the
+managed CoreDNS addon with `computeType: Fargate`. The cluster keeps only the security group
+EKS creates (skip_default_security_groups): Fargate pods use it, and Karpenter nodes join it
+through the discovery tag added here, so pods on both can reach each other and CoreDNS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks
+import pulumi_kubernetes as k8s
+
+from components.config import StackConfig
+from components.eks_logging import (
+    LOGGING_CONFIGMAP,
+    OBSERVABILITY_LABELS,
+    OBSERVABILITY_NAMESPACE,
+    aws_logging_data,
+    control_plane_log_group_name,
+    fargate_log_group_name,
+    fluent_bit_process_log_group_name,
+)
+from components.eks_placement import (
+    COMPUTE_LABEL,
+    FARGATE,
+    KARPENTER_NAMESPACE,
+    KUBE_SYSTEM,
+    placement_for,
+    runner_namespace,
+)
+from components.eks_policies import (
+    CLUSTER_ADMIN_ACCESS_POLICY,
+    FARGATE_POD_EXECUTION_POLICY,
+    cluster_access_policy_arn,
+    fargate_logging_policy,
+    fargate_pod_execution_trust_policy,
+    managed_policy_arn,
+)
+from components.karpenter import DISCOVERY_TAG
+from components.network import Network
+
+# EKS' default quota of Fargate profiles per cluster (adjustable in Service Quotas).
+FARGATE_PROFILE_QUOTA = 10
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Account facts every ARN in EKS mode is built from."""
+
+    partition: pulumi.Output[str]
+    region: pulumi.Output[str]
+    account_id: pulumi.Output[str]
+    dns_suffix: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class FargateProfileSpec:
+    """One Fargate profile: pods in `namespace` carrying all `labels` run on Fargate."""
+
+    name: str
+    namespace: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def fargate_profile_specs(config: StackConfig) -> list[FargateProfileSpec]:
+    """Karpenter's namespace, then each runner namespace that has a pod to put on Fargate.
+
+    Runner profiles select namespace + the compute label, so only the pods the chart labels
+    (the manager with managerPlacement fargate, jobs of the fargate lane) match; a runner with
+    neither gets no profile (profiles are a per-cluster quota)."""
+    specs = [FargateProfileSpec("karpenter", KARPENTER_NAMESPACE)]
+    for runner in config.runners:
+        if placement_for(runner, config.eks).needs_fargate_profile:
+            specs.append(
+                FargateProfileSpec(
+                    f"runner-{runner.name}",
+                    runner_namespace(runner.name),
+                    {COMPUTE_LABEL: FARGATE},
+                )
+            )
+    return specs
+
+
+@dataclass(frozen=True)
+class EksClusterArgs:
+    config: StackConfig
+    network: Network
+    cluster_name: str
+    node_role_arn: pulumi.Input[str]
+    aws: AwsContext
+    fargate_profiles: Sequence[FargateProfileSpec]
+    tags: Mapping[str, str]
+
+
+class EksCluster(pulumi.ComponentResource):
+    """The cluster and everything Fargate pods need before the first workload starts."""
+
+    def __init__(
+        self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("gitlab-fargate-runners:eks:EksCluster", name, None, opts)
+        self._name = name
+        self._args = args
+        config = args.config
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        cluster_deps: list[pulumi.Resource] = []
+        if config.eks.cluster_log_types:
+            # Pre-created so control plane logs expire; EKS would create it without retention.
+            cluster_deps.append(
+                aws.cloudwatch.LogGroup(
+                    f"{name}-control-plane-logs",
+                    name=control_plane_log_group_name(args.cluster_name),
+                    retention_in_days=config.log_retention_days,
+                    tags=tags,
+                    opts=child,
+                )
+            )
+        self.fargate_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-fargate-logs",
+            name=fargate_log_group_name(args.cluster_name),
+            retention_in_days=config.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        process_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-fluent-bit-logs",
+            name=fluent_bit_process_log_group_name(args.cluster_name),
+            retention_in_days=config.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        self.pod_execution_role = self._pod_execution_role(
+            [self.fargate_log_group.name, process_log_group.name], cluster_deps
+        )
+        self.cluster = pulumi_eks.Cluster(
+            f"{name}-eks",
+            name=args.cluster_name,
+            version=config.eks.kubernetes_version,
+            vpc_id=args.network.vpc_id,
+            private_subnet_ids=args.network.private_subnet_ids,
+            public_subnet_ids=self._public_subnets(),
+            endpoint_private_access=True,
+            endpoint_public_access=True,
+            authentication_mode=pulumi_eks.AuthenticationMode.API,
+            access_entries=self._access_entries(),
+            create_oidc_provider=True,
+            enabled_cluster_log_types=list(config.eks.cluster_log_types),
+            skip_default_node_group=True,
+            skip_default_security_groups=True,
+            fargate=pulumi_eks.FargateProfileArgs(
+                selectors=[aws.eks.FargateProfileSelectorArgs(namespace=KUBE_SYSTEM)],
+                pod_execution_role_arn=self.pod_execution_role.arn,
+                subnet_ids=args.network.private_subnet_ids,
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_deps),
+        )
+        aws.ec2.Tag(
+            f"{name}-security-group-discovery-tag",
+            resource_id=self.cluster.cluster_security_group_id,
+            key=DISCOVERY_TAG,
+            value=args.cluster_name,
+            opts=child,
+        )
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.cluster.kubeconfig_json)
+        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
+        self.logging_config = self._fargate_logging()
+        self.fargate_profiles = self._chain_fargate_profiles()
+        self.register_outputs(
+            {
+                "clusterName": args.cluster_name,
+                "fargateLogGroup": self.fargate_log_group.name,
+                "oidcProviderArn": self.cluster.oidc_provider_arn,
+            }
+        )
+
+    def _public_subnets(self) -> pulumi.Input[Sequence[str]] | None:
+        """Public subnets let Kubernetes place internet-facing load balancers; an existing
+        VPC configured without them gets none."""
+        spec = self._args.config.network
+        if spec.uses_existing_vpc and not spec.public_subnet_ids:
+            return None
+        return self._args.network.public_subnet_ids
+
+    def _access_entries(self) -> dict[str, pulumi_eks.AccessEntryArgs]:
+        partition = self._args.aws.partition
+        admin_policy = partition.apply(
+            lambda p: cluster_access_policy_arn(p, CLUSTER_ADMIN_ACCESS_POLICY)
+        )
+        entries = {
+            "karpenter-nodes": pulumi_eks.AccessEntryArgs(
+                principal_arn=self._args.node_role_arn, type=pulumi_eks.AccessEntryType.EC2_LINUX
+            )
+        }
+        for index, role_arn in enumerate(self._args.config.eks.admin_role_arns):
+            entries[f"admin-{index}"] = pulumi_eks.AccessEntryArgs(
+                principal_arn=role_arn,
+                access_policies={
+                    "cluster-admin": pulumi_eks.AccessPolicyAssociationArgs(
+                        policy_arn=admin_policy,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    )
+                },
+            )
+        return entries
+
+    def _pod_execution_role(
+        self, log_group_names: list[pulumi.Output[str]], cluster_deps: list[pulumi.Resource]
+    ) -> aws.iam.Role:
+        """One pod execution role for every Fargate profile: pulls images, ships logs."""
+        ctx = self._args.aws
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{self._name}-pod-execution",
+            description="Fargate pod execution role (image pulls, log router)",
+            assume_role_policy=pulumi.Output.all(ctx.partition, ctx.region, ctx.account_id).apply(
+                lambda v: json.dumps(
+                    fargate_pod_execution_trust_policy(v[0], v[1], v[2], self._args.cluster_name)
+                )
+            ),
+            tags=dict(self._args.tags),
+            opts=child,
+        )
+        cluster_deps.append(
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-pod-execution-managed",
+                role=role.name,
+                policy_arn=ctx.partition.apply(
+                    lambda p: managed_policy_arn(p, FARGATE_POD_EXECUTION_POLICY)
+                ),
+                opts=child,
+            )
+        )
+        cluster_deps.append(
+            aws.iam.RolePolicy(
+                f"{self._name}-pod-execution-logs",
+                role=role.name,
+                policy=pulumi.Output.all(
+                    ctx.partition, ctx.region, ctx.account_id, *log_group_names
+                ).apply(lambda v: json.dumps(fargate_logging_policy(v[0], v[1], v[2], v[3:]))),
+                opts=child,
+            )
+        )
+        return role
+
+    def _fargate_logging(self) -> k8s.core.v1.ConfigMap:
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        namespace = k8s.core.v1.Namespace(
+            f"{self._name}-aws-observability",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=OBSERVABILITY_NAMESPACE, labels=dict(OBSERVABILITY_LABELS)
+            ),
+            opts=k8s_opts,
+        )
+        return k8s.core.v1.ConfigMap(
+            f"{self._name}-aws-logging",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=LOGGING_CONFIGMAP, namespace=namespace.metadata.name
+            ),
+            data=pulumi.Output.all(self._args.aws.region, self.fargate_log_group.name).apply(
+                lambda v: aws_logging_data(v[0], v[1])
+            ),
+            opts=k8s_opts,
+        )
+
+    def _chain_fargate_profiles(self) -> dict[str, aws.eks.FargateProfile]:
+        """AWS creates or deletes one Fargate profile per cluster at a time (others fail with
+        ResourceInUseException), so each profile waits for the previous one, the first for
+        the cluster and its kube-system profile."""
+        specs = self._args.fargate_profiles
+        if len(specs) + 1 > FARGATE_PROFILE_QUOTA:
+            pulumi.log.warn(
+                f"{len(specs) + 1} Fargate profiles exceed the default EKS quota of "
+                f"{FARGATE_PROFILE_QUOTA} per cluster; raise it in Service Quotas first",
+                resource=self,
+            )
+        profiles: dict[str, aws.eks.FargateProfile] = {}
+        previous: pulumi.Resource = self.cluster
+        for spec in specs:
+            selector = aws.eks.FargateProfileSelectorArgs(
+                namespace=spec.namespace, labels=dict(spec.labels) or None
+            )
+            profile = aws.eks.FargateProfile(
+                f"{self._name}-fargate-{spec.name}",
+                cluster_name=self._args.cluster_name,
+                fargate_profile_name=spec.name,
+                pod_execution_role_arn=self.pod_execution_role.arn,
+                subnet_ids=self._args.network.private_subnet_ids,
+                selectors=[selector],
+                tags=dict(self._args.tags),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
+            )
+            profiles[spec.name] = profile
+            previous = profile
+        return profiles

@@ -1,0 +1,61 @@
+"""Where EKS-mode pods run: the labels, taints and names Fargate profiles, Karpenter NodePools
+and the gitlab-runner chart must agree on. Kept in one module so they cannot drift apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.config import EksSpec, RunnerSpec
+
+# A pod in a runner namespace runs on Fargate only if it carries this label: the namespace's
+# Fargate profile selects namespace + label, so unlabelled pods fall through to Karpenter.
+COMPUTE_LABEL = "gitlab-fargate-runners/compute"
+FARGATE = "fargate"
+# Every Karpenter NodePool taints its nodes with this key (value = pool name), so only pods that
+# ask for a pool land on it, and stray pods stay Pending instead of filling CI nodes.
+POOL_TAINT_KEY = "gitlab-fargate-runners/pool"
+NODEPOOL_LABEL = "karpenter.sh/nodepool"
+# Karpenter must not consolidate a node away while a CI job runs on it.
+DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
+SYSTEM_POOL = "system"
+# EC2 lanes and the Karpenter NodePool each one uses.
+LANE_POOLS = {"spot": "spot", "privileged": "privileged"}
+# The runner tags the README recommends per lane (tags live on the runner in GitLab).
+LANE_TAGS = {"fargate": "eks-fargate", "spot": "eks-spot", "privileged": "eks-privileged"}
+KARPENTER_NAMESPACE = "karpenter"
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
+KUBE_SYSTEM = "kube-system"
+
+
+def runner_namespace(runner_name: str) -> str:
+    return f"gitlab-runner-{runner_name}"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a runner's manager pod and its job pods run: "fargate" or a NodePool name."""
+
+    manager: str
+    jobs: str
+
+    @property
+    def needs_fargate_profile(self) -> bool:
+        return FARGATE in (self.manager, self.jobs)
+
+    @property
+    def pools(self) -> tuple[str, ...]:
+        return tuple(sorted({p for p in (self.manager, self.jobs) if p != FARGATE}))
+
+
+def placement_for(runner: RunnerSpec, eks: EksSpec) -> Placement:
+    manager = FARGATE if eks.manager_placement == "fargate" else SYSTEM_POOL
+    jobs = FARGATE if runner.lane == "fargate" else LANE_POOLS[runner.lane]
+    return Placement(manager=manager, jobs=jobs)
+
+
+def pool_selector(pool: str) -> dict[str, str]:
+    return {NODEPOOL_LABEL: pool}
+
+
+def pool_toleration(pool: str) -> dict[str, str]:
+    return {"key": POOL_TAINT_KEY, "operator": "Equal", "value": pool, "effect": "NoSchedule"}

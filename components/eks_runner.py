@@ -1,0 +1,179 @@
+"""EKS topology: GitLab Runner's Kubernetes executor on an EKS cluster backed by Fargate, with
+Karpenter adding EC2 capacity for the lanes Fargate cannot serve.
+
+Unlike the ECS Fargate driver, the Kubernetes executor honours `image:` and `services:`, so
+any job image works. Lanes are runner tags (set on each runner in GitLab):
+
+- fargate (e.g. tag `eks-fargate`): every job is its own Fargate pod of the runner's size.
+- spot (`eks-spot`): jobs on Karpenter Spot nodes; cheaper, may be interrupted.
+- privileged (`eks-privileged`): jobs on on-demand Karpenter nodes with privileged containers,
+  for Docker-in-Docker (Fargate has neither Spot on EKS nor privileged mode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import yaml
+
+from components.config import RunnerSpec, StackConfig
+from components.eks_cluster import (
+    AwsContext,
+    EksCluster,
+    EksClusterArgs,
+    fargate_profile_specs,
+)
+from components.eks_placement import FARGATE, placement_for
+from components.gitlab_runner_chart import (
+    GitLabRunnerChart,
+    GitLabRunnerChartArgs,
+    runner_summary,
+)
+from components.karpenter import Karpenter, KarpenterArgs, create_node_role
+from components.network import Network
+
+# GitLab allows at most 200 parallel copies of one job.
+MAX_PARALLEL = 200
+EXAMPLE_IMAGE = "public.ecr.aws/docker/library/alpine:3.21"
+DOCKER_IMAGE = "public.ecr.aws/docker/library/docker:27"
+DIND_IMAGE = "public.ecr.aws/docker/library/docker:27-dind"
+
+
+def _first_runner(config: StackConfig, lane: str) -> RunnerSpec | None:
+    return next((r for r in config.runners if r.lane == lane), None)
+
+
+def gitlab_ci_example(config: StackConfig) -> str:
+    """A ready-to-paste .gitlab-ci.yml exercising each configured lane."""
+    jobs: dict[str, Any] = {}
+    fargate = _first_runner(config, FARGATE)
+    if fargate is not None:
+        jobs["hello-fargate"] = {
+            "image": EXAMPLE_IMAGE,
+            "tags": list(fargate.tags),
+            "parallel": min(fargate.concurrency, MAX_PARALLEL),
+            "script": [
+                'echo "job $CI_NODE_INDEX/$CI_NODE_TOTAL in its own Fargate pod"',
+                "cat /etc/os-release",
+            ],
+        }
+    spot = _first_runner(config, "spot")
+    if spot is not None:
+        jobs["test-on-spot"] = {
+            "image": EXAMPLE_IMAGE,
+            "tags": list(spot.tags),
+            # A Spot reclaim surfaces as a runner system failure: run the job again.
+            "retry": {"max": 2, "when": ["runner_system_failure", "stuck_or_timeout_failure"]},
+            "script": ['echo "running on a Karpenter Spot node"', "nproc"],
+        }
+    privileged = _first_runner(config, "privileged")
+    if privileged is not None:
+        jobs["docker-in-docker"] = {
+            "image": DOCKER_IMAGE,
+            "tags": list(privileged.tags),
+            "services": [{"name": DIND_IMAGE, "alias": "docker"}],
+            "variables": {
+                "DOCKER_HOST": "tcp://docker:2376",
+                "DOCKER_TLS_CERTDIR": "/certs",
+                "DOCKER_TLS_VERIFY": "1",
+                "DOCKER_CERT_PATH": "$DOCKER_TLS_CERTDIR/client",
+            },
+            "script": [
+                "until docker info >/dev/null 2>&1; do sleep 1; done",
+                "docker run --rm public.ecr.aws/docker/library/hello-world:latest",
+            ],
+        }
+    header = (
+        "# .gitlab-ci.yml for the EKS runners of this stack. Each job's `tags:` must match the\n"
+        "# tags set on the runner in GitLab (Settings > CI/CD > Runners > Edit).\n"
+    )
+    return header + yaml.safe_dump(jobs, sort_keys=False, width=100)
+
+
+@dataclass(frozen=True)
+class EksFargateRunnerArgs:
+    config: StackConfig
+    network: Network
+    cluster_name: str
+    tags: Mapping[str, str]
+
+
+class EksFargateRunner(pulumi.ComponentResource):
+    """The EKS topology: cluster, Fargate profiles and logging, Karpenter, one runner chart per
+    configured runner. `stack_outputs` holds what the stack exports."""
+
+    def __init__(
+        self, name: str, args: EksFargateRunnerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("gitlab-fargate-runners:eks:EksFargateRunner", name, None, opts)
+        config = args.config
+        tags = dict(args.tags)
+        partition = aws.get_partition_output()
+        ctx = AwsContext(
+            partition=partition.partition,
+            region=aws.get_region_output().region,
+            account_id=aws.get_caller_identity_output().account_id,
+            dns_suffix=partition.dns_suffix,
+        )
+        node_role = create_node_role(
+            f"{name}-karpenter-node", ctx.dns_suffix, ctx.partition, tags, parent=self
+        )
+        cluster = EksCluster(
+            f"{name}-cluster",
+            EksClusterArgs(
+                config=config,
+                network=args.network,
+                cluster_name=args.cluster_name,
+                node_role_arn=node_role.arn,
+                aws=ctx,
+                fargate_profiles=fargate_profile_specs(config),
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        karpenter = Karpenter(
+            f"{name}-karpenter",
+            KarpenterArgs(
+                config=config,
+                cluster_name=args.cluster_name,
+                provider=cluster.provider,
+                node_role=node_role,
+                oidc_provider_arn=cluster.cluster.oidc_provider_arn,
+                oidc_issuer=cluster.cluster.oidc_issuer,
+                partition=ctx.partition,
+                region=ctx.region,
+                account_id=ctx.account_id,
+                depends_on=(cluster.fargate_profiles["karpenter"], cluster.logging_config),
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for runner in config.runners:
+            placement = placement_for(runner, config.eks)
+            needs: list[pulumi.Resource] = [cluster.logging_config]
+            profile = cluster.fargate_profiles.get(f"runner-{runner.name}")
+            if profile is not None:
+                needs.append(profile)
+            if placement.pools:
+                needs.append(karpenter.release)
+                needs.extend(karpenter.node_pools[pool] for pool in placement.pools)
+            GitLabRunnerChart(
+                f"{name}-runner-{runner.name}",
+                GitLabRunnerChartArgs(
+                    config=config, runner=runner, provider=cluster.provider, depends_on=needs
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.stack_outputs: dict[str, Any] = {
+            "clusterName": args.cluster_name,
+            "kubeconfig": cluster.kubeconfig,
+            "runners": [runner_summary(r, config.eks) for r in config.runners],
+            "fargateLogGroup": cluster.fargate_log_group.name,
+            "karpenterInterruptionQueue": karpenter.queue.name,
+            "gitlabCiExample": gitlab_ci_example(config),
+        }
+        self.register_outputs(self.stack_outputs)

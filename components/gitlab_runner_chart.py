@@ -1,0 +1,273 @@
+"""One GitLab Runner manager per configured runner: the official `gitlab-runner` Helm chart
+(Kubernetes executor) in its own namespace, with its glrt- token in a Kubernetes Secret.
+
+Pure functions render the chart values and the `runners.config` TOML; the component creates
+the Namespace, the Secret and the Helm release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import tomli_w
+
+from components.config import EKS_FARGATE_POD_OVERHEAD_MIB, EksSpec, RunnerSpec, StackConfig
+from components.eks_placement import (
+    COMPUTE_LABEL,
+    DO_NOT_DISRUPT,
+    FARGATE,
+    POOL_TAINT_KEY,
+    Placement,
+    placement_for,
+    pool_selector,
+    pool_toleration,
+    runner_namespace,
+)
+
+CHART = "gitlab-runner"
+CHART_REPOSITORY = "https://charts.gitlab.io"
+TOKEN_SECRET = "gitlab-runner-token"
+# Jobs without `image:` get this one; ECR Public avoids Docker Hub's anonymous pull limit
+# that every Fargate pod behind the same NAT gateway shares.
+DEFAULT_JOB_IMAGE = "public.ecr.aws/docker/library/debian:bookworm-slim"
+# Each `services:` container gets this much on top of the pod's configured size, so a job with
+# services grows past the configured Fargate size (Fargate rounds up to the next valid size).
+SERVICE_CPU_UNITS = 256
+SERVICE_MEMORY_MIB = 512
+# The manager pod: 0.5 vCPU / 768 MiB requests -> a 0.5 vCPU / 1 GB Fargate pod.
+MANAGER_RESOURCES = {"cpu": "500m", "memory": "768Mi"}
+# How long a stopping manager waits for its running jobs before Kubernetes kills it.
+MANAGER_TERMINATION_GRACE_SECONDS = 3600
+# Helm waits for the manager to be Ready; a Fargate or fresh Karpenter node takes minutes.
+RELEASE_TIMEOUT_SECONDS = 900
+# Docker-in-Docker with TLS: the dind service writes client certs here for the build container.
+DOCKER_CERTS_VOLUME = {"name": "docker-certs", "mount_path": "/certs/client", "medium": "Memory"}
+# The permissions the Kubernetes executor needs in its job namespace (runner docs, 18.x),
+# pods list/watch enabling the informer and pods/log for CI_DEBUG_SERVICES.
+RUNNER_RBAC_RULES: tuple[dict[str, Any], ...] = (
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["list", "watch"]},
+    {
+        "apiGroups": [""],
+        "resources": ["pods"],
+        "verbs": ["create", "delete", "get", "list", "watch"],
+    },
+    {
+        "apiGroups": [""],
+        "resources": ["pods/attach", "pods/exec"],
+        "verbs": ["create", "delete", "get", "patch"],
+    },
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list"]},
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "get", "update"]},
+    {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get"]},
+    {"apiGroups": [""], "resources": ["services"], "verbs": ["create", "get"]},
+)
+
+
+def millicores(cpu_units: int) -> int:
+    """CPU units (1024 = 1 vCPU) to Kubernetes millicores, rounded down."""
+    return cpu_units * 1000 // 1024
+
+
+@dataclass(frozen=True)
+class JobPodSize:
+    """Requests (= limits) of each container in a job pod, in millicores and MiB."""
+
+    build_cpu_m: int
+    build_memory_mib: int
+    helper_cpu_m: int
+    helper_memory_mib: int
+    service_cpu_m: int
+    service_memory_mib: int
+
+    @property
+    def pod_cpu_m(self) -> int:
+        return self.build_cpu_m + self.helper_cpu_m
+
+    @property
+    def pod_memory_mib(self) -> int:
+        return self.build_memory_mib + self.helper_memory_mib
+
+
+def job_pod_size(runner: RunnerSpec, eks: EksSpec) -> JobPodSize:
+    """Split the runner's pod size between build and helper containers.
+
+    Fargate sizes a pod from the sum of its requests plus 256 MiB, rounded up to a valid
+    combination; build = size - helper - 256 MiB makes the job land exactly on the configured
+    size. EC2 lanes have no such overhead, so build gets it. Any rounding of the helper's
+    millicores goes to the build container so the total never exceeds the configured CPU."""
+    overhead = EKS_FARGATE_POD_OVERHEAD_MIB if runner.lane == FARGATE else 0
+    helper_cpu_m = millicores(eks.helper_cpu)
+    return JobPodSize(
+        build_cpu_m=millicores(runner.cpu) - helper_cpu_m,
+        build_memory_mib=runner.memory - eks.helper_memory - overhead,
+        helper_cpu_m=helper_cpu_m,
+        helper_memory_mib=eks.helper_memory,
+        service_cpu_m=millicores(SERVICE_CPU_UNITS),
+        service_memory_mib=SERVICE_MEMORY_MIB,
+    )
+
+
+def _request_and_limit(prefix: str, cpu_m: int, memory_mib: int) -> dict[str, str]:
+    """Requests equal to limits: Fargate sizes by requests, EC2 nodes get no surprises."""
+    return {
+        f"{prefix}cpu_request": f"{cpu_m}m",
+        f"{prefix}cpu_limit": f"{cpu_m}m",
+        f"{prefix}memory_request": f"{memory_mib}Mi",
+        f"{prefix}memory_limit": f"{memory_mib}Mi",
+    }
+
+
+def runners_config_toml(runner: RunnerSpec, eks: EksSpec) -> str:
+    """The `runners.config` chart value: one [[runners]] entry for the Kubernetes executor.
+
+    Only settings gitlab-runner knows; URL, token and executor come from the chart."""
+    placement = placement_for(runner, eks)
+    size = job_pod_size(runner, eks)
+    kubernetes: dict[str, Any] = {
+        "namespace": runner_namespace(runner.name),
+        "image": DEFAULT_JOB_IMAGE,
+        "poll_timeout": eks.poll_timeout_seconds,
+        **_request_and_limit("", size.build_cpu_m, size.build_memory_mib),
+        **_request_and_limit("helper_", size.helper_cpu_m, size.helper_memory_mib),
+        **_request_and_limit("service_", size.service_cpu_m, size.service_memory_mib),
+    }
+    if placement.jobs == FARGATE:
+        kubernetes["pod_labels"] = {COMPUTE_LABEL: FARGATE}
+    else:
+        kubernetes["pod_annotations"] = {DO_NOT_DISRUPT: "true"}
+        kubernetes["node_selector"] = pool_selector(placement.jobs)
+        kubernetes["node_tolerations"] = {f"{POOL_TAINT_KEY}={placement.jobs}": "NoSchedule"}
+    if runner.lane == "privileged":
+        # Docker-in-Docker needs privileged containers: only this lane, only on EC2 nodes.
+        kubernetes["privileged"] = True
+        kubernetes["volumes"] = {"empty_dir": [dict(DOCKER_CERTS_VOLUME)]}
+    entry = {"request_concurrency": runner.request_concurrency, "kubernetes": kubernetes}
+    return tomli_w.dumps({"runners": [entry]})
+
+
+def _manager_placement_values(placement: Placement) -> dict[str, Any]:
+    if placement.manager == FARGATE:
+        return {"podLabels": {COMPUTE_LABEL: FARGATE}}
+    return {
+        "nodeSelector": pool_selector(placement.manager),
+        "tolerations": [pool_toleration(placement.manager)],
+    }
+
+
+def release_name(runner: RunnerSpec) -> str:
+    """The Helm release, and the manager's service account, of one runner."""
+    return f"gitlab-runner-{runner.name}"
+
+
+def runner_chart_values(config: StackConfig, runner: RunnerSpec) -> dict[str, Any]:
+    """Helm values for one runner. The token is NOT here: the chart reads `runners.secret`.
+
+    unregisterRunners stays true: with a glrt- token, `unregister` deletes only this pod's
+    runner *manager* record (DELETE /runners/managers), not the runner, so the runner and its
+    tags stay in GitLab across pod restarts and stale managers do not pile up."""
+    placement = placement_for(runner, config.eks)
+    return {
+        "gitlabUrl": config.gitlab_url,
+        "concurrent": runner.concurrency,
+        "checkInterval": config.eks.check_interval,
+        "logFormat": "json",
+        "unregisterRunners": True,
+        "terminationGracePeriodSeconds": MANAGER_TERMINATION_GRACE_SECONDS,
+        "rbac": {"create": True, "clusterWideAccess": False, "rules": list(RUNNER_RBAC_RULES)},
+        "serviceAccount": {"create": True, "name": release_name(runner)},
+        "metrics": {"enabled": True},
+        "resources": {"requests": dict(MANAGER_RESOURCES), "limits": dict(MANAGER_RESOURCES)},
+        **_manager_placement_values(placement),
+        "runners": {
+            "name": runner.name,
+            "secret": TOKEN_SECRET,
+            "config": runners_config_toml(runner, config.eks),
+        },
+    }
+
+
+def namespace_labels(runner: RunnerSpec) -> dict[str, str]:
+    """Pod Security Admission: only the privileged lane's namespace admits privileged pods."""
+    level = "privileged" if runner.lane == "privileged" else "baseline"
+    return {
+        "pod-security.kubernetes.io/enforce": level,
+        "app.kubernetes.io/managed-by": "pulumi",
+        "gitlab-fargate-runners/runner": runner.name,
+    }
+
+
+@dataclass(frozen=True)
+class GitLabRunnerChartArgs:
+    config: StackConfig
+    runner: RunnerSpec
+    provider: k8s.Provider
+    # What must exist before the manager can start: its Fargate profile or NodePools, the
+    # Karpenter release, the logging ConfigMap.
+    depends_on: Sequence[pulumi.Resource]
+
+
+class GitLabRunnerChart(pulumi.ComponentResource):
+    """Namespace + token Secret + gitlab-runner Helm release for one runner."""
+
+    def __init__(
+        self, name: str, args: GitLabRunnerChartArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("gitlab-fargate-runners:eks:GitLabRunnerChart", name, None, opts)
+        runner = args.runner
+        self.namespace_name = runner_namespace(runner.name)
+        self.release_name = release_name(runner)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=self.namespace_name, labels=namespace_labels(runner)
+            ),
+            opts=k8s_opts,
+        )
+        token = args.config.token_for(runner.name).value
+        secret = k8s.core.v1.Secret(
+            f"{name}-token",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=TOKEN_SECRET, namespace=namespace.metadata.name
+            ),
+            type="Opaque",
+            string_data={
+                "runner-token": pulumi.Output.secret(token),
+                # The chart requires the key; registration tokens are deprecated.
+                "runner-registration-token": "",
+            },
+            opts=k8s_opts,
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=self.release_name,
+            chart=CHART,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            version=args.config.eks.runner_chart_version,
+            namespace=namespace.metadata.name,
+            values=runner_chart_values(args.config, runner),
+            timeout=RELEASE_TIMEOUT_SECONDS,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=args.provider,
+                depends_on=[secret, *args.depends_on],
+            ),
+        )
+        self.register_outputs({"namespace": self.namespace_name, "release": self.release_name})
+
+
+def runner_summary(runner: RunnerSpec, eks: EksSpec) -> Mapping[str, Any]:
+    """The `runners` stack output entry: where to find and how to target a runner."""
+    placement = placement_for(runner, eks)
+    return {
+        "name": runner.name,
+        "namespace": runner_namespace(runner.name),
+        "release": release_name(runner),
+        "lane": runner.lane,
+        "tags": list(runner.tags),
+        "placement": {"manager": placement.manager, "jobs": placement.jobs},
+    }
