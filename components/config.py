@@ -463,15 +463,19 @@ def _parse_ecs(r: _Reader, raw: Any) -> EcsSpec:
             "ecs.managerInstanceType",
             data.get("managerInstanceType"),
             "t3.small",
-            re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"),
-            "use an EC2 instance type such as t3.small",
+            re.compile(r"^[a-z]+\d+[a-fh-z]*(-flex)?\.[a-z0-9]+$"),
+            "use an x86_64 EC2 instance type such as t3.small (the runner and driver binaries "
+            "are amd64, so Graviton types such as t4g are not supported)",
         ),
         manager_ami_parameter=r.string(
             "ecs.managerAmiParameter",
             data.get("managerAmiParameter"),
             DEFAULT_MANAGER_AMI_PARAMETER,
-            re.compile(r"^/aws/service/\S+$"),
-            "use a public SSM parameter path under /aws/service/",
+            re.compile(
+                r"^/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-[a-z0-9.-]+-x86_64$"
+            ),
+            "use an Amazon Linux 2023 x86_64 parameter such as "
+            f"{DEFAULT_MANAGER_AMI_PARAMETER} (the user data needs dnf, AWS CLI v2 and python3)",
         ),
         check_interval=r.integer("ecs.checkInterval", data.get("checkInterval"), 3, 1, 3600),
         container_insights=r.boolean("ecs.containerInsights", data.get("containerInsights"), False),
