@@ -299,6 +299,8 @@ class EcsFargateRunner(pulumi.ComponentResource):
             f"{self._name}-runner-tokens",
             description="GitLab runner authentication tokens (JSON: runner name -> token); "
             "read by the runner manager at boot",
+            # `pulumi destroy` removes it at once instead of leaving it scheduled for deletion.
+            recovery_window_in_days=0,
             tags=self._tags,
             opts=self._opts(),
         )

@@ -31,7 +31,10 @@ from components.eks_placement import FARGATE, placement_for
 from components.gitlab_runner_chart import (
     GitLabRunnerChart,
     GitLabRunnerChartArgs,
+    release_name,
+    runner_chart_values,
     runner_summary,
+    runners_config_toml,
 )
 from components.karpenter import Karpenter, KarpenterArgs, create_node_role
 from components.network import Network
@@ -167,6 +170,15 @@ class EksFargateRunner(pulumi.ComponentResource):
                     config=config, runner=runner, provider=cluster.provider, depends_on=needs
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
+            )
+        # What the offline plan shows reviewers: each release's values and its runners.config.
+        self.rendered_files: dict[str, pulumi.Output[str]] = {}
+        for runner in config.runners:
+            base = f"helm/{release_name(runner)}"
+            values = yaml.safe_dump(runner_chart_values(config, runner), sort_keys=False)
+            self.rendered_files[f"{base}/values.yaml"] = pulumi.Output.from_input(values)
+            self.rendered_files[f"{base}/runners.config.toml"] = pulumi.Output.from_input(
+                runners_config_toml(runner, config.eks)
             )
         self.stack_outputs: dict[str, Any] = {
             "clusterName": args.cluster_name,

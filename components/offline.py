@@ -37,7 +37,7 @@ class RecordedResource:
     name: str
     urn: str
     parent: str | None
-    inputs: dict[str, Any]  # plain values, secrets revealed: for assertions only
+    inputs: dict[str, Any]  # plain values, secrets unwrapped: for assertions only
     redacted_inputs: dict[str, Any]  # secrets replaced by "[secret]": safe to print or export
     custom: bool
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (EKS tests)
@@ -249,10 +249,21 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+def _unwrap_secrets(value: Any) -> Any:
+    """Plain values for assertions: Pulumi keeps nested secrets in a signed wrapper."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return _unwrap_secrets(value["value"])
+        return {k: _unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(v) for v in value]
+    return value
+
+
 async def _deserialize(struct: Any) -> dict[str, Any]:
     from pulumi.runtime import rpc
 
-    return rpc.deserialize_properties(struct)
+    return _unwrap_secrets(rpc.deserialize_properties(struct))
 
 
 def _config_value(value: Any) -> str:

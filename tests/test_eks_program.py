@@ -13,7 +13,7 @@ import yaml
 
 from components.config import EKS_FARGATE_POD_OVERHEAD_MIB
 from components.fargate_sizes import FARGATE_SIZES
-from components.offline import REDACTED, SECRET_SIG, SECRET_SIG_KEY, Plan, RecordedResource
+from components.offline import REDACTED, Plan, RecordedResource
 from tests.harness import dev_config, run_program, sentinel, text_of
 
 RUNNER_TYPE = "gitlab-fargate-runners:eks:EksFargateRunner"
@@ -81,17 +81,6 @@ def full_plan() -> Plan:
             eks={"managerPlacement": "ec2", "adminRoleArns": [ADMIN_ROLE], "systemCpuLimit": 4},
         )
     )
-
-
-def unwrap(value: Any) -> Any:
-    """Recorded inputs keep Pulumi's secret wrapper; manifests need the plain value."""
-    if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
-            return unwrap(value["value"])
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
 
 
 def deps(plan: Plan, resource: RecordedResource) -> set[str]:
@@ -261,7 +250,7 @@ def test_kubeconfig_feeds_the_provider_and_is_exported_only_as_a_secret(plan: Pl
     assert kubeconfig["users"][0]["user"]["exec"]["args"][-1] == "gitlab-runners-dev"
     provider = plan.one("pulumi:providers:kubernetes", "eks-cluster-k8s")
     assert provider.redacted_inputs["kubeconfig"] == REDACTED
-    assert json.loads(unwrap(provider.inputs["kubeconfig"])) == kubeconfig
+    assert json.loads(provider.inputs["kubeconfig"]) == kubeconfig
 
 
 def test_karpenter_release(plan: Plan) -> None:
@@ -553,7 +542,7 @@ def test_token_lives_only_in_its_secret(full_plan: Plan) -> None:
         holders = [r for r in full_plan.resources if token in json.dumps(r.inputs, default=str)]
         assert [h.name for h in holders] == [f"eks-runner-{runner['name']}-token"]
         (secret,) = holders
-        assert unwrap(secret.inputs["stringData"]) == {
+        assert secret.inputs["stringData"] == {
             "runner-token": token,
             "runner-registration-token": "",
         }
@@ -568,7 +557,7 @@ def test_core_kubernetes_objects_validate(which: str, request: pytest.FixtureReq
     core = [r for r in plan.resources if r.type.startswith("kubernetes:core/v1:")]
     assert {r.type.rsplit(":", 1)[1] for r in core} == {"Namespace", "Secret", "ConfigMap"}
     for resource in core:
-        manifest = unwrap(resource.inputs)
+        manifest = resource.inputs
         assert manifest["apiVersion"] == "v1"
         kubernetes_validate.validate(manifest, "1.33", strict=True)
 

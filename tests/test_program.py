@@ -87,3 +87,30 @@ def test_plan_command_reports_config_errors(
     (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  gitlab-fargate-runners:mode: fargate\n")
     assert plan_command.main(["--stack", "bad", "--project-dir", str(tmp_path)]) == 2
     assert "mode: 'fargate'" in capsys.readouterr().err
+
+
+def test_eks_mode_renders_each_release_values_for_the_plan() -> None:
+    import tomllib
+
+    import yaml
+
+    plan = run_program(dev_config(mode="eks"))
+    for runner in ("fargate", "fargate-spot"):
+        values = yaml.safe_load(plan.rendered_files[f"helm/gitlab-runner-{runner}/values.yaml"])
+        release = next(
+            r
+            for r in plan.all("kubernetes:helm.sh/v3:Release")
+            if r.inputs["name"] == f"gitlab-runner-{runner}"
+        )
+        assert values == release.inputs["values"]
+        toml_text = plan.rendered_files[f"helm/gitlab-runner-{runner}/runners.config.toml"]
+        assert toml_text == values["runners"]["config"]
+        assert tomllib.loads(toml_text)["runners"][0]["kubernetes"]["namespace"] == (
+            f"gitlab-runner-{runner}"
+        )
+
+
+def test_destroy_leaves_no_token_secret_scheduled_for_deletion() -> None:
+    plan = run_program(dev_config())
+    secret = plan.one("aws:secretsmanager/secret:Secret")
+    assert secret.inputs["recoveryWindowInDays"] == 0
