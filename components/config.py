@@ -35,6 +35,8 @@ NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 VERSION_PATTERN = re.compile(r"^\d+\.\d+\.\d+$")
 DEFAULT_JOB_IMAGE = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"
+# ECR Public avoids Docker Hub's anonymous pull limit that every pod behind one NAT shares.
+DEFAULT_EKS_JOB_IMAGE = "public.ecr.aws/docker/library/debian:bookworm-slim"
 DEFAULT_MANAGER_AMI_PARAMETER = (
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 )
@@ -109,6 +111,10 @@ EKS_KEYS = (
     "privilegedCpuLimit",
     "systemCpuLimit",
     "instanceCategories",
+    "serviceCpu",
+    "serviceMemory",
+    "defaultJobImage",
+    "publicAccessCidrs",
 )
 
 
@@ -203,6 +209,10 @@ class EksSpec:
     privileged_cpu_limit: int
     system_cpu_limit: int
     instance_categories: tuple[str, ...]
+    service_cpu: int  # CPU units of each `services:` container of a job pod
+    service_memory: int  # MiB of each `services:` container
+    default_job_image: str  # for jobs without `image:`
+    public_access_cidrs: tuple[str, ...]  # who may reach the public Kubernetes API endpoint
 
 
 @dataclass(frozen=True)
@@ -554,7 +564,27 @@ def _parse_eks(r: _Reader, raw: Any) -> EksSpec:
                 None if re.fullmatch(r"[a-z]", v) else "is not an instance category (c, m, r...)"
             ),
         ),
+        service_cpu=r.integer("eks.serviceCpu", data.get("serviceCpu"), 256, 64, 4096),
+        service_memory=r.integer("eks.serviceMemory", data.get("serviceMemory"), 512, 128, 8192),
+        default_job_image=r.string(
+            "eks.defaultJobImage",
+            data.get("defaultJobImage"),
+            DEFAULT_EKS_JOB_IMAGE,
+            re.compile(r"^\S+$"),
+            "an image reference has no spaces",
+        ),
+        public_access_cidrs=r.strings(
+            "eks.publicAccessCidrs", data.get("publicAccessCidrs"), ("0.0.0.0/0",), _check_cidr
+        ),
     )
+
+
+def _check_cidr(value: str) -> str | None:
+    try:
+        ipaddress.IPv4Network(value)
+    except ValueError:
+        return "is not an IPv4 CIDR; use e.g. 203.0.113.0/24"
+    return None
 
 
 def _choices(

@@ -150,6 +150,7 @@ class EksCluster(pulumi.ComponentResource):
             public_subnet_ids=self._public_subnets(),
             endpoint_private_access=True,
             endpoint_public_access=True,
+            public_access_cidrs=list(config.eks.public_access_cidrs),
             authentication_mode=pulumi_eks.AuthenticationMode.API,
             access_entries=self._access_entries(),
             create_oidc_provider=True,

@@ -31,13 +31,6 @@ from components.eks_placement import (
 CHART = "gitlab-runner"
 CHART_REPOSITORY = "https://charts.gitlab.io"
 TOKEN_SECRET = "gitlab-runner-token"
-# Jobs without `image:` get this one; ECR Public avoids Docker Hub's anonymous pull limit
-# that every Fargate pod behind the same NAT gateway shares.
-DEFAULT_JOB_IMAGE = "public.ecr.aws/docker/library/debian:bookworm-slim"
-# Each `services:` container gets this much on top of the pod's configured size, so a job with
-# services grows past the configured Fargate size (Fargate rounds up to the next valid size).
-SERVICE_CPU_UNITS = 256
-SERVICE_MEMORY_MIB = 512
 # The manager pod: 0.5 vCPU / 768 MiB requests -> a 0.5 vCPU / 1 GB Fargate pod.
 MANAGER_RESOURCES = {"cpu": "500m", "memory": "768Mi"}
 # How long a stopping manager waits for its running jobs before Kubernetes kills it.
@@ -106,8 +99,10 @@ def job_pod_size(runner: RunnerSpec, eks: EksSpec) -> JobPodSize:
         build_memory_mib=runner.memory - eks.helper_memory - overhead,
         helper_cpu_m=helper_cpu_m,
         helper_memory_mib=eks.helper_memory,
-        service_cpu_m=millicores(SERVICE_CPU_UNITS),
-        service_memory_mib=SERVICE_MEMORY_MIB,
+        # Each `services:` container comes on top of the configured size, so a job with
+        # services grows past it (Fargate rounds up to the next valid size).
+        service_cpu_m=millicores(eks.service_cpu),
+        service_memory_mib=eks.service_memory,
     )
 
 
@@ -129,7 +124,7 @@ def runners_config_toml(runner: RunnerSpec, eks: EksSpec) -> str:
     size = job_pod_size(runner, eks)
     kubernetes: dict[str, Any] = {
         "namespace": runner_namespace(runner.name),
-        "image": DEFAULT_JOB_IMAGE,
+        "image": eks.default_job_image,
         "poll_timeout": eks.poll_timeout_seconds,
         **_request_and_limit("", size.build_cpu_m, size.build_memory_mib),
         **_request_and_limit("helper_", size.helper_cpu_m, size.helper_memory_mib),

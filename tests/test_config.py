@@ -178,6 +178,24 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         ("eks.pollTimeoutSeconds", "30", "between 180"),
     ),
     (
+        "graviton manager",
+        {"ecs": {"managerInstanceType": "t4g.small"}, **TOKENS},
+        ("ecs.managerInstanceType", "'t4g.small'", "x86_64"),
+    ),
+    (
+        "non-AL2023 manager AMI",
+        {
+            "ecs": {"managerAmiParameter": "/aws/service/canonical/ubuntu/server/24.04/stable"},
+            **TOKENS,
+        },
+        ("ecs.managerAmiParameter", "ubuntu", "Amazon Linux 2023"),
+    ),
+    (
+        "bad api cidr",
+        {"mode": "eks", "eks": {"publicAccessCidrs": ["office"]}, **TOKENS},
+        ("eks.publicAccessCidrs", "'office'", "IPv4 CIDR"),
+    ),
+    (
         "manager placement",
         {"mode": "eks", "eks": {"managerPlacement": "spot"}, **TOKENS},
         ("eks.managerPlacement", "'spot'", "fargate | ec2"),
@@ -331,3 +349,11 @@ def test_example_stack_has_no_plain_text_secret() -> None:
     text = Path(ROOT / "Pulumi.dev.yaml").read_text()
     assert "glrt-" not in text.replace("glrt-...", "")
     assert "runnerTokens:" not in text
+
+
+@pytest.mark.parametrize(
+    "instance_type", ["t3.small", "m7i-flex.large", "c5n.xlarge", "g4dn.xlarge"]
+)
+def test_x86_manager_instance_types_are_accepted(instance_type: str) -> None:
+    config, _ = parse_config({"ecs": {"managerInstanceType": instance_type}, **TOKENS})
+    assert config.ecs.manager_instance_type == instance_type

@@ -78,7 +78,15 @@ def full_plan() -> Plan:
     return run_program(
         eks_config(
             runners=FULL_RUNNERS,
-            eks={"managerPlacement": "ec2", "adminRoleArns": [ADMIN_ROLE], "systemCpuLimit": 4},
+            eks={
+                "managerPlacement": "ec2",
+                "adminRoleArns": [ADMIN_ROLE],
+                "systemCpuLimit": 4,
+                "publicAccessCidrs": ["203.0.113.0/24"],
+                "serviceCpu": 512,
+                "serviceMemory": 1024,
+                "defaultJobImage": "registry.example.com/ci/base:1",
+            },
         )
     )
 
@@ -143,6 +151,26 @@ def test_cluster_inputs(plan: Plan) -> None:
     assert log_group.inputs["name"] == "/aws/eks/gitlab-runners-dev/cluster"
     assert log_group.inputs["retentionInDays"] == 30
     assert "eks-cluster-control-plane-logs" in deps(plan, plan.one(CLUSTER))
+
+
+def test_api_endpoint_is_open_by_default_and_narrowed_on_request(
+    plan: Plan, full_plan: Plan
+) -> None:
+    assert plan.one(CLUSTER).inputs["publicAccessCidrs"] == ["0.0.0.0/0"]
+    assert full_plan.one(CLUSTER).inputs["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert full_plan.one(CLUSTER).inputs["endpointPrivateAccess"] is True
+
+
+def test_service_size_and_default_image_come_from_config(plan: Plan, full_plan: Plan) -> None:
+    default = kubernetes_section(plan, "fargate")
+    assert default["image"] == "public.ecr.aws/docker/library/debian:bookworm-slim"
+    assert (default["service_cpu_request"], default["service_memory_request"]) == (
+        "250m",
+        "512Mi",
+    )
+    custom = kubernetes_section(full_plan, "fargate")
+    assert custom["image"] == "registry.example.com/ci/base:1"
+    assert (custom["service_cpu_limit"], custom["service_memory_limit"]) == ("500m", "1024Mi")
 
 
 def test_access_entries(plan: Plan, full_plan: Plan) -> None:
