@@ -114,3 +114,9 @@ def test_destroy_leaves_no_token_secret_scheduled_for_deletion() -> None:
     plan = run_program(dev_config())
     secret = plan.one("aws:secretsmanager/secret:Secret")
     assert secret.inputs["recoveryWindowInDays"] == 0
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "```sh\n./scripts/test\n```" in readme
+    assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text()
