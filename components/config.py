@@ -641,6 +641,11 @@ def _parse_network(r: _Reader, raw: Any, mode: str, concurrency: int) -> Network
         for key in ("vpcCidr", "availabilityZones", "natGateways"):
             if key in data:
                 r.warnings.append(f"network.{key} is ignored because network.vpcId is set")
+        if data.get("vpcEndpoints") is True:
+            r.warnings.append(
+                "network.vpcEndpoints with an existing VPC creates the interface endpoints only; "
+                "add the S3 gateway endpoint to your own route tables"
+            )
     else:
         if private_ids or public_ids:
             r.problem(

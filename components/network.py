@@ -10,8 +10,18 @@ import pulumi_aws as aws
 
 from components.config import NetworkSpec
 
-# Interface endpoints that keep image pulls, logs and secret reads off the NAT gateway.
-INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "sts")
+# Interface endpoints that keep image pulls, logs, secret reads and Session Manager traffic
+# off the NAT gateway (ssmmessages/ec2messages carry the SSM sessions themselves).
+INTERFACE_ENDPOINT_SERVICES = (
+    "ecr.api",
+    "ecr.dkr",
+    "logs",
+    "secretsmanager",
+    "ssm",
+    "ssmmessages",
+    "ec2messages",
+    "sts",
+)
 
 
 @dataclass(frozen=True)

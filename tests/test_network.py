@@ -90,6 +90,26 @@ def test_existing_vpc_creates_no_network_and_tags_subnets_for_discovery() -> Non
     assert plan.outputs["private"] == ["subnet-a", "subnet-b"]
 
 
+def test_existing_vpc_gets_interface_endpoints_but_no_s3_gateway() -> None:
+    plan = network_plan(
+        {"vpcId": "vpc-0abc", "privateSubnetIds": ["subnet-a"], "vpcEndpoints": True}
+    )
+    endpoints = plan.all("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert {e.inputs["vpcEndpointType"] for e in endpoints} == {"Interface"}
+    assert all(e.inputs["subnetIds"] == ["subnet-a"] for e in endpoints)
+    _, warnings = parse_config(
+        {
+            "network": {
+                "vpcId": "vpc-0abc",
+                "privateSubnetIds": ["subnet-a"],
+                "vpcEndpoints": True,
+            },
+            "runnerTokens": {"fargate": sentinel("fargate")},
+        }
+    )
+    assert any("S3 gateway endpoint" in w for w in warnings)
+
+
 def test_new_private_subnets_carry_the_extra_tags() -> None:
     plan = network_plan({}, private_subnet_tags={"karpenter.sh/discovery": "c"})
     assert all(s["tags"]["karpenter.sh/discovery"] == "c" for s in subnets(plan, "private"))
