@@ -869,10 +869,16 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
     cfg = pulumi.Config()
     raw = read_raw_config(cfg.get)
     prefix = f"{PROJECT}:"
-    for full_key, value in runtime_config.CONFIG.get().items():
+    # The language host loads PULUMI_CONFIG into the runtime; read both in case it did not.
+    every_key = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    for full_key, value in every_key.items():
         if full_key.startswith(prefix) and full_key[len(prefix) :] not in TOP_LEVEL_KEYS:
             raw[full_key[len(prefix) :]] = value
-    secret = runtime_config.is_config_secret(f"{prefix}runnerTokens")
+    tokens_key = f"{prefix}runnerTokens"
+    secret = (
+        runtime_config.is_config_secret(tokens_key)
+        or tokens_key in runtime_config.get_config_secret_keys_env()
+    )
     config, warnings = parse_config(raw, tokens_are_secret=secret)
     for warning in warnings:
         (warn or pulumi.log.warn)(warning)

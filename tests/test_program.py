@@ -120,3 +120,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "```sh\n./scripts/test\n```" in readme
     assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_unknown_top_level_key_is_caught_through_the_runtime() -> None:
+    with pytest.raises(ConfigError) as caught:
+        run_program({**dev_config(), "gitlabUrll": "https://gitlab.example.com"})
+    assert "gitlabUrll: unknown configuration key; did you mean 'gitlabUrl'?" in str(caught.value)
+
+
+def test_tokens_not_stored_as_secret_are_refused_through_the_runtime() -> None:
+    from components.offline import evaluate
+
+    with pytest.raises(ConfigError) as caught:
+        evaluate(dev_config(), secret_keys=())
+    assert "runnerTokens: stored in plain text" in str(caught.value)
