@@ -19,7 +19,8 @@ from components.config import ConfigError
 from components.offline import MOCK_ACCOUNT, REDACTED, Plan, evaluate
 from components.stack_file import read_stack_file
 
-PLACEHOLDER_TOKEN = "glrt-offline-plan-placeholder"
+# A sentinel stand-in for the encrypted tokens; the plan refuses to write if it shows up.
+PLACEHOLDER_TOKEN = "glrt-offline-plan-sentinel"
 
 
 def plan_document(plan: Plan, stack: str, placeholders: list[str]) -> dict[str, Any]:
