@@ -6,7 +6,6 @@ known (and tested) without running Pulumi.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,12 +18,6 @@ COORDINATOR_CONTAINER = "ci-coordinator"
 SSH_PORT = 22
 # Fargate's free ephemeral storage; asking for exactly this is the same as not asking.
 DEFAULT_EPHEMERAL_STORAGE_GIB = 20
-_INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def resource_prefix(stack: str) -> str:
-    """`gitlab-runners-<stack>`, limited to what ECS cluster and family names accept."""
-    return _INVALID_NAME_CHARS.sub("-", f"gitlab-runners-{stack}")[:200]
 
 
 def task_family(prefix: str, entry_name: str) -> str:

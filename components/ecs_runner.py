@@ -22,7 +22,6 @@ from components.ecs_catalogue import (
     container_definitions,
     needs_ephemeral_storage,
     render_gitlab_ci_example,
-    resource_prefix,
     task_family,
 )
 from components.ecs_iam import (
@@ -45,6 +44,7 @@ from components.runner_files import (
     render_fargate_toml,
     render_user_data,
 )
+from components.stack_naming import resource_prefix
 
 TYPE_TOKEN = "gitlab-fargate-runners:ecs:EcsFargateRunner"
 # Capacity provider that each cluster uses by default. The driver sets no launch type and no

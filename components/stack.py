@@ -9,17 +9,13 @@ import pulumi
 
 from components.config import PROJECT, StackConfig
 from components.network import Network, NetworkArgs
+from components.stack_naming import cluster_name_for
 
 
 @dataclass(frozen=True)
 class StackResult:
     outputs: dict[str, Any]  # exported as stack outputs
     rendered_files: dict[str, pulumi.Output[str]]  # runner config files, for the offline plan
-
-
-def cluster_name_for(stack: str) -> str:
-    """A fixed, readable cluster name: Karpenter's discovery tags must know it up front."""
-    return f"gitlab-runners-{stack}"[:100]
 
 
 def build_stack(config: StackConfig) -> StackResult:

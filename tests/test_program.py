@@ -134,3 +134,11 @@ def test_tokens_not_stored_as_secret_are_refused_through_the_runtime() -> None:
     with pytest.raises(ConfigError) as caught:
         evaluate(dev_config(), secret_keys=())
     assert "runnerTokens: stored in plain text" in str(caught.value)
+
+
+def test_stack_names_with_dots_give_valid_cluster_names() -> None:
+    plan = run_program(dev_config(mode="eks"), stack="team.prod")
+    assert plan.one("eks:index:Cluster").inputs["name"] == "gitlab-runners-team-prod"
+    ecs = run_program(dev_config(), stack="team.prod")
+    names = {r.inputs["name"] for r in ecs.all("aws:ecs/cluster:Cluster")}
+    assert names == {"gitlab-runners-team-prod", "gitlab-runners-team-prod-spot"}

@@ -1,0 +1,20 @@
+"""Physical names derived from the stack name, shared by both topologies."""
+
+from __future__ import annotations
+
+import re
+
+# ECS cluster/family and EKS cluster names accept letters, digits, '-' and '_' only; stack
+# names may also hold '.', which would make the cloud call fail late.
+_INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+EKS_CLUSTER_NAME_LIMIT = 100
+
+
+def resource_prefix(stack: str) -> str:
+    """`gitlab-runners-<stack>`: the prefix of cluster names, task families and log groups."""
+    return _INVALID_NAME_CHARS.sub("-", f"gitlab-runners-{stack}")[:200]
+
+
+def cluster_name_for(stack: str) -> str:
+    """A fixed, readable EKS cluster name: Karpenter's discovery tags must know it up front."""
+    return resource_prefix(stack)[:EKS_CLUSTER_NAME_LIMIT]
