@@ -237,6 +237,12 @@ class StackConfig:
 DEFAULT_TASK_DEFINITIONS = [{"name": "debian", "image": DEFAULT_JOB_IMAGE}]
 
 
+def _did_you_mean(key: str, known: tuple[str, ...] | list[str], otherwise: str) -> str:
+    """The closest known name for a typo, else the given advice."""
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"did you mean '{close[0]}'?" if close else otherwise
+
+
 class _Reader:
     """Collects problems and warnings while reading untyped config values."""
 
@@ -255,10 +261,7 @@ class _Reader:
             return {}
         for key in value:
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = (
-                    f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(allowed)}"
-                )
+                hint = _did_you_mean(key, allowed, f"known keys: {', '.join(allowed)}")
                 self.problem(f"{path}.{key}: unknown key; {hint}")
         return {k: v for k, v in value.items() if k in allowed}
 
@@ -333,8 +336,23 @@ class _Reader:
         return tuple(value)
 
 
+def _check_subnet_id(value: str) -> str | None:
+    return None if value.startswith("subnet-") else "is not a subnet id (subnet-...)"
+
+
 def _check_arn(value: str) -> str | None:
     return None if value.startswith("arn:") else "is not an ARN; use the full arn:aws:... string"
+
+
+def _name(r: _Reader, path: str, value: Any, example: str) -> str | None:
+    """A runner or catalogue name: it becomes part of namespaces, families and resources."""
+    if isinstance(value, str) and NAME_PATTERN.fullmatch(value):
+        return value
+    r.problem(
+        f"{path}.name: {json.dumps(value)} is not a valid name; use 1-32 lowercase letters, "
+        f"digits or '-', e.g. \"{example}\" (it names namespaces and resources)"
+    )
+    return None
 
 
 def _parse_runner(r: _Reader, index: int, raw: Any, mode: str) -> RunnerSpec | None:
@@ -342,12 +360,8 @@ def _parse_runner(r: _Reader, index: int, raw: Any, mode: str) -> RunnerSpec | N
     data = r.obj(path, raw, RUNNER_KEYS)
     if not isinstance(raw, dict):
         return None
-    name = data.get("name")
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-        r.problem(
-            f"{path}.name: {json.dumps(name)} is not a valid runner name; use 1-32 lowercase "
-            "letters, digits or '-', e.g. \"fargate\" (it names namespaces and resources)"
-        )
+    name = _name(r, path, data.get("name"), "fargate")
+    if name is None:
         name = f"runner-{index}"
     else:
         path = f"runners[{index}] ({name})"
@@ -393,13 +407,7 @@ def _parse_task_definition(r: _Reader, index: int, raw: Any) -> TaskDefinitionSp
     data = r.obj(path, raw, TASK_DEFINITION_KEYS)
     if not isinstance(raw, dict):
         return None
-    name = data.get("name")
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-        r.problem(
-            f"{path}.name: {json.dumps(name)} is not a valid name; use 1-32 lowercase letters, "
-            "digits or '-', e.g. \"debian\""
-        )
-        name = f"task-{index}"
+    name = _name(r, path, data.get("name"), "debian") or f"task-{index}"
     path = f"ecs.taskDefinitions[{index}] ({name})"
     image = r.string(
         f"{path}.image",
@@ -614,13 +622,13 @@ def _parse_network(r: _Reader, raw: Any, mode: str, concurrency: int) -> Network
         "network.privateSubnetIds",
         data.get("privateSubnetIds"),
         (),
-        lambda v: None if v.startswith("subnet-") else "is not a subnet id (subnet-...)",
+        _check_subnet_id,
     )
     public_ids = r.strings(
         "network.publicSubnetIds",
         data.get("publicSubnetIds"),
         (),
-        lambda v: None if v.startswith("subnet-") else "is not a subnet id (subnet-...)",
+        _check_subnet_id,
     )
     if vpc_id is not None:
         if not isinstance(vpc_id, str) or not vpc_id.startswith("vpc-"):
@@ -741,8 +749,7 @@ def _parse_tokens(
         tokens.append((name, RunnerToken(value)))
     for name in raw:
         if name not in runner_names:
-            close = difflib.get_close_matches(name, runner_names, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "remove it"
+            hint = _did_you_mean(name, runner_names, "remove it")
             r.problem(f"runnerTokens.{name}: no runner named '{name}'; {hint}")
     return tuple(tokens)
 
@@ -757,12 +764,7 @@ def parse_config(
     r = _Reader()
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
-            close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
-            hint = (
-                f"did you mean '{close[0]}'?"
-                if close
-                else f"known keys: {', '.join(TOP_LEVEL_KEYS)}"
-            )
+            hint = _did_you_mean(key, TOP_LEVEL_KEYS, f"known keys: {', '.join(TOP_LEVEL_KEYS)}")
             r.problem(f"{key}: unknown configuration key; {hint}")
     mode = raw.get("mode") or "ecs"
     if mode not in MODES:
