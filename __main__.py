@@ -3,7 +3,7 @@
 import pulumi
 
 from components.config import load_stack_config
-from components.stack import build_stack
+from components.topology import build_stack
 
 config = load_stack_config()
 for key, value in build_stack(config).outputs.items():

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from components.offline import Plan, evaluate
-from components.stack_file import read_stack_file
+from components.offline.mocks import Plan, evaluate
+from components.offline.stack_file import read_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_STACK = ROOT / "Pulumi.dev.yaml"

@@ -21,14 +21,15 @@ import pulumi_aws as aws
 import yaml
 
 from components.config import RunnerSpec, StackConfig
-from components.eks_cluster import (
+from components.eks.cluster import (
     AwsContext,
     EksCluster,
     EksClusterArgs,
     fargate_profile_specs,
 )
-from components.eks_placement import FARGATE, placement_for
-from components.gitlab_runner_chart import (
+from components.eks.karpenter import Karpenter, KarpenterArgs, create_node_role
+from components.eks.placement import FARGATE, placement_for
+from components.eks.runner_chart import (
     GitLabRunnerChart,
     GitLabRunnerChartArgs,
     release_name,
@@ -36,8 +37,7 @@ from components.gitlab_runner_chart import (
     runner_summary,
     runners_config_toml,
 )
-from components.karpenter import Karpenter, KarpenterArgs, create_node_role
-from components.network import Network
+from components.shared.network import Network
 
 # GitLab allows at most 200 parallel copies of one job.
 MAX_PARALLEL = 200

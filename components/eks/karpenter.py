@@ -17,14 +17,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.config import EksSpec, StackConfig
-from components.eks_placement import (
+from components.eks.placement import (
     KARPENTER_NAMESPACE,
     KARPENTER_SERVICE_ACCOUNT,
     POOL_TAINT_KEY,
     SYSTEM_POOL,
     placement_for,
 )
-from components.eks_policies import (
+from components.eks.policies import (
     NODE_MANAGED_POLICIES,
     ec2_trust_policy,
     interruption_queue_policy,

@@ -11,10 +11,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from components.fargate_sizes import is_valid_fargate_size
-from components.offline import MOCK_ACCOUNT, REDACTED, Plan
-from components.runner_files import CONFIG_PATH
-from tests.ecs_support import (
+from components.ecs.manager_files import CONFIG_PATH
+from components.offline.mocks import MOCK_ACCOUNT, REDACTED, Plan
+from components.shared.fargate_sizes import is_valid_fargate_size
+from tests.ecs.support import (
     ASG,
     CAPACITY,
     CLUSTER,

@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 
 import pulumi
 
-from components.fargate_sizes import is_valid_fargate_size, nearest_fargate_size
-from components.subnets import SubnetLayout, layout_subnets, private_prefix_for
+from components.shared.fargate_sizes import is_valid_fargate_size, nearest_fargate_size
+from components.shared.subnets import SubnetLayout, layout_subnets, private_prefix_for
 
 PROJECT = "gitlab-fargate-runners"
 MODES = ("ecs", "eks")

@@ -6,8 +6,8 @@ import json
 from functools import cache
 from typing import Any
 
-from components.offline import Plan, RecordedResource
-from components.runner_files import decode_user_data
+from components.ecs.manager_files import decode_user_data
+from components.offline.mocks import Plan, RecordedResource
 from tests.harness import dev_config, run_program
 
 COMPONENT = "gitlab-fargate-runners:ecs:EcsFargateRunner"

@@ -21,7 +21,7 @@ from pulumi.runtime.sync_await import _sync_await
 from components.config import PROJECT
 
 if TYPE_CHECKING:
-    from components.stack import StackResult
+    from components.topology import StackResult
 
 MOCK_ACCOUNT = "123456789012"
 MOCK_REGION = "eu-west-1"
@@ -320,7 +320,7 @@ def evaluate(
 ) -> Plan:
     """Run the whole program for a config dict (project keys without prefix) and record it."""
     from components.config import load_stack_config
-    from components.stack import build_stack
+    from components.topology import build_stack
 
     return record(
         lambda warn: build_stack(load_stack_config(warn=warn)),

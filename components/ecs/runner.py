@@ -17,14 +17,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig
-from components.ecs_catalogue import (
+from components.ecs.catalogue import (
     SSH_PORT,
     container_definitions,
     needs_ephemeral_storage,
     render_gitlab_ci_example,
     task_family,
 )
-from components.ecs_iam import (
+from components.ecs.iam import (
     EC2_SERVICE,
     ECS_TASKS_SERVICE,
     ManagerPolicyScope,
@@ -32,8 +32,7 @@ from components.ecs_iam import (
     execution_role_policy,
     manager_policy,
 )
-from components.network import Network
-from components.runner_files import (
+from components.ecs.manager_files import (
     CONFIG_PATH,
     SHUTDOWN_TIMEOUT_SECONDS,
     FargateDriverSettings,
@@ -44,7 +43,8 @@ from components.runner_files import (
     render_fargate_toml,
     render_user_data,
 )
-from components.stack_naming import resource_prefix
+from components.naming import resource_prefix
+from components.shared.network import Network
 
 TYPE_TOKEN = "gitlab-fargate-runners:ecs:EcsFargateRunner"
 # Capacity provider that each cluster uses by default. The driver sets no launch type and no

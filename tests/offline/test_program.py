@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from components import plan as plan_command
 from components.config import ConfigError
-from components.offline import REDACTED
+from components.offline import plan as plan_command
+from components.offline.mocks import REDACTED
 from tests.harness import ROOT, SENTINEL_PREFIX, dev_config, run_program, text_of
 
 COMPONENT_TYPES = {
@@ -129,7 +129,7 @@ def test_unknown_top_level_key_is_caught_through_the_runtime() -> None:
 
 
 def test_tokens_not_stored_as_secret_are_refused_through_the_runtime() -> None:
-    from components.offline import evaluate
+    from components.offline.mocks import evaluate
 
     with pytest.raises(ConfigError) as caught:
         evaluate(dev_config(), secret_keys=())

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from components.config import StackConfig, parse_config
-from components.ecs_catalogue import render_gitlab_ci_example
-from components.runner_files import (
+from components.ecs.catalogue import render_gitlab_ci_example
+from components.ecs.manager_files import (
     CONFIG_PATH,
     CONFIG_TEMPLATE_PATH,
     DRIVER_PATH,
@@ -34,7 +34,7 @@ from components.runner_files import (
     runner_download_url,
     token_placeholder,
 )
-from tests.ecs_support import dev_plan, existing_vpc_plan, user_data
+from tests.ecs.support import dev_plan, existing_vpc_plan, user_data
 from tests.harness import SENTINEL_PREFIX, dev_config, sentinel
 
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tokens-AbCdEf"

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from parliament import analyze_policy_string
 
-from components.ecs_iam import (
+from components.ecs.iam import (
     ManagerPolicyScope,
     manager_policy,
     task_arn_pattern,
     task_definition_family_arn,
 )
-from components.offline import MOCK_ACCOUNT, Plan
-from tests.ecs_support import (
+from components.offline.mocks import MOCK_ACCOUNT, Plan
+from tests.ecs.support import (
     ATTACHMENT,
     ROLE,
     ROLE_POLICY,

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 import tomli_w
 
 from components.config import EKS_FARGATE_POD_OVERHEAD_MIB, EksSpec, RunnerSpec, StackConfig
-from components.eks_placement import (
+from components.eks.placement import (
     COMPUTE_LABEL,
     DO_NOT_DISRUPT,
     FARGATE,

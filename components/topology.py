@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 
 from components.config import PROJECT, StackConfig
-from components.network import Network, NetworkArgs
-from components.stack_naming import cluster_name_for
+from components.naming import cluster_name_for
+from components.shared.network import Network, NetworkArgs
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,13 @@ def build_stack(config: StackConfig) -> StackResult:
         "privateSubnetIds": network.private_subnet_ids,
     }
     if config.mode == "ecs":
-        from components.ecs_runner import EcsFargateRunner, EcsFargateRunnerArgs
+        from components.ecs.runner import EcsFargateRunner, EcsFargateRunnerArgs
 
         topology: Any = EcsFargateRunner(
             "ecs", EcsFargateRunnerArgs(config=config, network=network, tags=tags)
         )
     else:
-        from components.eks_runner import EksFargateRunner, EksFargateRunnerArgs
+        from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
 
         topology = EksFargateRunner(
             "eks",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from components.config import parse_config
-from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs
-from components.offline import Plan, record
-from components.stack import StackResult
+from components.offline.mocks import Plan, record
+from components.shared.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs
+from components.topology import StackResult
 from tests.harness import sentinel
 
 SUBNET = "aws:ec2/subnet:Subnet"

@@ -19,7 +19,7 @@ import pulumi_eks
 import pulumi_kubernetes as k8s
 
 from components.config import StackConfig
-from components.eks_logging import (
+from components.eks.fargate_logging import (
     LOGGING_CONFIGMAP,
     OBSERVABILITY_LABELS,
     OBSERVABILITY_NAMESPACE,
@@ -28,7 +28,8 @@ from components.eks_logging import (
     fargate_log_group_name,
     fluent_bit_process_log_group_name,
 )
-from components.eks_placement import (
+from components.eks.karpenter import DISCOVERY_TAG
+from components.eks.placement import (
     COMPUTE_LABEL,
     FARGATE,
     KARPENTER_NAMESPACE,
@@ -36,7 +37,7 @@ from components.eks_placement import (
     placement_for,
     runner_namespace,
 )
-from components.eks_policies import (
+from components.eks.policies import (
     CLUSTER_ADMIN_ACCESS_POLICY,
     FARGATE_POD_EXECUTION_POLICY,
     cluster_access_policy_arn,
@@ -44,8 +45,7 @@ from components.eks_policies import (
     fargate_pod_execution_trust_policy,
     managed_policy_arn,
 )
-from components.karpenter import DISCOVERY_TAG
-from components.network import Network
+from components.shared.network import Network
 
 # EKS' default quota of Fargate profiles per cluster (adjustable in Service Quotas).
 FARGATE_PROFILE_QUOTA = 10

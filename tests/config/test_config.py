@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components import config as cfg
 from components.config import ConfigError, parse_config
+from components.config import model as cfg
 from tests.harness import ROOT, dev_config, sentinel
 
 TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}

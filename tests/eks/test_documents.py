@@ -12,14 +12,21 @@ import yaml
 from parliament import analyze_policy_string
 
 from components.config import EKS_FARGATE_POD_OVERHEAD_MIB, parse_config
-from components.eks_cluster import fargate_profile_specs
-from components.eks_logging import (
+from components.eks.cluster import fargate_profile_specs
+from components.eks.fargate_logging import (
     MAX_LOGGING_CONFIG_CHARS,
     aws_logging_data,
     fargate_log_group_name,
     logging_config_size,
 )
-from components.eks_policies import (
+from components.eks.karpenter import (
+    INTERRUPTION_EVENTS,
+    ec2_node_class,
+    karpenter_values,
+    node_pool,
+    node_pool_specs,
+)
+from components.eks.policies import (
     ec2_trust_policy,
     fargate_logging_policy,
     fargate_pod_execution_trust_policy,
@@ -27,21 +34,14 @@ from components.eks_policies import (
     irsa_trust_policy,
     karpenter_controller_policies,
 )
-from components.eks_runner import gitlab_ci_example
-from components.fargate_sizes import FARGATE_SIZES
-from components.gitlab_runner_chart import (
+from components.eks.runner import gitlab_ci_example
+from components.eks.runner_chart import (
     job_pod_size,
     millicores,
     runner_chart_values,
     runners_config_toml,
 )
-from components.karpenter import (
-    INTERRUPTION_EVENTS,
-    ec2_node_class,
-    karpenter_values,
-    node_pool,
-    node_pool_specs,
-)
+from components.shared.fargate_sizes import FARGATE_SIZES
 
 CLUSTER = "gitlab-runners-prod"
 ACCOUNT = "210987654321"

@@ -1,0 +1,3 @@
+"""Stack configuration: the key schema, the typed model and the parser."""
+
+from components.config.model import *  # noqa: F403
