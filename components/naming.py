@@ -1,13 +1,20 @@
-"""Physical names derived from the stack name, shared by both topologies."""
+"""The project's name, its type-token prefix and the physical names derived from the stack."""
 
 from __future__ import annotations
 
 import re
 
+PROJECT = "gitlab-fargate-runners"
+# Component type tokens are `<project>:<module>:<Type>`; changing them would move every URN.
+TYPE_PREFIX = PROJECT
 # ECS cluster/family and EKS cluster names accept letters, digits, '-' and '_' only; stack
 # names may also hold '.', which would make the cloud call fail late.
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 EKS_CLUSTER_NAME_LIMIT = 100
+
+
+def type_token(module: str, type_name: str) -> str:
+    return f"{TYPE_PREFIX}:{module}:{type_name}"
 
 
 def resource_prefix(stack: str) -> str:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pulumi
 
-from components.config import PROJECT, StackConfig
-from components.naming import cluster_name_for
+from components.config import StackConfig
+from components.naming import PROJECT, cluster_name_for
 from components.shared.network import Network, NetworkArgs
 
 

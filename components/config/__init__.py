@@ -1,3 +1,28 @@
-"""Stack configuration: the key schema, the typed model and the parser."""
+"""Stack configuration: the key schema (schema.py), the typed model (model.py) and the parser
+that turns raw stack config into the model, reporting every problem at once (parse.py)."""
 
-from components.config.model import *  # noqa: F403
+from components.config.model import (
+    ConfigError,
+    EcsSpec,
+    EksSpec,
+    NetworkSpec,
+    RunnerSpec,
+    RunnerToken,
+    StackConfig,
+    TaskDefinitionSpec,
+)
+from components.config.parse import load_stack_config, parse_config, read_raw_config
+
+__all__ = [
+    "ConfigError",
+    "EcsSpec",
+    "EksSpec",
+    "NetworkSpec",
+    "RunnerSpec",
+    "RunnerToken",
+    "StackConfig",
+    "TaskDefinitionSpec",
+    "load_stack_config",
+    "parse_config",
+    "read_raw_config",
+]

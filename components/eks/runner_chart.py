@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import tomli_w
 
-from components.config import EKS_FARGATE_POD_OVERHEAD_MIB, EksSpec, RunnerSpec, StackConfig
+from components.config import EksSpec, RunnerSpec, StackConfig
 from components.eks.placement import (
     COMPUTE_LABEL,
     DO_NOT_DISRUPT,
@@ -27,6 +27,7 @@ from components.eks.placement import (
     pool_toleration,
     runner_namespace,
 )
+from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
 
 CHART = "gitlab-runner"
 CHART_REPOSITORY = "https://charts.gitlab.io"

@@ -18,7 +18,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT
+from components.naming import PROJECT
 
 if TYPE_CHECKING:
     from components.topology import StackResult

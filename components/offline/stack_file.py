@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from components.config import PROJECT
+from components.naming import PROJECT
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Fargate on EKS adds 256 MiB to every pod's requests before rounding to a size (FACTS.md 4).
+EKS_FARGATE_POD_OVERHEAD_MIB = 256
+
 # CPU units (1024 = 1 vCPU) -> allowed memory in MiB. Source: FACTS.md section 6.
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from components.config import ConfigError, parse_config
-from components.config import model as cfg
+from components.config import (
+    ConfigError,
+    EcsSpec,
+    EksSpec,
+    NetworkSpec,
+    RunnerSpec,
+    TaskDefinitionSpec,
+    parse_config,
+    schema,
+)
+from components.config import docs as config_docs
+from components.config.parse import DEFAULT_JOB_IMAGE
+from components.naming import PROJECT
 from tests.harness import ROOT, dev_config, sentinel
 
 TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}
@@ -87,7 +99,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
     (
         "typo in runner",
         one_runner(concurency=5),
-        ("runners[0].concurency", "did you mean 'concurrency'"),
+        ("runners[0] (fargate).concurency", "did you mean 'concurrency'"),
     ),
     (
         "typo in network",
@@ -260,7 +272,7 @@ def test_defaults_give_a_working_ecs_config() -> None:
         ("fargate",),
     )
     assert runner.task_definition == "debian"
-    assert config.ecs.task_definitions[0].image == cfg.DEFAULT_JOB_IMAGE
+    assert config.ecs.task_definitions[0].image == DEFAULT_JOB_IMAGE
     assert warnings == []
 
 
@@ -323,26 +335,42 @@ def test_public_task_ips_size_public_subnets_like_private_ones() -> None:
 
 def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    assert project["name"] == cfg.PROJECT
-    assert set(project["config"]) == set(cfg.TOP_LEVEL_KEYS)
+    assert project["name"] == PROJECT
+    assert list(project["config"]) == list(schema.TOP.names)
     assert project["config"]["runnerTokens"]["secret"] is True
     assert project["runtime"]["options"] == {"toolchain": "pip", "virtualenv": "venv"}
     for key in ("mode", "gitlabUrl", "logRetentionDays"):
         assert {"type", "description", "default"} <= set(project["config"][key])
 
 
-def test_readme_documents_every_config_key() -> None:
-    readme = (ROOT / "README.md").read_text()
-    keys = [
-        *cfg.TOP_LEVEL_KEYS,
-        *cfg.RUNNER_KEYS,
-        *cfg.NETWORK_KEYS,
-        *cfg.ECS_KEYS,
-        *cfg.EKS_KEYS,
-        *cfg.TASK_DEFINITION_KEYS,
-    ]
-    missing = [k for k in keys if f"`{k}`" not in readme]
-    assert missing == []
+def test_generated_reference_and_project_file_are_up_to_date() -> None:
+    """docs/configuration.md and Pulumi.yaml are generated from the schema."""
+    stale = [p.name for p, text in config_docs.expected_files().items() if p.read_text() != text]
+    assert stale == [], "run: python -m components.config.docs"
+
+
+def test_reference_lists_every_key_of_every_section() -> None:
+    reference = (ROOT / "docs" / "configuration.md").read_text()
+    for section in schema.SECTIONS:
+        for key in section.keys:
+            full = f"{section.path}.{key.name}" if section.path else key.name
+            assert f"| `{full}` |" in reference
+
+
+@pytest.mark.parametrize(
+    ("section", "model"),
+    [
+        (schema.RUNNER, RunnerSpec),
+        (schema.NETWORK, NetworkSpec),
+        (schema.TASK_DEFINITION, TaskDefinitionSpec),
+        (schema.ECS_SECTION, EcsSpec),
+        (schema.EKS_SECTION, EksSpec),
+    ],
+    ids=lambda v: getattr(v, "path", getattr(v, "__name__", "")),
+)
+def test_schema_and_typed_model_name_the_same_fields(section: schema.Section, model: type) -> None:
+    derived = {"layout"}  # filled in by the parser from several keys
+    assert {k.attr for k in section.keys} == {f.name for f in fields(model)} - derived
 
 
 def test_example_stack_has_no_plain_text_secret() -> None:

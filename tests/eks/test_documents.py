@@ -11,7 +11,7 @@ import pytest
 import yaml
 from parliament import analyze_policy_string
 
-from components.config import EKS_FARGATE_POD_OVERHEAD_MIB, parse_config
+from components.config import parse_config
 from components.eks.cluster import fargate_profile_specs
 from components.eks.fargate_logging import (
     MAX_LOGGING_CONFIG_CHARS,
@@ -41,7 +41,8 @@ from components.eks.runner_chart import (
     runner_chart_values,
     runners_config_toml,
 )
-from components.shared.fargate_sizes import FARGATE_SIZES
+from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
+from tests.harness import sentinel
 
 CLUSTER = "gitlab-runners-prod"
 ACCOUNT = "210987654321"
@@ -74,7 +75,7 @@ def eks_stack(**overrides: Any):
             {"name": "spot", "lane": "spot", "tags": ["eks-spot"]},
             {"name": "docker", "lane": "privileged", "tags": ["eks-privileged"]},
         ],
-        "runnerTokens": {n: f"glrt-{n}" for n in ("fargate", "spot", "docker")},
+        "runnerTokens": {n: sentinel(n) for n in ("fargate", "spot", "docker")},
         **overrides,
     }
     config, _ = parse_config(raw)
@@ -195,7 +196,9 @@ def test_node_pools_follow_the_configured_lanes() -> None:
         r["key"]: r["values"] for r in privileged["spec"]["template"]["spec"]["requirements"]
     }
     assert requirements["karpenter.sh/capacity-type"] == ["on-demand"]
-    only_fargate = eks_stack(runners=[{"name": "fargate"}], runnerTokens={"fargate": "glrt-x"})
+    only_fargate = eks_stack(
+        runners=[{"name": "fargate"}], runnerTokens={"fargate": sentinel("fargate")}
+    )
     assert node_pool_specs(only_fargate) == []
     ec2_managers = replace(only_fargate, eks=replace(only_fargate.eks, manager_placement="ec2"))
     assert [s.name for s in node_pool_specs(ec2_managers)] == ["system"]
@@ -265,7 +268,7 @@ def test_privileged_toml_and_values_hold_no_token() -> None:
         "gitlab-fargate-runners/pool=privileged": "NoSchedule"
     }
     values = runner_chart_values(config, docker)
-    assert "glrt-docker" not in json.dumps(values)
+    assert sentinel("docker") not in json.dumps(values)
     assert "token" not in runners_config_toml(docker, config.eks)
 
 
@@ -288,6 +291,7 @@ def test_ci_example_has_one_job_per_lane() -> None:
     assert jobs["test-on-spot"]["tags"] == ["eks-spot"]
     assert jobs["docker-in-docker"]["variables"]["DOCKER_TLS_CERTDIR"] == "/certs"
     big = eks_stack(
-        runners=[{"name": "fargate", "concurrency": 500}], runnerTokens={"fargate": "glrt-x"}
+        runners=[{"name": "fargate", "concurrency": 500}],
+        runnerTokens={"fargate": sentinel("fargate")},
     )
     assert yaml.safe_load(gitlab_ci_example(big))["hello-fargate"]["parallel"] == 200

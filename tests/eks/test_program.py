@@ -11,9 +11,8 @@ import pulumi
 import pytest
 import yaml
 
-from components.config import EKS_FARGATE_POD_OVERHEAD_MIB
 from components.offline.mocks import REDACTED, Plan, RecordedResource
-from components.shared.fargate_sizes import FARGATE_SIZES
+from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
 from tests.harness import dev_config, run_program, sentinel, text_of
 
 RUNNER_TYPE = "gitlab-fargate-runners:eks:EksFargateRunner"

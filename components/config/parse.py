@@ -1,0 +1,387 @@
+"""Stack configuration: read once, validated as a whole, turned into frozen dataclasses.
+
+Every problem is collected before anything is raised, so `pulumi preview` shows the user the
+complete list (key, bad value, fix) instead of the first error or a provider traceback. The
+keys, their types and defaults come from components/config/schema.py; this module adds the
+checks that span several keys.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import pulumi
+
+from components.config import schema
+from components.config.model import (
+    ConfigError,
+    EcsSpec,
+    EksSpec,
+    NetworkSpec,
+    RunnerSpec,
+    RunnerToken,
+    StackConfig,
+    TaskDefinitionSpec,
+)
+from components.config.reader import Reader, did_you_mean
+from components.naming import PROJECT
+from components.shared.fargate_sizes import (
+    EKS_FARGATE_POD_OVERHEAD_MIB,
+    is_valid_fargate_size,
+    nearest_fargate_size,
+)
+from components.shared.subnets import SubnetLayout, layout_subnets, private_prefix_for
+
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A GitLab runner authentication token: glrt-, an optional "t<n>_" partition prefix, and at
+# least 20 URL-safe characters. Shorter values are placeholders or truncated copies.
+RUNNER_TOKEN_PATTERN = re.compile(r"^glrt-[A-Za-z0-9_-]{20,}$")
+REGISTRATION_TOKEN_PREFIX = "GR1348941"
+DEFAULT_JOB_IMAGE = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"
+DEFAULT_TASK_DEFINITIONS = [{"name": "debian", "image": DEFAULT_JOB_IMAGE}]
+TOKEN_SET_COMMAND = "pulumi config set --secret --path 'runnerTokens.{name}' glrt-<token>"
+
+
+def _name(r: Reader, path: str, value: Any, example: str) -> str | None:
+    """A runner or catalogue name: it becomes part of namespaces, families and resources."""
+    if isinstance(value, str) and re.fullmatch(schema.NAME_PATTERN, value):
+        return value
+    r.problem(
+        f"{path}.name: {json.dumps(value)} is not a valid name; use 1-32 lowercase letters, "
+        f"digits or '-', e.g. \"{example}\" (it names namespaces and resources)"
+    )
+    return None
+
+
+def _check_fargate_size(r: Reader, path: str, cpu: int, memory: int) -> None:
+    if not is_valid_fargate_size(cpu, memory):
+        near_cpu, near_memory = nearest_fargate_size(cpu, memory)
+        r.problem(
+            f"{path}: cpu {cpu} / memory {memory} is not a valid Fargate size; the nearest valid "
+            f"pair is cpu {near_cpu} / memory {near_memory} (see docs/configuration.md)"
+        )
+
+
+def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | None:
+    label = f"runners[{index}]"
+    if not isinstance(raw, dict):
+        r.problem(f"{label}: expected an object, got {json.dumps(raw)}")
+        return None
+    name = _name(r, label, raw.get("name"), "fargate")
+    if name is not None:
+        label = f"runners[{index}] ({name})"
+    values = schema.RUNNER.read(r, label, {k: v for k, v in raw.items() if k != "name"}, mode)
+    values["name"] = name or f"runner-{index}"
+    values["tags"] = values["tags"] or (values["name"],)
+    if mode == "ecs" and values["lane"] not in schema.ECS_LANES:
+        r.problem(
+            f"{label}.lane: '{values['lane']}' is not available in ecs mode: Fargate cannot run "
+            "privileged containers (Docker-in-Docker); use lane fargate or spot, or set mode eks"
+        )
+    if mode == "eks":
+        _check_fargate_size(r, label, values["cpu"], values["memory"])
+    return RunnerSpec(**values)
+
+
+def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpec | None:
+    label = f"ecs.taskDefinitions[{index}]"
+    if not isinstance(raw, dict):
+        r.problem(f"{label}: expected an object, got {json.dumps(raw)}")
+        return None
+    name = _name(r, label, raw.get("name"), "debian") or f"task-{index}"
+    label = f"ecs.taskDefinitions[{index}] ({name})"
+    values = schema.TASK_DEFINITION.read(
+        r, label, {k: v for k, v in raw.items() if k != "name"}, "ecs"
+    )
+    values["name"] = name
+    if not values["image"]:
+        r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
+        values["image"] = ""
+    _check_fargate_size(r, label, values["cpu"], values["memory"])
+    environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
+    for key in environment:
+        if not ENV_NAME_PATTERN.fullmatch(key):
+            r.problem(f"{label}.environment.{key}: not a valid variable name; use A-Z, 0-9 and _")
+        if key == "SSH_PUBLIC_KEY":
+            r.problem(
+                f"{label}.environment.SSH_PUBLIC_KEY: reserved; the Fargate driver injects it "
+                "for every job, remove it"
+            )
+    values["environment"] = tuple(sorted(environment.items()))
+    return TaskDefinitionSpec(**values)
+
+
+def _report_duplicates(r: Reader, path: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            r.problem(f"{path}: the name '{name}' is used more than once; names must be unique")
+        seen.add(name)
+
+
+def _parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
+    values = schema.ECS_SECTION.read(r, "ecs", raw, mode)
+    raw_defs = values["task_definitions"]
+    if raw_defs is None:
+        raw_defs = DEFAULT_TASK_DEFINITIONS
+    if not isinstance(raw_defs, list) or not raw_defs:
+        r.problem(
+            "ecs.taskDefinitions: expected a non-empty list of {name, image, cpu, memory}; "
+            "the first entry is every runner's default"
+        )
+        raw_defs = DEFAULT_TASK_DEFINITIONS
+    parsed = [_parse_task_definition(r, i, d) for i, d in enumerate(raw_defs)]
+    values["task_definitions"] = tuple(t for t in parsed if t is not None)
+    _report_duplicates(r, "ecs.taskDefinitions", [t.name for t in values["task_definitions"]])
+    return EcsSpec(**values)
+
+
+def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
+    return EksSpec(**schema.EKS_SECTION.read(r, "eks", raw, mode))
+
+
+def _parse_network(r: Reader, raw: Any, mode: str, concurrency: int) -> NetworkSpec:
+    values = schema.NETWORK.read(r, "network", raw, mode)
+    data = raw if isinstance(raw, dict) else {}
+    values["public_task_ips"] = mode == "ecs" and values["public_task_ips"]
+    layout = None
+    if values["vpc_id"] is not None:
+        needed = 2 if mode == "eks" else 1
+        if len(values["private_subnet_ids"]) < needed:
+            r.problem(
+                f"network.privateSubnetIds: an existing VPC needs at least {needed} private "
+                f"subnet id(s) in {mode} mode (EKS needs two AZs); got "
+                f"{len(values['private_subnet_ids'])}"
+            )
+        if values["public_task_ips"] and not values["public_subnet_ids"]:
+            r.problem(
+                "network.publicSubnetIds: publicTaskIps is true, so tasks need public subnets; "
+                "list them or set publicTaskIps false"
+            )
+        for key in ("vpcCidr", "availabilityZones", "natGateways"):
+            if key in data:
+                r.warn(f"network.{key} is ignored because network.vpcId is set")
+        if values["vpc_endpoints"]:
+            r.warn(
+                "network.vpcEndpoints with an existing VPC creates the interface endpoints only; "
+                "add the S3 gateway endpoint to your own route tables"
+            )
+    elif "vpcId" in data:
+        pass  # a malformed vpcId was reported by the schema
+    else:
+        if values["private_subnet_ids"] or values["public_subnet_ids"]:
+            r.problem(
+                "network.privateSubnetIds/publicSubnetIds: subnet ids need network.vpcId; set "
+                "vpcId to use an existing VPC, or remove them to create a new one"
+            )
+        layout = _plan_layout(
+            r,
+            values["vpc_cidr"],
+            values["availability_zones"],
+            concurrency,
+            values["public_task_ips"],
+        )
+    return NetworkSpec(**values, layout=layout)
+
+
+def _plan_layout(
+    r: Reader, cidr: Any, zones: int, concurrency: int, public_task_ips: bool
+) -> SubnetLayout | None:
+    network = ipaddress.IPv4Network(cidr)  # the schema checked it
+    if not 16 <= network.prefixlen <= 24:
+        r.problem(f"network.vpcCidr: {cidr} has prefix /{network.prefixlen}; use /16 to /24")
+        return None
+    private_prefix = private_prefix_for(concurrency)
+    layout = layout_subnets(cidr, zones, concurrency, private_prefix if public_task_ips else None)
+    if layout is None:
+        r.problem(
+            f"network.vpcCidr: {cidr} cannot hold {zones} private subnets of /{private_prefix} "
+            f"(one IP per task/pod for a total concurrency of {concurrency}, plus headroom) and "
+            f"{zones} public subnets; use a larger block such as /{max(16, private_prefix - 2)} "
+            "or lower the runners' concurrency"
+        )
+    return layout
+
+
+def token_problem(name: str, value: Any) -> str | None:
+    """Why a runner token cannot work, or None. Never echoes more than the first characters."""
+    command = TOKEN_SET_COMMAND.format(name=name)
+    if not isinstance(value, str) or not value:
+        return (
+            f"runnerTokens.{name}: missing; create the runner in GitLab (Settings > CI/CD > "
+            f"Runners > New runner) and set its token: {command}"
+        )
+    if not value.startswith(schema.RUNNER_TOKEN_PREFIX):
+        kind = (
+            "a registration token (deprecated)"
+            if value.startswith(REGISTRATION_TOKEN_PREFIX)
+            else "not a runner token"
+        )
+        return (
+            f"runnerTokens.{name}: the value (starting '{value[:4]}...') is {kind}; this "
+            f"program needs the runner authentication token starting "
+            f"'{schema.RUNNER_TOKEN_PREFIX}' that GitLab shows when you create a runner: {command}"
+        )
+    if not RUNNER_TOKEN_PATTERN.fullmatch(value):
+        return (
+            f"runnerTokens.{name}: the value is a placeholder or a truncated token ({len(value)} "
+            "characters; a runner token is glrt- followed by at least 20 letters, digits, '-' "
+            f"or '_'); copy the whole token GitLab shows when you create the runner: {command}"
+        )
+    return None
+
+
+def _parse_tokens(
+    r: Reader, raw: Any, runner_names: list[str], tokens_are_secret: bool
+) -> tuple[tuple[str, RunnerToken], ...]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        r.problem(
+            "runnerTokens: expected an object of runner name -> glrt- token; set each with "
+            + TOKEN_SET_COMMAND.format(name="<runner>")
+        )
+        return ()
+    if raw and not tokens_are_secret:
+        r.problem(
+            "runnerTokens: stored in plain text in the stack file; remove it "
+            "(pulumi config rm runnerTokens) and set each token again with --secret: "
+            + TOKEN_SET_COMMAND.format(name="<runner>")
+        )
+    tokens = []
+    for name in runner_names:
+        problem = token_problem(name, raw.get(name))
+        if problem:
+            r.problem(problem)
+        else:
+            tokens.append((name, RunnerToken(raw[name])))
+    for name in raw:
+        if name not in runner_names:
+            hint = did_you_mean(name, runner_names, "remove it")
+            r.problem(f"runnerTokens.{name}: no runner named '{name}'; {hint}")
+    return tuple(tokens)
+
+
+def _check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
+    for i, runner in enumerate(runners):
+        build_memory = runner.memory - eks.helper_memory - EKS_FARGATE_POD_OVERHEAD_MIB
+        if runner.cpu - eks.helper_cpu < 64 or build_memory < 128:
+            r.problem(
+                f"runners[{i}] ({runner.name}): cpu {runner.cpu} / memory {runner.memory} "
+                f"leaves too little for the build container once the helper "
+                f"({eks.helper_cpu} CPU, {eks.helper_memory} MiB) and the "
+                f"{EKS_FARGATE_POD_OVERHEAD_MIB} MiB Fargate overhead are taken; use at least "
+                "cpu 512 / memory 1024"
+            )
+
+
+def parse_config(
+    raw: Mapping[str, Any], tokens_are_secret: bool = True
+) -> tuple[StackConfig, list[str]]:
+    """Validate raw (JSON-decoded) project config; returns the typed config and warnings.
+
+    Raises ConfigError listing every problem. Never echoes a token value.
+    """
+    r = Reader()
+    mode = raw.get("mode") or "ecs"
+    if mode not in schema.MODES:
+        r.problem(
+            f"mode: '{mode}' is not a topology this program builds; set "
+            "`pulumi config set mode ecs` (ECS Fargate driver) or `pulumi config set mode eks` "
+            "(EKS on Fargate with Karpenter)"
+        )
+        mode = "ecs"
+    top = schema.TOP.read(r, "", {k: v for k, v in raw.items() if k != "mode"}, mode)
+    for section in (schema.ECS_SECTION, schema.EKS_SECTION):
+        value = raw.get(section.path)
+        if value and mode not in section.modes and isinstance(value, dict):
+            for sub in value:
+                r.warn(f"{section.path}.{sub} is set but ignored in {mode} mode")
+
+    raw_runners = top["runners"]
+    if raw_runners is None:
+        raw_runners = list(schema.TOP.default("runners"))
+    if not isinstance(raw_runners, list) or not raw_runners:
+        r.problem(
+            "runners: expected a non-empty list of runners, e.g. [{name: fargate, concurrency: 10}]"
+        )
+        raw_runners = []
+    parsed_runners = [_parse_runner(r, i, item, mode) for i, item in enumerate(raw_runners)]
+    runners = [x for x in parsed_runners if x is not None]
+    _report_duplicates(r, "runners", [x.name for x in runners])
+
+    ecs = _parse_ecs(r, top["ecs"], mode)
+    catalogue = [t.name for t in ecs.task_definitions]
+    resolved = []
+    for i, runner in enumerate(runners):
+        if mode == "ecs" and runner.task_definition and runner.task_definition not in catalogue:
+            r.problem(
+                f"runners[{i}] ({runner.name}).taskDefinition: '{runner.task_definition}' is "
+                f"not in ecs.taskDefinitions; use one of {', '.join(catalogue)}"
+            )
+        default_td = runner.task_definition or (catalogue[0] if catalogue else "")
+        resolved.append(replace(runner, task_definition=default_td))
+    eks = _parse_eks(r, top["eks"], mode)
+    if mode == "eks":
+        _check_eks_pod_room(r, resolved, eks)
+    total = sum(x.concurrency for x in resolved)
+    network = _parse_network(r, top["network"], mode, total)
+    tokens = _parse_tokens(r, top["runner_tokens"], [x.name for x in resolved], tokens_are_secret)
+    if r.problems:
+        raise ConfigError(r.problems)
+    config = StackConfig(
+        mode=mode,
+        gitlab_url=top["gitlab_url"].rstrip("/"),
+        log_retention_days=top["log_retention_days"],
+        runners=tuple(resolved),
+        runner_tokens=tokens,
+        network=network,
+        ecs=ecs,
+        eks=eks,
+    )
+    return config, r.warnings
+
+
+def read_raw_config(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """Turn Pulumi's string config values into JSON values for parse_config."""
+    raw: dict[str, Any] = {}
+    for key in schema.TOP.keys:
+        value = get(key.name)
+        if value is None:
+            continue
+        if key.kind in ("list", "object", "secret", "map"):
+            try:
+                raw[key.name] = json.loads(value)
+            except json.JSONDecodeError:
+                raw[key.name] = value
+        else:
+            raw[key.name] = value
+    return raw
+
+
+def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
+    """Read this stack's config through the Pulumi runtime, warn, and validate."""
+    from pulumi.runtime import config as runtime_config
+
+    cfg = pulumi.Config()
+    raw = read_raw_config(cfg.get)
+    prefix = f"{PROJECT}:"
+    # The language host loads PULUMI_CONFIG into the runtime; read both in case it did not.
+    every_key = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    for full_key, value in every_key.items():
+        if full_key.startswith(prefix) and full_key[len(prefix) :] not in schema.TOP.names:
+            raw[full_key[len(prefix) :]] = value
+    tokens_key = f"{prefix}runnerTokens"
+    secret = (
+        runtime_config.is_config_secret(tokens_key)
+        or tokens_key in runtime_config.get_config_secret_keys_env()
+    )
+    config, warnings = parse_config(raw, tokens_are_secret=secret)
+    for warning in warnings:
+        (warn or pulumi.log.warn)(warning)
+    return config

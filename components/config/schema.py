@@ -1,0 +1,564 @@
+"""Every configuration key, declared once: type, default, bounds, fix hint and the modes that
+read it. Parsing, the unknown-key check, `Pulumi.yaml` and docs/configuration.md derive from
+these tables, so a version bump or a new key is one edit here (plus its typed field in
+components/config/model.py, which a test keeps in step)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from components.config.reader import Reader
+
+MODES = ("ecs", "eks")
+ECS: tuple[str, ...] = ("ecs",)
+EKS: tuple[str, ...] = ("eks",)
+LANES = ("fargate", "spot", "privileged")
+ECS_LANES = ("fargate", "spot")
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
+CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+RUNNER_TOKEN_PREFIX = "glrt-"
+NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
+VERSION = r"\d+\.\d+\.\d+"
+IMAGE = r"\S+"
+IMAGE_HINT = "an image reference has no spaces"
+DEFAULT_MANAGER_AMI_PARAMETER = (
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+)
+
+Kind = Literal[
+    "string", "integer", "boolean", "choice", "strings", "map", "list", "object", "secret"
+]
+# Pulumi project config knows only these scalar types; objects and lists are validated here.
+PULUMI_TYPES = {"string": "string", "choice": "string", "integer": "integer", "boolean": "boolean"}
+
+
+def check_cidr(value: str) -> str | None:
+    try:
+        ipaddress.IPv4Network(value)
+    except ValueError:
+        return "is not an IPv4 CIDR block; use e.g. 10.42.0.0/16 or 203.0.113.0/24"
+    return None
+
+
+def check_https_url(value: str) -> str | None:
+    parsed = urlparse(value)
+    if parsed.scheme != "https" or not parsed.hostname:
+        return (
+            "is not an https URL; runners send their token to it, so use https://, e.g. "
+            "https://gitlab.com or https://gitlab.example.com"
+        )
+    return None
+
+
+def check_subnet_id(value: str) -> str | None:
+    return None if value.startswith("subnet-") else "is not a subnet id (subnet-...)"
+
+
+def check_arn(value: str) -> str | None:
+    return None if value.startswith("arn:") else "is not an ARN; use the full arn:aws:... string"
+
+
+def check_instance_category(value: str) -> str | None:
+    return None if re.fullmatch(r"[a-z]", value) else "is not an instance category (c, m, r...)"
+
+
+def one_of(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
+    return lambda v: None if v in allowed else f"is not one of {' | '.join(allowed)}"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key as a user writes it in the stack file."""
+
+    name: str
+    kind: Kind
+    default: Any
+    doc: str
+    modes: tuple[str, ...] = MODES
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[Any, ...] = ()
+    pattern: str | None = None
+    hint: str = ""  # the fix, shown when a value does not match the pattern
+    check: Callable[[str], str | None] | None = None  # for strings and each item of a list
+    attr_name: str = ""  # when the snake_case of `name` is not the model's attribute
+    default_doc: str = ""  # how a derived default is described in the docs
+
+    @property
+    def attr(self) -> str:
+        return self.attr_name or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", self.name).lower()
+
+    def read(self, r: Reader, path: str, value: Any) -> Any:
+        """The typed value, or the default after recording the problem."""
+        if self.kind == "integer":
+            if self.choices:
+                number = r.integer(path, value, self.default, min(self.choices))
+                return r.choice(path, number, self.default, self.choices)
+            return r.integer(path, value, self.default, self.minimum or 0, self.maximum)
+        if self.kind == "boolean":
+            return r.boolean(path, value, self.default)
+        if self.kind == "choice":
+            return r.choice(path, value, self.default, self.choices)
+        if self.kind == "strings":
+            return r.strings(path, value, self.default, self.check)
+        if self.kind == "string":
+            pattern = re.compile(self.pattern) if self.pattern else None
+            text = r.string(path, value, self.default, pattern, self.hint)
+            error = self.check(text) if self.check and text and value is not None else None
+            if error:
+                r.problem(f"{path}: '{text}' {error}")
+                return self.default
+            return text
+        return value  # list, object, map, secret: read by the parser with their own rules
+
+
+@dataclass(frozen=True)
+class Section:
+    """A group of keys: the top level, an object such as `ecs`, or each item of a list."""
+
+    path: str  # "" for the top level; "runners[]" for each item of the runners list
+    doc: str
+    keys: tuple[Key, ...]
+    modes: tuple[str, ...] = MODES
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(k.name for k in self.keys)
+
+    def key(self, name: str) -> Key:
+        return next(k for k in self.keys if k.name == name)
+
+    def default(self, name: str) -> Any:
+        return self.key(name).default
+
+    def read(self, r: Reader, label: str, raw: Any, mode: str) -> dict[str, Any]:
+        """Every key of this section as {attribute: value}; unknown keys are problems and keys
+        of the other mode are warnings."""
+        data = r.obj(label, raw, self.names)
+        values: dict[str, Any] = {}
+        for key in self.keys:
+            path = f"{label}.{key.name}" if label else key.name
+            if key.name in data and mode not in key.modes and mode in self.modes:
+                r.warn(f"{path} is ignored in {mode} mode (it is used by {'/'.join(key.modes)})")
+            values[key.attr] = key.read(r, path, data.get(key.name))
+        return values
+
+
+RUNNER = Section(
+    "runners[]",
+    "One entry per GitLab runner: each gets its own token, tags and capacity.",
+    (
+        Key(
+            "name",
+            "string",
+            None,
+            "Names the runner's namespaces, task families and resources.",
+            pattern=NAME_PATTERN,
+            hint="use 1-32 lowercase letters, digits or '-', e.g. \"fargate\"",
+        ),
+        Key(
+            "tags",
+            "strings",
+            (),
+            "Job tags this runner is meant for (set on the runner in GitLab).",
+            default_doc="[name]",
+        ),
+        Key(
+            "concurrency", "integer", 10, "Jobs this runner runs at once.", minimum=1, maximum=2000
+        ),
+        Key(
+            "lane",
+            "choice",
+            "fargate",
+            "fargate (on-demand), spot (ECS Fargate Spot / EKS EC2 Spot via Karpenter) or "
+            "privileged (EKS only: Docker-in-Docker on Karpenter EC2 nodes).",
+            choices=LANES,
+        ),
+        Key(
+            "requestConcurrency",
+            "integer",
+            1,
+            "Concurrent job requests to GitLab (gitlab-runner `request_concurrency`).",
+            minimum=1,
+            maximum=100,
+        ),
+        Key(
+            "taskDefinition",
+            "string",
+            "",
+            "Catalogue entry used when a job sets no FARGATE_TASK_DEFINITION.",
+            modes=ECS,
+            default_doc="first ecs.taskDefinitions entry",
+        ),
+        Key("cpu", "integer", 1024, "Job pod CPU units (1024 = 1 vCPU).", modes=EKS, minimum=256),
+        Key("memory", "integer", 2048, "Job pod memory in MiB.", modes=EKS, minimum=512),
+    ),
+)
+
+NETWORK = Section(
+    "network",
+    "A new VPC (the default) or an existing one (vpcId + subnet ids).",
+    (
+        Key(
+            "vpcCidr",
+            "string",
+            "10.42.0.0/16",
+            "IPv4 block of a new VPC (/16 to /24).",
+            check=check_cidr,
+        ),
+        Key(
+            "availabilityZones",
+            "integer",
+            2,
+            "Availability zones of a new VPC.",
+            minimum=2,
+            maximum=6,
+        ),
+        Key(
+            "natGateways",
+            "choice",
+            "single",
+            "single (one NAT gateway) or perAz (one per zone).",
+            choices=("single", "perAz"),
+        ),
+        Key(
+            "vpcEndpoints",
+            "boolean",
+            False,
+            "Interface endpoints (ECR, logs, STS, Secrets Manager, SSM) and an S3 gateway.",
+        ),
+        Key(
+            "vpcId",
+            "string",
+            None,
+            "Existing VPC to use instead of creating one.",
+            pattern=r"vpc-[0-9a-f]+",
+            hint="use vpc-... or unset it",
+        ),
+        Key(
+            "privateSubnetIds",
+            "strings",
+            (),
+            "Private subnets of the existing VPC (EKS needs two AZs).",
+            check=check_subnet_id,
+        ),
+        Key(
+            "publicSubnetIds",
+            "strings",
+            (),
+            "Public subnets of the existing VPC.",
+            check=check_subnet_id,
+        ),
+        Key(
+            "publicTaskIps",
+            "boolean",
+            False,
+            "Give ECS job tasks public IPs in public subnets (no NAT for job traffic).",
+            modes=ECS,
+        ),
+    ),
+)
+
+TASK_DEFINITION = Section(
+    "ecs.taskDefinitions[]",
+    "The catalogue of job task definitions; jobs pick one with FARGATE_TASK_DEFINITION.",
+    (
+        Key(
+            "name",
+            "string",
+            None,
+            "Names the task family.",
+            pattern=NAME_PATTERN,
+            hint="use 1-32 lowercase letters, digits or '-', e.g. \"debian\"",
+        ),
+        Key(
+            "image",
+            "string",
+            None,
+            "Job image: sshd on port 22 and gitlab-runner inside (see docs/ecs.md).",
+            pattern=IMAGE,
+            hint=IMAGE_HINT,
+        ),
+        Key("cpu", "integer", 1024, "Task CPU units (a valid Fargate pair).", minimum=256),
+        Key("memory", "integer", 2048, "Task memory in MiB.", minimum=512),
+        Key(
+            "ephemeralStorageGiB",
+            "integer",
+            20,
+            "Task ephemeral storage in GiB.",
+            minimum=20,
+            maximum=200,
+            attr_name="ephemeral_storage_gib",
+        ),
+        Key("environment", "map", None, "Extra environment variables of the job container."),
+        Key(
+            "taskRolePolicyArns",
+            "strings",
+            (),
+            "Managed policies for this entry's task role (what jobs may do in AWS).",
+            check=check_arn,
+        ),
+    ),
+    modes=ECS,
+)
+
+ECS_SECTION = Section(
+    "ecs",
+    "Settings read in ecs mode.",
+    (
+        Key(
+            "runnerVersion",
+            "string",
+            "18.9.0",
+            "gitlab-runner release on the manager.",
+            pattern=VERSION,
+            hint="use a release number such as 18.9.0 (no 'v', no 'latest': pin it)",
+        ),
+        Key(
+            "driverVersion",
+            "string",
+            "v0.4.0",
+            "GitLab Fargate driver release.",
+            pattern=r"v\d+\.\d+\.\d+",
+            hint="use a driver tag such as v0.4.0 (pin it; 'latest' changes under you)",
+        ),
+        Key(
+            "managerInstanceType",
+            "string",
+            "t3.small",
+            "x86_64 instance type of the runner manager.",
+            pattern=r"[a-z]+\d+[a-fh-z]*(-flex)?\.[a-z0-9]+",
+            hint="use an x86_64 EC2 instance type such as t3.small (the runner and driver "
+            "binaries are amd64, so Graviton types such as t4g are not supported)",
+        ),
+        Key(
+            "managerAmiParameter",
+            "string",
+            DEFAULT_MANAGER_AMI_PARAMETER,
+            "Public SSM parameter of the manager's Amazon Linux 2023 x86_64 AMI.",
+            pattern=r"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-[a-z0-9.-]+-x86_64",
+            hint="use an Amazon Linux 2023 x86_64 parameter such as "
+            f"{DEFAULT_MANAGER_AMI_PARAMETER} (the user data needs dnf, AWS CLI v2 and python3)",
+        ),
+        Key(
+            "checkInterval",
+            "integer",
+            3,
+            "Seconds between the manager's job requests to GitLab.",
+            minimum=1,
+            maximum=3600,
+        ),
+        Key("containerInsights", "boolean", False, "CloudWatch Container Insights on clusters."),
+        Key(
+            "platformVersion",
+            "string",
+            "1.4.0",
+            "Fargate platform version of job tasks.",
+            pattern=r"LATEST|1\.4\.0",
+            hint="use 1.4.0 or LATEST (1.4.0 is the current Linux version)",
+        ),
+        Key(
+            "sshUsername",
+            "string",
+            "root",
+            "User the job image's sshd accepts the driver's key for.",
+            pattern=r"[a-z_][a-z0-9_-]*",
+            hint="use the user the job image's sshd accepts keys for, e.g. root",
+        ),
+        Key(
+            "jobTimeoutSeconds",
+            "integer",
+            3600,
+            "Longest job: how long a stopping manager waits for running jobs.",
+            minimum=60,
+            maximum=86400,
+        ),
+        Key(
+            "taskDefinitions",
+            "list",
+            None,
+            "The task definition catalogue (see ecs.taskDefinitions[] below).",
+            default_doc="one `debian` entry",
+        ),
+    ),
+    modes=ECS,
+)
+
+EKS_SECTION = Section(
+    "eks",
+    "Settings read in eks mode.",
+    (
+        Key(
+            "kubernetesVersion",
+            "string",
+            "1.33",
+            "EKS Kubernetes minor version.",
+            pattern=r"1\.\d{2}",
+            hint="use a minor version such as 1.33",
+        ),
+        Key(
+            "karpenterVersion",
+            "string",
+            "1.14.1",
+            "Karpenter chart version.",
+            pattern=VERSION,
+            hint="use a chart version without 'v', such as 1.14.1",
+        ),
+        Key(
+            "runnerChartVersion",
+            "string",
+            "0.86.0",
+            "gitlab-runner Helm chart version.",
+            pattern=VERSION,
+            hint="use a gitlab-runner chart version such as 0.86.0",
+        ),
+        Key(
+            "clusterLogTypes",
+            "strings",
+            ("api", "audit", "authenticator"),
+            "Control plane log types sent to CloudWatch.",
+            check=one_of(CLUSTER_LOG_TYPES),
+        ),
+        Key(
+            "adminRoleArns",
+            "strings",
+            (),
+            "IAM roles given cluster-admin access entries.",
+            check=check_arn,
+        ),
+        Key(
+            "pollTimeoutSeconds",
+            "integer",
+            600,
+            "How long a job waits for its pod to start (`poll_timeout`).",
+            minimum=180,
+            maximum=3600,
+        ),
+        Key(
+            "checkInterval",
+            "integer",
+            3,
+            "Seconds between each manager's job requests to GitLab.",
+            minimum=1,
+            maximum=3600,
+        ),
+        Key(
+            "managerPlacement",
+            "choice",
+            "fargate",
+            "Where runner managers run: fargate or ec2 (the Karpenter system pool).",
+            choices=("fargate", "ec2"),
+        ),
+        Key("helperCpu", "integer", 128, "Helper container CPU units.", minimum=64, maximum=1024),
+        Key(
+            "helperMemory",
+            "integer",
+            256,
+            "Helper container memory in MiB.",
+            minimum=128,
+            maximum=2048,
+        ),
+        Key("spotCpuLimit", "integer", 64, "vCPU limit of the spot NodePool.", minimum=1),
+        Key(
+            "privilegedCpuLimit",
+            "integer",
+            32,
+            "vCPU limit of the privileged NodePool.",
+            minimum=1,
+        ),
+        Key("systemCpuLimit", "integer", 8, "vCPU limit of the system NodePool.", minimum=1),
+        Key(
+            "instanceCategories",
+            "strings",
+            ("c", "m", "r"),
+            "EC2 instance categories Karpenter may launch.",
+            check=check_instance_category,
+        ),
+        Key(
+            "serviceCpu",
+            "integer",
+            256,
+            "CPU units of each `services:` container.",
+            minimum=64,
+            maximum=4096,
+        ),
+        Key(
+            "serviceMemory",
+            "integer",
+            512,
+            "MiB of each `services:` container.",
+            minimum=128,
+            maximum=8192,
+        ),
+        Key(
+            "defaultJobImage",
+            "string",
+            # ECR Public avoids Docker Hub's anonymous pull limit that every pod behind one NAT
+            # gateway shares.
+            "public.ecr.aws/docker/library/debian:bookworm-slim",
+            "Image of jobs that set no `image:`.",
+            pattern=IMAGE,
+            hint=IMAGE_HINT,
+        ),
+        Key(
+            "publicAccessCidrs",
+            "strings",
+            ("0.0.0.0/0",),
+            "Who may reach the public Kubernetes API endpoint.",
+            check=check_cidr,
+        ),
+    ),
+    modes=EKS,
+)
+
+TOP = Section(
+    "",
+    "Top-level keys (`pulumi config set KEY VALUE`).",
+    (
+        Key(
+            "mode",
+            "choice",
+            "ecs",
+            "Topology: ecs (runner manager + AWS Fargate driver) or eks (EKS on Fargate + "
+            "Karpenter + Helm).",
+            choices=MODES,
+        ),
+        Key(
+            "gitlabUrl",
+            "string",
+            "https://gitlab.com",
+            "HTTPS URL of the GitLab instance the runners serve.",
+            check=check_https_url,
+        ),
+        Key(
+            "logRetentionDays",
+            "integer",
+            30,
+            "CloudWatch Logs retention for job, manager and Fargate pod logs.",
+            choices=LOG_RETENTION_DAYS,
+        ),
+        Key(
+            "runners",
+            "list",
+            ({"name": "fargate"},),
+            "The runners (see runners[] below).",
+        ),
+        Key(
+            "runnerTokens",
+            "secret",
+            None,
+            "Secret object: runner name -> glrt- token. Set with: pulumi config set --secret "
+            "--path 'runnerTokens.<runner>' glrt-...",
+        ),
+        Key("network", "object", None, "The network (see network below)."),
+        Key("ecs", "object", None, "ecs mode settings (see ecs below)."),
+        Key("eks", "object", None, "eks mode settings (see eks below)."),
+    ),
+)
+
+SECTIONS = (TOP, RUNNER, NETWORK, ECS_SECTION, TASK_DEFINITION, EKS_SECTION)
