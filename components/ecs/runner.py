@@ -11,14 +11,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig
 from components.ecs.catalogue import (
-    SSH_PORT,
     container_definitions,
     needs_ephemeral_storage,
     render_gitlab_ci_example,
@@ -36,14 +34,14 @@ from components.ecs.manager_files import (
     CONFIG_PATH,
     SHUTDOWN_TIMEOUT_SECONDS,
     FargateDriverSettings,
-    ManagerBootSettings,
-    encode_user_data,
     fargate_config_path,
     render_config_toml,
     render_fargate_toml,
-    render_user_data,
 )
+from components.ecs.security import SecurityGroupArgs, create_security_groups
+from components.ecs.user_data import ManagerBootSettings, encode_user_data, render_user_data
 from components.naming import resource_prefix
+from components.shared.aws import AwsContext, child
 from components.shared.network import Network
 
 TYPE_TOKEN = "gitlab-fargate-runners:ecs:EcsFargateRunner"
@@ -83,10 +81,10 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self._network = args.network
         self._tags = dict(args.tags)
         self._prefix = resource_prefix(pulumi.get_stack())
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        self._region = aws.get_region_output(opts=invoke).region
-        self._account = aws.get_caller_identity_output(opts=invoke).account_id
-        self._partition = aws.get_partition_output(opts=invoke).partition
+        self._aws = AwsContext.lookup(self)
+        self._region = self._aws.region
+        self._account = self._aws.account_id
+        self._partition = self._aws.partition
         self.rendered_files = {}
 
         self.jobs_log_group = self._log_group("jobs")
@@ -100,7 +98,16 @@ class EcsFargateRunner(pulumi.ComponentResource):
             cluster, providers = self._cluster(lane)
             self.clusters[lane] = cluster
             capacity.append(providers)
-        self.manager_security_group, self.task_security_group = self._security_groups()
+        self.manager_security_group, self.task_security_group = create_security_groups(
+            SecurityGroupArgs(
+                name=name,
+                parent=self,
+                vpc_id=args.network.vpc_id,
+                gitlab_url=args.config.gitlab_url,
+                prefix=self._prefix,
+                tags=self._tags,
+            )
+        )
         self.execution_role = self._execution_role()
         self.task_definitions, task_roles = self._catalogue()
         self.token_secret, token_version = self._token_secret()
@@ -112,7 +119,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.register_outputs(self.stack_outputs)
 
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
+        return child(self, **kwargs)
 
     def _tagged(self, name: str) -> dict[str, str]:
         return {**self._tags, "Name": name}
@@ -150,72 +157,6 @@ class EcsFargateRunner(pulumi.ComponentResource):
             opts=self._opts(),
         )
         return cluster, providers
-
-    def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
-        """Manager: nothing in. Tasks: SSH from the manager only. Rules are separate resources
-        (never inline) so the two groups can reference each other."""
-        vpc_id = self._network.vpc_id
-        manager = aws.ec2.SecurityGroup(
-            f"{self._name}-manager-sg",
-            vpc_id=vpc_id,
-            description="GitLab runner manager: no inbound; reached with SSM Session Manager",
-            tags=self._tagged(f"{self._prefix}-manager"),
-            opts=self._opts(),
-        )
-        task = aws.ec2.SecurityGroup(
-            f"{self._name}-task-sg",
-            vpc_id=vpc_id,
-            description="GitLab CI job tasks on Fargate: SSH from the runner manager only",
-            tags=self._tagged(f"{self._prefix}-tasks"),
-            opts=self._opts(),
-        )
-        aws.ec2.SecurityGroupRule(
-            f"{self._name}-task-ssh-from-manager",
-            type="ingress",
-            security_group_id=task.id,
-            protocol="tcp",
-            from_port=SSH_PORT,
-            to_port=SSH_PORT,
-            source_security_group_id=manager.id,
-            description="SSH from the runner manager: the Fargate driver runs job scripts over it",
-            opts=self._opts(),
-        )
-        aws.ec2.SecurityGroupRule(
-            f"{self._name}-manager-ssh-to-tasks",
-            type="egress",
-            security_group_id=manager.id,
-            protocol="tcp",
-            from_port=SSH_PORT,
-            to_port=SSH_PORT,
-            source_security_group_id=task.id,
-            description="SSH to job tasks (Fargate driver)",
-            opts=self._opts(),
-        )
-        for port in sorted({HTTPS_PORT, urlparse(self._config.gitlab_url).port or HTTPS_PORT}):
-            aws.ec2.SecurityGroupRule(
-                f"{self._name}-manager-egress-{port}",
-                type="egress",
-                security_group_id=manager.id,
-                protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_blocks=["0.0.0.0/0"],
-                description="HTTPS to GitLab, AWS APIs (ECS, Secrets Manager, SSM, logs), "
-                "package and binary downloads",
-                opts=self._opts(),
-            )
-        aws.ec2.SecurityGroupRule(
-            f"{self._name}-task-egress",
-            type="egress",
-            security_group_id=task.id,
-            protocol="-1",
-            from_port=0,
-            to_port=0,
-            cidr_blocks=["0.0.0.0/0"],
-            description="Jobs reach GitLab, registries, package mirrors and their own targets",
-            opts=self._opts(),
-        )
-        return manager, task
 
     def _ecs_task_trust(self) -> pulumi.Output[str]:
         return self._account.apply(

@@ -45,20 +45,11 @@ from components.eks.policies import (
     fargate_pod_execution_trust_policy,
     managed_policy_arn,
 )
+from components.shared.aws import AwsContext
 from components.shared.network import Network
 
 # EKS' default quota of Fargate profiles per cluster (adjustable in Service Quotas).
 FARGATE_PROFILE_QUOTA = 10
-
-
-@dataclass(frozen=True)
-class AwsContext:
-    """Account facts every ARN in EKS mode is built from."""
-
-    partition: pulumi.Output[str]
-    region: pulumi.Output[str]
-    account_id: pulumi.Output[str]
-    dns_suffix: pulumi.Output[str]
 
 
 @dataclass(frozen=True)

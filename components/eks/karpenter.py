@@ -37,6 +37,13 @@ CHART = "oci://public.ecr.aws/karpenter/karpenter"
 RELEASE = "karpenter"
 NODE_CLASS = "default"
 DISCOVERY_TAG = "karpenter.sh/discovery"
+
+
+def discovery_tags(cluster_name: str) -> dict[str, str]:
+    """Tags on the subnets Karpenter may launch nodes into (subnets this stack creates)."""
+    return {DISCOVERY_TAG: cluster_name}
+
+
 # Requests = limits (Fargate sizes pods by requests): 1 vCPU / 1 GiB -> a 1 vCPU / 2 GB pod.
 CONTROLLER_RESOURCES = {"cpu": "1", "memory": "1Gi"}
 # One replica: Karpenter only acts when EC2 capacity is needed, nodes keep running without it,
@@ -71,18 +78,15 @@ class NodePoolSpec:
     name: str
     capacity_types: tuple[str, ...]
     cpu_limit: int
-    purpose: str
 
 
 def node_pool_specs(config: StackConfig) -> list[NodePoolSpec]:
     """Only the pools some runner needs: a lane with no runner gets no NodePool."""
     eks = config.eks
     specs = {
-        "spot": NodePoolSpec("spot", ("spot",), eks.spot_cpu_limit, "Spot CI jobs"),
-        "privileged": NodePoolSpec(
-            "privileged", ("on-demand",), eks.privileged_cpu_limit, "Docker-in-Docker CI jobs"
-        ),
-        SYSTEM_POOL: NodePoolSpec(SYSTEM_POOL, ("on-demand",), eks.system_cpu_limit, "managers"),
+        "spot": NodePoolSpec("spot", ("spot",), eks.spot_cpu_limit),
+        "privileged": NodePoolSpec("privileged", ("on-demand",), eks.privileged_cpu_limit),
+        SYSTEM_POOL: NodePoolSpec(SYSTEM_POOL, ("on-demand",), eks.system_cpu_limit),
     }
     needed = {pool for r in config.runners for pool in placement_for(r, eks).pools}
     return [spec for name, spec in specs.items() if name in needed]

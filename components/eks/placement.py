@@ -21,7 +21,6 @@ SYSTEM_POOL = "system"
 # EC2 lanes and the Karpenter NodePool each one uses.
 LANE_POOLS = {"spot": "spot", "privileged": "privileged"}
 # The runner tags the README recommends per lane (tags live on the runner in GitLab).
-LANE_TAGS = {"fargate": "eks-fargate", "spot": "eks-spot", "privileged": "eks-privileged"}
 KARPENTER_NAMESPACE = "karpenter"
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
 KUBE_SYSTEM = "kube-system"

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import yaml
 
 from components.config import RunnerSpec, StackConfig
 from components.eks.cluster import (
-    AwsContext,
     EksCluster,
     EksClusterArgs,
     fargate_profile_specs,
@@ -37,6 +35,7 @@ from components.eks.runner_chart import (
     runner_summary,
     runners_config_toml,
 )
+from components.shared.aws import AwsContext
 from components.shared.network import Network
 
 # GitLab allows at most 200 parallel copies of one job.
@@ -115,13 +114,7 @@ class EksFargateRunner(pulumi.ComponentResource):
         super().__init__("gitlab-fargate-runners:eks:EksFargateRunner", name, None, opts)
         config = args.config
         tags = dict(args.tags)
-        partition = aws.get_partition_output()
-        ctx = AwsContext(
-            partition=partition.partition,
-            region=aws.get_region_output().region,
-            account_id=aws.get_caller_identity_output().account_id,
-            dns_suffix=partition.dns_suffix,
-        )
+        ctx = AwsContext.lookup(self)
         node_role = create_node_role(
             f"{name}-karpenter-node", ctx.dns_suffix, ctx.partition, tags, parent=self
         )

@@ -51,7 +51,6 @@ class Network(pulumi.ComponentResource):
             self._adopt_existing(spec)
         else:
             self._create_vpc(spec)
-        self.vpc_endpoint_security_group_id: pulumi.Output[str] | None = None
         if spec.vpc_endpoints:
             self._create_endpoints()
         self.register_outputs(
@@ -194,7 +193,6 @@ class Network(pulumi.ComponentResource):
             tags=self._args.tags,
             opts=self._child(),
         )
-        self.vpc_endpoint_security_group_id = endpoint_sg.id
         for service in INTERFACE_ENDPOINT_SERVICES:
             aws.ec2.VpcEndpoint(
                 f"{self._name}-endpoint-{service.replace('.', '-')}",

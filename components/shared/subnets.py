@@ -51,7 +51,3 @@ def layout_subnets(
     private = [cidr for prefix, cidr in blocks if prefix == private_prefix][:zones]
     rest = [cidr for cidr in (c for _, c in blocks) if cidr not in private]
     return SubnetLayout(private=tuple(private), public=tuple(rest))
-
-
-def usable_ips(cidr: str) -> int:
-    return ipaddress.ip_network(cidr).num_addresses - AWS_RESERVED_IPS_PER_SUBNET

@@ -6,7 +6,7 @@ import json
 from functools import cache
 from typing import Any
 
-from components.ecs.manager_files import decode_user_data
+from components.ecs.user_data import decode_user_data
 from components.offline.mocks import Plan, RecordedResource
 from tests.harness import dev_config, run_program
 

@@ -22,17 +22,19 @@ from components.ecs.manager_files import (
     CONFIG_TEMPLATE_PATH,
     DRIVER_PATH,
     TOKEN_PLACEHOLDER_PREFIX,
-    TOKEN_SCRIPT,
     FargateDriverSettings,
-    ManagerBootSettings,
-    decode_user_data,
     driver_download_url,
-    encode_user_data,
     render_config_toml,
     render_fargate_toml,
-    render_user_data,
     runner_download_url,
     token_placeholder,
+)
+from components.ecs.user_data import (
+    TOKEN_SCRIPT,
+    ManagerBootSettings,
+    decode_user_data,
+    encode_user_data,
+    render_user_data,
 )
 from tests.ecs.support import dev_plan, existing_vpc_plan, user_data
 from tests.harness import SENTINEL_PREFIX, dev_config, sentinel

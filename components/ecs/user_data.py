@@ -1,0 +1,245 @@
+"""The manager's boot: systemd units, CloudWatch agent config and the cloud-init script that
+installs gitlab-runner, the Fargate driver and the runner files. Pure functions of plain values.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+from components.ecs.manager_files import (
+    BUILDS_DIR,
+    CACHE_DIR,
+    CLOUDWATCH_AGENT_CONFIG,
+    CONFIG_DIR,
+    CONFIG_PATH,
+    CONFIG_TEMPLATE_PATH,
+    DRIVER_PATH,
+    LOG_DIR,
+    METADATA_DIR,
+    RUNNER_BINARY,
+    RUNNER_HOME,
+    RUNNER_LOG,
+    RUNNER_UNIT,
+    RUNNER_WORKING_DIR,
+    TOKEN_PLACEHOLDER_PREFIX,
+    TOKEN_SCRIPT_PATH,
+    TOKENS_LOG,
+    TOKENS_UNIT,
+    driver_download_url,
+    fargate_config_path,
+    metadata_dir,
+    runner_download_url,
+)
+
+# EC2 rejects user data over 16 KiB; cloud-init unpacks gzip, which keeps large configs under it.
+USER_DATA_LIMIT_BYTES = 16384
+HEREDOC_END = "__GITLAB_RUNNER_MANAGER_EOF__"
+# Installed as it is; runs on AL2023's system Python 3.9 (standard library only).
+TOKEN_SCRIPT = (
+    resources.files("components.ecs.scripts").joinpath("gitlab_runner_tokens.py").read_text()
+)
+
+
+@dataclass(frozen=True)
+class ManagerBootSettings:
+    """Everything the manager's first boot needs; no secrets."""
+
+    runner_version: str
+    driver_version: str
+    region: str
+    secret_arn: str
+    log_group_name: str
+    config_toml: str
+    fargate_tomls: Mapping[str, str]  # runner name -> fargate.toml
+    stop_timeout_seconds: int  # how long a stop waits for running jobs to finish
+
+
+def render_tokens_unit(region: str, secret_arn: str) -> str:
+    args = " ".join(
+        shlex.quote(a)
+        for a in (region, secret_arn, CONFIG_TEMPLATE_PATH, CONFIG_PATH, TOKEN_PLACEHOLDER_PREFIX)
+    )
+    return f"""[Unit]
+Description=Write the GitLab runner tokens from AWS Secrets Manager into config.toml
+Wants=network-online.target
+After=network-online.target
+Before={RUNNER_UNIT}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+UMask=0077
+StandardOutput=append:{TOKENS_LOG}
+ExecStart=/usr/bin/python3 {TOKEN_SCRIPT_PATH} {args}
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def render_runner_unit(stop_timeout_seconds: int) -> str:
+    command = (
+        f"{RUNNER_BINARY} run --working-directory {RUNNER_WORKING_DIR} --config {CONFIG_PATH} "
+        "--service gitlab-runner"
+    )
+    return f"""[Unit]
+Description=GitLab Runner (custom executor, AWS Fargate driver)
+Documentation=https://docs.gitlab.com/runner/
+Wants=network-online.target
+Requires={TOKENS_UNIT}
+After=network-online.target {TOKENS_UNIT}
+ConditionFileIsExecutable={RUNNER_BINARY}
+
+[Service]
+ExecStart={command}
+Restart=always
+RestartSec=10
+# SIGQUIT makes gitlab-runner stop asking for jobs and wait for the running ones.
+KillSignal=SIGQUIT
+TimeoutStopSec={stop_timeout_seconds}
+StandardOutput=append:{RUNNER_LOG}
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def render_cloudwatch_agent_config(log_group_name: str) -> str:
+    """Ship the runner log, the token unit's log and cloud-init's output to the manager group."""
+    streams = (
+        (RUNNER_LOG, "gitlab-runner"),
+        (TOKENS_LOG, "tokens"),
+        ("/var/log/cloud-init-output.log", "cloud-init"),
+    )
+    return json.dumps(
+        {
+            "agent": {"run_as_user": "root"},
+            "logs": {
+                "logs_collected": {
+                    "files": {
+                        "collect_list": [
+                            {
+                                "file_path": path,
+                                "log_group_name": log_group_name,
+                                "log_stream_name": f"{{instance_id}}/{stream}",
+                                "timezone": "UTC",
+                            }
+                            for path, stream in streams
+                        ]
+                    }
+                }
+            },
+        },
+        indent=2,
+    )
+
+
+LOGROTATE_CONFIG = f"""{LOG_DIR}/*.log {{
+    daily
+    rotate 7
+    compress
+    missingok
+    notifempty
+    copytruncate
+}}
+"""
+
+
+def _write_file(path: str, content: str, mode: str) -> str:
+    if HEREDOC_END in content:
+        raise ValueError(f"{path}: content contains the heredoc delimiter {HEREDOC_END}")
+    body = content if content.endswith("\n") else content + "\n"
+    quoted = shlex.quote(path)
+    return f"cat > {quoted} <<'{HEREDOC_END}'\n{body}{HEREDOC_END}\nchmod {mode} {quoted}\n"
+
+
+def render_user_data(settings: ManagerBootSettings) -> str:
+    """The manager's cloud-init shell script. Idempotent; holds no token."""
+    directories = [
+        RUNNER_HOME,
+        METADATA_DIR,
+        BUILDS_DIR,
+        CACHE_DIR,
+        CONFIG_DIR,
+        RUNNER_WORKING_DIR,
+        LOG_DIR,
+        *(metadata_dir(name) for name in settings.fargate_tomls),
+    ]
+    files = [
+        _write_file(CONFIG_TEMPLATE_PATH, settings.config_toml, "0600"),
+        *(
+            _write_file(fargate_config_path(name), content, "0644")
+            for name, content in settings.fargate_tomls.items()
+        ),
+        _write_file(TOKEN_SCRIPT_PATH, TOKEN_SCRIPT, "0750"),
+        _write_file(
+            f"/etc/systemd/system/{TOKENS_UNIT}",
+            render_tokens_unit(settings.region, settings.secret_arn),
+            "0644",
+        ),
+        _write_file(
+            f"/etc/systemd/system/{RUNNER_UNIT}",
+            render_runner_unit(settings.stop_timeout_seconds),
+            "0644",
+        ),
+        _write_file(
+            CLOUDWATCH_AGENT_CONFIG,
+            render_cloudwatch_agent_config(settings.log_group_name),
+            "0644",
+        ),
+        _write_file("/etc/logrotate.d/gitlab-runner", LOGROTATE_CONFIG, "0644"),
+    ]
+    return "\n".join(
+        [
+            "#!/bin/bash",
+            "# GitLab Runner manager for the AWS Fargate driver (cloud-init, first boot).",
+            "# Tokens are not in here: gitlab-runner-tokens.service reads them on every boot.",
+            "set -euo pipefail",
+            "umask 022",
+            "",
+            "retry() {",
+            '  local attempt; for attempt in 1 2 3 4 5; do "$@" && return 0; sleep 10; done',
+            '  echo "failed after 5 attempts: $*" >&2; return 1',
+            "}",
+            "download() {",
+            '  retry curl --fail --silent --show-error --location -o "$2.download" "$1"',
+            '  install -m 0755 "$2.download" "$2" && rm -f "$2.download"',
+            "}",
+            "",
+            "retry dnf install -y amazon-cloudwatch-agent logrotate",
+            "install -d -m 0755 " + " ".join(shlex.quote(d) for d in directories),
+            f"download {shlex.quote(runner_download_url(settings.runner_version))} {RUNNER_BINARY}",
+            f"download {shlex.quote(driver_download_url(settings.driver_version))} {DRIVER_PATH}",
+            "",
+            *files,
+            "systemctl daemon-reload",
+            f"systemctl enable {TOKENS_UNIT} {RUNNER_UNIT}",
+            # Both in one transaction: a re-run re-reads the tokens into the new template.
+            f"systemctl restart {TOKENS_UNIT} {RUNNER_UNIT}",
+            "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config "
+            f"-m ec2 -s -c file:{CLOUDWATCH_AGENT_CONFIG}",
+            "",
+        ]
+    )
+
+
+def encode_user_data(script: str) -> str:
+    """gzip + base64 for the launch template; cloud-init recognises and unpacks gzip."""
+    packed = gzip.compress(script.encode(), mtime=0)
+    if len(packed) > USER_DATA_LIMIT_BYTES:
+        raise ValueError(
+            f"manager user data is {len(packed)} bytes compressed; EC2 allows "
+            f"{USER_DATA_LIMIT_BYTES}. Use fewer runners on one stack."
+        )
+    return base64.b64encode(packed).decode()
+
+
+def decode_user_data(encoded: str) -> str:
+    """The inverse of encode_user_data, for tests and for reading a launch template."""
+    return gzip.decompress(base64.b64decode(encoded)).decode()
