@@ -71,7 +71,7 @@ def parse_gitlab(
             "(pulumi config rm runnerTokens) or set gitlab.createRunners false"
         )
     given = raw if isinstance(raw, dict) else {}
-    if spec.runner_type is None and "runnerType" not in given:  # a bad value is reported
+    if spec.runner_type is None and given.get("runnerType") is None:  # a bad one is reported
         r.problem(
             "gitlab.runnerType: required with gitlab.createRunners; set instance, group "
             "(with gitlab.groupId) or project (with gitlab.projectId)"

@@ -44,6 +44,7 @@ class RecordedResource:
     redacted_inputs: dict[str, Any]  # secrets replaced by "[secret]": safe to print or export
     custom: bool
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (EKS tests)
+    replace_on_changes: list[str] = field(default_factory=list)  # input paths that replace it
 
 
 @dataclass
@@ -103,7 +104,7 @@ def _secret(value: Any) -> dict[str, Any]:
 
 def _bucket_state(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}mock"
-    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "id": bucket}
+    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
 
 
 def _state_for(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -269,6 +270,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     redacted_inputs=_redact(raw),
                     custom=bool(request.custom),
                     dependencies=list(request.dependencies),
+                    replace_on_changes=list(request.replaceOnChanges),
                 )
             )
         return response

@@ -142,3 +142,18 @@ def test_stack_names_with_dots_give_valid_cluster_names() -> None:
     ecs = run_program(dev_config(), stack="team.prod")
     names = {r.inputs["name"] for r in ecs.all("aws:ecs/cluster:Cluster")}
     assert names == {"gitlab-runners-team-prod", "gitlab-runners-team-prod-spot"}
+
+
+def test_plan_command_stands_in_the_gitlab_token_for_created_runners(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.created.yaml").write_text(
+        "config:\n"
+        "  gitlab-fargate-runners:gitlab:\n"
+        "    createRunners: true\n"
+        "    runnerType: instance\n"
+    )
+    document = plan_command.run("created", tmp_path)
+    assert document["placeholderSecrets"] == ["gitlabToken"]
+    text = json.dumps(document)
+    assert plan_command.PLACEHOLDER_GITLAB_TOKEN not in text and "glrt-" not in text
+    runners = [r for r in document["resources"] if r["type"].startswith("gitlab:")]
+    assert [r["inputs"]["runnerType"] for r in runners] == ["instance_type"]
