@@ -136,6 +136,18 @@ def test_tokens_not_stored_as_secret_are_refused_through_the_runtime() -> None:
     assert "runnerTokens: stored in plain text" in str(caught.value)
 
 
+def test_gitlab_token_not_stored_as_secret_is_refused_through_the_runtime() -> None:
+    from components.offline.mocks import evaluate
+
+    config = {k: v for k, v in dev_config().items() if k != "runnerTokens"}
+    config["gitlab"] = {"createRunners": True, "runnerType": "instance"}
+    config["gitlabToken"] = "glpat-SENTINEL-gitlab-do-not-leak"
+    with pytest.raises(ConfigError) as caught:
+        evaluate(config, secret_keys=("runnerTokens",))
+    assert "gitlabToken: stored in plain text" in str(caught.value)
+    assert config["gitlabToken"] not in str(caught.value)
+
+
 def test_stack_names_with_dots_give_valid_cluster_names() -> None:
     plan = run_program(dev_config(mode="eks"), stack="team.prod")
     assert plan.one("eks:index:Cluster").inputs["name"] == "gitlab-runners-team-prod"

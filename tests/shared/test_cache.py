@@ -188,3 +188,17 @@ def test_eks_each_manager_assumes_its_own_cache_role_through_its_service_account
         values = plan.one("kubernetes:helm.sh/v3:Release", f"eks-runner-{name}-release").inputs
         (entry,) = tomllib.loads(values["values"]["runners"]["config"])["runners"]
         assert "service_account" not in entry["kubernetes"]
+
+
+def test_parliament_finds_nothing_above_low_in_the_cache_policies() -> None:
+    from parliament import analyze_policy_string
+
+    severities = ["MUTE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+    plan = eks_plan()
+    documents = [
+        plan.one(ROLE_POLICY, f"eks-runner-{name}-cache-policy").inputs["policy"]
+        for name in ("fargate", "spot")
+    ]
+    for document in documents:
+        findings = analyze_policy_string(document).findings
+        assert [f.issue for f in findings if severities.index(f.severity) > 2] == []
