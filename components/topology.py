@@ -13,7 +13,9 @@ from typing import Protocol
 import pulumi
 
 from components.config import StackConfig
+from components.gitlab.runners import GitLabRunners, RunnerTokens, configured_tokens
 from components.naming import PROJECT, cluster_name_for
+from components.shared.cache import BuildCache, BuildCacheArgs
 from components.shared.network import Network, NetworkArgs
 
 StackOutputs = Mapping[str, object]
@@ -39,12 +41,21 @@ def stack_tags(stack: str) -> dict[str, str]:
     return {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}
 
 
-def _build_topology(config: StackConfig, network: Network, tags: dict[str, str]) -> Topology:
+def _build_topology(
+    config: StackConfig,
+    network: Network,
+    tags: dict[str, str],
+    tokens: RunnerTokens,
+    cache: BuildCache | None,
+) -> Topology:
     if config.mode == "ecs":
         from components.ecs.runner import EcsFargateRunner, EcsFargateRunnerArgs
 
         return EcsFargateRunner(
-            "ecs", EcsFargateRunnerArgs(config=config, network=network, tags=tags)
+            "ecs",
+            EcsFargateRunnerArgs(
+                config=config, network=network, tags=tags, tokens=tokens, cache=cache
+            ),
         )
     from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
 
@@ -55,6 +66,8 @@ def _build_topology(config: StackConfig, network: Network, tags: dict[str, str])
             network=network,
             cluster_name=cluster_name_for(pulumi.get_stack()),
             tags=tags,
+            tokens=tokens,
+            cache=cache,
         ),
     )
 
@@ -68,12 +81,22 @@ def build_stack(config: StackConfig) -> StackResult:
 
         subnet_tags = {**discovery_tags(cluster_name_for(pulumi.get_stack()))}
     network = Network("network", NetworkArgs(config.network, subnet_tags, tags))
-    topology = _build_topology(config, network, tags)
     common: dict[str, object] = {
         "mode": config.mode,
         "vpcId": network.vpc_id,
         "privateSubnetIds": network.private_subnet_ids,
     }
+    if config.gitlab.create_runners:
+        runners = GitLabRunners("gitlab", config)
+        tokens: RunnerTokens = runners.tokens
+        common["gitlabRunnerIds"] = runners.runner_ids
+    else:
+        tokens = configured_tokens(config)
+    cache = None
+    if config.cache.enabled:
+        cache = BuildCache("cache", BuildCacheArgs(config.cache.expiration_days, tags))
+        common["cacheBucket"] = cache.bucket_name
+    topology = _build_topology(config, network, tags, tokens, cache)
     return StackResult(
         outputs={**common, **topology.stack_outputs},
         rendered_files=topology.rendered_files,

@@ -2,9 +2,12 @@
 that turns raw stack config into the model, reporting every problem at once (parse.py)."""
 
 from components.config.model import (
+    CacheSpec,
     ConfigError,
     EcsSpec,
     EksSpec,
+    GitLabSpec,
+    GitLabToken,
     NetworkSpec,
     RunnerSpec,
     RunnerToken,
@@ -14,9 +17,12 @@ from components.config.model import (
 from components.config.parse import load_stack_config, parse_config, read_raw_config
 
 __all__ = [
+    "CacheSpec",
     "ConfigError",
     "EcsSpec",
     "EksSpec",
+    "GitLabSpec",
+    "GitLabToken",
     "NetworkSpec",
     "RunnerSpec",
     "RunnerToken",

@@ -36,6 +36,38 @@ class RunnerToken:
 
 
 @dataclass(frozen=True)
+class GitLabToken:
+    """A GitLab access token (create_runner scope); never shown by repr or str."""
+
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return "[secret]"
+
+
+@dataclass(frozen=True)
+class GitLabSpec:
+    """Runners created in GitLab by the program (pulumi-gitlab UserRunner)."""
+
+    create_runners: bool
+    runner_type: str | None  # instance | group | project
+    group_id: int | None
+    project_id: int | None
+    description: str
+    locked: bool
+    run_untagged: bool
+    paused: bool
+    access_level: str
+    token_rotation: int  # a change replaces the runners, so every token is new
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    enabled: bool
+    expiration_days: int
+
+
+@dataclass(frozen=True)
 class RunnerSpec:
     name: str
     tags: tuple[str, ...]
@@ -117,10 +149,13 @@ class StackConfig:
     gitlab_url: str
     log_retention_days: int
     runners: tuple[RunnerSpec, ...]
-    runner_tokens: tuple[tuple[str, RunnerToken], ...]
+    runner_tokens: tuple[tuple[str, RunnerToken], ...]  # empty with gitlab.create_runners
     network: NetworkSpec
     ecs: EcsSpec
     eks: EksSpec
+    gitlab: GitLabSpec
+    gitlab_token: GitLabToken | None  # set exactly when gitlab.create_runners
+    cache: CacheSpec
 
     def token_for(self, runner_name: str) -> RunnerToken:
         return dict(self.runner_tokens)[runner_name]

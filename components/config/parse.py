@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 
 from components.config import schema
+from components.config.gitlab import parse_cache, parse_gitlab
 from components.config.model import (
     ConfigError,
     EcsSpec,
@@ -281,7 +282,7 @@ def _check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> N
 
 
 def parse_config(
-    raw: Mapping[str, Any], tokens_are_secret: bool = True
+    raw: Mapping[str, Any], tokens_are_secret: bool = True, gitlab_token_is_secret: bool = True
 ) -> tuple[StackConfig, list[str]]:
     """Validate raw (JSON-decoded) project config; returns the typed config and warnings.
 
@@ -331,7 +332,20 @@ def parse_config(
         _check_eks_pod_room(r, resolved, eks)
     total = sum(x.concurrency for x in resolved)
     network = _parse_network(r, top["network"], mode, total)
-    tokens = _parse_tokens(r, top["runner_tokens"], [x.name for x in resolved], tokens_are_secret)
+    gitlab, gitlab_token = parse_gitlab(
+        r,
+        top["gitlab"],
+        top["gitlab_token"],
+        gitlab_token_is_secret,
+        top["runner_tokens"] is not None,
+        mode,
+        ecs,
+    )
+    tokens: tuple[tuple[str, RunnerToken], ...] = ()
+    if not gitlab.create_runners:
+        names = [x.name for x in resolved]
+        tokens = _parse_tokens(r, top["runner_tokens"], names, tokens_are_secret)
+    cache = parse_cache(r, top["cache"], mode)
     if r.problems:
         raise ConfigError(r.problems)
     config = StackConfig(
@@ -343,6 +357,9 @@ def parse_config(
         network=network,
         ecs=ecs,
         eks=eks,
+        gitlab=gitlab,
+        gitlab_token=gitlab_token,
+        cache=cache,
     )
     return config, r.warnings
 
@@ -376,12 +393,19 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
     for full_key, value in every_key.items():
         if full_key.startswith(prefix) and full_key[len(prefix) :] not in schema.TOP.names:
             raw[full_key[len(prefix) :]] = value
-    tokens_key = f"{prefix}runnerTokens"
-    secret = (
-        runtime_config.is_config_secret(tokens_key)
-        or tokens_key in runtime_config.get_config_secret_keys_env()
+
+    def is_secret(key: str) -> bool:
+        full_key = f"{prefix}{key}"
+        return (
+            runtime_config.is_config_secret(full_key)
+            or full_key in runtime_config.get_config_secret_keys_env()
+        )
+
+    config, warnings = parse_config(
+        raw,
+        tokens_are_secret=is_secret("runnerTokens"),
+        gitlab_token_is_secret=is_secret("gitlabToken"),
     )
-    config, warnings = parse_config(raw, tokens_are_secret=secret)
     for warning in warnings:
         (warn or pulumi.log.warn)(warning)
     return config

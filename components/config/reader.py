@@ -10,8 +10,10 @@ from typing import Any
 
 
 def did_you_mean(key: str, known: Iterable[str], otherwise: str) -> str:
-    """The closest known name for a typo, else the given advice."""
-    close = difflib.get_close_matches(key, list(known), n=1)
+    """The closest known name for a typo, else the given advice. A name that differs only in
+    case wins (gitlabURL -> gitlabUrl, not the shorter gitlab)."""
+    same = [k for k in known if k.lower() == key.lower()]
+    close = same or difflib.get_close_matches(key, list(known), n=1)
     return f"did you mean '{close[0]}'?" if close else otherwise
 
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.shared.cache import cache_access_statements
+
 POLICY_VERSION = "2012-10-17"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 EC2_SERVICE = "ec2.amazonaws.com"
@@ -100,6 +102,7 @@ class ManagerPolicyScope:
     secret_arn: str
     log_group_arn: str
     public_task_ips: bool
+    cache_bucket_arn: str | None = None  # the stack's build cache, when enabled
 
 
 def manager_policy(scope: ManagerPolicyScope) -> dict[str, Any]:
@@ -143,6 +146,9 @@ def manager_policy(scope: ManagerPolicyScope) -> dict[str, Any]:
             "Resource": log_group_resources(scope.log_group_arn),
         },
     ]
+    if scope.cache_bucket_arn is not None:
+        # The manager presigns the jobs' cache URLs with its own credentials.
+        statements.extend(cache_access_statements(scope.cache_bucket_arn))
     if scope.public_task_ips:
         # The driver looks up the task ENI's public IP; Describe* calls have no resource scope.
         statements.append(

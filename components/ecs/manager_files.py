@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import tomli_w
 
 from components.config import StackConfig
+from components.shared.cache import CacheSettings, cache_section
 
 RUNNER_HOME = "/opt/gitlab-runner"
 DRIVER_PATH = f"{RUNNER_HOME}/fargate"
@@ -115,8 +116,9 @@ def driver_args(runner_name: str, stage: str) -> list[str]:
     return ["--config", fargate_config_path(runner_name), "custom", stage]
 
 
-def render_config_toml(config: StackConfig) -> str:
-    """config.toml for every runner, with token placeholders instead of tokens."""
+def render_config_toml(config: StackConfig, cache: CacheSettings | None = None) -> str:
+    """config.toml for every runner, with token placeholders instead of tokens; with `cache`,
+    every runner uses the stack's S3 cache bucket."""
     runners = []
     for runner in config.runners:
         custom: dict[str, object] = {}
@@ -137,6 +139,7 @@ def render_config_toml(config: StackConfig) -> str:
                 "builds_dir": BUILDS_DIR,
                 "cache_dir": CACHE_DIR,
                 "custom": custom,
+                **({"cache": cache_section(cache)} if cache else {}),
             }
         )
     return tomli_w.dumps(

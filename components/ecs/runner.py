@@ -40,8 +40,10 @@ from components.ecs.manager_files import (
 )
 from components.ecs.security import SecurityGroupArgs, create_security_groups
 from components.ecs.user_data import ManagerBootSettings, encode_user_data, render_user_data
+from components.gitlab.runners import RunnerTokens
 from components.naming import resource_prefix
 from components.shared.aws import AwsContext, child
+from components.shared.cache import BuildCache
 from components.shared.network import Network
 
 TYPE_TOKEN = "gitlab-fargate-runners:ecs:EcsFargateRunner"
@@ -55,6 +57,9 @@ SSM_MANAGED_INSTANCE_POLICY = "AmazonSSMManagedInstanceCore"
 HTTPS_PORT = 443
 # Where cloud-init keeps the user data script; the key of the script in rendered_files.
 USER_DATA_FILE = "/var/lib/cloud/instance/user-data.txt"
+# Instance tag holding the token secret's version: a new version (tokens rotated or changed)
+# makes a new launch template version, so the instance refresh boots a manager that reads it.
+TOKENS_VERSION_TAG = "gitlab-runner-tokens-version"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class EcsFargateRunnerArgs:
     config: StackConfig
     network: Network
     tags: Mapping[str, str]
+    tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
+    cache: BuildCache | None = None
 
 
 class EcsFargateRunner(pulumi.ComponentResource):
@@ -80,6 +87,8 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self._config = args.config
         self._network = args.network
         self._tags = dict(args.tags)
+        self._tokens = args.tokens
+        self._cache = args.cache
         self._prefix = resource_prefix(pulumi.get_stack())
         self._aws = AwsContext.lookup(self)
         self._region = self._aws.region
@@ -111,6 +120,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.execution_role = self._execution_role()
         self.task_definitions, task_roles = self._catalogue()
         self.token_secret, token_version = self._token_secret()
+        self._tokens_version = token_version.version_id
         manager_role, manager_policy_resource = self._manager_role(task_roles)
         self.manager_group = self._manager(
             manager_role, depends_on=[*capacity, token_version, manager_policy_resource]
@@ -245,11 +255,11 @@ class EcsFargateRunner(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._opts(),
         )
-        tokens = {r.name: self._config.token_for(r.name).value for r in self._config.runners}
+        tokens = pulumi.Output.all(**self._tokens).apply(lambda t: json.dumps(t, sort_keys=True))
         version = aws.secretsmanager.SecretVersion(
             f"{self._name}-runner-tokens-version",
             secret_id=secret.id,
-            secret_string=pulumi.Output.secret(json.dumps(tokens, sort_keys=True)),
+            secret_string=pulumi.Output.secret(tokens),
             opts=self._opts(),
         )
         return secret, version
@@ -278,6 +288,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
             roles=pulumi.Output.all(self.execution_role.arn, *[r.arn for r in task_roles]),
             secret=self.token_secret.arn,
             logs=self.manager_log_group.arn,
+            cache=self._cache.bucket_arn if self._cache else None,
         )
         public_ips = self._config.network.public_task_ips
         document = scope.apply(
@@ -290,6 +301,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                         secret_arn=v["secret"],
                         log_group_arn=v["logs"],
                         public_task_ips=public_ips,
+                        cache_bucket_arn=v["cache"],
                     )
                 )
             )
@@ -355,13 +367,15 @@ class EcsFargateRunner(pulumi.ComponentResource):
         ami = aws.ssm.get_parameter_output(
             name=config.ecs.manager_ami_parameter, opts=pulumi.InvokeOutputOptions(parent=self)
         ).value
-        config_toml = render_config_toml(config)
+        cache = self._cache.settings() if self._cache else None
+        config_toml = pulumi.Output.from_input(cache).apply(lambda c: render_config_toml(config, c))
         fargate_tomls = self._fargate_tomls()
         script = pulumi.Output.all(
             region=self._region,
             secret=self.token_secret.arn,
             logs=self.manager_log_group.name,
             fargate=fargate_tomls,
+            config_toml=config_toml,
         ).apply(
             lambda v: render_user_data(
                 ManagerBootSettings(
@@ -370,13 +384,13 @@ class EcsFargateRunner(pulumi.ComponentResource):
                     region=v["region"],
                     secret_arn=v["secret"],
                     log_group_name=v["logs"],
-                    config_toml=config_toml,
+                    config_toml=v["config_toml"],
                     fargate_tomls=v["fargate"],
                     stop_timeout_seconds=config.ecs.job_timeout_seconds + SHUTDOWN_TIMEOUT_SECONDS,
                 )
             )
         )
-        self.rendered_files[CONFIG_PATH] = pulumi.Output.from_input(config_toml)
+        self.rendered_files[CONFIG_PATH] = config_toml
         for runner in config.runners:
             self.rendered_files[fargate_config_path(runner.name)] = fargate_tomls.apply(
                 lambda files, n=runner.name: files[n]
@@ -409,7 +423,8 @@ class EcsFargateRunner(pulumi.ComponentResource):
             update_default_version=True,
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(
-                    resource_type=kind, tags=self._tagged(instance_name)
+                    resource_type=kind,
+                    tags={**self._tagged(instance_name), TOKENS_VERSION_TAG: self._tokens_version},
                 )
                 for kind in ("instance", "volume")
             ],

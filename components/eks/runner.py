@@ -20,6 +20,7 @@ import pulumi
 import yaml
 
 from components.config import RunnerSpec, StackConfig
+from components.eks.cache_role import manager_cache
 from components.eks.cluster import (
     EksCluster,
     EksClusterArgs,
@@ -30,12 +31,13 @@ from components.eks.placement import FARGATE, placement_for
 from components.eks.runner_chart import (
     GitLabRunnerChart,
     GitLabRunnerChartArgs,
+    ManagerCache,
     release_name,
-    runner_chart_values,
     runner_summary,
-    runners_config_toml,
 )
+from components.gitlab.runners import RunnerTokens
 from components.shared.aws import AwsContext
+from components.shared.cache import BuildCache
 from components.shared.network import Network
 
 # GitLab allows at most 200 parallel copies of one job.
@@ -102,6 +104,8 @@ class EksFargateRunnerArgs:
     network: Network
     cluster_name: str
     tags: Mapping[str, str]
+    tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
+    cache: BuildCache | None = None
 
 
 class EksFargateRunner(pulumi.ComponentResource):
@@ -148,19 +152,32 @@ class EksFargateRunner(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        charts: dict[str, GitLabRunnerChart] = {}
         for runner in config.runners:
             placement = placement_for(runner, config.eks)
             needs: list[pulumi.Resource] = [cluster.logging_config]
+            cache: pulumi.Output[ManagerCache] | None = None
+            if args.cache is not None:
+                oidc = (cluster.cluster.oidc_provider_arn, cluster.cluster.oidc_issuer)
+                cache, cache_policy = manager_cache(
+                    f"{name}-runner-{runner.name}-cache", runner, args.cache, oidc, tags, self
+                )
+                needs.append(cache_policy)
             profile = cluster.fargate_profiles.get(f"runner-{runner.name}")
             if profile is not None:
                 needs.append(profile)
             if placement.pools:
                 needs.append(karpenter.release)
                 needs.extend(karpenter.node_pools[pool] for pool in placement.pools)
-            GitLabRunnerChart(
+            charts[runner.name] = GitLabRunnerChart(
                 f"{name}-runner-{runner.name}",
                 GitLabRunnerChartArgs(
-                    config=config, runner=runner, provider=cluster.provider, depends_on=needs
+                    config=config,
+                    runner=runner,
+                    provider=cluster.provider,
+                    depends_on=needs,
+                    token=args.tokens[runner.name],
+                    cache=cache,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -168,10 +185,12 @@ class EksFargateRunner(pulumi.ComponentResource):
         self.rendered_files: dict[str, pulumi.Output[str]] = {}
         for runner in config.runners:
             base = f"helm/{release_name(runner)}"
-            values = yaml.safe_dump(runner_chart_values(config, runner), sort_keys=False)
-            self.rendered_files[f"{base}/values.yaml"] = pulumi.Output.from_input(values)
-            self.rendered_files[f"{base}/runners.config.toml"] = pulumi.Output.from_input(
-                runners_config_toml(runner, config.eks)
+            values = charts[runner.name].values
+            self.rendered_files[f"{base}/values.yaml"] = values.apply(
+                lambda v: yaml.safe_dump(v, sort_keys=False)
+            )
+            self.rendered_files[f"{base}/runners.config.toml"] = values.apply(
+                lambda v: v["runners"]["config"]
             )
         self.stack_outputs: dict[str, Any] = {
             "clusterName": args.cluster_name,

@@ -27,6 +27,7 @@ from components.eks.placement import (
     pool_toleration,
     runner_namespace,
 )
+from components.shared.cache import CacheSettings, cache_section
 from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
 
 CHART = "gitlab-runner"
@@ -40,6 +41,8 @@ MANAGER_TERMINATION_GRACE_SECONDS = 3600
 RELEASE_TIMEOUT_SECONDS = 900
 # Docker-in-Docker with TLS: the dind service writes client certs here for the build container.
 DOCKER_CERTS_VOLUME = {"name": "docker-certs", "mount_path": "/certs/client", "medium": "Memory"}
+# IRSA: the manager's service account assumes this role (it presigns the S3 cache URLs).
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 # The permissions the Kubernetes executor needs in its job namespace (runner docs, 18.x),
 # pods list/watch enabling the informer and pods/log for CI_DEBUG_SERVICES.
 RUNNER_RBAC_RULES: tuple[dict[str, Any], ...] = (
@@ -117,8 +120,11 @@ def _request_and_limit(prefix: str, cpu_m: int, memory_mib: int) -> dict[str, st
     }
 
 
-def runners_config_toml(runner: RunnerSpec, eks: EksSpec) -> str:
-    """The `runners.config` chart value: one [[runners]] entry for the Kubernetes executor.
+def runners_config_toml(
+    runner: RunnerSpec, eks: EksSpec, cache: CacheSettings | None = None
+) -> str:
+    """The `runners.config` chart value: one [[runners]] entry for the Kubernetes executor,
+    with the stack's S3 cache when `cache` is given.
 
     Only settings gitlab-runner knows; URL, token and executor come from the chart."""
     placement = placement_for(runner, eks)
@@ -142,6 +148,8 @@ def runners_config_toml(runner: RunnerSpec, eks: EksSpec) -> str:
         kubernetes["privileged"] = True
         kubernetes["volumes"] = {"empty_dir": [dict(DOCKER_CERTS_VOLUME)]}
     entry = {"request_concurrency": runner.request_concurrency, "kubernetes": kubernetes}
+    if cache is not None:
+        entry["cache"] = cache_section(cache)
     return tomli_w.dumps({"runners": [entry]})
 
 
@@ -159,7 +167,17 @@ def release_name(runner: RunnerSpec) -> str:
     return f"gitlab-runner-{runner.name}"
 
 
-def runner_chart_values(config: StackConfig, runner: RunnerSpec) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ManagerCache:
+    """The cache a runner manager uses, and the IRSA role that lets it presign URLs."""
+
+    settings: CacheSettings
+    role_arn: str
+
+
+def runner_chart_values(
+    config: StackConfig, runner: RunnerSpec, cache: ManagerCache | None = None
+) -> dict[str, Any]:
     """Helm values for one runner. The token is NOT here: the chart reads `runners.secret`.
 
     unregisterRunners stays true: with a glrt- token, `unregister` deletes only this pod's
@@ -174,14 +192,18 @@ def runner_chart_values(config: StackConfig, runner: RunnerSpec) -> dict[str, An
         "unregisterRunners": True,
         "terminationGracePeriodSeconds": MANAGER_TERMINATION_GRACE_SECONDS,
         "rbac": {"create": True, "clusterWideAccess": False, "rules": list(RUNNER_RBAC_RULES)},
-        "serviceAccount": {"create": True, "name": release_name(runner)},
+        "serviceAccount": {
+            "create": True,
+            "name": release_name(runner),
+            **({"annotations": {IRSA_ROLE_ANNOTATION: cache.role_arn}} if cache else {}),
+        },
         "metrics": {"enabled": True},
         "resources": {"requests": dict(MANAGER_RESOURCES), "limits": dict(MANAGER_RESOURCES)},
         **_manager_placement_values(placement),
         "runners": {
             "name": runner.name,
             "secret": TOKEN_SECRET,
-            "config": runners_config_toml(runner, config.eks),
+            "config": runners_config_toml(runner, config.eks, cache.settings if cache else None),
         },
     }
 
@@ -204,6 +226,8 @@ class GitLabRunnerChartArgs:
     # What must exist before the manager can start: its Fargate profile or NodePools, the
     # Karpenter release, the logging ConfigMap.
     depends_on: Sequence[pulumi.Resource]
+    token: pulumi.Output[str]  # secret glrt- token (components/gitlab/runners.py)
+    cache: pulumi.Output[ManagerCache] | None = None
 
 
 class GitLabRunnerChart(pulumi.ComponentResource):
@@ -224,7 +248,6 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             ),
             opts=k8s_opts,
         )
-        token = args.config.token_for(runner.name).value
         secret = k8s.core.v1.Secret(
             f"{name}-token",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -232,11 +255,15 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             ),
             type="Opaque",
             string_data={
-                "runner-token": pulumi.Output.secret(token),
+                "runner-token": pulumi.Output.secret(args.token),
                 # The chart requires the key; registration tokens are deprecated.
                 "runner-registration-token": "",
             },
             opts=k8s_opts,
+        )
+        # The values as the release gets them; also shown by the offline plan.
+        self.values: pulumi.Output[dict[str, Any]] = pulumi.Output.from_input(args.cache).apply(
+            lambda cache: runner_chart_values(args.config, runner, cache)
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -245,7 +272,7 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
             version=args.config.eks.runner_chart_version,
             namespace=namespace.metadata.name,
-            values=runner_chart_values(args.config, runner),
+            values=self.values,
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(
                 parent=self,

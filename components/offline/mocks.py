@@ -29,6 +29,9 @@ SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 REDACTED = "[secret]"
+# What a created GitLab runner's token looks like offline: a sentinel the leak checks look for.
+CREATED_TOKEN_PREFIX = "glrt-MOCK-CREATED-"
+SECRET_KEYS = ("runnerTokens", "gitlabToken")
 
 
 @dataclass
@@ -41,6 +44,7 @@ class RecordedResource:
     redacted_inputs: dict[str, Any]  # secrets replaced by "[secret]": safe to print or export
     custom: bool
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (EKS tests)
+    replace_on_changes: list[str] = field(default_factory=list)  # input paths that replace it
 
 
 @dataclass
@@ -86,6 +90,21 @@ def _redact(value: Any) -> Any:
 
 def _arn(service: str, resource: str, region: str = MOCK_REGION) -> str:
     return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{resource}"
+
+
+def created_token(name: str) -> str:
+    """The token a mocked UserRunner returns; `name` is its resource name."""
+    return f"{CREATED_TOKEN_PREFIX}{name}"
+
+
+def _secret(value: Any) -> dict[str, Any]:
+    """A value the SDK deserialises as a secret, as a real provider marks the runner token."""
+    return {SECRET_SIG_KEY: SECRET_SIG, "value": value}
+
+
+def _bucket_state(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}mock"
+    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
 
 
 def _state_for(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -175,6 +194,13 @@ STATE_BY_TYPE: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "aws:eks/fargateProfile:FargateProfile": lambda name, i: {
         "arn": _arn("eks", f"fargateprofile/{i.get('clusterName')}/{i.get('fargateProfileName')}/m")
     },
+    # S3 (the build cache)
+    "aws:s3/bucket:Bucket": _bucket_state,
+    # GitLab: UserRunner's token is a secret output in the real provider too.
+    "gitlab:index/userRunner:UserRunner": lambda name, i: {"token": _secret(created_token(name))},
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda name, i: {
+        "versionId": f"{name}-mock-version"
+    },
     # ECS
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i: {
         "arn": _arn("ec2", f"launch-template/lt-{name}"),
@@ -244,6 +270,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     redacted_inputs=_redact(raw),
                     custom=bool(request.custom),
                     dependencies=list(request.dependencies),
+                    replace_on_changes=list(request.replaceOnChanges),
                 )
             )
         return response
@@ -274,7 +301,7 @@ def record(
     build: Callable[[Callable[[str], None]], StackResult],
     config: Mapping[str, Any],
     stack: str = "dev",
-    secret_keys: tuple[str, ...] = ("runnerTokens",),
+    secret_keys: tuple[str, ...] = SECRET_KEYS,
     extra_config: Mapping[str, str] | None = None,
 ) -> Plan:
     """Run `build(warn)` under fresh mocks with the given project config and record it all."""
@@ -315,7 +342,7 @@ def record(
 def evaluate(
     config: Mapping[str, Any],
     stack: str = "dev",
-    secret_keys: tuple[str, ...] = ("runnerTokens",),
+    secret_keys: tuple[str, ...] = SECRET_KEYS,
     extra_config: Mapping[str, str] | None = None,
 ) -> Plan:
     """Run the whole program for a config dict (project keys without prefix) and record it."""

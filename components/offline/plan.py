@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError
-from components.offline.mocks import MOCK_ACCOUNT, REDACTED, Plan, evaluate
+from components.offline.mocks import CREATED_TOKEN_PREFIX, MOCK_ACCOUNT, REDACTED, Plan, evaluate
 from components.offline.stack_file import read_stack_file
 
 # A sentinel stand-in for the encrypted tokens; the plan refuses to write if it shows up.
 PLACEHOLDER_TOKEN = "glrt-offline-plan-sentinel"
+PLACEHOLDER_GITLAB_TOKEN = "glpat-offline-plan-sentinel"
 
 
 def plan_document(plan: Plan, stack: str, placeholders: list[str]) -> dict[str, Any]:
@@ -55,13 +56,21 @@ def run(stack: str, project_dir: Path) -> dict[str, Any]:
     config = dict(stack_file.project_config)
     runners = config.get("runners") or [{"name": "fargate"}]
     # Tokens are encrypted in the stack file (or not set yet): stand in valid-looking secrets.
-    names = [r.get("name") for r in runners if isinstance(r, dict)]
-    config["runnerTokens"] = {n: f"{PLACEHOLDER_TOKEN}-{n}" for n in names if isinstance(n, str)}
-    placeholders = [f"runnerTokens.{n}" for n in config["runnerTokens"]]
+    gitlab = config.get("gitlab")
+    if isinstance(gitlab, dict) and str(gitlab.get("createRunners")).lower() == "true":
+        config["gitlabToken"] = PLACEHOLDER_GITLAB_TOKEN
+        placeholders = ["gitlabToken"]
+    else:
+        names = [r.get("name") for r in runners if isinstance(r, dict)]
+        config["runnerTokens"] = {
+            n: f"{PLACEHOLDER_TOKEN}-{n}" for n in names if isinstance(n, str)
+        }
+        placeholders = [f"runnerTokens.{n}" for n in config["runnerTokens"]]
     plan = evaluate(config, stack=stack, extra_config=stack_file.other_config)
     document = plan_document(plan, stack, placeholders)
     text = json.dumps(document, default=str)
-    if PLACEHOLDER_TOKEN in text:
+    leaked = (PLACEHOLDER_TOKEN, PLACEHOLDER_GITLAB_TOKEN, CREATED_TOKEN_PREFIX)
+    if any(value in text for value in leaked):
         raise RuntimeError("a secret value escaped redaction; refusing to write the plan")
     return document
 

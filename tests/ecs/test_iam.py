@@ -144,6 +144,10 @@ def test_manager_reads_only_its_secret_and_writes_only_its_log_group() -> None:
         "logs:CreateLogStream",
         "logs:DescribeLogStreams",
         "logs:PutLogEvents",
+        # the build cache, scoped in tests/shared/test_cache.py
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListBucket",
     }
 
 

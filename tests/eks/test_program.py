@@ -439,7 +439,14 @@ def test_runner_release(plan: Plan) -> None:
     assert values["concurrent"] == 20
     assert values["checkInterval"] == 3
     assert values["rbac"]["create"] is True and values["rbac"]["clusterWideAccess"] is False
-    assert values["serviceAccount"] == {"create": True, "name": "gitlab-runner-fargate"}
+    assert values["serviceAccount"] == {
+        "create": True,
+        "name": "gitlab-runner-fargate",
+        # IRSA for the build cache (tests/shared/test_cache.py)
+        "annotations": {
+            "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/eks-runner-fargate-cache"
+        },
+    }
     assert values["runners"]["name"] == "fargate"
     assert values["unregisterRunners"] is True
     resources = values["resources"]
@@ -481,7 +488,7 @@ def test_rbac_rules_cover_the_kubernetes_executor(plan: Plan) -> None:
 def test_runners_config_toml(plan: Plan, runner: str) -> None:
     toml = runner_toml(plan, runner)
     (entry,) = toml["runners"]
-    assert set(entry) == {"request_concurrency", "kubernetes"}
+    assert set(entry) == {"request_concurrency", "kubernetes", "cache"}
     kubernetes = entry["kubernetes"]
     assert set(kubernetes) <= KNOWN_KUBERNETES_KEYS
     assert kubernetes["namespace"] == f"gitlab-runner-{runner}"
@@ -598,6 +605,7 @@ def test_stack_outputs(plan: Plan) -> None:
         "fargateLogGroup",
         "karpenterInterruptionQueue",
         "gitlabCiExample",
+        "cacheBucket",
     }
     assert plan.outputs["clusterName"] == "gitlab-runners-dev"
     assert plan.outputs["fargateLogGroup"] == "/aws/eks/gitlab-runners-dev/fargate"

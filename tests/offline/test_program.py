@@ -136,9 +136,36 @@ def test_tokens_not_stored_as_secret_are_refused_through_the_runtime() -> None:
     assert "runnerTokens: stored in plain text" in str(caught.value)
 
 
+def test_gitlab_token_not_stored_as_secret_is_refused_through_the_runtime() -> None:
+    from components.offline.mocks import evaluate
+
+    config = {k: v for k, v in dev_config().items() if k != "runnerTokens"}
+    config["gitlab"] = {"createRunners": True, "runnerType": "instance"}
+    config["gitlabToken"] = "glpat-SENTINEL-gitlab-do-not-leak"
+    with pytest.raises(ConfigError) as caught:
+        evaluate(config, secret_keys=("runnerTokens",))
+    assert "gitlabToken: stored in plain text" in str(caught.value)
+    assert config["gitlabToken"] not in str(caught.value)
+
+
 def test_stack_names_with_dots_give_valid_cluster_names() -> None:
     plan = run_program(dev_config(mode="eks"), stack="team.prod")
     assert plan.one("eks:index:Cluster").inputs["name"] == "gitlab-runners-team-prod"
     ecs = run_program(dev_config(), stack="team.prod")
     names = {r.inputs["name"] for r in ecs.all("aws:ecs/cluster:Cluster")}
     assert names == {"gitlab-runners-team-prod", "gitlab-runners-team-prod-spot"}
+
+
+def test_plan_command_stands_in_the_gitlab_token_for_created_runners(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.created.yaml").write_text(
+        "config:\n"
+        "  gitlab-fargate-runners:gitlab:\n"
+        "    createRunners: true\n"
+        "    runnerType: instance\n"
+    )
+    document = plan_command.run("created", tmp_path)
+    assert document["placeholderSecrets"] == ["gitlabToken"]
+    text = json.dumps(document)
+    assert plan_command.PLACEHOLDER_GITLAB_TOKEN not in text and "glrt-" not in text
+    runners = [r for r in document["resources"] if r["type"].startswith("gitlab:")]
+    assert [r["inputs"]["runnerType"] for r in runners] == ["instance_type"]

@@ -1,0 +1,113 @@
+"""The runner tokens both topologies store: from `runnerTokens`, or from runners this program
+creates in GitLab (pulumi-gitlab UserRunner) with `gitlab.createRunners`.
+
+Every token is a secret Output that flows only into a mode's secret store (Secrets Manager for
+ECS, a Kubernetes Secret for EKS). The managers' stores depend on these tokens, so on
+`pulumi destroy` Pulumi deletes the managers before it removes the runners from GitLab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_gitlab as gitlab
+
+from components.config import RunnerSpec, StackConfig
+from components.eks.runner_chart import MANAGER_TERMINATION_GRACE_SECONDS
+from components.naming import PROJECT, type_token
+
+TYPE_TOKEN = type_token("gitlab", "GitLabRunners")
+RUNNER_TYPES = {"instance": "instance_type", "group": "group_type", "project": "project_type"}
+
+RunnerTokens = Mapping[str, pulumi.Output[str]]
+
+
+def api_url(gitlab_url: str) -> str:
+    """The provider's base_url: the REST API root, ending in a slash (provider docs)."""
+    return f"{gitlab_url.rstrip('/')}/api/v4/"
+
+
+def maximum_timeout(config: StackConfig) -> int:
+    """The longest job GitLab gives these runners: what a stopping manager waits for.
+
+    ECS: ecs.jobTimeoutSeconds (the manager's drain time; there is no run_exec_timeout).
+    EKS: the manager pod's termination grace period, so a rolled pod lets its jobs finish."""
+    if config.mode == "ecs":
+        return config.ecs.job_timeout_seconds
+    return MANAGER_TERMINATION_GRACE_SECONDS
+
+
+def maintenance_note(config: StackConfig, stack: str) -> str:
+    """Changes with gitlab.tokenRotation; the runners replace on any change of it."""
+    return (
+        f"Managed by Pulumi ({PROJECT}/{stack}); token generation "
+        f"{config.gitlab.token_rotation}. Edit the stack config, not this runner."
+    )
+
+
+def user_runner_args(config: StackConfig, runner: RunnerSpec, stack: str) -> dict[str, Any]:
+    """The UserRunner inputs of one runners[] entry (POST /user/runners fields)."""
+    spec = config.gitlab
+    prefix = spec.description or f"{PROJECT}/{stack}"
+    args: dict[str, Any] = {
+        "runner_type": RUNNER_TYPES[spec.runner_type or "instance"],
+        "description": f"{prefix}: {runner.name}",
+        "tag_lists": list(runner.tags),
+        "untagged": spec.run_untagged,
+        "locked": spec.locked,
+        "paused": spec.paused,
+        "access_level": spec.access_level,
+        "maximum_timeout": maximum_timeout(config),
+        "maintenance_note": maintenance_note(config, stack),
+    }
+    if spec.runner_type == "group":
+        args["group_id"] = spec.group_id
+    if spec.runner_type == "project":
+        args["project_id"] = spec.project_id
+    return args
+
+
+class GitLabRunners(pulumi.ComponentResource):
+    """One GitLab runner per runners[] entry, through a provider built from the stack's
+    gitlabUrl and gitlabToken (never from ambient GITLAB_TOKEN settings)."""
+
+    tokens: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        if config.gitlab_token is None:
+            raise ValueError("gitlab.createRunners needs gitlabToken (checked by the config)")
+        provider = gitlab.Provider(
+            f"{name}-provider",
+            base_url=api_url(config.gitlab_url),
+            token=pulumi.Output.secret(config.gitlab_token.value),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        stack = pulumi.get_stack()
+        self.tokens = {}
+        self.runner_ids: dict[str, pulumi.Output[str]] = {}
+        for runner in config.runners:
+            created = gitlab.UserRunner(
+                f"{name}-runner-{runner.name}",
+                **user_runner_args(config, runner, stack),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    provider=provider,
+                    # tokenRotation changes the note: a new runner and token, then the old
+                    # runner is deleted once the managers hold the new one.
+                    replace_on_changes=["maintenanceNote"],
+                    additional_secret_outputs=["token"],
+                ),
+            )
+            self.tokens[runner.name] = pulumi.Output.secret(created.token)
+            self.runner_ids[runner.name] = created.id
+        self.register_outputs({"runnerIds": self.runner_ids})
+
+
+def configured_tokens(config: StackConfig) -> RunnerTokens:
+    """{runner name: secret token} from runnerTokens (runners created by hand in GitLab)."""
+    return {r.name: pulumi.Output.secret(config.token_for(r.name).value) for r in config.runners}
