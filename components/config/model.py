@@ -112,6 +112,20 @@ class EksSpec:
 
 
 @dataclass(frozen=True)
+class ImagesSpec:
+    pull_through_cache: bool
+    repository_prefix: str | None  # None: derived from the stack name
+    docker_hub_credential_arn: str | None
+    gitlab_credential_arn: str | None
+
+
+@dataclass(frozen=True)
+class PreflightSpec:
+    check_quotas: bool
+    fail_on_quota: bool
+
+
+@dataclass(frozen=True)
 class StackConfig:
     mode: str
     gitlab_url: str
@@ -121,6 +135,8 @@ class StackConfig:
     network: NetworkSpec
     ecs: EcsSpec
     eks: EksSpec
+    images: ImagesSpec
+    preflight: PreflightSpec
 
     def token_for(self, runner_name: str) -> RunnerToken:
         return dict(self.runner_tokens)[runner_name]
