@@ -14,6 +14,7 @@ import pulumi
 
 from components.config import StackConfig
 from components.naming import PROJECT, cluster_name_for
+from components.shared.images import ImageCache, ImageCacheArgs, ImageCacheInfo
 from components.shared.network import Network, NetworkArgs
 
 StackOutputs = Mapping[str, object]
@@ -39,12 +40,15 @@ def stack_tags(stack: str) -> dict[str, str]:
     return {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}
 
 
-def _build_topology(config: StackConfig, network: Network, tags: dict[str, str]) -> Topology:
+def _build_topology(
+    config: StackConfig, network: Network, tags: dict[str, str], cache: ImageCacheInfo | None
+) -> Topology:
     if config.mode == "ecs":
         from components.ecs.runner import EcsFargateRunner, EcsFargateRunnerArgs
 
         return EcsFargateRunner(
-            "ecs", EcsFargateRunnerArgs(config=config, network=network, tags=tags)
+            "ecs",
+            EcsFargateRunnerArgs(config=config, network=network, tags=tags, image_cache=cache),
         )
     from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
 
@@ -55,6 +59,7 @@ def _build_topology(config: StackConfig, network: Network, tags: dict[str, str])
             network=network,
             cluster_name=cluster_name_for(pulumi.get_stack()),
             tags=tags,
+            image_cache=cache,
         ),
     )
 
@@ -68,12 +73,18 @@ def build_stack(config: StackConfig) -> StackResult:
 
         subnet_tags = {**discovery_tags(cluster_name_for(pulumi.get_stack()))}
     network = Network("network", NetworkArgs(config.network, subnet_tags, tags))
-    topology = _build_topology(config, network, tags)
+    cache = None
+    if config.images.pull_through_cache:
+        cache = ImageCache("images", ImageCacheArgs(config.images, pulumi.get_stack(), tags)).info
+        config = cache.apply_to(config)
+    topology = _build_topology(config, network, tags, cache)
     common: dict[str, object] = {
         "mode": config.mode,
         "vpcId": network.vpc_id,
         "privateSubnetIds": network.private_subnet_ids,
     }
+    if cache is not None:
+        common["imageCache"] = cache.outputs()
     return StackResult(
         outputs={**common, **topology.stack_outputs},
         rendered_files=topology.rendered_files,

@@ -117,6 +117,7 @@ class ImagesSpec:
     repository_prefix: str | None  # None: derived from the stack name
     docker_hub_credential_arn: str | None
     gitlab_credential_arn: str | None
+    helper_image: str | None  # EKS job pods' helper; None: gitlab-runner's default
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,18 @@ IMAGES = Section(
             "accessToken: enables the gitlab cache rule (and the cached runner helper image).",
             check=check_credential_arn,
         ),
+        Key(
+            "helperImage",
+            "string",
+            None,
+            "gitlab-runner helper image of job pods (`helper_image`); may use "
+            "${CI_RUNNER_VERSION}.",
+            modes=("eks",),
+            pattern=r"\S+",
+            hint="an image reference has no spaces",
+            default_doc="the cached helper when a GitLab or Docker Hub credential is set, "
+            "else gitlab-runner's own default",
+        ),
     ),
 )
 

@@ -12,11 +12,13 @@ any job image works. Lanes are runner tags (set on each runner in GitLab):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import yaml
 
 from components.config import RunnerSpec, StackConfig
@@ -35,7 +37,8 @@ from components.eks.runner_chart import (
     runner_summary,
     runners_config_toml,
 )
-from components.shared.aws import AwsContext
+from components.shared.aws import AwsContext, child
+from components.shared.images import ImageCacheInfo, pull_through_policy
 from components.shared.network import Network
 
 # GitLab allows at most 200 parallel copies of one job.
@@ -102,6 +105,7 @@ class EksFargateRunnerArgs:
     network: Network
     cluster_name: str
     tags: Mapping[str, str]
+    image_cache: ImageCacheInfo | None = None  # lets nodes and Fargate pods fill the cache
 
 
 class EksFargateRunner(pulumi.ComponentResource):
@@ -131,6 +135,18 @@ class EksFargateRunner(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if args.image_cache is not None:
+            cache_policy = json.dumps(pull_through_policy(args.image_cache.repository_arn_pattern))
+            for label, role in (
+                ("karpenter-node", node_role),
+                ("pod-execution", cluster.pod_execution_role),
+            ):
+                aws.iam.RolePolicy(
+                    f"{name}-{label}-image-cache",
+                    role=role.id,
+                    policy=cache_policy,
+                    opts=child(self),
+                )
         karpenter = Karpenter(
             f"{name}-karpenter",
             KarpenterArgs(
@@ -171,7 +187,7 @@ class EksFargateRunner(pulumi.ComponentResource):
             values = yaml.safe_dump(runner_chart_values(config, runner), sort_keys=False)
             self.rendered_files[f"{base}/values.yaml"] = pulumi.Output.from_input(values)
             self.rendered_files[f"{base}/runners.config.toml"] = pulumi.Output.from_input(
-                runners_config_toml(runner, config.eks)
+                runners_config_toml(runner, config.eks, config.images.helper_image)
             )
         self.stack_outputs: dict[str, Any] = {
             "clusterName": args.cluster_name,
