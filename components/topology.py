@@ -6,7 +6,7 @@ render (shown by the offline plan and checked by the golden-file tests).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from components.config import StackConfig
 from components.naming import PROJECT, cluster_name_for
 from components.shared.images import ImageCache, ImageCacheArgs, ImageCacheInfo
 from components.shared.network import Network, NetworkArgs
+from components.shared.preflight import run_preflight
 
 StackOutputs = Mapping[str, object]
 
@@ -64,8 +65,9 @@ def _build_topology(
     )
 
 
-def build_stack(config: StackConfig) -> StackResult:
-    """Create every resource for the stack."""
+def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.warn) -> StackResult:
+    """Check the account can carry the configured concurrency, then create every resource."""
+    run_preflight(config, warn)
     tags = stack_tags(pulumi.get_stack())
     subnet_tags: dict[str, pulumi.Input[str]] = {}
     if config.mode == "eks":
