@@ -20,18 +20,20 @@ from typing import Any
 import yaml
 
 from components.capacity import model, prices
-from components.subnets import FIXED_IPS_PER_SUBNET, usable_ips
+from components.ecs.manager_files import PREPARE_EXEC_TIMEOUT_SECONDS
+from components.shared import network, preflight
+from components.shared.subnets import jobs_per_subnet
 
 PROJECT_PREFIX = "gitlab-fargate-runners:"
 PLACEHOLDER_TOKEN = "glrt-capacity-model-placeholder"
-# components/network.py INTERFACE_ENDPOINT_SERVICES has 8 services (a test keeps them equal).
-INTERFACE_ENDPOINT_SERVICES = 8
-ECS_PREPARE_EXEC_TIMEOUT_SECONDS = 1200  # components/runner_files.py (a test keeps them equal)
+INTERFACE_ENDPOINT_SERVICES = len(network.INTERFACE_ENDPOINT_SERVICES)
+ECS_PREPARE_EXEC_TIMEOUT_SECONDS = PREPARE_EXEC_TIMEOUT_SECONDS
 # EKS system pods on Fargate, sized as Fargate rounds requests + 256 MiB (FACTS.md 4):
-# runner manager 500m/768Mi (gitlab_runner_chart.MANAGER_RESOURCES) -> 0.5 vCPU / 1 GiB;
+# runner manager 500m/768Mi (runner_chart.MANAGER_RESOURCES) -> 0.5 vCPU / 1 GiB;
 # Karpenter controller 1/1Gi (karpenter.CONTROLLER_RESOURCES) -> 1 vCPU / 2 GiB;
 # CoreDNS addon, 2 replicas, 100m/70Mi requests -> 0.25 vCPU / 0.5 GiB each.
-EKS_MANAGER_POD = (0.5, 1.0)
+# The vCPU figures are preflight's (a test keeps the two in step).
+EKS_MANAGER_POD = (preflight.EKS_MANAGER_FARGATE_VCPU, 1.0)
 EKS_SYSTEM_PODS = (("karpenter", 1.0, 2.0), ("coredns", 0.25, 0.5), ("coredns", 0.25, 0.5))
 
 
@@ -105,7 +107,7 @@ def load_inputs_from_stack_config(
             td = task_defs[r.task_definition]
             vcpu, memory = td.cpu / 1024, td.memory / 1024
             compute = model.COMPUTE_FARGATE_SPOT if r.lane == "spot" else model.COMPUTE_FARGATE
-            # The driver puts a runner's tasks in ONE subnet, picked round-robin (ecs_runner).
+            # The driver puts a runner's tasks in ONE subnet, picked round-robin (ecs/runner.py).
             subnet = task_subnets[index % len(task_subnets)] if task_subnets else "private"
             timeout, check = ECS_PREPARE_EXEC_TIMEOUT_SECONDS, config.ecs.check_interval
         spot[r.name] = compute == model.COMPUTE_FARGATE_SPOT
@@ -126,7 +128,8 @@ def load_inputs_from_stack_config(
                 job_seconds=job_seconds,
             )
         )
-    free = lambda cidrs: sum(usable_ips(c) - FIXED_IPS_PER_SUBNET for c in cidrs)  # noqa: E731
+    # IPs jobs may take: after fixed IPs and headroom, as the config check and preflight count.
+    free = lambda cidrs: sum(jobs_per_subnet(c) for c in cidrs)  # noqa: E731
     if eks:
         subnet_ips = (("private", free(private)),) if private else ()
     else:

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from components import runner_files
 from components.capacity import model, prices
 from components.capacity.__main__ import (
-    ECS_PREPARE_EXEC_TIMEOUT_SECONDS,
-    INTERFACE_ENDPOINT_SERVICES,
+    EKS_SYSTEM_PODS,
+    load_inputs_from_stack_config,
     main,
+    read_stack,
     split_jobs,
 )
-from components.network import INTERFACE_ENDPOINT_SERVICES as NETWORK_ENDPOINTS
-from tests.harness import DEV_STACK
+from components.config import parse_config
+from components.shared import preflight
+from tests.harness import DEV_STACK, sentinel
 
 # The seed blog (shared/seeds/001): chart `concurrent: 200`, poll timeout 90 s, `parallel: 200`,
 # hello-world jobs (a few seconds), default check_interval and request_concurrency, chart
@@ -118,9 +119,19 @@ def test_dropping_a_rate_or_price_constant_changes_the_answer():
     assert prices.prices_for("ap-south-2")[1] == prices.FALLBACK_REGION
 
 
-def test_constants_copied_from_the_program_match_it():
-    assert ECS_PREPARE_EXEC_TIMEOUT_SECONDS == runner_files.PREPARE_EXEC_TIMEOUT_SECONDS
-    assert len(NETWORK_ENDPOINTS) == INTERFACE_ENDPOINT_SERVICES
+def test_model_counts_system_pods_and_subnet_room_as_preflight_and_the_config_check_do():
+    system = sum(vcpu for _, vcpu, _ in EKS_SYSTEM_PODS)
+    assert system == preflight.EKS_SYSTEM_FARGATE_VCPU
+    raw, region = read_stack(DEV_STACK)
+    inputs = load_inputs_from_stack_config(raw, region, 1000)
+    # ECS: each runner's subnet, as many jobs as the fixed /19 holds after fixed IPs + headroom.
+    assert inputs.limits.subnet_ips == (("10.42.0.0/19", 6524), ("10.42.32.0/19", 6524))
+    tokens = {name: sentinel(name) for name in ("fargate", "fargate-spot")}
+    config, _ = parse_config({**raw, "runnerTokens": tokens})
+    needs = preflight.quota_needs(config)
+    vcpu = {load.name: load.vcpu_per_job * load.concurrency for load in inputs.loads}
+    assert vcpu["fargate"] == needs[preflight.FARGATE_ON_DEMAND].vcpus
+    assert vcpu["fargate-spot"] == needs[preflight.FARGATE_SPOT].vcpus
 
 
 def test_jobs_split_in_proportion_to_concurrency():
