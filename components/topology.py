@@ -6,7 +6,7 @@ render (shown by the offline plan and checked by the golden-file tests).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,7 +16,9 @@ from components.config import StackConfig
 from components.gitlab.runners import GitLabRunners, RunnerTokens, configured_tokens
 from components.naming import PROJECT, cluster_name_for
 from components.shared.cache import BuildCache, BuildCacheArgs
+from components.shared.images import ImageCache, ImageCacheArgs, ImageCacheInfo
 from components.shared.network import Network, NetworkArgs
+from components.shared.preflight import run_preflight
 
 StackOutputs = Mapping[str, object]
 
@@ -46,7 +48,8 @@ def _build_topology(
     network: Network,
     tags: dict[str, str],
     tokens: RunnerTokens,
-    cache: BuildCache | None,
+    build_cache: BuildCache | None,
+    image_cache: ImageCacheInfo | None,
 ) -> Topology:
     if config.mode == "ecs":
         from components.ecs.runner import EcsFargateRunner, EcsFargateRunnerArgs
@@ -54,7 +57,12 @@ def _build_topology(
         return EcsFargateRunner(
             "ecs",
             EcsFargateRunnerArgs(
-                config=config, network=network, tags=tags, tokens=tokens, cache=cache
+                config=config,
+                network=network,
+                tags=tags,
+                tokens=tokens,
+                cache=build_cache,
+                image_cache=image_cache,
             ),
         )
     from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
@@ -67,13 +75,15 @@ def _build_topology(
             cluster_name=cluster_name_for(pulumi.get_stack()),
             tags=tags,
             tokens=tokens,
-            cache=cache,
+            cache=build_cache,
+            image_cache=image_cache,
         ),
     )
 
 
-def build_stack(config: StackConfig) -> StackResult:
-    """Create every resource for the stack."""
+def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.warn) -> StackResult:
+    """Check the account can carry the configured concurrency, then create every resource."""
+    run_preflight(config, warn)
     tags = stack_tags(pulumi.get_stack())
     subnet_tags: dict[str, pulumi.Input[str]] = {}
     if config.mode == "eks":
@@ -81,6 +91,12 @@ def build_stack(config: StackConfig) -> StackResult:
 
         subnet_tags = {**discovery_tags(cluster_name_for(pulumi.get_stack()))}
     network = Network("network", NetworkArgs(config.network, subnet_tags, tags))
+    image_cache = None
+    if config.images.pull_through_cache:
+        image_cache = ImageCache(
+            "images", ImageCacheArgs(config.images, pulumi.get_stack(), tags)
+        ).info
+        config = image_cache.apply_to(config)
     common: dict[str, object] = {
         "mode": config.mode,
         "vpcId": network.vpc_id,
@@ -92,11 +108,13 @@ def build_stack(config: StackConfig) -> StackResult:
         common["gitlabRunnerIds"] = runners.runner_ids
     else:
         tokens = configured_tokens(config)
-    cache = None
+    build_cache = None
     if config.cache.enabled:
-        cache = BuildCache("cache", BuildCacheArgs(config.cache.expiration_days, tags))
-        common["cacheBucket"] = cache.bucket_name
-    topology = _build_topology(config, network, tags, tokens, cache)
+        build_cache = BuildCache("cache", BuildCacheArgs(config.cache.expiration_days, tags))
+        common["cacheBucket"] = build_cache.bucket_name
+    if image_cache is not None:
+        common["imageCache"] = image_cache.outputs()
+    topology = _build_topology(config, network, tags, tokens, build_cache, image_cache)
     return StackResult(
         outputs={**common, **topology.stack_outputs},
         rendered_files=topology.rendered_files,

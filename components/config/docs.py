@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from components.config.schema import PULUMI_TYPES, SECTIONS, TOP, Key, Section
+from components.config.keys import PULUMI_TYPES, Key, Section
+from components.config.schema import SECTIONS, TOP
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "configuration.md"

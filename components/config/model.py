@@ -144,6 +144,21 @@ class EksSpec:
 
 
 @dataclass(frozen=True)
+class ImagesSpec:
+    pull_through_cache: bool
+    repository_prefix: str | None  # None: derived from the stack name
+    docker_hub_credential_arn: str | None
+    gitlab_credential_arn: str | None
+    helper_image: str | None  # EKS job pods' helper; None: gitlab-runner's default
+
+
+@dataclass(frozen=True)
+class PreflightSpec:
+    check_quotas: bool
+    fail_on_quota: bool
+
+
+@dataclass(frozen=True)
 class StackConfig:
     mode: str
     gitlab_url: str
@@ -156,6 +171,8 @@ class StackConfig:
     gitlab: GitLabSpec
     gitlab_token: GitLabToken | None  # set exactly when gitlab.create_runners
     cache: CacheSpec
+    images: ImagesSpec
+    preflight: PreflightSpec
 
     def token_for(self, runner_name: str) -> RunnerToken:
         return dict(self.runner_tokens)[runner_name]

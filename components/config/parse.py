@@ -8,7 +8,6 @@ checks that span several keys.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -23,7 +22,9 @@ from components.config.model import (
     ConfigError,
     EcsSpec,
     EksSpec,
+    ImagesSpec,
     NetworkSpec,
+    PreflightSpec,
     RunnerSpec,
     RunnerToken,
     StackConfig,
@@ -36,7 +37,13 @@ from components.shared.fargate_sizes import (
     is_valid_fargate_size,
     nearest_fargate_size,
 )
-from components.shared.subnets import SubnetLayout, layout_subnets, private_prefix_for
+from components.shared.subnets import (
+    SubnetLayout,
+    capacity_shortfall,
+    fixed_layout,
+    jobs_per_subnet,
+    vpc_prefix_problem,
+)
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # A GitLab runner authentication token: glrt-, an optional "t<n>_" partition prefix, and at
@@ -146,7 +153,7 @@ def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
     return EksSpec(**schema.EKS_SECTION.read(r, "eks", raw, mode))
 
 
-def _parse_network(r: Reader, raw: Any, mode: str, concurrency: int) -> NetworkSpec:
+def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> NetworkSpec:
     values = schema.NETWORK.read(r, "network", raw, mode)
     data = raw if isinstance(raw, dict) else {}
     values["public_task_ips"] = mode == "ecs" and values["public_task_ips"]
@@ -180,31 +187,37 @@ def _parse_network(r: Reader, raw: Any, mode: str, concurrency: int) -> NetworkS
                 "network.privateSubnetIds/publicSubnetIds: subnet ids need network.vpcId; set "
                 "vpcId to use an existing VPC, or remove them to create a new one"
             )
-        layout = _plan_layout(
-            r,
-            values["vpc_cidr"],
-            values["availability_zones"],
-            concurrency,
-            values["public_task_ips"],
-        )
+        layout = _plan_layout(r, values, mode, concurrencies)
     return NetworkSpec(**values, layout=layout)
 
 
 def _plan_layout(
-    r: Reader, cidr: Any, zones: int, concurrency: int, public_task_ips: bool
+    r: Reader, values: dict[str, Any], mode: str, concurrencies: list[int]
 ) -> SubnetLayout | None:
-    network = ipaddress.IPv4Network(cidr)  # the schema checked it
-    if not 16 <= network.prefixlen <= 24:
-        r.problem(f"network.vpcCidr: {cidr} has prefix /{network.prefixlen}; use /16 to /24")
+    """The fixed layout of a new VPC, checked against the runners' concurrency."""
+    cidr, zones = values["vpc_cidr"], values["availability_zones"]
+    problem = vpc_prefix_problem(cidr)  # the schema checked it is a CIDR
+    if problem:
+        r.problem(f"network.vpcCidr: {cidr} {problem}")
         return None
-    private_prefix = private_prefix_for(concurrency)
-    layout = layout_subnets(cidr, zones, concurrency, private_prefix if public_task_ips else None)
-    if layout is None:
+    layout = fixed_layout(cidr, zones)
+    tier = "public" if values["public_task_ips"] else "private"
+    subnets = layout.public if values["public_task_ips"] else layout.private
+    shortfall = capacity_shortfall(mode, concurrencies, [jobs_per_subnet(c) for c in subnets])
+    if shortfall:
+        needed, fits = shortfall
+        where = (
+            "one subnet (ECS runs each runner's tasks in one subnet)"
+            if mode == "ecs"
+            else (f"the {zones} private subnets together")
+        )
         r.problem(
-            f"network.vpcCidr: {cidr} cannot hold {zones} private subnets of /{private_prefix} "
-            f"(one IP per task/pod for a total concurrency of {concurrency}, plus headroom) and "
-            f"{zones} public subnets; use a larger block such as /{max(16, private_prefix - 2)} "
-            "or lower the runners' concurrency"
+            f"runners: {needed} concurrent jobs must fit in {where}, but the {tier} "
+            f"/{subnets[0].split('/')[1]} subnets of {cidr} hold {fits} (one IP per task/pod, "
+            "with headroom); use a larger network.vpcCidr (a /16 holds "
+            f"{jobs_per_subnet(fixed_layout('10.0.0.0/16', 1).private[0])} jobs per private "
+            "subnet), more availabilityZones or fewer jobs per runner"
+            + (", or set publicTaskIps false" if values["public_task_ips"] else "")
         )
     return layout
 
@@ -330,8 +343,7 @@ def parse_config(
     eks = _parse_eks(r, top["eks"], mode)
     if mode == "eks":
         _check_eks_pod_room(r, resolved, eks)
-    total = sum(x.concurrency for x in resolved)
-    network = _parse_network(r, top["network"], mode, total)
+    network = _parse_network(r, top["network"], mode, [x.concurrency for x in resolved])
     gitlab, gitlab_token = parse_gitlab(
         r,
         top["gitlab"],
@@ -346,6 +358,8 @@ def parse_config(
         names = [x.name for x in resolved]
         tokens = _parse_tokens(r, top["runner_tokens"], names, tokens_are_secret)
     cache = parse_cache(r, top["cache"], mode)
+    images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
+    preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))
     if r.problems:
         raise ConfigError(r.problems)
     config = StackConfig(
@@ -360,6 +374,8 @@ def parse_config(
         gitlab=gitlab,
         gitlab_token=gitlab_token,
         cache=cache,
+        images=images,
+        preflight=preflight,
     )
     return config, r.warnings
 

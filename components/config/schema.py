@@ -1,20 +1,23 @@
 """Every configuration key, declared once: type, default, bounds, fix hint and the modes that
 read it. Parsing, the unknown-key check, `Pulumi.yaml` and docs/configuration.md derive from
-these tables, so a version bump or a new key is one edit here (plus its typed field in
-components/config/model.py, which a test keeps in step)."""
+these tables, so a new key is one edit here (plus its typed field in components/config/model.py,
+which a test keeps in step). Key/Section are in keys.py; images/preflight in schema_scale.py."""
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import urlparse
+from components.config.keys import (
+    MODES,
+    Key,
+    Section,
+    check_arn,
+    check_cidr,
+    check_https_url,
+    check_instance_category,
+    check_subnet_id,
+    one_of,
+)
+from components.config.schema_scale import IMAGES, PREFLIGHT
 
-from components.config.reader import Reader
-
-MODES = ("ecs", "eks")
 ECS: tuple[str, ...] = ("ecs",)
 EKS: tuple[str, ...] = ("eks",)
 LANES = ("fargate", "spot", "privileged")
@@ -29,125 +32,6 @@ IMAGE_HINT = "an image reference has no spaces"
 DEFAULT_MANAGER_AMI_PARAMETER = (
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 )
-
-Kind = Literal[
-    "string", "integer", "boolean", "choice", "strings", "map", "list", "object", "secret"
-]
-# Pulumi project config knows only these scalar types; objects and lists are validated here.
-PULUMI_TYPES = {"string": "string", "choice": "string", "integer": "integer", "boolean": "boolean"}
-
-
-def check_cidr(value: str) -> str | None:
-    try:
-        ipaddress.IPv4Network(value)
-    except ValueError:
-        return "is not an IPv4 CIDR block; use e.g. 10.42.0.0/16 or 203.0.113.0/24"
-    return None
-
-
-def check_https_url(value: str) -> str | None:
-    parsed = urlparse(value)
-    if parsed.scheme != "https" or not parsed.hostname:
-        return (
-            "is not an https URL; runners send their token to it, so use https://, e.g. "
-            "https://gitlab.com or https://gitlab.example.com"
-        )
-    return None
-
-
-def check_subnet_id(value: str) -> str | None:
-    return None if value.startswith("subnet-") else "is not a subnet id (subnet-...)"
-
-
-def check_arn(value: str) -> str | None:
-    return None if value.startswith("arn:") else "is not an ARN; use the full arn:aws:... string"
-
-
-def check_instance_category(value: str) -> str | None:
-    return None if re.fullmatch(r"[a-z]", value) else "is not an instance category (c, m, r...)"
-
-
-def one_of(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
-    return lambda v: None if v in allowed else f"is not one of {' | '.join(allowed)}"
-
-
-@dataclass(frozen=True)
-class Key:
-    """One configuration key as a user writes it in the stack file."""
-
-    name: str
-    kind: Kind
-    default: Any
-    doc: str
-    modes: tuple[str, ...] = MODES
-    minimum: int | None = None
-    maximum: int | None = None
-    choices: tuple[Any, ...] = ()
-    pattern: str | None = None
-    hint: str = ""  # the fix, shown when a value does not match the pattern
-    check: Callable[[str], str | None] | None = None  # for strings and each item of a list
-    attr_name: str = ""  # when the snake_case of `name` is not the model's attribute
-    default_doc: str = ""  # how a derived default is described in the docs
-
-    @property
-    def attr(self) -> str:
-        return self.attr_name or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", self.name).lower()
-
-    def read(self, r: Reader, path: str, value: Any) -> Any:
-        """The typed value, or the default after recording the problem."""
-        if self.kind == "integer":
-            if self.choices:
-                number = r.integer(path, value, self.default, min(self.choices))
-                return r.choice(path, number, self.default, self.choices)
-            return r.integer(path, value, self.default, self.minimum or 0, self.maximum)
-        if self.kind == "boolean":
-            return r.boolean(path, value, self.default)
-        if self.kind == "choice":
-            return r.choice(path, value, self.default, self.choices)
-        if self.kind == "strings":
-            return r.strings(path, value, self.default, self.check)
-        if self.kind == "string":
-            pattern = re.compile(self.pattern) if self.pattern else None
-            text = r.string(path, value, self.default, pattern, self.hint)
-            error = self.check(text) if self.check and text and value is not None else None
-            if error:
-                r.problem(f"{path}: '{text}' {error}")
-                return self.default
-            return text
-        return value  # list, object, map, secret: read by the parser with their own rules
-
-
-@dataclass(frozen=True)
-class Section:
-    """A group of keys: the top level, an object such as `ecs`, or each item of a list."""
-
-    path: str  # "" for the top level; "runners[]" for each item of the runners list
-    doc: str
-    keys: tuple[Key, ...]
-    modes: tuple[str, ...] = MODES
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(k.name for k in self.keys)
-
-    def key(self, name: str) -> Key:
-        return next(k for k in self.keys if k.name == name)
-
-    def default(self, name: str) -> Any:
-        return self.key(name).default
-
-    def read(self, r: Reader, label: str, raw: Any, mode: str) -> dict[str, Any]:
-        """Every key of this section as {attribute: value}; unknown keys are problems and keys
-        of the other mode are warnings."""
-        data = r.obj(label, raw, self.names)
-        values: dict[str, Any] = {}
-        for key in self.keys:
-            path = f"{label}.{key.name}" if label else key.name
-            if key.name in data and mode not in key.modes and mode in self.modes:
-                r.warn(f"{path} is ignored in {mode} mode (it is used by {'/'.join(key.modes)})")
-            values[key.attr] = key.read(r, path, data.get(key.name))
-        return values
-
 
 RUNNER = Section(
     "runners[]",
@@ -208,7 +92,7 @@ NETWORK = Section(
             "vpcCidr",
             "string",
             "10.42.0.0/16",
-            "IPv4 block of a new VPC (/16 to /24).",
+            "IPv4 block of a new VPC (/16 to /20); fixes the subnet layout (docs/scaling.md).",
             check=check_cidr,
         ),
         Key(
@@ -636,6 +520,8 @@ TOP = Section(
         Key("network", "object", None, "The network (see network below)."),
         Key("ecs", "object", None, "ecs mode settings (see ecs below)."),
         Key("eks", "object", None, "eks mode settings (see eks below)."),
+        Key("images", "object", None, "The image cache (see images below)."),
+        Key("preflight", "object", None, "Checks at preview (see preflight below)."),
     ),
 )
 
@@ -648,4 +534,6 @@ SECTIONS = (
     ECS_SECTION,
     TASK_DEFINITION,
     EKS_SECTION,
+    IMAGES,
+    PREFLIGHT,
 )

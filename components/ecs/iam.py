@@ -57,12 +57,15 @@ def task_arn_pattern(cluster_arn: str) -> str:
 
 
 def execution_role_policy(
-    jobs_log_group_arn: str, ecr_repository_arn_pattern: str
+    jobs_log_group_arn: str,
+    ecr_repository_arn_pattern: str,
+    pull_through_statements: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """What ECS needs to start a job task: pull from this account's ECR, write its log group.
 
     Narrower than AmazonECSTaskExecutionRolePolicy, which allows both on every resource.
-    `ecr:GetAuthorizationToken` has no resource-level permissions, so it needs "*"."""
+    `ecr:GetAuthorizationToken` has no resource-level permissions, so it needs "*".
+    `pull_through_statements` let ECR fill the image cache on a task's first pull."""
     return {
         "Version": POLICY_VERSION,
         "Statement": [
@@ -88,6 +91,7 @@ def execution_role_policy(
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": log_group_resources(jobs_log_group_arn),
             },
+            *pull_through_statements,
         ],
     }
 

@@ -44,6 +44,7 @@ from components.gitlab.runners import RunnerTokens
 from components.naming import resource_prefix
 from components.shared.aws import AwsContext, child
 from components.shared.cache import BuildCache
+from components.shared.images import ImageCacheInfo, pull_through_policy
 from components.shared.network import Network
 
 TYPE_TOKEN = "gitlab-fargate-runners:ecs:EcsFargateRunner"
@@ -69,6 +70,7 @@ class EcsFargateRunnerArgs:
     tags: Mapping[str, str]
     tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
     cache: BuildCache | None = None
+    image_cache: ImageCacheInfo | None = None  # lets the execution role fill the cache
 
 
 class EcsFargateRunner(pulumi.ComponentResource):
@@ -89,6 +91,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self._tags = dict(args.tags)
         self._tokens = args.tokens
         self._cache = args.cache
+        self._image_cache = args.image_cache
         self._prefix = resource_prefix(pulumi.get_stack())
         self._aws = AwsContext.lookup(self)
         self._region = self._aws.region
@@ -182,11 +185,17 @@ class EcsFargateRunner(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._opts(),
         )
+        cache = self._image_cache
+        cache_statements = (
+            pull_through_policy(cache.repository_arn_pattern)["Statement"] if cache else []
+        )
         policy = pulumi.Output.all(
             self.jobs_log_group.arn, self._partition, self._region, self._account
         ).apply(
             lambda v: json.dumps(
-                execution_role_policy(v[0], f"arn:{v[1]}:ecr:{v[2]}:{v[3]}:repository/*")
+                execution_role_policy(
+                    v[0], f"arn:{v[1]}:ecr:{v[2]}:{v[3]}:repository/*", cache_statements
+                )
             )
         )
         aws.iam.RolePolicy(

@@ -12,11 +12,13 @@ any job image works. Lanes are runner tags (set on each runner in GitLab):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import yaml
 
 from components.config import RunnerSpec, StackConfig
@@ -36,8 +38,9 @@ from components.eks.runner_chart import (
     runner_summary,
 )
 from components.gitlab.runners import RunnerTokens
-from components.shared.aws import AwsContext
+from components.shared.aws import AwsContext, child
 from components.shared.cache import BuildCache
+from components.shared.images import ImageCacheInfo, pull_through_policy
 from components.shared.network import Network
 
 # GitLab allows at most 200 parallel copies of one job.
@@ -106,6 +109,7 @@ class EksFargateRunnerArgs:
     tags: Mapping[str, str]
     tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
     cache: BuildCache | None = None
+    image_cache: ImageCacheInfo | None = None  # lets nodes and Fargate pods fill the cache
 
 
 class EksFargateRunner(pulumi.ComponentResource):
@@ -135,6 +139,18 @@ class EksFargateRunner(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if args.image_cache is not None:
+            cache_policy = json.dumps(pull_through_policy(args.image_cache.repository_arn_pattern))
+            for label, role in (
+                ("karpenter-node", node_role),
+                ("pod-execution", cluster.pod_execution_role),
+            ):
+                aws.iam.RolePolicy(
+                    f"{name}-{label}-image-cache",
+                    role=role.id,
+                    policy=cache_policy,
+                    opts=child(self),
+                )
         karpenter = Karpenter(
             f"{name}-karpenter",
             KarpenterArgs(

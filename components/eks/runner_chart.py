@@ -121,12 +121,16 @@ def _request_and_limit(prefix: str, cpu_m: int, memory_mib: int) -> dict[str, st
 
 
 def runners_config_toml(
-    runner: RunnerSpec, eks: EksSpec, cache: CacheSettings | None = None
+    runner: RunnerSpec,
+    eks: EksSpec,
+    cache: CacheSettings | None = None,
+    helper_image: str | None = None,
 ) -> str:
     """The `runners.config` chart value: one [[runners]] entry for the Kubernetes executor,
     with the stack's S3 cache when `cache` is given.
 
-    Only settings gitlab-runner knows; URL, token and executor come from the chart."""
+    Only settings gitlab-runner knows; URL, token and executor come from the chart.
+    `helper_image` None keeps gitlab-runner's default helper (registry.gitlab.com)."""
     placement = placement_for(runner, eks)
     size = job_pod_size(runner, eks)
     kubernetes: dict[str, Any] = {
@@ -137,6 +141,8 @@ def runners_config_toml(
         **_request_and_limit("helper_", size.helper_cpu_m, size.helper_memory_mib),
         **_request_and_limit("service_", size.service_cpu_m, size.service_memory_mib),
     }
+    if helper_image:
+        kubernetes["helper_image"] = helper_image
     if placement.jobs == FARGATE:
         kubernetes["pod_labels"] = {COMPUTE_LABEL: FARGATE}
     else:
@@ -203,7 +209,12 @@ def runner_chart_values(
         "runners": {
             "name": runner.name,
             "secret": TOKEN_SECRET,
-            "config": runners_config_toml(runner, config.eks, cache.settings if cache else None),
+            "config": runners_config_toml(
+                runner,
+                config.eks,
+                cache.settings if cache else None,
+                config.images.helper_image,
+            ),
         },
     }
 

@@ -236,7 +236,40 @@ def _invoke_result(token: str, args: dict[str, Any]) -> dict[str, Any]:
     raise NotImplementedError(f"offline evaluation has no answer for invoke {token}")
 
 
-INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+# AWS defaults of a new account: Fargate 6 vCPU, EC2 standard 5 vCPU (so preflight speaks up).
+MOCK_QUOTAS = {"L-3032A538": 6.0, "L-36FBB829": 6.0, "L-1216C47A": 5.0, "L-34B43A08": 5.0}
+MOCK_SUBNET_FREE_IPS = 251  # a /24 with nothing in it
+
+
+def _service_quota(args: dict[str, Any]) -> dict[str, Any]:
+    code = args.get("quotaCode")
+    if code not in MOCK_QUOTAS:
+        raise NotImplementedError(f"offline evaluation has no value for quota {code}")
+    return {
+        "quotaCode": code,
+        "serviceCode": args.get("serviceCode"),
+        "value": MOCK_QUOTAS[code],
+        "defaultValue": MOCK_QUOTAS[code],
+        "adjustable": True,
+        "globalQuota": False,
+        "id": f"{args.get('serviceCode')}/{code}",
+    }
+
+
+def _subnet(args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": args.get("id"),
+        "availableIpAddressCount": MOCK_SUBNET_FREE_IPS,
+        "cidrBlock": "10.0.0.0/24",
+        "availabilityZone": f"{MOCK_REGION}a",
+        "vpcId": "vpc-0mock",
+    }
+
+
+INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "aws:servicequotas/getServiceQuota:getServiceQuota": _service_quota,
+    "aws:ec2/getSubnet:getSubnet": _subnet,
+}
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -350,7 +383,7 @@ def evaluate(
     from components.topology import build_stack
 
     return record(
-        lambda warn: build_stack(load_stack_config(warn=warn)),
+        lambda warn: build_stack(load_stack_config(warn=warn), warn=warn),
         config,
         stack=stack,
         secret_keys=secret_keys,

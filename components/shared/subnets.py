@@ -1,4 +1,19 @@
-"""Subnet sizing for a new VPC: every Fargate task or pod takes one IP from its subnet."""
+"""The subnet layout of a new VPC, and how many jobs a subnet can hold.
+
+Every ECS task and every EKS Fargate pod takes one IP from its subnet, so subnet size bounds
+concurrency. Changing a subnet's CIDR or zone replaces it and everything in it (NAT gateway,
+endpoints, manager, EKS cluster, Fargate profiles), so the layout is a function of the VPC block
+and the zone index only: never of concurrency, runners or anything else users change often.
+
+Layout of a VPC block /p (p = 16..20), zone i = 0..5:
+
+    private[i] = the i-th  /(p+3) of the block   (1/8 of the VPC each; 6 zones use 6/8)
+    public[i]  = the (48+i)-th /(p+6) of the block (1/64 each, packed into the 7th eighth)
+
+The last eighth stays free for later use. In the default 10.42.0.0/16: private /19s
+(10.42.0.0/19, 10.42.32.0/19, ...) of 8,187 usable IPs each and public /22s (10.42.192.0/22,
+10.42.196.0/22, ...) of 1,019. Adding a zone adds subnets and moves none.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +21,18 @@ import ipaddress
 import math
 from dataclasses import dataclass
 
+MAX_ZONES = 6
+PRIVATE_EXTRA_BITS = 3  # eight private-sized slots per VPC
+PUBLIC_EXTRA_BITS = 6  # sixty-four public-sized slots per VPC
+PUBLIC_FIRST_SLOT = 48  # the first public-sized slot of the seventh eighth
+LARGEST_VPC_PREFIX = 16
+SMALLEST_VPC_PREFIX = 20  # keeps public subnets at /26 or larger (AWS minimum is /28)
 AWS_RESERVED_IPS_PER_SUBNET = 5
-# Runner managers, VPC endpoint ENIs, CoreDNS/Karpenter pods and Karpenter nodes.
+# Runner managers, interface endpoint ENIs (one per service and zone), NAT gateway, CoreDNS and
+# Karpenter pods, Karpenter node IPs: IPs a subnet holds besides the jobs.
 FIXED_IPS_PER_SUBNET = 32
+# Room for pods that are still terminating while their replacements start.
 HEADROOM = 1.25
-SMALLEST_PRIVATE_PREFIX = 24
-PUBLIC_SUBNET_PREFIX = 26
 
 
 @dataclass(frozen=True)
@@ -20,34 +41,72 @@ class SubnetLayout:
     public: tuple[str, ...]
 
 
-def private_prefix_for(concurrency: int) -> int:
-    """Each private subnet can hold the whole fleet, so one AZ can carry every job when another
-    is impaired (and the ECS driver puts all of a runner's tasks into one subnet)."""
-    needed = math.ceil(concurrency * HEADROOM) + FIXED_IPS_PER_SUBNET + AWS_RESERVED_IPS_PER_SUBNET
-    prefix = 32 - math.ceil(math.log2(needed))
-    return min(prefix, SMALLEST_PRIVATE_PREFIX)
-
-
-def layout_subnets(
-    vpc_cidr: str, zones: int, concurrency: int, public_prefix: int | None = None
-) -> SubnetLayout | None:
-    """Carve `zones` private and public subnets out of the VPC, largest first so every block
-    stays aligned. Returns None when the VPC is too small."""
-    network = ipaddress.ip_network(vpc_cidr)
-    private_prefix = private_prefix_for(concurrency)
-    public_prefix = public_prefix or PUBLIC_SUBNET_PREFIX
-    sizes = sorted([private_prefix] * zones + [public_prefix] * zones)
-    if sizes[0] < network.prefixlen:
+def vpc_prefix_problem(vpc_cidr: str) -> str | None:
+    """Why the block cannot be carved, or None."""
+    prefix = ipaddress.IPv4Network(vpc_cidr).prefixlen
+    if LARGEST_VPC_PREFIX <= prefix <= SMALLEST_VPC_PREFIX:
         return None
-    cursor = int(network.network_address)
-    end = int(network.broadcast_address) + 1
-    blocks: list[tuple[int, str]] = []
-    for prefix in sizes:
-        block = ipaddress.ip_network((cursor, prefix))
-        cursor += block.num_addresses
-        if cursor > end:
-            return None
-        blocks.append((prefix, str(block)))
-    private = [cidr for prefix, cidr in blocks if prefix == private_prefix][:zones]
-    rest = [cidr for cidr in (c for _, c in blocks) if cidr not in private]
-    return SubnetLayout(private=tuple(private), public=tuple(rest))
+    return (
+        f"has prefix /{prefix}; use /{LARGEST_VPC_PREFIX} to /{SMALLEST_VPC_PREFIX} "
+        f"(e.g. 10.42.0.0/16: private /19 and public /22 subnets per zone)"
+    )
+
+
+def fixed_layout(vpc_cidr: str, zones: int) -> SubnetLayout:
+    """The subnets of the first `zones` zones; zone i's subnets never depend on `zones`."""
+    network = ipaddress.IPv4Network(vpc_cidr)
+    if vpc_prefix_problem(vpc_cidr) or not 1 <= zones <= MAX_ZONES:
+        raise ValueError(f"cannot carve {zones} zones out of {vpc_cidr}")
+    private = list(network.subnets(prefixlen_diff=PRIVATE_EXTRA_BITS))
+    public = list(network.subnets(prefixlen_diff=PUBLIC_EXTRA_BITS))
+    return SubnetLayout(
+        private=tuple(str(private[i]) for i in range(zones)),
+        public=tuple(str(public[PUBLIC_FIRST_SLOT + i]) for i in range(zones)),
+    )
+
+
+def usable_ips(cidr: str) -> int:
+    return ipaddress.IPv4Network(cidr).num_addresses - AWS_RESERVED_IPS_PER_SUBNET
+
+
+def jobs_for_free_ips(free_ips: int) -> int:
+    """Jobs a subnet with this many free IPs carries, after fixed IPs and headroom."""
+    return max(0, math.floor((free_ips - FIXED_IPS_PER_SUBNET) / HEADROOM))
+
+
+def ips_for_jobs(jobs: int) -> int:
+    """Free IPs a subnet needs to carry `jobs` (the inverse of jobs_for_free_ips)."""
+    return math.ceil(jobs * HEADROOM) + FIXED_IPS_PER_SUBNET
+
+
+def jobs_per_subnet(cidr: str) -> int:
+    return jobs_for_free_ips(usable_ips(cidr))
+
+
+def ecs_load_per_subnet(concurrencies: list[int], subnets: int) -> list[int]:
+    """Jobs each subnet carries in ECS mode: the driver puts all of a runner's tasks into the
+    one subnet of its fargate.toml, and runner i gets subnet i mod n."""
+    load = [0] * subnets
+    for index, concurrency in enumerate(concurrencies):
+        load[index % subnets] += concurrency
+    return load
+
+
+def capacity_shortfall(
+    mode: str, concurrencies: list[int], jobs_per: list[int]
+) -> tuple[int, int] | None:
+    """(jobs needed, jobs that fit) where the subnets cannot carry the runners, else None.
+
+    ECS checks each subnet against the runners assigned to it; EKS spreads pods over every
+    subnet of the Fargate profile, so it checks the total."""
+    if not jobs_per:
+        return None
+    if mode == "ecs":
+        for load, fits in zip(
+            ecs_load_per_subnet(concurrencies, len(jobs_per)), jobs_per, strict=True
+        ):
+            if load > fits:
+                return load, fits
+        return None
+    total, fits = sum(concurrencies), sum(jobs_per)
+    return (total, fits) if total > fits else None

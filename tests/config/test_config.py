@@ -13,7 +13,9 @@ from components.config import (
     ConfigError,
     EcsSpec,
     EksSpec,
+    ImagesSpec,
     NetworkSpec,
+    PreflightSpec,
     RunnerSpec,
     TaskDefinitionSpec,
     parse_config,
@@ -87,9 +89,14 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         ("network.vpcCidr", "10.0.0.0/33", "10.42.0.0/16"),
     ),
     (
-        "cidr too small",
-        {"network": {"vpcCidr": "10.0.0.0/24"}, **one_runner(concurrency=400)},
-        ("network.vpcCidr", "10.0.0.0/24", "concurrency of 400", "larger block"),
+        "cidr prefix outside the fixed layout",
+        {"network": {"vpcCidr": "10.0.0.0/24"}},
+        ("network.vpcCidr", "10.0.0.0/24", "/16 to /20"),
+    ),
+    (
+        "concurrency does not fit the fixed subnets",
+        {"network": {"vpcCidr": "10.0.0.0/20"}, **one_runner(concurrency=400)},
+        ("400 concurrent jobs", "/23 subnets of 10.0.0.0/20 hold 380", "larger network.vpcCidr"),
     ),
     (
         "duplicate runners",
@@ -299,15 +306,13 @@ def test_mode_specific_keys_warn_when_the_other_mode_is_active() -> None:
     assert any(w.startswith("network.publicTaskIps is ignored in eks") for w in warnings)
 
 
-def test_subnets_are_sized_from_concurrency() -> None:
+def test_subnet_layout_ignores_concurrency() -> None:
     small, _ = parse_config(one_runner(concurrency=10))
-    assert small.network.layout is not None
-    assert small.network.layout.private == ("10.42.0.0/24", "10.42.1.0/24")
-    big, _ = parse_config(one_runner(concurrency=1000))
+    big, _ = parse_config(one_runner(concurrency=2000))
+    assert small.network.layout == big.network.layout
     assert big.network.layout is not None
-    # 1000 tasks * 1.25 headroom + fixed + reserved = 1287 IPs -> a /21 per AZ
-    assert big.network.layout.private == ("10.42.0.0/21", "10.42.8.0/21")
-    assert all(p.endswith("/26") for p in big.network.layout.public)
+    assert big.network.layout.private == ("10.42.0.0/19", "10.42.32.0/19")
+    assert big.network.layout.public == ("10.42.192.0/22", "10.42.196.0/22")
 
 
 def test_existing_vpc_is_taken_as_given() -> None:
@@ -326,11 +331,15 @@ def test_existing_vpc_is_taken_as_given() -> None:
     assert "network.vpcCidr is ignored because network.vpcId is set" in warnings
 
 
-def test_public_task_ips_size_public_subnets_like_private_ones() -> None:
+def test_public_task_ips_are_checked_against_the_public_subnets() -> None:
     config, _ = parse_config({"network": {"publicTaskIps": True}, **TOKENS})
-    assert config.network.public_task_ips
-    assert config.network.layout is not None
-    assert all(c.endswith("/24") for c in config.network.layout.public)
+    assert config.network.public_task_ips and config.network.layout is not None
+    # A public /22 holds (1019 - 32) / 1.25 = 789 jobs: enough behind NAT, not with public IPs.
+    with pytest.raises(ConfigError) as raised:
+        parse_config({"network": {"publicTaskIps": True}, **one_runner(concurrency=1000)})
+    assert "public /22 subnets of 10.42.0.0/16 hold 789" in str(raised.value)
+    assert "publicTaskIps false" in str(raised.value)
+    parse_config({"network": {"publicTaskIps": False}, **one_runner(concurrency=1000)})
 
 
 def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
@@ -365,6 +374,8 @@ def test_reference_lists_every_key_of_every_section() -> None:
         (schema.TASK_DEFINITION, TaskDefinitionSpec),
         (schema.ECS_SECTION, EcsSpec),
         (schema.EKS_SECTION, EksSpec),
+        (schema.IMAGES, ImagesSpec),
+        (schema.PREFLIGHT, PreflightSpec),
     ],
     ids=lambda v: getattr(v, "path", getattr(v, "__name__", "")),
 )

@@ -62,6 +62,14 @@ def test_no_wildcard_action_and_star_resource_only_where_unavoidable(plan_name: 
                 assert set(actions(statement)) <= STAR_RESOURCE_ACTIONS, name
 
 
+def _outdated_parliament_data(finding: Any) -> bool:
+    """parliament's bundled IAM data predates repository scoping of BatchImportUpstreamImage,
+    which AWS documents as grantable per repository (pull-through-cache-iam.html)."""
+    return finding.issue == "RESOURCE_MISMATCH" and finding.detail == [
+        {"action": "ecr:BatchImportUpstreamImage", "required_format": "*"}
+    ]
+
+
 @pytest.mark.parametrize("plan_name", PLANS)
 def test_parliament_finds_nothing_above_low(plan_name: str) -> None:
     for name, document in all_documents(PLANS[plan_name]()).items():
@@ -71,7 +79,8 @@ def test_parliament_finds_nothing_above_low(plan_name: str) -> None:
         serious = [
             (f.issue, f.detail)
             for f in findings
-            if SEVERITY_ORDER.index(f.severity) > SEVERITY_ORDER.index("LOW")
+            if not _outdated_parliament_data(f)
+            and SEVERITY_ORDER.index(f.severity) > SEVERITY_ORDER.index("LOW")
         ]
         assert serious == [], f"{name}: {serious}"
 

@@ -162,7 +162,11 @@ def test_api_endpoint_is_open_by_default_and_narrowed_on_request(
 
 def test_service_size_and_default_image_come_from_config(plan: Plan, full_plan: Plan) -> None:
     default = kubernetes_section(plan, "fargate")
-    assert default["image"] == "public.ecr.aws/docker/library/debian:bookworm-slim"
+    # The ECR Public default comes through this stack's pull-through cache.
+    assert default["image"] == (
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/glr-dev/ecr-public/docker/library/"
+        "debian:bookworm-slim"
+    )
     assert (default["service_cpu_request"], default["service_memory_request"]) == (
         "250m",
         "512Mi",
@@ -597,7 +601,7 @@ def test_core_kubernetes_objects_validate(which: str, request: pytest.FixtureReq
 
 
 def test_stack_outputs(plan: Plan) -> None:
-    eks_keys = set(plan.outputs) - {"mode", "vpcId", "privateSubnetIds"}
+    eks_keys = set(plan.outputs) - {"mode", "vpcId", "privateSubnetIds", "imageCache"}
     assert eks_keys == {
         "clusterName",
         "kubeconfig",

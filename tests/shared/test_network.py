@@ -37,7 +37,12 @@ def subnets(plan: Plan, tier: str) -> list[dict[str, Any]]:
 def test_new_vpc_has_private_and_public_subnets_in_distinct_zones() -> None:
     plan = network_plan({"availabilityZones": 3})
     private, public = subnets(plan, "private"), subnets(plan, "public")
-    assert [s["cidrBlock"] for s in private] == ["10.42.0.0/24", "10.42.1.0/24", "10.42.2.0/24"]
+    assert [s["cidrBlock"] for s in private] == ["10.42.0.0/19", "10.42.32.0/19", "10.42.64.0/19"]
+    assert [s["cidrBlock"] for s in public] == [
+        "10.42.192.0/22",
+        "10.42.196.0/22",
+        "10.42.200.0/22",
+    ]
     assert len({s["availabilityZone"] for s in private}) == 3
     assert all(s["mapPublicIpOnLaunch"] is False for s in private + public)
     assert len(plan.outputs["private"]) == 3 and len(plan.outputs["public"]) == 3

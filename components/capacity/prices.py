@@ -1,0 +1,137 @@
+"""On-demand AWS prices the capacity model uses: one table, with where each number comes from.
+
+Sources (Linux/x86, On-Demand, USD, per hour):
+  Fargate        https://aws.amazon.com/fargate/pricing/
+  EKS            https://aws.amazon.com/eks/pricing/           (standard support, per cluster)
+  NAT gateway    https://aws.amazon.com/vpc/pricing/            (per gateway-hour, before data)
+  Public IPv4    https://aws.amazon.com/vpc/pricing/            (every public IPv4, since 2024-02)
+  PrivateLink    https://aws.amazon.com/privatelink/pricing/    (interface endpoint, per AZ-hour)
+  EC2            https://aws.amazon.com/ec2/pricing/on-demand/
+Values as published on those pages in 2025 (PRICES_AS_OF); the us-east-1 Fargate rates were
+cross-checked against third-party 2026 summaries (vantage.sh, wring.co: $0.04048 per vCPU-hour,
+$0.004445 per GB-hour). Data transfer, NAT per-GB processing, logs and storage are NOT included.
+Regions not in the table are priced as us-east-1 and the output says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRICES_AS_OF = "2025"
+PRICE_SOURCE = "https://aws.amazon.com/fargate/pricing/ (and the pages in prices.py)"
+FALLBACK_REGION = "us-east-1"
+# Fargate Spot is priced by AWS per region and moves; "up to 70% off" On-Demand
+# (https://aws.amazon.com/fargate/pricing/). The model uses that bound: an estimate.
+FARGATE_SPOT_FRACTION = 0.30
+
+
+@dataclass(frozen=True)
+class RegionPrices:
+    fargate_vcpu_hour: float
+    fargate_gb_hour: float
+    eks_cluster_hour: float
+    nat_gateway_hour: float
+    public_ipv4_hour: float
+    interface_endpoint_az_hour: float
+    ec2_hour: dict[str, float]
+
+
+PRICES: dict[str, RegionPrices] = {
+    "us-east-1": RegionPrices(
+        fargate_vcpu_hour=0.04048,
+        fargate_gb_hour=0.004445,
+        eks_cluster_hour=0.10,
+        nat_gateway_hour=0.045,
+        public_ipv4_hour=0.005,
+        interface_endpoint_az_hour=0.01,
+        ec2_hour={
+            "t3.micro": 0.0104,
+            "t3.small": 0.0208,
+            "t3.medium": 0.0416,
+            "t3.large": 0.0832,
+            "m5.large": 0.096,
+            "m6i.large": 0.096,
+        },
+    ),
+    "eu-west-1": RegionPrices(
+        fargate_vcpu_hour=0.04048,
+        fargate_gb_hour=0.004445,
+        eks_cluster_hour=0.10,
+        nat_gateway_hour=0.048,
+        public_ipv4_hour=0.005,
+        interface_endpoint_az_hour=0.011,
+        ec2_hour={
+            "t3.micro": 0.0114,
+            "t3.small": 0.0228,
+            "t3.medium": 0.0456,
+            "t3.large": 0.0912,
+            "m5.large": 0.107,
+            "m6i.large": 0.107,
+        },
+    ),
+}
+
+
+def prices_for(region: str) -> tuple[RegionPrices, str]:
+    """The region's prices and the region they really are for."""
+    if region in PRICES:
+        return PRICES[region], region
+    return PRICES[FALLBACK_REGION], FALLBACK_REGION
+
+
+def fargate_hour(prices: RegionPrices, vcpu: float, memory_gib: float, spot: bool) -> float:
+    """One running Fargate pod/task for an hour (billed per second, 1 minute minimum)."""
+    price = vcpu * prices.fargate_vcpu_hour + memory_gib * prices.fargate_gb_hour
+    return price * (FARGATE_SPOT_FRACTION if spot else 1.0)
+
+
+def per_1000_job_minutes(prices: RegionPrices, vcpu: float, memory_gib: float, spot: bool) -> float:
+    return round(fargate_hour(prices, vcpu, memory_gib, spot) * 1000 / 60, 4)
+
+
+@dataclass(frozen=True)
+class AlwaysOn:
+    """What runs while no job does."""
+
+    nat_gateways: int
+    interface_endpoints: int  # endpoint services x AZs
+    eks_clusters: int
+    manager_instance_type: str | None  # ECS manager on EC2
+    fargate_pods: tuple[tuple[str, float, float], ...] = ()  # (what, vCPU, GiB) EKS system pods
+
+
+def always_on_per_hour(prices: RegionPrices, items: AlwaysOn) -> tuple[float, list[dict]]:
+    """Total USD per hour and the line items; an unpriced item has cost None."""
+    lines: list[dict] = []
+
+    def add(what: str, count: float, unit: float | None) -> None:
+        lines.append(
+            {
+                "item": what,
+                "count": count,
+                "usdPerHour": None if unit is None else round(count * unit, 4),
+            }
+        )
+
+    if items.manager_instance_type:
+        add(
+            f"manager EC2 {items.manager_instance_type}",
+            1,
+            prices.ec2_hour.get(items.manager_instance_type),
+        )
+    add("NAT gateway", items.nat_gateways, prices.nat_gateway_hour)
+    add("NAT public IPv4", items.nat_gateways, prices.public_ipv4_hour)
+    add(
+        "interface VPC endpoint (per AZ)",
+        items.interface_endpoints,
+        prices.interface_endpoint_az_hour,
+    )
+    add("EKS control plane", items.eks_clusters, prices.eks_cluster_hour)
+    for what, vcpu, gib in items.fargate_pods:
+        add(
+            f"Fargate pod: {what} ({vcpu} vCPU, {gib} GiB)",
+            1,
+            fargate_hour(prices, vcpu, gib, spot=False),
+        )
+    total = sum(line["usdPerHour"] or 0.0 for line in lines if line["count"])
+    return round(total, 4), [line for line in lines if line["count"]]

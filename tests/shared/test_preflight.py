@@ -1,0 +1,130 @@
+"""Preflight: quota needs at full concurrency, NodePool limits and existing subnets' free IPs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+
+from components.config import parse_config
+from components.offline import mocks
+from components.shared.preflight import (
+    FARGATE_ON_DEMAND,
+    FARGATE_SPOT,
+    nodepool_findings,
+    quota_finding,
+    quota_needs,
+    subnet_findings,
+)
+from tests.harness import dev_config, run_program
+
+QUOTA_INVOKE = "aws:servicequotas/getServiceQuota:getServiceQuota"
+
+
+class ProviderError(grpc.RpcError):
+    """How a failing data source reaches the program: a gRPC error from the engine."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
+EXISTING_VPC = {"vpcId": "vpc-0abc", "privateSubnetIds": ["subnet-a", "subnet-b"]}
+
+
+def config_of(raw: dict[str, Any]) -> Any:
+    config, _ = parse_config(raw)
+    return config
+
+
+def thousand_jobs(mode: str, **extra: Any) -> dict[str, Any]:
+    """The example stack with its two runners at 500 concurrent jobs each."""
+    config = dev_config(mode=mode, **extra)
+    for runner in config["runners"]:
+        runner["concurrency"] = 500
+    return config
+
+
+def test_ecs_needs_task_cpu_times_concurrency_per_lane() -> None:
+    raw = thousand_jobs("ecs")
+    raw["runners"][0]["taskDefinition"] = "node"  # 2 vCPU
+    needs = quota_needs(config_of(raw))
+    assert needs[FARGATE_ON_DEMAND].vcpus == 1000
+    assert needs[FARGATE_SPOT].vcpus == 500
+    assert needs[FARGATE_ON_DEMAND].parts == ["fargate: 500 x 2 vCPU (node)"]
+
+
+def test_eks_needs_pods_managers_and_system_pods_on_fargate() -> None:
+    raw = thousand_jobs("eks")
+    raw["runners"][1]["lane"] = "fargate"
+    need = quota_needs(config_of(raw))[FARGATE_ON_DEMAND]
+    # 1000 one-vCPU job pods + Karpenter and CoreDNS (1.5) + two 0.5 vCPU managers
+    assert need.vcpus == 1000 + 1.5 + 1.0
+    # a 256-unit service pushes a 1-vCPU pod to the 2-vCPU Fargate size
+    assert need.vcpus_with_services == 2000 + 2.5
+
+
+def test_quota_warning_names_code_need_current_value_and_console_link() -> None:
+    need = quota_needs(config_of(thousand_jobs("ecs")))[FARGATE_ON_DEMAND]
+    message = quota_finding(need, 6.0)
+    assert message is not None
+    for fragment in ("L-3032A538", "is 6 vCPU", "need 500 vCPU", "Request 500 at"):
+        assert fragment in message
+    assert (
+        "https://console.aws.amazon.com/servicequotas/home/services/fargate/quotas/L-3032A538"
+        in (message)
+    )
+    assert quota_finding(need, 500.0) is None
+
+
+@pytest.mark.parametrize("mode", ["ecs", "eks"])
+def test_preview_of_a_thousand_job_stack_warns_about_the_six_vcpu_default(mode: str) -> None:
+    warnings = run_program(thousand_jobs(mode)).warnings
+    (fargate,) = [w for w in warnings if w.startswith(f"quota {FARGATE_ON_DEMAND}")]
+    assert "is 6 vCPU" in fargate and "fargate/quotas/L-3032A538" in fargate
+
+
+def test_fail_on_quota_stops_the_deployment_before_any_resource() -> None:
+    with pytest.raises(Exception, match=r"preflight\.failOnQuota") as raised:
+        run_program(thousand_jobs("ecs", preflight={"failOnQuota": True}))
+    assert "L-3032A538" in str(raised.value)
+
+
+def test_unreadable_quota_is_a_warning_and_check_quotas_false_skips_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def denied(_args: dict[str, Any]) -> dict[str, Any]:
+        raise ProviderError("AccessDeniedException: servicequotas:GetServiceQuota")
+
+    monkeypatch.setitem(mocks.INVOKES_BY_TOKEN, QUOTA_INVOKE, denied)
+    warnings = run_program(thousand_jobs("ecs")).warnings
+    assert any(w.startswith("could not read quota L-3032A538") for w in warnings)
+    skipped = run_program(thousand_jobs("ecs", preflight={"checkQuotas": False})).warnings
+    assert not any("quota" in w for w in skipped)
+
+
+def test_existing_subnets_without_room_are_reported() -> None:
+    raw = dev_config(network=EXISTING_VPC)
+    config = config_of(raw)
+    # 251 free IPs hold (251 - 32) / 1.25 = 175 jobs; each ECS runner has its own subnet.
+    assert subnet_findings(config, {"subnet-a": 251, "subnet-b": 251}) == []
+    (finding,) = subnet_findings(config, {"subnet-a": 40, "subnet-b": 251})
+    assert "subnet subnet-a (40 free IPs) can hold 6 jobs" in finding
+    warnings = run_program(thousand_jobs("ecs", network=EXISTING_VPC)).warnings
+    assert any("subnet subnet-a (251 free IPs) can hold 175 jobs" in w for w in warnings)
+    eks = config_of(thousand_jobs("eks", network=EXISTING_VPC))
+    (total,) = subnet_findings(eks, {"subnet-a": 251, "subnet-b": 251})
+    assert "subnets subnet-a, subnet-b (502 free IPs) can hold 350 jobs" in total
+
+
+def test_karpenter_pool_limits_below_the_lane_need_are_reported() -> None:
+    (finding,) = nodepool_findings(config_of(thousand_jobs("eks")))
+    assert finding.startswith("eks.spotCpuLimit is 64 vCPU but the spot lane's runners need 500")
+    assert nodepool_findings(config_of(thousand_jobs("eks", eks={"spotCpuLimit": 500}))) == []
