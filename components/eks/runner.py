@@ -35,8 +35,11 @@ from components.eks.runner_chart import (
     runner_summary,
     runners_config_toml,
 )
+from components.naming import type_token
 from components.shared.aws import AwsContext
 from components.shared.network import Network
+
+TYPE_TOKEN = type_token("eks", "EksFargateRunner")
 
 # GitLab allows at most 200 parallel copies of one job.
 MAX_PARALLEL = 200
@@ -111,7 +114,7 @@ class EksFargateRunner(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EksFargateRunnerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gitlab-fargate-runners:eks:EksFargateRunner", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         config = args.config
         tags = dict(args.tags)
         ctx = AwsContext.lookup(self)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from components.config import ConfigError
-from components.offline import plan as plan_command
-from components.offline.mocks import REDACTED
 from tests.harness import ROOT, SENTINEL_PREFIX, dev_config, run_program, text_of
 
 COMPONENT_TYPES = {
@@ -55,38 +52,6 @@ def test_mode_fargate_fails_before_any_resource_is_created() -> None:
         run_program(dev_config(mode="fargate"))
     message = str(caught.value)
     assert "mode: 'fargate'" in message and "ecs" in message and "eks" in message
-
-
-def test_plan_command_writes_json_for_the_example_stack(tmp_path: Path) -> None:
-    out = tmp_path / "plan.json"
-    assert plan_command.main(["--stack", "dev", "--out", str(out), "--project-dir", str(ROOT)]) == 0
-    document = json.loads(out.read_text())
-    text = out.read_text()
-    assert plan_command.PLACEHOLDER_TOKEN not in text and "glrt-" not in text
-    types = {r["type"] for r in document["resources"]}
-    assert "aws:ecs/taskDefinition:TaskDefinition" in types
-    secret_version = next(
-        r
-        for r in document["resources"]
-        if r["type"] == "aws:secretsmanager/secretVersion:SecretVersion"
-    )
-    assert secret_version["inputs"]["secretString"] == REDACTED
-    assert {"runnerTokens.fargate", "runnerTokens.fargate-spot"} == set(
-        document["placeholderSecrets"]
-    )
-    files = document["renderedFiles"]
-    assert any(path.endswith("config.toml") for path in files)
-    assert any("fargate" in path and path.endswith(".toml") for path in files)
-    by_name = {r["name"]: r for r in document["resources"]}
-    assert by_name["network-vpc"]["parent"] == "network"
-
-
-def test_plan_command_reports_config_errors(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  gitlab-fargate-runners:mode: fargate\n")
-    assert plan_command.main(["--stack", "bad", "--project-dir", str(tmp_path)]) == 2
-    assert "mode: 'fargate'" in capsys.readouterr().err
 
 
 def test_eks_mode_renders_each_release_values_for_the_plan() -> None:
