@@ -36,7 +36,8 @@ from components.ecs.user_data import (
     encode_user_data,
     render_user_data,
 )
-from tests.ecs.support import dev_plan, existing_vpc_plan, user_data
+from components.offline.mocks import Plan
+from tests.ecs.support import user_data
 from tests.harness import SENTINEL_PREFIX, dev_config, sentinel
 
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tokens-AbCdEf"
@@ -189,9 +190,9 @@ def test_user_data_installs_pinned_binaries_and_the_units() -> None:
     assert "dnf install -y amazon-cloudwatch-agent" in script
 
 
-def test_user_data_is_valid_bash(tmp_path: Path) -> None:
+def test_user_data_is_valid_bash(tmp_path: Path, ecs_dev_plan: Plan) -> None:
     script = tmp_path / "user-data.sh"
-    script.write_text(user_data(dev_plan()))
+    script.write_text(user_data(ecs_dev_plan))
     result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
@@ -202,8 +203,8 @@ def heredoc_files(script: str) -> dict[str, str]:
     return {m.group(1): m.group(3) for m in pattern.finditer(script)}
 
 
-def test_user_data_writes_the_rendered_files_verbatim() -> None:
-    plan = dev_plan()
+def test_user_data_writes_the_rendered_files_verbatim(ecs_dev_plan: Plan) -> None:
+    plan = ecs_dev_plan
     written = heredoc_files(user_data(plan))
     assert written[CONFIG_TEMPLATE_PATH] == plan.rendered_files[CONFIG_PATH]
     for runner in ("fargate", "fargate-spot"):
@@ -212,8 +213,8 @@ def test_user_data_writes_the_rendered_files_verbatim() -> None:
     assert written["/usr/local/sbin/gitlab-runner-tokens"] == TOKEN_SCRIPT
 
 
-def test_units_run_the_token_script_before_gitlab_runner_on_every_boot() -> None:
-    written = heredoc_files(user_data(dev_plan()))
+def test_units_run_the_token_script_before_gitlab_runner_on_every_boot(ecs_dev_plan: Plan) -> None:
+    written = heredoc_files(user_data(ecs_dev_plan))
     tokens_unit = written["/etc/systemd/system/gitlab-runner-tokens.service"]
     runner_unit = written["/etc/systemd/system/gitlab-runner.service"]
     assert "Type=oneshot" in tokens_unit and "Before=gitlab-runner.service" in tokens_unit
@@ -307,8 +308,8 @@ def test_user_data_refuses_content_that_would_end_a_heredoc() -> None:
         render_user_data(boot_settings(config, fargate_tomls=evil))
 
 
-def test_gitlab_ci_example_uses_tags_catalogue_and_spot() -> None:
-    plan = dev_plan()
+def test_gitlab_ci_example_uses_tags_catalogue_and_spot(ecs_dev_plan: Plan) -> None:
+    plan = ecs_dev_plan
     example = yaml.safe_load(plan.outputs["gitlabCiExample"])
     assert example["fargate-default"]["tags"] == ["fargate"]
     assert example["fargate-node"]["variables"] == {
@@ -319,8 +320,10 @@ def test_gitlab_ci_example_uses_tags_catalogue_and_spot() -> None:
     assert all("image" not in job for job in example.values())  # ignored by the driver
 
 
-def test_gitlab_ci_example_picks_an_entry_other_than_the_runner_default() -> None:
-    example = yaml.safe_load(existing_vpc_plan().outputs["gitlabCiExample"])
+def test_gitlab_ci_example_picks_an_entry_other_than_the_runner_default(
+    ecs_existing_vpc_plan: Plan,
+) -> None:
+    example = yaml.safe_load(ecs_existing_vpc_plan.outputs["gitlabCiExample"])
     # The only runner defaults to the first entry (debian), so the example shows node.
     assert set(example) == {"fargate-default", "fargate-node"}
     assert example["fargate-default"]["tags"] == ["build"]

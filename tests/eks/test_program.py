@@ -11,18 +11,20 @@ import pulumi
 import pytest
 import yaml
 
+from components.eks import placement
+from components.eks.runner import TYPE_TOKEN
 from components.offline.mocks import REDACTED, Plan, RecordedResource
 from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
 from tests.harness import dev_config, run_program, sentinel, text_of
 
-RUNNER_TYPE = "gitlab-fargate-runners:eks:EksFargateRunner"
+RUNNER_TYPE = TYPE_TOKEN
 CLUSTER = "eks:index:Cluster"
 PROFILE = "aws:eks/fargateProfile:FargateProfile"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 ROLE = "aws:iam/role:Role"
-COMPUTE_LABEL = {"gitlab-fargate-runners/compute": "fargate"}
+COMPUTE_LABEL = {placement.COMPUTE_LABEL: placement.FARGATE}
 ADMIN_ROLE = "arn:aws:iam::123456789012:role/platform-admins"
 # Every [runners.kubernetes] key gitlab-runner 18.x documents that this program may write.
 KNOWN_KUBERNETES_KEYS = {

@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
 import pytest
+import yaml
 
 from components.config import ConfigError
+from components.ecs.runner import TYPE_TOKEN as ECS_COMPONENT
+from components.eks.runner import TYPE_TOKEN as EKS_COMPONENT
+from components.offline.mocks import Plan
+from components.shared.network import TYPE_TOKEN as NETWORK_COMPONENT
 from tests.harness import ROOT, SENTINEL_PREFIX, dev_config, run_program, text_of
 
-COMPONENT_TYPES = {
-    "ecs": "gitlab-fargate-runners:ecs:EcsFargateRunner",
-    "eks": "gitlab-fargate-runners:eks:EksFargateRunner",
-}
-
-
-def test_main_stays_thin() -> None:
-    source = (ROOT / "__main__.py").read_text()
-    assert len(source.splitlines()) < 60
-    assert "load_stack_config()" in source and "build_stack(config)" in source
+COMPONENT_TYPES = {"ecs": ECS_COMPONENT, "eks": EKS_COMPONENT}
 
 
 @pytest.mark.parametrize("mode", ["ecs", "eks"])
-def test_example_stack_evaluates_in_each_mode(mode: str) -> None:
-    plan = run_program(dev_config(mode=mode))
+def test_example_stack_evaluates_in_each_mode(mode: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(f"{mode}_dev_plan")
     plan.one(COMPONENT_TYPES[mode])
     other = next(m for m in COMPONENT_TYPES if m != mode)
     assert plan.all(COMPONENT_TYPES[other]) == []
     assert plan.outputs["mode"] == mode
-    network = plan.one("gitlab-fargate-runners:network:Network")
+    network = plan.one(NETWORK_COMPONENT)
     vpc = plan.one("aws:ec2/vpc:Vpc")
     assert vpc.parent == network.urn and vpc.inputs["cidrBlock"] == "10.42.0.0/16"
     # Every resource below the stack has a component parent: nothing is left dangling.
@@ -37,8 +34,8 @@ def test_example_stack_evaluates_in_each_mode(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", ["ecs", "eks"])
-def test_no_output_reveals_a_token(mode: str) -> None:
-    plan = run_program(dev_config(mode=mode))
+def test_no_output_reveals_a_token(mode: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(f"{mode}_dev_plan")
     assert SENTINEL_PREFIX not in json.dumps(plan.redacted_outputs, default=str)
     assert SENTINEL_PREFIX not in json.dumps(
         [r.redacted_inputs for r in plan.resources], default=str
@@ -54,12 +51,8 @@ def test_mode_fargate_fails_before_any_resource_is_created() -> None:
     assert "mode: 'fargate'" in message and "ecs" in message and "eks" in message
 
 
-def test_eks_mode_renders_each_release_values_for_the_plan() -> None:
-    import tomllib
-
-    import yaml
-
-    plan = run_program(dev_config(mode="eks"))
+def test_eks_mode_renders_each_release_values_for_the_plan(eks_dev_plan: Plan) -> None:
+    plan = eks_dev_plan
     for runner in ("fargate", "fargate-spot"):
         values = yaml.safe_load(plan.rendered_files[f"helm/gitlab-runner-{runner}/values.yaml"])
         release = next(
@@ -75,9 +68,8 @@ def test_eks_mode_renders_each_release_values_for_the_plan() -> None:
         )
 
 
-def test_destroy_leaves_no_token_secret_scheduled_for_deletion() -> None:
-    plan = run_program(dev_config())
-    secret = plan.one("aws:secretsmanager/secret:Secret")
+def test_destroy_leaves_no_token_secret_scheduled_for_deletion(ecs_dev_plan: Plan) -> None:
+    secret = ecs_dev_plan.one("aws:secretsmanager/secret:Secret")
     assert secret.inputs["recoveryWindowInDays"] == 0
 
 
