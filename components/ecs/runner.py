@@ -41,13 +41,13 @@ from components.ecs.manager_files import (
 from components.ecs.security import SecurityGroupArgs, create_security_groups
 from components.ecs.user_data import ManagerBootSettings, encode_user_data, render_user_data
 from components.gitlab.runners import RunnerTokens
-from components.naming import resource_prefix
+from components.naming import resource_prefix, type_token
 from components.shared.aws import AwsContext, child
 from components.shared.cache import BuildCache
 from components.shared.images import ImageCacheInfo, pull_through_policy
 from components.shared.network import Network
 
-TYPE_TOKEN = "gitlab-fargate-runners:ecs:EcsFargateRunner"
+TYPE_TOKEN = type_token("ecs", "EcsFargateRunner")
 # Capacity provider that each cluster uses by default. The driver sets no launch type and no
 # strategy on RunTask, so the cluster default is what makes a runner on-demand or Spot.
 LANE_CAPACITY_PROVIDER = {"fargate": "FARGATE", "spot": "FARGATE_SPOT"}

@@ -45,8 +45,11 @@ from components.eks.policies import (
     fargate_pod_execution_trust_policy,
     managed_policy_arn,
 )
+from components.naming import type_token
 from components.shared.aws import AwsContext
 from components.shared.network import Network
+
+TYPE_TOKEN = type_token("eks", "EksCluster")
 
 # EKS' default quota of Fargate profiles per cluster (adjustable in Service Quotas).
 FARGATE_PROFILE_QUOTA = 10
@@ -97,7 +100,7 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gitlab-fargate-runners:eks:EksCluster", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
         self._args = args
         config = args.config

@@ -32,6 +32,9 @@ from components.eks.policies import (
     karpenter_controller_policies,
     managed_policy_arn,
 )
+from components.naming import type_token
+
+TYPE_TOKEN = type_token("eks", "Karpenter")
 
 CHART = "oci://public.ecr.aws/karpenter/karpenter"
 RELEASE = "karpenter"
@@ -247,7 +250,7 @@ class Karpenter(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gitlab-fargate-runners:eks:Karpenter", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.queue = aws.sqs.Queue(
             f"{name}-interruptions",

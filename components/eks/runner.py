@@ -38,10 +38,13 @@ from components.eks.runner_chart import (
     runner_summary,
 )
 from components.gitlab.runners import RunnerTokens
+from components.naming import type_token
 from components.shared.aws import AwsContext, child
 from components.shared.cache import BuildCache
 from components.shared.images import ImageCacheInfo, pull_through_policy
 from components.shared.network import Network
+
+TYPE_TOKEN = type_token("eks", "EksFargateRunner")
 
 # GitLab allows at most 200 parallel copies of one job.
 MAX_PARALLEL = 200
@@ -101,6 +104,19 @@ def gitlab_ci_example(config: StackConfig) -> str:
     return header + yaml.safe_dump(jobs, sort_keys=False, width=100)
 
 
+class _ValuesDumper(yaml.SafeDumper):
+    """Writes multi-line strings (the runners.config TOML) as literal blocks, as a person
+    writes values.yaml, so reviewers read the TOML as it is."""
+
+
+_ValuesDumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
+
+
 @dataclass(frozen=True)
 class EksFargateRunnerArgs:
     config: StackConfig
@@ -119,7 +135,7 @@ class EksFargateRunner(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EksFargateRunnerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gitlab-fargate-runners:eks:EksFargateRunner", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         config = args.config
         tags = dict(args.tags)
         ctx = AwsContext.lookup(self)
@@ -203,7 +219,7 @@ class EksFargateRunner(pulumi.ComponentResource):
             base = f"helm/{release_name(runner)}"
             values = charts[runner.name].values
             self.rendered_files[f"{base}/values.yaml"] = values.apply(
-                lambda v: yaml.safe_dump(v, sort_keys=False)
+                lambda v: yaml.dump(v, Dumper=_ValuesDumper, sort_keys=False)
             )
             self.rendered_files[f"{base}/runners.config.toml"] = values.apply(
                 lambda v: v["runners"]["config"]

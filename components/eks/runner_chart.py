@@ -27,8 +27,11 @@ from components.eks.placement import (
     pool_toleration,
     runner_namespace,
 )
+from components.naming import type_token
 from components.shared.cache import CacheSettings, cache_section
 from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
+
+TYPE_TOKEN = type_token("eks", "GitLabRunnerChart")
 
 CHART = "gitlab-runner"
 CHART_REPOSITORY = "https://charts.gitlab.io"
@@ -247,7 +250,7 @@ class GitLabRunnerChart(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GitLabRunnerChartArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gitlab-fargate-runners:eks:GitLabRunnerChart", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         runner = args.runner
         self.namespace_name = runner_namespace(runner.name)
         self.release_name = release_name(runner)

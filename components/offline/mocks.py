@@ -8,6 +8,7 @@ plugins, no cloud credentials. Ids and ARNs it invents are obvious placeholders
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from components.topology import StackResult
 
 MOCK_ACCOUNT = "123456789012"
-MOCK_REGION = "eu-west-1"
+# The region of a config that names none (the tests); the plan command passes the stack's own.
+DEFAULT_REGION = "eu-west-1"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
@@ -88,8 +90,21 @@ def _redact(value: Any) -> Any:
     return value
 
 
-def _arn(service: str, resource: str, region: str = MOCK_REGION) -> str:
+def _arn(service: str, resource: str, region: str) -> str:
     return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{resource}"
+
+
+_DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c"}
+_COMPASS = re.compile("|".join(_DIRECTIONS))
+
+
+def zone_id_prefix(region: str) -> str:
+    """AWS's short region code in zone ids: eu-west-1 -> euw1, ap-southeast-2 -> apse2."""
+    parts = region.split("-")
+    middle = "".join(
+        "".join(_DIRECTIONS[w] for w in _COMPASS.findall(part)) or part[:1] for part in parts[1:-1]
+    )
+    return f"{parts[0]}{middle}{parts[-1]}"
 
 
 def created_token(name: str) -> str:
@@ -102,27 +117,27 @@ def _secret(value: Any) -> dict[str, Any]:
     return {SECRET_SIG_KEY: SECRET_SIG, "value": value}
 
 
-def _bucket_state(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def _bucket_state(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}mock"
     return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
 
 
-def _state_for(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def _state_for(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     """Outputs a real provider would compute, invented so the program's applies can run."""
     module = type_.split(":")[1].split("/")[0] if ":" in type_ else ""
     state = dict(inputs)
-    state.setdefault("arn", _arn(module or "mock", f"{name}"))
+    state.setdefault("arn", _arn(module or "mock", f"{name}", region))
     state.setdefault("name", inputs.get("name", name))
     extra = STATE_BY_TYPE.get(type_)
     if extra is not None:
-        state.update(extra(name, inputs))
+        state.update(extra(name, inputs, region))
     return state
 
 
 # EKS: pulumi-eks' Cluster is one remote component under mocks; invent its top-level outputs.
-def _eks_cluster_state(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def _eks_cluster_state(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     cluster = inputs.get("name", name)
-    issuer = f"oidc.eks.{MOCK_REGION}.amazonaws.com/id/MOCK0000000000000000000000000000"
+    issuer = f"oidc.eks.{region}.amazonaws.com/id/MOCK0000000000000000000000000000"
     kubeconfig = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -130,7 +145,7 @@ def _eks_cluster_state(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
             {
                 "name": "kubernetes",
                 "cluster": {
-                    "server": f"https://MOCK.gr7.{MOCK_REGION}.eks.amazonaws.com",
+                    "server": f"https://MOCK.gr7.{region}.eks.amazonaws.com",
                     "certificate-authority-data": "bW9jay1jYQ==",
                 },
             }
@@ -160,80 +175,58 @@ def _eks_cluster_state(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-STATE_BY_TYPE: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
-    "aws:iam/role:Role": lambda name, i: {
+StateFor = Callable[[str, dict[str, Any], str], dict[str, Any]]
+STATE_BY_TYPE: dict[str, StateFor] = {
+    "aws:iam/role:Role": lambda name, i, region: {
         "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{i.get('name', name)}",
         "name": i.get("name", name),
     },
-    "aws:iam/policy:Policy": lambda name, i: {
+    "aws:iam/policy:Policy": lambda name, i, region: {
         "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:policy/{i.get('name', name)}"
     },
-    "aws:iam/instanceProfile:InstanceProfile": lambda name, i: {
+    "aws:iam/instanceProfile:InstanceProfile": lambda name, i, region: {
         "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:instance-profile/{name}"
     },
-    "aws:ecs/cluster:Cluster": lambda name, i: {
-        "arn": _arn("ecs", f"cluster/{i.get('name', name)}")
+    "aws:ecs/cluster:Cluster": lambda name, i, region: {
+        "arn": _arn("ecs", f"cluster/{i.get('name', name)}", region)
     },
-    "aws:ecs/taskDefinition:TaskDefinition": lambda name, i: {
-        "arn": _arn("ecs", f"task-definition/{i.get('family', name)}:1"),
+    "aws:ecs/taskDefinition:TaskDefinition": lambda name, i, region: {
+        "arn": _arn("ecs", f"task-definition/{i.get('family', name)}:1", region),
         "revision": 1,
     },
-    "aws:cloudwatch/logGroup:LogGroup": lambda name, i: {
-        "arn": _arn("logs", f"log-group:{i.get('name', name)}")
+    "aws:cloudwatch/logGroup:LogGroup": lambda name, i, region: {
+        "arn": _arn("logs", f"log-group:{i.get('name', name)}", region)
     },
-    "aws:secretsmanager/secret:Secret": lambda name, i: {
-        "arn": _arn("secretsmanager", f"secret:{i.get('name', name)}-AbCdEf")
+    "aws:secretsmanager/secret:Secret": lambda name, i, region: {
+        "arn": _arn("secretsmanager", f"secret:{i.get('name', name)}-AbCdEf", region)
     },
-    "aws:sqs/queue:Queue": lambda name, i: {
-        "arn": _arn("sqs", i.get("name", name)),
-        "url": f"https://sqs.{MOCK_REGION}.amazonaws.com/{MOCK_ACCOUNT}/{i.get('name', name)}",
+    "aws:sqs/queue:Queue": lambda name, i, region: {
+        "arn": _arn("sqs", i.get("name", name), region),
+        "url": f"https://sqs.{region}.amazonaws.com/{MOCK_ACCOUNT}/{i.get('name', name)}",
     },
-    "aws:ec2/vpc:Vpc": lambda name, i: {"cidrBlock": i.get("cidrBlock", "10.0.0.0/16")},
+    "aws:ec2/vpc:Vpc": lambda name, i, region: {"cidrBlock": i.get("cidrBlock", "10.0.0.0/16")},
     # EKS
     "eks:index:Cluster": _eks_cluster_state,
-    "aws:eks/fargateProfile:FargateProfile": lambda name, i: {
-        "arn": _arn("eks", f"fargateprofile/{i.get('clusterName')}/{i.get('fargateProfileName')}/m")
+    "aws:eks/fargateProfile:FargateProfile": lambda name, i, region: {
+        "arn": _arn(
+            "eks", f"fargateprofile/{i.get('clusterName')}/{i.get('fargateProfileName')}/m", region
+        )
     },
     # S3 (the build cache)
     "aws:s3/bucket:Bucket": _bucket_state,
     # GitLab: UserRunner's token is a secret output in the real provider too.
-    "gitlab:index/userRunner:UserRunner": lambda name, i: {"token": _secret(created_token(name))},
-    "aws:secretsmanager/secretVersion:SecretVersion": lambda name, i: {
+    "gitlab:index/userRunner:UserRunner": lambda name, i, region: {
+        "token": _secret(created_token(name))
+    },
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda name, i, region: {
         "versionId": f"{name}-mock-version"
     },
     # ECS
-    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i: {
-        "arn": _arn("ec2", f"launch-template/lt-{name}"),
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i, region: {
+        "arn": _arn("ec2", f"launch-template/lt-{name}", region),
         "latestVersion": 1,
     },
 }
-
-
-def _invoke_result(token: str, args: dict[str, Any]) -> dict[str, Any]:
-    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        zones = [f"{MOCK_REGION}{s}" for s in "abcdef"]
-        return {"names": zones, "zoneIds": [f"euw1-az{i}" for i in range(1, 7)], "id": MOCK_REGION}
-    if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {
-            "accountId": MOCK_ACCOUNT,
-            "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/mock",
-            "userId": "AIDAMOCK",
-            "id": MOCK_ACCOUNT,
-        }
-    if token == "aws:index/getRegion:getRegion":
-        return {"name": MOCK_REGION, "region": MOCK_REGION, "id": MOCK_REGION}
-    if token == "aws:index/getPartition:getPartition":
-        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-    if token == "aws:ssm/getParameter:getParameter":
-        return {"name": args.get("name"), "value": "ami-0mock0000000000000", "type": "String"}
-    if token == "aws:ec2/getVpc:getVpc":
-        return {"id": args.get("id"), "cidrBlock": "10.0.0.0/16", "arn": _arn("ec2", "vpc/mock")}
-    if token == "aws:iam/getPolicyDocument:getPolicyDocument":
-        return {"json": json.dumps({"Version": "2012-10-17", "Statement": []}), "id": "mock"}
-    extra = INVOKES_BY_TOKEN.get(token)
-    if extra is not None:
-        return extra(args)
-    raise NotImplementedError(f"offline evaluation has no answer for invoke {token}")
 
 
 # AWS defaults of a new account: Fargate 6 vCPU, EC2 standard 5 vCPU (so preflight speaks up).
@@ -241,7 +234,7 @@ MOCK_QUOTAS = {"L-3032A538": 6.0, "L-36FBB829": 6.0, "L-1216C47A": 5.0, "L-34B43
 MOCK_SUBNET_FREE_IPS = 251  # a /24 with nothing in it
 
 
-def _service_quota(args: dict[str, Any]) -> dict[str, Any]:
+def _service_quota(args: dict[str, Any], region: str) -> dict[str, Any]:
     code = args.get("quotaCode")
     if code not in MOCK_QUOTAS:
         raise NotImplementedError(f"offline evaluation has no value for quota {code}")
@@ -256,30 +249,64 @@ def _service_quota(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _subnet(args: dict[str, Any]) -> dict[str, Any]:
+def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
     return {
         "id": args.get("id"),
         "availableIpAddressCount": MOCK_SUBNET_FREE_IPS,
         "cidrBlock": "10.0.0.0/24",
-        "availabilityZone": f"{MOCK_REGION}a",
+        "availabilityZone": f"{region}a",
         "vpcId": "vpc-0mock",
     }
 
 
-INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:servicequotas/getServiceQuota:getServiceQuota": _service_quota,
     "aws:ec2/getSubnet:getSubnet": _subnet,
 }
 
 
+def _invoke_result(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
+    if token in INVOKES_BY_TOKEN:
+        return INVOKES_BY_TOKEN[token](args, region)
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        zones = [f"{region}{s}" for s in "abcdef"]
+        ids = [f"{zone_id_prefix(region)}-az{i}" for i in range(1, 7)]
+        return {"names": zones, "zoneIds": ids, "id": region}
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {
+            "accountId": MOCK_ACCOUNT,
+            "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/mock",
+            "userId": "AIDAMOCK",
+            "id": MOCK_ACCOUNT,
+        }
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": region, "region": region, "id": region}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+    if token == "aws:ssm/getParameter:getParameter":
+        return {"name": args.get("name"), "value": "ami-0mock0000000000000", "type": "String"}
+    if token == "aws:ec2/getVpc:getVpc":
+        return {
+            "id": args.get("id"),
+            "cidrBlock": "10.0.0.0/16",
+            "arn": _arn("ec2", "vpc/mock", region),
+        }
+    if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+        return {"json": json.dumps({"Version": "2012-10-17", "Statement": []}), "id": "mock"}
+    raise NotImplementedError(f"offline evaluation has no answer for invoke {token}")
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Answers resource registrations and invokes with placeholder values."""
+    """Answers resource registrations and invokes with placeholder values in one region."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        return f"{args.name}-mock-id", _state_for(args.typ, args.name, args.inputs)
+        return f"{args.name}-mock-id", _state_for(args.typ, args.name, args.inputs, self.region)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        return _invoke_result(args.token, args.args)
+        return _invoke_result(args.token, args.args, self.region)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -337,13 +364,16 @@ def record(
     secret_keys: tuple[str, ...] = SECRET_KEYS,
     extra_config: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Run `build(warn)` under fresh mocks with the given project config and record it all."""
-    mocks = RecordingMocks()
+    """Run `build(warn)` under fresh mocks with the given project config and record it all.
+
+    `extra_config` holds other namespaces' keys; its `aws:region` (default DEFAULT_REGION) is
+    the region every invented ARN, zone and endpoint uses."""
+    all_config = {f"{PROJECT}:{k}": _config_value(v) for k, v in config.items()}
+    all_config["aws:region"] = DEFAULT_REGION
+    all_config.update(extra_config or {})
+    mocks = RecordingMocks(all_config["aws:region"])
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    all_config = {f"{PROJECT}:{k}": _config_value(v) for k, v in config.items()}
-    all_config.setdefault("aws:region", MOCK_REGION)
-    all_config.update(extra_config or {})
     pulumi.runtime.set_all_config(
         all_config, secret_keys=[f"{PROJECT}:{k}" for k in secret_keys if k in config]
     )

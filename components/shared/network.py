@@ -9,6 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import NetworkSpec
+from components.naming import type_token
+
+TYPE_TOKEN = type_token("network", "Network")
 
 # Interface endpoints that keep image pulls, logs, secret reads and Session Manager traffic
 # off the NAT gateway (ssmmessages/ec2messages carry the SSM sessions themselves).
@@ -43,7 +46,7 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gitlab-fargate-runners:network:Network", name, None, opts)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
         self._args = args
         spec = args.spec

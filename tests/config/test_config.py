@@ -261,12 +261,6 @@ def test_mode_fargate_message_lists_both_modes() -> None:
     assert "ecs" in problem and "eks" in problem and "'fargate'" in problem
 
 
-def test_config_error_is_a_run_error_so_preview_shows_no_traceback() -> None:
-    import pulumi
-
-    assert issubclass(ConfigError, pulumi.RunError)
-
-
 def test_defaults_give_a_working_ecs_config() -> None:
     config, warnings = parse_config(TOKENS)
     assert config.mode == "ecs"

@@ -1,16 +1,15 @@
-"""Shared ECS test plans (each evaluated once per test run) and lookups into them."""
+"""Lookups into ECS plans; the plans are session fixtures in tests/conftest.py and here."""
 
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
+from components.ecs.runner import TYPE_TOKEN
 from components.ecs.user_data import decode_user_data
 from components.offline.mocks import Plan, RecordedResource
-from tests.harness import dev_config, run_program
 
-COMPONENT = "gitlab-fargate-runners:ecs:EcsFargateRunner"
+COMPONENT = TYPE_TOKEN
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 CLUSTER = "aws:ecs/cluster:Cluster"
 CAPACITY = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
@@ -29,44 +28,6 @@ EXISTING_VPC = {
     "privateSubnetIds": ["subnet-0aaa0000000000001", "subnet-0bbb0000000000002"],
 }
 TASK_ROLE_POLICY = "arn:aws:iam::123456789012:policy/ci-deploy"
-
-
-@cache
-def dev_plan() -> Plan:
-    """The example stack: an on-demand and a spot runner, two catalogue entries, new VPC."""
-    return run_program(dev_config())
-
-
-@cache
-def existing_vpc_plan() -> Plan:
-    """One on-demand runner in an existing VPC, a task role and environment on a non-default
-    entry, a self-managed GitLab on a custom port, Container Insights on."""
-    config = dev_config(
-        gitlabUrl="https://gitlab.example.com:8443",
-        runners=[{"name": "build", "tags": ["build", "aws"], "concurrency": 5}],
-        network=EXISTING_VPC,
-    )
-    config["ecs"] = {
-        **config["ecs"],
-        "containerInsights": True,
-        "taskDefinitions": [
-            *config["ecs"]["taskDefinitions"][:1],
-            {
-                **config["ecs"]["taskDefinitions"][1],
-                "taskRolePolicyArns": [TASK_ROLE_POLICY],
-                "environment": {"TZ": "UTC", "NODE_ENV": "test"},
-            },
-        ],
-    }
-    return run_program(config)
-
-
-@cache
-def public_ips_plan() -> Plan:
-    """The example stack with publicTaskIps: tasks in public subnets with public IPs."""
-    config = dev_config()
-    config["network"] = {**config["network"], "publicTaskIps": True}
-    return run_program(config)
 
 
 def component(plan: Plan) -> RecordedResource:

@@ -21,11 +21,8 @@ from tests.ecs.support import (
     ROLE_POLICY,
     TASK_ROLE_POLICY,
     actions,
-    dev_plan,
-    existing_vpc_plan,
     named,
     policy_document,
-    public_ips_plan,
     resources,
     statement_for,
     statements,
@@ -46,12 +43,18 @@ def all_documents(plan: Plan) -> dict[str, dict[str, Any]]:
     return documents
 
 
-PLANS = {"dev": dev_plan, "existing-vpc": existing_vpc_plan, "public-ips": public_ips_plan}
+PLANS = {
+    "dev": "ecs_dev_plan",
+    "existing-vpc": "ecs_existing_vpc_plan",
+    "public-ips": "ecs_public_ips_plan",
+}
 
 
 @pytest.mark.parametrize("plan_name", PLANS)
-def test_no_wildcard_action_and_star_resource_only_where_unavoidable(plan_name: str) -> None:
-    documents = all_documents(PLANS[plan_name]())
+def test_no_wildcard_action_and_star_resource_only_where_unavoidable(
+    plan_name: str, request: pytest.FixtureRequest
+) -> None:
+    documents = all_documents(request.getfixturevalue(PLANS[plan_name]))
     assert len(documents) >= 4  # manager + execution policies, their trust policies
     for name, document in documents.items():
         for statement in statements(document):
@@ -71,8 +74,8 @@ def _outdated_parliament_data(finding: Any) -> bool:
 
 
 @pytest.mark.parametrize("plan_name", PLANS)
-def test_parliament_finds_nothing_above_low(plan_name: str) -> None:
-    for name, document in all_documents(PLANS[plan_name]()).items():
+def test_parliament_finds_nothing_above_low(plan_name: str, request: pytest.FixtureRequest) -> None:
+    for name, document in all_documents(request.getfixturevalue(PLANS[plan_name])).items():
         if name.endswith("(trust)"):
             continue  # parliament lints identity policies; trust policies are checked below
         findings = analyze_policy_string(json.dumps(document)).findings
@@ -94,8 +97,8 @@ def test_parliament_would_flag_a_bad_policy() -> None:
     assert analyze_policy_string(json.dumps(bad)).findings
 
 
-def test_manager_runs_only_catalogue_tasks_in_its_own_clusters() -> None:
-    document = policy_document(dev_plan(), "ecs-manager-policy")
+def test_manager_runs_only_catalogue_tasks_in_its_own_clusters(ecs_dev_plan: Plan) -> None:
+    document = policy_document(ecs_dev_plan, "ecs-manager-policy")
     run = statement_for(document, "ecs:RunTask")
     assert actions(run) == ["ecs:RunTask"]
     assert resources(run) == [
@@ -112,8 +115,10 @@ def test_manager_runs_only_catalogue_tasks_in_its_own_clusters() -> None:
     assert watch["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTERS}}
 
 
-def test_manager_passes_only_the_job_roles_and_only_to_ecs_tasks() -> None:
-    plan = existing_vpc_plan()
+def test_manager_passes_only_the_job_roles_and_only_to_ecs_tasks(
+    ecs_dev_plan: Plan, ecs_existing_vpc_plan: Plan
+) -> None:
+    plan = ecs_existing_vpc_plan
     document = policy_document(plan, "ecs-manager-policy")
     pass_role = statement_for(document, "iam:PassRole")
     role_arn = f"arn:aws:iam::{MOCK_ACCOUNT}:role"
@@ -125,12 +130,12 @@ def test_manager_passes_only_the_job_roles_and_only_to_ecs_tasks() -> None:
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
     }
     # The default plan has no task roles: only the execution role can be passed.
-    default = statement_for(policy_document(dev_plan(), "ecs-manager-policy"), "iam:PassRole")
+    default = statement_for(policy_document(ecs_dev_plan, "ecs-manager-policy"), "iam:PassRole")
     assert resources(default) == [f"{role_arn}/ecs-execution-role"]
 
 
-def test_manager_reads_only_its_secret_and_writes_only_its_log_group() -> None:
-    plan = dev_plan()
+def test_manager_reads_only_its_secret_and_writes_only_its_log_group(ecs_dev_plan: Plan) -> None:
+    plan = ecs_dev_plan
     document = policy_document(plan, "ecs-manager-policy")
     secret = statement_for(document, "secretsmanager:GetSecretValue")
     assert actions(secret) == ["secretsmanager:GetSecretValue"]
@@ -160,18 +165,22 @@ def test_manager_reads_only_its_secret_and_writes_only_its_log_group() -> None:
     }
 
 
-def test_describe_network_interfaces_only_with_public_task_ips() -> None:
+def test_describe_network_interfaces_only_with_public_task_ips(
+    ecs_dev_plan: Plan, ecs_existing_vpc_plan: Plan, ecs_public_ips_plan: Plan
+) -> None:
     def grants(plan: Plan) -> set[str]:
         document = policy_document(plan, "ecs-manager-policy")
         return {a for s in statements(document) for a in actions(s)}
 
-    assert "ec2:DescribeNetworkInterfaces" not in grants(dev_plan())
-    assert "ec2:DescribeNetworkInterfaces" not in grants(existing_vpc_plan())
-    assert "ec2:DescribeNetworkInterfaces" in grants(public_ips_plan())
+    assert "ec2:DescribeNetworkInterfaces" not in grants(ecs_dev_plan)
+    assert "ec2:DescribeNetworkInterfaces" not in grants(ecs_existing_vpc_plan)
+    assert "ec2:DescribeNetworkInterfaces" in grants(ecs_public_ips_plan)
 
 
-def test_manager_managed_policies_are_ssm_core_only() -> None:
-    for plan in (dev_plan(), existing_vpc_plan()):
+def test_manager_managed_policies_are_ssm_core_only(
+    ecs_dev_plan: Plan, ecs_existing_vpc_plan: Plan
+) -> None:
+    for plan in (ecs_dev_plan, ecs_existing_vpc_plan):
         attached = {
             r.inputs["policyArn"] for r in plan.all(ATTACHMENT) if r.name.startswith("ecs-manager")
         }
@@ -180,8 +189,8 @@ def test_manager_managed_policies_are_ssm_core_only() -> None:
         assert "FullAccess" not in everything and "AdministratorAccess" not in everything
 
 
-def test_roles_trust_only_their_service() -> None:
-    plan = existing_vpc_plan()
+def test_roles_trust_only_their_service(ecs_existing_vpc_plan: Plan) -> None:
+    plan = ecs_existing_vpc_plan
     manager = json.loads(named(plan, ROLE, "ecs-manager-role")["assumeRolePolicy"])
     assert manager["Statement"] == [
         {
@@ -205,8 +214,8 @@ def test_roles_trust_only_their_service() -> None:
     assert plan.all(ROLE) and not [r for r in plan.all(ROLE) if r.name == "ecs-task-debian-role"]
 
 
-def test_execution_role_pulls_from_own_ecr_and_writes_job_logs_only() -> None:
-    document = policy_document(dev_plan(), "ecs-execution-policy")
+def test_execution_role_pulls_from_own_ecr_and_writes_job_logs_only(ecs_dev_plan: Plan) -> None:
+    document = policy_document(ecs_dev_plan, "ecs-execution-policy")
     pull = statement_for(document, "ecr:BatchGetImage")
     assert resources(pull) == [f"arn:aws:ecr:eu-west-1:{MOCK_ACCOUNT}:repository/*"]
     logs = statement_for(document, "logs:PutLogEvents")

@@ -29,15 +29,16 @@ from tests.ecs.support import (
     TASK_DEFINITION,
     component,
     container,
-    dev_plan,
-    existing_vpc_plan,
     named,
-    public_ips_plan,
     user_data,
 )
 from tests.harness import SENTINEL_PREFIX, sentinel
 
-PLANS = {"dev": dev_plan, "existing-vpc": existing_vpc_plan, "public-ips": public_ips_plan}
+PLANS = {
+    "dev": "ecs_dev_plan",
+    "existing-vpc": "ecs_existing_vpc_plan",
+    "public-ips": "ecs_public_ips_plan",
+}
 
 
 def fargate_toml(plan: Plan, runner: str) -> dict[str, Any]:
@@ -45,8 +46,10 @@ def fargate_toml(plan: Plan, runner: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("plan_name", PLANS)
-def test_every_ecs_resource_is_a_named_child_of_the_component(plan_name: str) -> None:
-    plan = PLANS[plan_name]()
+def test_every_ecs_resource_is_a_named_child_of_the_component(
+    plan_name: str, request: pytest.FixtureRequest
+) -> None:
+    plan = request.getfixturevalue(PLANS[plan_name])
     parent = component(plan)
     assert parent.type == COMPONENT
     children = plan.children_of(parent)
@@ -56,8 +59,10 @@ def test_every_ecs_resource_is_a_named_child_of_the_component(plan_name: str) ->
         assert all(r.parent == parent.urn for r in plan.all(type_) if r.name.startswith("ecs-"))
 
 
-def test_task_definitions_are_fargate_awsvpc_with_the_ci_coordinator_container() -> None:
-    plan = dev_plan()
+def test_task_definitions_are_fargate_awsvpc_with_the_ci_coordinator_container(
+    ecs_dev_plan: Plan,
+) -> None:
+    plan = ecs_dev_plan
     expected = {"debian": ("1024", "2048", None), "node": ("2048", "4096", {"sizeInGib": 40})}
     for entry, (cpu, memory, storage) in expected.items():
         definition = named(plan, TASK_DEFINITION, f"ecs-task-{entry}")
@@ -92,8 +97,10 @@ def test_task_definitions_are_fargate_awsvpc_with_the_ci_coordinator_container()
     assert container(plan, "node")["image"].endswith("docker-nodejs-gitlab-ci-fargate:latest")
 
 
-def test_task_definition_environment_and_task_role_come_from_the_entry() -> None:
-    plan = existing_vpc_plan()
+def test_task_definition_environment_and_task_role_come_from_the_entry(
+    ecs_existing_vpc_plan: Plan,
+) -> None:
+    plan = ecs_existing_vpc_plan
     node = named(plan, TASK_DEFINITION, "ecs-task-node")
     assert node["taskRoleArn"] == f"arn:aws:iam::{MOCK_ACCOUNT}:role/ecs-task-node-role"
     assert container(plan, "node")["environment"] == [
@@ -106,8 +113,10 @@ def test_task_definition_environment_and_task_role_come_from_the_entry() -> None
 
 
 @pytest.mark.parametrize("plan_name", PLANS)
-def test_task_definitions_pass_botocore_and_moto_validation(plan_name: str) -> None:
-    plan = PLANS[plan_name]()
+def test_task_definitions_pass_botocore_and_moto_validation(
+    plan_name: str, request: pytest.FixtureRequest
+) -> None:
+    plan = request.getfixturevalue(PLANS[plan_name])
     with mock_aws():
         ecs = boto3.client("ecs", region_name="eu-west-1")
         for resource in plan.all(TASK_DEFINITION):
@@ -134,8 +143,8 @@ def test_task_definitions_pass_botocore_and_moto_validation(plan_name: str) -> N
             assert registered["containerDefinitions"][0]["name"] == "ci-coordinator"
 
 
-def test_clusters_default_to_fargate_and_fargate_spot() -> None:
-    plan = dev_plan()
+def test_clusters_default_to_fargate_and_fargate_spot(ecs_dev_plan: Plan) -> None:
+    plan = ecs_dev_plan
     assert named(plan, CLUSTER, "ecs-cluster")["name"] == "gitlab-runners-dev"
     assert named(plan, CLUSTER, "ecs-spot-cluster")["name"] == "gitlab-runners-dev-spot"
     for name, provider, cluster in (
@@ -152,8 +161,8 @@ def test_clusters_default_to_fargate_and_fargate_spot() -> None:
     assert settings == [{"name": "containerInsights", "value": "disabled"}]
 
 
-def test_spot_lane_runner_uses_the_spot_cluster() -> None:
-    plan = dev_plan()
+def test_spot_lane_runner_uses_the_spot_cluster(ecs_dev_plan: Plan) -> None:
+    plan = ecs_dev_plan
     assert fargate_toml(plan, "fargate")["Fargate"]["Cluster"] == "gitlab-runners-dev"
     assert fargate_toml(plan, "fargate-spot")["Fargate"]["Cluster"] == "gitlab-runners-dev-spot"
     runners = {r["name"]: r for r in plan.outputs["runners"]}
@@ -169,8 +178,8 @@ def test_spot_lane_runner_uses_the_spot_cluster() -> None:
     assert plan.outputs["ecsSpotClusterName"] == "gitlab-runners-dev-spot"
 
 
-def test_no_spot_cluster_without_a_spot_runner() -> None:
-    plan = existing_vpc_plan()
+def test_no_spot_cluster_without_a_spot_runner(ecs_existing_vpc_plan: Plan) -> None:
+    plan = ecs_existing_vpc_plan
     assert [r.name for r in plan.all(CLUSTER)] == ["ecs-cluster"]
     assert [r.name for r in plan.all(CAPACITY)] == ["ecs-cluster-capacity"]
     assert "ecsSpotClusterName" not in plan.outputs
@@ -178,8 +187,10 @@ def test_no_spot_cluster_without_a_spot_runner() -> None:
     assert settings == [{"name": "containerInsights", "value": "enabled"}]
 
 
-def test_fargate_toml_points_at_private_subnets_round_robin_without_public_ips() -> None:
-    plan = dev_plan()
+def test_fargate_toml_points_at_private_subnets_round_robin_without_public_ips(
+    ecs_dev_plan: Plan,
+) -> None:
+    plan = ecs_dev_plan
     subnets = [fargate_toml(plan, r)["Fargate"]["Subnet"] for r in ("fargate", "fargate-spot")]
     assert subnets == ["network-private-0-mock-id", "network-private-1-mock-id"]
     for runner in ("fargate", "fargate-spot"):
@@ -192,8 +203,8 @@ def test_fargate_toml_points_at_private_subnets_round_robin_without_public_ips()
         assert driver["PlatformVersion"] == "1.4.0"
 
 
-def test_existing_vpc_uses_its_subnets_and_creates_no_vpc() -> None:
-    plan = existing_vpc_plan()
+def test_existing_vpc_uses_its_subnets_and_creates_no_vpc(ecs_existing_vpc_plan: Plan) -> None:
+    plan = ecs_existing_vpc_plan
     assert plan.all("aws:ec2/vpc:Vpc") == []
     driver = fargate_toml(plan, "build")["Fargate"]
     assert driver["Subnet"] in EXISTING_VPC["privateSubnetIds"]
@@ -206,8 +217,8 @@ def test_existing_vpc_uses_its_subnets_and_creates_no_vpc() -> None:
     )
 
 
-def test_public_task_ips_use_public_subnets_and_enable_public_ip() -> None:
-    plan = public_ips_plan()
+def test_public_task_ips_use_public_subnets_and_enable_public_ip(ecs_public_ips_plan: Plan) -> None:
+    plan = ecs_public_ips_plan
     for runner in ("fargate", "fargate-spot"):
         driver = fargate_toml(plan, runner)["Fargate"]
         assert driver["EnablePublicIP"] is True
@@ -235,8 +246,10 @@ def rules(plan: Plan) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("plan_name", PLANS)
-def test_tasks_accept_ssh_only_from_the_manager_and_nothing_is_open(plan_name: str) -> None:
-    plan = PLANS[plan_name]()
+def test_tasks_accept_ssh_only_from_the_manager_and_nothing_is_open(
+    plan_name: str, request: pytest.FixtureRequest
+) -> None:
+    plan = request.getfixturevalue(PLANS[plan_name])
     ingress = [r for r in rules(plan) if r["type"] == "ingress"]
     assert ingress == [
         {
@@ -258,7 +271,9 @@ def test_tasks_accept_ssh_only_from_the_manager_and_nothing_is_open(plan_name: s
             assert "0.0.0.0/0" not in rule.get("cidrBlocks", [])
 
 
-def test_manager_egress_is_https_to_the_world_and_ssh_to_tasks() -> None:
+def test_manager_egress_is_https_to_the_world_and_ssh_to_tasks(
+    ecs_dev_plan: Plan, ecs_existing_vpc_plan: Plan
+) -> None:
     def egress(plan: Plan, sg: str) -> list[tuple[Any, ...]]:
         return sorted(
             (
@@ -273,18 +288,20 @@ def test_manager_egress_is_https_to_the_world_and_ssh_to_tasks() -> None:
         )
 
     world = ("0.0.0.0/0",)
-    assert egress(dev_plan(), "ecs-manager-sg") == [
+    assert egress(ecs_dev_plan, "ecs-manager-sg") == [
         ("tcp", 22, 22, (), "ecs-task-sg-mock-id"),
         ("tcp", 443, 443, world, None),
     ]
     # A self-managed GitLab on another port gets that port too.
-    assert ("tcp", 8443, 8443, world, None) in egress(existing_vpc_plan(), "ecs-manager-sg")
-    assert egress(dev_plan(), "ecs-task-sg") == [("-1", 0, 0, world, None)]
+    assert ("tcp", 8443, 8443, world, None) in egress(ecs_existing_vpc_plan, "ecs-manager-sg")
+    assert egress(ecs_dev_plan, "ecs-task-sg") == [("-1", 0, 0, world, None)]
 
 
 @pytest.mark.parametrize("plan_name", PLANS)
-def test_token_appears_only_in_the_secret_version(plan_name: str) -> None:
-    plan = PLANS[plan_name]()
+def test_token_appears_only_in_the_secret_version(
+    plan_name: str, request: pytest.FixtureRequest
+) -> None:
+    plan = request.getfixturevalue(PLANS[plan_name])
     holders = [
         r.name for r in plan.resources if SENTINEL_PREFIX in json.dumps(r.inputs, default=str)
     ]
@@ -309,8 +326,8 @@ def test_token_appears_only_in_the_secret_version(plan_name: str) -> None:
                 assert SENTINEL_PREFIX.encode() not in decoded, resource.name
 
 
-def test_manager_is_one_imdsv2_instance_from_the_ssm_ami() -> None:
-    plan = dev_plan()
+def test_manager_is_one_imdsv2_instance_from_the_ssm_ami(ecs_dev_plan: Plan) -> None:
+    plan = ecs_dev_plan
     template = named(plan, LAUNCH_TEMPLATE, "ecs-manager-lt")
     assert template["imageId"] == "ami-0mock0000000000000"
     assert template["instanceType"] == "t3.small"
@@ -345,10 +362,10 @@ def test_manager_is_one_imdsv2_instance_from_the_ssm_ami() -> None:
     assert group["instanceRefresh"]["strategy"] == "Rolling"
 
 
-def test_manager_waits_for_capacity_providers_token_and_permissions() -> None:
+def test_manager_waits_for_capacity_providers_token_and_permissions(ecs_dev_plan: Plan) -> None:
     """Without a default capacity provider RunTask fails; without the token or the policy the
     first boot would spin on retries."""
-    plan = dev_plan()
+    plan = ecs_dev_plan
     waits_for = set(plan.one(ASG, "ecs-manager-asg").dependencies)
     for type_, name in (
         (CAPACITY, "ecs-cluster-capacity"),
@@ -359,15 +376,15 @@ def test_manager_waits_for_capacity_providers_token_and_permissions() -> None:
         assert plan.one(type_, name).urn in waits_for, name
 
 
-def test_log_groups_have_the_configured_retention() -> None:
-    plan = existing_vpc_plan()
+def test_log_groups_have_the_configured_retention(ecs_existing_vpc_plan: Plan) -> None:
+    plan = ecs_existing_vpc_plan
     groups = {r.inputs["name"]: r.inputs for r in plan.all(LOG_GROUP)}
     assert set(groups) == {"/gitlab-runners-dev/jobs", "/gitlab-runners-dev/manager"}
     assert {g["retentionInDays"] for g in groups.values()} == {30}
 
 
-def test_stack_outputs() -> None:
-    plan = dev_plan()
+def test_stack_outputs(ecs_dev_plan: Plan) -> None:
+    plan = ecs_dev_plan
     outputs = plan.outputs
     assert {
         "ecsClusterName",

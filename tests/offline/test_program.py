@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import tomllib
 
 import pytest
+import yaml
 
 from components.config import ConfigError
-from components.offline import plan as plan_command
-from components.offline.mocks import REDACTED
+from components.ecs.runner import TYPE_TOKEN as ECS_COMPONENT
+from components.eks.runner import TYPE_TOKEN as EKS_COMPONENT
+from components.offline.mocks import Plan
+from components.shared.network import TYPE_TOKEN as NETWORK_COMPONENT
 from tests.harness import ROOT, SENTINEL_PREFIX, dev_config, run_program, text_of
 
-COMPONENT_TYPES = {
-    "ecs": "gitlab-fargate-runners:ecs:EcsFargateRunner",
-    "eks": "gitlab-fargate-runners:eks:EksFargateRunner",
-}
-
-
-def test_main_stays_thin() -> None:
-    source = (ROOT / "__main__.py").read_text()
-    assert len(source.splitlines()) < 60
-    assert "load_stack_config()" in source and "build_stack(config)" in source
+COMPONENT_TYPES = {"ecs": ECS_COMPONENT, "eks": EKS_COMPONENT}
 
 
 @pytest.mark.parametrize("mode", ["ecs", "eks"])
-def test_example_stack_evaluates_in_each_mode(mode: str) -> None:
-    plan = run_program(dev_config(mode=mode))
+def test_example_stack_evaluates_in_each_mode(mode: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(f"{mode}_dev_plan")
     plan.one(COMPONENT_TYPES[mode])
     other = next(m for m in COMPONENT_TYPES if m != mode)
     assert plan.all(COMPONENT_TYPES[other]) == []
     assert plan.outputs["mode"] == mode
-    network = plan.one("gitlab-fargate-runners:network:Network")
+    network = plan.one(NETWORK_COMPONENT)
     vpc = plan.one("aws:ec2/vpc:Vpc")
     assert vpc.parent == network.urn and vpc.inputs["cidrBlock"] == "10.42.0.0/16"
     # Every resource below the stack has a component parent: nothing is left dangling.
@@ -40,8 +34,8 @@ def test_example_stack_evaluates_in_each_mode(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", ["ecs", "eks"])
-def test_no_output_reveals_a_token(mode: str) -> None:
-    plan = run_program(dev_config(mode=mode))
+def test_no_output_reveals_a_token(mode: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(f"{mode}_dev_plan")
     assert SENTINEL_PREFIX not in json.dumps(plan.redacted_outputs, default=str)
     assert SENTINEL_PREFIX not in json.dumps(
         [r.redacted_inputs for r in plan.resources], default=str
@@ -57,44 +51,8 @@ def test_mode_fargate_fails_before_any_resource_is_created() -> None:
     assert "mode: 'fargate'" in message and "ecs" in message and "eks" in message
 
 
-def test_plan_command_writes_json_for_the_example_stack(tmp_path: Path) -> None:
-    out = tmp_path / "plan.json"
-    assert plan_command.main(["--stack", "dev", "--out", str(out), "--project-dir", str(ROOT)]) == 0
-    document = json.loads(out.read_text())
-    text = out.read_text()
-    assert plan_command.PLACEHOLDER_TOKEN not in text and "glrt-" not in text
-    types = {r["type"] for r in document["resources"]}
-    assert "aws:ecs/taskDefinition:TaskDefinition" in types
-    secret_version = next(
-        r
-        for r in document["resources"]
-        if r["type"] == "aws:secretsmanager/secretVersion:SecretVersion"
-    )
-    assert secret_version["inputs"]["secretString"] == REDACTED
-    assert {"runnerTokens.fargate", "runnerTokens.fargate-spot"} == set(
-        document["placeholderSecrets"]
-    )
-    files = document["renderedFiles"]
-    assert any(path.endswith("config.toml") for path in files)
-    assert any("fargate" in path and path.endswith(".toml") for path in files)
-    by_name = {r["name"]: r for r in document["resources"]}
-    assert by_name["network-vpc"]["parent"] == "network"
-
-
-def test_plan_command_reports_config_errors(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  gitlab-fargate-runners:mode: fargate\n")
-    assert plan_command.main(["--stack", "bad", "--project-dir", str(tmp_path)]) == 2
-    assert "mode: 'fargate'" in capsys.readouterr().err
-
-
-def test_eks_mode_renders_each_release_values_for_the_plan() -> None:
-    import tomllib
-
-    import yaml
-
-    plan = run_program(dev_config(mode="eks"))
+def test_eks_mode_renders_each_release_values_for_the_plan(eks_dev_plan: Plan) -> None:
+    plan = eks_dev_plan
     for runner in ("fargate", "fargate-spot"):
         values = yaml.safe_load(plan.rendered_files[f"helm/gitlab-runner-{runner}/values.yaml"])
         release = next(
@@ -110,16 +68,19 @@ def test_eks_mode_renders_each_release_values_for_the_plan() -> None:
         )
 
 
-def test_destroy_leaves_no_token_secret_scheduled_for_deletion() -> None:
-    plan = run_program(dev_config())
-    secret = plan.one("aws:secretsmanager/secret:Secret")
+def test_destroy_leaves_no_token_secret_scheduled_for_deletion(ecs_dev_plan: Plan) -> None:
+    secret = ecs_dev_plan.one("aws:secretsmanager/secret:Secret")
     assert secret.inputs["recoveryWindowInDays"] == 0
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert "```sh\n./scripts/test\n```" in readme
-    assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text()
+    (command,) = [
+        line.removeprefix("exec ")
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.startswith("exec ")
+    ]
+    assert command == "bash scripts/test"
+    assert f"```sh\n{command}\n```" in (ROOT / "README.md").read_text()
 
 
 def test_unknown_top_level_key_is_caught_through_the_runtime() -> None:
@@ -154,18 +115,3 @@ def test_stack_names_with_dots_give_valid_cluster_names() -> None:
     ecs = run_program(dev_config(), stack="team.prod")
     names = {r.inputs["name"] for r in ecs.all("aws:ecs/cluster:Cluster")}
     assert names == {"gitlab-runners-team-prod", "gitlab-runners-team-prod-spot"}
-
-
-def test_plan_command_stands_in_the_gitlab_token_for_created_runners(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.created.yaml").write_text(
-        "config:\n"
-        "  gitlab-fargate-runners:gitlab:\n"
-        "    createRunners: true\n"
-        "    runnerType: instance\n"
-    )
-    document = plan_command.run("created", tmp_path)
-    assert document["placeholderSecrets"] == ["gitlabToken"]
-    text = json.dumps(document)
-    assert plan_command.PLACEHOLDER_GITLAB_TOKEN not in text and "glrt-" not in text
-    runners = [r for r in document["resources"] if r["type"].startswith("gitlab:")]
-    assert [r["inputs"]["runnerType"] for r in runners] == ["instance_type"]

@@ -12,7 +12,6 @@ from typing import Any
 from components.ecs.manager_files import CONFIG_PATH
 from components.offline.mocks import MOCK_ACCOUNT, Plan
 from components.shared.cache import bucket_prefix
-from tests.ecs.support import dev_plan
 from tests.harness import ROOT, dev_config, run_program
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -48,8 +47,10 @@ def only(plan: Plan, type_: str) -> dict[str, Any]:
     return plan.one(type_).inputs
 
 
-def test_bucket_is_private_owner_enforced_encrypted_tls_only_and_expiring() -> None:
-    plan = dev_plan()
+def test_bucket_is_private_owner_enforced_encrypted_tls_only_and_expiring(
+    ecs_dev_plan: Plan,
+) -> None:
+    plan = ecs_dev_plan
     bucket = only(plan, BUCKET)
     assert bucket["bucketPrefix"] == "gitlab-runners-dev-cache-"
     assert bucket["forceDestroy"] is True  # `pulumi destroy` empties it
@@ -84,8 +85,8 @@ def expiry_days(plan: Plan) -> int:
     return rule["expiration"]["days"]
 
 
-def test_force_destroy_is_set_on_the_cache_bucket_only() -> None:
-    for plan in (dev_plan(), eks_plan()):
+def test_force_destroy_is_set_on_the_cache_bucket_only(ecs_dev_plan: Plan) -> None:
+    for plan in (ecs_dev_plan, eks_plan()):
         forced = [r.name for r in plan.resources if r.inputs.get("forceDestroy") is True]
         assert forced == ["cache-bucket"]
 
@@ -113,8 +114,8 @@ def check_cache_section(entry: dict[str, Any]) -> None:
     assert set(section["s3"]) <= upstream_keys("runners.cache.s3")
 
 
-def test_ecs_config_toml_points_every_runner_at_the_bucket() -> None:
-    runners = tomllib.loads(dev_plan().rendered_files[CONFIG_PATH])["runners"]
+def test_ecs_config_toml_points_every_runner_at_the_bucket(ecs_dev_plan: Plan) -> None:
+    runners = tomllib.loads(ecs_dev_plan.rendered_files[CONFIG_PATH])["runners"]
     assert [r["name"] for r in runners] == ["fargate", "fargate-spot"]
     for entry in runners:
         check_cache_section(entry)
@@ -159,8 +160,8 @@ def check_manager_grants(statements: list[dict[str, Any]]) -> None:
     assert all(s["Effect"] == "Allow" for s in statements)
 
 
-def test_ecs_only_the_manager_role_may_use_the_bucket() -> None:
-    found = statements_on_bucket(dev_plan())
+def test_ecs_only_the_manager_role_may_use_the_bucket(ecs_dev_plan: Plan) -> None:
+    found = statements_on_bucket(ecs_dev_plan)
     assert list(found) == ["ecs-manager-policy"]
     check_manager_grants(found["ecs-manager-policy"])
 

@@ -100,7 +100,7 @@ def test_fail_on_quota_stops_the_deployment_before_any_resource() -> None:
 def test_unreadable_quota_is_a_warning_and_check_quotas_false_skips_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def denied(_args: dict[str, Any]) -> dict[str, Any]:
+    def denied(_args: dict[str, Any], _region: str) -> dict[str, Any]:
         raise ProviderError("AccessDeniedException: servicequotas:GetServiceQuota")
 
     monkeypatch.setitem(mocks.INVOKES_BY_TOKEN, QUOTA_INVOKE, denied)

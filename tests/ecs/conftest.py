@@ -1,0 +1,41 @@
+"""ECS plans beyond the example stack, evaluated once per session (see tests/conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.offline.mocks import Plan
+from tests.ecs.support import EXISTING_VPC, TASK_ROLE_POLICY
+from tests.harness import dev_config, run_program
+
+
+@pytest.fixture(scope="session")
+def ecs_existing_vpc_plan() -> Plan:
+    """One on-demand runner in an existing VPC, a task role and environment on a non-default
+    entry, a self-managed GitLab on a custom port, Container Insights on."""
+    config = dev_config(
+        gitlabUrl="https://gitlab.example.com:8443",
+        runners=[{"name": "build", "tags": ["build", "aws"], "concurrency": 5}],
+        network=EXISTING_VPC,
+    )
+    config["ecs"] = {
+        **config["ecs"],
+        "containerInsights": True,
+        "taskDefinitions": [
+            *config["ecs"]["taskDefinitions"][:1],
+            {
+                **config["ecs"]["taskDefinitions"][1],
+                "taskRolePolicyArns": [TASK_ROLE_POLICY],
+                "environment": {"TZ": "UTC", "NODE_ENV": "test"},
+            },
+        ],
+    }
+    return run_program(config)
+
+
+@pytest.fixture(scope="session")
+def ecs_public_ips_plan() -> Plan:
+    """The example stack with publicTaskIps: tasks in public subnets with public IPs."""
+    config = dev_config()
+    config["network"] = {**config["network"], "publicTaskIps": True}
+    return run_program(config)
