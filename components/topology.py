@@ -62,12 +62,7 @@ def _build_topology(config: StackConfig, network: Network, tags: dict[str, str])
 def build_stack(config: StackConfig) -> StackResult:
     """Create every resource for the stack."""
     tags = stack_tags(pulumi.get_stack())
-    subnet_tags: dict[str, pulumi.Input[str]] = {}
-    if config.mode == "eks":
-        from components.eks.karpenter import discovery_tags
-
-        subnet_tags = {**discovery_tags(cluster_name_for(pulumi.get_stack()))}
-    network = Network("network", NetworkArgs(config.network, subnet_tags, tags))
+    network = Network("network", NetworkArgs(config.network, tags))
     topology = _build_topology(config, network, tags)
     common: dict[str, object] = {
         "mode": config.mode,

@@ -41,6 +41,10 @@ class RecordedResource:
     redacted_inputs: dict[str, Any]  # secrets replaced by "[secret]": safe to print or export
     custom: bool
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (EKS tests)
+    # Resource options that change what replacements and destroy do.
+    delete_before_replace: bool = False
+    retain_on_delete: bool = False
+    import_id: str = ""
 
 
 @dataclass
@@ -210,7 +214,16 @@ def _invoke_result(token: str, args: dict[str, Any]) -> dict[str, Any]:
     raise NotImplementedError(f"offline evaluation has no answer for invoke {token}")
 
 
-INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    # A fresh account: no EC2 Spot service-linked role yet (tests swap in an existing one).
+    "aws:iam/getRoles:getRoles": lambda args: {"arns": [], "names": [], "id": "mock"},
+    "aws:iam/getRole:getRole": lambda args: {
+        "name": args.get("name"),
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{args.get('name')}",
+        "tags": {},
+        "id": args.get("name"),
+    },
+}
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -244,6 +257,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     redacted_inputs=_redact(raw),
                     custom=bool(request.custom),
                     dependencies=list(request.dependencies),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    import_id=request.importId,
                 )
             )
         return response
