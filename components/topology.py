@@ -85,12 +85,7 @@ def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.wa
     """Check the account can carry the configured concurrency, then create every resource."""
     run_preflight(config, warn)
     tags = stack_tags(pulumi.get_stack())
-    subnet_tags: dict[str, pulumi.Input[str]] = {}
-    if config.mode == "eks":
-        from components.eks.karpenter import discovery_tags
-
-        subnet_tags = {**discovery_tags(cluster_name_for(pulumi.get_stack()))}
-    network = Network("network", NetworkArgs(config.network, subnet_tags, tags))
+    network = Network("network", NetworkArgs(config.network, tags))
     image_cache = None
     if config.images.pull_through_cache:
         image_cache = ImageCache(

@@ -140,7 +140,12 @@ class EksSpec:
     service_cpu: int  # CPU units of each `services:` container of a job pod
     service_memory: int  # MiB of each `services:` container
     default_job_image: str  # for jobs without `image:`
-    public_access_cidrs: tuple[str, ...]  # who may reach the public Kubernetes API endpoint
+    endpoint_access: str  # "public" (public + private endpoint) or "private" only
+    # Who may reach the public endpoint; the parser fills in 0.0.0.0/0 (with a warning) when
+    # the endpoint is public and nothing is set, and leaves it empty when it is private.
+    public_access_cidrs: tuple[str, ...]
+    node_ami_alias: str  # Karpenter EC2NodeClass AMI alias, pinned by default
+    job_timeout_seconds: int  # how long a stopping manager or draining node waits for jobs
 
 
 @dataclass(frozen=True)

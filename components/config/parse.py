@@ -31,6 +31,7 @@ from components.config.model import (
     TaskDefinitionSpec,
 )
 from components.config.reader import Reader, did_you_mean
+from components.eks.sizing import minimum_poll_timeout, request_concurrency_for
 from components.naming import PROJECT
 from components.shared.fargate_sizes import (
     EKS_FARGATE_POD_OVERHEAD_MIB,
@@ -93,6 +94,10 @@ def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | No
         )
     if mode == "eks":
         _check_fargate_size(r, label, values["cpu"], values["memory"])
+    if values["request_concurrency"] is None:
+        values["request_concurrency"] = (
+            request_concurrency_for(values["concurrency"]) if mode == "eks" else 1
+        )
     return RunnerSpec(**values)
 
 
@@ -149,8 +154,45 @@ def _parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
     return EcsSpec(**values)
 
 
+OPEN_TO_ALL = "0.0.0.0/0"
+
+
 def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
-    return EksSpec(**schema.EKS_SECTION.read(r, "eks", raw, mode))
+    values = schema.EKS_SECTION.read(r, "eks", raw, mode)
+    cidrs = tuple(values["public_access_cidrs"])
+    if values["endpoint_access"] == "private":
+        if cidrs and mode == "eks":
+            r.problem(
+                f"eks.publicAccessCidrs: {list(cidrs)} cannot be used with eks.endpointAccess "
+                "private (there is no public endpoint); remove eks.publicAccessCidrs or set "
+                "eks.endpointAccess public"
+            )
+        values["public_access_cidrs"] = ()
+        return EksSpec(**values)
+    if not cidrs:
+        cidrs = (OPEN_TO_ALL,)
+    if OPEN_TO_ALL in cidrs and mode == "eks":
+        r.warn(
+            "eks.publicAccessCidrs: the Kubernetes API endpoint is open to the whole internet "
+            "(0.0.0.0/0); narrow it with `pulumi config set --path 'eks.publicAccessCidrs[0]' "
+            "<your CIDR>` or use `eks.endpointAccess: private` from inside the VPC "
+            "(docs/eks-operations.md)"
+        )
+    values["public_access_cidrs"] = cidrs
+    return EksSpec(**values)
+
+
+def _check_eks_poll_timeout(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
+    """Job pods launched in one burst queue at Fargate's launch rate: the last one must still
+    start within poll_timeout."""
+    fargate_jobs = sum(x.concurrency for x in runners if x.lane == "fargate")
+    needed = minimum_poll_timeout(fargate_jobs)
+    if eks.poll_timeout_seconds < needed:
+        r.warn(
+            f"eks.pollTimeoutSeconds: {eks.poll_timeout_seconds} s may be too short for "
+            f"{fargate_jobs} Fargate jobs starting at once (about {needed} s at Fargate's "
+            f"launch rate); raise it to at least {needed}"
+        )
 
 
 def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> NetworkSpec:
@@ -343,6 +385,7 @@ def parse_config(
     eks = _parse_eks(r, top["eks"], mode)
     if mode == "eks":
         _check_eks_pod_room(r, resolved, eks)
+        _check_eks_poll_timeout(r, resolved, eks)
     network = _parse_network(r, top["network"], mode, [x.concurrency for x in resolved])
     gitlab, gitlab_token = parse_gitlab(
         r,

@@ -66,10 +66,11 @@ RUNNER = Section(
         Key(
             "requestConcurrency",
             "integer",
-            1,
+            None,
             "Concurrent job requests to GitLab (gitlab-runner `request_concurrency`).",
             minimum=1,
             maximum=100,
+            default_doc="1 in ecs mode; in eks mode 1 per 25 of concurrency, at most 20",
         ),
         Key(
             "taskDefinition",
@@ -280,10 +281,11 @@ EKS_SECTION = Section(
         Key(
             "kubernetesVersion",
             "string",
-            "1.33",
-            "EKS Kubernetes minor version.",
+            # In EKS standard support until 2027-03 (docs/eks-operations.md: upgrades).
+            "1.35",
+            "EKS Kubernetes minor version (upgrade one minor version at a time).",
             pattern=r"1\.\d{2}",
-            hint="use a minor version such as 1.33",
+            hint="use a minor version such as 1.35",
         ),
         Key(
             "karpenterVersion",
@@ -390,11 +392,39 @@ EKS_SECTION = Section(
             hint=IMAGE_HINT,
         ),
         Key(
+            "endpointAccess",
+            "choice",
+            "public",
+            "Kubernetes API endpoint: public (plus private inside the VPC) or private only "
+            "(deploy from inside the VPC).",
+            choices=("public", "private"),
+        ),
+        Key(
             "publicAccessCidrs",
             "strings",
-            ("0.0.0.0/0",),
-            "Who may reach the public Kubernetes API endpoint.",
+            (),
+            "Who may reach the public Kubernetes API endpoint (endpointAccess public only).",
             check=check_cidr,
+            default_doc="0.0.0.0/0, warned at preview",
+        ),
+        Key(
+            "nodeAmiAlias",
+            "string",
+            # A pinned AL2023 EKS AMI release: nodes change only when this is raised on purpose.
+            "al2023@v20260930",
+            "AMI alias of Karpenter nodes (al2023@vYYYYMMDD, or al2023@latest to follow "
+            "every release).",
+            pattern=r"al2023@(v\d{8}|latest)",
+            hint="use an AL2023 EKS AMI release such as al2023@v20260930",
+        ),
+        Key(
+            "jobTimeoutSeconds",
+            "integer",
+            3600,
+            "Longest job a stopping manager or draining node waits for (keep the runners' "
+            "maximum job timeout in GitLab at or below it).",
+            minimum=600,
+            maximum=86400,
         ),
     ),
     modes=EKS,

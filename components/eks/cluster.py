@@ -2,9 +2,14 @@
 IRSA, API access entries, Fargate logging to CloudWatch, and the extra Fargate profiles.
 
 pulumi-eks creates the kube-system profile itself and, because `fargate` is set, installs the
-managed CoreDNS addon with `computeType: Fargate`. The cluster keeps only the security group
-EKS creates (skip_default_security_groups): Fargate pods use it, and Karpenter nodes join it
-through the discovery tag added here, so pods on both can reach each other and CoreDNS.
+managed CoreDNS addon on Fargate, with replicas sized for the job pods. The cluster keeps only
+the security group EKS creates (skip_default_security_groups): Fargate pods use it, and
+Karpenter's node classes select it by id, so pods on both can reach each other and CoreDNS.
+The VPC CNI runs as the managed `vpc-cni` addon with its own IRSA role, so node roles need no
+network-interface rights.
+
+CoreDNS starts while the cluster is created, before the `aws-logging` ConfigMap exists, so its
+logs reach CloudWatch only after its first restart (docs/eks-operations.md).
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ from components.eks.fargate_logging import (
     fargate_log_group_name,
     fluent_bit_process_log_group_name,
 )
-from components.eks.karpenter import DISCOVERY_TAG
 from components.eks.placement import (
     COMPUTE_LABEL,
     FARGATE,
@@ -40,11 +44,16 @@ from components.eks.placement import (
 from components.eks.policies import (
     CLUSTER_ADMIN_ACCESS_POLICY,
     FARGATE_POD_EXECUTION_POLICY,
+    VPC_CNI_NAMESPACE,
+    VPC_CNI_POLICY,
+    VPC_CNI_SERVICE_ACCOUNT,
     cluster_access_policy_arn,
     fargate_logging_policy,
     fargate_pod_execution_trust_policy,
+    irsa_trust_policy,
     managed_policy_arn,
 )
+from components.eks.sizing import coredns_replicas
 from components.naming import type_token
 from components.shared.aws import AwsContext
 from components.shared.network import Network
@@ -83,12 +92,18 @@ def fargate_profile_specs(config: StackConfig) -> list[FargateProfileSpec]:
     return specs
 
 
+def coredns_configuration(total_concurrency: int) -> dict[str, object]:
+    """The managed CoreDNS addon's configuration values: on Fargate, replicas by job count."""
+    return {"computeType": "Fargate", "replicaCount": coredns_replicas(total_concurrency)}
+
+
 @dataclass(frozen=True)
 class EksClusterArgs:
     config: StackConfig
     network: Network
     cluster_name: str
-    node_role_arn: pulumi.Input[str]
+    # Roles of Karpenter nodes, each granted an EC2_LINUX access entry.
+    node_role_arns: Mapping[str, pulumi.Input[str]]
     aws: AwsContext
     fargate_profiles: Sequence[FargateProfileSpec]
     tags: Mapping[str, str]
@@ -143,8 +158,8 @@ class EksCluster(pulumi.ComponentResource):
             private_subnet_ids=args.network.private_subnet_ids,
             public_subnet_ids=self._public_subnets(),
             endpoint_private_access=True,
-            endpoint_public_access=True,
-            public_access_cidrs=list(config.eks.public_access_cidrs),
+            endpoint_public_access=config.eks.endpoint_access == "public",
+            public_access_cidrs=list(config.eks.public_access_cidrs) or None,
             authentication_mode=pulumi_eks.AuthenticationMode.API,
             access_entries=self._access_entries(),
             create_oidc_provider=True,
@@ -156,16 +171,13 @@ class EksCluster(pulumi.ComponentResource):
                 pod_execution_role_arn=self.pod_execution_role.arn,
                 subnet_ids=args.network.private_subnet_ids,
             ),
+            coredns_addon_options=pulumi_eks.CoreDnsAddonOptionsArgs(
+                configuration_values=coredns_configuration(config.total_concurrency)
+            ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_deps),
         )
-        aws.ec2.Tag(
-            f"{name}-security-group-discovery-tag",
-            resource_id=self.cluster.cluster_security_group_id,
-            key=DISCOVERY_TAG,
-            value=args.cluster_name,
-            opts=child,
-        )
+        self.vpc_cni = self._vpc_cni_addon()
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.cluster.kubeconfig_json)
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
         self.logging_config = self._fargate_logging()
@@ -192,9 +204,12 @@ class EksCluster(pulumi.ComponentResource):
             lambda p: cluster_access_policy_arn(p, CLUSTER_ADMIN_ACCESS_POLICY)
         )
         entries = {
-            "karpenter-nodes": pulumi_eks.AccessEntryArgs(
-                principal_arn=self._args.node_role_arn, type=pulumi_eks.AccessEntryType.EC2_LINUX
+            f"karpenter-{'nodes' if node_class == 'default' else node_class}": (
+                pulumi_eks.AccessEntryArgs(
+                    principal_arn=role_arn, type=pulumi_eks.AccessEntryType.EC2_LINUX
+                )
             )
+            for node_class, role_arn in self._args.node_role_arns.items()
         }
         for index, role_arn in enumerate(self._args.config.eks.admin_role_arns):
             entries[f"admin-{index}"] = pulumi_eks.AccessEntryArgs(
@@ -247,6 +262,41 @@ class EksCluster(pulumi.ComponentResource):
         )
         return role
 
+    def _vpc_cni_addon(self) -> aws.eks.Addon:
+        """The VPC CNI as a managed addon whose aws-node service account assumes its own role
+        (IRSA) with the CNI policy; it adopts the aws-node EKS installs (OVERWRITE)."""
+        ctx = self._args.aws
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{self._name}-vpc-cni",
+            description="VPC CNI (IRSA: kube-system/aws-node service account)",
+            assume_role_policy=pulumi.Output.all(
+                self.cluster.oidc_provider_arn, self.cluster.oidc_issuer
+            ).apply(
+                lambda oi: json.dumps(
+                    irsa_trust_policy(oi[0], oi[1], VPC_CNI_NAMESPACE, VPC_CNI_SERVICE_ACCOUNT)
+                )
+            ),
+            tags=dict(self._args.tags),
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{self._name}-vpc-cni-policy",
+            role=role.name,
+            policy_arn=ctx.partition.apply(lambda p: managed_policy_arn(p, VPC_CNI_POLICY)),
+            opts=child,
+        )
+        return aws.eks.Addon(
+            f"{self._name}-vpc-cni",
+            cluster_name=self._args.cluster_name,
+            addon_name="vpc-cni",
+            service_account_role_arn=role.arn,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="PRESERVE",
+            tags=dict(self._args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, attachment]),
+        )
+
     def _fargate_logging(self) -> k8s.core.v1.ConfigMap:
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
         namespace = k8s.core.v1.Namespace(
@@ -292,7 +342,11 @@ class EksCluster(pulumi.ComponentResource):
                 subnet_ids=self._args.network.private_subnet_ids,
                 selectors=[selector],
                 tags=dict(self._args.tags),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
+                # Every input forces a replacement and the name is fixed: the old profile must
+                # go before the new one is created (AWS rejects a duplicate name).
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[previous], delete_before_replace=True
+                ),
             )
             profiles[spec.name] = profile
             previous = profile

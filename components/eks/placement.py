@@ -26,6 +26,24 @@ KARPENTER_SERVICE_ACCOUNT = "karpenter"
 KUBE_SYSTEM = "kube-system"
 
 
+# A stopping manager finishes its running jobs (SIGQUIT) for up to the job timeout; the margin
+# covers the last job's upload and the manager's own exit.
+MANAGER_STOP_MARGIN_SECONDS = 300
+# Karpenter's drain deadline sits above the pods' own grace period, so it never cuts it short.
+NODE_DRAIN_MARGIN_SECONDS = 300
+
+
+def manager_grace_seconds(eks: EksSpec) -> int:
+    """terminationGracePeriodSeconds of a manager pod: long enough for its longest job."""
+    return eks.job_timeout_seconds + MANAGER_STOP_MARGIN_SECONDS
+
+
+def node_termination_grace(eks: EksSpec) -> str:
+    """NodePool terminationGracePeriod: how long Karpenter lets pods on a node it removes
+    (expiry, Spot reclaim aside) finish before it deletes them anyway."""
+    return f"{manager_grace_seconds(eks) + NODE_DRAIN_MARGIN_SECONDS}s"
+
+
 def runner_namespace(runner_name: str) -> str:
     return f"gitlab-runner-{runner_name}"
 

@@ -14,12 +14,21 @@ from typing import Any
 
 Document = dict[str, Any]
 FARGATE_POD_EXECUTION_POLICY = "AmazonEKSFargatePodExecutionRolePolicy"
+# Karpenter node roles carry no AmazonEKS_CNI_Policy: the VPC CNI (aws-node) has its own IRSA
+# role, so a pod that reaches its node cannot manage network interfaces across the account.
 NODE_MANAGED_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryPullOnly",
     "AmazonSSMManagedInstanceCore",
 )
+# Docker-in-Docker nodes: only joining the cluster and pulling images (no Session Manager).
+PRIVILEGED_NODE_MANAGED_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryPullOnly",
+)
+VPC_CNI_POLICY = "AmazonEKS_CNI_Policy"
+VPC_CNI_NAMESPACE = "kube-system"
+VPC_CNI_SERVICE_ACCOUNT = "aws-node"
 CLUSTER_ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
 
 
@@ -115,7 +124,7 @@ def karpenter_controller_policies(
     region: str,
     account_id: str,
     cluster_name: str,
-    node_role_arn: str,
+    node_role_arns: Sequence[str],
     queue_arn: str,
 ) -> dict[str, Document]:
     """The Karpenter controller's permissions, split like upstream (each fits a managed policy)."""
@@ -216,7 +225,7 @@ def karpenter_controller_policies(
         {
             "Sid": "AllowPassingInstanceRole",
             "Effect": "Allow",
-            "Resource": node_role_arn,
+            "Resource": list(node_role_arns),
             "Action": "iam:PassRole",
             "Condition": {
                 "StringEquals": {

@@ -29,7 +29,14 @@ from components.eks.cluster import (
     fargate_profile_specs,
 )
 from components.eks.karpenter import Karpenter, KarpenterArgs, create_node_role
+from components.eks.karpenter_objects import (
+    NODE_CLASS,
+    PRIVILEGED_NODE_CLASS,
+    node_classes_for,
+    node_pool_specs,
+)
 from components.eks.placement import FARGATE, placement_for
+from components.eks.policies import NODE_MANAGED_POLICIES, PRIVILEGED_NODE_MANAGED_POLICIES
 from components.eks.runner_chart import (
     GitLabRunnerChart,
     GitLabRunnerChartArgs,
@@ -37,6 +44,7 @@ from components.eks.runner_chart import (
     release_name,
     runner_summary,
 )
+from components.eks.spot_role import spot_service_linked_role
 from components.gitlab.runners import RunnerTokens
 from components.naming import type_token
 from components.shared.aws import AwsContext, child
@@ -139,16 +147,14 @@ class EksFargateRunner(pulumi.ComponentResource):
         config = args.config
         tags = dict(args.tags)
         ctx = AwsContext.lookup(self)
-        node_role = create_node_role(
-            f"{name}-karpenter-node", ctx.dns_suffix, ctx.partition, tags, parent=self
-        )
+        node_roles = self._node_roles(name, config, ctx, tags)
         cluster = EksCluster(
             f"{name}-cluster",
             EksClusterArgs(
                 config=config,
                 network=args.network,
                 cluster_name=args.cluster_name,
-                node_role_arn=node_role.arn,
+                node_role_arns={n: role.arn for n, role in node_roles.items()},
                 aws=ctx,
                 fargate_profiles=fargate_profile_specs(config),
                 tags=tags,
@@ -157,10 +163,14 @@ class EksFargateRunner(pulumi.ComponentResource):
         )
         if args.image_cache is not None:
             cache_policy = json.dumps(pull_through_policy(args.image_cache.repository_arn_pattern))
-            for label, role in (
-                ("karpenter-node", node_role),
-                ("pod-execution", cluster.pod_execution_role),
-            ):
+            pulling_roles = {
+                **{
+                    "karpenter-node" if n == NODE_CLASS else f"karpenter-node-{n}": role
+                    for n, role in node_roles.items()
+                },
+                "pod-execution": cluster.pod_execution_role,
+            }
+            for label, role in pulling_roles.items():
                 aws.iam.RolePolicy(
                     f"{name}-{label}-image-cache",
                     role=role.id,
@@ -173,13 +183,16 @@ class EksFargateRunner(pulumi.ComponentResource):
                 config=config,
                 cluster_name=args.cluster_name,
                 provider=cluster.provider,
-                node_role=node_role,
+                node_roles=node_roles,
                 oidc_provider_arn=cluster.cluster.oidc_provider_arn,
                 oidc_issuer=cluster.cluster.oidc_issuer,
                 partition=ctx.partition,
                 region=ctx.region,
                 account_id=ctx.account_id,
+                subnet_ids=args.network.private_subnet_ids,
+                security_group_id=cluster.cluster.cluster_security_group_id,
                 depends_on=(cluster.fargate_profiles["karpenter"], cluster.logging_config),
+                nodes_need=(cluster.vpc_cni, *self._spot_role(name, config, tags)),
                 tags=tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -233,3 +246,42 @@ class EksFargateRunner(pulumi.ComponentResource):
             "gitlabCiExample": gitlab_ci_example(config),
         }
         self.register_outputs(self.stack_outputs)
+
+    def _node_roles(
+        self, name: str, config: StackConfig, ctx: AwsContext, tags: dict[str, str]
+    ) -> dict[str, Any]:
+        """One node role per EC2NodeClass the configured pools use. The default role exists
+        even without pools: it is what the cluster grants node access to from day one."""
+        classes = set(node_classes_for(node_pool_specs(config))) | {NODE_CLASS}
+        roles = {
+            NODE_CLASS: create_node_role(
+                f"{name}-karpenter-node",
+                "Nodes launched by Karpenter for the spot lane and system pool",
+                NODE_MANAGED_POLICIES,
+                ctx.dns_suffix,
+                ctx.partition,
+                tags,
+                parent=self,
+            )
+        }
+        if PRIVILEGED_NODE_CLASS in classes:
+            roles[PRIVILEGED_NODE_CLASS] = create_node_role(
+                f"{name}-karpenter-privileged-node",
+                "Nodes launched by Karpenter for privileged (Docker-in-Docker) jobs",
+                PRIVILEGED_NODE_MANAGED_POLICIES,
+                ctx.dns_suffix,
+                ctx.partition,
+                tags,
+                parent=self,
+            )
+        return roles
+
+    def _spot_role(
+        self, name: str, config: StackConfig, tags: dict[str, str]
+    ) -> tuple[pulumi.Resource, ...]:
+        """The Spot service-linked role, when a runner uses the spot lane and this stack
+        manages it (components/eks/spot_role.py)."""
+        if not any(r.lane == "spot" for r in config.runners):
+            return ()
+        role = spot_service_linked_role(f"{name}-spot-service-role", tags, parent=self)
+        return () if role is None else (role,)

@@ -2,11 +2,22 @@
 (Kubernetes executor) in its own namespace, with its glrt- token in a Kubernetes Secret.
 
 Pure functions render the chart values and the `runners.config` TOML; the component creates
-the Namespace, the Secret and the Helm release.
+the Namespace, the Secret, the job service account, the manager's PodDisruptionBudget and the
+Helm release.
+
+Day-2 behaviour (docs/eks-operations.md):
+- a new token rolls the manager pod: the chart's `checksum/secrets` hashes nothing with
+  `runners.secret` and the manager reads the token only at start, so a pod annotation carries
+  an HMAC of the token (computed inside a secret Output, never the token);
+- a stopping manager finishes its jobs: the chart's entrypoint execs the runner under
+  dumb-init with no stop signal, so Kubernetes' SIGTERM would abort every job; a preStop hook
+  sends SIGQUIT (graceful) and waits, within terminationGracePeriodSeconds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +33,14 @@ from components.eks.placement import (
     FARGATE,
     POOL_TAINT_KEY,
     Placement,
+    manager_grace_seconds,
     placement_for,
     pool_selector,
     pool_toleration,
     runner_namespace,
 )
-from components.naming import type_token
+from components.eks.sizing import manager_size
+from components.naming import PROJECT, type_token
 from components.shared.cache import CacheSettings, cache_section
 from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
 
@@ -36,12 +49,18 @@ TYPE_TOKEN = type_token("eks", "GitLabRunnerChart")
 CHART = "gitlab-runner"
 CHART_REPOSITORY = "https://charts.gitlab.io"
 TOKEN_SECRET = "gitlab-runner-token"
-# The manager pod: 0.5 vCPU / 768 MiB requests -> a 0.5 vCPU / 1 GB Fargate pod.
-MANAGER_RESOURCES = {"cpu": "500m", "memory": "768Mi"}
-# How long a stopping manager waits for its running jobs before Kubernetes kills it.
-MANAGER_TERMINATION_GRACE_SECONDS = 3600
-# Helm waits for the manager to be Ready; a Fargate or fresh Karpenter node takes minutes.
+# Pod annotation whose value changes with the runner token, so a new token rolls the pod.
+TOKEN_ANNOTATION = f"{PROJECT}/token-hmac"
+# Helm waits up to this for an install/upgrade (the manager Ready; a Fargate or fresh Karpenter
+# node takes minutes) and for an uninstall. Uninstall deletes the Deployment in the background,
+# so it does not wait out the manager's grace period; the namespace deletion after it does.
 RELEASE_TIMEOUT_SECONDS = 900
+# The chart's runner process: the readiness probe's pattern (process name gitlab-runner).
+RUNNER_PROCESS = "gitlab.*runner"
+# preStop: graceful stop (SIGQUIT: no new jobs, running ones finish), then wait for the exit.
+GRACEFUL_STOP = (
+    f"pkill -QUIT '{RUNNER_PROCESS}'; while pgrep '{RUNNER_PROCESS}' >/dev/null; do sleep 5; done"
+)
 # Docker-in-Docker with TLS: the dind service writes client certs here for the build container.
 DOCKER_CERTS_VOLUME = {"name": "docker-certs", "mount_path": "/certs/client", "medium": "Memory"}
 # IRSA: the manager's service account assumes this role (it presigns the S3 cache URLs).
@@ -156,6 +175,9 @@ def runners_config_toml(
         # Docker-in-Docker needs privileged containers: only this lane, only on EC2 nodes.
         kubernetes["privileged"] = True
         kubernetes["volumes"] = {"empty_dir": [dict(DOCKER_CERTS_VOLUME)]}
+    # Job pods run as a service account with no RBAC, and get no API token mounted.
+    kubernetes["service_account"] = job_service_account(runner)
+    kubernetes["automount_service_account_token"] = False
     entry = {"request_concurrency": runner.request_concurrency, "kubernetes": kubernetes}
     if cache is not None:
         entry["cache"] = cache_section(cache)
@@ -168,11 +190,14 @@ def _manager_placement_values(placement: Placement) -> dict[str, Any]:
     return {
         "nodeSelector": pool_selector(placement.manager),
         "tolerations": [pool_toleration(placement.manager)],
+        # Karpenter must not consolidate or drift a node away under a manager and its jobs.
+        "podAnnotations": {DO_NOT_DISRUPT: "true"},
     }
 
 
 def release_name(runner: RunnerSpec) -> str:
-    """The Helm release, and the manager's service account, of one runner."""
+    """The Helm release, the manager's service account and (fullnameOverride) the name and
+    `app` label of its Deployment."""
     return f"gitlab-runner-{runner.name}"
 
 
@@ -184,22 +209,39 @@ class ManagerCache:
     role_arn: str
 
 
+def job_service_account(runner: RunnerSpec) -> str:
+    """The service account of job pods: bound to no Role."""
+    return f"{release_name(runner)}-jobs"
+
+
+def token_fingerprint(release: str, token: str) -> str:
+    """HMAC-SHA256 of the token keyed by the release name, shortened: changes with the token,
+    reveals nothing about it."""
+    digest = hmac.new(release.encode(), token.encode(), hashlib.sha256).hexdigest()
+    return digest[:16]
+
+
 def runner_chart_values(
     config: StackConfig, runner: RunnerSpec, cache: ManagerCache | None = None
 ) -> dict[str, Any]:
     """Helm values for one runner. The token is NOT here: the chart reads `runners.secret`.
 
-    unregisterRunners stays true: with a glrt- token, `unregister` deletes only this pod's
-    runner *manager* record (DELETE /runners/managers), not the runner, so the runner and its
-    tags stay in GitLab across pod restarts and stale managers do not pile up."""
+    The chart runs its unregister preStop hook only without `deploymentLifecycle`; this
+    program needs that hook for the graceful stop, so unregisterRunners is false. With a glrt-
+    token a pod only ever owns a runner *manager* record (the runner and its tags stay in
+    GitLab), and GitLab deletes manager records not contacted for 7 days."""
     placement = placement_for(runner, config.eks)
     return {
         "gitlabUrl": config.gitlab_url,
+        "fullnameOverride": release_name(runner),
         "concurrent": runner.concurrency,
         "checkInterval": config.eks.check_interval,
         "logFormat": "json",
-        "unregisterRunners": True,
-        "terminationGracePeriodSeconds": MANAGER_TERMINATION_GRACE_SECONDS,
+        "unregisterRunners": False,
+        "terminationGracePeriodSeconds": manager_grace_seconds(config.eks),
+        "deploymentLifecycle": {
+            "preStop": {"exec": {"command": ["/bin/bash", "-c", GRACEFUL_STOP]}}
+        },
         "rbac": {"create": True, "clusterWideAccess": False, "rules": list(RUNNER_RBAC_RULES)},
         "serviceAccount": {
             "create": True,
@@ -207,7 +249,7 @@ def runner_chart_values(
             **({"annotations": {IRSA_ROLE_ANNOTATION: cache.role_arn}} if cache else {}),
         },
         "metrics": {"enabled": True},
-        "resources": {"requests": dict(MANAGER_RESOURCES), "limits": dict(MANAGER_RESOURCES)},
+        "resources": manager_size(runner.concurrency).resources(),
         **_manager_placement_values(placement),
         "runners": {
             "name": runner.name,
@@ -275,10 +317,42 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             },
             opts=k8s_opts,
         )
-        # The values as the release gets them; also shown by the offline plan.
+        k8s.core.v1.ServiceAccount(
+            f"{name}-job-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=job_service_account(runner), namespace=namespace.metadata.name
+            ),
+            automount_service_account_token=False,
+            opts=k8s_opts,
+        )
+        # No voluntary eviction (node drains, Fargate patching) of a manager with running jobs.
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-manager-pdb",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=self.release_name, namespace=namespace.metadata.name
+            ),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                max_unavailable=0,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app": self.release_name}),
+            ),
+            opts=k8s_opts,
+        )
+        # The values without the token annotation: shown by the offline plan.
         self.values: pulumi.Output[dict[str, Any]] = pulumi.Output.from_input(args.cache).apply(
             lambda cache: runner_chart_values(args.config, runner, cache)
         )
+        # The release gets the same values key by key, so the token's fingerprint can stay a
+        # secret leaf instead of making every value secret (and unreviewable) in the state.
+        shape = runner_chart_values(args.config, runner)
+        release_values: dict[str, Any] = {
+            key: self.values.apply(lambda v, k=key: v[k]) for key in shape
+        }
+        release_values["podAnnotations"] = {
+            **shape.get("podAnnotations", {}),
+            TOKEN_ANNOTATION: pulumi.Output.secret(args.token).apply(
+                lambda t: token_fingerprint(self.release_name, t)
+            ),
+        }
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=self.release_name,
@@ -286,7 +360,7 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
             version=args.config.eks.runner_chart_version,
             namespace=namespace.metadata.name,
-            values=self.values,
+            values=release_values,
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(
                 parent=self,

@@ -15,7 +15,6 @@ import pulumi
 import pulumi_gitlab as gitlab
 
 from components.config import RunnerSpec, StackConfig
-from components.eks.runner_chart import MANAGER_TERMINATION_GRACE_SECONDS
 from components.naming import PROJECT, type_token
 
 TYPE_TOKEN = type_token("gitlab", "GitLabRunners")
@@ -32,11 +31,11 @@ def api_url(gitlab_url: str) -> str:
 def maximum_timeout(config: StackConfig) -> int:
     """The longest job GitLab gives these runners: what a stopping manager waits for.
 
-    ECS: ecs.jobTimeoutSeconds (the manager's drain time; there is no run_exec_timeout).
-    EKS: the manager pod's termination grace period, so a rolled pod lets its jobs finish."""
+    ECS: ecs.jobTimeoutSeconds; EKS: eks.jobTimeoutSeconds. Each is what a stopping manager
+    waits for (there is no run_exec_timeout), so a job GitLab lets run longer would be cut."""
     if config.mode == "ecs":
         return config.ecs.job_timeout_seconds
-    return MANAGER_TERMINATION_GRACE_SECONDS
+    return config.eks.job_timeout_seconds
 
 
 def maintenance_note(config: StackConfig, stack: str) -> str:

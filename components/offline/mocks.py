@@ -47,6 +47,10 @@ class RecordedResource:
     custom: bool
     dependencies: list[str] = field(default_factory=list)  # URNs it waits for (EKS tests)
     replace_on_changes: list[str] = field(default_factory=list)  # input paths that replace it
+    # Resource options that change what replacements and destroy do.
+    delete_before_replace: bool = False
+    retain_on_delete: bool = False
+    import_id: str = ""
 
 
 @dataclass
@@ -262,6 +266,14 @@ def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
 INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:servicequotas/getServiceQuota:getServiceQuota": _service_quota,
     "aws:ec2/getSubnet:getSubnet": _subnet,
+    # A fresh account: no EC2 Spot service-linked role yet (tests swap in an existing one).
+    "aws:iam/getRoles:getRoles": lambda args, region: {"arns": [], "names": [], "id": "mock"},
+    "aws:iam/getRole:getRole": lambda args, region: {
+        "name": args.get("name"),
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{args.get('name')}",
+        "tags": {},
+        "id": args.get("name"),
+    },
 }
 
 
@@ -331,6 +343,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     dependencies=list(request.dependencies),
                     replace_on_changes=list(request.replaceOnChanges),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    import_id=request.importId,
                 )
             )
         return response

@@ -30,9 +30,8 @@ INTERFACE_ENDPOINT_SERVICES = (
 @dataclass(frozen=True)
 class NetworkArgs:
     spec: NetworkSpec
-    # Tags for the private subnets (e.g. Karpenter's discovery tag); existing subnets get them
-    # through aws.ec2.Tag so the rest of the VPC is left untouched.
-    private_subnet_tags: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Tags for resources this component creates. Nothing is ever written onto an existing VPC
+    # or its subnets: consumers (Karpenter) select those by id.
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -73,15 +72,6 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = pulumi.Output.from_input(list(spec.private_subnet_ids))
         self.public_subnet_ids = pulumi.Output.from_input(list(spec.public_subnet_ids))
         self._private_route_table_ids: list[pulumi.Output[str]] = []
-        for index, subnet_id in enumerate(spec.private_subnet_ids):
-            for key, value in self._args.private_subnet_tags.items():
-                aws.ec2.Tag(
-                    f"{self._name}-private-{index}-tag-{key.replace('/', '-')}",
-                    resource_id=subnet_id,
-                    key=key,
-                    value=value,
-                    opts=self._child(),
-                )
         self.vpc_cidr = aws.ec2.get_vpc_output(id=spec.vpc_id).cidr_block
 
     def _create_vpc(self, spec: NetworkSpec) -> None:
@@ -152,7 +142,6 @@ class Network(pulumi.ComponentResource):
                 map_public_ip_on_launch=False,
                 tags={
                     **self._args.tags,
-                    **self._args.private_subnet_tags,
                     "Name": f"{self._name}-private-{index}",
                     "tier": "private",
                 },

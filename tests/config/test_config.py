@@ -283,8 +283,12 @@ def test_example_stack_is_valid_in_both_modes() -> None:
     assert [r.lane for r in ecs.runners] == ["fargate", "spot"]
     eks, eks_warnings = parse_config(dev_config(mode="eks"))
     assert eks.mode == "eks"
-    # the ecs settings stay in the file; switching mode only warns that they are unused
-    assert eks_warnings and all("ignored in eks mode" in w for w in eks_warnings)
+    # the ecs settings stay in the file; switching mode only warns that they are unused, and
+    # that the default API endpoint is open to everyone
+    open_endpoint = [w for w in eks_warnings if w.startswith("eks.publicAccessCidrs:")]
+    assert len(open_endpoint) == 1
+    others = [w for w in eks_warnings if w not in open_endpoint]
+    assert others and all("ignored in eks mode" in w for w in others)
 
 
 def test_mode_specific_keys_warn_when_the_other_mode_is_active() -> None:

@@ -19,8 +19,8 @@ from components.eks.fargate_logging import (
     fargate_log_group_name,
     logging_config_size,
 )
-from components.eks.karpenter import (
-    INTERRUPTION_EVENTS,
+from components.eks.karpenter import INTERRUPTION_EVENTS
+from components.eks.karpenter_objects import (
     ec2_node_class,
     karpenter_values,
     node_pool,
@@ -47,7 +47,10 @@ from tests.harness import sentinel
 CLUSTER = "gitlab-runners-prod"
 ACCOUNT = "210987654321"
 REGION = "us-east-2"
-NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/karpenter-node-abc123"
+NODE_ROLES = [
+    f"arn:aws:iam::{ACCOUNT}:role/karpenter-node-abc123",
+    f"arn:aws:iam::{ACCOUNT}:role/karpenter-privileged-node-def456",
+]
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{CLUSTER}-karpenter"
 # Actions AWS offers no resource-level permission for: the only ones allowed on "*".
 UNSCOPABLE = {
@@ -87,7 +90,7 @@ def as_list(value: str | list[str]) -> list[str]:
 
 
 def permission_documents() -> dict[str, dict[str, Any]]:
-    docs = karpenter_controller_policies("aws", REGION, ACCOUNT, CLUSTER, NODE_ROLE, QUEUE)
+    docs = karpenter_controller_policies("aws", REGION, ACCOUNT, CLUSTER, NODE_ROLES, QUEUE)
     docs["fargate-logging"] = fargate_logging_policy(
         "aws", REGION, ACCOUNT, [fargate_log_group_name(CLUSTER), f"{CLUSTER}-fluent-bit-logs"]
     )
@@ -122,7 +125,7 @@ def test_parliament_finds_nothing_unexpected(name: str) -> None:
 
 
 def test_karpenter_can_only_launch_and_terminate_what_it_tagged() -> None:
-    docs = karpenter_controller_policies("aws", REGION, ACCOUNT, CLUSTER, NODE_ROLE, QUEUE)
+    docs = karpenter_controller_policies("aws", REGION, ACCOUNT, CLUSTER, NODE_ROLES, QUEUE)
     statements = [s for doc in docs.values() for s in doc["Statement"]]
     owned = f"kubernetes.io/cluster/{CLUSTER}"
     for statement in statements:
@@ -140,7 +143,7 @@ def test_karpenter_can_only_launch_and_terminate_what_it_tagged() -> None:
                 or tagged.get(f"aws:ResourceTag/{owned}") == "owned"
             ), statement
         if "iam:PassRole" in actions:
-            assert resources == [NODE_ROLE]
+            assert resources == NODE_ROLES
         if actions & {"sqs:ReceiveMessage", "sqs:DeleteMessage"}:
             assert resources == [QUEUE]
         if "eks:DescribeCluster" in actions:
@@ -149,7 +152,7 @@ def test_karpenter_can_only_launch_and_terminate_what_it_tagged() -> None:
 
 
 def test_karpenter_policies_fit_managed_policy_size() -> None:
-    docs = karpenter_controller_policies("aws", REGION, ACCOUNT, CLUSTER * 3, NODE_ROLE, QUEUE)
+    docs = karpenter_controller_policies("aws", REGION, ACCOUNT, CLUSTER * 3, NODE_ROLES, QUEUE)
     assert all(len(json.dumps(doc, separators=(",", ":"))) < 6144 for doc in docs.values())
 
 
@@ -205,11 +208,13 @@ def test_node_pools_follow_the_configured_lanes() -> None:
 
 
 def test_ec2_node_class_document() -> None:
-    doc = ec2_node_class(CLUSTER, "node-role", {"project": "x"})
+    doc = ec2_node_class(
+        "default", "node-role", ["subnet-0a", "subnet-0b"], "sg-0c", "al2023@v20260930", {}
+    )
     assert doc["apiVersion"] == "karpenter.k8s.aws/v1" and doc["kind"] == "EC2NodeClass"
     spec = doc["spec"]
     assert spec["role"] == "node-role"
-    assert spec["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
+    assert spec["amiSelectorTerms"] == [{"alias": "al2023@v20260930"}]
     assert spec["metadataOptions"]["httpTokens"] == "required"
     assert spec["metadataOptions"]["httpPutResponseHopLimit"] == 1  # pods cannot reach IMDS
     assert spec["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
@@ -269,7 +274,8 @@ def test_privileged_toml_and_values_hold_no_token() -> None:
     }
     values = runner_chart_values(config, docker)
     assert sentinel("docker") not in json.dumps(values)
-    assert "token" not in runners_config_toml(docker, config.eks)
+    entry = toml["runners"][0]
+    assert "token" not in entry and "glrt-" not in runners_config_toml(docker, config.eks)
 
 
 def test_fargate_profile_specs() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -26,24 +27,13 @@ NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 ROLE = "aws:iam/role:Role"
 COMPUTE_LABEL = {placement.COMPUTE_LABEL: placement.FARGATE}
 ADMIN_ROLE = "arn:aws:iam::123456789012:role/platform-admins"
-# Every [runners.kubernetes] key gitlab-runner 18.x documents that this program may write.
-KNOWN_KUBERNETES_KEYS = {
-    "namespace",
-    "image",
-    "poll_timeout",
-    "privileged",
-    "pod_labels",
-    "pod_annotations",
-    "node_selector",
-    "node_tolerations",
-    "volumes",
-    *(
-        f"{prefix}{resource}_{kind}"
-        for prefix in ("", "helper_", "service_")
-        for resource in ("cpu", "memory")
-        for kind in ("request", "limit")
-    ),
-}
+# Every [runners.kubernetes] key gitlab-runner 18.9 knows (its Go struct tags).
+UPSTREAM = Path(__file__).resolve().parent.parent / "upstream"
+KNOWN_KUBERNETES_KEYS = set(
+    json.loads((UPSTREAM / "gitlab-runner-config.json").read_text())["sections"][
+        "runners.kubernetes"
+    ]["keys"]
+)
 
 DEFAULT_RUNNERS = [
     {"name": "fargate", "tags": ["eks-fargate"], "concurrency": 20},
@@ -135,7 +125,7 @@ def test_topology_component_and_children(plan: Plan) -> None:
 def test_cluster_inputs(plan: Plan) -> None:
     cluster = plan.one(CLUSTER).inputs
     assert cluster["name"] == "gitlab-runners-dev"
-    assert cluster["version"] == "1.33"
+    assert cluster["version"] == "1.35"
     assert cluster["authenticationMode"] == "API"
     assert cluster["createOidcProvider"] is True
     assert cluster["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
@@ -190,15 +180,6 @@ def test_access_entries(plan: Plan, full_plan: Plan) -> None:
         "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
     )
     assert policy["accessScope"] == {"type": "cluster"}
-
-
-def test_cluster_security_group_carries_the_karpenter_discovery_tag(plan: Plan) -> None:
-    tag = plan.one("aws:ec2/tag:Tag", "eks-cluster-security-group-discovery-tag").inputs
-    assert tag == {
-        "resourceId": "sg-0mockeksclustersg",
-        "key": "karpenter.sh/discovery",
-        "value": "gitlab-runners-dev",
-    }
 
 
 def test_fargate_profiles_and_their_selectors(plan: Plan) -> None:
@@ -350,7 +331,7 @@ def test_karpenter_controller_uses_irsa_with_its_policies(plan: Plan) -> None:
     pass_role = next(
         s for doc in policies.values() for s in doc["Statement"] if s["Action"] == "iam:PassRole"
     )
-    assert pass_role["Resource"] == role_arn("eks-karpenter-node")
+    assert pass_role["Resource"] == [role_arn("eks-karpenter-node")]
 
 
 def test_karpenter_node_role(plan: Plan) -> None:
@@ -363,7 +344,6 @@ def test_karpenter_node_role(plan: Plan) -> None:
     }
     assert attached == {
         "AmazonEKSWorkerNodePolicy",
-        "AmazonEKS_CNI_Policy",
         "AmazonEC2ContainerRegistryPullOnly",
         "AmazonSSMManagedInstanceCore",
     }
@@ -412,13 +392,14 @@ def test_node_pools_exist_only_for_configured_lanes(plan: Plan, full_plan: Plan)
         assert spec["nodeClassRef"] == {
             "group": "karpenter.k8s.aws",
             "kind": "EC2NodeClass",
-            "name": "default",
+            "name": "privileged" if name == "privileged" else "default",
         }
         assert spec["taints"] == [
             {"key": "gitlab-fargate-runners/pool", "value": name, "effect": "NoSchedule"}
         ]
-        # The CRDs come with the Karpenter chart: pools wait for the release.
-        assert {"eks-karpenter-release", "eks-karpenter-node-class"} <= deps(full_plan, pool)
+        # The CRDs come with the karpenter-crd chart: pools wait for it and the controller.
+        node_class = "eks-karpenter-node-class" + ("-privileged" if name == "privileged" else "")
+        assert {"eks-karpenter-release", "eks-karpenter-crds", node_class} <= deps(full_plan, pool)
 
 
 def test_ec2_node_class(plan: Plan) -> None:
@@ -426,9 +407,11 @@ def test_ec2_node_class(plan: Plan) -> None:
     assert node_class.inputs["apiVersion"] == "karpenter.k8s.aws/v1"
     spec = node_class.inputs["spec"]
     assert spec["role"] == "eks-karpenter-node"
-    assert spec["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
-    discovery = [{"tags": {"karpenter.sh/discovery": "gitlab-runners-dev"}}]
-    assert spec["subnetSelectorTerms"] == spec["securityGroupSelectorTerms"] == discovery
+    assert spec["amiSelectorTerms"] == [{"alias": "al2023@v20260930"}]
+    # Selected by id: nothing is tagged for discovery.
+    subnets = [{"id": subnet} for subnet in plan.outputs["privateSubnetIds"]]
+    assert spec["subnetSelectorTerms"] == subnets
+    assert spec["securityGroupSelectorTerms"] == [{"id": "sg-0mockeksclustersg"}]
     assert spec["metadataOptions"]["httpTokens"] == "required"
     assert "eks-karpenter-release" in deps(plan, node_class)
 
@@ -452,7 +435,8 @@ def test_runner_release(plan: Plan) -> None:
         },
     }
     assert values["runners"]["name"] == "fargate"
-    assert values["unregisterRunners"] is True
+    # The graceful-stop preStop replaces the chart's unregister hook (see runner_chart.py).
+    assert values["unregisterRunners"] is False
     resources = values["resources"]
     assert resources["requests"] == resources["limits"]
     # The token comes from the Secret named here, never from the values.
@@ -494,7 +478,7 @@ def test_runners_config_toml(plan: Plan, runner: str) -> None:
     (entry,) = toml["runners"]
     assert set(entry) == {"request_concurrency", "kubernetes", "cache"}
     kubernetes = entry["kubernetes"]
-    assert set(kubernetes) <= KNOWN_KUBERNETES_KEYS
+    assert set(kubernetes) <= KNOWN_KUBERNETES_KEYS, set(kubernetes) - KNOWN_KUBERNETES_KEYS
     assert kubernetes["namespace"] == f"gitlab-runner-{runner}"
     assert kubernetes["poll_timeout"] == 600
     for prefix in ("", "helper_", "service_"):
@@ -593,7 +577,12 @@ def test_token_lives_only_in_its_secret(full_plan: Plan) -> None:
 def test_core_kubernetes_objects_validate(which: str, request: pytest.FixtureRequest) -> None:
     plan: Plan = request.getfixturevalue(which)
     core = [r for r in plan.resources if r.type.startswith("kubernetes:core/v1:")]
-    assert {r.type.rsplit(":", 1)[1] for r in core} == {"Namespace", "Secret", "ConfigMap"}
+    assert {r.type.rsplit(":", 1)[1] for r in core} == {
+        "Namespace",
+        "Secret",
+        "ConfigMap",
+        "ServiceAccount",
+    }
     for resource in core:
         manifest = resource.inputs
         assert manifest["apiVersion"] == "v1"

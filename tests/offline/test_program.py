@@ -60,7 +60,14 @@ def test_eks_mode_renders_each_release_values_for_the_plan(eks_dev_plan: Plan) -
             for r in plan.all("kubernetes:helm.sh/v3:Release")
             if r.inputs["name"] == f"gitlab-runner-{runner}"
         )
-        assert values == release.inputs["values"]
+        # The plan shows every value but the token's fingerprint (a secret in the release).
+        released = release.inputs["values"]
+        annotations = released.pop("podAnnotations")
+        assert set(annotations) == {"gitlab-fargate-runners/token-hmac"}
+        assert release.redacted_inputs["values"]["podAnnotations"] == {
+            "gitlab-fargate-runners/token-hmac": "[secret]"
+        }
+        assert values == released
         toml_text = plan.rendered_files[f"helm/gitlab-runner-{runner}/runners.config.toml"]
         assert toml_text == values["runners"]["config"]
         assert tomllib.loads(toml_text)["runners"][0]["kubernetes"]["namespace"] == (

@@ -184,11 +184,11 @@ def test_eks_each_manager_assumes_its_own_cache_role_through_its_service_account
         assert account["name"] == f"gitlab-runner-{name}"
         role_arn = f"arn:aws:iam::{MOCK_ACCOUNT}:role/eks-runner-{name}-cache"
         assert account["annotations"] == {"eks.amazonaws.com/role-arn": role_arn}
-    # Job pods run under the executor's default account: no runners.kubernetes.service_account.
+    # Job pods run as the job account: no IRSA annotation (no cache access), no RBAC.
     for name in ("fargate", "spot"):
         values = plan.one("kubernetes:helm.sh/v3:Release", f"eks-runner-{name}-release").inputs
         (entry,) = tomllib.loads(values["values"]["runners"]["config"])["runners"]
-        assert "service_account" not in entry["kubernetes"]
+        assert entry["kubernetes"]["service_account"] == f"gitlab-runner-{name}-jobs"
 
 
 def test_parliament_finds_nothing_above_low_in_the_cache_policies() -> None:

@@ -82,16 +82,13 @@ def test_vpc_endpoints_are_optional_and_only_reachable_from_the_vpc() -> None:
     assert (rule["fromPort"], rule["toPort"], rule["cidrBlocks"]) == (443, 443, ["10.42.0.0/16"])
 
 
-def test_existing_vpc_creates_no_network_and_tags_subnets_for_discovery() -> None:
+def test_existing_vpc_creates_no_network_and_writes_nothing_onto_it() -> None:
+    # Karpenter selects existing subnets by id: no aws.ec2.Tag that destroy would delete.
     plan = network_plan(
-        {"vpcId": "vpc-0abc", "privateSubnetIds": ["subnet-a", "subnet-b"]},
-        mode="eks",
-        private_subnet_tags={"karpenter.sh/discovery": "gitlab-runners-dev"},
+        {"vpcId": "vpc-0abc", "privateSubnetIds": ["subnet-a", "subnet-b"]}, mode="eks"
     )
     assert plan.all("aws:ec2/vpc:Vpc") == [] and plan.all(SUBNET) == []
-    tags = plan.all("aws:ec2/tag:Tag")
-    assert sorted(t.inputs["resourceId"] for t in tags) == ["subnet-a", "subnet-b"]
-    assert {t.inputs["key"] for t in tags} == {"karpenter.sh/discovery"}
+    assert plan.all("aws:ec2/tag:Tag") == []
     assert plan.outputs["private"] == ["subnet-a", "subnet-b"]
 
 
@@ -113,9 +110,3 @@ def test_existing_vpc_gets_interface_endpoints_but_no_s3_gateway() -> None:
         }
     )
     assert any("S3 gateway endpoint" in w for w in warnings)
-
-
-def test_new_private_subnets_carry_the_extra_tags() -> None:
-    plan = network_plan({}, private_subnet_tags={"karpenter.sh/discovery": "c"})
-    assert all(s["tags"]["karpenter.sh/discovery"] == "c" for s in subnets(plan, "private"))
-    assert all("karpenter.sh/discovery" not in s["tags"] for s in subnets(plan, "public"))
