@@ -148,7 +148,6 @@ def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
 def _parse_network(r: Reader, raw: Any, mode: str, concurrency: int) -> NetworkSpec:
     values = schema.NETWORK.read(r, "network", raw, mode)
     data = raw if isinstance(raw, dict) else {}
-    values["public_task_ips"] = mode == "ecs" and values["public_task_ips"]
     layout = None
     if values["vpc_id"] is not None:
         needed = 2 if mode == "eks" else 1
@@ -157,11 +156,6 @@ def _parse_network(r: Reader, raw: Any, mode: str, concurrency: int) -> NetworkS
                 f"network.privateSubnetIds: an existing VPC needs at least {needed} private "
                 f"subnet id(s) in {mode} mode (EKS needs two AZs); got "
                 f"{len(values['private_subnet_ids'])}"
-            )
-        if values["public_task_ips"] and not values["public_subnet_ids"]:
-            r.problem(
-                "network.publicSubnetIds: publicTaskIps is true, so tasks need public subnets; "
-                "list them or set publicTaskIps false"
             )
         for key in ("vpcCidr", "availabilityZones", "natGateways"):
             if key in data:
@@ -184,20 +178,17 @@ def _parse_network(r: Reader, raw: Any, mode: str, concurrency: int) -> NetworkS
             values["vpc_cidr"],
             values["availability_zones"],
             concurrency,
-            values["public_task_ips"],
         )
     return NetworkSpec(**values, layout=layout)
 
 
-def _plan_layout(
-    r: Reader, cidr: Any, zones: int, concurrency: int, public_task_ips: bool
-) -> SubnetLayout | None:
+def _plan_layout(r: Reader, cidr: Any, zones: int, concurrency: int) -> SubnetLayout | None:
     network = ipaddress.IPv4Network(cidr)  # the schema checked it
     if not 16 <= network.prefixlen <= 24:
         r.problem(f"network.vpcCidr: {cidr} has prefix /{network.prefixlen}; use /16 to /24")
         return None
     private_prefix = private_prefix_for(concurrency)
-    layout = layout_subnets(cidr, zones, concurrency, private_prefix if public_task_ips else None)
+    layout = layout_subnets(cidr, zones, concurrency)
     if layout is None:
         r.problem(
             f"network.vpcCidr: {cidr} cannot hold {zones} private subnets of /{private_prefix} "

@@ -176,6 +176,13 @@ STATE_BY_TYPE: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "arn": _arn("eks", f"fargateprofile/{i.get('clusterName')}/{i.get('fargateProfileName')}/m")
     },
     # ECS
+    "aws:autoscaling/group:Group": lambda name, i: {
+        "arn": _arn(
+            "autoscaling",
+            f"autoScalingGroup:00000000-0000-4000-8000-000000000000:autoScalingGroupName/{name}",
+        )
+    },
+    "aws:lambda/function:Function": lambda name, i: {"arn": _arn("lambda", f"function:{name}")},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i: {
         "arn": _arn("ec2", f"launch-template/lt-{name}"),
         "latestVersion": 1,

@@ -28,15 +28,12 @@ def private_prefix_for(concurrency: int) -> int:
     return min(prefix, SMALLEST_PRIVATE_PREFIX)
 
 
-def layout_subnets(
-    vpc_cidr: str, zones: int, concurrency: int, public_prefix: int | None = None
-) -> SubnetLayout | None:
+def layout_subnets(vpc_cidr: str, zones: int, concurrency: int) -> SubnetLayout | None:
     """Carve `zones` private and public subnets out of the VPC, largest first so every block
     stays aligned. Returns None when the VPC is too small."""
     network = ipaddress.ip_network(vpc_cidr)
     private_prefix = private_prefix_for(concurrency)
-    public_prefix = public_prefix or PUBLIC_SUBNET_PREFIX
-    sizes = sorted([private_prefix] * zones + [public_prefix] * zones)
+    sizes = sorted([private_prefix] * zones + [PUBLIC_SUBNET_PREFIX] * zones)
     if sizes[0] < network.prefixlen:
         return None
     cursor = int(network.network_address)

@@ -23,6 +23,10 @@ SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+LIFECYCLE_HOOK = "aws:autoscaling/lifecycleHook:LifecycleHook"
+INVOCATION = "aws:lambda/invocation:Invocation"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+REAPER = "gitlab-fargate-runners:ecs:TaskReaper"
 
 EXISTING_VPC = {
     "vpcId": "vpc-0123456789abcdef0",
@@ -62,10 +66,16 @@ def existing_vpc_plan() -> Plan:
 
 
 @cache
-def public_ips_plan() -> Plan:
-    """The example stack with publicTaskIps: tasks in public subnets with public IPs."""
-    config = dev_config()
-    config["network"] = {**config["network"], "publicTaskIps": True}
+def sharded_plan() -> Plan:
+    """1000 concurrent jobs over three runners (one spot), three zones, the default cap."""
+    config = dev_config(
+        runners=[
+            {"name": "build", "concurrency": 500},
+            {"name": "test", "concurrency": 301},
+            {"name": "spot", "lane": "spot", "concurrency": 199},
+        ]
+    )
+    config["network"] = {**config["network"], "availabilityZones": 3, "vpcCidr": "10.42.0.0/16"}
     return run_program(config)
 
 
