@@ -30,7 +30,8 @@ class ChecksumError(Exception):
 
 
 def fetch(url, attempts=ATTEMPTS, pause=PAUSE_SECONDS):
-    """The body of `url`, retried on network errors and 5xx; a 4xx fails at once."""
+    """The body of `url`, retried on network errors and 5xx; a 4xx or a missing file fails at
+    once (S3 answers 403/404 for an object that does not exist)."""
     for attempt in range(1, attempts + 1):
         try:
             with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
@@ -38,8 +39,8 @@ def fetch(url, attempts=ATTEMPTS, pause=PAUSE_SECONDS):
         except urllib.error.HTTPError as error:
             if error.code < 500 or attempt == attempts:
                 raise
-        except (urllib.error.URLError, OSError):
-            if attempt == attempts:
+        except (urllib.error.URLError, OSError) as error:
+            if attempt == attempts or isinstance(getattr(error, "reason", None), FileNotFoundError):
                 raise
         log(f"download of {url} failed (attempt {attempt}/{attempts}); retrying")
         time.sleep(pause)
