@@ -51,9 +51,12 @@ import pulumi
 import pulumi_aws as aws
 
 TYPE_TOKEN = "gitlab-fargate-runners:ecs:TaskReaper"
-HANDLER_FILE = Path(__file__).resolve().parent / "reaper" / "handler.py"
+PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
+HANDLER_FILE = PACKAGE_DIR / "handler.py"
+# The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
+PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py")
 LAMBDA_RUNTIME = "python3.12"
-LAMBDA_HANDLER = "handler.handler"
+LAMBDA_HANDLER = "reaper.handler.handler"
 # The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
 LAMBDA_TIMEOUT_SECONDS = 900
 LAMBDA_MEMORY_MB = 256
@@ -239,7 +242,9 @@ class TaskReaper(pulumi.ComponentResource):
             runtime=LAMBDA_RUNTIME,
             handler=LAMBDA_HANDLER,
             architectures=["arm64"],
-            code=pulumi.AssetArchive({"handler.py": pulumi.FileAsset(str(HANDLER_FILE))}),
+            code=pulumi.AssetArchive(
+                {f"reaper/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in PACKAGE_FILES}
+            ),
             role=role.arn,
             timeout=LAMBDA_TIMEOUT_SECONDS,
             memory_size=LAMBDA_MEMORY_MB,
