@@ -93,8 +93,7 @@ def load_inputs_from_stack_config(
     weights = {r.name: r.concurrency for r in config.runners}
     counts = {n: jobs for n in weights} if per_runner else split_jobs(jobs, weights)
     net = config.network
-    private = net.layout.private if net.layout else ()
-    task_subnets = net.layout.public if net.layout and net.public_task_ips else private
+    private = task_subnets = net.layout.private if net.layout else ()
     task_defs = {t.name: t for t in config.ecs.task_definitions}
     loads, spot = [], {}
     for index, r in enumerate(config.runners):

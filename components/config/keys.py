@@ -110,6 +110,8 @@ class Section:
     doc: str
     keys: tuple[Key, ...]
     modes: tuple[str, ...] = MODES
+    # Keys that existed once and were taken out: {key: why, and what to do instead}.
+    removed: tuple[tuple[str, str], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -124,6 +126,11 @@ class Section:
     def read(self, r: Reader, label: str, raw: Any, mode: str) -> dict[str, Any]:
         """Every key of this section as {attribute: value}; unknown keys are problems and keys
         of the other mode are warnings."""
+        if isinstance(raw, dict):
+            for name, why in self.removed:
+                if name in raw:
+                    r.problem(f"{label}.{name}: no longer supported; {why}")
+            raw = {k: v for k, v in raw.items() if k not in dict(self.removed)}
         data = r.obj(label, raw, self.names)
         values: dict[str, Any] = {}
         for key in self.keys:

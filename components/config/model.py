@@ -99,7 +99,6 @@ class NetworkSpec:
     vpc_id: str | None
     private_subnet_ids: tuple[str, ...]
     public_subnet_ids: tuple[str, ...]
-    public_task_ips: bool
     layout: SubnetLayout | None  # planned subnets of a new VPC; None for an existing VPC
 
     @property
@@ -110,8 +109,11 @@ class NetworkSpec:
 @dataclass(frozen=True)
 class EcsSpec:
     runner_version: str
+    runner_sha256: str | None  # None: checked against the release's published release.sha256
     driver_version: str
-    manager_instance_type: str
+    driver_sha256: str | None  # None: a published checksum file if any, else only logged
+    max_jobs_per_manager: int
+    manager_instance_type: str | None  # None: sized per manager (components/ecs/sizing.py)
     manager_ami_parameter: str
     check_interval: int
     container_insights: bool

@@ -198,7 +198,6 @@ def _check_eks_poll_timeout(r: Reader, runners: list[RunnerSpec], eks: EksSpec) 
 def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> NetworkSpec:
     values = schema.NETWORK.read(r, "network", raw, mode)
     data = raw if isinstance(raw, dict) else {}
-    values["public_task_ips"] = mode == "ecs" and values["public_task_ips"]
     layout = None
     if values["vpc_id"] is not None:
         needed = 2 if mode == "eks" else 1
@@ -207,11 +206,6 @@ def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> 
                 f"network.privateSubnetIds: an existing VPC needs at least {needed} private "
                 f"subnet id(s) in {mode} mode (EKS needs two AZs); got "
                 f"{len(values['private_subnet_ids'])}"
-            )
-        if values["public_task_ips"] and not values["public_subnet_ids"]:
-            r.problem(
-                "network.publicSubnetIds: publicTaskIps is true, so tasks need public subnets; "
-                "list them or set publicTaskIps false"
             )
         for key in ("vpcCidr", "availabilityZones", "natGateways"):
             if key in data:
@@ -243,8 +237,7 @@ def _plan_layout(
         r.problem(f"network.vpcCidr: {cidr} {problem}")
         return None
     layout = fixed_layout(cidr, zones)
-    tier = "public" if values["public_task_ips"] else "private"
-    subnets = layout.public if values["public_task_ips"] else layout.private
+    subnets = layout.private
     shortfall = capacity_shortfall(mode, concurrencies, [jobs_per_subnet(c) for c in subnets])
     if shortfall:
         needed, fits = shortfall
@@ -254,12 +247,11 @@ def _plan_layout(
             else (f"the {zones} private subnets together")
         )
         r.problem(
-            f"runners: {needed} concurrent jobs must fit in {where}, but the {tier} "
+            f"runners: {needed} concurrent jobs must fit in {where}, but the private "
             f"/{subnets[0].split('/')[1]} subnets of {cidr} hold {fits} (one IP per task/pod, "
             "with headroom); use a larger network.vpcCidr (a /16 holds "
             f"{jobs_per_subnet(fixed_layout('10.0.0.0/16', 1).private[0])} jobs per private "
             "subnet), more availabilityZones or fewer jobs per runner"
-            + (", or set publicTaskIps false" if values["public_task_ips"] else "")
         )
     return layout
 

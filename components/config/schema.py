@@ -29,9 +29,32 @@ NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
 VERSION = r"\d+\.\d+\.\d+"
 IMAGE = r"\S+"
 IMAGE_HINT = "an image reference has no spaces"
+SHA256 = r"[0-9a-f]{64}"
+SHA256_HINT = "use the 64 lowercase hex digits of the file's SHA-256 (sha256sum FILE)"
+DEFAULT_DRIVER_VERSION = "v0.5.1"
+# Driver releases up to 0.5.0 build the task-metadata file name from the job token; GitLab's
+# JWT job tokens push it past the 255-character limit and every job fails (FACTS section 1,
+# gitlab-org/gitlab issue 509578).
+MIN_DRIVER_VERSION = (0, 5, 1)
+# The per-manager job cap: see components/ecs/sizing.py for the numbers behind both.
+DEFAULT_MAX_JOBS_PER_MANAGER = 200
+MAX_JOBS_PER_MANAGER_LIMIT = 250
 DEFAULT_MANAGER_AMI_PARAMETER = (
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 )
+
+
+def check_driver_version(value: str) -> str | None:
+    parts = tuple(int(p) for p in value.lstrip("v").split("."))
+    if parts >= MIN_DRIVER_VERSION:
+        return None
+    return (
+        "is too old: driver releases 0.5.0 and earlier build the task-metadata file name from "
+        "the job token, which passes the 255-character limit once GitLab sends JWT job tokens "
+        "(GitLab.com does), so every job fails with 'Error when persisting the task ARN'; use "
+        f"{DEFAULT_DRIVER_VERSION} or later"
+    )
+
 
 RUNNER = Section(
     "runners[]",
@@ -139,12 +162,16 @@ NETWORK = Section(
             "Public subnets of the existing VPC.",
             check=check_subnet_id,
         ),
-        Key(
+    ),
+    removed=(
+        (
             "publicTaskIps",
-            "boolean",
-            False,
-            "Give ECS job tasks public IPs in public subnets (no NAT for job traffic).",
-            modes=ECS,
+            "with EnablePublicIP the Fargate driver SSHes to the task's PUBLIC IP (its "
+            "GetContainerIP is called with EnablePublicIP, and no release is known to have a "
+            "UsePublicIP switch), which arrives from outside the VPC and which the task security "
+            "group does not admit, so every job would fail. Remove the key: job tasks stay in "
+            "private subnets and reach the internet through NAT; set network.vpcEndpoints true "
+            "(and use ECR pull-through caches) to keep image pulls and AWS traffic off the NAT",
         ),
     ),
 )
@@ -205,21 +232,51 @@ ECS_SECTION = Section(
             hint="use a release number such as 18.9.0 (no 'v', no 'latest': pin it)",
         ),
         Key(
+            "runnerSha256",
+            "string",
+            None,
+            "SHA-256 of gitlab-runner-linux-amd64 at runnerVersion; unset: checked against the "
+            "release's published release.sha256.",
+            pattern=SHA256,
+            hint=SHA256_HINT,
+        ),
+        Key(
             "driverVersion",
             "string",
-            "v0.4.0",
-            "GitLab Fargate driver release.",
+            DEFAULT_DRIVER_VERSION,
+            "GitLab Fargate driver release (v0.5.1 or later).",
             pattern=r"v\d+\.\d+\.\d+",
-            hint="use a driver tag such as v0.4.0 (pin it; 'latest' changes under you)",
+            hint=f"use a driver tag such as {DEFAULT_DRIVER_VERSION} (pin it; 'latest' changes "
+            "under you)",
+            check=check_driver_version,
+        ),
+        Key(
+            "driverSha256",
+            "string",
+            None,
+            "SHA-256 of fargate-linux-amd64 at driverVersion; the manager refuses any other "
+            "binary. Unset: a release.sha256 next to the binary is used if published, else the "
+            "hash is only logged.",
+            pattern=SHA256,
+            hint=SHA256_HINT,
+        ),
+        Key(
+            "maxJobsPerManager",
+            "integer",
+            DEFAULT_MAX_JOBS_PER_MANAGER,
+            "Most jobs one runner manager runs; more concurrency adds managers (shards).",
+            minimum=1,
+            maximum=MAX_JOBS_PER_MANAGER_LIMIT,
         ),
         Key(
             "managerInstanceType",
             "string",
-            "t3.small",
-            "x86_64 instance type of the runner manager.",
+            None,
+            "x86_64 instance type of every runner manager.",
             pattern=r"[a-z]+\d+[a-fh-z]*(-flex)?\.[a-z0-9]+",
             hint="use an x86_64 EC2 instance type such as t3.small (the runner and driver "
             "binaries are amd64, so Graviton types such as t4g are not supported)",
+            default_doc="sized from each manager's job count (docs/ecs-operations.md)",
         ),
         Key(
             "managerAmiParameter",
@@ -259,7 +316,8 @@ ECS_SECTION = Section(
             "jobTimeoutSeconds",
             "integer",
             3600,
-            "Longest job: how long a stopping manager waits for running jobs.",
+            "Longest job (match the runners' maximum timeout in GitLab): how long a leaving "
+            "manager drains, and when the reaper stops a task.",
             minimum=60,
             maximum=86400,
         ),

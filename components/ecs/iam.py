@@ -105,7 +105,6 @@ class ManagerPolicyScope:
     passable_role_arns: Sequence[str]  # execution role + task roles
     secret_arn: str
     log_group_arn: str
-    public_task_ips: bool
     cache_bucket_arn: str | None = None  # the stack's build cache, when enabled
 
 
@@ -153,14 +152,31 @@ def manager_policy(scope: ManagerPolicyScope) -> dict[str, Any]:
     if scope.cache_bucket_arn is not None:
         # The manager presigns the jobs' cache URLs with its own credentials.
         statements.extend(cache_access_statements(scope.cache_bucket_arn))
-    if scope.public_task_ips:
-        # The driver looks up the task ENI's public IP; Describe* calls have no resource scope.
-        statements.append(
-            {
-                "Sid": "FindTaskPublicIp",
-                "Effect": "Allow",
-                "Action": "ec2:DescribeNetworkInterfaces",
-                "Resource": "*",
-            }
-        )
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def manager_lifecycle_policy(group_arns: Sequence[str]) -> dict[str, Any]:
+    """What a leaving manager needs to drain: find its group, heartbeat and complete the
+    termination lifecycle action of the managers' Auto Scaling groups only.
+
+    DescribeAutoScalingInstances has no resource-level permissions (read-only, "*")."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "FindOwnGroup",
+                "Effect": "Allow",
+                "Action": "autoscaling:DescribeAutoScalingInstances",
+                "Resource": "*",
+            },
+            {
+                "Sid": "DrainBeforeTermination",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:CompleteLifecycleAction",
+                    "autoscaling:RecordLifecycleActionHeartbeat",
+                ],
+                "Resource": sorted(group_arns),
+            },
+        ],
+    }

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import tomli_w
 
 from components.config import StackConfig
+from components.ecs.sizing import Shard
 from components.shared.cache import CacheSettings, cache_section
 
 RUNNER_HOME = "/opt/gitlab-runner"
@@ -26,12 +27,16 @@ CONFIG_DIR = "/etc/gitlab-runner"
 CONFIG_PATH = f"{CONFIG_DIR}/config.toml"
 CONFIG_TEMPLATE_PATH = f"{CONFIG_DIR}/config.toml.template"
 TOKEN_SCRIPT_PATH = "/usr/local/sbin/gitlab-runner-tokens"
+DRAIN_SCRIPT_PATH = "/usr/local/sbin/gitlab-runner-drain"
+FETCH_SCRIPT_PATH = "/usr/local/sbin/fetch-verified"
 LOG_DIR = "/var/log/gitlab-runner"
 RUNNER_LOG = f"{LOG_DIR}/gitlab-runner.log"
 TOKENS_LOG = f"{LOG_DIR}/tokens.log"
+DRAIN_LOG = f"{LOG_DIR}/drain.log"
 CLOUDWATCH_AGENT_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/gitlab-runner-manager.json"
 TOKENS_UNIT = "gitlab-runner-tokens.service"
 RUNNER_UNIT = "gitlab-runner.service"
+DRAIN_UNIT = "gitlab-runner-drain.service"
 # A value no real token can equal; the boot-time unit swaps it for the runner's token.
 TOKEN_PLACEHOLDER_PREFIX = "RUNNER-TOKEN-FROM-SECRETS-MANAGER:"
 DRIVER_STAGES = ("config", "prepare", "run", "cleanup")
@@ -44,15 +49,27 @@ CLEANUP_EXEC_TIMEOUT_SECONDS = 300
 SHUTDOWN_TIMEOUT_SECONDS = 30
 
 
+RUNNER_DOWNLOADS = "https://gitlab-runner-downloads.s3.amazonaws.com"
+DRIVER_DOWNLOADS = "https://gitlab-runner-custom-fargate-downloads.s3.amazonaws.com"
+
+
 def runner_download_url(version: str) -> str:
-    return (
-        f"https://gitlab-runner-downloads.s3.amazonaws.com/v{version}/binaries/"
-        "gitlab-runner-linux-amd64"
-    )
+    return f"{RUNNER_DOWNLOADS}/v{version}/binaries/gitlab-runner-linux-amd64"
+
+
+def runner_sums_url(version: str) -> str:
+    """gitlab-runner publishes the SHA-256 of every release binary here."""
+    return f"{RUNNER_DOWNLOADS}/v{version}/release.sha256"
 
 
 def driver_download_url(version: str) -> str:
-    return f"https://gitlab-runner-custom-fargate-downloads.s3.amazonaws.com/{version}/fargate-linux-amd64"
+    return f"{DRIVER_DOWNLOADS}/{version}/fargate-linux-amd64"
+
+
+def driver_sums_url(version: str) -> str:
+    """Where a checksum list would sit if the driver's release job publishes one (its release
+    index is made by the same generator as gitlab-runner's); not confirmed to exist."""
+    return f"{DRIVER_DOWNLOADS}/{version}/release.sha256"
 
 
 def fargate_config_path(runner_name: str) -> str:
@@ -78,7 +95,6 @@ class FargateDriverSettings:
     subnet: str
     security_group: str
     task_definition: str  # family (latest ACTIVE revision) or family:revision
-    enable_public_ip: bool
     platform_version: str
     ssh_username: str
 
@@ -86,21 +102,17 @@ class FargateDriverSettings:
 def render_fargate_toml(settings: FargateDriverSettings) -> str:
     """fargate.toml with only the keys the driver reads (FACTS section 1).
 
-    With public task IPs, `UsePublicIP = false` keeps SSH on the task's private IP: the task
-    security group admits the manager's security group, which only matches private traffic
-    (SSH to a public IP would arrive from the NAT gateway's address instead). The public IP
-    then only serves the job's own outbound traffic."""
+    `EnablePublicIP = false`: with it the driver would also SSH to the task's public IP, which
+    the task security group (SSH from the manager's group only) does not admit."""
     fargate: dict[str, object] = {
         "Cluster": settings.cluster,
         "Region": settings.region,
         "Subnet": settings.subnet,
         "SecurityGroup": settings.security_group,
         "TaskDefinition": settings.task_definition,
-        "EnablePublicIP": settings.enable_public_ip,
+        "EnablePublicIP": False,
         "PlatformVersion": settings.platform_version,
     }
-    if settings.enable_public_ip:
-        fargate["UsePublicIP"] = False
     return tomli_w.dumps(
         {
             "LogLevel": "info",
@@ -116,17 +128,22 @@ def driver_args(runner_name: str, stage: str) -> list[str]:
     return ["--config", fargate_config_path(runner_name), "custom", stage]
 
 
-def render_config_toml(config: StackConfig, cache: CacheSettings | None = None) -> str:
-    """config.toml for every runner, with token placeholders instead of tokens; with `cache`,
-    every runner uses the stack's S3 cache bucket."""
+def render_config_toml(
+    config: StackConfig, shard: Shard, cache: CacheSettings | None = None
+) -> str:
+    """One manager's config.toml: its share of every runner, token placeholders for tokens;
+    with `cache`, every runner uses the stack's S3 cache bucket.
+
+    There is no run-stage timeout key in gitlab-runner's custom executor: a job's length is
+    bounded by GitLab (job timeout, the runner's maximum timeout) and the task reaper."""
     runners = []
-    for runner in config.runners:
+    for share in shard.runners:
+        runner = share.runner
         custom: dict[str, object] = {}
         for stage in DRIVER_STAGES:
             custom[f"{stage}_exec"] = DRIVER_PATH
             custom[f"{stage}_args"] = driver_args(runner.name, stage)
         custom["prepare_exec_timeout"] = PREPARE_EXEC_TIMEOUT_SECONDS
-        custom["run_exec_timeout"] = config.ecs.job_timeout_seconds
         custom["cleanup_exec_timeout"] = CLEANUP_EXEC_TIMEOUT_SECONDS
         runners.append(
             {
@@ -134,7 +151,7 @@ def render_config_toml(config: StackConfig, cache: CacheSettings | None = None) 
                 "url": config.gitlab_url,
                 "token": token_placeholder(runner.name),
                 "executor": "custom",
-                "limit": runner.concurrency,
+                "limit": share.limit,
                 "request_concurrency": runner.request_concurrency,
                 "builds_dir": BUILDS_DIR,
                 "cache_dir": CACHE_DIR,
@@ -144,7 +161,7 @@ def render_config_toml(config: StackConfig, cache: CacheSettings | None = None) 
         )
     return tomli_w.dumps(
         {
-            "concurrent": max(1, config.total_concurrency),
+            "concurrent": max(1, shard.jobs),
             "check_interval": config.ecs.check_interval,
             "log_level": "info",
             "log_format": "text",

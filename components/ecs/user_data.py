@@ -19,7 +19,11 @@ from components.ecs.manager_files import (
     CONFIG_DIR,
     CONFIG_PATH,
     CONFIG_TEMPLATE_PATH,
+    DRAIN_LOG,
+    DRAIN_SCRIPT_PATH,
+    DRAIN_UNIT,
     DRIVER_PATH,
+    FETCH_SCRIPT_PATH,
     LOG_DIR,
     METADATA_DIR,
     RUNNER_BINARY,
@@ -32,18 +36,31 @@ from components.ecs.manager_files import (
     TOKENS_LOG,
     TOKENS_UNIT,
     driver_download_url,
+    driver_sums_url,
     fargate_config_path,
     metadata_dir,
     runner_download_url,
+    runner_sums_url,
 )
 
 # EC2 rejects user data over 16 KiB; cloud-init unpacks gzip, which keeps large configs under it.
 USER_DATA_LIMIT_BYTES = 16384
 HEREDOC_END = "__GITLAB_RUNNER_MANAGER_EOF__"
-# Installed as it is; runs on AL2023's system Python 3.9 (standard library only).
-TOKEN_SCRIPT = (
-    resources.files("components.ecs.scripts").joinpath("gitlab_runner_tokens.py").read_text()
-)
+# Entry of gitlab-runner's release.sha256 (and the driver's, where one is published).
+RUNNER_SUMS_ENTRY = "binaries/gitlab-runner-linux-amd64"
+DRIVER_SUMS_ENTRY = "fargate-linux-amd64"
+# A failed token read is retried by systemd after this, for ever (StartLimitIntervalSec=0).
+TOKENS_RESTART_SECONDS = 30
+
+
+def _script(name: str) -> str:
+    """Installed as it is; runs on AL2023's system Python 3.9 (standard library only)."""
+    return resources.files("components.ecs.scripts").joinpath(name).read_text()
+
+
+TOKEN_SCRIPT = _script("gitlab_runner_tokens.py")
+FETCH_SCRIPT = _script("fetch_verified.py")
+DRAIN_SCRIPT = _script("gitlab_runner_drain.py")
 
 
 @dataclass(frozen=True)
@@ -51,13 +68,17 @@ class ManagerBootSettings:
     """Everything the manager's first boot needs; no secrets."""
 
     runner_version: str
+    runner_sha256: str | None
     driver_version: str
+    driver_sha256: str | None
     region: str
     secret_arn: str
     log_group_name: str
     config_toml: str
     fargate_tomls: Mapping[str, str]  # runner name -> fargate.toml
     stop_timeout_seconds: int  # how long a stop waits for running jobs to finish
+    lifecycle_hook_name: str  # the termination hook the drain service completes
+    heartbeat_seconds: int  # the hook's heartbeat timeout: a long drain records heartbeats
 
 
 def render_tokens_unit(region: str, secret_arn: str) -> str:
@@ -65,18 +86,27 @@ def render_tokens_unit(region: str, secret_arn: str) -> str:
         shlex.quote(a)
         for a in (region, secret_arn, CONFIG_TEMPLATE_PATH, CONFIG_PATH, TOKEN_PLACEHOLDER_PREFIX)
     )
+    # Restart=on-failure: Secrets Manager being unreachable for a while must not leave the
+    # manager without a runner. ExecStartPost starts gitlab-runner if it is not running (a
+    # no-op when it is: a token rewrite never restarts, and so never drains, the runner;
+    # gitlab-runner reloads config.toml by itself).
     return f"""[Unit]
 Description=Write the GitLab runner tokens from AWS Secrets Manager into config.toml
 Wants=network-online.target
 After=network-online.target
 Before={RUNNER_UNIT}
+StartLimitIntervalSec=0
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
+Restart=on-failure
+RestartSec={TOKENS_RESTART_SECONDS}
 UMask=0077
 StandardOutput=append:{TOKENS_LOG}
+StandardError=append:{TOKENS_LOG}
 ExecStart=/usr/bin/python3 {TOKEN_SCRIPT_PATH} {args}
+ExecStartPost=/usr/bin/systemctl start --no-block {RUNNER_UNIT}
 
 [Install]
 WantedBy=multi-user.target
@@ -91,10 +121,11 @@ def render_runner_unit(stop_timeout_seconds: int) -> str:
     return f"""[Unit]
 Description=GitLab Runner (custom executor, AWS Fargate driver)
 Documentation=https://docs.gitlab.com/runner/
-Wants=network-online.target
-Requires={TOKENS_UNIT}
+Wants=network-online.target {TOKENS_UNIT}
 After=network-online.target {TOKENS_UNIT}
 ConditionFileIsExecutable={RUNNER_BINARY}
+# Until the token unit first succeeds there is no config.toml; that unit then starts us.
+ConditionPathExists={CONFIG_PATH}
 
 [Service]
 ExecStart={command}
@@ -110,11 +141,33 @@ WantedBy=multi-user.target
 """
 
 
+def render_drain_unit(region: str, hook_name: str, heartbeat_seconds: int) -> str:
+    args = " ".join(
+        shlex.quote(a) for a in (region, hook_name, RUNNER_UNIT, str(heartbeat_seconds))
+    )
+    return f"""[Unit]
+Description=Drain gitlab-runner when the Auto Scaling group terminates this manager
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart=/usr/bin/python3 {DRAIN_SCRIPT_PATH} {args}
+Restart=on-failure
+RestartSec=10
+StandardOutput=append:{DRAIN_LOG}
+StandardError=append:{DRAIN_LOG}
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
 def render_cloudwatch_agent_config(log_group_name: str) -> str:
     """Ship the runner log, the token unit's log and cloud-init's output to the manager group."""
     streams = (
         (RUNNER_LOG, "gitlab-runner"),
         (TOKENS_LOG, "tokens"),
+        (DRAIN_LOG, "drain"),
         ("/var/log/cloud-init-output.log", "cloud-init"),
     )
     return json.dumps(
@@ -159,8 +212,21 @@ def _write_file(path: str, content: str, mode: str) -> str:
     return f"cat > {quoted} <<'{HEREDOC_END}'\n{body}{HEREDOC_END}\nchmod {mode} {quoted}\n"
 
 
+def _fetch_command(url: str, dest: str, pinned: str | None, sums_url: str, entry: str) -> str:
+    """Download, log the SHA-256, refuse a mismatch with the pin or the published list."""
+    args = ["--url", url, "--dest", dest]
+    if pinned:
+        args += ["--sha256", pinned]
+    else:
+        args += ["--sums-url", sums_url, "--sums-entry", entry]
+    return f"/usr/bin/python3 {FETCH_SCRIPT_PATH} " + " ".join(shlex.quote(a) for a in args)
+
+
 def render_user_data(settings: ManagerBootSettings) -> str:
-    """The manager's cloud-init shell script. Idempotent; holds no token."""
+    """The manager's cloud-init shell script. Idempotent; holds no token.
+
+    Logging comes first, so a failed download or token read is in CloudWatch; then the
+    verified binaries, the runner files and the units."""
     directories = [
         RUNNER_HOME,
         METADATA_DIR,
@@ -171,6 +237,14 @@ def render_user_data(settings: ManagerBootSettings) -> str:
         LOG_DIR,
         *(metadata_dir(name) for name in settings.fargate_tomls),
     ]
+    logging_files = [
+        _write_file(
+            CLOUDWATCH_AGENT_CONFIG,
+            render_cloudwatch_agent_config(settings.log_group_name),
+            "0644",
+        ),
+        _write_file("/etc/logrotate.d/gitlab-runner", LOGROTATE_CONFIG, "0644"),
+    ]
     files = [
         _write_file(CONFIG_TEMPLATE_PATH, settings.config_toml, "0600"),
         *(
@@ -178,6 +252,7 @@ def render_user_data(settings: ManagerBootSettings) -> str:
             for name, content in settings.fargate_tomls.items()
         ),
         _write_file(TOKEN_SCRIPT_PATH, TOKEN_SCRIPT, "0750"),
+        _write_file(DRAIN_SCRIPT_PATH, DRAIN_SCRIPT, "0750"),
         _write_file(
             f"/etc/systemd/system/{TOKENS_UNIT}",
             render_tokens_unit(settings.region, settings.secret_arn),
@@ -189,12 +264,29 @@ def render_user_data(settings: ManagerBootSettings) -> str:
             "0644",
         ),
         _write_file(
-            CLOUDWATCH_AGENT_CONFIG,
-            render_cloudwatch_agent_config(settings.log_group_name),
+            f"/etc/systemd/system/{DRAIN_UNIT}",
+            render_drain_unit(
+                settings.region, settings.lifecycle_hook_name, settings.heartbeat_seconds
+            ),
             "0644",
         ),
-        _write_file("/etc/logrotate.d/gitlab-runner", LOGROTATE_CONFIG, "0644"),
     ]
+    runner = _fetch_command(
+        runner_download_url(settings.runner_version),
+        RUNNER_BINARY,
+        settings.runner_sha256,
+        runner_sums_url(settings.runner_version),
+        RUNNER_SUMS_ENTRY,
+    )
+    driver = _fetch_command(
+        driver_download_url(settings.driver_version),
+        DRIVER_PATH,
+        settings.driver_sha256,
+        driver_sums_url(settings.driver_version),
+        DRIVER_SUMS_ENTRY,
+    )
+    if not settings.driver_sha256:
+        driver += " --sums-optional"  # no published checksum is known: log the hash instead
     return "\n".join(
         [
             "#!/bin/bash",
@@ -207,23 +299,24 @@ def render_user_data(settings: ManagerBootSettings) -> str:
             '  local attempt; for attempt in 1 2 3 4 5; do "$@" && return 0; sleep 10; done',
             '  echo "failed after 5 attempts: $*" >&2; return 1',
             "}",
-            "download() {",
-            '  retry curl --fail --silent --show-error --location -o "$2.download" "$1"',
-            '  install -m 0755 "$2.download" "$2" && rm -f "$2.download"',
-            "}",
             "",
             "retry dnf install -y amazon-cloudwatch-agent logrotate",
             "install -d -m 0755 " + " ".join(shlex.quote(d) for d in directories),
-            f"download {shlex.quote(runner_download_url(settings.runner_version))} {RUNNER_BINARY}",
-            f"download {shlex.quote(driver_download_url(settings.driver_version))} {DRIVER_PATH}",
+            *logging_files,
+            "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config "
+            f"-m ec2 -s -c file:{CLOUDWATCH_AGENT_CONFIG}",
+            "",
+            _write_file(FETCH_SCRIPT_PATH, FETCH_SCRIPT, "0750"),
+            runner,
+            driver,
             "",
             *files,
             "systemctl daemon-reload",
-            f"systemctl enable {TOKENS_UNIT} {RUNNER_UNIT}",
-            # Both in one transaction: a re-run re-reads the tokens into the new template.
-            f"systemctl restart {TOKENS_UNIT} {RUNNER_UNIT}",
-            "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config "
-            f"-m ec2 -s -c file:{CLOUDWATCH_AGENT_CONFIG}",
+            f"systemctl enable {TOKENS_UNIT} {RUNNER_UNIT} {DRAIN_UNIT}",
+            f"systemctl start {DRAIN_UNIT}",
+            # --no-block: a token unit still retrying must not fail the boot script; it starts
+            # gitlab-runner itself once it has written config.toml.
+            f"systemctl start --no-block {TOKENS_UNIT}",
             "",
         ]
     )

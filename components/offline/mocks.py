@@ -226,6 +226,16 @@ STATE_BY_TYPE: dict[str, StateFor] = {
         "versionId": f"{name}-mock-version"
     },
     # ECS
+    "aws:autoscaling/group:Group": lambda name, i, region: {
+        "arn": _arn(
+            "autoscaling",
+            f"autoScalingGroup:00000000-0000-4000-8000-000000000000:autoScalingGroupName/{name}",
+            region,
+        )
+    },
+    "aws:lambda/function:Function": lambda name, i, region: {
+        "arn": _arn("lambda", f"function:{name}", region)
+    },
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i, region: {
         "arn": _arn("ec2", f"launch-template/lt-{name}", region),
         "latestVersion": 1,

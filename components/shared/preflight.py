@@ -144,8 +144,7 @@ def quota_finding(need: QuotaNeed, current: float) -> str | None:
 
 def task_subnets(config: StackConfig) -> tuple[str, ...]:
     """The subnets job tasks/pods take their IPs from."""
-    network = config.network
-    return network.public_subnet_ids if network.public_task_ips else network.private_subnet_ids
+    return config.network.private_subnet_ids
 
 
 def subnet_findings(config: StackConfig, free_ips: Mapping[str, int]) -> list[str]:

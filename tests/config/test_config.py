@@ -295,13 +295,10 @@ def test_mode_specific_keys_warn_when_the_other_mode_is_active() -> None:
     _, warnings = parse_config({**one_runner(cpu=2048, memory=4096), "eks": {"spotCpuLimit": 8}})
     assert "runners[0] (fargate).cpu is ignored in ecs mode (it is used by eks)" in warnings
     assert "eks.spotCpuLimit is set but ignored in ecs mode" in warnings
-    _, warnings = parse_config(
-        {"mode": "eks", **one_runner(taskDefinition="debian"), "network": {"publicTaskIps": True}}
-    )
+    _, warnings = parse_config({"mode": "eks", **one_runner(taskDefinition="debian")})
     assert any(
         w.startswith("runners[0] (fargate).taskDefinition is ignored in eks") for w in warnings
     )
-    assert any(w.startswith("network.publicTaskIps is ignored in eks") for w in warnings)
 
 
 def test_subnet_layout_ignores_concurrency() -> None:
@@ -329,15 +326,40 @@ def test_existing_vpc_is_taken_as_given() -> None:
     assert "network.vpcCidr is ignored because network.vpcId is set" in warnings
 
 
-def test_public_task_ips_are_checked_against_the_public_subnets() -> None:
-    config, _ = parse_config({"network": {"publicTaskIps": True}, **TOKENS})
-    assert config.network.public_task_ips and config.network.layout is not None
-    # A public /22 holds (1019 - 32) / 1.25 = 789 jobs: enough behind NAT, not with public IPs.
-    with pytest.raises(ConfigError) as raised:
-        parse_config({"network": {"publicTaskIps": True}, **one_runner(concurrency=1000)})
-    assert "public /22 subnets of 10.42.0.0/16 hold 789" in str(raised.value)
-    assert "publicTaskIps false" in str(raised.value)
-    parse_config({"network": {"publicTaskIps": False}, **one_runner(concurrency=1000)})
+@pytest.mark.parametrize("mode", ["ecs", "eks"])
+def test_public_task_ips_is_refused_with_the_reason_and_the_alternative(mode: str) -> None:
+    (problem,) = problems_of({"mode": mode, "network": {"publicTaskIps": False}, **TOKENS})
+    assert problem.startswith("network.publicTaskIps: no longer supported")
+    for fragment in ("PUBLIC IP", "security group", "NAT", "vpcEndpoints"):
+        assert fragment in problem
+
+
+def test_driver_defaults_to_a_release_that_survives_jwt_job_tokens() -> None:
+    config, _ = parse_config(TOKENS)
+    assert config.ecs.driver_version == "v0.5.1"
+    assert config.ecs.driver_sha256 is None and config.ecs.runner_sha256 is None
+    newer, _ = parse_config({"ecs": {"driverVersion": "v0.6.0"}, **TOKENS})
+    assert newer.ecs.driver_version == "v0.6.0"
+
+
+@pytest.mark.parametrize("version", ["v0.4.0", "v0.5.0", "v0.1.9"])
+def test_drivers_older_than_0_5_1_are_refused_with_why(version: str) -> None:
+    (problem,) = problems_of({"ecs": {"driverVersion": version}, **TOKENS})
+    assert problem.startswith(f"ecs.driverVersion: '{version}' is too old")
+    assert "JWT" in problem and "255" in problem and "v0.5.1" in problem
+
+
+def test_checksums_must_be_sha256_hex() -> None:
+    good = "a" * 64
+    config, _ = parse_config({"ecs": {"driverSha256": good, "runnerSha256": good}, **TOKENS})
+    assert (config.ecs.driver_sha256, config.ecs.runner_sha256) == (good, good)
+    problems = problems_of({"ecs": {"driverSha256": "abc", "runnerSha256": "Z" * 64}, **TOKENS})
+    assert len(problems) == 2 and all("SHA-256" in p for p in problems)
+
+
+def test_max_jobs_per_manager_is_bounded() -> None:
+    (problem,) = problems_of({"ecs": {"maxJobsPerManager": 251}, **TOKENS})
+    assert problem.startswith("ecs.maxJobsPerManager: 251 is out of range")
 
 
 def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:

@@ -34,8 +34,14 @@ def ecs_existing_vpc_plan() -> Plan:
 
 
 @pytest.fixture(scope="session")
-def ecs_public_ips_plan() -> Plan:
-    """The example stack with publicTaskIps: tasks in public subnets with public IPs."""
-    config = dev_config()
-    config["network"] = {**config["network"], "publicTaskIps": True}
+def ecs_sharded_plan() -> Plan:
+    """1000 concurrent jobs over three runners (one spot), three zones, the default cap."""
+    config = dev_config(
+        runners=[
+            {"name": "build", "concurrency": 500},
+            {"name": "test", "concurrency": 301},
+            {"name": "spot", "lane": "spot", "concurrency": 199},
+        ]
+    )
+    config["network"] = {**config["network"], "availabilityZones": 3, "vpcCidr": "10.42.0.0/16"}
     return run_program(config)

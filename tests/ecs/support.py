@@ -22,6 +22,10 @@ SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+LIFECYCLE_HOOK = "aws:autoscaling/lifecycleHook:LifecycleHook"
+INVOCATION = "aws:lambda/invocation:Invocation"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+REAPER = "gitlab-fargate-runners:ecs:TaskReaper"
 
 EXISTING_VPC = {
     "vpcId": "vpc-0123456789abcdef0",

@@ -30,6 +30,7 @@ from components.ecs.manager_files import (
     runner_download_url,
     token_placeholder,
 )
+from components.ecs.sizing import Shard, plan_shards
 from components.ecs.user_data import (
     TOKEN_SCRIPT,
     ManagerBootSettings,
@@ -49,16 +50,25 @@ def typed(raw: dict[str, Any]) -> StackConfig:
     return config
 
 
+def only_shard(config: StackConfig) -> Shard:
+    (shard,) = plan_shards(config.runners, config.ecs.max_jobs_per_manager)
+    return shard
+
+
 def boot_settings(config: StackConfig, **overrides: Any) -> ManagerBootSettings:
     values: dict[str, Any] = {
         "runner_version": config.ecs.runner_version,
+        "runner_sha256": config.ecs.runner_sha256,
         "driver_version": config.ecs.driver_version,
+        "driver_sha256": config.ecs.driver_sha256,
         "region": "eu-west-1",
         "secret_arn": SECRET_ARN,
         "log_group_name": "/gitlab-runners-dev/manager",
-        "config_toml": render_config_toml(config),
+        "config_toml": render_config_toml(config, only_shard(config)),
         "fargate_tomls": {r.name: f'Cluster = "{r.name}"\n' for r in config.runners},
         "stop_timeout_seconds": 3630,
+        "lifecycle_hook_name": "drain-running-jobs",
+        "heartbeat_seconds": 1965,
     }
     values.update(overrides)
     return ManagerBootSettings(**values)
@@ -75,7 +85,7 @@ def test_config_toml_has_every_runner_with_exactly_the_known_keys() -> None:
             ecs={"checkInterval": 5},
         )
     )
-    document = tomllib.loads(render_config_toml(config))
+    document = tomllib.loads(render_config_toml(config, only_shard(config)))
     assert document.keys() == {
         "concurrent",
         "check_interval",
@@ -109,8 +119,8 @@ def test_config_toml_has_every_runner_with_exactly_the_known_keys() -> None:
                 ]
                 for stage in ("config", "prepare", "run", "cleanup")
             },
+            # no run_exec_timeout: gitlab-runner has no such key and would ignore it
             "prepare_exec_timeout": 1200,
-            "run_exec_timeout": 3600,
             "cleanup_exec_timeout": 300,
         },
     }
@@ -122,7 +132,7 @@ def test_config_toml_has_every_runner_with_exactly_the_known_keys() -> None:
 
 def test_config_toml_never_holds_a_token() -> None:
     config = typed(dev_config())
-    text = render_config_toml(config)
+    text = render_config_toml(config, only_shard(config))
     assert SENTINEL_PREFIX not in text and "glrt-" not in text
     assert text.count(TOKEN_PLACEHOLDER_PREFIX) == len(config.runners)
 
@@ -136,7 +146,6 @@ def test_fargate_toml_has_exactly_the_driver_keys() -> None:
             subnet="subnet-0123",
             security_group="sg-0456",
             task_definition="gitlab-runners-dev-node",
-            enable_public_ip=False,
             platform_version="1.4.0",
             ssh_username="root",
         )
@@ -158,23 +167,35 @@ def test_fargate_toml_has_exactly_the_driver_keys() -> None:
     }
 
 
+def fetch_args(script: str, dest: str) -> list[str]:
+    """The arguments of the user data's verified download of `dest`."""
+    line = next(
+        line
+        for line in script.splitlines()
+        if line.startswith("/usr/bin/python3 /usr/local/sbin/fetch-verified")
+        and f"--dest {dest} " in line + " "
+    )
+    return line.split()[2:]
+
+
 def test_user_data_pins_the_configured_versions_and_never_traces() -> None:
     # The example stack's script is a golden file (tests/golden); this checks the properties.
-    config = typed(dev_config(ecs={"runnerVersion": "18.8.1", "driverVersion": "v0.3.1"}))
+    config = typed(dev_config(ecs={"runnerVersion": "18.8.1", "driverVersion": "v0.5.2"}))
     script = render_user_data(boot_settings(config))
     assert "set -euo pipefail" in script
     assert not re.search(r"set\s+-[a-z]*x", script) and "xtrace" not in script
     runner_url = runner_download_url("18.8.1")
-    driver_url = driver_download_url("v0.3.1")
+    driver_url = driver_download_url("v0.5.2")
     assert runner_url == (
         "https://gitlab-runner-downloads.s3.amazonaws.com/v18.8.1/binaries/gitlab-runner-linux-amd64"
     )
     assert driver_url == (
-        "https://gitlab-runner-custom-fargate-downloads.s3.amazonaws.com/v0.3.1/fargate-linux-amd64"
+        "https://gitlab-runner-custom-fargate-downloads.s3.amazonaws.com/v0.5.2/fargate-linux-amd64"
     )
-    assert f"download {runner_url} /usr/local/bin/gitlab-runner" in script
-    assert f"download {driver_url} {DRIVER_PATH}" in script
-    assert "latest" not in script
+    assert fetch_args(script, "/usr/local/bin/gitlab-runner")[:2] == ["--url", runner_url]
+    assert fetch_args(script, DRIVER_PATH)[:2] == ["--url", driver_url]
+    downloads = [line for line in script.splitlines() if "amazonaws.com" in line]
+    assert len(downloads) == 2 and not any("latest" in line for line in downloads)
 
 
 def test_user_data_is_valid_bash(tmp_path: Path, ecs_dev_plan: Plan) -> None:
@@ -215,7 +236,9 @@ def test_units_run_the_token_script_before_gitlab_runner_on_every_boot(
     runner_unit = unit_file(written["/etc/systemd/system/gitlab-runner.service"])
     assert tokens_unit["Service"]["Type"] == "oneshot"
     assert "gitlab-runner.service" in tokens_unit["Unit"]["Before"].split()
-    assert "gitlab-runner-tokens.service" in runner_unit["Unit"]["Requires"].split()
+    # A failed token read is retried; a token rewrite never restarts (drains) the runner.
+    assert tokens_unit["Service"]["Restart"] == "on-failure"
+    assert "Requires" not in runner_unit["Unit"] and "BindsTo" not in runner_unit["Unit"]
     assert "gitlab-runner-tokens.service" in runner_unit["Unit"]["After"].split()
     assert runner_unit["Service"]["KillSignal"] == "SIGQUIT"  # drain running jobs on stop
     for unit in (tokens_unit, runner_unit):
@@ -248,7 +271,7 @@ def fake_aws(tmp_path: Path, secret: dict[str, str]) -> Path:
 
 def run_token_script(tmp_path: Path, secret: dict[str, str]) -> subprocess.CompletedProcess[str]:
     config = typed(dev_config())
-    (tmp_path / "config.toml.template").write_text(render_config_toml(config))
+    (tmp_path / "config.toml.template").write_text(render_config_toml(config, only_shard(config)))
     script = tmp_path / "gitlab-runner-tokens"
     script.write_text(TOKEN_SCRIPT)
     env = {**os.environ, "PATH": f"{fake_aws(tmp_path, secret)}:{os.environ['PATH']}"}

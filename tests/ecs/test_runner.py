@@ -37,7 +37,7 @@ from tests.harness import SENTINEL_PREFIX, sentinel
 PLANS = {
     "dev": "ecs_dev_plan",
     "existing-vpc": "ecs_existing_vpc_plan",
-    "public-ips": "ecs_public_ips_plan",
+    "sharded": "ecs_sharded_plan",
 }
 
 
@@ -217,20 +217,6 @@ def test_existing_vpc_uses_its_subnets_and_creates_no_vpc(ecs_existing_vpc_plan:
     )
 
 
-def test_public_task_ips_use_public_subnets_and_enable_public_ip(ecs_public_ips_plan: Plan) -> None:
-    plan = ecs_public_ips_plan
-    for runner in ("fargate", "fargate-spot"):
-        driver = fargate_toml(plan, runner)["Fargate"]
-        assert driver["EnablePublicIP"] is True
-        assert driver["UsePublicIP"] is False  # SSH stays on the private IP the SG admits
-        assert driver["Subnet"].startswith("network-public-")
-    # The manager itself stays private.
-    assert all(
-        s.startswith("network-private-")
-        for s in named(plan, ASG, "ecs-manager-asg")["vpcZoneIdentifiers"]
-    )
-
-
 def test_runner_default_task_definition_comes_from_the_runner() -> None:
     from tests.harness import dev_config, run_program
 
@@ -326,11 +312,16 @@ def test_token_appears_only_in_the_secret_version(
                 assert SENTINEL_PREFIX.encode() not in decoded, resource.name
 
 
-def test_manager_is_one_imdsv2_instance_from_the_ssm_ami(ecs_dev_plan: Plan) -> None:
+def test_manager_is_one_imdsv2_instance_with_the_ami_resolved_at_launch(
+    ecs_dev_plan: Plan,
+) -> None:
     plan = ecs_dev_plan
     template = named(plan, LAUNCH_TEMPLATE, "ecs-manager-lt")
-    assert template["imageId"] == "ami-0mock0000000000000"
-    assert template["instanceType"] == "t3.small"
+    # Resolved by EC2 at each launch: a new AMI does not change the template on `pulumi up`.
+    assert template["imageId"] == (
+        "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    )
+    assert template["instanceType"] == "m6i.large"  # sized for the example's 40 jobs
     assert template["metadataOptions"] == {
         "httpEndpoint": "enabled",
         "httpTokens": "required",
@@ -356,10 +347,15 @@ def test_manager_is_one_imdsv2_instance_from_the_ssm_ami(ecs_dev_plan: Plan) -> 
     profile = named(plan, "aws:iam/instanceProfile:InstanceProfile", "ecs-manager-profile")
     assert profile["role"] == "ecs-manager-role"
     group = named(plan, ASG, "ecs-manager-asg")
-    assert (group["minSize"], group["maxSize"], group["desiredCapacity"]) == (1, 1, 1)
+    assert (group["minSize"], group["maxSize"], group["desiredCapacity"]) == (1, 2, 1)
     assert group["vpcZoneIdentifiers"] == ["network-private-0-mock-id", "network-private-1-mock-id"]
     assert group["launchTemplate"] == {"id": "ecs-manager-lt-mock-id", "version": "1"}
-    assert group["instanceRefresh"]["strategy"] == "Rolling"
+    assert group["instanceRefresh"] == {
+        "strategy": "Rolling",
+        # The new manager is healthy before the old one leaves (and drains).
+        "preferences": {"minHealthyPercentage": 100, "maxHealthyPercentage": 200},
+    }
+    assert group["forceDelete"] is True  # destroy: the task drain stops the jobs anyway
 
 
 def test_manager_waits_for_capacity_providers_token_and_permissions(ecs_dev_plan: Plan) -> None:
@@ -379,7 +375,11 @@ def test_manager_waits_for_capacity_providers_token_and_permissions(ecs_dev_plan
 def test_log_groups_have_the_configured_retention(ecs_existing_vpc_plan: Plan) -> None:
     plan = ecs_existing_vpc_plan
     groups = {r.inputs["name"]: r.inputs for r in plan.all(LOG_GROUP)}
-    assert set(groups) == {"/gitlab-runners-dev/jobs", "/gitlab-runners-dev/manager"}
+    assert set(groups) == {
+        "/gitlab-runners-dev/jobs",
+        "/gitlab-runners-dev/manager",
+        "/gitlab-runners-dev/task-reaper",
+    }
     assert {g["retentionInDays"] for g in groups.values()} == {30}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.ecs.runner import TOKENS_VERSION_TAG
+from components.ecs.manager import TOKENS_VERSION_TAG
 from components.offline.mocks import REDACTED, Plan, RecordedResource, created_token
 from tests.harness import dev_config, run_program, text_of
 

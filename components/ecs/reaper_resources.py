@@ -1,0 +1,327 @@
+"""The task reaper's AWS resources: a Lambda, its schedule and its destroy-time drain.
+
+The function (`components/ecs/reaper/handler.py`, zipped alone) stops CI job tasks that no
+runner manager will stop any more, every 5 minutes, and stops every task of the stack's
+clusters during `pulumi destroy` so the clusters, subnets and security groups can go.
+
+Wiring into the ECS component (destroy order is the point):
+
+    reaper = TaskReaper(
+        f"{name}-reaper",
+        TaskReaperArgs(
+            name_prefix=prefix,
+            cluster_arns=[c.arn for c in clusters.values()],
+            autoscaling_group_name=None,  # see below: the ASG comes after the reaper
+            job_timeout_seconds=config.ecs.job_timeout_seconds,
+            log_retention_days=config.log_retention_days,
+            tags=tags,
+            # Everything a running task holds on to: deleted only AFTER the drain ran.
+            drain_depends_on=[*capacity_providers, task_security_group, *subnets, nat, ...],
+        ),
+        opts=pulumi.ResourceOptions(parent=self),
+    )
+    manager_group = aws.autoscaling.Group(..., opts=ResourceOptions(
+        depends_on=[..., reaper.drain]))          # deleted BEFORE the drain runs
+    reaper.schedule_for(manager_group.name)       # the 5-minute reap, now with the ASG name
+
+Pulumi deletes a resource before everything it depends on. So:
+
+* the drain Invocation depends on the clusters (through its input) and on `drain_depends_on`:
+  `pulumi destroy` invokes the drain (tf.action = "delete") BEFORE it deletes any of them;
+* the manager's Auto Scaling group should depend on `reaper.drain`: it is deleted (managers
+  gone, no new tasks) BEFORE the drain runs, so nothing starts a task behind the drain's back;
+* the Lambda depends on its role policy and log group, and the Invocation on the Lambda, so
+  the function can still run, write logs and call ECS when the drain is invoked.
+
+The ASG name therefore reaches the function through the SCHEDULE's input, not the function's
+environment: function -> ASG -> drain -> function would be a cycle. `autoscaling_group_name`
+in the args is for callers whose ASG does not need to depend on the drain (for example an
+existing group); pass it there or call `schedule_for` later, not both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+TYPE_TOKEN = "gitlab-fargate-runners:ecs:TaskReaper"
+PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
+HANDLER_FILE = PACKAGE_DIR / "handler.py"
+# The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
+PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py")
+LAMBDA_RUNTIME = "python3.12"
+LAMBDA_HANDLER = "reaper.handler.handler"
+# The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
+LAMBDA_TIMEOUT_SECONDS = 900
+LAMBDA_MEMORY_MB = 256
+# The drain stops waiting this long before the Lambda timeout, to fail with its own message.
+DRAIN_SAFETY_SECONDS = 60
+SCHEDULE_EXPRESSION = "rate(5 minutes)"
+# Same defaults as the handler (kept in sync by a test; the handler is not imported here
+# because it needs boto3, which the Pulumi program does not).
+DEFAULT_MARGIN_SECONDS = 900
+DEFAULT_GRACE_SECONDS = 300
+
+POLICY_VERSION = "2012-10-17"
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+
+
+# --------------------------------------------------------------------------------------------
+# IAM documents as pure functions of plain ARNs (inspected directly by the tests).
+# --------------------------------------------------------------------------------------------
+
+
+def task_arn_pattern(cluster_arn: str) -> str:
+    """`...:cluster/name` -> `...:task/name/*`: every task started in that cluster."""
+    prefix, sep, cluster_name = cluster_arn.partition(":cluster/")
+    if not sep or not cluster_name or "/" in cluster_name:
+        raise ValueError(f"not an ECS cluster ARN: {cluster_arn}")
+    return f"{prefix}:task/{cluster_name}/*"
+
+
+def service_trust_policy(service: str, source_account: str | None = None) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return {"Version": POLICY_VERSION, "Statement": [statement]}
+
+
+def reaper_policy(cluster_arns: Sequence[str], log_group_arn: str) -> dict[str, Any]:
+    """What the function may do: list, describe and stop tasks of OUR clusters, find the live
+    managers, write its own log group.
+
+    * ecs:DescribeTasks / ecs:StopTask authorise against the task (`task/<cluster>/*`) and
+      take the `ecs:cluster` condition.
+    * ecs:ListTasks authorises against a container-instance, which Fargate tasks do not have;
+      it needs "*" and is narrowed by the `ecs:cluster` condition (the request's cluster).
+    * autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances have no resource-level
+      permissions: "*" is the only valid resource. Both are read-only.
+    """
+    clusters = sorted(set(cluster_arns))
+    if not clusters:
+        raise ValueError("the reaper needs at least one cluster")
+    in_our_clusters = {"ArnEquals": {"ecs:cluster": clusters}}
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "ListTasksOfOurClusters",
+                "Effect": "Allow",
+                "Action": "ecs:ListTasks",
+                "Resource": "*",
+                "Condition": in_our_clusters,
+            },
+            {
+                "Sid": "DescribeAndStopTasksOfOurClusters",
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+                "Resource": [task_arn_pattern(c) for c in clusters],
+                "Condition": in_our_clusters,
+            },
+            {
+                "Sid": "FindLiveRunnerManagers",
+                "Effect": "Allow",
+                "Action": ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+            },
+        ],
+    }
+
+
+def scheduler_policy(function_arn: str) -> dict[str, Any]:
+    """The schedule's role may invoke this one function, nothing else."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "InvokeTaskReaper",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": function_arn,
+            }
+        ],
+    }
+
+
+def reap_event(autoscaling_group_names: Sequence[str]) -> dict[str, Any]:
+    return {"action": "reap", "autoscaling_group_names": list(autoscaling_group_names)}
+
+
+def drain_event(cluster_arns: Sequence[str]) -> dict[str, Any]:
+    """The Invocation's input; with lifecycle_scope CRUD the provider adds `tf`."""
+    return {"action": "drain", "clusters": list(cluster_arns)}
+
+
+# --------------------------------------------------------------------------------------------
+# The component.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskReaperArgs:
+    name_prefix: str  # e.g. resource_prefix(stack): names the log group `/<prefix>/task-reaper`
+    cluster_arns: Sequence[pulumi.Input[str]]
+    job_timeout_seconds: int  # the longest job the runners accept
+    autoscaling_group_name: pulumi.Input[str] | None = None  # or call `schedule_for` later
+    margin_seconds: int = DEFAULT_MARGIN_SECONDS  # time for a timed-out job's cleanup stage
+    grace_seconds: int = DEFAULT_GRACE_SECONDS  # minimum task age before any reaping
+    log_retention_days: int = 30
+    tags: Mapping[str, str] = field(default_factory=dict)
+    # Resources the job tasks hold on to (capacity providers, security groups, subnets, NAT,
+    # endpoints): the drain runs before any of them is deleted. The clusters are implicit.
+    drain_depends_on: Sequence[pulumi.Resource] = ()
+    schedule_expression: str = SCHEDULE_EXPRESSION
+
+
+class TaskReaper(pulumi.ComponentResource):
+    """Scheduled reaping of orphaned / over-time job tasks, and a drain on `pulumi destroy`."""
+
+    function: aws.lambda_.Function
+    drain: aws.lambda_.Invocation
+    log_group: aws.cloudwatch.LogGroup
+    schedule: aws.scheduler.Schedule | None
+
+    def __init__(
+        self, name: str, args: TaskReaperArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        if not args.cluster_arns:
+            raise ValueError("TaskReaper needs at least one cluster ARN")
+        if args.job_timeout_seconds <= 0:
+            raise ValueError("job_timeout_seconds must be positive")
+        self._name = name
+        self._args = args
+        self._tags = dict(args.tags)
+        self._account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        clusters = pulumi.Output.all(*args.cluster_arns)
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/{args.name_prefix}/task-reaper",
+            retention_in_days=args.log_retention_days,
+            tags=self._tags,
+            opts=self._opts(),
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            description="GitLab runner task reaper: stops orphaned CI job tasks",
+            assume_role_policy=json.dumps(service_trust_policy(LAMBDA_SERVICE)),
+            tags=self._tags,
+            opts=self._opts(),
+        )
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(clusters, self.log_group.arn).apply(
+                lambda v: json.dumps(reaper_policy(v[0], v[1]))
+            ),
+            opts=self._opts(),
+        )
+        self.function = aws.lambda_.Function(
+            f"{name}-fn",
+            description="Stops GitLab CI job tasks no runner manager will stop; drains on destroy",
+            runtime=LAMBDA_RUNTIME,
+            handler=LAMBDA_HANDLER,
+            architectures=["arm64"],
+            code=pulumi.AssetArchive(
+                {f"reaper/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in PACKAGE_FILES}
+            ),
+            role=role.arn,
+            timeout=LAMBDA_TIMEOUT_SECONDS,
+            memory_size=LAMBDA_MEMORY_MB,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "REAPER_CLUSTERS": clusters.apply(lambda arns: ",".join(arns)),
+                    "REAPER_JOB_TIMEOUT_SECONDS": str(args.job_timeout_seconds),
+                    "REAPER_MARGIN_SECONDS": str(args.margin_seconds),
+                    "REAPER_GRACE_SECONDS": str(args.grace_seconds),
+                    "REAPER_DRAIN_SAFETY_SECONDS": str(DRAIN_SAFETY_SECONDS),
+                }
+            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text", log_group=self.log_group.name
+            ),
+            tags=self._tags,
+            # The policy and log group must outlive the function's last (drain) invocation.
+            opts=self._opts(depends_on=[self.role_policy, self.log_group]),
+        )
+        self.drain = aws.lambda_.Invocation(
+            f"{name}-drain",
+            function_name=self.function.name,
+            input=clusters.apply(lambda arns: json.dumps(drain_event(arns))),
+            lifecycle_scope="CRUD",
+            opts=self._opts(depends_on=list(args.drain_depends_on)),
+        )
+        self.schedule = None
+        if args.autoscaling_group_name is not None:
+            self.schedule_for(args.autoscaling_group_name)
+        self.function_name = self.function.name
+        self.function_arn = self.function.arn
+        self.register_outputs(
+            {
+                "functionName": self.function.name,
+                "functionArn": self.function.arn,
+                "logGroupName": self.log_group.name,
+            }
+        )
+
+    def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def schedule_for(self, *autoscaling_group_names: pulumi.Input[str]) -> aws.scheduler.Schedule:
+        """Start the periodic reap for the managers of these Auto Scaling groups (once)."""
+        if self.schedule is not None:
+            raise ValueError("the reap schedule already exists")
+        name = self._name
+        role = aws.iam.Role(
+            f"{name}-scheduler-role",
+            description="EventBridge Scheduler: invoke the GitLab runner task reaper",
+            assume_role_policy=self._account.apply(
+                lambda account: json.dumps(service_trust_policy(SCHEDULER_SERVICE, account))
+            ),
+            tags=self._tags,
+            opts=self._opts(),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-scheduler-policy",
+            role=role.id,
+            policy=self.function.arn.apply(lambda arn: json.dumps(scheduler_policy(arn))),
+            opts=self._opts(),
+        )
+        groups = pulumi.Output.all(*autoscaling_group_names)
+        self.schedule = aws.scheduler.Schedule(
+            f"{name}-schedule",
+            description="Stop GitLab CI job tasks whose runner manager is gone or that overran",
+            schedule_expression=self._args.schedule_expression,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=self.function.arn,
+                role_arn=role.arn,
+                input=groups.apply(lambda names: json.dumps(reap_event(names))),
+                # The next run is minutes away: no retries piling up behind a failing one.
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=0, maximum_event_age_in_seconds=300
+                ),
+            ),
+            opts=self._opts(depends_on=[policy]),
+        )
+        return self.schedule

@@ -1,0 +1,127 @@
+"""How many runner managers, each running which share of every runner, on what instance.
+
+What one running job costs the manager (ESTIMATES, not measurements; their basis):
+- Memory: the Fargate driver keeps one process per running job for the whole `run` stage
+  (FACTS section 1): a statically linked Go binary holding the AWS SDK, an SSH client and the
+  job's RSA key (generated with crypto/rsa in `prepare`, driver source internal/ssh/
+  key_factory.go). Go CLIs of that kind sit at 20-35 MiB resident; gitlab-runner adds the job's
+  goroutines, trace buffer and the custom executor's pipes, a few MiB more. Budget:
+  JOB_MEMORY_MIB = 48 MiB per running job (about 35 + 25% margin).
+- CPU: steady state is SSH channel encryption of the job log plus one short driver process
+  per script step (~10 process starts per job); the RSA key generation in `prepare` is a
+  one-off burst well under a CPU-second. Budget: JOB_VCPU = 0.02 vCPU per running job (50 jobs
+  per sustained vCPU).
+- Base: Amazon Linux, SSM agent, CloudWatch agent and an idle gitlab-runner: BASE_MEMORY_MIB.
+A type fits `n` jobs when base + n x job memory stays under MEMORY_HEADROOM of its RAM and
+n x job CPU under its sustained vCPU (a burstable type's baseline, half of a fixed type's
+vCPUs, leaving room for start-up bursts when many jobs begin at once).
+
+The per-manager cap (ecs.maxJobsPerManager, default 200, at most 250): 200 is what the largest
+default type below carries by CPU; beyond it one manager's loss or drain touches too many jobs
+and a burst of RunTask calls from one manager outlasts the account's burst of 100 (then 20
+calls/s, FACTS section 6) long enough to slow every job's start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from components.config import RunnerSpec
+
+JOB_MEMORY_MIB = 48
+JOB_VCPU = 0.02
+BASE_MEMORY_MIB = 600
+MEMORY_HEADROOM = 0.75
+
+
+@dataclass(frozen=True)
+class ManagerType:
+    name: str
+    memory_mib: int
+    sustained_vcpu: float  # burstable: baseline; fixed: half the vCPUs
+
+    @property
+    def max_jobs(self) -> int:
+        by_memory = (self.memory_mib * MEMORY_HEADROOM - BASE_MEMORY_MIB) / JOB_MEMORY_MIB
+        by_cpu = self.sustained_vcpu / JOB_VCPU
+        return math.floor(min(by_memory, by_cpu) + 1e-9)
+
+
+# Smallest first; x86_64 only (the runner and driver binaries are amd64). m6i is offered in
+# every commercial region.
+MANAGER_TYPES = (
+    ManagerType("t3.small", 2048, 0.4),  # 2 vCPU at a 20% baseline
+    ManagerType("t3.large", 8192, 0.6),  # 2 vCPU at a 30% baseline
+    ManagerType("m6i.large", 8192, 1.0),
+    ManagerType("m6i.xlarge", 16384, 2.0),
+    ManagerType("m6i.2xlarge", 32768, 4.0),
+    ManagerType("m6i.4xlarge", 65536, 8.0),
+)
+
+
+def manager_instance_type(jobs: int) -> str:
+    """The smallest type that carries `jobs` running jobs."""
+    for kind in MANAGER_TYPES:
+        if kind.max_jobs >= jobs:
+            return kind.name
+    raise ValueError(f"no manager type carries {jobs} jobs; lower ecs.maxJobsPerManager")
+
+
+@dataclass(frozen=True)
+class ShardRunner:
+    """One runner as one manager runs it: its share of the runner's concurrency."""
+
+    runner: RunnerSpec
+    index: int  # the runner's position in the config (picks its subnet)
+    limit: int
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One runner manager: its own Auto Scaling group, config.toml and driver configs."""
+
+    index: int
+    runners: tuple[ShardRunner, ...]
+
+    @property
+    def jobs(self) -> int:
+        return sum(r.limit for r in self.runners)
+
+    def suffix(self) -> str:
+        """ "" for shard 0 (today's resource names), "-<i>" for the others."""
+        return "" if self.index == 0 else f"-{self.index}"
+
+
+def shard_count(runners: tuple[RunnerSpec, ...], max_jobs_per_manager: int) -> int:
+    total = sum(r.concurrency for r in runners)
+    return max(1, math.ceil(total / max_jobs_per_manager))
+
+
+def plan_shards(runners: tuple[RunnerSpec, ...], max_jobs_per_manager: int) -> list[Shard]:
+    """Split every runner's concurrency over ceil(total / cap) managers.
+
+    Each runner gets concurrency // n on every manager, and its remainder goes one job at a
+    time to the managers that follow the previous runner's remainder, so the managers' totals
+    differ by at most one job and none exceeds the cap. A share of 0 leaves the runner off that
+    manager (gitlab-runner reads `limit = 0` as unlimited)."""
+    count = shard_count(runners, max_jobs_per_manager)
+    shares: list[list[ShardRunner]] = [[] for _ in range(count)]
+    offset = 0
+    for index, runner in enumerate(runners):
+        base, remainder = divmod(runner.concurrency, count)
+        extra = {(offset + j) % count for j in range(remainder)}
+        offset = (offset + remainder) % count
+        for shard in range(count):
+            limit = base + (1 if shard in extra else 0)
+            if limit:
+                shares[shard].append(ShardRunner(runner=runner, index=index, limit=limit))
+    return [Shard(index=i, runners=tuple(s)) for i, s in enumerate(shares)]
+
+
+def shard_subnet(subnets: list[str], runner_index: int, shard_index: int) -> str:
+    """Runner r on manager i uses subnet (r + i) mod n: a runner's managers spread its tasks
+    over the zones, and shard 0 keeps the runner-round-robin of a single manager."""
+    if not subnets:
+        raise ValueError("the network has no subnets for the job tasks")
+    return subnets[(runner_index + shard_index) % len(subnets)]

@@ -1,0 +1,123 @@
+"""The job side of ECS mode: the task execution role and one Fargate task definition per
+catalogue entry (with a task role only where the entry asks for one)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import StackConfig
+from components.ecs.catalogue import container_definitions, needs_ephemeral_storage, task_family
+from components.ecs.iam import ECS_TASKS_SERVICE, assume_role_policy, execution_role_policy
+from components.shared.aws import child
+from components.shared.images import ImageCacheInfo, pull_through_policy
+
+
+@dataclass(frozen=True)
+class CatalogueArgs:
+    name: str  # the ECS component's name: resources are named f"{name}-..."
+    parent: pulumi.Resource
+    config: StackConfig
+    prefix: str
+    tags: Mapping[str, str]
+    region: pulumi.Output[str]
+    account: pulumi.Output[str]
+    partition: pulumi.Output[str]
+    jobs_log_group: aws.cloudwatch.LogGroup
+    image_cache: ImageCacheInfo | None = None  # lets the execution role fill the cache
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    execution_role: aws.iam.Role
+    task_definitions: dict[str, aws.ecs.TaskDefinition]
+    task_roles: list[aws.iam.Role]
+
+
+def _ecs_task_trust(args: CatalogueArgs) -> pulumi.Output[str]:
+    return args.account.apply(
+        lambda account: json.dumps(assume_role_policy(ECS_TASKS_SERVICE, account))
+    )
+
+
+def _execution_role(args: CatalogueArgs) -> aws.iam.Role:
+    """Used by ECS itself to pull the job image and write the container's logs."""
+    role = aws.iam.Role(
+        f"{args.name}-execution-role",
+        description="ECS task execution role for GitLab CI job tasks (image pull, logs)",
+        assume_role_policy=_ecs_task_trust(args),
+        tags=dict(args.tags),
+        opts=child(args.parent),
+    )
+    cache = args.image_cache
+    cache_statements = (
+        pull_through_policy(cache.repository_arn_pattern)["Statement"] if cache else []
+    )
+    policy = pulumi.Output.all(
+        args.jobs_log_group.arn, args.partition, args.region, args.account
+    ).apply(
+        lambda v: json.dumps(
+            execution_role_policy(
+                v[0], f"arn:{v[1]}:ecr:{v[2]}:{v[3]}:repository/*", cache_statements
+            )
+        )
+    )
+    aws.iam.RolePolicy(
+        f"{args.name}-execution-policy", role=role.id, policy=policy, opts=child(args.parent)
+    )
+    return role
+
+
+def create_catalogue(args: CatalogueArgs) -> Catalogue:
+    """One Fargate task definition per catalogue entry; a task role only where asked for."""
+    execution_role = _execution_role(args)
+    definitions: dict[str, aws.ecs.TaskDefinition] = {}
+    task_roles: list[aws.iam.Role] = []
+    tags = dict(args.tags)
+    for entry in args.config.ecs.task_definitions:
+        task_role = None
+        if entry.task_role_policy_arns:
+            task_role = aws.iam.Role(
+                f"{args.name}-task-{entry.name}-role",
+                description=f"Role of CI jobs that use task definition '{entry.name}'",
+                assume_role_policy=_ecs_task_trust(args),
+                tags=tags,
+                opts=child(args.parent),
+            )
+            for index, policy_arn in enumerate(entry.task_role_policy_arns):
+                aws.iam.RolePolicyAttachment(
+                    f"{args.name}-task-{entry.name}-policy-{index}",
+                    role=task_role.name,
+                    policy_arn=policy_arn,
+                    opts=child(args.parent),
+                )
+            task_roles.append(task_role)
+        containers = pulumi.Output.all(args.jobs_log_group.name, args.region).apply(
+            lambda v, e=entry: json.dumps(container_definitions(e, v[0], v[1]))
+        )
+        definitions[entry.name] = aws.ecs.TaskDefinition(
+            f"{args.name}-task-{entry.name}",
+            family=task_family(args.prefix, entry.name),
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(entry.cpu),
+            memory=str(entry.memory),
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture="X86_64"
+            ),
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn if task_role is not None else None,
+            container_definitions=containers,
+            ephemeral_storage=(
+                aws.ecs.TaskDefinitionEphemeralStorageArgs(size_in_gib=entry.ephemeral_storage_gib)
+                if needs_ephemeral_storage(entry)
+                else None
+            ),
+            tags=tags,
+            opts=child(args.parent),
+        )
+    return Catalogue(execution_role, definitions, task_roles)
