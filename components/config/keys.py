@@ -1,6 +1,6 @@
 """The machinery of the configuration schema: a Key (one setting), a Section (a group of
-keys) and the value checks the tables use. The tables themselves live in schema.py and
-schema_scale.py."""
+keys), the value patterns and checks the tables share. The tables are in schema.py and the
+schema_*.py modules beside it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,14 @@ from urllib.parse import urlparse
 from components.config.reader import Reader
 
 MODES = ("ecs", "eks")
+ECS: tuple[str, ...] = ("ecs",)
+EKS: tuple[str, ...] = ("eks",)
+NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
+VERSION = r"\d+\.\d+\.\d+"
+IMAGE = r"\S+"
+IMAGE_HINT = "an image reference has no spaces"
+SHA256 = r"[0-9a-f]{64}"
+SHA256_HINT = "use the 64 lowercase hex digits of the file's SHA-256 (sha256sum FILE)"
 
 Kind = Literal[
     "string", "integer", "boolean", "choice", "strings", "map", "list", "object", "secret"

@@ -30,7 +30,8 @@ from components.config.model import (
     StackConfig,
     TaskDefinitionSpec,
 )
-from components.config.reader import Reader, did_you_mean
+from components.config.reader import Reader
+from components.config.tokens import parse_tokens
 from components.eks.sizing import minimum_poll_timeout, request_concurrency_for
 from components.naming import PROJECT
 from components.shared.fargate_sizes import (
@@ -47,13 +48,8 @@ from components.shared.subnets import (
 )
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# A GitLab runner authentication token: glrt-, an optional "t<n>_" partition prefix, and at
-# least 20 URL-safe characters. Shorter values are placeholders or truncated copies.
-RUNNER_TOKEN_PATTERN = re.compile(r"^glrt-[A-Za-z0-9_-]{20,}$")
-REGISTRATION_TOKEN_PREFIX = "GR1348941"
 DEFAULT_JOB_IMAGE = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"
 DEFAULT_TASK_DEFINITIONS = [{"name": "debian", "image": DEFAULT_JOB_IMAGE}]
-TOKEN_SET_COMMAND = "pulumi config set --secret --path 'runnerTokens.{name}' glrt-<token>"
 
 
 def _name(r: Reader, path: str, value: Any, example: str) -> str | None:
@@ -256,65 +252,6 @@ def _plan_layout(
     return layout
 
 
-def token_problem(name: str, value: Any) -> str | None:
-    """Why a runner token cannot work, or None. Never echoes more than the first characters."""
-    command = TOKEN_SET_COMMAND.format(name=name)
-    if not isinstance(value, str) or not value:
-        return (
-            f"runnerTokens.{name}: missing; create the runner in GitLab (Settings > CI/CD > "
-            f"Runners > New runner) and set its token: {command}"
-        )
-    if not value.startswith(schema.RUNNER_TOKEN_PREFIX):
-        kind = (
-            "a registration token (deprecated)"
-            if value.startswith(REGISTRATION_TOKEN_PREFIX)
-            else "not a runner token"
-        )
-        return (
-            f"runnerTokens.{name}: the value (starting '{value[:4]}...') is {kind}; this "
-            f"program needs the runner authentication token starting "
-            f"'{schema.RUNNER_TOKEN_PREFIX}' that GitLab shows when you create a runner: {command}"
-        )
-    if not RUNNER_TOKEN_PATTERN.fullmatch(value):
-        return (
-            f"runnerTokens.{name}: the value is a placeholder or a truncated token ({len(value)} "
-            "characters; a runner token is glrt- followed by at least 20 letters, digits, '-' "
-            f"or '_'); copy the whole token GitLab shows when you create the runner: {command}"
-        )
-    return None
-
-
-def _parse_tokens(
-    r: Reader, raw: Any, runner_names: list[str], tokens_are_secret: bool
-) -> tuple[tuple[str, RunnerToken], ...]:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        r.problem(
-            "runnerTokens: expected an object of runner name -> glrt- token; set each with "
-            + TOKEN_SET_COMMAND.format(name="<runner>")
-        )
-        return ()
-    if raw and not tokens_are_secret:
-        r.problem(
-            "runnerTokens: stored in plain text in the stack file; remove it "
-            "(pulumi config rm runnerTokens) and set each token again with --secret: "
-            + TOKEN_SET_COMMAND.format(name="<runner>")
-        )
-    tokens = []
-    for name in runner_names:
-        problem = token_problem(name, raw.get(name))
-        if problem:
-            r.problem(problem)
-        else:
-            tokens.append((name, RunnerToken(raw[name])))
-    for name in raw:
-        if name not in runner_names:
-            hint = did_you_mean(name, runner_names, "remove it")
-            r.problem(f"runnerTokens.{name}: no runner named '{name}'; {hint}")
-    return tuple(tokens)
-
-
 def _check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
     for i, runner in enumerate(runners):
         build_memory = runner.memory - eks.helper_memory - EKS_FARGATE_POD_OVERHEAD_MIB
@@ -391,7 +328,7 @@ def parse_config(
     tokens: tuple[tuple[str, RunnerToken], ...] = ()
     if not gitlab.create_runners:
         names = [x.name for x in resolved]
-        tokens = _parse_tokens(r, top["runner_tokens"], names, tokens_are_secret)
+        tokens = parse_tokens(r, top["runner_tokens"], names, tokens_are_secret)
     cache = parse_cache(r, top["cache"], mode)
     images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
     preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))

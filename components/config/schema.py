@@ -1,59 +1,37 @@
 """Every configuration key, declared once: type, default, bounds, fix hint and the modes that
 read it. Parsing, the unknown-key check, `Pulumi.yaml` and docs/configuration.md derive from
-these tables, so a new key is one edit here (plus its typed field in components/config/model.py,
-which a test keeps in step). Key/Section are in keys.py; images/preflight in schema_scale.py."""
+these tables, so a new key is one edit in the table of its area (plus its typed field in
+components/config/model.py, which a test keeps in step). Key/Section and the shared value
+checks are in keys.py; the areas are schema_ecs.py, schema_eks.py, schema_gitlab.py and
+schema_images.py; the runners, the network and the top level are here."""
 
 from __future__ import annotations
 
 from components.config.keys import (
+    ECS,
+    EKS,
     MODES,
+    NAME_PATTERN,
     Key,
     Section,
-    check_arn,
     check_cidr,
     check_https_url,
-    check_instance_category,
     check_subnet_id,
-    one_of,
 )
-from components.config.schema_scale import IMAGES, PREFLIGHT
+from components.config.schema_ecs import (
+    DEFAULT_DRIVER_VERSION,
+    DEFAULT_MANAGER_AMI_PARAMETER,
+    ECS_SECTION,
+    TASK_DEFINITION,
+)
+from components.config.schema_eks import CLUSTER_LOG_TYPES, EKS_SECTION
+from components.config.schema_gitlab import CACHE_SECTION, GITLAB_SECTION
+from components.config.schema_images import IMAGES, PREFLIGHT
 
-ECS: tuple[str, ...] = ("ecs",)
-EKS: tuple[str, ...] = ("eks",)
 LANES = ("fargate", "spot", "privileged")
 ECS_LANES = ("fargate", "spot")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
-CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 RUNNER_TOKEN_PREFIX = "glrt-"
-NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
-VERSION = r"\d+\.\d+\.\d+"
-IMAGE = r"\S+"
-IMAGE_HINT = "an image reference has no spaces"
-SHA256 = r"[0-9a-f]{64}"
-SHA256_HINT = "use the 64 lowercase hex digits of the file's SHA-256 (sha256sum FILE)"
-DEFAULT_DRIVER_VERSION = "v0.5.1"
-# Driver releases up to 0.5.0 build the task-metadata file name from the job token; GitLab's
-# JWT job tokens push it past the 255-character limit and every job fails (FACTS section 1,
-# gitlab-org/gitlab issue 509578).
-MIN_DRIVER_VERSION = (0, 5, 1)
-# The per-manager job cap: see components/ecs/sizing.py for the numbers behind both.
-DEFAULT_MAX_JOBS_PER_MANAGER = 200
-MAX_JOBS_PER_MANAGER_LIMIT = 250
-DEFAULT_MANAGER_AMI_PARAMETER = (
-    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-)
-
-
-def check_driver_version(value: str) -> str | None:
-    parts = tuple(int(p) for p in value.lstrip("v").split("."))
-    if parts >= MIN_DRIVER_VERSION:
-        return None
-    return (
-        "is too old: driver releases 0.5.0 and earlier build the task-metadata file name from "
-        "the job token, which passes the 255-character limit once GitLab sends JWT job tokens "
-        "(GitLab.com does), so every job fails with 'Error when persisting the task ARN'; use "
-        f"{DEFAULT_DRIVER_VERSION} or later"
-    )
 
 
 RUNNER = Section(
@@ -176,386 +154,6 @@ NETWORK = Section(
     ),
 )
 
-TASK_DEFINITION = Section(
-    "ecs.taskDefinitions[]",
-    "The catalogue of job task definitions; jobs pick one with FARGATE_TASK_DEFINITION.",
-    (
-        Key(
-            "name",
-            "string",
-            None,
-            "Names the task family.",
-            pattern=NAME_PATTERN,
-            hint="use 1-32 lowercase letters, digits or '-', e.g. \"debian\"",
-        ),
-        Key(
-            "image",
-            "string",
-            None,
-            "Job image: sshd on port 22 and gitlab-runner inside (see docs/ecs.md).",
-            pattern=IMAGE,
-            hint=IMAGE_HINT,
-        ),
-        Key("cpu", "integer", 1024, "Task CPU units (a valid Fargate pair).", minimum=256),
-        Key("memory", "integer", 2048, "Task memory in MiB.", minimum=512),
-        Key(
-            "ephemeralStorageGiB",
-            "integer",
-            20,
-            "Task ephemeral storage in GiB.",
-            minimum=20,
-            maximum=200,
-            attr_name="ephemeral_storage_gib",
-        ),
-        Key("environment", "map", None, "Extra environment variables of the job container."),
-        Key(
-            "taskRolePolicyArns",
-            "strings",
-            (),
-            "Managed policies for this entry's task role (what jobs may do in AWS).",
-            check=check_arn,
-        ),
-    ),
-    modes=ECS,
-)
-
-ECS_SECTION = Section(
-    "ecs",
-    "Settings read in ecs mode.",
-    (
-        Key(
-            "runnerVersion",
-            "string",
-            "18.9.0",
-            "gitlab-runner release on the manager.",
-            pattern=VERSION,
-            hint="use a release number such as 18.9.0 (no 'v', no 'latest': pin it)",
-        ),
-        Key(
-            "runnerSha256",
-            "string",
-            None,
-            "SHA-256 of gitlab-runner-linux-amd64 at runnerVersion; unset: checked against the "
-            "release's published release.sha256.",
-            pattern=SHA256,
-            hint=SHA256_HINT,
-        ),
-        Key(
-            "driverVersion",
-            "string",
-            DEFAULT_DRIVER_VERSION,
-            "GitLab Fargate driver release (v0.5.1 or later).",
-            pattern=r"v\d+\.\d+\.\d+",
-            hint=f"use a driver tag such as {DEFAULT_DRIVER_VERSION} (pin it; 'latest' changes "
-            "under you)",
-            check=check_driver_version,
-        ),
-        Key(
-            "driverSha256",
-            "string",
-            None,
-            "SHA-256 of fargate-linux-amd64 at driverVersion; the manager refuses any other "
-            "binary. Unset: a release.sha256 next to the binary is used if published, else the "
-            "hash is only logged.",
-            pattern=SHA256,
-            hint=SHA256_HINT,
-        ),
-        Key(
-            "maxJobsPerManager",
-            "integer",
-            DEFAULT_MAX_JOBS_PER_MANAGER,
-            "Most jobs one runner manager runs; more concurrency adds managers (shards).",
-            minimum=1,
-            maximum=MAX_JOBS_PER_MANAGER_LIMIT,
-        ),
-        Key(
-            "managerInstanceType",
-            "string",
-            None,
-            "x86_64 instance type of every runner manager.",
-            pattern=r"[a-z]+\d+[a-fh-z]*(-flex)?\.[a-z0-9]+",
-            hint="use an x86_64 EC2 instance type such as t3.small (the runner and driver "
-            "binaries are amd64, so Graviton types such as t4g are not supported)",
-            default_doc="sized from each manager's job count (docs/ecs-operations.md)",
-        ),
-        Key(
-            "managerAmiParameter",
-            "string",
-            DEFAULT_MANAGER_AMI_PARAMETER,
-            "Public SSM parameter of the manager's Amazon Linux 2023 x86_64 AMI.",
-            pattern=r"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-[a-z0-9.-]+-x86_64",
-            hint="use an Amazon Linux 2023 x86_64 parameter such as "
-            f"{DEFAULT_MANAGER_AMI_PARAMETER} (the user data needs dnf, AWS CLI v2 and python3)",
-        ),
-        Key(
-            "checkInterval",
-            "integer",
-            3,
-            "Seconds between the manager's job requests to GitLab.",
-            minimum=1,
-            maximum=3600,
-        ),
-        Key("containerInsights", "boolean", False, "CloudWatch Container Insights on clusters."),
-        Key(
-            "platformVersion",
-            "string",
-            "1.4.0",
-            "Fargate platform version of job tasks.",
-            pattern=r"LATEST|1\.4\.0",
-            hint="use 1.4.0 or LATEST (1.4.0 is the current Linux version)",
-        ),
-        Key(
-            "sshUsername",
-            "string",
-            "root",
-            "User the job image's sshd accepts the driver's key for.",
-            pattern=r"[a-z_][a-z0-9_-]*",
-            hint="use the user the job image's sshd accepts keys for, e.g. root",
-        ),
-        Key(
-            "jobTimeoutSeconds",
-            "integer",
-            3600,
-            "Longest job (match the runners' maximum timeout in GitLab): how long a leaving "
-            "manager drains, and when the reaper stops a task.",
-            minimum=60,
-            maximum=86400,
-        ),
-        Key(
-            "taskDefinitions",
-            "list",
-            None,
-            "The task definition catalogue (see ecs.taskDefinitions[] below).",
-            default_doc="one `debian` entry",
-        ),
-    ),
-    modes=ECS,
-)
-
-EKS_SECTION = Section(
-    "eks",
-    "Settings read in eks mode.",
-    (
-        Key(
-            "kubernetesVersion",
-            "string",
-            # In EKS standard support until 2027-03 (docs/eks-operations.md: upgrades).
-            "1.35",
-            "EKS Kubernetes minor version (upgrade one minor version at a time).",
-            pattern=r"1\.\d{2}",
-            hint="use a minor version such as 1.35",
-        ),
-        Key(
-            "karpenterVersion",
-            "string",
-            "1.14.1",
-            "Karpenter chart version.",
-            pattern=VERSION,
-            hint="use a chart version without 'v', such as 1.14.1",
-        ),
-        Key(
-            "runnerChartVersion",
-            "string",
-            "0.86.0",
-            "gitlab-runner Helm chart version.",
-            pattern=VERSION,
-            hint="use a gitlab-runner chart version such as 0.86.0",
-        ),
-        Key(
-            "clusterLogTypes",
-            "strings",
-            ("api", "audit", "authenticator"),
-            "Control plane log types sent to CloudWatch.",
-            check=one_of(CLUSTER_LOG_TYPES),
-        ),
-        Key(
-            "adminRoleArns",
-            "strings",
-            (),
-            "IAM roles given cluster-admin access entries.",
-            check=check_arn,
-        ),
-        Key(
-            "pollTimeoutSeconds",
-            "integer",
-            600,
-            "How long a job waits for its pod to start (`poll_timeout`).",
-            minimum=180,
-            maximum=3600,
-        ),
-        Key(
-            "checkInterval",
-            "integer",
-            3,
-            "Seconds between each manager's job requests to GitLab.",
-            minimum=1,
-            maximum=3600,
-        ),
-        Key(
-            "managerPlacement",
-            "choice",
-            "fargate",
-            "Where runner managers run: fargate or ec2 (the Karpenter system pool).",
-            choices=("fargate", "ec2"),
-        ),
-        Key("helperCpu", "integer", 128, "Helper container CPU units.", minimum=64, maximum=1024),
-        Key(
-            "helperMemory",
-            "integer",
-            256,
-            "Helper container memory in MiB.",
-            minimum=128,
-            maximum=2048,
-        ),
-        Key("spotCpuLimit", "integer", 64, "vCPU limit of the spot NodePool.", minimum=1),
-        Key(
-            "privilegedCpuLimit",
-            "integer",
-            32,
-            "vCPU limit of the privileged NodePool.",
-            minimum=1,
-        ),
-        Key("systemCpuLimit", "integer", 8, "vCPU limit of the system NodePool.", minimum=1),
-        Key(
-            "instanceCategories",
-            "strings",
-            ("c", "m", "r"),
-            "EC2 instance categories Karpenter may launch.",
-            check=check_instance_category,
-        ),
-        Key(
-            "serviceCpu",
-            "integer",
-            256,
-            "CPU units of each `services:` container.",
-            minimum=64,
-            maximum=4096,
-        ),
-        Key(
-            "serviceMemory",
-            "integer",
-            512,
-            "MiB of each `services:` container.",
-            minimum=128,
-            maximum=8192,
-        ),
-        Key(
-            "defaultJobImage",
-            "string",
-            # ECR Public avoids Docker Hub's anonymous pull limit that every pod behind one NAT
-            # gateway shares.
-            "public.ecr.aws/docker/library/debian:bookworm-slim",
-            "Image of jobs that set no `image:`.",
-            pattern=IMAGE,
-            hint=IMAGE_HINT,
-        ),
-        Key(
-            "endpointAccess",
-            "choice",
-            "public",
-            "Kubernetes API endpoint: public (plus private inside the VPC) or private only "
-            "(deploy from inside the VPC).",
-            choices=("public", "private"),
-        ),
-        Key(
-            "publicAccessCidrs",
-            "strings",
-            (),
-            "Who may reach the public Kubernetes API endpoint (endpointAccess public only).",
-            check=check_cidr,
-            default_doc="0.0.0.0/0, warned at preview",
-        ),
-        Key(
-            "nodeAmiAlias",
-            "string",
-            # A pinned AL2023 EKS AMI release: nodes change only when this is raised on purpose.
-            "al2023@v20260930",
-            "AMI alias of Karpenter nodes (al2023@vYYYYMMDD, or al2023@latest to follow "
-            "every release).",
-            pattern=r"al2023@(v\d{8}|latest)",
-            hint="use an AL2023 EKS AMI release such as al2023@v20260930",
-        ),
-        Key(
-            "jobTimeoutSeconds",
-            "integer",
-            3600,
-            "Longest job a stopping manager or draining node waits for (keep the runners' "
-            "maximum job timeout in GitLab at or below it).",
-            minimum=600,
-            maximum=86400,
-        ),
-    ),
-    modes=EKS,
-)
-
-GITLAB_RUNNER_TYPES = ("instance", "group", "project")
-GITLAB_ACCESS_LEVELS = ("not_protected", "ref_protected")
-
-GITLAB_SECTION = Section(
-    "gitlab",
-    "Runners created in GitLab by the program (opt-in; needs the secret gitlabToken). See "
-    "docs/gitlab.md.",
-    (
-        Key(
-            "createRunners",
-            "boolean",
-            False,
-            "Create one runner in GitLab per runners[] entry (tags, timeout) and remove it on "
-            "destroy; runnerTokens is then not used.",
-        ),
-        Key(
-            "runnerType",
-            "choice",
-            None,
-            "Scope of the created runners (required with createRunners).",
-            choices=GITLAB_RUNNER_TYPES,
-        ),
-        Key("groupId", "integer", None, "Numeric group id (runnerType group).", minimum=1),
-        Key("projectId", "integer", None, "Numeric project id (runnerType project).", minimum=1),
-        Key(
-            "description",
-            "string",
-            "",
-            "Description prefix of the created runners.",
-            default_doc="`<project>/<stack>`",
-        ),
-        Key("locked", "boolean", False, "Lock project runners to their project."),
-        Key("runUntagged", "boolean", False, "Let the runners pick jobs without tags."),
-        Key("paused", "boolean", False, "Create the runners paused (no new jobs)."),
-        Key(
-            "accessLevel",
-            "choice",
-            "not_protected",
-            "ref_protected: run jobs of protected branches and tags only.",
-            choices=GITLAB_ACCESS_LEVELS,
-        ),
-        Key(
-            "tokenRotation",
-            "integer",
-            0,
-            "Token generation: change it (e.g. +1) to replace the runners in GitLab and move "
-            "the managers onto new tokens.",
-            minimum=0,
-        ),
-    ),
-)
-
-CACHE_SECTION = Section(
-    "cache",
-    "The S3 bucket behind `cache:` in pipelines (distributed runner cache).",
-    (
-        Key("enabled", "boolean", True, "Create the bucket and point every runner at it."),
-        Key(
-            "expirationDays",
-            "integer",
-            14,
-            "Days after which cache archives expire.",
-            minimum=1,
-            maximum=3650,
-        ),
-    ),
-)
-
 TOP = Section(
     "",
     "Top-level keys (`pulumi config set KEY VALUE`).",
@@ -625,3 +223,28 @@ SECTIONS = (
     IMAGES,
     PREFLIGHT,
 )
+
+__all__ = [
+    "CACHE_SECTION",
+    "CLUSTER_LOG_TYPES",
+    "DEFAULT_DRIVER_VERSION",
+    "DEFAULT_MANAGER_AMI_PARAMETER",
+    "ECS_LANES",
+    "ECS_SECTION",
+    "EKS_SECTION",
+    "GITLAB_SECTION",
+    "IMAGES",
+    "LANES",
+    "LOG_RETENTION_DAYS",
+    "MODES",
+    "NAME_PATTERN",
+    "NETWORK",
+    "PREFLIGHT",
+    "RUNNER",
+    "RUNNER_TOKEN_PREFIX",
+    "SECTIONS",
+    "TASK_DEFINITION",
+    "TOP",
+    "Key",
+    "Section",
+]

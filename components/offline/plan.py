@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError, schema
-from components.config.parse import TOKEN_SET_COMMAND
+from components.config.tokens import TOKEN_SET_COMMAND
 from components.offline.config_path import SettingError
 from components.offline.mocks import CREATED_TOKEN_PREFIX, MOCK_ACCOUNT, REDACTED, Plan, evaluate
 from components.offline.stack_file import StackFile, StackFileError, read_stack_file

@@ -1,0 +1,175 @@
+"""The keys read in eks mode: cluster, Karpenter, the runner chart and job pod sizes."""
+
+from __future__ import annotations
+
+from components.config.keys import (
+    EKS,
+    IMAGE,
+    IMAGE_HINT,
+    VERSION,
+    Key,
+    Section,
+    check_arn,
+    check_cidr,
+    check_instance_category,
+    one_of,
+)
+
+CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+
+EKS_SECTION = Section(
+    "eks",
+    "Settings read in eks mode.",
+    (
+        Key(
+            "kubernetesVersion",
+            "string",
+            # In EKS standard support until 2027-03 (docs/eks-operations.md: upgrades).
+            "1.35",
+            "EKS Kubernetes minor version (upgrade one minor version at a time).",
+            pattern=r"1\.\d{2}",
+            hint="use a minor version such as 1.35",
+        ),
+        Key(
+            "karpenterVersion",
+            "string",
+            "1.14.1",
+            "Karpenter chart version.",
+            pattern=VERSION,
+            hint="use a chart version without 'v', such as 1.14.1",
+        ),
+        Key(
+            "runnerChartVersion",
+            "string",
+            "0.86.0",
+            "gitlab-runner Helm chart version.",
+            pattern=VERSION,
+            hint="use a gitlab-runner chart version such as 0.86.0",
+        ),
+        Key(
+            "clusterLogTypes",
+            "strings",
+            ("api", "audit", "authenticator"),
+            "Control plane log types sent to CloudWatch.",
+            check=one_of(CLUSTER_LOG_TYPES),
+        ),
+        Key(
+            "adminRoleArns",
+            "strings",
+            (),
+            "IAM roles given cluster-admin access entries.",
+            check=check_arn,
+        ),
+        Key(
+            "pollTimeoutSeconds",
+            "integer",
+            600,
+            "How long a job waits for its pod to start (`poll_timeout`).",
+            minimum=180,
+            maximum=3600,
+        ),
+        Key(
+            "checkInterval",
+            "integer",
+            3,
+            "Seconds between each manager's job requests to GitLab.",
+            minimum=1,
+            maximum=3600,
+        ),
+        Key(
+            "managerPlacement",
+            "choice",
+            "fargate",
+            "Where runner managers run: fargate or ec2 (the Karpenter system pool).",
+            choices=("fargate", "ec2"),
+        ),
+        Key("helperCpu", "integer", 128, "Helper container CPU units.", minimum=64, maximum=1024),
+        Key(
+            "helperMemory",
+            "integer",
+            256,
+            "Helper container memory in MiB.",
+            minimum=128,
+            maximum=2048,
+        ),
+        Key("spotCpuLimit", "integer", 64, "vCPU limit of the spot NodePool.", minimum=1),
+        Key(
+            "privilegedCpuLimit",
+            "integer",
+            32,
+            "vCPU limit of the privileged NodePool.",
+            minimum=1,
+        ),
+        Key("systemCpuLimit", "integer", 8, "vCPU limit of the system NodePool.", minimum=1),
+        Key(
+            "instanceCategories",
+            "strings",
+            ("c", "m", "r"),
+            "EC2 instance categories Karpenter may launch.",
+            check=check_instance_category,
+        ),
+        Key(
+            "serviceCpu",
+            "integer",
+            256,
+            "CPU units of each `services:` container.",
+            minimum=64,
+            maximum=4096,
+        ),
+        Key(
+            "serviceMemory",
+            "integer",
+            512,
+            "MiB of each `services:` container.",
+            minimum=128,
+            maximum=8192,
+        ),
+        Key(
+            "defaultJobImage",
+            "string",
+            # ECR Public avoids Docker Hub's anonymous pull limit that every pod behind one NAT
+            # gateway shares.
+            "public.ecr.aws/docker/library/debian:bookworm-slim",
+            "Image of jobs that set no `image:`.",
+            pattern=IMAGE,
+            hint=IMAGE_HINT,
+        ),
+        Key(
+            "endpointAccess",
+            "choice",
+            "public",
+            "Kubernetes API endpoint: public (plus private inside the VPC) or private only "
+            "(deploy from inside the VPC).",
+            choices=("public", "private"),
+        ),
+        Key(
+            "publicAccessCidrs",
+            "strings",
+            (),
+            "Who may reach the public Kubernetes API endpoint (endpointAccess public only).",
+            check=check_cidr,
+            default_doc="0.0.0.0/0, warned at preview",
+        ),
+        Key(
+            "nodeAmiAlias",
+            "string",
+            # A pinned AL2023 EKS AMI release: nodes change only when this is raised on purpose.
+            "al2023@v20260930",
+            "AMI alias of Karpenter nodes (al2023@vYYYYMMDD, or al2023@latest to follow "
+            "every release).",
+            pattern=r"al2023@(v\d{8}|latest)",
+            hint="use an AL2023 EKS AMI release such as al2023@v20260930",
+        ),
+        Key(
+            "jobTimeoutSeconds",
+            "integer",
+            3600,
+            "Longest job a stopping manager or draining node waits for (keep the runners' "
+            "maximum job timeout in GitLab at or below it).",
+            minimum=600,
+            maximum=86400,
+        ),
+    ),
+    modes=EKS,
+)
