@@ -7,6 +7,7 @@ plugins, no cloud credentials. Ids and ARNs it invents are obvious placeholders
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -409,13 +410,23 @@ def record(
 
     def program() -> None:
         result = build(warnings.append)
-        for key, value in result.outputs.items():
-            output = pulumi.Output.from_input(value)
-            plain[key] = _sync_await(output.future())
-            redacted[key] = REDACTED if _sync_await(output.is_secret()) else plain[key]
-        for path, content in result.rendered_files.items():
-            secret = _sync_await(content.is_secret())
-            files[path] = REDACTED if secret else _sync_await(content.future())
+        outputs = {k: pulumi.Output.from_input(v) for k, v in result.outputs.items()}
+        rendered = dict(result.rendered_files)
+
+        async def resolve_all() -> None:
+            # One wait for everything: pumping the event loop once per value is what made an
+            # evaluation slow.
+            every = [*outputs.values(), *rendered.values()]
+            values = await asyncio.gather(*(o.future() for o in every))
+            secret = await asyncio.gather(*(o.is_secret() for o in every))
+            for key, value, hidden in zip(outputs, values, secret, strict=False):
+                plain[key] = value
+                redacted[key] = REDACTED if hidden else value
+            tail = zip(rendered, values[len(outputs) :], secret[len(outputs) :], strict=True)
+            for path, value, hidden in tail:
+                files[path] = REDACTED if hidden else value
+
+        _sync_await(resolve_all())
 
     _sync_await(run_pulumi_func(program))
     return Plan(
