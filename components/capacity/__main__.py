@@ -21,6 +21,7 @@ import yaml
 
 from components.capacity import model, prices
 from components.ecs.manager_files import PREPARE_EXEC_TIMEOUT_SECONDS
+from components.ecs.sizing import managers_job_capacity, plan_shards, shard_instance_types
 from components.shared import network, preflight
 from components.shared.subnets import jobs_per_subnet
 
@@ -133,14 +134,14 @@ def load_inputs_from_stack_config(
         subnet_ips = (("private", free(private)),) if private else ()
     else:
         subnet_ips = tuple((c, free([c])) for c in task_subnets)
+    shards = plan_shards(config.runners, config.ecs.max_jobs_per_manager)
+    manager_types = shard_instance_types(shards, config.ecs.manager_instance_type)
     limits = model.StackLimits(
         mode=config.mode,
         fargate_vcpu_quota=vcpu_quota,
         fargate_spot_vcpu_quota=spot_vcpu_quota,
         subnet_ips=subnet_ips,
-        manager_job_capacity=None
-        if eks
-        else model.manager_job_capacity(config.ecs.manager_instance_type),
+        manager_job_capacity=None if eks else managers_job_capacity(shards, manager_types),
         ec2_pool_vcpu=(
             ("spot", config.eks.spot_cpu_limit),
             ("privileged", config.eks.privileged_cpu_limit),
@@ -158,7 +159,7 @@ def load_inputs_from_stack_config(
         nat_gateways=0 if not net.layout else (1 if net.nat_gateways == "single" else zones),
         interface_endpoints=INTERFACE_ENDPOINT_SERVICES * zones if net.vpc_endpoints else 0,
         eks_clusters=1 if eks else 0,
-        manager_instance_type=None if eks else config.ecs.manager_instance_type,
+        manager_instance_types=() if eks else tuple(manager_types),
         fargate_pods=fargate_pods,
     )
     return Inputs(tuple(loads), limits, always_on, region, spot)

@@ -62,22 +62,8 @@ DEFAULT_REQUEST_CONCURRENCY = 1
 QUEUE_DISPATCH_PER_SECOND = 200 / 70
 REQUEST_SECONDS = 0.35
 # --- Runner managers ---------------------------------------------------------------------
-# ECS: one driver process + SSH session per running job on the manager (FACTS.md 1); memory
-# per job and the reserve for the OS + gitlab-runner are project estimates (not measured).
-MANAGER_MIB_PER_JOB = 40
-MANAGER_RESERVED_MIB = 512
-# EC2 memory in MiB of the manager types this project suggests (AWS EC2 instance type pages).
-INSTANCE_MEMORY_MIB = {
-    "t3.micro": 1024,
-    "t3.small": 2048,
-    "t3.medium": 4096,
-    "t3.large": 8192,
-    "t3.xlarge": 16384,
-    "m5.large": 8192,
-    "m6i.large": 8192,
-    "m7i.large": 8192,
-    "c6i.large": 4096,
-}
+# ECS: what the managers hold comes from components/ecs/sizing.py (the same numbers that size
+# and shard them); EKS: the chart's `concurrent` per runner.
 
 COMPUTE_FARGATE = "fargate"
 COMPUTE_FARGATE_SPOT = "fargate-spot"
@@ -158,14 +144,6 @@ class StackEstimate:
     ips_used: int
     vcpu_needed: float
     limits: dict[str, float | None] = field(default_factory=dict)
-
-
-def manager_job_capacity(instance_type: str) -> int | None:
-    """ECS: running jobs one manager instance can hold, or None for an unknown type."""
-    memory = INSTANCE_MEMORY_MIB.get(instance_type)
-    if memory is None:
-        return None
-    return max(1, (memory - MANAGER_RESERVED_MIB) // MANAGER_MIB_PER_JOB)
 
 
 def pickup_rates(loads: Iterable[RunnerLoad], limits: StackLimits) -> dict[str, float]:

@@ -96,7 +96,7 @@ class AlwaysOn:
     nat_gateways: int
     interface_endpoints: int  # endpoint services x AZs
     eks_clusters: int
-    manager_instance_type: str | None  # ECS manager on EC2
+    manager_instance_types: tuple[str, ...]  # ECS: one per manager shard
     fargate_pods: tuple[tuple[str, float, float], ...] = ()  # (what, vCPU, GiB) EKS system pods
 
 
@@ -113,11 +113,11 @@ def always_on_per_hour(prices: RegionPrices, items: AlwaysOn) -> tuple[float, li
             }
         )
 
-    if items.manager_instance_type:
+    for kind in sorted(set(items.manager_instance_types)):
         add(
-            f"manager EC2 {items.manager_instance_type}",
-            1,
-            prices.ec2_hour.get(items.manager_instance_type),
+            f"manager EC2 {kind}",
+            items.manager_instance_types.count(kind),
+            prices.ec2_hour.get(kind),
         )
     add("NAT gateway", items.nat_gateways, prices.nat_gateway_hour)
     add("NAT public IPv4", items.nat_gateways, prices.public_ipv4_hour)

@@ -32,7 +32,7 @@ from components.ecs.manager_files import (
     render_config_toml,
     render_fargate_toml,
 )
-from components.ecs.sizing import Shard, manager_instance_type, plan_shards, shard_subnet
+from components.ecs.sizing import Shard, plan_shards, shard_instance_types, shard_subnet
 from components.ecs.user_data import ManagerBootSettings, encode_user_data, render_user_data
 from components.shared.aws import child
 from components.shared.cache import BuildCache
@@ -312,7 +312,7 @@ def create_managers(args: ManagerArgs) -> Managers:
         opts=child(args.parent),
     )
     files: dict[str, pulumi.Output[str]] = {}
-    types = [config.ecs.manager_instance_type or manager_instance_type(s.jobs) for s in shards]
+    types = shard_instance_types(shards, config.ecs.manager_instance_type)
     groups = [
         _group(args, shard, kind, profile, files) for shard, kind in zip(shards, types, strict=True)
     ]

@@ -125,3 +125,17 @@ def shard_subnet(subnets: list[str], runner_index: int, shard_index: int) -> str
     if not subnets:
         raise ValueError("the network has no subnets for the job tasks")
     return subnets[(runner_index + shard_index) % len(subnets)]
+
+
+def shard_instance_types(shards: list[Shard], configured: str | None) -> list[str]:
+    """Each manager's instance type: `ecs.managerInstanceType` when set, else sized."""
+    return [configured or manager_instance_type(shard.jobs) for shard in shards]
+
+
+def managers_job_capacity(shards: list[Shard], types: list[str]) -> int | None:
+    """Running jobs the managers can hold together, or None when a configured type is not in
+    the sizing table (its capacity is unknown)."""
+    known = {kind.name: kind.max_jobs for kind in MANAGER_TYPES}
+    if any(kind not in known for kind in types):
+        return None
+    return sum(min(s.jobs, known[kind]) for s, kind in zip(shards, types, strict=True))
