@@ -1,0 +1,43 @@
+"""README.md and docs/*.md link only to files that exist: a renamed or removed guide must not
+leave dead relative links behind."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# Markdown inline links: [text](target), target up to the first space or closing parenthesis.
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+# Inline code (regular expressions in the config reference) is not a link.
+CODE = re.compile(r"`[^`\n]*`")
+
+
+def relative_targets(text: str) -> list[str]:
+    """Link targets that point into the repository (no scheme, no bare #anchor)."""
+    targets = []
+    for target in LINK.findall(CODE.sub("", text)):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            continue
+        targets.append(target.split("#", 1)[0])
+    return targets
+
+
+def test_relative_targets_skip_urls_and_anchors() -> None:
+    text = "[a](docs/x.md#part) [b](https://example.com) [c](#here) [d](../y.md) `[e](f)`"
+    assert relative_targets(text) == ["docs/x.md", "../y.md"]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: d.relative_to(ROOT).as_posix())
+def test_relative_links_point_to_existing_files(doc: Path) -> None:
+    missing = [t for t in relative_targets(doc.read_text()) if not (doc.parent / t).exists()]
+    assert missing == [], f"{doc.relative_to(ROOT)} links to missing files: {missing}"
+
+
+def test_readme_lists_every_docs_file() -> None:
+    readme = set(relative_targets((ROOT / "README.md").read_text()))
+    unlisted = [d.name for d in DOCS[1:] if f"docs/{d.name}" not in readme]
+    assert unlisted == []
