@@ -22,20 +22,14 @@ import yaml
 from components.capacity import model, prices
 from components.ecs.manager_files import PREPARE_EXEC_TIMEOUT_SECONDS
 from components.ecs.sizing import managers_job_capacity, plan_shards, shard_instance_types
-from components.shared import network, preflight
+from components.eks.sizing import system_fargate_pods
+from components.shared import network
 from components.shared.subnets import jobs_per_subnet
 
 PROJECT_PREFIX = "gitlab-fargate-runners:"
 PLACEHOLDER_TOKEN = "glrt-capacity-model-placeholder"
 INTERFACE_ENDPOINT_SERVICES = len(network.INTERFACE_ENDPOINT_SERVICES)
 ECS_PREPARE_EXEC_TIMEOUT_SECONDS = PREPARE_EXEC_TIMEOUT_SECONDS
-# EKS system pods on Fargate, sized as Fargate rounds requests + 256 MiB (FACTS.md 4):
-# runner manager 500m/768Mi (runner_chart.MANAGER_RESOURCES) -> 0.5 vCPU / 1 GiB;
-# Karpenter controller 1/1Gi (karpenter.CONTROLLER_RESOURCES) -> 1 vCPU / 2 GiB;
-# CoreDNS addon, 2 replicas, 100m/70Mi requests -> 0.25 vCPU / 0.5 GiB each.
-# The vCPU figures are preflight's (a test keeps the two in step).
-EKS_MANAGER_POD = (preflight.EKS_MANAGER_FARGATE_VCPU, 1.0)
-EKS_SYSTEM_PODS = (("karpenter", 1.0, 2.0), ("coredns", 0.25, 0.5), ("coredns", 0.25, 0.5))
 
 
 class StackInputError(ValueError):
@@ -152,9 +146,13 @@ def load_inputs_from_stack_config(
     zones = len(private) if net.layout else 0
     fargate_pods: tuple[tuple[str, float, float], ...] = ()
     if eks:
-        fargate_pods = EKS_SYSTEM_PODS
-        if config.eks.manager_placement == "fargate":
-            fargate_pods += tuple((f"manager {r.name}", *EKS_MANAGER_POD) for r in config.runners)
+        # The same pods preflight counts against the vCPU quota (components/eks/sizing.py).
+        fargate_pods = tuple(
+            system_fargate_pods(
+                {r.name: r.concurrency for r in config.runners},
+                config.eks.manager_placement == "fargate",
+            )
+        )
     always_on = prices.AlwaysOn(
         nat_gateways=0 if not net.layout else (1 if net.nat_gateways == "single" else zones),
         interface_endpoints=INTERFACE_ENDPOINT_SERVICES * zones if net.vpc_endpoints else 0,
@@ -271,7 +269,9 @@ def render_text(doc: dict[str, Any]) -> str:
         f"{cost['pricesForRegion']} as of {cost['pricesAsOf']}{note}"
     )
     for line in cost["alwaysOnItems"]:
-        out.append(f"    {line['count']} x {line['item']}: ${line['usdPerHour']}/h")
+        cost = line["usdPerHour"]
+        shown = "no price in the table" if cost is None else f"${cost}/h"
+        out.append(f"    {line['count']} x {line['item']}: {shown}")
     return "\n".join(out)
 
 

@@ -51,6 +51,10 @@ PRICES: dict[str, RegionPrices] = {
             "t3.large": 0.0832,
             "m5.large": 0.096,
             "m6i.large": 0.096,
+            # The larger manager types of components/ecs/sizing.py (m6i scales linearly).
+            "m6i.xlarge": 0.192,
+            "m6i.2xlarge": 0.384,
+            "m6i.4xlarge": 0.768,
         },
     ),
     "eu-west-1": RegionPrices(
@@ -67,6 +71,9 @@ PRICES: dict[str, RegionPrices] = {
             "t3.large": 0.0912,
             "m5.large": 0.107,
             "m6i.large": 0.107,
+            "m6i.xlarge": 0.214,
+            "m6i.2xlarge": 0.428,
+            "m6i.4xlarge": 0.856,
         },
     ),
 }

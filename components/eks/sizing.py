@@ -7,7 +7,10 @@ components share one rule each; docs/eks-operations.md ("Sizing") explains the s
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from components.shared.fargate_sizes import fargate_pod_size
 
 # gitlab-runner 18.x: with FF_USE_ADAPTIVE_REQUEST_CONCURRENCY (on by default since 18.x, see
 # tests/upstream/gitlab-runner-config.json) `request_concurrency` is the ceiling the runner
@@ -30,6 +33,10 @@ MANAGER_MAX_MEMORY_MIB = 8192
 # resolver answers at most 1024 packets/s per ENI. One replica per 100 concurrent jobs keeps
 # each replica's upstream traffic around 10 packets/s per job, two at least for availability.
 JOBS_PER_COREDNS_REPLICA = 100
+# (vCPU, GiB) Fargate runs them at: CoreDNS requests 100m/70Mi -> 0.25 vCPU / 0.5 GB; the
+# Karpenter controller requests 1 CPU / 1Gi (karpenter.CONTROLLER_RESOURCES) -> 1 vCPU / 2 GB.
+COREDNS_POD = (0.25, 0.5)
+KARPENTER_CONTROLLER_POD = (1.0, 2.0)
 MIN_COREDNS_REPLICAS = 2
 MAX_COREDNS_REPLICAS = 10
 
@@ -76,3 +83,18 @@ def minimum_poll_timeout(fargate_concurrency: int) -> int:
     """Seconds the last of a full burst of Fargate job pods may wait before it runs: queued
     behind the others at the launch rate, then its own start."""
     return math.ceil(fargate_concurrency / FARGATE_PODS_PER_SECOND) + FARGATE_POD_START_SECONDS
+
+
+def system_fargate_pods(
+    runner_concurrency: Mapping[str, int], managers_on_fargate: bool
+) -> list[tuple[str, float, float]]:
+    """EKS pods on Fargate besides jobs, as (what, vCPU, GiB) at the size Fargate runs them:
+    the Karpenter controller, the CoreDNS replicas and, on Fargate, each runner manager.
+    Preflight counts their vCPU against the quota and the capacity model prices them."""
+    pods = [("karpenter", *KARPENTER_CONTROLLER_POD)]
+    pods += [("coredns", *COREDNS_POD)] * coredns_replicas(sum(runner_concurrency.values()))
+    for name, concurrency in runner_concurrency.items() if managers_on_fargate else ():
+        size = manager_size(concurrency)
+        cpu, memory = fargate_pod_size(math.ceil(size.cpu_m * 1024 / 1000), size.memory_mib)
+        pods.append((f"manager {name}", cpu / 1024, memory / 1024))
+    return pods

@@ -28,3 +28,19 @@ def nearest_fargate_size(cpu: int, memory: int) -> tuple[int, int]:
     memories = FARGATE_SIZES[row_cpu]
     fitting = [m for m in memories if m >= memory]
     return row_cpu, (fitting[0] if fitting else memories[-1])
+
+
+def fargate_pod_size(cpu_units: int, memory_mib: int) -> tuple[int, int]:
+    """The size EKS Fargate runs a pod at: the smallest valid pair holding its requests plus
+    the pod overhead (FACTS.md 4). The largest size when nothing holds them."""
+    memory = memory_mib + EKS_FARGATE_POD_OVERHEAD_MIB
+    fitting = [
+        (cpu, mem)
+        for cpu, memories in sorted(FARGATE_SIZES.items())
+        for mem in memories
+        if cpu >= cpu_units and mem >= memory
+    ]
+    if not fitting:
+        largest = max(FARGATE_SIZES)
+        return largest, FARGATE_SIZES[largest][-1]
+    return min(fitting, key=lambda size: (size[0], size[1]))

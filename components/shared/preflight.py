@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig
+from components.eks.sizing import system_fargate_pods
 from components.shared.fargate_sizes import FARGATE_SIZES
 from components.shared.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
 
@@ -33,10 +34,6 @@ QUOTAS: dict[str, tuple[str, str]] = {
     EC2_ON_DEMAND: ("ec2", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"),
     EC2_SPOT: ("ec2", "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests"),
 }
-# EKS pods on Fargate besides jobs: the Karpenter controller (1 vCPU) and two CoreDNS pods
-# (0.25 vCPU each); each runner manager pod is a 0.5 vCPU Fargate pod (runner_chart.py).
-EKS_SYSTEM_FARGATE_VCPU = 1.5
-EKS_MANAGER_FARGATE_VCPU = 0.5
 ECS_LANE_QUOTA = {"fargate": FARGATE_ON_DEMAND, "spot": FARGATE_SPOT}
 EKS_LANE_QUOTA = {"fargate": FARGATE_ON_DEMAND, "spot": EC2_SPOT, "privileged": EC2_ON_DEMAND}
 
@@ -88,10 +85,11 @@ def quota_needs(config: StackConfig) -> dict[str, QuotaNeed]:
         return needs
     eks = config.eks
     system = need(FARGATE_ON_DEMAND)
-    system.add(EKS_SYSTEM_FARGATE_VCPU, f"Karpenter + CoreDNS: {EKS_SYSTEM_FARGATE_VCPU:g} vCPU")
-    if eks.manager_placement == "fargate":
-        managers = len(config.runners) * EKS_MANAGER_FARGATE_VCPU
-        system.add(managers, f"{len(config.runners)} runner managers: {managers:g} vCPU")
+    pods = system_fargate_pods(
+        {r.name: r.concurrency for r in config.runners}, eks.manager_placement == "fargate"
+    )
+    vcpu = sum(v for _, v, _ in pods)
+    system.add(vcpu, f"Karpenter, CoreDNS and runner managers on Fargate: {vcpu:g} vCPU")
     for runner in config.runners:
         pod = fargate_vcpu(runner.cpu) if runner.lane == "fargate" else runner.cpu / 1024
         with_service = (

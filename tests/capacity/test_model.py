@@ -9,13 +9,13 @@ import pytest
 
 from components.capacity import model, prices
 from components.capacity.__main__ import (
-    EKS_SYSTEM_PODS,
     load_inputs_from_stack_config,
     main,
     read_stack,
     split_jobs,
 )
 from components.config import parse_config
+from components.eks.sizing import system_fargate_pods
 from components.shared import preflight
 from tests.harness import DEV_STACK, sentinel
 
@@ -120,8 +120,14 @@ def test_dropping_a_rate_or_price_constant_changes_the_answer():
 
 
 def test_model_counts_system_pods_and_subnet_room_as_preflight_and_the_config_check_do():
-    system = sum(vcpu for _, vcpu, _ in EKS_SYSTEM_PODS)
-    assert system == preflight.EKS_SYSTEM_FARGATE_VCPU
+    # Preflight and the model count the same always-on Fargate pods, at the sizes Fargate runs:
+    # 20 jobs -> a 600m/848Mi manager -> 1 vCPU / 2 GB; 500 jobs -> 3000m/2768Mi -> 4 / 8.
+    assert system_fargate_pods({"small": 20, "big": 500}, True) == [
+        ("karpenter", 1.0, 2.0),
+        *[("coredns", 0.25, 0.5)] * 6,
+        ("manager small", 1.0, 2.0),
+        ("manager big", 4.0, 8.0),
+    ]
     raw, region = read_stack(DEV_STACK)
     inputs = load_inputs_from_stack_config(raw, region, 1000)
     # ECS: each runner's subnet, as many jobs as the fixed /19 holds after fixed IPs + headroom.
@@ -180,3 +186,11 @@ def test_cli_reports_manager_slots_and_quota_for_the_dev_stack(tmp_path, capsys)
     assert doc["bindingLimit"] == "vcpuQuota"
     assert doc["jobsWaitingForSlot"] == 1000 - 40
     assert doc["startAllSeconds"] is None
+
+
+def test_every_manager_type_the_ecs_sizing_can_pick_has_a_price() -> None:
+    from components.ecs.sizing import MANAGER_TYPES
+
+    for region in prices.PRICES:
+        table, _ = prices.prices_for(region)
+        assert {t.name for t in MANAGER_TYPES} <= set(table.ec2_hour), region

@@ -65,10 +65,12 @@ def test_eks_needs_pods_managers_and_system_pods_on_fargate() -> None:
     raw = thousand_jobs("eks")
     raw["runners"][1]["lane"] = "fargate"
     need = quota_needs(config_of(raw))[FARGATE_ON_DEMAND]
-    # 1000 one-vCPU job pods + Karpenter and CoreDNS (1.5) + two 0.5 vCPU managers
-    assert need.vcpus == 1000 + 1.5 + 1.0
+    # 1000 one-vCPU job pods + Karpenter (1) + 10 CoreDNS replicas for 1000 jobs (0.25 each)
+    # + two 500-job managers (3000m requests: 4 vCPU Fargate pods each)
+    system = 1 + 10 * 0.25 + 2 * 4
+    assert need.vcpus == 1000 + system
     # a 256-unit service pushes a 1-vCPU pod to the 2-vCPU Fargate size
-    assert need.vcpus_with_services == 2000 + 2.5
+    assert need.vcpus_with_services == 2000 + system
 
 
 def test_quota_warning_names_code_need_current_value_and_console_link() -> None:
