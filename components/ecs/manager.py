@@ -170,8 +170,10 @@ def _fargate_tomls(args: ManagerArgs, shard: Shard) -> pulumi.Output[dict[str, s
     return inputs.apply(render)
 
 
-def _user_data(args: ManagerArgs, shard: Shard, files: dict[str, pulumi.Output[str]]) -> Any:
-    """The shard's boot script; records the files it writes in `files` for the plan."""
+def _user_data(
+    args: ManagerArgs, shard: Shard
+) -> tuple[pulumi.Output[str], dict[str, pulumi.Output[str]]]:
+    """The shard's encoded boot script, and the files it writes (for the plan) by path."""
     config = args.config
     cache = args.cache.settings() if args.cache else None
     config_toml = pulumi.Output.from_input(cache).apply(
@@ -204,13 +206,13 @@ def _user_data(args: ManagerArgs, shard: Shard, files: dict[str, pulumi.Output[s
     )
     # Shard 0's files keep their plain paths; other managers' are prefixed with the manager.
     key = "" if shard.index == 0 else f"manager-{shard.index}:"
-    files[f"{key}{CONFIG_PATH}"] = config_toml
+    files = {f"{key}{CONFIG_PATH}": config_toml}
     for share in shard.runners:
         files[f"{key}{fargate_config_path(share.runner.name)}"] = fargate_tomls.apply(
             lambda tomls, n=share.runner.name: tomls[n]
         )
     files[f"{key}{USER_DATA_FILE}"] = script
-    return script.apply(encode_user_data)
+    return script.apply(encode_user_data), files
 
 
 def _group(
@@ -218,9 +220,9 @@ def _group(
     shard: Shard,
     instance_type: str,
     profile: aws.iam.InstanceProfile,
-    files: dict[str, pulumi.Output[str]],
-) -> aws.autoscaling.Group:
-    """One manager, kept alive by an Auto Scaling group of one.
+) -> tuple[aws.autoscaling.Group, dict[str, pulumi.Output[str]]]:
+    """One manager, kept alive by an Auto Scaling group of one; returns the group and the
+    files its user data writes.
 
     The group pins the launch template's latest version, so a change to the user data
     (runners, versions, task definitions) starts an instance refresh: the new manager comes
@@ -231,6 +233,7 @@ def _group(
     suffix = shard.suffix()
     instance_name = f"{args.prefix}-runner-manager{suffix}"
     tagged = {**args.tags, "Name": instance_name}
+    user_data, files = _user_data(args, shard)
     template = aws.ec2.LaunchTemplate(
         f"{args.name}-manager{suffix}-lt",
         description="GitLab runner manager (custom executor + AWS Fargate driver)",
@@ -252,7 +255,7 @@ def _group(
                 ),
             )
         ],
-        user_data=_user_data(args, shard, files),
+        user_data=user_data,
         update_default_version=True,
         tag_specifications=[
             aws.ec2.LaunchTemplateTagSpecificationArgs(
@@ -297,7 +300,7 @@ def _group(
         default_result="CONTINUE",
         opts=child(args.parent),
     )
-    return group
+    return group, files
 
 
 def create_managers(args: ManagerArgs) -> Managers:
@@ -311,11 +314,13 @@ def create_managers(args: ManagerArgs) -> Managers:
         tags=dict(args.tags),
         opts=child(args.parent),
     )
-    files: dict[str, pulumi.Output[str]] = {}
     types = shard_instance_types(shards, config.ecs.manager_instance_type)
-    groups = [
-        _group(args, shard, kind, profile, files) for shard, kind in zip(shards, types, strict=True)
-    ]
+    files: dict[str, pulumi.Output[str]] = {}
+    groups = []
+    for shard, kind in zip(shards, types, strict=True):
+        group, shard_files = _group(args, shard, kind, profile)
+        groups.append(group)
+        files.update(shard_files)
     aws.iam.RolePolicy(
         f"{args.name}-manager-lifecycle-policy",
         role=role.id,
