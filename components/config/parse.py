@@ -147,6 +147,13 @@ def _parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
     parsed = [_parse_task_definition(r, i, d) for i, d in enumerate(raw_defs)]
     values["task_definitions"] = tuple(t for t in parsed if t is not None)
     _report_duplicates(r, "ecs.taskDefinitions", [t.name for t in values["task_definitions"]])
+    if mode == "ecs" and values["driver_sha256"] is None:
+        r.warn(
+            f"ecs.driverSha256 is not set: the Fargate driver {values['driver_version']} is "
+            "checked only against a checksum file published next to it, and none is known, so "
+            "managers install it UNVERIFIED and log its SHA-256 (docs/ecs-operations.md); pin "
+            "it: pulumi config set --path ecs.driverSha256 <64 hex digits>"
+        )
     return EcsSpec(**values)
 
 

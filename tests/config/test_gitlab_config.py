@@ -126,7 +126,7 @@ def test_created_runners_need_no_runner_tokens() -> None:
     assert config.runner_tokens == ()
     assert config.gitlab_token is not None and config.gitlab_token.value == GITLAB_TOKEN
     assert GITLAB_TOKEN not in repr(config) and str(config.gitlab_token) == "[secret]"
-    assert warnings == []
+    assert [w for w in warnings if not w.startswith("ecs.driverSha256 is not set")] == []
 
 
 def test_gitlab_keys_without_create_runners_are_ignored_with_a_warning() -> None:
