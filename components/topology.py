@@ -13,7 +13,12 @@ from typing import Protocol
 import pulumi
 
 from components.config import StackConfig
-from components.gitlab.runners import GitLabRunners, RunnerTokens, configured_tokens
+from components.gitlab.runners import (
+    GitLabRunners,
+    GitLabRunnersArgs,
+    RunnerTokens,
+    configured_tokens,
+)
 from components.naming import PROJECT, cluster_name_for
 from components.shared.cache import BuildCache, BuildCacheArgs
 from components.shared.images import ImageCache, ImageCacheArgs, ImageCacheInfo
@@ -98,7 +103,7 @@ def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.wa
         "privateSubnetIds": network.private_subnet_ids,
     }
     if config.gitlab.create_runners:
-        runners = GitLabRunners("gitlab", config)
+        runners = GitLabRunners("gitlab", GitLabRunnersArgs(config))
         tokens: RunnerTokens = runners.tokens
         common["gitlabRunnerIds"] = runners.runner_ids
     else:

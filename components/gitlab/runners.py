@@ -9,6 +9,7 @@ ECS, a Kubernetes Secret for EKS). The managers' stores depend on these tokens, 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -68,6 +69,11 @@ def user_runner_args(config: StackConfig, runner: RunnerSpec, stack: str) -> dic
     return args
 
 
+@dataclass(frozen=True)
+class GitLabRunnersArgs:
+    config: StackConfig  # runners[], gitlab.*, gitlabUrl and the (secret) gitlabToken
+
+
 class GitLabRunners(pulumi.ComponentResource):
     """One GitLab runner per runners[] entry, through a provider built from the stack's
     gitlabUrl and gitlabToken (never from ambient GITLAB_TOKEN settings)."""
@@ -75,9 +81,10 @@ class GitLabRunners(pulumi.ComponentResource):
     tokens: dict[str, pulumi.Output[str]]
 
     def __init__(
-        self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: GitLabRunnersArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
+        config = args.config
         if config.gitlab_token is None:
             raise ValueError("gitlab.createRunners needs gitlabToken (checked by the config)")
         provider = gitlab.Provider(
