@@ -27,7 +27,7 @@ from components.shared import network
 from components.shared.subnets import jobs_per_subnet
 
 PROJECT_PREFIX = "gitlab-fargate-runners:"
-PLACEHOLDER_TOKEN = "glrt-capacity-model-placeholder"
+PLACEHOLDER_TOKEN = "glrt-capacity-model-sentinel"
 INTERFACE_ENDPOINT_SERVICES = len(network.INTERFACE_ENDPOINT_SERVICES)
 ECS_PREPARE_EXEC_TIMEOUT_SECONDS = PREPARE_EXEC_TIMEOUT_SECONDS
 

@@ -33,7 +33,7 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 REDACTED = "[secret]"
 # What a created GitLab runner's token looks like offline: a sentinel the leak checks look for.
-CREATED_TOKEN_PREFIX = "glrt-MOCK-CREATED-"
+CREATED_TOKEN_PREFIX = "glrt-MOCK-CREATED-SENTINEL-"
 SECRET_KEYS = ("runnerTokens", "gitlabToken")
 
 

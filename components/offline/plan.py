@@ -28,10 +28,10 @@ from components.offline.stack_file import StackFile, StackFileError, read_stack_
 
 # Stand-ins for tokens the plan cannot read. They pass the parser's token checks, so they are
 # sentinels: the plan refuses to write a document in which one shows up.
-STAND_IN_PREFIX = "glrt-offline-plan-stand-in-"
+STAND_IN_PREFIX = "glrt-offline-plan-sentinel-"
 TOKENS = "runnerTokens"
 GITLAB_TOKEN = "gitlabToken"
-STAND_IN_GITLAB_TOKEN = "glpat-offline-plan-stand-in"
+STAND_IN_GITLAB_TOKEN = "glpat-offline-plan-sentinel"
 REGION_KEY = "aws:region"
 REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 REGION_FIX = "pulumi config set aws:region eu-west-1"

@@ -23,7 +23,7 @@ SECURE_TOKENS = """\
       secure: v1:c2VjdXJlLWZhcmdhdGUtc3BvdA==
 """
 ENCRYPTED_GITLAB_TOKEN = "  gitlab-fargate-runners:gitlabToken:\n    secure: v1:AAAA\n"
-REAL_LOOKING = "glrt-t1_AbCdEfGhIjKlMnOpQrStUv"
+REAL_LOOKING = "glrt-t1_SENTINELAbCdEfGhIjKlMnOp"
 
 
 def write_stack(
