@@ -50,6 +50,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.ecs.iam import POLICY_VERSION, assume_role_policy
+
 TYPE_TOKEN = "gitlab-fargate-runners:ecs:TaskReaper"
 PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
@@ -68,7 +70,6 @@ SCHEDULE_EXPRESSION = "rate(5 minutes)"
 DEFAULT_MARGIN_SECONDS = 900
 DEFAULT_GRACE_SECONDS = 300
 
-POLICY_VERSION = "2012-10-17"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
@@ -84,17 +85,6 @@ def task_arn_pattern(cluster_arn: str) -> str:
     if not sep or not cluster_name or "/" in cluster_name:
         raise ValueError(f"not an ECS cluster ARN: {cluster_arn}")
     return f"{prefix}:task/{cluster_name}/*"
-
-
-def service_trust_policy(service: str, source_account: str | None = None) -> dict[str, Any]:
-    statement: dict[str, Any] = {
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": "sts:AssumeRole",
-    }
-    if source_account is not None:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
-    return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
 def reaper_policy(cluster_arns: Sequence[str], log_group_arn: str) -> dict[str, Any]:
@@ -224,7 +214,7 @@ class TaskReaper(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             description="GitLab runner task reaper: stops orphaned CI job tasks",
-            assume_role_policy=json.dumps(service_trust_policy(LAMBDA_SERVICE)),
+            assume_role_policy=json.dumps(assume_role_policy(LAMBDA_SERVICE)),
             tags=self._tags,
             opts=self._opts(),
         )
@@ -296,7 +286,7 @@ class TaskReaper(pulumi.ComponentResource):
             f"{name}-scheduler-role",
             description="EventBridge Scheduler: invoke the GitLab runner task reaper",
             assume_role_policy=self._account.apply(
-                lambda account: json.dumps(service_trust_policy(SCHEDULER_SERVICE, account))
+                lambda account: json.dumps(assume_role_policy(SCHEDULER_SERVICE, account))
             ),
             tags=self._tags,
             opts=self._opts(),

@@ -18,9 +18,10 @@ import pytest
 
 from components.config import ConfigError, parse_config
 from components.eks.karpenter_objects import ec2_node_class, node_pool, node_pool_specs
-from components.eks.runner_chart import token_fingerprint
+from components.eks.runner_chart import TOKEN_ANNOTATION, token_fingerprint
 from components.offline import mocks
-from components.offline.mocks import REDACTED, Plan, RecordedResource
+from components.offline.mocks import REDACTED, Plan
+from tests.eks.support import NODE_CLASS, NODE_POOL, RELEASE, deps, kubernetes_section, release
 from tests.harness import dev_config, run_program, sentinel
 
 UPSTREAM = Path(__file__).resolve().parent.parent / "upstream"
@@ -28,12 +29,8 @@ CHART = json.loads((UPSTREAM / "gitlab-runner-chart.json").read_text())
 RUNNER = json.loads((UPSTREAM / "gitlab-runner-config.json").read_text())
 CRDS = json.loads((UPSTREAM / "karpenter-crds.json").read_text())["crds"]
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
-NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
-NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 SLR = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
-TOKEN_ANNOTATION = "gitlab-fargate-runners/token-hmac"
 EVERY_LANE = [
     {"name": "fargate", "tags": ["eks-fargate"], "concurrency": 20},
     {"name": "spot", "lane": "spot", "tags": ["eks-spot"], "concurrency": 10},
@@ -76,20 +73,6 @@ def custom() -> Plan:
 def private() -> Plan:
     """A fargate-only stack with a private API endpoint."""
     return run_program(eks_config(runners=EVERY_LANE[:1], eks={"endpointAccess": "private"}))
-
-
-def deps(plan: Plan, resource: RecordedResource) -> set[str]:
-    by_urn = {r.urn: r.name for r in plan.resources}
-    return {by_urn.get(urn, urn) for urn in resource.dependencies}
-
-
-def release(plan: Plan, runner: str) -> RecordedResource:
-    return plan.one(RELEASE, f"eks-runner-{runner}-release")
-
-
-def kubernetes_section(plan: Plan, runner: str) -> dict[str, Any]:
-    values = release(plan, runner).inputs["values"]
-    return tomllib.loads(values["runners"]["config"])["runners"][0]["kubernetes"]
 
 
 def attached_policies(plan: Plan, role: str) -> set[str]:
