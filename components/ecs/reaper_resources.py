@@ -51,8 +51,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.ecs.iam import POLICY_VERSION, assume_role_policy
+from components.naming import type_token
 
-TYPE_TOKEN = "gitlab-fargate-runners:ecs:TaskReaper"
+TYPE_TOKEN = type_token("ecs", "TaskReaper")
 PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 # The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
