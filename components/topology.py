@@ -20,10 +20,10 @@ from components.gitlab.runners import (
     configured_tokens,
 )
 from components.naming import PROJECT, cluster_name_for
+from components.preflight import run_preflight
 from components.shared.cache import BuildCache, BuildCacheArgs
 from components.shared.images import ImageCache, ImageCacheArgs, ImageCacheInfo
 from components.shared.network import Network, NetworkArgs
-from components.shared.preflight import run_preflight
 
 StackOutputs = Mapping[str, object]
 

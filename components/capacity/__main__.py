@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 
 from components.capacity import model, prices
+from components.domain.eks_sizing import system_fargate_pods
+from components.domain.subnets import jobs_per_subnet
 from components.ecs.manager_files import PREPARE_EXEC_TIMEOUT_SECONDS
 from components.ecs.sizing import managers_job_capacity, plan_shards, shard_instance_types
-from components.eks.sizing import system_fargate_pods
 from components.shared import network
-from components.shared.subnets import jobs_per_subnet
 
 PROJECT_PREFIX = "gitlab-fargate-runners:"
 PLACEHOLDER_TOKEN = "glrt-capacity-model-sentinel"
@@ -146,7 +146,7 @@ def load_inputs_from_stack_config(
     zones = len(private) if net.layout else 0
     fargate_pods: tuple[tuple[str, float, float], ...] = ()
     if eks:
-        # The same pods preflight counts against the vCPU quota (components/eks/sizing.py).
+        # The same pods preflight counts against the vCPU quota (components/domain/eks_sizing.py).
         fargate_pods = tuple(
             system_fargate_pods(
                 {r.name: r.concurrency for r in config.runners},

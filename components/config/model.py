@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.shared.subnets import SubnetLayout
+from components.domain.subnets import SubnetLayout
 
 
 class ConfigError(pulumi.RunError):

@@ -32,20 +32,20 @@ from components.config.model import (
 )
 from components.config.reader import Reader
 from components.config.tokens import parse_tokens
-from components.eks.sizing import minimum_poll_timeout, request_concurrency_for
-from components.naming import PROJECT
-from components.shared.fargate_sizes import (
+from components.domain.eks_sizing import minimum_poll_timeout, request_concurrency_for
+from components.domain.fargate_sizes import (
     EKS_FARGATE_POD_OVERHEAD_MIB,
     is_valid_fargate_size,
     nearest_fargate_size,
 )
-from components.shared.subnets import (
+from components.domain.subnets import (
     SubnetLayout,
     capacity_shortfall,
     fixed_layout,
     jobs_per_subnet,
     vpc_prefix_problem,
 )
+from components.naming import PROJECT
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_JOB_IMAGE = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"

@@ -24,6 +24,7 @@ import pulumi_eks
 import pulumi_kubernetes as k8s
 
 from components.config import StackConfig
+from components.domain.eks_sizing import coredns_replicas
 from components.eks.fargate_logging import (
     LOGGING_CONFIGMAP,
     OBSERVABILITY_LABELS,
@@ -53,7 +54,6 @@ from components.eks.policies import (
     irsa_trust_policy,
     managed_policy_arn,
 )
-from components.eks.sizing import coredns_replicas
 from components.naming import type_token
 from components.shared.aws import AwsContext
 from components.shared.network import Network

@@ -27,6 +27,8 @@ import pulumi_kubernetes as k8s
 import tomli_w
 
 from components.config import EksSpec, RunnerSpec, StackConfig
+from components.domain.eks_sizing import manager_size
+from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
 from components.eks.placement import (
     COMPUTE_LABEL,
     DO_NOT_DISRUPT,
@@ -39,10 +41,8 @@ from components.eks.placement import (
     pool_toleration,
     runner_namespace,
 )
-from components.eks.sizing import manager_size
 from components.naming import PROJECT, type_token
 from components.shared.cache import CacheSettings, cache_section
-from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
 
 TYPE_TOKEN = type_token("eks", "GitLabRunnerChart")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from components import preflight
 from components.capacity import model, prices
 from components.capacity.__main__ import (
     load_inputs_from_stack_config,
@@ -15,8 +16,7 @@ from components.capacity.__main__ import (
     split_jobs,
 )
 from components.config import parse_config
-from components.eks.sizing import system_fargate_pods
-from components.shared import preflight
+from components.domain.eks_sizing import system_fargate_pods
 from tests.harness import DEV_STACK, sentinel
 
 # The seed blog (shared/seeds/001): chart `concurrent: 200`, poll timeout 90 s, `parallel: 200`,

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from components.domain.fargate_sizes import is_valid_fargate_size
 from components.ecs.manager_files import CONFIG_PATH
 from components.offline.mocks import MOCK_ACCOUNT, REDACTED, Plan
-from components.shared.fargate_sizes import is_valid_fargate_size
 from tests.ecs.support import (
     ASG,
     CAPACITY,

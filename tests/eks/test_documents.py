@@ -12,6 +12,7 @@ import yaml
 from parliament import analyze_policy_string
 
 from components.config import parse_config
+from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
 from components.eks.cluster import fargate_profile_specs
 from components.eks.fargate_logging import (
     MAX_LOGGING_CONFIG_CHARS,
@@ -41,7 +42,6 @@ from components.eks.runner_chart import (
     runner_chart_values,
     runners_config_toml,
 )
-from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
 from tests.harness import sentinel
 
 CLUSTER = "gitlab-runners-prod"

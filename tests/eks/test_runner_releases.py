@@ -7,8 +7,8 @@ import json
 import kubernetes_validate
 import pytest
 
+from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
 from components.offline.mocks import REDACTED, Plan
-from components.shared.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
 from tests.eks.support import (
     COMPUTE_LABEL,
     FULL_RUNNERS,

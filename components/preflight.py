@@ -19,9 +19,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig
-from components.eks.sizing import system_fargate_pods
-from components.shared.fargate_sizes import FARGATE_SIZES
-from components.shared.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
+from components.domain.eks_sizing import system_fargate_pods
+from components.domain.fargate_sizes import FARGATE_SIZES
+from components.domain.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
 
 FARGATE_ON_DEMAND = "L-3032A538"
 FARGATE_SPOT = "L-36FBB829"

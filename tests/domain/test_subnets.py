@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from components.shared.subnets import (
+from components.domain.subnets import (
     capacity_shortfall,
     ecs_load_per_subnet,
     fixed_layout,

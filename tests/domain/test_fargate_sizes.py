@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.shared.fargate_sizes import (
+from components.domain.fargate_sizes import (
     FARGATE_SIZES,
     is_valid_fargate_size,
     nearest_fargate_size,

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components.shared.fargate_sizes import fargate_pod_size
+from components.domain.fargate_sizes import fargate_pod_size
 
 # gitlab-runner 18.x: with FF_USE_ADAPTIVE_REQUEST_CONCURRENCY (on by default since 18.x, see
 # tests/upstream/gitlab-runner-config.json) `request_concurrency` is the ceiling the runner

@@ -9,7 +9,7 @@ import pytest
 
 from components.config import parse_config
 from components.offline import mocks
-from components.shared.preflight import (
+from components.preflight import (
     FARGATE_ON_DEMAND,
     FARGATE_SPOT,
     nodepool_findings,

@@ -1,0 +1,241 @@
+"""What the offline mocks answer: the outputs a provider would compute for each resource type and
+the results of the invokes the program makes. Invented ids and ARNs are obvious placeholders
+(account 123456789012, ids ending in "-mock-id")."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+MOCK_ACCOUNT = "123456789012"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+# What a created GitLab runner's token looks like offline: a sentinel the leak checks look for.
+CREATED_TOKEN_PREFIX = "glrt-MOCK-CREATED-SENTINEL-"
+
+
+def _arn(service: str, resource: str, region: str) -> str:
+    return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{resource}"
+
+
+_DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c"}
+_COMPASS = re.compile("|".join(_DIRECTIONS))
+
+
+def zone_id_prefix(region: str) -> str:
+    """AWS's short region code in zone ids: eu-west-1 -> euw1, ap-southeast-2 -> apse2."""
+    parts = region.split("-")
+    middle = "".join(
+        "".join(_DIRECTIONS[w] for w in _COMPASS.findall(part)) or part[:1] for part in parts[1:-1]
+    )
+    return f"{parts[0]}{middle}{parts[-1]}"
+
+
+def created_token(name: str) -> str:
+    """The token a mocked UserRunner returns; `name` is its resource name."""
+    return f"{CREATED_TOKEN_PREFIX}{name}"
+
+
+def _secret(value: Any) -> dict[str, Any]:
+    """A value the SDK deserialises as a secret, as a real provider marks the runner token."""
+    return {SECRET_SIG_KEY: SECRET_SIG, "value": value}
+
+
+def _bucket_state(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}mock"
+    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+
+
+def state_for(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """Outputs a real provider would compute, invented so the program's applies can run."""
+    module = type_.split(":")[1].split("/")[0] if ":" in type_ else ""
+    state = dict(inputs)
+    state.setdefault("arn", _arn(module or "mock", f"{name}", region))
+    state.setdefault("name", inputs.get("name", name))
+    extra = STATE_BY_TYPE.get(type_)
+    if extra is not None:
+        state.update(extra(name, inputs, region))
+    return state
+
+
+# EKS: pulumi-eks' Cluster is one remote component under mocks; invent its top-level outputs.
+def _eks_cluster_state(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    cluster = inputs.get("name", name)
+    issuer = f"oidc.eks.{region}.amazonaws.com/id/MOCK0000000000000000000000000000"
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "kubernetes",
+                "cluster": {
+                    "server": f"https://MOCK.gr7.{region}.eks.amazonaws.com",
+                    "certificate-authority-data": "bW9jay1jYQ==",
+                },
+            }
+        ],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "users": [
+            {
+                "name": "aws",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["eks", "get-token", "--cluster-name", cluster],
+                    }
+                },
+            }
+        ],
+    }
+    return {
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": json.dumps(kubeconfig),
+        "clusterSecurityGroupId": "sg-0mockeksclustersg",
+        "oidcIssuer": issuer,
+        "oidcProviderUrl": f"https://{issuer}",
+        "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT}:oidc-provider/{issuer}",
+    }
+
+
+StateFor = Callable[[str, dict[str, Any], str], dict[str, Any]]
+STATE_BY_TYPE: dict[str, StateFor] = {
+    "aws:iam/role:Role": lambda name, i, region: {
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{i.get('name', name)}",
+        "name": i.get("name", name),
+    },
+    "aws:iam/policy:Policy": lambda name, i, region: {
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:policy/{i.get('name', name)}"
+    },
+    "aws:iam/instanceProfile:InstanceProfile": lambda name, i, region: {
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:instance-profile/{name}"
+    },
+    "aws:ecs/cluster:Cluster": lambda name, i, region: {
+        "arn": _arn("ecs", f"cluster/{i.get('name', name)}", region)
+    },
+    "aws:ecs/taskDefinition:TaskDefinition": lambda name, i, region: {
+        "arn": _arn("ecs", f"task-definition/{i.get('family', name)}:1", region),
+        "revision": 1,
+    },
+    "aws:cloudwatch/logGroup:LogGroup": lambda name, i, region: {
+        "arn": _arn("logs", f"log-group:{i.get('name', name)}", region)
+    },
+    "aws:secretsmanager/secret:Secret": lambda name, i, region: {
+        "arn": _arn("secretsmanager", f"secret:{i.get('name', name)}-AbCdEf", region)
+    },
+    "aws:sqs/queue:Queue": lambda name, i, region: {
+        "arn": _arn("sqs", i.get("name", name), region),
+        "url": f"https://sqs.{region}.amazonaws.com/{MOCK_ACCOUNT}/{i.get('name', name)}",
+    },
+    "aws:ec2/vpc:Vpc": lambda name, i, region: {"cidrBlock": i.get("cidrBlock", "10.0.0.0/16")},
+    # EKS
+    "eks:index:Cluster": _eks_cluster_state,
+    "aws:eks/fargateProfile:FargateProfile": lambda name, i, region: {
+        "arn": _arn(
+            "eks", f"fargateprofile/{i.get('clusterName')}/{i.get('fargateProfileName')}/m", region
+        )
+    },
+    # S3 (the build cache)
+    "aws:s3/bucket:Bucket": _bucket_state,
+    # GitLab: UserRunner's token is a secret output in the real provider too.
+    "gitlab:index/userRunner:UserRunner": lambda name, i, region: {
+        "token": _secret(created_token(name))
+    },
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda name, i, region: {
+        "versionId": f"{name}-mock-version"
+    },
+    # ECS
+    "aws:autoscaling/group:Group": lambda name, i, region: {
+        "arn": _arn(
+            "autoscaling",
+            f"autoScalingGroup:00000000-0000-4000-8000-000000000000:autoScalingGroupName/{name}",
+            region,
+        )
+    },
+    "aws:lambda/function:Function": lambda name, i, region: {
+        "arn": _arn("lambda", f"function:{name}", region)
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i, region: {
+        "arn": _arn("ec2", f"launch-template/lt-{name}", region),
+        "latestVersion": 1,
+    },
+}
+
+
+# AWS defaults of a new account: Fargate 6 vCPU, EC2 standard 5 vCPU (so preflight speaks up).
+MOCK_QUOTAS = {"L-3032A538": 6.0, "L-36FBB829": 6.0, "L-1216C47A": 5.0, "L-34B43A08": 5.0}
+MOCK_SUBNET_FREE_IPS = 251  # a /24 with nothing in it
+
+
+def _service_quota(args: dict[str, Any], region: str) -> dict[str, Any]:
+    code = args.get("quotaCode")
+    if code not in MOCK_QUOTAS:
+        raise NotImplementedError(f"offline evaluation has no value for quota {code}")
+    return {
+        "quotaCode": code,
+        "serviceCode": args.get("serviceCode"),
+        "value": MOCK_QUOTAS[code],
+        "defaultValue": MOCK_QUOTAS[code],
+        "adjustable": True,
+        "globalQuota": False,
+        "id": f"{args.get('serviceCode')}/{code}",
+    }
+
+
+def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
+    return {
+        "id": args.get("id"),
+        "availableIpAddressCount": MOCK_SUBNET_FREE_IPS,
+        "cidrBlock": "10.0.0.0/24",
+        "availabilityZone": f"{region}a",
+        "vpcId": "vpc-0mock",
+    }
+
+
+INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:servicequotas/getServiceQuota:getServiceQuota": _service_quota,
+    "aws:ec2/getSubnet:getSubnet": _subnet,
+    # A fresh account: no EC2 Spot service-linked role yet (tests swap in an existing one).
+    "aws:iam/getRoles:getRoles": lambda args, region: {"arns": [], "names": [], "id": "mock"},
+    "aws:iam/getRole:getRole": lambda args, region: {
+        "name": args.get("name"),
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{args.get('name')}",
+        "tags": {},
+        "id": args.get("name"),
+    },
+}
+
+
+def invoke_result(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
+    """The answer to one invoke, or NotImplementedError naming the token nobody modelled."""
+    if token in INVOKES_BY_TOKEN:
+        return INVOKES_BY_TOKEN[token](args, region)
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        zones = [f"{region}{s}" for s in "abcdef"]
+        ids = [f"{zone_id_prefix(region)}-az{i}" for i in range(1, 7)]
+        return {"names": zones, "zoneIds": ids, "id": region}
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {
+            "accountId": MOCK_ACCOUNT,
+            "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/mock",
+            "userId": "AIDAMOCK",
+            "id": MOCK_ACCOUNT,
+        }
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": region, "region": region, "id": region}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+    if token == "aws:ssm/getParameter:getParameter":
+        return {"name": args.get("name"), "value": "ami-0mock0000000000000", "type": "String"}
+    if token == "aws:ec2/getVpc:getVpc":
+        return {
+            "id": args.get("id"),
+            "cidrBlock": "10.0.0.0/16",
+            "arn": _arn("ec2", "vpc/mock", region),
+        }
+    if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+        return {"json": json.dumps({"Version": "2012-10-17", "Statement": []}), "id": "mock"}
+    raise NotImplementedError(f"offline evaluation has no answer for invoke {token}")
