@@ -99,7 +99,7 @@ def _check_container(container: Any, segment: Segment, setting: str) -> None:
         if not isinstance(container, list):
             raise SettingError(
                 f"'{setting}': [{segment}] indexes a value that is not a list; set the list "
-                "item by item (KEY[0]=VALUE, KEY[1]=VALUE) or as JSON (KEY=[\"VALUE\"])"
+                'item by item (KEY[0]=VALUE, KEY[1]=VALUE) or as JSON (KEY=["VALUE"])'
             )
         if segment > len(container):
             raise SettingError(
