@@ -123,3 +123,13 @@ def test_the_module_commands_and_the_subcommands_give_the_same_answer(
     assert capacity.main(argv) == 0
     direct = capsys.readouterr().out
     assert run(capsys, "capacity", *argv)[1] == direct
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_plain_text_token_is_refused_by_both_tools_as_by_preview(
+    tool: str, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setting = ("--set", "runnerTokens.fargate=glrt-abc")
+    status, out, err = run(capsys, *TOOLS[tool], "--project-dir", str(project), *setting)
+    assert (status, out) == (2, "")
+    assert "runnerTokens: stored in plain text in the stack file" in err

@@ -1,6 +1,6 @@
 """Offline plan: evaluate a stack file without the Pulumi CLI or AWS credentials.
 
-    python -m components.plan --stack dev --set mode=eks --out plan.json
+    venv/bin/python -m components plan --stack dev --stand-in-tokens --set mode=eks --out plan.json
 
 Writes every resource (type, name, parent, inputs) with secrets redacted as "[secret]", the
 stack outputs, and the rendered runner files, for policy-as-code checks and for diffing a
