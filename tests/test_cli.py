@@ -13,7 +13,8 @@ import pytest
 
 from components import cli
 from components.capacity import cli as capacity
-from components.offline import plan
+from components.config import docs as config_docs
+from components.offline import permissions, plan
 from components.preflight import FARGATE_ON_DEMAND
 from tests.harness import DEV_STACK
 
@@ -133,3 +134,18 @@ def test_a_plain_text_token_is_refused_by_both_tools_as_by_preview(
     status, out, err = run(capsys, *TOOLS[tool], "--project-dir", str(project), *setting)
     assert (status, out) == (2, "")
     assert "runnerTokens: stored in plain text in the stack file" in err
+
+
+@pytest.mark.parametrize(
+    ("main", "prog"),
+    [
+        (config_docs.main, "python -m components.config.docs"),
+        (permissions.main, "python -m components.offline.permissions"),
+    ],
+)
+def test_the_generators_name_their_module_command_too(
+    main: Callable[[list[str]], int], prog: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert capsys.readouterr().out.startswith(f"usage: {prog} [-h] [--check]")
