@@ -51,7 +51,9 @@ TOKENS = {
     "eks:index:Cluster": "eks",
 }
 LABELS = {  # how a type is shown when its short name would mislead
-    "eks:index:Cluster": "Cluster (pulumi-eks; also its IAM role, security groups, OIDC provider)",
+    # Opaque under the mocks; pulumi-eks creates these inside it (FACTS.md section 9).
+    "eks:index:Cluster": "Cluster (pulumi-eks: also its IAM role, OIDC provider, access entries "
+    "and managed addons)",
 }
 # Data sources -> the API call they make (None: the provider answers without one).
 READS: dict[str, str | None] = {
