@@ -44,9 +44,10 @@ def check_architectures(r: Reader, mode: str, runners: Sequence[RunnerSpec], ecs
     for index, entry in enumerate(ecs.task_definitions):
         if entry.architecture == ARM64_TASK and entry.image in AMD64_ONLY_IMAGES:
             r.problem(
-                f"ecs.taskDefinitions[{index}] ({entry.name}).image: '{entry.image}' is published "
-                "for linux/amd64 only, so an arm64 task cannot start it (CannotPullContainerError: "
-                "no matching manifest for linux/arm64); build the coordinator image (sshd on "
-                "port 22, gitlab-runner-linux-arm64) for linux/arm64 or as a multi-arch image and "
-                "set it here, or use architecture x86_64"
+                f"ecs.taskDefinitions[{index}] ({entry.name}).image: '{entry.image}' is GitLab's "
+                "example coordinator image, built for linux/amd64 only (no linux/arm64 build of "
+                "it is known), so an arm64 task cannot start it (CannotPullContainerError: no "
+                "matching manifest for linux/arm64); build the coordinator image (sshd on port "
+                "22, gitlab-runner-linux-arm64) for linux/arm64 or as a multi-arch image and set "
+                "it here, or use architecture x86_64"
             )

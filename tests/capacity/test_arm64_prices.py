@@ -97,3 +97,19 @@ def test_a_region_without_the_node_price_says_so() -> None:
     price = prices.job_price(table, 1, 2, model.ARM64, model.COMPUTE_EC2)
     assert price.ec2_usd_per_1000_minutes is None
     assert price.fargate_usd_per_1000_minutes is None
+
+
+def test_readme_job_cost_table_matches_the_price_table() -> None:
+    readme = (DEV_STACK.parent / "README.md").read_text()
+    table = prices.PRICES["us-east-1"]
+
+    def usd(value: float | None) -> str:
+        assert value is not None
+        return f"${round(value, 4):.4f}/h"
+
+    for arch in (model.X86_64, model.ARM64):
+        assert usd(prices.fargate_hour(table, 1, 2, False, arch)) in readme
+        assert f"about {usd(prices.fargate_hour(table, 1, 2, True, arch))}" in readme
+        node = prices.EC2_JOB_NODES[arch][0].split(".")[0]
+        assert f"{usd(prices.ec2_job_hour(table, 1, 2, arch))} ({node})" in readme
+    assert f"${table.fargate_arm_vcpu_hour} and ${table.fargate_arm_gb_hour}" in readme

@@ -136,7 +136,7 @@ def test_arm64_with_the_amd64_only_default_image_is_refused() -> None:
         parse_config(dev_config(ecs={"taskDefinitions": catalogue}))
     (problem,) = raised.value.problems
     assert problem.startswith(f"ecs.taskDefinitions[0] (debian).image: '{DEFAULT_JOB_IMAGE}'")
-    assert "linux/amd64 only" in problem and "linux/arm64" in problem
+    assert "built for linux/amd64 only" in problem and "use architecture x86_64" in problem
 
 
 def test_architecture_is_checked_and_defaults_to_x86_64() -> None:
