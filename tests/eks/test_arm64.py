@@ -16,6 +16,7 @@ import pytest
 
 from components.config import ConfigError, parse_config
 from components.eks.karpenter_objects import node_pool, node_pool_specs
+from components.offline import plan as plan_command
 from components.offline.mocks import Plan
 from components.shared.images import helper_image_for
 from tests.eks.support import (
@@ -26,7 +27,7 @@ from tests.eks.support import (
     kubernetes_section,
     release,
 )
-from tests.harness import dev_config, run_program
+from tests.harness import DEV_STACK, dev_config, run_program
 
 UPSTREAM = Path(__file__).resolve().parent.parent / "upstream"
 FACTS = json.loads((UPSTREAM / "architectures.json").read_text())
@@ -209,3 +210,18 @@ def test_the_architecture_facts_say_where_they_come_from() -> None:
     assert provenance["ref"]["karpenter"].startswith("v1.14.1")
     assert "NOT an upstream tag" in provenance["ref"]["driver"]
     assert set(provenance["upstream"]) == {"runner", "karpenter", "driver"}
+
+
+def test_the_offline_plan_refuses_arm64_on_eks_fargate_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As preview would: status 2, the key, the value and the reason; no traceback."""
+    (tmp_path / "Pulumi.test.yaml").write_text(DEV_STACK.read_text())
+    args = ["--stack", "test", "--project-dir", str(tmp_path), "--stand-in-tokens"]
+    eks_arm = ["--set", "mode=eks", "--set", "runners[0].architecture=arm64"]
+    assert plan_command.main([*args, "--out", str(tmp_path / "p.json"), *eks_arm]) == 2
+    err = capsys.readouterr().err
+    assert "runners[0] (fargate).architecture: 'arm64' is not available on the fargate lane" in err
+    assert "Traceback" not in err
+    spot_arm = ["--set", "mode=eks", "--set", "runners[1].architecture=arm64"]
+    assert plan_command.main([*args, "--out", str(tmp_path / "ok.json"), *spot_arm]) == 0
