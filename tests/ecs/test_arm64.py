@@ -20,7 +20,14 @@ from components.config import ConfigError, parse_config
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE, DEFAULT_MANAGER_AMI_PARAMETER
 from components.ecs.catalogue import render_gitlab_ci_example, task_family
 from components.offline.mocks import Plan
-from tests.ecs.support import LAUNCH_TEMPLATE, TASK_DEFINITION, named, user_data
+from tests.ecs.support import (
+    LAUNCH_TEMPLATE,
+    TASK_DEFINITION,
+    named,
+    policy_document,
+    statements,
+    user_data,
+)
 from tests.harness import dev_config, run_program
 
 FACTS = json.loads(
@@ -108,6 +115,20 @@ def test_jobs_pick_arm64_with_fargate_task_definition_and_the_driver_adds_nothin
     assert spot["Fargate"]["PlatformVersion"] == "1.4.0"
     on_demand = tomllib.loads(plan.rendered_files["/etc/gitlab-runner/fargate-fargate.toml"])
     assert on_demand["Fargate"]["TaskDefinition"] == "gitlab-runners-dev-debian"
+
+
+def test_managers_may_start_the_arm64_families_and_only_the_catalogue(plan: Plan) -> None:
+    (run,) = [
+        s
+        for s in statements(policy_document(plan, "ecs-manager-policy"))
+        if s["Action"] == "ecs:RunTask"
+    ]
+    arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition"
+    assert run["Resource"] == [
+        f"{arn}/gitlab-runners-dev-big-arm:*",
+        f"{arn}/gitlab-runners-dev-debian:*",
+        f"{arn}/gitlab-runners-dev-graviton:*",
+    ]
 
 
 def test_managers_stay_x86_64(plan: Plan) -> None:
