@@ -178,3 +178,14 @@ def test_runner_architecture_is_an_eks_key_and_ecs_says_so() -> None:
     assert any(
         w.startswith("runners[0] (fargate).architecture is ignored in ecs mode") for w in warnings
     )
+
+
+def test_no_platform_below_the_1_4_0_arm64_needs_is_accepted() -> None:
+    """ARM64 (and FARGATE_SPOT with ARM64) needs Fargate platform 1.4.0: ecs.platformVersion
+    admits only 1.4.0 and LATEST (which is 1.4.0), so no arm64 entry can meet an older one."""
+    for old in ("1.3.0", "1.2.0"):
+        with pytest.raises(ConfigError) as raised:
+            parse_config(mixed(ecs={"platformVersion": old}))
+        assert any(p.startswith("ecs.platformVersion") for p in raised.value.problems)
+    for accepted in ("1.4.0", "LATEST"):
+        parse_config(mixed(ecs={"platformVersion": accepted}))
