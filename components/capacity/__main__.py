@@ -42,7 +42,6 @@ class Inputs:
     limits: model.StackLimits
     always_on: prices.AlwaysOn
     region: str
-    spot: dict[str, bool]
 
 
 def split_jobs(jobs: int, weights: dict[str, int]) -> dict[str, int]:
@@ -90,21 +89,21 @@ def load_inputs_from_stack_config(
     net = config.network
     private = task_subnets = net.layout.private if net.layout else ()
     task_defs = {t.name: t for t in config.ecs.task_definitions}
-    loads, spot = [], {}
+    loads = []
     for index, r in enumerate(config.runners):
         if eks:
             vcpu, memory = r.cpu / 1024, r.memory / 1024
             compute = model.COMPUTE_FARGATE if r.lane == "fargate" else model.COMPUTE_EC2
+            arch = model.ARM64 if r.architecture == "arm64" else model.X86_64
             subnet, timeout = "private", config.eks.poll_timeout_seconds
             check = config.eks.check_interval
         else:
             td = task_defs[r.task_definition]
-            vcpu, memory = td.cpu / 1024, td.memory / 1024
+            vcpu, memory, arch = td.cpu / 1024, td.memory / 1024, td.architecture
             compute = model.COMPUTE_FARGATE_SPOT if r.lane == "spot" else model.COMPUTE_FARGATE
             # The driver puts a runner's tasks in ONE subnet, picked round-robin (ecs/runner.py).
             subnet = task_subnets[index % len(task_subnets)] if task_subnets else "private"
             timeout, check = ECS_PREPARE_EXEC_TIMEOUT_SECONDS, config.ecs.check_interval
-        spot[r.name] = compute == model.COMPUTE_FARGATE_SPOT
         loads.append(
             model.RunnerLoad(
                 name=r.name,
@@ -117,6 +116,7 @@ def load_inputs_from_stack_config(
                 memory_gib_per_job=memory,
                 compute=compute,
                 pool=r.lane if compute == model.COMPUTE_EC2 else "",
+                architecture=arch,
                 timeout_seconds=timeout,
                 subnet=subnet,
                 job_seconds=job_seconds,
@@ -160,7 +160,7 @@ def load_inputs_from_stack_config(
         manager_instance_types=() if eks else tuple(manager_types),
         fargate_pods=fargate_pods,
     )
-    return Inputs(tuple(loads), limits, always_on, region, spot)
+    return Inputs(tuple(loads), limits, always_on, region)
 
 
 def report(inputs: Inputs) -> dict[str, Any]:
@@ -171,11 +171,9 @@ def report(inputs: Inputs) -> dict[str, Any]:
     runners = []
     for e in result.runners:
         load = by_name[e.name]
-        cost = None
-        if load.compute != model.COMPUTE_EC2:
-            cost = prices.per_1000_job_minutes(
-                table, load.vcpu_per_job, load.memory_gib_per_job, inputs.spot[e.name]
-            )
+        price = prices.job_price(
+            table, load.vcpu_per_job, load.memory_gib_per_job, load.architecture, load.compute
+        )
         runners.append(
             {
                 "name": e.name,
@@ -195,7 +193,10 @@ def report(inputs: Inputs) -> dict[str, Any]:
                 "vcpuPerJob": load.vcpu_per_job,
                 "memoryGiBPerJob": load.memory_gib_per_job,
                 "timeoutSeconds": load.timeout_seconds,
-                "fargateUsdPer1000JobMinutes": cost,
+                "architecture": load.architecture,
+                "fargateUsdPer1000JobMinutes": price.fargate_usd_per_1000_minutes,
+                "ec2UsdPer1000JobMinutes": price.ec2_usd_per_1000_minutes,
+                "priceBasis": price.basis,
             }
         )
     weighted = [
