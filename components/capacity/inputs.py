@@ -23,7 +23,6 @@ class Inputs:
     limits: model.StackLimits
     always_on: prices.AlwaysOn
     region: str
-    spot: dict[str, bool]
     per_runner: bool = False  # every runner got all the jobs instead of a share
     job_seconds: float | None = None  # None: jobs outlast the start window
 
@@ -55,21 +54,21 @@ def load_inputs(
     net = config.network
     private = task_subnets = net.layout.private if net.layout else ()
     task_defs = {t.name: t for t in config.ecs.task_definitions}
-    loads, spot = [], {}
+    loads = []
     for index, r in enumerate(config.runners):
         if eks:
             vcpu, memory = r.cpu / 1024, r.memory / 1024
             compute = model.COMPUTE_FARGATE if r.lane == "fargate" else model.COMPUTE_EC2
+            arch = model.ARM64 if r.architecture == "arm64" else model.X86_64
             subnet, timeout = "private", config.eks.poll_timeout_seconds
             check = config.eks.check_interval
         else:
             td = task_defs[r.task_definition]
-            vcpu, memory = td.cpu / 1024, td.memory / 1024
+            vcpu, memory, arch = td.cpu / 1024, td.memory / 1024, td.architecture
             compute = model.COMPUTE_FARGATE_SPOT if r.lane == "spot" else model.COMPUTE_FARGATE
             # The driver puts a runner's tasks in ONE subnet, picked round-robin (ecs/runner.py).
             subnet = task_subnets[index % len(task_subnets)] if task_subnets else "private"
             timeout, check = ECS_PREPARE_EXEC_TIMEOUT_SECONDS, config.ecs.check_interval
-        spot[r.name] = compute == model.COMPUTE_FARGATE_SPOT
         loads.append(
             model.RunnerLoad(
                 name=r.name,
@@ -82,6 +81,7 @@ def load_inputs(
                 memory_gib_per_job=memory,
                 compute=compute,
                 pool=r.lane if compute == model.COMPUTE_EC2 else "",
+                architecture=arch,
                 timeout_seconds=timeout,
                 subnet=subnet,
                 job_seconds=job_seconds,
@@ -125,4 +125,4 @@ def load_inputs(
         manager_instance_types=() if eks else tuple(manager_types),
         fargate_pods=fargate_pods,
     )
-    return Inputs(tuple(loads), limits, always_on, region, spot, per_runner, job_seconds)
+    return Inputs(tuple(loads), limits, always_on, region, per_runner, job_seconds)

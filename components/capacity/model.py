@@ -68,6 +68,9 @@ REQUEST_SECONDS = 0.35
 COMPUTE_FARGATE = "fargate"
 COMPUTE_FARGATE_SPOT = "fargate-spot"
 COMPUTE_EC2 = "ec2"
+# CPU architecture of a runner's jobs: it changes their price (prices.py), not their timing.
+X86_64 = "x86_64"
+ARM64 = "arm64"
 DT = 0.1  # simulation step, seconds
 
 
@@ -85,6 +88,7 @@ class RunnerLoad:
     memory_gib_per_job: float = 2.0
     compute: str = COMPUTE_FARGATE  # fargate | fargate-spot (ECS) | ec2 (EKS Karpenter lanes)
     pool: str = ""  # ec2: Karpenter NodePool name
+    architecture: str = X86_64  # x86_64 | arm64 (ECS: the task definition; EKS: the nodes)
     timeout_seconds: float = 600.0  # EKS poll_timeout; ECS prepare_exec_timeout
     subnet: str = "private"  # IP pool: each pod/task takes one IP (FACTS.md 4)
     job_seconds: float | None = None  # None: jobs outlast the start window (all N at once)

@@ -20,11 +20,9 @@ def report(inputs: Inputs) -> dict[str, Any]:
     runners = []
     for e in result.runners:
         load = by_name[e.name]
-        cost = None
-        if load.compute != model.COMPUTE_EC2:
-            cost = prices.per_1000_job_minutes(
-                table, load.vcpu_per_job, load.memory_gib_per_job, inputs.spot[e.name]
-            )
+        price = prices.job_price(
+            table, load.vcpu_per_job, load.memory_gib_per_job, load.architecture, load.compute
+        )
         runners.append(
             {
                 "name": e.name,
@@ -44,7 +42,10 @@ def report(inputs: Inputs) -> dict[str, Any]:
                 "vcpuPerJob": load.vcpu_per_job,
                 "memoryGiBPerJob": load.memory_gib_per_job,
                 "timeoutSeconds": load.timeout_seconds,
-                "fargateUsdPer1000JobMinutes": cost,
+                "architecture": load.architecture,
+                "fargateUsdPer1000JobMinutes": price.fargate_usd_per_1000_minutes,
+                "ec2UsdPer1000JobMinutes": price.ec2_usd_per_1000_minutes,
+                "priceBasis": price.basis,
                 "concurrency": load.concurrency,
                 "queue": load.queue,
                 "pool": load.pool or None,

@@ -71,13 +71,22 @@ def _usd(value: float) -> str:
     return f"${value:.4f}".rstrip("0").rstrip(".") if value else "$0"
 
 
+def _job_cost(runner: dict[str, Any]) -> str:
+    if runner["fargateUsdPer1000JobMinutes"] is not None:
+        return _usd(runner["fargateUsdPer1000JobMinutes"])
+    if runner.get("ec2UsdPer1000JobMinutes") is not None:
+        return f"{_usd(runner['ec2UsdPer1000JobMinutes'])} (node share)"
+    return "no price for this region"
+
+
 def _runner_rows(doc: dict[str, Any]) -> list[list[str]]:
     rows = []
     for r in doc["runners"]:
         runs_on = COMPUTE.get(r["compute"], r["compute"])
         if r.get("pool"):
             runs_on += f" ({r['pool']} pool)"
-        cost = r["fargateUsdPer1000JobMinutes"]
+        if r.get("architecture") == model.ARM64:
+            runs_on += ", arm64"
         rows.append(
             [
                 r["name"],
@@ -85,7 +94,7 @@ def _runner_rows(doc: dict[str, Any]) -> list[list[str]]:
                 str(r["jobs"]),
                 started(r, doc["mode"]),
                 BINDING.get(r["bindingLimit"], r["bindingLimit"]),
-                "by EC2 instance" if cost is None else _usd(cost),
+                _job_cost(r),
             ]
         )
     return rows
@@ -143,7 +152,7 @@ def _cost(doc: dict[str, Any]) -> list[str]:
     if per_job is not None:
         jobs = f"jobs {_usd(per_job)} per 1000 job-minutes on Fargate (averaged over those jobs)"
     elif doc["jobs"]:
-        jobs = "no job runs on Fargate (EC2 lanes cost the instances Karpenter picks)"
+        jobs = "no job runs on Fargate (EC2-lane jobs: their node share, in the table)"
     else:
         jobs = "no jobs to price"
     out = [
@@ -200,6 +209,11 @@ def _assumptions(doc: dict[str, Any]) -> list[str]:
             f"  - the runner managers hold {limits['managerJobCapacity']} jobs at once "
             "(components/ecs/sizing.py)"
         )
+    bases = "; ".join(
+        f"{r['name']}: {r['priceBasis']}" for r in doc["runners"] if "priceBasis" in r
+    )
+    if bases:
+        out.append(f"  - job prices: {bases}")
     out.append(
         f"  - Fargate Spot at {prices.FARGATE_SPOT_FRACTION:.0%} of the On-Demand price; data "
         "transfer, logs and storage are not included"

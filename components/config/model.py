@@ -75,6 +75,7 @@ class RunnerSpec:
     lane: str
     request_concurrency: int
     task_definition: str  # ECS: catalogue entry used when a job sets no FARGATE_TASK_DEFINITION
+    architecture: str  # EKS: kubernetes.io/arch of the job nodes (amd64 | arm64)
     cpu: int  # EKS: Fargate pod size in CPU units (1024 = 1 vCPU)
     memory: int  # EKS: Fargate pod size in MiB
 
@@ -83,6 +84,7 @@ class RunnerSpec:
 class TaskDefinitionSpec:
     name: str
     image: str
+    architecture: str  # x86_64 | arm64: the task definition's runtime platform
     cpu: int
     memory: int
     ephemeral_storage_gib: int

@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 
 from components.config import schema
+from components.config.architecture import check_architectures
 from components.config.gitlab import parse_cache, parse_gitlab
 from components.config.model import (
     ConfigError,
@@ -31,6 +32,7 @@ from components.config.model import (
     TaskDefinitionSpec,
 )
 from components.config.reader import Reader
+from components.config.schema_ecs import DEFAULT_JOB_IMAGE
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import minimum_poll_timeout, request_concurrency_for
 from components.domain.fargate_sizes import (
@@ -48,7 +50,6 @@ from components.domain.subnets import (
 from components.naming import PROJECT
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-DEFAULT_JOB_IMAGE = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"
 DEFAULT_TASK_DEFINITIONS = [{"name": "debian", "image": DEFAULT_JOB_IMAGE}]
 
 
@@ -319,6 +320,7 @@ def parse_config(
         default_td = runner.task_definition or (catalogue[0] if catalogue else "")
         resolved.append(replace(runner, task_definition=default_td))
     eks = _parse_eks(r, top["eks"], mode)
+    check_architectures(r, mode, resolved, ecs)
     if mode == "eks":
         _check_eks_pod_room(r, resolved, eks)
         _check_eks_poll_timeout(r, resolved, eks)

@@ -30,6 +30,8 @@ from components.config.schema_images import IMAGES, PREFLIGHT
 
 LANES = ("fargate", "spot", "privileged")
 ECS_LANES = ("fargate", "spot")
+# Kubernetes node architectures (the kubernetes.io/arch label) of EKS job pods.
+NODE_ARCHITECTURES = ("amd64", "arm64")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
 RUNNER_TOKEN_PREFIX = "glrt-"
 
@@ -80,6 +82,15 @@ RUNNER = Section(
             "Catalogue entry used when a job sets no FARGATE_TASK_DEFINITION.",
             modes=ECS,
             default_doc="first ecs.taskDefinitions entry",
+        ),
+        Key(
+            "architecture",
+            "choice",
+            "amd64",
+            "CPU architecture of the job pods' nodes: amd64, or arm64 (Graviton nodes; EC2 lanes "
+            "spot and privileged only, EKS Fargate runs x86_64 only).",
+            modes=EKS,
+            choices=NODE_ARCHITECTURES,
         ),
         Key("cpu", "integer", 1024, "Job pod CPU units (1024 = 1 vCPU).", modes=EKS, minimum=256),
         Key("memory", "integer", 2048, "Job pod memory in MiB.", modes=EKS, minimum=512),

@@ -26,6 +26,10 @@ MAX_JOBS_PER_MANAGER_LIMIT = 250
 DEFAULT_MANAGER_AMI_PARAMETER = (
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 )
+# The catalogue's default entry: the Debian coordinator image of GitLab's Fargate guide.
+DEFAULT_JOB_IMAGE = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"
+# CPU architectures of job tasks; the managers stay x86_64 (their binaries are amd64).
+TASK_ARCHITECTURES = ("x86_64", "arm64")
 
 
 def check_driver_version(value: str) -> str | None:
@@ -59,6 +63,14 @@ TASK_DEFINITION = Section(
             "Job image: sshd on port 22 and gitlab-runner inside (see docs/ecs.md).",
             pattern=IMAGE,
             hint=IMAGE_HINT,
+        ),
+        Key(
+            "architecture",
+            "choice",
+            "x86_64",
+            "CPU architecture of the task: x86_64, or arm64 (Graviton, about 20% cheaper; the "
+            "image must have a linux/arm64 variant).",
+            choices=TASK_ARCHITECTURES,
         ),
         Key("cpu", "integer", 1024, "Task CPU units (a valid Fargate pair).", minimum=256),
         Key("memory", "integer", 2048, "Task memory in MiB.", minimum=512),

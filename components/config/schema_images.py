@@ -70,7 +70,9 @@ IMAGES = Section(
             "string",
             None,
             "gitlab-runner helper image of job pods (`helper_image`); may use "
-            "${CI_RUNNER_VERSION}.",
+            "${CI_RUNNER_VERSION}. A tag in the helper's `<arch>-v<version>` scheme gets each "
+            "runner's architecture (x86_64 or arm64); any other image must be multi-arch when "
+            "a runner is arm64.",
             modes=("eks",),
             pattern=r"\S+",
             hint="an image reference has no spaces",

@@ -18,6 +18,10 @@ COORDINATOR_CONTAINER = "ci-coordinator"
 SSH_PORT = 22
 # Fargate's free ephemeral storage; asking for exactly this is the same as not asking.
 DEFAULT_EPHEMERAL_STORAGE_GIB = 20
+# The catalogue's `architecture` as ECS RuntimePlatform.cpuArchitecture spells it. The Fargate
+# driver's RunTask call names only the task definition (tests/upstream/architectures.json), so
+# the task definition alone decides where a job runs.
+CPU_ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}
 
 
 def task_family(prefix: str, entry_name: str) -> str:
@@ -46,6 +50,14 @@ def container_definitions(
             },
         }
     ]
+
+
+def runtime_platform(entry: TaskDefinitionSpec) -> dict[str, str]:
+    """The task definition's runtimePlatform: Linux on the entry's CPU architecture."""
+    return {
+        "operating_system_family": "LINUX",
+        "cpu_architecture": CPU_ARCHITECTURES[entry.architecture],
+    }
 
 
 def needs_ephemeral_storage(entry: TaskDefinitionSpec) -> bool:

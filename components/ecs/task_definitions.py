@@ -11,7 +11,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig
-from components.ecs.catalogue import container_definitions, needs_ephemeral_storage, task_family
+from components.ecs.catalogue import (
+    container_definitions,
+    needs_ephemeral_storage,
+    runtime_platform,
+    task_family,
+)
 from components.ecs.iam import ECS_TASKS_SERVICE, assume_role_policy, execution_role_policy
 from components.shared.aws import child
 from components.shared.images import ImageCacheInfo, pull_through_policy
@@ -106,9 +111,7 @@ def create_catalogue(args: CatalogueArgs) -> Catalogue:
             network_mode="awsvpc",
             cpu=str(entry.cpu),
             memory=str(entry.memory),
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture="X86_64"
-            ),
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(**runtime_platform(entry)),
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn if task_role is not None else None,
             container_definitions=containers,

@@ -12,7 +12,9 @@ from typing import Any
 
 from components.config import EksSpec, StackConfig
 from components.eks.placement import (
+    ARCH_LABEL,
     KARPENTER_SERVICE_ACCOUNT,
+    MANAGER_ARCHITECTURE,
     POOL_TAINT_KEY,
     SYSTEM_POOL,
     node_termination_grace,
@@ -49,6 +51,20 @@ class NodePoolSpec:
     node_class: str
     consolidation_policy: str
     consolidate_after: str
+    # kubernetes.io/arch values the pool admits: those of the runners whose jobs it takes.
+    architectures: tuple[str, ...] = (MANAGER_ARCHITECTURE,)
+
+
+def pool_architectures(config: StackConfig, pool: str) -> tuple[str, ...]:
+    """The architectures of the job pods a pool takes (amd64 for the managers' system pool):
+    one pool per lane admits both when its runners differ, and each job pod's node selector
+    makes Karpenter launch the node it needs (amd64 sorts before arm64)."""
+    jobs = {
+        placement.architecture
+        for placement in (placement_for(r, config.eks) for r in config.runners)
+        if placement.jobs == pool
+    }
+    return tuple(sorted(jobs)) or (MANAGER_ARCHITECTURE,)
 
 
 def node_pool_specs(config: StackConfig) -> list[NodePoolSpec]:
@@ -56,9 +72,21 @@ def node_pool_specs(config: StackConfig) -> list[NodePoolSpec]:
     eks = config.eks
     busy = ("WhenEmptyOrUnderutilized", CONSOLIDATE_AFTER)
     specs = {
-        "spot": NodePoolSpec("spot", ("spot",), eks.spot_cpu_limit, NODE_CLASS, *busy),
+        "spot": NodePoolSpec(
+            "spot",
+            ("spot",),
+            eks.spot_cpu_limit,
+            NODE_CLASS,
+            *busy,
+            pool_architectures(config, "spot"),
+        ),
         "privileged": NodePoolSpec(
-            "privileged", ("on-demand",), eks.privileged_cpu_limit, PRIVILEGED_NODE_CLASS, *busy
+            "privileged",
+            ("on-demand",),
+            eks.privileged_cpu_limit,
+            PRIVILEGED_NODE_CLASS,
+            *busy,
+            pool_architectures(config, "privileged"),
         ),
         SYSTEM_POOL: NodePoolSpec(
             SYSTEM_POOL,
@@ -94,7 +122,9 @@ def node_pool(spec: NodePoolSpec, eks: EksSpec) -> dict[str, Any]:
                         "name": spec.node_class,
                     },
                     "requirements": [
-                        {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                        # With instance-category c/m/r, arm64 admits the Graviton families
+                        # (c6g, m7g, r8g...); the AL2023 alias has an AMI for each architecture.
+                        {"key": ARCH_LABEL, "operator": "In", "values": list(spec.architectures)},
                         {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
                         {
                             "key": "karpenter.sh/capacity-type",

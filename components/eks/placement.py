@@ -15,6 +15,12 @@ FARGATE = "fargate"
 # ask for a pool land on it, and stray pods stay Pending instead of filling CI nodes.
 POOL_TAINT_KEY = "gitlab-fargate-runners/pool"
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
+# Every EC2 job pod names its node architecture: Karpenter then launches a node of that
+# architecture (Graviton for arm64) from a pool that admits it, and gitlab-runner picks the
+# helper image of that architecture from this very node selector (tests/upstream/
+# architectures.json). Managers and Fargate pods stay amd64.
+ARCH_LABEL = "kubernetes.io/arch"
+MANAGER_ARCHITECTURE = "amd64"
 # Karpenter must not consolidate a node away while a CI job runs on it.
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 SYSTEM_POOL = "system"
@@ -54,6 +60,7 @@ class Placement:
 
     manager: str
     jobs: str
+    architecture: str = MANAGER_ARCHITECTURE  # kubernetes.io/arch of the job pods
 
     @property
     def needs_fargate_profile(self) -> bool:
@@ -67,11 +74,16 @@ class Placement:
 def placement_for(runner: RunnerSpec, eks: EksSpec) -> Placement:
     manager = FARGATE if eks.manager_placement == "fargate" else SYSTEM_POOL
     jobs = FARGATE if runner.lane == "fargate" else LANE_POOLS[runner.lane]
-    return Placement(manager=manager, jobs=jobs)
+    return Placement(manager=manager, jobs=jobs, architecture=runner.architecture)
 
 
 def pool_selector(pool: str) -> dict[str, str]:
     return {NODEPOOL_LABEL: pool}
+
+
+def job_node_selector(placement: Placement) -> dict[str, str]:
+    """The node selector of a runner's EC2 job pods: its pool and its architecture."""
+    return {**pool_selector(placement.jobs), ARCH_LABEL: placement.architecture}
 
 
 def pool_toleration(pool: str) -> dict[str, str]:

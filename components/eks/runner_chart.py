@@ -35,6 +35,7 @@ from components.eks.placement import (
     FARGATE,
     POOL_TAINT_KEY,
     Placement,
+    job_node_selector,
     manager_grace_seconds,
     placement_for,
     pool_selector,
@@ -43,6 +44,7 @@ from components.eks.placement import (
 )
 from components.naming import PROJECT, type_token
 from components.shared.cache import CacheSettings, cache_section
+from components.shared.images import helper_image_for
 
 TYPE_TOKEN = type_token("eks", "GitLabRunnerChart")
 
@@ -152,7 +154,9 @@ def runners_config_toml(
     with the stack's S3 cache when `cache` is given.
 
     Only settings gitlab-runner knows; URL, token and executor come from the chart.
-    `helper_image` None keeps gitlab-runner's default helper (registry.gitlab.com)."""
+    `helper_image` None keeps gitlab-runner's default helper (registry.gitlab.com), which it
+    picks per architecture from the node selector; a set one gets the runner's architecture
+    when its tag follows the helper's <arch>-v<version> scheme."""
     placement = placement_for(runner, eks)
     size = job_pod_size(runner, eks)
     kubernetes: dict[str, Any] = {
@@ -164,12 +168,12 @@ def runners_config_toml(
         **_request_and_limit("service_", size.service_cpu_m, size.service_memory_mib),
     }
     if helper_image:
-        kubernetes["helper_image"] = helper_image
+        kubernetes["helper_image"] = helper_image_for(helper_image, placement.architecture)
     if placement.jobs == FARGATE:
         kubernetes["pod_labels"] = {COMPUTE_LABEL: FARGATE}
     else:
         kubernetes["pod_annotations"] = {DO_NOT_DISRUPT: "true"}
-        kubernetes["node_selector"] = pool_selector(placement.jobs)
+        kubernetes["node_selector"] = job_node_selector(placement)
         kubernetes["node_tolerations"] = {f"{POOL_TAINT_KEY}={placement.jobs}": "NoSchedule"}
     if runner.lane == "privileged":
         # Docker-in-Docker needs privileged containers: only this lane, only on EC2 nodes.
@@ -380,5 +384,9 @@ def runner_summary(runner: RunnerSpec, eks: EksSpec) -> Mapping[str, Any]:
         "release": release_name(runner),
         "lane": runner.lane,
         "tags": list(runner.tags),
-        "placement": {"manager": placement.manager, "jobs": placement.jobs},
+        "placement": {
+            "manager": placement.manager,
+            "jobs": placement.jobs,
+            "architecture": placement.architecture,
+        },
     }

@@ -29,8 +29,13 @@ from components.shared.aws import child
 TYPE_TOKEN = type_token("shared", "ImageCache")
 REPOSITORY_PREFIX_LIMIT = 19  # + "/docker-hub" stays inside ECR's 30-character prefix limit
 DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
-# gitlab-runner fills in its own version; Fargate and the Karpenter pools are x86_64 only.
+# gitlab-runner fills in its own version. Its helper tags are [<flavor>-]<arch>-v<version>
+# with arch x86_64 for amd64 nodes and arm64 for arm64 nodes (helpers/container/helperimage/
+# linux_info.go at v18.9.0; tests/upstream/architectures.json). The cache's helper is the
+# amd64 one; arm64 runners get theirs from helper_image_for.
 HELPER_TAG = "x86_64-v${CI_RUNNER_VERSION}"
+HELPER_TAG_ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64"}
+_HELPER_TAG = re.compile(r"(?P<flavor>(?:[a-z0-9.]+-)?)(?:x86_64|arm64)(?P<version>-v\S+)")
 HELPER_PATHS = {
     "gitlab": "gitlab-org/gitlab-runner/gitlab-runner-helper",
     "docker-hub": "gitlab/gitlab-runner-helper",
@@ -66,6 +71,18 @@ def active_upstreams(spec: ImagesSpec) -> list[tuple[Upstream, str | None]]:
     if spec.gitlab_credential_arn:
         active.append((GITLAB, spec.gitlab_credential_arn))
     return active
+
+
+def helper_image_for(image: str, architecture: str) -> str:
+    """The helper image for a node architecture (kubernetes.io/arch): a tag in gitlab-runner's
+    per-architecture scheme gets this architecture; any other image is kept as written (it
+    must then be multi-arch for arm64 runners, docs/eks.md)."""
+    name, sep, tag = image.rpartition(":")
+    match = _HELPER_TAG.fullmatch(tag) if sep and "/" not in tag else None
+    if match is None:
+        return image
+    arch = HELPER_TAG_ARCHITECTURES[architecture]
+    return f"{name}:{match['flavor']}{arch}{match['version']}"
 
 
 def split_reference(image: str) -> tuple[str, str]:

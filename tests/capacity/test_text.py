@@ -102,3 +102,11 @@ def test_the_json_keeps_its_fields_and_adds_the_split(report: Report) -> None:
     assert doc["split"] == "byConcurrency" and doc["jobSeconds"] is None
     assert {"startAllSeconds", "bindingLimit", "detail", "limits", "runners", "cost"} <= set(doc)
     assert [r["concurrency"] for r in doc["runners"]] == [20, 20]
+
+
+def test_ec2_lane_jobs_show_their_node_share_and_architecture(report: Report) -> None:
+    eks = ("--jobs", "10", "--set", "mode=eks", "--set", "runners[1].architecture=arm64")
+    row = [c.strip() for c in rows(report(*eks))["fargate-spot"]]
+    assert row[1] == "EC2 (spot pool), arm64"
+    assert row[5].endswith("(node share)") and row[5].startswith("$")
+    assert "fargate-spot: share of an m6g.xlarge at its on-demand list price" in report(*eks)

@@ -204,7 +204,7 @@ def test_stack_outputs(plan: Plan) -> None:
             "release": "gitlab-runner-fargate",
             "lane": "fargate",
             "tags": ["eks-fargate"],
-            "placement": {"manager": "fargate", "jobs": "fargate"},
+            "placement": {"manager": "fargate", "jobs": "fargate", "architecture": "amd64"},
         },
         {
             "name": "spot",
@@ -212,7 +212,7 @@ def test_stack_outputs(plan: Plan) -> None:
             "release": "gitlab-runner-spot",
             "lane": "spot",
             "tags": ["eks-spot"],
-            "placement": {"manager": "fargate", "jobs": "spot"},
+            "placement": {"manager": "fargate", "jobs": "spot", "architecture": "amd64"},
         },
     ]
 

@@ -115,7 +115,10 @@ def test_fargate_job_pod_lands_exactly_on_its_configured_size(plan: Plan) -> Non
 def test_spot_jobs_go_to_the_spot_pool(plan: Plan) -> None:
     kubernetes = kubernetes_section(plan, "spot")
     assert "pod_labels" not in kubernetes  # no Fargate label: the profile must not match
-    assert kubernetes["node_selector"] == {"karpenter.sh/nodepool": "spot"}
+    assert kubernetes["node_selector"] == {
+        "karpenter.sh/nodepool": "spot",
+        "kubernetes.io/arch": "amd64",  # the default; tests/eks/test_arm64.py has arm64
+    }
     assert kubernetes["node_tolerations"] == {"gitlab-fargate-runners/pool=spot": "NoSchedule"}
     assert kubernetes["pod_annotations"] == {"karpenter.sh/do-not-disrupt": "true"}
     assert {"eks-karpenter-pool-spot", "eks-karpenter-release"} <= deps(plan, release(plan, "spot"))
@@ -128,7 +131,10 @@ def test_privileged_only_on_the_privileged_lane(full_plan: Plan) -> None:
     }
     assert privileged == {"fargate": None, "spot": None, "docker": True}
     docker = kubernetes_section(full_plan, "docker")
-    assert docker["node_selector"] == {"karpenter.sh/nodepool": "privileged"}
+    assert docker["node_selector"] == {
+        "karpenter.sh/nodepool": "privileged",
+        "kubernetes.io/arch": "amd64",
+    }
     assert docker["volumes"]["empty_dir"] == [
         {"name": "docker-certs", "mount_path": "/certs/client", "medium": "Memory"}
     ]

@@ -1,8 +1,9 @@
-"""Day-2 edits must not replace the network, the EKS cluster or its Fargate profiles.
+"""Day-2 edits must not replace the network, the EKS cluster, its Fargate profiles, or anything
+whose delete has a side effect, and must not remove the network.
 
-Each edit is evaluated under the recording mocks next to the unedited example stack; for every
-resource both plans hold, the inputs that force a replacement (per the AWS/EKS providers) must
-be equal. A new subnet CIDR, a moved NAT gateway or a changed profile selector fails here.
+Each edit is evaluated under the recording mocks next to the unedited example stack and the
+engine-order model (components/offline/order.py) says what the engine would replace and
+remove. A new subnet CIDR, a moved NAT gateway or a changed profile selector fails here.
 """
 
 from __future__ import annotations
@@ -14,23 +15,14 @@ from typing import Any
 import pytest
 
 from components.offline.mocks import Plan
+from components.offline.order import REPLACEMENT_INPUTS, removal, replacements
 from tests.harness import dev_config, run_program, sentinel
 
-# Inputs whose change makes the provider replace the resource (and everything placed in it).
-REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
-    "aws:ec2/vpc:Vpc": ("cidrBlock",),
-    "aws:ec2/subnet:Subnet": ("cidrBlock", "availabilityZone", "vpcId"),
-    "aws:ec2/eip:Eip": ("domain",),
-    "aws:ec2/natGateway:NatGateway": ("subnetId", "allocationId", "connectivityType"),
-    "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcId", "vpcEndpointType"),
-    "eks:index:Cluster": ("name", "vpcId", "privateSubnetIds", "publicSubnetIds", "fargate"),
-    "aws:eks/fargateProfile:FargateProfile": (
-        "clusterName",
-        "fargateProfileName",
-        "podExecutionRoleArn",
-        "selectors",
-        "subnetIds",
-    ),
+NETWORK_TYPES = {
+    "aws:ec2/vpc:Vpc",
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/vpcEndpoint:VpcEndpoint",
 }
 Edit = Callable[[dict[str, Any]], None]
 
@@ -84,21 +76,12 @@ def _base(mode: str) -> dict[str, Any]:
     return dev_config(mode=mode)
 
 
-def _forcing_inputs(plan: Plan) -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (r.type, r.name): {key: r.inputs.get(key) for key in keys}
-        for r in plan.resources
-        for type_, keys in REPLACEMENT_INPUTS.items()
-        if r.type == type_
-    }
+_BASELINES: dict[str, Plan] = {}
 
 
-_BASELINES: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-
-
-def _baseline(mode: str) -> dict[tuple[str, str], dict[str, Any]]:
+def _baseline(mode: str) -> Plan:
     if mode not in _BASELINES:
-        _BASELINES[mode] = _forcing_inputs(run_program(_base(mode)))
+        _BASELINES[mode] = run_program(_base(mode))
     return _BASELINES[mode]
 
 
@@ -112,22 +95,23 @@ CASES = [
 
 
 @pytest.mark.parametrize(("mode", "edit"), CASES, ids=[f"{e}-{m}" for m, e in CASES])
-def test_day2_edit_replaces_no_network_cluster_or_profile(mode: str, edit: str) -> None:
+def test_day2_edit_replaces_nothing_and_removes_no_network(mode: str, edit: str) -> None:
     before = _baseline(mode)
     config = copy.deepcopy(_base(mode))
     EDITS[edit](config)
-    after = _forcing_inputs(run_program(config))
-    kept = set(before) & set(after)
-    # Everything of the network (and, in eks mode, the cluster and system profile) survives.
-    assert {k for k in before if k[0] != "aws:eks/fargateProfile:FargateProfile"} <= kept
-    changed = {key: (before[key], after[key]) for key in kept if before[key] != after[key]}
-    assert changed == {}
+    after = run_program(config)
+    # Everything of the network (and, in eks mode, the cluster) survives the edit.
+    gone = {r.type for wave in removal(before, after) for r in wave}
+    assert not gone & {*NETWORK_TYPES, "eks:index:Cluster"}
+    replaced = [(r.after.type, r.after.name, r.inputs) for r in replacements(before, after)]
+    assert replaced == []
 
 
 def test_the_table_covers_what_each_mode_creates() -> None:
     """Guards the test itself: it compares real resources, not an empty set."""
-    ecs = {t for t, _ in _baseline("ecs")}
-    eks = {t for t, _ in _baseline("eks")}
-    network = {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway"}
-    assert network | {"aws:ec2/vpcEndpoint:VpcEndpoint"} <= ecs
-    assert network | {"eks:index:Cluster", "aws:eks/fargateProfile:FargateProfile"} <= eks
+    ecs = {r.type for r in _baseline("ecs").resources}
+    eks = {r.type for r in _baseline("eks").resources}
+    assert ecs >= NETWORK_TYPES
+    assert NETWORK_TYPES - {"aws:ec2/vpcEndpoint:VpcEndpoint"} <= eks
+    assert {"eks:index:Cluster", "aws:eks/fargateProfile:FargateProfile"} <= eks
+    assert set(REPLACEMENT_INPUTS) & ecs and set(REPLACEMENT_INPUTS) & eks
