@@ -149,7 +149,8 @@ EKS_SECTION = Section(
             "choice",
             "public",
             "Kubernetes API endpoint: public (plus private inside the VPC) or private only "
-            "(deploy from inside the VPC).",
+            "(deploy from inside the VPC, from eks.privateAccessCidrs or "
+            "eks.privateAccessSecurityGroupIds).",
             choices=("public", "private"),
         ),
         Key(

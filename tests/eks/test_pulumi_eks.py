@@ -54,8 +54,12 @@ def _exec_args(kubeconfig: str) -> list[str]:
 # 15.1 and 15.2: nothing pulumi-eks makes is made again
 
 
-def test_nothing_pulumi_eks_creates_is_created_again(every_lane: Plan) -> None:
-    assert conflicts(every_lane, mock_answers.MOCK_CALLER_ARN) == []
+@pytest.mark.parametrize("stack", ["every_lane", "plan", "full_plan"])
+def test_nothing_pulumi_eks_creates_is_created_again(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
+    """A runner on every lane; the default stack; managers on EC2 with an admin role."""
+    assert conflicts(request.getfixturevalue(stack), mock_answers.MOCK_CALLER_ARN) == []
 
 
 def test_the_programs_vpc_cni_replaces_pulumi_eks_one(every_lane: Plan) -> None:
