@@ -10,8 +10,10 @@ provider for one issuer fails with EntityAlreadyExists).
 The source was read at pulumi/pulumi-eks commit SOURCE_COMMIT: the mirror has no v4.4.0 tag,
 and nodejs/eks is byte-identical between v4.3.0 and that commit (only yarn.lock moved), whose
 provider schema lists exactly the Cluster inputs the installed 4.4.0 Python SDK accepts.
-When the installed pulumi-eks differs from PINNED_VERSION, tests/offline/test_eks_model.py
-fails and lists every RULES line to re-read.
+scripts/pulumi_eks_facts.py finds each rule's quote in that source and records its line in
+tests/upstream/pulumi-eks.json, against which the tests check RULES. When the installed
+pulumi-eks differs from PINNED_VERSION, tests/offline/test_eks_model.py fails and lists every
+RULES line to re-read.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ that duplicates one of its resources from one that does not."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from importlib.metadata import version
@@ -34,8 +35,30 @@ def test_the_installed_pulumi_eks_is_the_modelled_one() -> None:
     assert installed == eks_model.PINNED_VERSION, (
         f"pulumi-eks {installed} is installed but components/offline/eks_model.py models "
         f"{eks_model.PINNED_VERSION}; re-read these lines of {eks_model.SOURCE_REPO} at the new "
-        f"version, update RULES, SOURCE_COMMIT and PINNED_VERSION:\n{reread}"
+        f"version, update RULES, SOURCE_COMMIT and PINNED_VERSION, then re-run "
+        f"scripts/pulumi_eks_facts.py:\n{reread}"
     )
+
+
+FACTS = json.loads(
+    (Path(__file__).resolve().parent.parent / "upstream" / "pulumi-eks.json").read_text()
+)
+
+
+def test_the_facts_were_derived_at_the_modelled_source() -> None:
+    provenance = FACTS["provenance"]
+    assert provenance["ref"] == eks_model.SOURCE_COMMIT
+    assert provenance["package_version"] == eks_model.PINNED_VERSION
+    assert provenance["generator"] == "scripts/pulumi_eks_facts.py"
+    assert set(FACTS["rules"]) == set(RULES)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_each_rule_cites_the_line_its_quote_is_on(rule: str) -> None:
+    """Derived by scripts/pulumi_eks_facts.py from the upstream source at SOURCE_COMMIT."""
+    fact, found = FACTS["rules"][rule], RULES[rule]
+    assert (fact["file"], fact["quote"]) == (found.file, found.quote)
+    assert found.line in fact["lines"]
 
 
 def _source_checkout() -> Path | None:
