@@ -148,6 +148,10 @@ class EksSpec:
     # Who may reach the public endpoint; the parser fills in 0.0.0.0/0 (with a warning) when
     # the endpoint is public and nothing is set, and leaves it empty when it is private.
     public_access_cidrs: tuple[str, ...]
+    # Who may reach the API (443) through the cluster security group: the private endpoint's
+    # only way in from outside that group.
+    private_access_cidrs: tuple[str, ...]
+    private_access_security_group_ids: tuple[str, ...]
     node_ami_alias: str  # Karpenter EC2NodeClass AMI alias, pinned by default
     job_timeout_seconds: int  # how long a stopping manager or draining node waits for jobs
 

@@ -186,6 +186,36 @@ def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
     return EksSpec(**values)
 
 
+PRIVATE_ACCESS_FIX = (
+    "pulumi config set --path 'eks.privateAccessCidrs[0]' <your VPN or bastion CIDR> (or "
+    "eks.privateAccessSecurityGroupIds[0] <sg-...>), or set eks.endpointAccess public"
+)
+
+
+def _check_private_endpoint(r: Reader, eks: EksSpec, network: NetworkSpec) -> None:
+    """With a private-only endpoint, only the cluster security group's members reach the API
+    (it admits only itself): the Kubernetes provider of `pulumi up` would time out."""
+    if eks.endpoint_access != "private":
+        return
+    if eks.private_access_cidrs or eks.private_access_security_group_ids:
+        return
+    message = (
+        "eks.endpointAccess: private with neither eks.privateAccessCidrs nor "
+        "eks.privateAccessSecurityGroupIds admits nobody to the Kubernetes API but the cluster "
+        "security group itself"
+    )
+    if network.uses_existing_vpc:
+        r.warn(
+            f"{message}: unless this deployment runs from inside that group, `pulumi up` times "
+            f"out after the cluster exists; {PRIVATE_ACCESS_FIX} (docs/eks-operations.md)"
+        )
+    else:
+        r.problem(
+            f"{message}, and nothing can be inside a VPC this stack creates yet, so `pulumi up` "
+            f"cannot reach the cluster it creates; {PRIVATE_ACCESS_FIX}"
+        )
+
+
 def _check_eks_poll_timeout(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
     """Job pods launched in one burst queue at Fargate's launch rate: the last one must still
     start within poll_timeout."""
@@ -325,6 +355,8 @@ def parse_config(
         _check_eks_pod_room(r, resolved, eks)
         _check_eks_poll_timeout(r, resolved, eks)
     network = _parse_network(r, top["network"], mode, [x.concurrency for x in resolved])
+    if mode == "eks":
+        _check_private_endpoint(r, eks, network)
     gitlab, gitlab_token = parse_gitlab(
         r,
         top["gitlab"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from components.config.keys import (
     EKS,
     IMAGE,
@@ -14,6 +16,13 @@ from components.config.keys import (
     check_instance_category,
     one_of,
 )
+
+
+def check_security_group_id(value: str) -> str | None:
+    if re.fullmatch(r"sg-[0-9a-f]{8}([0-9a-f]{9})?", value):
+        return None
+    return "is not a security group id; use e.g. sg-0123456789abcdef0"
+
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
@@ -140,7 +149,8 @@ EKS_SECTION = Section(
             "choice",
             "public",
             "Kubernetes API endpoint: public (plus private inside the VPC) or private only "
-            "(deploy from inside the VPC).",
+            "(deploy from inside the VPC, from eks.privateAccessCidrs or "
+            "eks.privateAccessSecurityGroupIds).",
             choices=("public", "private"),
         ),
         Key(
@@ -150,6 +160,22 @@ EKS_SECTION = Section(
             "Who may reach the public Kubernetes API endpoint (endpointAccess public only).",
             check=check_cidr,
             default_doc="0.0.0.0/0, warned at preview",
+        ),
+        Key(
+            "privateAccessCidrs",
+            "strings",
+            (),
+            "Networks (VPN, bastion, CI) allowed HTTPS to the Kubernetes API through the "
+            "cluster security group; needed to deploy with endpointAccess private.",
+            check=check_cidr,
+        ),
+        Key(
+            "privateAccessSecurityGroupIds",
+            "strings",
+            (),
+            "Security groups (a bastion's, a CI runner's) allowed HTTPS to the Kubernetes API "
+            "through the cluster security group.",
+            check=check_security_group_id,
         ),
         Key(
             "nodeAmiAlias",

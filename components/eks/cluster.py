@@ -1,12 +1,22 @@
 """The EKS cluster: control plane in the private subnets, kube-system (CoreDNS) on Fargate,
 IRSA, API access entries, Fargate logging to CloudWatch, and the extra Fargate profiles.
 
-pulumi-eks creates the kube-system profile itself and, because `fargate` is set, installs the
-managed CoreDNS addon on Fargate, with replicas sized for the job pods. The cluster keeps only
-the security group EKS creates (skip_default_security_groups): Fargate pods use it, and
-Karpenter's node classes select it by id, so pods on both can reach each other and CoreDNS.
-The VPC CNI runs as the managed `vpc-cni` addon with its own IRSA role, so node roles need no
-network-interface rights.
+What pulumi-eks creates by itself at the pinned version is modelled, with its source lines,
+in components/offline/eks_model.py; the program never creates any of it a second time:
+- the kube-system Fargate profile, and (because `fargate` is set) the managed CoreDNS addon on
+  Fargate, configured here through corednsAddonOptions with replicas sized for the job pods;
+- the managed kube-proxy addon (Karpenter's EC2 nodes need it);
+- NOT the vpc-cni addon (use_default_vpc_cni): the program's own carries an IRSA role, so node
+  roles need no network-interface rights, and a version resolved for the cluster's Kubernetes
+  version; the cluster's bootstrap installs the self-managed aws-node the addon adopts;
+- the creator's admin access entry (components/eks/cluster_access.py).
+The cluster keeps only the security group EKS creates (skip_default_security_groups): Fargate
+pods use it, and Karpenter's node classes select it by id, so pods on both can reach each other
+and CoreDNS; the API admits the operators' networks through rules on it.
+
+On destroy the cluster goes before the network (it depends on the whole Network component), and
+so does everything on it: Karpenter's finalizers still reach STS and EC2 through the NAT gateway
+and the endpoints while the nodes and node claims are removed.
 
 CoreDNS starts while the cluster is created, before the `aws-logging` ConfigMap exists, so its
 logs reach CloudWatch only after its first restart (docs/eks-operations.md).
@@ -25,6 +35,12 @@ import pulumi_kubernetes as k8s
 
 from components.config import StackConfig
 from components.domain.eks_sizing import coredns_replicas
+from components.eks.cluster_access import (
+    admin_access_entries,
+    api_ingress_rules,
+    kubeconfig_credentials,
+    provider_kubeconfig,
+)
 from components.eks.fargate_logging import (
     LOGGING_CONFIGMAP,
     OBSERVABILITY_LABELS,
@@ -174,12 +190,25 @@ class EksCluster(pulumi.ComponentResource):
             coredns_addon_options=pulumi_eks.CoreDnsAddonOptionsArgs(
                 configuration_values=coredns_configuration(config.total_concurrency)
             ),
+            # The program's own vpc-cni addon (below) replaces pulumi-eks' (cluster.ts:1092).
+            use_default_vpc_cni=True,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_deps),
+            # Egress (NAT, private routes, endpoints) outlives the cluster on destroy.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*cluster_deps, args.network]),
         )
         self.vpc_cni = self._vpc_cni_addon()
+        # What the stack exports for people: no profile, as pulumi-eks builds it.
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.cluster.kubeconfig_json)
-        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
+        api_rules = api_ingress_rules(
+            name, config.eks, self.cluster.cluster_security_group_id, parent=self
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=provider_kubeconfig(
+                self.cluster, kubeconfig_credentials(pulumi.Config("aws"))
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=api_rules),
+        )
         self.logging_config = self._fargate_logging()
         self.fargate_profiles = self._chain_fargate_profiles()
         self.register_outputs(
@@ -211,15 +240,14 @@ class EksCluster(pulumi.ComponentResource):
             )
             for node_class, role_arn in self._args.node_role_arns.items()
         }
-        for index, role_arn in enumerate(self._args.config.eks.admin_role_arns):
-            entries[f"admin-{index}"] = pulumi_eks.AccessEntryArgs(
-                principal_arn=role_arn,
-                access_policies={
-                    "cluster-admin": pulumi_eks.AccessPolicyAssociationArgs(
-                        policy_arn=admin_policy,
-                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                    )
-                },
+        admins = self._args.config.eks.admin_role_arns
+        if admins:
+            # Known at preview: the entries are plain inputs of the cluster.
+            deployer = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).arn
+            entries.update(
+                admin_access_entries(
+                    admins, deployer, admin_policy, lambda m: pulumi.log.warn(m, resource=self)
+                )
             )
         return entries
 
@@ -264,7 +292,9 @@ class EksCluster(pulumi.ComponentResource):
 
     def _vpc_cni_addon(self) -> aws.eks.Addon:
         """The VPC CNI as a managed addon whose aws-node service account assumes its own role
-        (IRSA) with the CNI policy; it adopts the aws-node EKS installs (OVERWRITE)."""
+        (IRSA) with the CNI policy; it adopts the aws-node EKS installs (OVERWRITE). Its
+        version is the newest EKS offers for the cluster's Kubernetes version, as pulumi-eks
+        resolves coredns and kube-proxy, so an upgrade moves it too."""
         ctx = self._args.aws
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
@@ -286,10 +316,17 @@ class EksCluster(pulumi.ComponentResource):
             policy_arn=ctx.partition.apply(lambda p: managed_policy_arn(p, VPC_CNI_POLICY)),
             opts=child,
         )
+        version = aws.eks.get_addon_version_output(
+            addon_name="vpc-cni",
+            kubernetes_version=self._args.config.eks.kubernetes_version,
+            most_recent=True,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        ).version
         return aws.eks.Addon(
             f"{self._name}-vpc-cni",
             cluster_name=self._args.cluster_name,
             addon_name="vpc-cni",
+            addon_version=version,
             service_account_role_arn=role.arn,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="PRESERVE",

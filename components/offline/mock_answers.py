@@ -61,12 +61,18 @@ def state_for(type_: str, name: str, inputs: dict[str, Any], region: str) -> dic
 
 
 # EKS: pulumi-eks' Cluster is one remote component under mocks; invent its top-level outputs.
-def _eks_cluster_state(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
-    cluster = inputs.get("name", name)
-    issuer = f"oidc.eks.{region}.amazonaws.com/id/MOCK0000000000000000000000000000"
-    kubeconfig = {
+def mock_kubeconfig(
+    cluster: str, region: str, profile: str | None = None, role: str | None = None
+) -> dict[str, Any]:
+    """The kubeconfig pulumi-eks builds (generateKubeconfig, nodejs/eks/cluster/cluster.ts:203
+    at the pinned version): `aws eks get-token` with `--role` and `--profile` when given."""
+    args = ["--region", region, "eks", "get-token", "--cluster-name", cluster, "--output", "json"]
+    if role:
+        args += ["--role", role]
+    if profile:
+        args += ["--profile", profile]
+    return {
         "apiVersion": "v1",
-        "kind": "Config",
         "clusters": [
             {
                 "name": "kubernetes",
@@ -78,6 +84,7 @@ def _eks_cluster_state(name: str, inputs: dict[str, Any], region: str) -> dict[s
         ],
         "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
         "current-context": "aws",
+        "kind": "Config",
         "users": [
             {
                 "name": "aws",
@@ -85,12 +92,24 @@ def _eks_cluster_state(name: str, inputs: dict[str, Any], region: str) -> dict[s
                     "exec": {
                         "apiVersion": "client.authentication.k8s.io/v1beta1",
                         "command": "aws",
-                        "args": ["eks", "get-token", "--cluster-name", cluster],
+                        "args": args,
+                        "env": [
+                            {
+                                "name": "KUBERNETES_EXEC_INFO",
+                                "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}',
+                            }
+                        ],
                     }
                 },
             }
         ],
     }
+
+
+def _eks_cluster_state(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    # kubeconfig/kubeconfigJson carry no profile, whatever aws:profile says (cluster.ts:912).
+    kubeconfig = mock_kubeconfig(inputs.get("name", name), region)
+    issuer = f"oidc.eks.{region}.amazonaws.com/id/MOCK0000000000000000000000000000"
     return {
         "kubeconfig": kubeconfig,
         "kubeconfigJson": json.dumps(kubeconfig),
@@ -99,6 +118,16 @@ def _eks_cluster_state(name: str, inputs: dict[str, Any], region: str) -> dict[s
         "oidcProviderUrl": f"https://{issuer}",
         "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT}:oidc-provider/{issuer}",
     }
+
+
+def get_kubeconfig_result(
+    cluster_inputs: dict[str, Any], args: dict[str, Any], region: str
+) -> dict[str, Any]:
+    """The answer to `eks:index:Cluster/getKubeconfig`: the kubeconfig as a JSON string."""
+    kubeconfig = mock_kubeconfig(
+        cluster_inputs["name"], region, args.get("profileName"), args.get("roleArn")
+    )
+    return {"result": json.dumps(kubeconfig)}
 
 
 StateFor = Callable[[str, dict[str, Any], str], dict[str, Any]]
@@ -195,7 +224,54 @@ def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
     }
 
 
+# Managed addon versions EKS offers per Kubernetes minor (`aws eks describe-addon-versions`
+# style: v<upstream>-eksbuild.<n>); the newest of each, as `most_recent=True` asks for.
+MOCK_ADDON_VERSIONS: dict[str, dict[str, str]] = {
+    "vpc-cni": {
+        "1.32": "v1.19.6-eksbuild.1",
+        "1.33": "v1.20.1-eksbuild.3",
+        "1.34": "v1.20.4-eksbuild.2",
+        "1.35": "v1.21.1-eksbuild.1",
+        "1.36": "v1.21.1-eksbuild.1",
+    },
+    "coredns": {
+        "1.32": "v1.11.4-eksbuild.14",
+        "1.33": "v1.12.1-eksbuild.2",
+        "1.34": "v1.12.3-eksbuild.1",
+        "1.35": "v1.12.4-eksbuild.1",
+        "1.36": "v1.13.1-eksbuild.1",
+    },
+    "kube-proxy": {k: f"v{k}.{p}-eksbuild.2" for k, p in (("1.32", 6), ("1.33", 3))}
+    | {k: f"v{k}.1-eksbuild.1" for k in ("1.34", "1.35", "1.36")},
+}
+
+
+def _addon_version(args: dict[str, Any], region: str) -> dict[str, Any]:
+    addon, kubernetes = args.get("addonName"), args.get("kubernetesVersion")
+    version = MOCK_ADDON_VERSIONS.get(addon, {}).get(kubernetes)
+    if version is None:
+        # What EKS answers for a version it does not offer the addon for.
+        raise ValueError(f"no version of addon {addon} for Kubernetes {kubernetes}")
+    return {
+        "addonName": addon,
+        "kubernetesVersion": kubernetes,
+        "mostRecent": args.get("mostRecent"),
+        "version": version,
+        "id": addon,
+    }
+
+
+# The caller `pulumi up` runs as (tests swap in an assumed-role session).
+MOCK_CALLER_ARN = f"arn:aws:iam::{MOCK_ACCOUNT}:user/mock"
+
 INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda args, region: {
+        "accountId": MOCK_ACCOUNT,
+        "arn": MOCK_CALLER_ARN,
+        "userId": "AIDAMOCK",
+        "id": MOCK_ACCOUNT,
+    },
+    "aws:eks/getAddonVersion:getAddonVersion": _addon_version,
     "aws:servicequotas/getServiceQuota:getServiceQuota": _service_quota,
     "aws:ec2/getSubnet:getSubnet": _subnet,
     # A fresh account: no EC2 Spot service-linked role yet (tests swap in an existing one).
@@ -217,13 +293,6 @@ def invoke_result(token: str, args: dict[str, Any], region: str) -> dict[str, An
         zones = [f"{region}{s}" for s in "abcdef"]
         ids = [f"{zone_id_prefix(region)}-az{i}" for i in range(1, 7)]
         return {"names": zones, "zoneIds": ids, "id": region}
-    if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {
-            "accountId": MOCK_ACCOUNT,
-            "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/mock",
-            "userId": "AIDAMOCK",
-            "id": MOCK_ACCOUNT,
-        }
     if token == "aws:index/getRegion:getRegion":
         return {"name": region, "region": region, "id": region}
     if token == "aws:index/getPartition:getPartition":

@@ -32,6 +32,7 @@ from components.offline.mock_answers import (  # noqa: F401  (re-exported for th
     SECRET_SIG_KEY,
     STATE_BY_TYPE,
     created_token,
+    get_kubeconfig_result,
     invoke_result,
     state_for,
     zone_id_prefix,
@@ -40,6 +41,7 @@ from components.offline.mock_answers import (  # noqa: F401  (re-exported for th
 # The region of a config that names none (the tests); the plan command passes the stack's own.
 DEFAULT_REGION = "eu-west-1"
 RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 REDACTED = "[secret]"
 SECRET_KEYS = ("runnerTokens", "gitlabToken")
 
@@ -65,6 +67,9 @@ class RecordedResource:
     protect: bool = False
     deleted_with: str = ""
     import_id: str = ""
+    # URN of the explicit provider it is managed by: the engine deletes it before its provider
+    # (pulumi/pulumi pkg/resource/graph/dependency_graph.go, DependingOn follows Provider).
+    provider: str = ""
 
 
 @dataclass
@@ -127,6 +132,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A mock monitor that also keeps each registration's parent and secret markers."""
 
+    mocks: RecordingMocks
+
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
@@ -160,9 +167,38 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     protect=bool(request.protect),
                     deleted_with=request.deletedWith,
                     import_id=request.importId,
+                    # A provider reference is "<urn>::<id>".
+                    provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
                 )
             )
         return response
+
+    def Call(self, request: Any) -> Any:
+        """Method calls on a resource (pulumi's MockMonitor has none): the one the program
+        makes is pulumi-eks' `Cluster.get_kubeconfig`, answered from that cluster's inputs."""
+        from pulumi.runtime.proto import provider_pb2
+        from pulumi.runtime.rpc import serialize_properties
+
+        if request.tok != "eks:index:Cluster/getKubeconfig":
+            raise NotImplementedError(f"offline evaluation has no answer for call {request.tok}")
+        args = _plain_call_args(json_format.MessageToDict(request.args))
+        cluster = next(r for r in self.recorded if r.urn == args["__self__"])
+        result = get_kubeconfig_result(cluster.inputs, args, self.mocks.region)
+        return provider_pb2.CallResponse(
+            **{"return": _sync_await(serialize_properties(result, {}))}
+        )
+
+
+def _plain_call_args(raw: dict[str, Any]) -> dict[str, Any]:
+    """A call's arguments as plain values: output values unwrapped, `__self__` as its URN."""
+    plain: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and value.get(SECRET_SIG_KEY) == OUTPUT_VALUE_SIG:
+            value = value.get("value")
+        if isinstance(value, dict) and value.get(SECRET_SIG_KEY) == RESOURCE_REF_SIG:
+            value = value.get("urn")
+        plain[key] = value
+    return plain
 
 
 def _unwrap_secrets(value: Any) -> Any:

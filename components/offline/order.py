@@ -5,7 +5,8 @@ Mocks accept every registration and never delete anything, so the order of delet
 replacements an edit causes are invisible to them. The engine's rules are few (FACTS.md
 section 9, pulumi/pulumi pkg/resource/graph and pkg/resource/deploy/step_generator.go):
 - a resource is deleted only after everything that depends on it is gone: its dependents by
-  `depends_on`, by an input Output (both land in the registration's `dependencies`), and its
+  `depends_on`, by an input Output (both land in the registration's `dependencies`), the
+  resources an explicit provider manages (pkg/resource/graph/dependency_graph.go), and its
   children (a parent goes after its children); a dependency on a ComponentResource is a
   dependency on every resource under it; anything unrelated goes in the same wave, in parallel;
 - a resource removed from the program is deleted after the update's creates and updates, in
@@ -129,6 +130,8 @@ class Order:
                 targets.add(r.parent)
             if r.deleted_with:
                 targets.add(r.deleted_with)
+            if r.provider:
+                targets.add(r.provider)
             edges[r.urn] = {t for t in targets if t in self.by_urn and t != r.urn}
         return edges
 

@@ -62,6 +62,7 @@ READS: dict[str, str | None] = {
     "aws:index/getPartition:getPartition": None,
     "aws:index/getRegion:getRegion": None,
     "aws:iam/getRoles:getRoles": "iam:ListRoles",
+    "aws:eks/getAddonVersion:getAddonVersion": "eks:DescribeAddonVersions",
     "aws:servicequotas/getServiceQuota:getServiceQuota": "servicequotas:GetServiceQuota",
     "aws:ec2/getSubnet:getSubnet": "ec2:DescribeSubnets",
 }
@@ -170,7 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="fail if README.md is out of date")
     args = parser.parse_args(argv)
-    text = expected_readme()
+    try:
+        text = expected_readme()
+    except UnknownResourceType as error:
+        print(error, file=sys.stderr)
+        return 1
     if args.check:
         if README.read_text() != text:
             print("README.md is out of date: run venv/bin/python -m components.offline.permissions")

@@ -69,10 +69,19 @@ def custom() -> Plan:
     return run_program(eks_config(runners=runners, eks=eks, network=EXISTING_VPC))
 
 
+PRIVATE_ACCESS_CIDRS = ["10.100.0.0/16", "192.168.8.0/24"]
+BASTION_SG = "sg-0123456789abcdef0"
+
+
 @pytest.fixture(scope="module")
 def private() -> Plan:
-    """A fargate-only stack with a private API endpoint."""
-    return run_program(eks_config(runners=EVERY_LANE[:1], eks={"endpointAccess": "private"}))
+    """A fargate-only stack with a private API endpoint, reached from a VPN and a bastion."""
+    eks = {
+        "endpointAccess": "private",
+        "privateAccessCidrs": PRIVATE_ACCESS_CIDRS,
+        "privateAccessSecurityGroupIds": [BASTION_SG],
+    }
+    return run_program(eks_config(runners=EVERY_LANE[:1], eks=eks))
 
 
 def attached_policies(plan: Plan, role: str) -> set[str]:

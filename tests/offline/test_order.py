@@ -137,3 +137,15 @@ def test_the_example_stack_has_an_order(mode: str, ecs_dev_plan: Plan, eks_dev_p
     assert order.wave_of(vpc) >= 2
     subnets = plan.all("aws:ec2/subnet:Subnet")
     assert subnets and all(order.deleted_before(s, vpc) for s in subnets)
+
+
+def test_a_provider_outlives_the_resources_it_manages() -> None:
+    order = Order(
+        _plan(
+            _resource("cluster"),
+            _resource("k8s", "pulumi:providers:kubernetes", deps=("cluster",)),
+            _resource("namespace", "kubernetes:core/v1:Namespace", provider="urn:k8s"),
+        )
+    )
+    assert _names(order.waves()) == [{"namespace"}, {"k8s"}, {"cluster"}]
+    assert order.deleted_before("namespace", "cluster")
