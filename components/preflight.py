@@ -15,10 +15,9 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import pulumi
 import pulumi_aws as aws
 
-from components.config import StackConfig
+from components.config import ConfigError, StackConfig
 from components.domain.eks_sizing import system_fargate_pods
 from components.domain.fargate_sizes import FARGATE_SIZES
 from components.domain.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
@@ -36,6 +35,16 @@ QUOTAS: dict[str, tuple[str, str]] = {
 }
 ECS_LANE_QUOTA = {"fargate": FARGATE_ON_DEMAND, "spot": FARGATE_SPOT}
 EKS_LANE_QUOTA = {"fargate": FARGATE_ON_DEMAND, "spot": EC2_SPOT, "privileged": EC2_ON_DEMAND}
+
+
+class QuotaError(ConfigError):
+    """Quotas below the configured concurrency with preflight.failOnQuota. A ConfigError, so
+    `pulumi preview` prints it without a traceback and the offline plan exits 2 with it."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(problems)
+        lines = "\n".join(f"  - {p}" for p in problems)
+        self.args = (f"preflight (preflight.failOnQuota is true): quotas too low:\n{lines}",)
 
 
 def console_link(quota_code: str) -> str:
@@ -205,9 +214,6 @@ def run_preflight(config: StackConfig, warn: Callable[[str], None]) -> None:
         if finding:
             quota_problems.append(finding)
     if quota_problems and config.preflight.fail_on_quota:
-        lines = "\n".join(f"  - {p}" for p in quota_problems)
-        raise pulumi.RunError(
-            f"preflight (preflight.failOnQuota is true): quotas too low:\n{lines}"
-        )
+        raise QuotaError(quota_problems)
     for problem in quota_problems:
         warn(problem)

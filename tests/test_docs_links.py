@@ -41,3 +41,19 @@ def test_readme_lists_every_docs_file() -> None:
     readme = set(relative_targets((ROOT / "README.md").read_text()))
     unlisted = [d.name for d in DOCS[1:] if f"docs/{d.name}" not in readme]
     assert unlisted == []
+
+
+# A pointer into the README by section name, as Pulumi.yaml's comments use: README "Quick start".
+README_SECTION = re.compile(r"""README(?:'s)? "([^"]+)\"""")
+POINTING = [ROOT / "Pulumi.yaml", *DOCS, *sorted((ROOT / "components").rglob("*.py"))]
+
+
+def test_pointers_to_readme_sections_name_sections_that_exist() -> None:
+    headings = set(re.findall(r"^#+ (.+)$", (ROOT / "README.md").read_text(), re.M))
+    pointers = {
+        (path.relative_to(ROOT).as_posix(), name)
+        for path in POINTING
+        for name in README_SECTION.findall(path.read_text())
+    }
+    assert ("Pulumi.yaml", "Quick start") in pointers
+    assert [p for p in sorted(pointers) if p[1] not in headings] == []

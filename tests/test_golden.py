@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.offline.mocks import REDACTED, Plan
-from components.offline.plan import STAND_IN_PREFIX
+from components.offline.stack_input import STAND_IN_PREFIX
 from tests.golden import MODES, REFRESH_COMMAND, rendered, stored
 from tests.harness import SENTINEL_PREFIX
 

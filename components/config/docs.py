@@ -1,7 +1,7 @@
 """Generates the configuration reference and the `config:` block of Pulumi.yaml from the schema.
 
-    python -m components.config.docs          # rewrite both files
-    python -m components.config.docs --check  # exit 1 when either is out of date
+    venv/bin/python -m components.config.docs          # rewrite both files
+    venv/bin/python -m components.config.docs --check  # exit 1 when either is out of date
 
 Both files keep hand-written text outside the generated block, between BEGIN/END markers.
 """
@@ -114,7 +114,9 @@ def expected_files() -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m components.config.docs", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--check", action="store_true", help="fail if a file is out of date")
     args = parser.parse_args(argv)
     stale = [path for path, text in expected_files().items() if path.read_text() != text]

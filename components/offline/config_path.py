@@ -7,6 +7,12 @@ belongs to this project. Values are typed the way the Pulumi CLI stores them wit
 `false` become booleans and integers without a leading zero become numbers, everything else
 stays a string. The config parser accepts numeric and boolean strings where it expects numbers
 and booleans, so `--set mode=eks` and `--set 'runners[0].concurrency=50'` both work.
+
+Lists are set item by item, as with the Pulumi CLI: `eks.publicAccessCidrs[0]=1.2.3.4/32`, then
+`[1]`. A nested value written as a JSON list or object, `eks.publicAccessCidrs=["1.2.3.4/32"]`,
+is stored as that list or object, the same as setting its items one by one (the Pulumi CLI
+would store that text as a string: use the item form there). A top-level JSON value stays a
+string, as Pulumi stores it, and the program decodes it: `runners=[{"name": "a"}]`.
 """
 
 from __future__ import annotations
@@ -53,10 +59,20 @@ def parse_key(key: str) -> tuple[str, list[Segment]]:
     return full, path
 
 
-def typed_value(text: str, nested: bool) -> Any:
-    """The value as `pulumi config set --path` would store it (see the module docstring)."""
+def typed_value(text: str, nested: bool, setting: str = "") -> Any:
+    """The value as `pulumi config set --path` would store it, or, nested, the list or object
+    a JSON value spells (see the module docstring)."""
     if not nested:
         return text
+    if text.startswith(("[", "{")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise SettingError(
+                f"'{setting or text}': the value starts like a JSON list or object but is not "
+                f"valid JSON ({error.msg} at character {error.pos}); quote strings, as in "
+                """["1.2.3.4/32"], or set items by path: KEY[0]=VALUE"""
+            ) from None
     if text in ("true", "false"):
         return text == "true"
     if _INTEGER.fullmatch(text):
@@ -81,7 +97,10 @@ def _check_container(container: Any, segment: Segment, setting: str) -> None:
         raise SettingError(f"'{setting}': the value there is encrypted; set the whole key")
     if isinstance(segment, int):
         if not isinstance(container, list):
-            raise SettingError(f"'{setting}': [{segment}] indexes a value that is not a list")
+            raise SettingError(
+                f"'{setting}': [{segment}] indexes a value that is not a list; set the list "
+                'item by item (KEY[0]=VALUE, KEY[1]=VALUE) or as JSON (KEY=["VALUE"])'
+            )
         if segment > len(container):
             raise SettingError(
                 f"'{setting}': index {segment} is past the end of the list ({len(container)} "
@@ -107,7 +126,7 @@ def apply_setting(config: dict[str, Any], setting: str) -> None:
         _check_container(container, segment, setting)
         container = _child(container, segment, next_segment)
     _check_container(container, path[-1], setting)
-    value = typed_value(text, nested=True)
+    value = typed_value(text, nested=True, setting=setting)
     if isinstance(path[-1], int) and path[-1] == len(container):
         container.append(value)
     else:

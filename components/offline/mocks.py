@@ -79,6 +79,7 @@ class Plan:
     redacted_outputs: dict[str, Any]
     rendered_files: dict[str, str]  # runner config files (config.toml, fargate.toml, values)
     warnings: list[str] = field(default_factory=list)
+    invokes: list[str] = field(default_factory=list)  # data-source tokens called, sorted
 
     def all(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -118,11 +119,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self, region: str) -> None:
         self.region = region
+        self.invoked: set[str] = set()  # what the deploying identity must be allowed to read
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         return f"{args.name}-mock-id", state_for(args.typ, args.name, args.inputs, self.region)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        self.invoked.add(args.token)
         return invoke_result(args.token, args.args, self.region)
 
 
@@ -271,6 +274,7 @@ def record(
         redacted_outputs=redacted,
         rendered_files=files,
         warnings=warnings,
+        invokes=sorted(mocks.invoked),
     )
 
 

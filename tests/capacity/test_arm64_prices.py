@@ -7,14 +7,17 @@ from typing import Any
 import pytest
 
 from components.capacity import model, prices
-from components.capacity.__main__ import load_inputs_from_stack_config, read_stack, report
-from tests.harness import DEV_STACK
+from components.capacity.inputs import load_inputs
+from components.capacity.report import report
+from components.config import parse_config
+from tests.harness import ROOT, dev_config
 
 ARM_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ci/coordinator-debian:bookworm"
 
 
 def runner_costs(raw: dict[str, Any], region: str = "eu-west-1") -> dict[str, dict[str, Any]]:
-    doc = report(load_inputs_from_stack_config(raw, region, 100))
+    config, _ = parse_config(raw)
+    doc = report(load_inputs(config, region, 100))
     return {r["name"]: r for r in doc["runners"]}
 
 
@@ -31,20 +34,17 @@ def test_arm64_fargate_rates_are_about_20_percent_lower_in_every_priced_region()
 
 
 def test_ecs_arm64_catalogue_entry_prices_its_jobs_lower() -> None:
-    raw, region = read_stack(DEV_STACK)
-    raw["ecs"] = {
-        **raw["ecs"],
-        "taskDefinitions": [
-            *raw["ecs"]["taskDefinitions"],
-            {"name": "graviton", "image": ARM_IMAGE, "architecture": "arm64"},
+    ecs = dev_config()["ecs"]
+    ecs["taskDefinitions"].append({"name": "graviton", "image": ARM_IMAGE, "architecture": "arm64"})
+    raw = dev_config(
+        ecs=ecs,
+        runners=[
+            {"name": "x86", "concurrency": 10},
+            {"name": "arm", "concurrency": 10, "taskDefinition": "graviton"},
+            {"name": "arm-spot", "lane": "spot", "concurrency": 10, "taskDefinition": "graviton"},
         ],
-    }
-    raw["runners"] = [
-        {"name": "x86", "concurrency": 10},
-        {"name": "arm", "concurrency": 10, "taskDefinition": "graviton"},
-        {"name": "arm-spot", "lane": "spot", "concurrency": 10, "taskDefinition": "graviton"},
-    ]
-    costs = runner_costs(raw, region)
+    )
+    costs = runner_costs(raw)
     assert {n: c["architecture"] for n, c in costs.items()} == {
         "x86": "x86_64",
         "arm": "arm64",
@@ -62,14 +62,15 @@ def test_ecs_arm64_catalogue_entry_prices_its_jobs_lower() -> None:
 
 
 def test_eks_graviton_lane_is_priced_by_its_node_and_cheaper() -> None:
-    raw, region = read_stack(DEV_STACK)
-    raw["mode"] = "eks"
-    raw["runners"] = [
-        {"name": "fargate", "concurrency": 10},
-        {"name": "spot", "lane": "spot", "concurrency": 10},
-        {"name": "graviton", "lane": "spot", "concurrency": 10, "architecture": "arm64"},
-    ]
-    costs = runner_costs(raw, region)
+    raw = dev_config(
+        mode="eks",
+        runners=[
+            {"name": "fargate", "concurrency": 10},
+            {"name": "spot", "lane": "spot", "concurrency": 10},
+            {"name": "graviton", "lane": "spot", "concurrency": 10, "architecture": "arm64"},
+        ],
+    )
+    costs = runner_costs(raw)
     # A 1 vCPU / 2 GiB pod is a quarter of a 4 vCPU / 16 GiB node (eu-west-1 list prices).
     assert costs["spot"]["ec2UsdPer1000JobMinutes"] == pytest.approx(0.214 / 4 * 1000 / 60, 1e-3)
     assert costs["graviton"]["ec2UsdPer1000JobMinutes"] == pytest.approx(
@@ -100,7 +101,7 @@ def test_a_region_without_the_node_price_says_so() -> None:
 
 
 def test_readme_job_cost_table_matches_the_price_table() -> None:
-    readme = (DEV_STACK.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     table = prices.PRICES["us-east-1"]
 
     def usd(value: float | None) -> str:

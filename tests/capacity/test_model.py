@@ -9,15 +9,11 @@ import pytest
 
 from components import preflight
 from components.capacity import model, prices
-from components.capacity.__main__ import (
-    load_inputs_from_stack_config,
-    main,
-    read_stack,
-    split_jobs,
-)
+from components.capacity.cli import main
+from components.capacity.inputs import load_inputs, split_jobs
 from components.config import parse_config
 from components.domain.eks_sizing import system_fargate_pods
-from tests.harness import DEV_STACK, sentinel
+from tests.harness import DEV_STACK, dev_config
 
 # The seed blog (shared/seeds/001): chart `concurrent: 200`, poll timeout 90 s, `parallel: 200`,
 # hello-world jobs (a few seconds), default check_interval and request_concurrency, chart
@@ -128,12 +124,10 @@ def test_model_counts_system_pods_and_subnet_room_as_preflight_and_the_config_ch
         ("manager small", 1.0, 2.0),
         ("manager big", 4.0, 8.0),
     ]
-    raw, region = read_stack(DEV_STACK)
-    inputs = load_inputs_from_stack_config(raw, region, 1000)
+    config, _ = parse_config(dev_config())
+    inputs = load_inputs(config, "eu-west-1", 1000)
     # ECS: each runner's subnet, as many jobs as the fixed /19 holds after fixed IPs + headroom.
     assert inputs.limits.subnet_ips == (("10.42.0.0/19", 6524), ("10.42.32.0/19", 6524))
-    tokens = {name: sentinel(name) for name in ("fargate", "fargate-spot")}
-    config, _ = parse_config({**raw, "runnerTokens": tokens})
     needs = preflight.quota_needs(config)
     vcpu = {load.name: load.vcpu_per_job * load.concurrency for load in inputs.loads}
     assert vcpu["fargate"] == needs[preflight.FARGATE_ON_DEMAND].vcpus

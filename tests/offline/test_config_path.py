@@ -65,3 +65,23 @@ def test_paths_print_back_in_the_syntax_they_are_read_in() -> None:
     for segments in (["runnerTokens", "fargate-spot"], ["runners", 0, "tags"], ["eks", "a.b"]):
         text = path_text(segments)
         assert parse_key(text) == (f"{PROJECT}:{segments[0]}", segments[1:])
+
+
+def test_lists_set_item_by_item_or_as_one_json_value() -> None:
+    by_item: dict[str, Any] = {}
+    apply_setting(by_item, "eks.publicAccessCidrs[0]=1.2.3.4/32")
+    apply_setting(by_item, "eks.publicAccessCidrs[1]=5.6.7.8/32")
+    as_json: dict[str, Any] = {}
+    apply_setting(as_json, 'eks.publicAccessCidrs=["1.2.3.4/32", "5.6.7.8/32"]')
+    assert by_item == as_json
+    assert as_json[f"{PROJECT}:eks"]["publicAccessCidrs"] == ["1.2.3.4/32", "5.6.7.8/32"]
+    top: dict[str, Any] = {}
+    apply_setting(top, 'runners=[{"name": "a"}]')
+    assert top[RUNNERS] == '[{"name": "a"}]'  # top level: a string, as Pulumi stores it
+
+
+def test_broken_json_names_both_forms_of_the_fix() -> None:
+    with pytest.raises(SettingError) as caught:
+        apply_setting({}, "eks.publicAccessCidrs=[1.2.3.4/32]")
+    assert "not valid JSON" in str(caught.value)
+    assert '["1.2.3.4/32"]' in str(caught.value) and "KEY[0]=VALUE" in str(caught.value)

@@ -12,7 +12,7 @@ from components.config import ConfigError
 from components.eks.runner import TYPE_TOKEN as EKS_COMPONENT
 from components.offline import plan as plan_command
 from components.offline.mocks import REDACTED
-from components.offline.plan import ENCRYPTED, MISSING, REGION_FIX, STAND_IN_PREFIX
+from components.offline.stack_input import ENCRYPTED, MISSING, REGION_FIX, STAND_IN_PREFIX
 from tests.harness import DEV_STACK, ROOT
 
 SECURE_TOKENS = """\

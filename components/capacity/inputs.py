@@ -1,0 +1,128 @@
+"""The capacity model's inputs from a parsed stack configuration: runners, limits, always-on
+parts. Knows the project's config types so that model.py does not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.capacity import model, prices
+from components.config import StackConfig
+from components.domain.eks_sizing import system_fargate_pods
+from components.domain.subnets import jobs_per_subnet
+from components.ecs.manager_files import PREPARE_EXEC_TIMEOUT_SECONDS
+from components.ecs.sizing import managers_job_capacity, plan_shards, shard_instance_types
+from components.shared import network
+
+INTERFACE_ENDPOINT_SERVICES = len(network.INTERFACE_ENDPOINT_SERVICES)
+ECS_PREPARE_EXEC_TIMEOUT_SECONDS = PREPARE_EXEC_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
+class Inputs:
+    loads: tuple[model.RunnerLoad, ...]
+    limits: model.StackLimits
+    always_on: prices.AlwaysOn
+    region: str
+    per_runner: bool = False  # every runner got all the jobs instead of a share
+    job_seconds: float | None = None  # None: jobs outlast the start window
+
+
+def split_jobs(jobs: int, weights: dict[str, int]) -> dict[str, int]:
+    """N jobs over runners in proportion to weight, largest remainder first."""
+    total = sum(weights.values())
+    exact = {name: jobs * w / total for name, w in weights.items()}
+    shares = {name: int(v) for name, v in exact.items()}
+    left = jobs - sum(shares.values())
+    for name in sorted(exact, key=lambda n: shares[n] - exact[n])[:left]:
+        shares[name] += 1
+    return shares
+
+
+def load_inputs(
+    config: StackConfig,
+    region: str,
+    jobs: int,
+    per_runner: bool = False,
+    vcpu_quota: float = model.DEFAULT_FARGATE_VCPU_QUOTA,
+    spot_vcpu_quota: float = model.DEFAULT_FARGATE_VCPU_QUOTA,
+    job_seconds: float | None = None,
+) -> Inputs:
+    """The ONE place that turns the project's config types into the model's inputs."""
+    eks = config.mode == "eks"
+    weights = {r.name: r.concurrency for r in config.runners}
+    counts = {n: jobs for n in weights} if per_runner else split_jobs(jobs, weights)
+    net = config.network
+    private = task_subnets = net.layout.private if net.layout else ()
+    task_defs = {t.name: t for t in config.ecs.task_definitions}
+    loads = []
+    for index, r in enumerate(config.runners):
+        if eks:
+            vcpu, memory = r.cpu / 1024, r.memory / 1024
+            compute = model.COMPUTE_FARGATE if r.lane == "fargate" else model.COMPUTE_EC2
+            arch = model.ARM64 if r.architecture == "arm64" else model.X86_64
+            subnet, timeout = "private", config.eks.poll_timeout_seconds
+            check = config.eks.check_interval
+        else:
+            td = task_defs[r.task_definition]
+            vcpu, memory, arch = td.cpu / 1024, td.memory / 1024, td.architecture
+            compute = model.COMPUTE_FARGATE_SPOT if r.lane == "spot" else model.COMPUTE_FARGATE
+            # The driver puts a runner's tasks in ONE subnet, picked round-robin (ecs/runner.py).
+            subnet = task_subnets[index % len(task_subnets)] if task_subnets else "private"
+            timeout, check = ECS_PREPARE_EXEC_TIMEOUT_SECONDS, config.ecs.check_interval
+        loads.append(
+            model.RunnerLoad(
+                name=r.name,
+                jobs=counts[r.name],
+                concurrency=r.concurrency,
+                request_concurrency=r.request_concurrency,
+                check_interval=check,
+                queue=",".join(sorted(r.tags)),
+                vcpu_per_job=vcpu,
+                memory_gib_per_job=memory,
+                compute=compute,
+                pool=r.lane if compute == model.COMPUTE_EC2 else "",
+                architecture=arch,
+                timeout_seconds=timeout,
+                subnet=subnet,
+                job_seconds=job_seconds,
+            )
+        )
+    # IPs jobs may take: after fixed IPs and headroom, as the config check and preflight count.
+    free = lambda cidrs: sum(jobs_per_subnet(c) for c in cidrs)  # noqa: E731
+    if eks:
+        subnet_ips = (("private", free(private)),) if private else ()
+    else:
+        subnet_ips = tuple((c, free([c])) for c in task_subnets)
+    shards = plan_shards(config.runners, config.ecs.max_jobs_per_manager)
+    manager_types = shard_instance_types(shards, config.ecs.manager_instance_type)
+    limits = model.StackLimits(
+        mode=config.mode,
+        fargate_vcpu_quota=vcpu_quota,
+        fargate_spot_vcpu_quota=spot_vcpu_quota,
+        subnet_ips=subnet_ips,
+        manager_job_capacity=None if eks else managers_job_capacity(shards, manager_types),
+        ec2_pool_vcpu=(
+            ("spot", config.eks.spot_cpu_limit),
+            ("privileged", config.eks.privileged_cpu_limit),
+        )
+        if eks
+        else (),
+    )
+    zones = len(private) if net.layout else 0
+    fargate_pods: tuple[tuple[str, float, float], ...] = ()
+    if eks:
+        # The same pods preflight counts against the vCPU quota (components/domain/eks_sizing.py).
+        fargate_pods = tuple(
+            system_fargate_pods(
+                {r.name: r.concurrency for r in config.runners},
+                config.eks.manager_placement == "fargate",
+            )
+        )
+    always_on = prices.AlwaysOn(
+        nat_gateways=0 if not net.layout else (1 if net.nat_gateways == "single" else zones),
+        interface_endpoints=INTERFACE_ENDPOINT_SERVICES * zones if net.vpc_endpoints else 0,
+        eks_clusters=1 if eks else 0,
+        manager_instance_types=() if eks else tuple(manager_types),
+        fargate_pods=fargate_pods,
+    )
+    return Inputs(tuple(loads), limits, always_on, region, per_runner, job_seconds)

@@ -1,0 +1,189 @@
+"""What the identity that runs `pulumi up` must be allowed to do, derived from the plan.
+
+    venv/bin/python -m components.offline.permissions [--check]
+
+Evaluates the committed example stack in both modes under the recording mocks and writes, into
+README.md's "What `pulumi up` needs", every AWS service with the resource types the stack
+creates there and the data sources it reads. A resource type whose service is not known here
+stops the generator, so a new kind of resource cannot reach the README unlisted; the test suite
+fails while the README block is out of date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from components.offline.mocks import Plan, evaluate
+from components.offline.stack_input import read_stack_input
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+COMMAND = "venv/bin/python -m components.offline.permissions"
+EXAMPLE_STACK = "dev"
+MODES = ("ecs", "eks")
+BEGIN = "<!-- BEGIN GENERATED PERMISSIONS (python -m components.offline.permissions) -->"
+END = "<!-- END GENERATED PERMISSIONS -->"
+# Provider module (the type token's middle part, before "/") -> IAM service prefix.
+MODULES = {
+    "autoscaling": "autoscaling",
+    "ec2": "ec2",
+    "ecr": "ecr",
+    "ecs": "ecs",
+    "eks": "eks",
+    "iam": "iam",
+    "lambda": "lambda",
+    "s3": "s3",
+    "scheduler": "scheduler",
+    "secretsmanager": "secretsmanager",
+    "servicequotas": "servicequotas",
+    "sns": "sns",
+    "sqs": "sqs",
+}
+# Resource types whose module does not name their service.
+TOKENS = {
+    "aws:cloudwatch/logGroup:LogGroup": "logs",
+    "aws:cloudwatch/eventRule:EventRule": "events",
+    "aws:cloudwatch/eventTarget:EventTarget": "events",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch",
+    "eks:index:Cluster": "eks",
+}
+LABELS = {  # how a type is shown when its short name would mislead
+    # Opaque under the mocks; pulumi-eks creates these inside it (FACTS.md section 9).
+    "eks:index:Cluster": "Cluster (pulumi-eks: also its IAM role, OIDC provider, access entries "
+    "and managed addons)",
+}
+# Data sources -> the API call they make (None: the provider answers without one).
+READS: dict[str, str | None] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": "ec2:DescribeAvailabilityZones",
+    "aws:index/getCallerIdentity:getCallerIdentity": "sts:GetCallerIdentity",
+    "aws:index/getPartition:getPartition": None,
+    "aws:index/getRegion:getRegion": None,
+    "aws:iam/getRoles:getRoles": "iam:ListRoles",
+    "aws:eks/getAddonVersion:getAddonVersion": "eks:DescribeAddonVersions",
+    "aws:servicequotas/getServiceQuota:getServiceQuota": "servicequotas:GetServiceQuota",
+    "aws:ec2/getSubnet:getSubnet": "ec2:DescribeSubnets",
+}
+# Not AWS: Pulumi's own providers and this project's components need no permission.
+NO_PERMISSION = ("pulumi:", "gitlab-fargate-runners:")
+ELSEWHERE = {  # provider package -> what it needs instead of AWS permissions
+    "kubernetes": "the Kubernetes API of the new cluster, as its creator (cluster admin)",
+    "gitlab": "the GitLab API, with `gitlabToken` (`create_runner` scope)",
+}
+
+
+class UnknownResourceType(ValueError):
+    """A resource type or data source this module cannot attribute to a service."""
+
+
+def service_of(token: str) -> str:
+    """The IAM service prefix of the API that creates a resource type."""
+    if token in TOKENS:
+        return TOKENS[token]
+    package, _, rest = token.partition(":")
+    module = rest.split(":")[0].split("/")[0]
+    if package == "aws" and module in MODULES:
+        return MODULES[module]
+    raise UnknownResourceType(
+        f"{token}: which AWS service creates it? Add its module to MODULES or the type to "
+        f"TOKENS in components/offline/permissions.py, then run {COMMAND}"
+    )
+
+
+def action_of(token: str) -> str | None:
+    """The API call a data source makes, or None when it makes none."""
+    if token in READS:
+        return READS[token]
+    raise UnknownResourceType(
+        f"{token}: which API call does this data source make? Add it to READS in "
+        f"components/offline/permissions.py, then run {COMMAND}"
+    )
+
+
+def example_plan(mode: str, project_dir: Path = ROOT) -> Plan:
+    """The committed example stack in `mode`, tokens stood in for."""
+    stack_input = read_stack_input(
+        EXAMPLE_STACK, project_dir, [f"mode={mode}"], stand_in_tokens=True
+    )
+    return evaluate(
+        stack_input.config,
+        stack=EXAMPLE_STACK,
+        secret_keys=stack_input.secret_keys,
+        extra_config=stack_input.other_config,
+    )
+
+
+def _label(token: str) -> str:
+    return LABELS.get(token, token.rsplit(":", 1)[-1])
+
+
+def render(plans: dict[str, Plan]) -> str:
+    """The README block: per service, the types each mode creates, then what is read."""
+    creates: dict[str, dict[str, set[str]]] = {}
+    reads: set[str] = set()
+    elsewhere: dict[str, set[str]] = {}
+    for mode, plan in plans.items():
+        for token in sorted({r.type for r in plan.resources}):
+            package = token.split(":")[0]
+            if token.startswith(NO_PERMISSION):
+                continue
+            if package in ELSEWHERE:
+                elsewhere.setdefault(package, set()).add(mode)
+                continue
+            creates.setdefault(service_of(token), {}).setdefault(mode, set()).add(_label(token))
+        reads.update(a for a in map(action_of, plan.invokes) if a is not None)
+    columns = ["Service (IAM prefix)", *(f"Creates in {m} mode" for m in plans)]
+    header = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    rows = [
+        f"| `{service}` | "
+        + " | ".join(", ".join(sorted(creates[service].get(m, ()))) for m in plans)
+        + " |"
+        for service in sorted(creates)
+    ]
+    read_line = ", ".join(f"`{action}`" for action in sorted(reads))
+    lines = [*header, *rows, "", f"- Reads at preview and up: {read_line}."]
+    for package, modes in sorted(elsewhere.items()):
+        lines.append(
+            f"- Not AWS: `{package}` resources ({', '.join(m for m in plans if m in modes)} "
+            f"mode) need {ELSEWHERE[package]}."
+        )
+    return "\n".join(lines)
+
+
+def replace_block(text: str, generated: str) -> str:
+    head, found, rest = text.partition(BEGIN + "\n")
+    _, found_end, tail = rest.partition(END)
+    if not (found and found_end):
+        raise SystemExit(f"README.md: missing the marker lines '{BEGIN}' and '{END}'")
+    return f"{head}{BEGIN}\n{generated}\n{END}{tail}"
+
+
+def expected_readme(modes: Iterable[str] = MODES) -> str:
+    generated = render({mode: example_plan(mode) for mode in modes})
+    return replace_block(README.read_text(), generated)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m components.offline.permissions", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--check", action="store_true", help="fail if README.md is out of date")
+    args = parser.parse_args(argv)
+    try:
+        text = expected_readme()
+    except UnknownResourceType as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.check:
+        if README.read_text() != text:
+            print("README.md is out of date: run venv/bin/python -m components.offline.permissions")
+            return 1
+        return 0
+    README.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
