@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from components.config import EksSpec, RunnerSpec
 
-# A pod in a runner namespace runs on Fargate only if it carries this label: the namespace's
-# Fargate profile selects namespace + label, so unlabelled pods fall through to Karpenter.
+# A pod in a runner namespace runs on Fargate only if it carries this label: the runner Fargate
+# profile selects the runner namespaces + label, so unlabelled pods fall through to Karpenter.
 COMPUTE_LABEL = "gitlab-fargate-runners/compute"
 FARGATE = "fargate"
 # Every Karpenter NodePool taints its nodes with this key (value = pool name), so only pods that
@@ -54,10 +54,6 @@ class Placement:
 
     manager: str
     jobs: str
-
-    @property
-    def needs_fargate_profile(self) -> bool:
-        return FARGATE in (self.manager, self.jobs)
 
     @property
     def pools(self) -> tuple[str, ...]:

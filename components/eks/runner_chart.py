@@ -55,6 +55,11 @@ TOKEN_ANNOTATION = f"{PROJECT}/token-hmac"
 # node takes minutes) and for an uninstall. Uninstall deletes the Deployment in the background,
 # so it does not wait out the manager's grace period; the namespace deletion after it does.
 RELEASE_TIMEOUT_SECONDS = 900
+# A runner namespace goes only once its pods are gone: the manager finishing its running jobs
+# (its terminationGracePeriodSeconds), then the last job pods' own stop. Its delete waits that
+# long (the provider's default is minutes) before the Fargate profile and NodePools its pods
+# run on may go.
+NAMESPACE_DELETE_MARGIN_SECONDS = 300
 # The chart's runner process: the readiness probe's pattern (process name gitlab-runner).
 RUNNER_PROCESS = "gitlab.*runner"
 # preStop: graceful stop (SIGQUIT: no new jobs, running ones finish), then wait for the exit.
@@ -195,6 +200,11 @@ def _manager_placement_values(placement: Placement) -> dict[str, Any]:
     }
 
 
+def namespace_delete_seconds(eks: EksSpec) -> int:
+    """How long deleting a runner namespace may take: its manager's grace period + margin."""
+    return manager_grace_seconds(eks) + NAMESPACE_DELETE_MARGIN_SECONDS
+
+
 def release_name(runner: RunnerSpec) -> str:
     """The Helm release, the manager's service account and (fullnameOverride) the name and
     `app` label of its Deployment."""
@@ -279,8 +289,9 @@ class GitLabRunnerChartArgs:
     config: StackConfig
     runner: RunnerSpec
     provider: k8s.Provider
-    # What must exist before the manager can start: its Fargate profile or NodePools, the
-    # Karpenter release, the logging ConfigMap.
+    # What the runner's pods run on and use: the runner Fargate profile, its NodePools and the
+    # Karpenter release, the logging ConfigMap, the cache policy. Created before the namespace
+    # and deleted after it, so a draining manager keeps them until its namespace is gone.
     depends_on: Sequence[pulumi.Resource]
     token: pulumi.Output[str]  # secret glrt- token (components/gitlab/runners.py)
     cache: pulumi.Output[ManagerCache] | None = None
@@ -302,7 +313,14 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=self.namespace_name, labels=namespace_labels(runner)
             ),
-            opts=k8s_opts,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=args.provider,
+                depends_on=list(args.depends_on),
+                custom_timeouts=pulumi.CustomTimeouts(
+                    delete=f"{namespace_delete_seconds(args.config.eks)}s"
+                ),
+            ),
         )
         secret = k8s.core.v1.Secret(
             f"{name}-token",

@@ -51,7 +51,7 @@ def test_runner_release(plan: Plan) -> None:
     assert "glrt-" not in json.dumps(values)
     assert {
         "eks-runner-fargate-token",
-        "eks-cluster-fargate-runner-fargate",
+        "eks-cluster-fargate-gitlab-runners",
         "eks-cluster-aws-logging",
     } <= deps(plan, fargate)
     # Manager on Fargate: labelled so its namespace's profile selects it.
