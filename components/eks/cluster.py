@@ -39,6 +39,7 @@ from components.eks.placement import (
     FARGATE,
     KARPENTER_NAMESPACE,
     KUBE_SYSTEM,
+    RUNNERS_PROFILE,
     runner_namespace,
 )
 from components.eks.policies import (
@@ -70,13 +71,9 @@ class FargateProfileSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
-# The profile that serves every runner namespace. One profile for all of them, so adding or
-# removing a runner creates, replaces or deletes no profile (each takes minutes, one at a time,
-# and deleting one deletes the pods it placed). Its name sorts before the per-runner profiles
-# ("runner-<name>") earlier versions made: where several profiles match a pod, Fargate takes
-# the first by name, so new pods land on it during the migration (docs/eks-operations.md).
-RUNNERS_PROFILE = "gitlab-runners"
-# Karpenter's namespace, then the runner namespaces; kube-system's profile is pulumi-eks'.
+# Karpenter's namespace, then every runner namespace in ONE profile, so adding or removing a
+# runner creates, replaces or deletes no profile (each takes minutes, one at a time, and
+# deleting one deletes the pods it placed); kube-system's profile is pulumi-eks'.
 # Runner pods match only with the compute label (the manager with managerPlacement fargate,
 # jobs of the fargate lane); unlabelled ones fall through to Karpenter.
 FARGATE_PROFILES: tuple[FargateProfileSpec, ...] = (

@@ -11,6 +11,13 @@ from components.config import EksSpec, RunnerSpec
 # profile selects the runner namespaces + label, so unlabelled pods fall through to Karpenter.
 COMPUTE_LABEL = "gitlab-fargate-runners/compute"
 FARGATE = "fargate"
+# The Fargate profile that serves every runner namespace (components/eks/cluster.py). Its
+# name sorts before the per-runner profiles ("runner-<name>") earlier versions made.
+RUNNERS_PROFILE = "gitlab-runners"
+# Where several profiles match a pod, this label names the one it uses (EKS user guide,
+# fargate-profile.md): runner pods name the shared profile, so during the migration from
+# per-runner profiles no new pod lands on an old profile about to be deleted.
+FARGATE_PROFILE_LABEL = "eks.amazonaws.com/fargate-profile"
 # Every Karpenter NodePool taints its nodes with this key (value = pool name), so only pods that
 # ask for a pool land on it, and stray pods stay Pending instead of filling CI nodes.
 POOL_TAINT_KEY = "gitlab-fargate-runners/pool"
@@ -42,6 +49,12 @@ def node_termination_grace(eks: EksSpec) -> str:
     """NodePool terminationGracePeriod: how long Karpenter lets pods on a node it removes
     (expiry, Spot reclaim aside) finish before it deletes them anyway."""
     return f"{manager_grace_seconds(eks) + NODE_DRAIN_MARGIN_SECONDS}s"
+
+
+def fargate_pod_labels() -> dict[str, str]:
+    """Labels of a runner pod that runs on Fargate: the manager with managerPlacement fargate,
+    a fargate-lane job."""
+    return {COMPUTE_LABEL: FARGATE, FARGATE_PROFILE_LABEL: RUNNERS_PROFILE}
 
 
 def runner_namespace(runner_name: str) -> str:

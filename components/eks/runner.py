@@ -23,12 +23,7 @@ import yaml
 
 from components.config import RunnerSpec, StackConfig
 from components.eks.cache_role import manager_cache
-from components.eks.cluster import (
-    FARGATE_PROFILES,
-    RUNNERS_PROFILE,
-    EksCluster,
-    EksClusterArgs,
-)
+from components.eks.cluster import FARGATE_PROFILES, EksCluster, EksClusterArgs
 from components.eks.karpenter import Karpenter, KarpenterArgs, create_node_role
 from components.eks.karpenter_objects import (
     NODE_CLASS,
@@ -36,7 +31,7 @@ from components.eks.karpenter_objects import (
     node_classes_for,
     node_pool_specs,
 )
-from components.eks.placement import FARGATE, placement_for
+from components.eks.placement import FARGATE, RUNNERS_PROFILE, placement_for
 from components.eks.policies import NODE_MANAGED_POLICIES, PRIVILEGED_NODE_MANAGED_POLICIES
 from components.eks.runner_chart import (
     GitLabRunnerChart,

@@ -30,11 +30,11 @@ from components.config import EksSpec, RunnerSpec, StackConfig
 from components.domain.eks_sizing import manager_size
 from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
 from components.eks.placement import (
-    COMPUTE_LABEL,
     DO_NOT_DISRUPT,
     FARGATE,
     POOL_TAINT_KEY,
     Placement,
+    fargate_pod_labels,
     manager_grace_seconds,
     placement_for,
     pool_selector,
@@ -171,7 +171,7 @@ def runners_config_toml(
     if helper_image:
         kubernetes["helper_image"] = helper_image
     if placement.jobs == FARGATE:
-        kubernetes["pod_labels"] = {COMPUTE_LABEL: FARGATE}
+        kubernetes["pod_labels"] = fargate_pod_labels()
     else:
         kubernetes["pod_annotations"] = {DO_NOT_DISRUPT: "true"}
         kubernetes["node_selector"] = pool_selector(placement.jobs)
@@ -191,7 +191,7 @@ def runners_config_toml(
 
 def _manager_placement_values(placement: Placement) -> dict[str, Any]:
     if placement.manager == FARGATE:
-        return {"podLabels": {COMPUTE_LABEL: FARGATE}}
+        return {"podLabels": fargate_pod_labels()}
     return {
         "nodeSelector": pool_selector(placement.manager),
         "tolerations": [pool_toleration(placement.manager)],

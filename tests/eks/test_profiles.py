@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pytest
 
-from components.eks.cluster import RUNNERS_PROFILE
+from components.eks.placement import FARGATE_PROFILE_LABEL, RUNNERS_PROFILE
 from components.eks.runner_chart import NAMESPACE_DELETE_MARGIN_SECONDS
 from components.offline.mocks import Plan, RecordedResource
 from components.offline.order import Order, removal, replacements
@@ -84,11 +84,18 @@ def test_one_profile_selects_every_runners_fargate_pods(full_plan: Plan) -> None
     assert not selects(shared, "kube-system", COMPUTE_LABEL)
 
 
-def test_managers_on_fargate_match_the_shared_profile(plan: Plan) -> None:
+def test_runner_pods_on_fargate_match_and_name_the_shared_profile(plan: Plan) -> None:
+    """Where several profiles match a pod, the label eks.amazonaws.com/fargate-profile names the
+    one it uses (EKS user guide, fargate-profile.md)."""
     shared = runners_profile(plan)
-    for runner in ("fargate", "spot"):
-        values = release(plan, runner).inputs["values"]
-        assert selects(shared, f"gitlab-runner-{runner}", values["podLabels"])
+    labelled = [release(plan, r).inputs["values"]["podLabels"] for r in ("fargate", "spot")]
+    (entry,) = tomllib.loads(release(plan, "fargate").inputs["values"]["runners"]["config"])[
+        "runners"
+    ]
+    labelled.append(entry["kubernetes"]["pod_labels"])
+    for labels in labelled:
+        assert selects(shared, "gitlab-runner-fargate", labels)
+        assert labels[FARGATE_PROFILE_LABEL] == shared.inputs["fargateProfileName"]
 
 
 def test_three_and_six_runners_have_the_same_profiles() -> None:
