@@ -28,7 +28,7 @@ import tomli_w
 
 from components.config import EksSpec, RunnerSpec, StackConfig
 from components.domain.eks_sizing import manager_size
-from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
+from components.eks.job_size import job_pod_size, resource_settings
 from components.eks.placement import (
     DO_NOT_DISRUPT,
     FARGATE,
@@ -91,62 +91,6 @@ RUNNER_RBAC_RULES: tuple[dict[str, Any], ...] = (
 )
 
 
-def millicores(cpu_units: int) -> int:
-    """CPU units (1024 = 1 vCPU) to Kubernetes millicores, rounded down."""
-    return cpu_units * 1000 // 1024
-
-
-@dataclass(frozen=True)
-class JobPodSize:
-    """Requests (= limits) of each container in a job pod, in millicores and MiB."""
-
-    build_cpu_m: int
-    build_memory_mib: int
-    helper_cpu_m: int
-    helper_memory_mib: int
-    service_cpu_m: int
-    service_memory_mib: int
-
-    @property
-    def pod_cpu_m(self) -> int:
-        return self.build_cpu_m + self.helper_cpu_m
-
-    @property
-    def pod_memory_mib(self) -> int:
-        return self.build_memory_mib + self.helper_memory_mib
-
-
-def job_pod_size(runner: RunnerSpec, eks: EksSpec) -> JobPodSize:
-    """Split the runner's pod size between build and helper containers.
-
-    Fargate sizes a pod from the sum of its requests plus 256 MiB, rounded up to a valid
-    combination; build = size - helper - 256 MiB makes the job land exactly on the configured
-    size. EC2 lanes have no such overhead, so build gets it. Any rounding of the helper's
-    millicores goes to the build container so the total never exceeds the configured CPU."""
-    overhead = EKS_FARGATE_POD_OVERHEAD_MIB if runner.lane == FARGATE else 0
-    helper_cpu_m = millicores(eks.helper_cpu)
-    return JobPodSize(
-        build_cpu_m=millicores(runner.cpu) - helper_cpu_m,
-        build_memory_mib=runner.memory - eks.helper_memory - overhead,
-        helper_cpu_m=helper_cpu_m,
-        helper_memory_mib=eks.helper_memory,
-        # Each `services:` container comes on top of the configured size, so a job with
-        # services grows past it (Fargate rounds up to the next valid size).
-        service_cpu_m=millicores(eks.service_cpu),
-        service_memory_mib=eks.service_memory,
-    )
-
-
-def _request_and_limit(prefix: str, cpu_m: int, memory_mib: int) -> dict[str, str]:
-    """Requests equal to limits: Fargate sizes by requests, EC2 nodes get no surprises."""
-    return {
-        f"{prefix}cpu_request": f"{cpu_m}m",
-        f"{prefix}cpu_limit": f"{cpu_m}m",
-        f"{prefix}memory_request": f"{memory_mib}Mi",
-        f"{prefix}memory_limit": f"{memory_mib}Mi",
-    }
-
-
 def runners_config_toml(
     runner: RunnerSpec,
     eks: EksSpec,
@@ -159,14 +103,11 @@ def runners_config_toml(
     Only settings gitlab-runner knows; URL, token and executor come from the chart.
     `helper_image` None keeps gitlab-runner's default helper (registry.gitlab.com)."""
     placement = placement_for(runner, eks)
-    size = job_pod_size(runner, eks)
     kubernetes: dict[str, Any] = {
         "namespace": runner_namespace(runner.name),
         "image": eks.default_job_image,
         "poll_timeout": eks.poll_timeout_seconds,
-        **_request_and_limit("", size.build_cpu_m, size.build_memory_mib),
-        **_request_and_limit("helper_", size.helper_cpu_m, size.helper_memory_mib),
-        **_request_and_limit("service_", size.service_cpu_m, size.service_memory_mib),
+        **resource_settings(job_pod_size(runner, eks)),
     }
     if helper_image:
         kubernetes["helper_image"] = helper_image

@@ -19,6 +19,7 @@ from components.eks.fargate_logging import (
     fargate_log_group_name,
     logging_config_size,
 )
+from components.eks.job_size import job_pod_size, millicores
 from components.eks.karpenter import INTERRUPTION_EVENTS
 from components.eks.karpenter_objects import (
     ec2_node_class,
@@ -35,12 +36,7 @@ from components.eks.policies import (
     karpenter_controller_policies,
 )
 from components.eks.runner import gitlab_ci_example
-from components.eks.runner_chart import (
-    job_pod_size,
-    millicores,
-    runner_chart_values,
-    runners_config_toml,
-)
+from components.eks.runner_chart import runner_chart_values, runners_config_toml
 from tests.harness import sentinel
 
 CLUSTER = "gitlab-runners-prod"
