@@ -200,3 +200,14 @@ def test_migration_from_per_runner_profiles_creates_before_it_deletes(plan: Plan
         ["eks-cluster-fargate-runner-fargate"],
     ]
     assert not replacements(before, plan)
+
+
+def test_removing_a_runner_drains_its_namespace_and_keeps_the_profile(plan: Plan) -> None:
+    """The removal deletes the release first (its manager gets SIGQUIT), then the namespace,
+    whose delete waits out the manager's grace period; the shared profile stays."""
+    after = run_program(eks_config(runners=[{"name": "fargate", "concurrency": 20}]))
+    waves = removal(plan, after)
+    gone = {r.name: i for i, wave in enumerate(waves) for r in wave}
+    assert gone["eks-runner-spot-release"] < gone["eks-runner-spot-namespace"]
+    assert not [r for wave in waves for r in wave if r.type == PROFILE]
+    assert runners_profile(after).urn == runners_profile(plan).urn
