@@ -67,7 +67,8 @@ class QuotaNeed:
     quota_code: str
     vcpus: float = 0.0
     parts: list[str] | None = None
-    # EKS: the need if every job also runs one `services:` container of eks.serviceCpu
+    # EKS: the need if every job also runs one `services:` container (eks.serviceCpu; the
+    # privileged lane's size already holds one)
     vcpus_with_services: float = 0.0
 
     def add(self, vcpus: float, part: str, with_services: float | None = None) -> None:
@@ -101,11 +102,12 @@ def quota_needs(config: StackConfig) -> dict[str, QuotaNeed]:
     system.add(vcpu, f"Karpenter, CoreDNS and runner managers on Fargate: {vcpu:g} vCPU")
     for runner in config.runners:
         pod = fargate_vcpu(runner.cpu) if runner.lane == "fargate" else runner.cpu / 1024
-        with_service = (
-            fargate_vcpu(runner.cpu + eks.service_cpu)
-            if runner.lane == "fargate"
-            else (runner.cpu + eks.service_cpu) / 1024
-        )
+        if runner.lane == "fargate":
+            with_service = fargate_vcpu(runner.cpu + eks.service_cpu)
+        elif runner.lane == "privileged":
+            with_service = pod  # its size already holds the dind service (eks/job_size.py)
+        else:
+            with_service = (runner.cpu + eks.service_cpu) / 1024
         need(EKS_LANE_QUOTA[runner.lane]).add(
             runner.concurrency * pod,
             f"{runner.name}: {runner.concurrency} x {pod:g} vCPU pods (helper included)",

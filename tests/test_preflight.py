@@ -10,6 +10,7 @@ import pytest
 from components.config import parse_config
 from components.offline import mocks
 from components.preflight import (
+    EC2_ON_DEMAND,
     FARGATE_ON_DEMAND,
     FARGATE_SPOT,
     nodepool_findings,
@@ -71,6 +72,14 @@ def test_eks_needs_pods_managers_and_system_pods_on_fargate() -> None:
     assert need.vcpus == 1000 + system
     # a 256-unit service pushes a 1-vCPU pod to the 2-vCPU Fargate size
     assert need.vcpus_with_services == 2000 + system
+
+
+def test_privileged_pods_already_hold_their_dind_service() -> None:
+    """The privileged lane's size includes one service (components/eks/job_size.py)."""
+    raw = thousand_jobs("eks")
+    raw["runners"][1].update(lane="privileged", cpu=2048, memory=4096, concurrency=10)
+    need = quota_needs(config_of(raw))[EC2_ON_DEMAND]
+    assert need.vcpus == need.vcpus_with_services == 10 * 2
 
 
 def test_quota_warning_names_code_need_current_value_and_console_link() -> None:

@@ -92,8 +92,22 @@ RUNNER = Section(
             modes=EKS,
             choices=NODE_ARCHITECTURES,
         ),
-        Key("cpu", "integer", 1024, "Job pod CPU units (1024 = 1 vCPU).", modes=EKS, minimum=256),
-        Key("memory", "integer", 2048, "Job pod memory in MiB.", modes=EKS, minimum=512),
+        Key(
+            "cpu",
+            "integer",
+            1024,
+            "Job pod CPU units (1024 = 1 vCPU); privileged lane: with one `services:` container.",
+            modes=EKS,
+            minimum=256,
+        ),
+        Key(
+            "memory",
+            "integer",
+            2048,
+            "Job pod memory in MiB; privileged lane: with one `services:` container.",
+            modes=EKS,
+            minimum=512,
+        ),
     ),
 )
 

@@ -55,7 +55,7 @@ from components.eks.placement import (
     FARGATE,
     KARPENTER_NAMESPACE,
     KUBE_SYSTEM,
-    placement_for,
+    RUNNERS_PROFILE,
     runner_namespace,
 )
 from components.eks.policies import (
@@ -76,36 +76,26 @@ from components.shared.network import Network
 
 TYPE_TOKEN = type_token("eks", "EksCluster")
 
-# EKS' default quota of Fargate profiles per cluster (adjustable in Service Quotas).
-FARGATE_PROFILE_QUOTA = 10
-
 
 @dataclass(frozen=True)
 class FargateProfileSpec:
-    """One Fargate profile: pods in `namespace` carrying all `labels` run on Fargate."""
+    """One Fargate profile: pods in a namespace matching `namespace` (EKS allows the wildcards
+    `*` and `?`) and carrying all `labels` run on Fargate."""
 
     name: str
     namespace: str
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
-def fargate_profile_specs(config: StackConfig) -> list[FargateProfileSpec]:
-    """Karpenter's namespace, then each runner namespace that has a pod to put on Fargate.
-
-    Runner profiles select namespace + the compute label, so only the pods the chart labels
-    (the manager with managerPlacement fargate, jobs of the fargate lane) match; a runner with
-    neither gets no profile (profiles are a per-cluster quota)."""
-    specs = [FargateProfileSpec("karpenter", KARPENTER_NAMESPACE)]
-    for runner in config.runners:
-        if placement_for(runner, config.eks).needs_fargate_profile:
-            specs.append(
-                FargateProfileSpec(
-                    f"runner-{runner.name}",
-                    runner_namespace(runner.name),
-                    {COMPUTE_LABEL: FARGATE},
-                )
-            )
-    return specs
+# Karpenter's namespace, then every runner namespace in ONE profile, so adding or removing a
+# runner creates, replaces or deletes no profile (each takes minutes, one at a time, and
+# deleting one deletes the pods it placed); kube-system's profile is pulumi-eks'.
+# Runner pods match only with the compute label (the manager with managerPlacement fargate,
+# jobs of the fargate lane); unlabelled ones fall through to Karpenter.
+FARGATE_PROFILES: tuple[FargateProfileSpec, ...] = (
+    FargateProfileSpec("karpenter", KARPENTER_NAMESPACE),
+    FargateProfileSpec(RUNNERS_PROFILE, runner_namespace("*"), {COMPUTE_LABEL: FARGATE}),
+)
 
 
 def coredns_configuration(total_concurrency: int) -> dict[str, object]:
@@ -359,12 +349,6 @@ class EksCluster(pulumi.ComponentResource):
         ResourceInUseException), so each profile waits for the previous one, the first for
         the cluster and its kube-system profile."""
         specs = self._args.fargate_profiles
-        if len(specs) + 1 > FARGATE_PROFILE_QUOTA:
-            pulumi.log.warn(
-                f"{len(specs) + 1} Fargate profiles exceed the default EKS quota of "
-                f"{FARGATE_PROFILE_QUOTA} per cluster; raise it in Service Quotas first",
-                resource=self,
-            )
         profiles: dict[str, aws.eks.FargateProfile] = {}
         previous: pulumi.Resource = self.cluster
         for spec in specs:

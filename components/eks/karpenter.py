@@ -6,7 +6,9 @@ and removes when empty. The controller itself runs on Fargate (namespace `karpen
 IRSA, so the cluster has no always-on EC2 node.
 
 CRDs come from the `karpenter-crd` chart (Helm never upgrades a chart's `crds/`), installed
-first; the main release skips its own copy.
+first; the main release skips its own copy. The CRD release takes ownership of CRDs that
+exist without Helm's ownership metadata (Helm's --take-ownership), so stacks whose CRDs the
+main chart installed hand all of them over without a manual relabel.
 """
 
 from __future__ import annotations
@@ -169,6 +171,10 @@ class Karpenter(pulumi.ComponentResource):
             chart=CRD_CHART,
             version=version,
             namespace=namespace.metadata.name,
+            # The hand-over: on a stack whose CRDs the main chart's crds/ installed (no Helm
+            # ownership metadata), install adopts every CRD the chart templates instead of
+            # failing on the first one it finds; on a fresh cluster there is nothing to adopt.
+            take_ownership=True,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
         self.release = k8s.helm.v3.Release(

@@ -7,10 +7,17 @@ from dataclasses import dataclass
 
 from components.config import EksSpec, RunnerSpec
 
-# A pod in a runner namespace runs on Fargate only if it carries this label: the namespace's
-# Fargate profile selects namespace + label, so unlabelled pods fall through to Karpenter.
+# A pod in a runner namespace runs on Fargate only if it carries this label: the runner Fargate
+# profile selects the runner namespaces + label, so unlabelled pods fall through to Karpenter.
 COMPUTE_LABEL = "gitlab-fargate-runners/compute"
 FARGATE = "fargate"
+# The Fargate profile that serves every runner namespace (components/eks/cluster.py). Its
+# name sorts before the per-runner profiles ("runner-<name>") earlier versions made.
+RUNNERS_PROFILE = "gitlab-runners"
+# Where several profiles match a pod, this label names the one it uses (EKS user guide,
+# fargate-profile.md): runner pods name the shared profile, so during the migration from
+# per-runner profiles no new pod lands on an old profile about to be deleted.
+FARGATE_PROFILE_LABEL = "eks.amazonaws.com/fargate-profile"
 # Every Karpenter NodePool taints its nodes with this key (value = pool name), so only pods that
 # ask for a pool land on it, and stray pods stay Pending instead of filling CI nodes.
 POOL_TAINT_KEY = "gitlab-fargate-runners/pool"
@@ -50,6 +57,12 @@ def node_termination_grace(eks: EksSpec) -> str:
     return f"{manager_grace_seconds(eks) + NODE_DRAIN_MARGIN_SECONDS}s"
 
 
+def fargate_pod_labels() -> dict[str, str]:
+    """Labels of a runner pod that runs on Fargate: the manager with managerPlacement fargate,
+    a fargate-lane job."""
+    return {COMPUTE_LABEL: FARGATE, FARGATE_PROFILE_LABEL: RUNNERS_PROFILE}
+
+
 def runner_namespace(runner_name: str) -> str:
     return f"gitlab-runner-{runner_name}"
 
@@ -61,10 +74,6 @@ class Placement:
     manager: str
     jobs: str
     architecture: str = MANAGER_ARCHITECTURE  # kubernetes.io/arch of the job pods
-
-    @property
-    def needs_fargate_profile(self) -> bool:
-        return FARGATE in (self.manager, self.jobs)
 
     @property
     def pools(self) -> tuple[str, ...]:

@@ -23,11 +23,7 @@ import yaml
 
 from components.config import RunnerSpec, StackConfig
 from components.eks.cache_role import manager_cache
-from components.eks.cluster import (
-    EksCluster,
-    EksClusterArgs,
-    fargate_profile_specs,
-)
+from components.eks.cluster import FARGATE_PROFILES, EksCluster, EksClusterArgs
 from components.eks.karpenter import Karpenter, KarpenterArgs, create_node_role
 from components.eks.karpenter_objects import (
     NODE_CLASS,
@@ -35,7 +31,7 @@ from components.eks.karpenter_objects import (
     node_classes_for,
     node_pool_specs,
 )
-from components.eks.placement import FARGATE, placement_for
+from components.eks.placement import FARGATE, RUNNERS_PROFILE, placement_for
 from components.eks.policies import NODE_MANAGED_POLICIES, PRIVILEGED_NODE_MANAGED_POLICIES
 from components.eks.runner_chart import (
     GitLabRunnerChart,
@@ -156,7 +152,7 @@ class EksFargateRunner(pulumi.ComponentResource):
                 cluster_name=args.cluster_name,
                 node_role_arns={n: role.arn for n, role in node_roles.items()},
                 aws=ctx,
-                fargate_profiles=fargate_profile_specs(config),
+                fargate_profiles=FARGATE_PROFILES,
                 tags=tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -200,7 +196,12 @@ class EksFargateRunner(pulumi.ComponentResource):
         charts: dict[str, GitLabRunnerChart] = {}
         for runner in config.runners:
             placement = placement_for(runner, config.eks)
-            needs: list[pulumi.Resource] = [cluster.logging_config]
+            # What the runner's pods need while they run, and so while they drain: the
+            # namespace is deleted before any of it (runner_chart.py).
+            needs: list[pulumi.Resource] = [
+                cluster.fargate_profiles[RUNNERS_PROFILE],
+                cluster.logging_config,
+            ]
             cache: pulumi.Output[ManagerCache] | None = None
             if args.cache is not None:
                 oidc = (cluster.cluster.oidc_provider_arn, cluster.cluster.oidc_issuer)
@@ -208,9 +209,6 @@ class EksFargateRunner(pulumi.ComponentResource):
                     f"{name}-runner-{runner.name}-cache", runner, args.cache, oidc, tags, self
                 )
                 needs.append(cache_policy)
-            profile = cluster.fargate_profiles.get(f"runner-{runner.name}")
-            if profile is not None:
-                needs.append(profile)
             if placement.pools:
                 needs.append(karpenter.release)
                 needs.extend(karpenter.node_pools[pool] for pool in placement.pools)

@@ -28,13 +28,13 @@ import tomli_w
 
 from components.config import EksSpec, RunnerSpec, StackConfig
 from components.domain.eks_sizing import manager_size
-from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
+from components.eks.job_size import job_pod_size, resource_settings
 from components.eks.placement import (
-    COMPUTE_LABEL,
     DO_NOT_DISRUPT,
     FARGATE,
     POOL_TAINT_KEY,
     Placement,
+    fargate_pod_labels,
     job_node_selector,
     manager_grace_seconds,
     placement_for,
@@ -57,6 +57,11 @@ TOKEN_ANNOTATION = f"{PROJECT}/token-hmac"
 # node takes minutes) and for an uninstall. Uninstall deletes the Deployment in the background,
 # so it does not wait out the manager's grace period; the namespace deletion after it does.
 RELEASE_TIMEOUT_SECONDS = 900
+# A runner namespace goes only once its pods are gone: the manager finishing its running jobs
+# (its terminationGracePeriodSeconds), then the last job pods' own stop. Its delete waits that
+# long (the provider's default is minutes) before the Fargate profile and NodePools its pods
+# run on may go.
+NAMESPACE_DELETE_MARGIN_SECONDS = 300
 # The chart's runner process: the readiness probe's pattern (process name gitlab-runner).
 RUNNER_PROCESS = "gitlab.*runner"
 # preStop: graceful stop (SIGQUIT: no new jobs, running ones finish), then wait for the exit.
@@ -88,62 +93,6 @@ RUNNER_RBAC_RULES: tuple[dict[str, Any], ...] = (
 )
 
 
-def millicores(cpu_units: int) -> int:
-    """CPU units (1024 = 1 vCPU) to Kubernetes millicores, rounded down."""
-    return cpu_units * 1000 // 1024
-
-
-@dataclass(frozen=True)
-class JobPodSize:
-    """Requests (= limits) of each container in a job pod, in millicores and MiB."""
-
-    build_cpu_m: int
-    build_memory_mib: int
-    helper_cpu_m: int
-    helper_memory_mib: int
-    service_cpu_m: int
-    service_memory_mib: int
-
-    @property
-    def pod_cpu_m(self) -> int:
-        return self.build_cpu_m + self.helper_cpu_m
-
-    @property
-    def pod_memory_mib(self) -> int:
-        return self.build_memory_mib + self.helper_memory_mib
-
-
-def job_pod_size(runner: RunnerSpec, eks: EksSpec) -> JobPodSize:
-    """Split the runner's pod size between build and helper containers.
-
-    Fargate sizes a pod from the sum of its requests plus 256 MiB, rounded up to a valid
-    combination; build = size - helper - 256 MiB makes the job land exactly on the configured
-    size. EC2 lanes have no such overhead, so build gets it. Any rounding of the helper's
-    millicores goes to the build container so the total never exceeds the configured CPU."""
-    overhead = EKS_FARGATE_POD_OVERHEAD_MIB if runner.lane == FARGATE else 0
-    helper_cpu_m = millicores(eks.helper_cpu)
-    return JobPodSize(
-        build_cpu_m=millicores(runner.cpu) - helper_cpu_m,
-        build_memory_mib=runner.memory - eks.helper_memory - overhead,
-        helper_cpu_m=helper_cpu_m,
-        helper_memory_mib=eks.helper_memory,
-        # Each `services:` container comes on top of the configured size, so a job with
-        # services grows past it (Fargate rounds up to the next valid size).
-        service_cpu_m=millicores(eks.service_cpu),
-        service_memory_mib=eks.service_memory,
-    )
-
-
-def _request_and_limit(prefix: str, cpu_m: int, memory_mib: int) -> dict[str, str]:
-    """Requests equal to limits: Fargate sizes by requests, EC2 nodes get no surprises."""
-    return {
-        f"{prefix}cpu_request": f"{cpu_m}m",
-        f"{prefix}cpu_limit": f"{cpu_m}m",
-        f"{prefix}memory_request": f"{memory_mib}Mi",
-        f"{prefix}memory_limit": f"{memory_mib}Mi",
-    }
-
-
 def runners_config_toml(
     runner: RunnerSpec,
     eks: EksSpec,
@@ -158,19 +107,16 @@ def runners_config_toml(
     picks per architecture from the node selector; a set one gets the runner's architecture
     when its tag follows the helper's <arch>-v<version> scheme."""
     placement = placement_for(runner, eks)
-    size = job_pod_size(runner, eks)
     kubernetes: dict[str, Any] = {
         "namespace": runner_namespace(runner.name),
         "image": eks.default_job_image,
         "poll_timeout": eks.poll_timeout_seconds,
-        **_request_and_limit("", size.build_cpu_m, size.build_memory_mib),
-        **_request_and_limit("helper_", size.helper_cpu_m, size.helper_memory_mib),
-        **_request_and_limit("service_", size.service_cpu_m, size.service_memory_mib),
+        **resource_settings(job_pod_size(runner, eks)),
     }
     if helper_image:
         kubernetes["helper_image"] = helper_image_for(helper_image, placement.architecture)
     if placement.jobs == FARGATE:
-        kubernetes["pod_labels"] = {COMPUTE_LABEL: FARGATE}
+        kubernetes["pod_labels"] = fargate_pod_labels()
     else:
         kubernetes["pod_annotations"] = {DO_NOT_DISRUPT: "true"}
         kubernetes["node_selector"] = job_node_selector(placement)
@@ -190,13 +136,18 @@ def runners_config_toml(
 
 def _manager_placement_values(placement: Placement) -> dict[str, Any]:
     if placement.manager == FARGATE:
-        return {"podLabels": {COMPUTE_LABEL: FARGATE}}
+        return {"podLabels": fargate_pod_labels()}
     return {
         "nodeSelector": pool_selector(placement.manager),
         "tolerations": [pool_toleration(placement.manager)],
         # Karpenter must not consolidate or drift a node away under a manager and its jobs.
         "podAnnotations": {DO_NOT_DISRUPT: "true"},
     }
+
+
+def namespace_delete_seconds(eks: EksSpec) -> int:
+    """How long deleting a runner namespace may take: its manager's grace period + margin."""
+    return manager_grace_seconds(eks) + NAMESPACE_DELETE_MARGIN_SECONDS
 
 
 def release_name(runner: RunnerSpec) -> str:
@@ -283,8 +234,9 @@ class GitLabRunnerChartArgs:
     config: StackConfig
     runner: RunnerSpec
     provider: k8s.Provider
-    # What must exist before the manager can start: its Fargate profile or NodePools, the
-    # Karpenter release, the logging ConfigMap.
+    # What the runner's pods run on and use: the runner Fargate profile, its NodePools and the
+    # Karpenter release, the logging ConfigMap, the cache policy. Created before the namespace
+    # and deleted after it, so a draining manager keeps them until its namespace is gone.
     depends_on: Sequence[pulumi.Resource]
     token: pulumi.Output[str]  # secret glrt- token (components/gitlab/runners.py)
     cache: pulumi.Output[ManagerCache] | None = None
@@ -306,7 +258,14 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=self.namespace_name, labels=namespace_labels(runner)
             ),
-            opts=k8s_opts,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=args.provider,
+                depends_on=list(args.depends_on),
+                custom_timeouts=pulumi.CustomTimeouts(
+                    delete=f"{namespace_delete_seconds(args.config.eks)}s"
+                ),
+            ),
         )
         secret = k8s.core.v1.Secret(
             f"{name}-token",

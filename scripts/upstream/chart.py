@@ -104,6 +104,13 @@ def chart_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
             ),
             "runners_secret_projected_items": re.findall(r"- key: (runner-[\w-]+)", deployment),
         },
+        # How runners.config reaches the runner: the ConfigMap key it renders into, and the
+        # register script merging that file into config.toml.
+        "configmap": {
+            "config_template_line": first_line(configmap, "config.template.toml:"),
+            "register_uses_template_config": "--template-config /configmaps/config.template.toml"
+            in configmap,
+        },
         "service_account_helper_uses": sorted(
             set(
                 re.findall(

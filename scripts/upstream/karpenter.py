@@ -70,9 +70,29 @@ def _crd_schema(path: Path, version: str) -> dict[str, Any]:
     raise SystemExit(f"{path}: no version {version}")
 
 
+def _crd_template(path: Path) -> dict[str, str]:
+    """Name, group, kind and plural of a chart template holding one CRD. The karpenter-crd
+    templates are plain CRDs plus `{{ ... }}` lines (additionalAnnotations) that add no
+    object: drop those lines, then read the YAML."""
+    text = "\n".join(
+        line for line in path.read_text(encoding="utf-8").splitlines() if "{{" not in line
+    )
+    crd = yaml.safe_load(text)
+    if crd.get("kind") != "CustomResourceDefinition":
+        raise SystemExit(f"{path}: not a CustomResourceDefinition")
+    return {
+        "file": path.name,
+        "name": crd["metadata"]["name"],
+        "group": crd["spec"]["group"],
+        "kind": crd["spec"]["names"]["kind"],
+        "plural": crd["spec"]["names"]["plural"],
+    }
+
+
 def karpenter_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
     crds = src / "pkg" / "apis" / "crds"
     crd_chart = src / "charts" / "karpenter-crd" / "Chart.yaml"
+    crd_templates = src / "charts" / "karpenter-crd" / "templates"
     main_crds = src / "charts" / "karpenter" / "crds"
     crd_chart_meta = (
         yaml.safe_load(crd_chart.read_text(encoding="utf-8")) if (crd_chart.exists()) else None
@@ -85,11 +105,14 @@ def karpenter_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
                 "pkg/apis/crds/karpenter.sh_nodepools.yaml",
                 "pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml",
                 "charts/karpenter-crd/Chart.yaml",
+                "charts/karpenter-crd/templates/",
                 "charts/karpenter/crds/",
             ],
             "generator": GENERATOR,
-            "note": "schema subset of openAPIV3Schema (type, properties, required, enum, "
-            "items, pattern, min/max*); x-kubernetes-validations (CEL) dropped. "
+            "note": "Chart.yaml's version in the git tree is not the published one (the release "
+            "stamps it); the chart is published at the tag's version. schema subset of "
+            "openAPIV3Schema (type, properties, required, enum, items, pattern, min/max*); "
+            "x-kubernetes-validations (CEL) dropped. "
             "additionalProperties:false is ADDED wherever an object lists properties and "
             "does not set x-kubernetes-preserve-unknown-fields: the API server would "
             "silently prune such unknown fields, the tests reject them instead.",
@@ -98,6 +121,9 @@ def karpenter_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
             "exists": crd_chart_meta is not None,
             "name": (crd_chart_meta or {}).get("name"),
             "version": str((crd_chart_meta or {}).get("version")),
+            # Every CRD the chart templates: what a karpenter-crd release owns (and must adopt
+            # on a stack whose CRDs the main chart's crds/ installed).
+            "crds": [_crd_template(p) for p in sorted(crd_templates.glob("*.yaml"))],
         },
         "main_chart_crds_dir": sorted(p.name for p in main_crds.glob("*.yaml"))
         if main_crds.exists()

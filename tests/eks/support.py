@@ -20,6 +20,9 @@ NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 ROLE = "aws:iam/role:Role"
 COMPUTE_LABEL = {placement.COMPUTE_LABEL: placement.FARGATE}
+# What a runner pod on Fargate carries: the compute label its profile selects, and the profile
+# it names (the shared runner profile).
+FARGATE_POD_LABELS = {**COMPUTE_LABEL, "eks.amazonaws.com/fargate-profile": "gitlab-runners"}
 ADMIN_ROLE = "arn:aws:iam::123456789012:role/platform-admins"
 # Every [runners.kubernetes] key gitlab-runner 18.9 knows (its Go struct tags).
 UPSTREAM = Path(__file__).resolve().parent.parent / "upstream"

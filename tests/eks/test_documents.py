@@ -13,13 +13,13 @@ from parliament import analyze_policy_string
 
 from components.config import parse_config
 from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
-from components.eks.cluster import fargate_profile_specs
 from components.eks.fargate_logging import (
     MAX_LOGGING_CONFIG_CHARS,
     aws_logging_data,
     fargate_log_group_name,
     logging_config_size,
 )
+from components.eks.job_size import job_pod_size, millicores
 from components.eks.karpenter import INTERRUPTION_EVENTS
 from components.eks.karpenter_objects import (
     ec2_node_class,
@@ -36,12 +36,7 @@ from components.eks.policies import (
     karpenter_controller_policies,
 )
 from components.eks.runner import gitlab_ci_example
-from components.eks.runner_chart import (
-    job_pod_size,
-    millicores,
-    runner_chart_values,
-    runners_config_toml,
-)
+from components.eks.runner_chart import runner_chart_values, runners_config_toml
 from tests.harness import sentinel
 
 CLUSTER = "gitlab-runners-prod"
@@ -276,19 +271,6 @@ def test_privileged_toml_and_values_hold_no_token() -> None:
     assert sentinel("docker") not in json.dumps(values)
     entry = toml["runners"][0]
     assert "token" not in entry and "glrt-" not in runners_config_toml(docker, config.eks)
-
-
-def test_fargate_profile_specs() -> None:
-    config = eks_stack()
-    specs = fargate_profile_specs(config)
-    assert [s.name for s in specs] == [
-        "karpenter",
-        "runner-fargate",
-        "runner-spot",
-        "runner-docker",
-    ]
-    ec2 = replace(config, eks=replace(config.eks, manager_placement="ec2"))
-    assert [s.name for s in fargate_profile_specs(ec2)] == ["karpenter", "runner-fargate"]
 
 
 def test_ci_example_has_one_job_per_lane() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pulumi
 import pytest
 import yaml
 
@@ -12,7 +11,6 @@ from components.offline.mocks import REDACTED, Plan
 from tests.eks.support import (
     ADMIN_ROLE,
     CLUSTER,
-    COMPUTE_LABEL,
     PROFILE,
     RUNNER_TYPE,
     deps,
@@ -98,24 +96,6 @@ def test_access_entries(plan: Plan, full_plan: Plan) -> None:
     assert policy["accessScope"] == {"type": "cluster"}
 
 
-def test_fargate_profiles_and_their_selectors(plan: Plan) -> None:
-    profiles = {p.inputs["fargateProfileName"]: p.inputs for p in plan.all(PROFILE)}
-    assert set(profiles) == {"karpenter", "runner-fargate", "runner-spot"}
-    assert profiles["karpenter"]["selectors"] == [{"namespace": "karpenter"}]
-    assert profiles["runner-fargate"]["selectors"] == [
-        {"namespace": "gitlab-runner-fargate", "labels": COMPUTE_LABEL}
-    ]
-    # The spot runner's manager is on Fargate (its jobs are not: they carry no label).
-    assert profiles["runner-spot"]["selectors"] == [
-        {"namespace": "gitlab-runner-spot", "labels": COMPUTE_LABEL}
-    ]
-    pod_role = role_arn("eks-cluster-pod-execution")
-    for profile in profiles.values():
-        assert profile["clusterName"] == "gitlab-runners-dev"
-        assert profile["subnetIds"] == plan.outputs["privateSubnetIds"]
-        assert profile["podExecutionRoleArn"] == pod_role
-
-
 @pytest.mark.parametrize("which", ["plan", "full_plan"])
 def test_fargate_profiles_are_created_one_after_another(
     which: str, request: pytest.FixtureRequest
@@ -127,12 +107,6 @@ def test_fargate_profiles_are_created_one_after_another(
         assert previous.urn in profile.dependencies, f"{profile.name} must wait for {previous.name}"
         previous = profile
     assert len(profiles) >= 2
-
-
-def test_runners_without_fargate_pods_get_no_profile(full_plan: Plan) -> None:
-    # Managers on EC2: only the fargate lane's jobs still need a runner profile.
-    names = [p.inputs["fargateProfileName"] for p in full_plan.all(PROFILE)]
-    assert names == ["karpenter", "runner-fargate"]
 
 
 def test_pod_execution_role(plan: Plan) -> None:
@@ -249,14 +223,3 @@ def test_existing_vpc_without_public_subnets() -> None:
     assert "publicSubnetIds" not in cluster
     for profile in plan.all(PROFILE):
         assert profile.inputs["subnetIds"] == cluster["privateSubnetIds"]
-
-
-def test_more_fargate_profiles_than_the_default_quota_warns(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    warnings: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
-    runners = [{"name": f"r{i}", "concurrency": 2} for i in range(9)]
-    plan = run_program(eks_config(runners=runners))
-    assert len(plan.all(PROFILE)) == 10  # karpenter + 9 runners, plus kube-system in pulumi-eks
-    assert any("exceed the default EKS quota of 10" in w for w in warnings)

@@ -10,7 +10,7 @@ import pytest
 from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
 from components.offline.mocks import REDACTED, Plan
 from tests.eks.support import (
-    COMPUTE_LABEL,
+    FARGATE_POD_LABELS,
     FULL_RUNNERS,
     KNOWN_KUBERNETES_KEYS,
     deps,
@@ -51,11 +51,11 @@ def test_runner_release(plan: Plan) -> None:
     assert "glrt-" not in json.dumps(values)
     assert {
         "eks-runner-fargate-token",
-        "eks-cluster-fargate-runner-fargate",
+        "eks-cluster-fargate-gitlab-runners",
         "eks-cluster-aws-logging",
     } <= deps(plan, fargate)
     # Manager on Fargate: labelled so its namespace's profile selects it.
-    assert values["podLabels"] == COMPUTE_LABEL
+    assert values["podLabels"] == FARGATE_POD_LABELS
     assert "nodeSelector" not in values
 
 
@@ -108,7 +108,7 @@ def test_fargate_job_pod_lands_exactly_on_its_configured_size(plan: Plan) -> Non
         if cpu * 1000 // 1024 >= cpu_m and mem >= needed_memory
     )
     assert fargate_size == (1024, 2048)
-    assert kubernetes["pod_labels"] == COMPUTE_LABEL
+    assert kubernetes["pod_labels"] == FARGATE_POD_LABELS
     assert "node_selector" not in kubernetes
 
 

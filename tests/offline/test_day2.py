@@ -1,5 +1,6 @@
 """Day-2 edits must not replace the network, the EKS cluster, its Fargate profiles, or anything
-whose delete has a side effect, and must not remove the network.
+whose delete has a side effect, must not remove the network, and must create or delete no
+Fargate profile (adding or removing a runner, moving the managers to EC2).
 
 Each edit is evaluated under the recording mocks next to the unedited example stack and the
 engine-order model (components/offline/order.py) says what the engine would replace and
@@ -38,6 +39,15 @@ def _add_runner(config: dict[str, Any]) -> None:
     config["runnerTokens"]["extra"] = sentinel("extra")
 
 
+def _remove_runner(config: dict[str, Any]) -> None:
+    removed = config["runners"].pop()
+    del config["runnerTokens"][removed["name"]]
+
+
+def _manager_placement_ec2(config: dict[str, Any]) -> None:
+    config["eks"] = {**(config.get("eks") or {}), "managerPlacement": "ec2"}
+
+
 def _add_task_definition(config: dict[str, Any]) -> None:
     config["ecs"]["taskDefinitions"].append(
         {
@@ -65,6 +75,8 @@ def _switch_lane(config: dict[str, Any]) -> None:
 EDITS: dict[str, Edit] = {
     "concurrency 40 -> 1000": _concurrency_40_to_1000,
     "add a runner": _add_runner,
+    "remove a runner": _remove_runner,
+    "switch managerPlacement to ec2": _manager_placement_ec2,
     "add a task definition": _add_task_definition,
     "bump versions": _bump_versions,
     "change log retention": _change_retention,
@@ -85,13 +97,12 @@ def _baseline(mode: str) -> Plan:
     return _BASELINES[mode]
 
 
-# The task definition catalogue exists in ecs mode only.
+# The task definition catalogue exists in ecs mode only, manager placement in eks mode only.
+ONLY_IN = {"add a task definition": "ecs", "switch managerPlacement to ec2": "eks"}
 CASES = [
-    (mode, edit)
-    for edit in EDITS
-    for mode in ("ecs", "eks")
-    if not (mode == "eks" and edit == "add a task definition")
+    (mode, edit) for edit in EDITS for mode in ("ecs", "eks") if ONLY_IN.get(edit, mode) == mode
 ]
+PROFILE = "aws:eks/fargateProfile:FargateProfile"
 
 
 @pytest.mark.parametrize(("mode", "edit"), CASES, ids=[f"{e}-{m}" for m, e in CASES])
@@ -105,6 +116,10 @@ def test_day2_edit_replaces_nothing_and_removes_no_network(mode: str, edit: str)
     assert not gone & {*NETWORK_TYPES, "eks:index:Cluster"}
     replaced = [(r.after.type, r.after.name, r.inputs) for r in replacements(before, after)]
     assert replaced == []
+    # No Fargate profile is created or deleted either: each takes minutes, one at a time, and
+    # deleting one deletes the pods it placed.
+    profiles = [{r.urn for r in plan.all(PROFILE)} for plan in (before, after)]
+    assert profiles[0] == profiles[1]
 
 
 def test_the_table_covers_what_each_mode_creates() -> None:
