@@ -30,6 +30,7 @@ from components.config.model import (
     StackConfig,
     TaskDefinitionSpec,
 )
+from components.config.observability import parse_observability
 from components.config.reader import Reader
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import minimum_poll_timeout, request_concurrency_for
@@ -339,6 +340,7 @@ def parse_config(
     cache = parse_cache(r, top["cache"], mode)
     images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
     preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))
+    observability, alerts = parse_observability(r, top["observability"], top["alerts"], mode)
     if r.problems:
         raise ConfigError(r.problems)
     config = StackConfig(
@@ -355,6 +357,8 @@ def parse_config(
         cache=cache,
         images=images,
         preflight=preflight,
+        observability=observability,
+        alerts=alerts,
     )
     return config, r.warnings
 
