@@ -151,6 +151,7 @@ def load_inputs_from_stack_config(
             system_fargate_pods(
                 {r.name: r.concurrency for r in config.runners},
                 config.eks.manager_placement == "fargate",
+                metrics_collector=config.observability.enabled,
             )
         )
     always_on = prices.AlwaysOn(

@@ -34,9 +34,10 @@ from components.observability.scrape import (
 TYPE_TOKEN = type_token("eks", "MetricsCollector")
 COLLECTOR_NAME = "gitlab-runner-metrics-collector"
 CONFIG_MOUNT = "/conf"
-# Requests = limits; Fargate adds 256 MiB and rounds up: a 0.25 vCPU / 1 GB pod.
-COLLECTOR_CPU = "250m"
-COLLECTOR_MEMORY = "512Mi"
+# Requests = limits; Fargate adds 256 MiB and rounds up: a 0.25 vCPU / 1 GB pod, which
+# preflight counts (domain/eks_sizing.py METRICS_COLLECTOR_POD).
+COLLECTOR_CPU_M = 250
+COLLECTOR_MEMORY_MIB = 512
 # What the Prometheus pod discovery needs in each runner namespace.
 POD_DISCOVERY_RULES = (
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
@@ -174,7 +175,7 @@ class MetricsCollector(pulumi.ComponentResource):
 
     @staticmethod
     def _pod_spec() -> k8s.core.v1.PodSpecArgs:
-        resources = {"cpu": COLLECTOR_CPU, "memory": COLLECTOR_MEMORY}
+        resources = {"cpu": f"{COLLECTOR_CPU_M}m", "memory": f"{COLLECTOR_MEMORY_MIB}Mi"}
         return k8s.core.v1.PodSpecArgs(
             service_account_name=COLLECTOR_NAME,
             containers=[

@@ -258,6 +258,10 @@ class EksFargateRunner(pulumi.ComponentResource):
             self.rendered_files[f"{base}/runners.config.toml"] = values.apply(
                 lambda v: v["runners"]["config"]
             )
+        if self.metrics_collector is not None:
+            self.rendered_files["metrics-collector/collector.yaml"] = (
+                self.metrics_collector.config_yaml
+            )
         self.stack_outputs: dict[str, Any] = {
             "clusterName": args.cluster_name,
             "kubeconfig": cluster.kubeconfig,

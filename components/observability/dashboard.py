@@ -132,8 +132,7 @@ def task_events_query(log_group: str) -> str:
     )
 
 
-def _task_reasons(view: FleetView) -> dict:
-    assert view.task_events_log_group is not None
+def _task_reasons(view: FleetView, log_group: str) -> dict:
     return {
         "type": "log",
         "width": WIDTH,
@@ -142,7 +141,7 @@ def _task_reasons(view: FleetView) -> dict:
             "title": "Why ECS tasks stopped before running",
             "region": view.region,
             "view": "table",
-            "query": task_events_query(view.task_events_log_group),
+            "query": task_events_query(log_group),
         },
     }
 
@@ -190,8 +189,8 @@ def dashboard_body(view: FleetView, alarm_arns: Sequence[str]) -> dict[str, Any]
         ),
         _start_failures(view),
     ]
-    if view.mode == "ecs":
-        widgets += [_task_reasons(view), _managers(view)]
+    if view.task_events_log_group is not None:  # ECS mode (FleetView checks)
+        widgets += [_task_reasons(view, view.task_events_log_group), _managers(view)]
     widgets.append(_fargate_quota(view))
     # Lay out in reading order: full-width widgets take a row, others pair up.
     x = y = row = 0

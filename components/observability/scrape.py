@@ -107,7 +107,11 @@ def render_collector_config(
         declarations.append(entry)
     config = {
         "extensions": {"health_check": {"endpoint": f"0.0.0.0:{HEALTH_PORT}"}},
-        "receivers": {"prometheus": {"config": {"scrape_configs": [scrape]}}},
+        # Keep gitlab-runner's names as they are (`..._total` included), as the ECS agent
+        # does; false is the receiver's default (prometheusreceiver config.go:32, README:107).
+        "receivers": {
+            "prometheus": {"trim_metric_suffixes": False, "config": {"scrape_configs": [scrape]}}
+        },
         "processors": {"batch": {"timeout": "30s"}},
         "exporters": {
             "awsemf": {

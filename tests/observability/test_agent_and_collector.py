@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 
 import jsonschema
@@ -76,6 +77,8 @@ def test_collector_uses_only_components_the_distribution_has(eks_topic_plan: Pla
             allowed = keys["exporters.awsemf.metric_declarations[].label_matchers[]"]
             assert set(matcher) <= set(allowed)
     assert set(config["receivers"]["prometheus"]) <= set(keys["receivers.prometheus"])
+    # The names the dashboard reads are gitlab-runner's, suffixes included.
+    assert config["receivers"]["prometheus"]["trim_metric_suffixes"] is False
     assert emf["region"] == "eu-west-1" and emf["log_group_name"] == "/gitlab-runners-dev/metrics"
     # The collector expands ${...} and $VAR in its config: nothing here may look like one.
     assert "$" not in json.dumps(config)
@@ -171,3 +174,38 @@ def test_metrics_are_written_with_scoped_logs_actions_only(
         actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
         assert not [a for a in actions if "*" in a]
         assert "cloudwatch:PutMetricData" not in actions
+
+
+def test_preflight_counts_the_collector_at_the_size_fargate_runs_it() -> None:
+    from components.domain.eks_sizing import METRICS_COLLECTOR_POD, system_fargate_pods
+    from components.domain.fargate_sizes import fargate_pod_size
+    from components.eks.metrics_collector import COLLECTOR_CPU_M, COLLECTOR_MEMORY_MIB
+
+    cpu, memory = fargate_pod_size(math.ceil(COLLECTOR_CPU_M * 1024 / 1000), COLLECTOR_MEMORY_MIB)
+    assert (cpu / 1024, memory / 1024) == METRICS_COLLECTOR_POD
+    with_collector = system_fargate_pods({"a": 20}, True, metrics_collector=True)
+    assert ("metrics collector", *METRICS_COLLECTOR_POD) in with_collector
+    assert len(with_collector) == len(system_fargate_pods({"a": 20}, True)) + 1
+
+
+def test_collector_objects_validate_against_kubernetes(eks_topic_plan: Plan) -> None:
+    import kubernetes_validate
+
+    names = ("eks-metrics-deployment", "eks-metrics-account", "eks-metrics-config")
+    objects = [eks_topic_plan.named(n) for n in names]
+    objects += [r for r in eks_topic_plan.resources if r.name.startswith("eks-metrics-gitlab")]
+    assert len(objects) == 3 + 2 * 2  # a Role and a RoleBinding per runner namespace
+    for resource in objects:
+        manifest = resource.inputs
+        if "template" in manifest.get("spec", {}):  # the checksum is computed from the config
+            assert manifest["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        kubernetes_validate.validate(manifest, "1.33", strict=True)
+
+
+def test_parliament_finds_nothing_in_the_collector_policy() -> None:
+    from parliament import analyze_policy_string
+
+    from components.eks.metrics_collector import collector_policy
+
+    arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/gitlab-runners-dev/metrics"
+    assert analyze_policy_string(json.dumps(collector_policy(arn))).findings == []
