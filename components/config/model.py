@@ -179,10 +179,6 @@ class AlertsSpec:
     not_polling_minutes: int
     job_start_failures: int
 
-    @property
-    def notifies(self) -> bool:
-        return bool(self.email or self.sns_topic_arn)
-
 
 @dataclass(frozen=True)
 class StackConfig:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -38,7 +38,6 @@ class MonitoringTargets:
     fargate_classes: tuple[str, ...]  # catalogue.FARGATE_CLASSES keys the jobs use
     manager_groups: Sequence[pulumi.Output[str]] = ()  # ECS Auto Scaling group names
     cluster_arns: Sequence[pulumi.Output[str]] = ()  # ECS clusters whose task events count
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ class FleetMonitoring(pulumi.ComponentResource):
         self._name = name
         config = args.config
         tags = dict(args.tags)
-        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.targets.depends_on))
+        child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.topic_arn: pulumi.Output[str] | None = None
@@ -112,6 +111,7 @@ class FleetMonitoring(pulumi.ComponentResource):
             self.topic_arn = topic.arn
         elif config.alerts.sns_topic_arn:
             self.topic_arn = pulumi.Output.from_input(config.alerts.sns_topic_arn)
+            region.apply(lambda r: _warn_other_region(config.alerts.sns_topic_arn or "", r, self))
         events_group: pulumi.Output[str] | None = None
         if config.mode == "ecs":
             events_group = self._task_events(args, tags, child)
@@ -216,6 +216,24 @@ class FleetMonitoring(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+
+
+def other_region_problem(topic_arn: str, region: str) -> str | None:
+    """Alarms notify topics of their own region only."""
+    topic_region = topic_arn.split(":")[3]
+    if topic_region == region:
+        return None
+    return (
+        f"alerts.snsTopicArn: the topic is in {topic_region} but the alarms are in {region}, and "
+        "CloudWatch alarms notify topics of their own region only; use a topic in "
+        f"{region} (or alerts.email for a new one)"
+    )
+
+
+def _warn_other_region(topic_arn: str, region: str, resource: pulumi.Resource) -> None:
+    problem = other_region_problem(topic_arn, region)
+    if problem:
+        pulumi.log.warn(problem, resource=resource)
 
 
 def _queries(spec: AlarmSpec) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:

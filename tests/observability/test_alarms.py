@@ -250,3 +250,29 @@ def test_alarm_specs_follow_the_runners() -> None:
     assert len(keys) == len(set(keys)) == 3 + 1 + 3 + 1
     with pytest.raises(ValueError):
         FleetView("eks", "r", "ns", "p", ("a",), ("group",), (), None, config.alerts)
+
+
+def test_a_topic_in_another_region_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    from components.observability.monitoring import other_region_problem
+
+    assert other_region_problem(TOPIC, "eu-west-1") is None
+    problem = other_region_problem(TOPIC, "us-east-1")
+    assert problem and "topic is in eu-west-1 but the alarms are in us-east-1" in problem
+    plan = run_program(dev_config(alerts={"snsTopicArn": TOPIC.replace("eu-west-1", "us-east-2")}))
+    assert plan.all(ALARM)
+    assert "alerts.snsTopicArn: the topic is in us-east-2" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("partition", "region", "host"),
+    [
+        ("aws", "eu-west-1", "eu-west-1.console.aws.amazon.com"),
+        ("aws-us-gov", "us-gov-west-1", "us-gov-west-1.console.amazonaws-us-gov.com"),
+        ("aws-cn", "cn-north-1", "cn-north-1.console.amazonaws.cn"),
+    ],
+)
+def test_dashboard_url_follows_the_partition(partition: str, region: str, host: str) -> None:
+    from components.observability.monitoring import dashboard_url
+
+    url = dashboard_url(partition, region, "d")
+    assert url == f"https://{host}/cloudwatch/home?region={region}#dashboards/dashboard/d"
