@@ -4,7 +4,11 @@ gitlab-runner's metrics (names and labels from its source at the pinned version,
 tests/observability against tests/upstream/gitlab-runner-metrics.json) are scraped every
 minute and sent as embedded metric format (EMF) logs: only the names in RUNNER_METRICS are
 kept, and each becomes metrics with the dimension sets of its EmfDeclaration, never per job
-or per manager, so the count stays bounded (runners x a handful)."""
+or per manager, so the count stays bounded (runners x a handful). Only gauges and counters:
+the ECS CloudWatch agent drops histograms (amazon-cloudwatch-agent
+plugins/inputs/prometheus/metrics_filter.go) and turns counters into per-scrape deltas
+(delta_calculator.go), as the EKS collector's awsemf exporter does for cumulative sums
+(exporter/awsemfexporter/datapoint.go:548 at ADOT v0.49.0), so a counter's Sum is a count."""
 
 from __future__ import annotations
 
