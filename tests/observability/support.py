@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -98,6 +99,4 @@ def collector_config(plan: Plan) -> dict[str, Any]:
 
 
 def upstream(name: str) -> dict[str, Any]:
-    from pathlib import Path
-
     return json.loads((Path(__file__).parent.parent / "upstream" / name).read_text())
