@@ -96,7 +96,9 @@ def quota_needs(config: StackConfig) -> dict[str, QuotaNeed]:
     eks = config.eks
     system = need(FARGATE_ON_DEMAND)
     pods = system_fargate_pods(
-        {r.name: r.concurrency for r in config.runners}, eks.manager_placement == "fargate"
+        {r.name: r.concurrency for r in config.runners},
+        eks.manager_placement == "fargate",
+        metrics_collector=config.observability.enabled,
     )
     vcpu = sum(v for _, v, _ in pods)
     system.add(vcpu, f"Karpenter, CoreDNS and runner managers on Fargate: {vcpu:g} vCPU")

@@ -19,7 +19,13 @@ from components.gitlab.runners import (
     RunnerTokens,
     configured_tokens,
 )
-from components.naming import PROJECT, cluster_name_for
+from components.naming import PROJECT, cluster_name_for, resource_prefix
+from components.observability.catalogue import metrics_namespace
+from components.observability.monitoring import (
+    FleetMonitoring,
+    FleetMonitoringArgs,
+    MonitoringTargets,
+)
 from components.preflight import run_preflight
 from components.shared.cache import BuildCache, BuildCacheArgs
 from components.shared.images import ImageCache, ImageCacheArgs, ImageCacheInfo
@@ -36,6 +42,9 @@ class Topology(Protocol):
 
     @property
     def rendered_files(self) -> Mapping[str, pulumi.Output[str]]: ...
+
+    @property
+    def monitoring_targets(self) -> MonitoringTargets: ...
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,21 @@ def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.wa
     if image_cache is not None:
         common["imageCache"] = image_cache.outputs()
     topology = _build_topology(config, network, tags, tokens, build_cache, image_cache)
+    if config.observability.enabled:
+        stack = pulumi.get_stack()
+        monitoring = FleetMonitoring(
+            "observability",
+            FleetMonitoringArgs(
+                config=config,
+                prefix=resource_prefix(stack),
+                namespace=metrics_namespace(stack),
+                targets=topology.monitoring_targets,
+                tags=tags,
+            ),
+        )
+        common["dashboardUrl"] = monitoring.dashboard_url
+        if monitoring.topic_arn is not None:
+            common["alertsTopicArn"] = monitoring.topic_arn
     return StackResult(
         outputs={**common, **topology.stack_outputs},
         rendered_files=topology.rendered_files,

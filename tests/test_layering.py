@@ -27,6 +27,17 @@ FORBIDDEN = {
         "components.preflight",
     ),
     "components.config": (
+        "components.observability",
+        "components.shared",
+        "components.ecs",
+        "components.eks",
+        "components.gitlab",
+        "components.offline",
+        "components.capacity",
+        "components.topology",
+        "components.preflight",
+    ),
+    "components.observability": (
         "components.shared",
         "components.ecs",
         "components.eks",

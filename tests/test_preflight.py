@@ -67,8 +67,9 @@ def test_eks_needs_pods_managers_and_system_pods_on_fargate() -> None:
     raw["runners"][1]["lane"] = "fargate"
     need = quota_needs(config_of(raw))[FARGATE_ON_DEMAND]
     # 1000 one-vCPU job pods + Karpenter (1) + 10 CoreDNS replicas for 1000 jobs (0.25 each)
-    # + two 500-job managers (3000m requests: 4 vCPU Fargate pods each)
-    system = 1 + 10 * 0.25 + 2 * 4
+    # + two 500-job managers (3000m requests: 4 vCPU Fargate pods each) + the metrics
+    # collector (0.25 vCPU)
+    system = 1 + 10 * 0.25 + 2 * 4 + 0.25
     assert need.vcpus == 1000 + system
     # a 256-unit service pushes a 1-vCPU pod to the 2-vCPU Fargate size
     assert need.vcpus_with_services == 2000 + system

@@ -116,6 +116,7 @@ def load_inputs(
             system_fargate_pods(
                 {r.name: r.concurrency for r in config.runners},
                 config.eks.manager_placement == "fargate",
+                metrics_collector=config.observability.enabled,
             )
         )
     always_on = prices.AlwaysOn(

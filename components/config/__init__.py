@@ -2,6 +2,7 @@
 that turns raw stack config into the model, reporting every problem at once (parse.py)."""
 
 from components.config.model import (
+    AlertsSpec,
     CacheSpec,
     ConfigError,
     EcsSpec,
@@ -10,6 +11,7 @@ from components.config.model import (
     GitLabToken,
     ImagesSpec,
     NetworkSpec,
+    ObservabilitySpec,
     PreflightSpec,
     RunnerSpec,
     RunnerToken,
@@ -19,6 +21,7 @@ from components.config.model import (
 from components.config.parse import load_stack_config, parse_config, read_raw_config
 
 __all__ = [
+    "AlertsSpec",
     "CacheSpec",
     "ConfigError",
     "EcsSpec",
@@ -27,6 +30,7 @@ __all__ = [
     "GitLabToken",
     "ImagesSpec",
     "NetworkSpec",
+    "ObservabilitySpec",
     "PreflightSpec",
     "RunnerSpec",
     "RunnerToken",

@@ -172,6 +172,21 @@ class PreflightSpec:
 
 
 @dataclass(frozen=True)
+class ObservabilitySpec:
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class AlertsSpec:
+    email: str | None
+    sns_topic_arn: str | None
+    fargate_quota_percent: int
+    saturated_minutes: int
+    not_polling_minutes: int
+    job_start_failures: int
+
+
+@dataclass(frozen=True)
 class StackConfig:
     mode: str
     gitlab_url: str
@@ -186,6 +201,8 @@ class StackConfig:
     cache: CacheSpec
     images: ImagesSpec
     preflight: PreflightSpec
+    observability: ObservabilitySpec
+    alerts: AlertsSpec
 
     def token_for(self, runner_name: str) -> RunnerToken:
         return dict(self.runner_tokens)[runner_name]

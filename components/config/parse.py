@@ -31,6 +31,7 @@ from components.config.model import (
     StackConfig,
     TaskDefinitionSpec,
 )
+from components.config.observability import parse_observability
 from components.config.reader import Reader
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE
 from components.config.tokens import parse_tokens
@@ -373,6 +374,7 @@ def parse_config(
     cache = parse_cache(r, top["cache"], mode)
     images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
     preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))
+    observability, alerts = parse_observability(r, top["observability"], top["alerts"], mode)
     if r.problems:
         raise ConfigError(r.problems)
     config = StackConfig(
@@ -389,6 +391,8 @@ def parse_config(
         cache=cache,
         images=images,
         preflight=preflight,
+        observability=observability,
+        alerts=alerts,
     )
     return config, r.warnings
 

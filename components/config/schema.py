@@ -27,6 +27,7 @@ from components.config.schema_ecs import (
 from components.config.schema_eks import CLUSTER_LOG_TYPES, EKS_SECTION
 from components.config.schema_gitlab import CACHE_SECTION, GITLAB_SECTION
 from components.config.schema_images import IMAGES, PREFLIGHT
+from components.config.schema_observability import ALERTS, OBSERVABILITY
 
 LANES = ("fargate", "spot", "privileged")
 ECS_LANES = ("fargate", "spot")
@@ -233,6 +234,13 @@ TOP = Section(
         Key("eks", "object", None, "eks mode settings (see eks below)."),
         Key("images", "object", None, "The image cache (see images below)."),
         Key("preflight", "object", None, "Checks at preview (see preflight below)."),
+        Key(
+            "observability",
+            "object",
+            None,
+            "Metrics, dashboard and alarms (see observability below).",
+        ),
+        Key("alerts", "object", None, "Alarm notifications and thresholds (see alerts below)."),
     ),
 )
 
@@ -247,9 +255,12 @@ SECTIONS = (
     EKS_SECTION,
     IMAGES,
     PREFLIGHT,
+    OBSERVABILITY,
+    ALERTS,
 )
 
 __all__ = [
+    "ALERTS",
     "CACHE_SECTION",
     "CLUSTER_LOG_TYPES",
     "DEFAULT_DRIVER_VERSION",
@@ -264,6 +275,7 @@ __all__ = [
     "MODES",
     "NAME_PATTERN",
     "NETWORK",
+    "OBSERVABILITY",
     "PREFLIGHT",
     "RUNNER",
     "RUNNER_TOKEN_PREFIX",

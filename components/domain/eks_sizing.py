@@ -37,6 +37,8 @@ JOBS_PER_COREDNS_REPLICA = 100
 # Karpenter controller requests 1 CPU / 1Gi (karpenter.CONTROLLER_RESOURCES) -> 1 vCPU / 2 GB.
 COREDNS_POD = (0.25, 0.5)
 KARPENTER_CONTROLLER_POD = (1.0, 2.0)
+# The metrics collector (observability.enabled) requests 250m/512Mi -> 0.25 vCPU / 1 GB.
+METRICS_COLLECTOR_POD = (0.25, 1.0)
 MIN_COREDNS_REPLICAS = 2
 MAX_COREDNS_REPLICAS = 10
 
@@ -86,12 +88,17 @@ def minimum_poll_timeout(fargate_concurrency: int) -> int:
 
 
 def system_fargate_pods(
-    runner_concurrency: Mapping[str, int], managers_on_fargate: bool
+    runner_concurrency: Mapping[str, int],
+    managers_on_fargate: bool,
+    metrics_collector: bool = False,
 ) -> list[tuple[str, float, float]]:
     """EKS pods on Fargate besides jobs, as (what, vCPU, GiB) at the size Fargate runs them:
-    the Karpenter controller, the CoreDNS replicas and, on Fargate, each runner manager.
-    Preflight counts their vCPU against the quota and the capacity model prices them."""
+    the Karpenter controller, the CoreDNS replicas, the metrics collector and, on Fargate,
+    each runner manager. Preflight counts their vCPU against the quota and the capacity model
+    prices them."""
     pods = [("karpenter", *KARPENTER_CONTROLLER_POD)]
+    if metrics_collector:
+        pods.append(("metrics collector", *METRICS_COLLECTOR_POD))
     pods += [("coredns", *COREDNS_POD)] * coredns_replicas(sum(runner_concurrency.values()))
     for name, concurrency in runner_concurrency.items() if managers_on_fargate else ():
         size = manager_size(concurrency)

@@ -106,6 +106,7 @@ class ManagerPolicyScope:
     secret_arn: str
     log_group_arn: str
     cache_bucket_arn: str | None = None  # the stack's build cache, when enabled
+    metrics_log_group_arn: str | None = None  # the agent's EMF events (observability)
 
 
 def manager_policy(scope: ManagerPolicyScope) -> dict[str, Any]:
@@ -149,6 +150,17 @@ def manager_policy(scope: ManagerPolicyScope) -> dict[str, Any]:
             "Resource": log_group_resources(scope.log_group_arn),
         },
     ]
+    if scope.metrics_log_group_arn is not None:
+        # EMF: CloudWatch extracts the metrics from these events, so the agent needs no
+        # cloudwatch:PutMetricData at all.
+        statements.append(
+            {
+                "Sid": "ShipRunnerMetrics",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                "Resource": log_group_resources(scope.metrics_log_group_arn),
+            }
+        )
     if scope.cache_bucket_arn is not None:
         # The manager presigns the jobs' cache URLs with its own credentials.
         statements.extend(cache_access_statements(scope.cache_bucket_arn))

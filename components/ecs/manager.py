@@ -33,7 +33,13 @@ from components.ecs.manager_files import (
     render_fargate_toml,
 )
 from components.ecs.sizing import Shard, plan_shards, shard_instance_types, shard_subnet
-from components.ecs.user_data import ManagerBootSettings, encode_user_data, render_user_data
+from components.ecs.user_data import (
+    ManagerBootSettings,
+    ManagerMetrics,
+    encode_user_data,
+    render_user_data,
+)
+from components.observability.catalogue import GROUP_METRICS
 from components.shared.aws import child
 from components.shared.cache import BuildCache
 
@@ -75,6 +81,9 @@ class ManagerArgs:
     # template version, so the instance refresh boots managers that read the new tokens.
     tokens_version: pulumi.Input[str]
     cache: BuildCache | None = None  # the stack's S3 build cache, when enabled
+    # observability.enabled: the EMF log group and namespace of the runners' metrics.
+    metrics_log_group: aws.cloudwatch.LogGroup | None = None
+    metrics_namespace: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,7 @@ def _role(args: ManagerArgs) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         secret=args.token_secret.arn,
         logs=args.log_group.arn,
         cache=args.cache.bucket_arn if args.cache else None,
+        metrics=args.metrics_log_group.arn if args.metrics_log_group else None,
     )
     document = scope.apply(
         lambda v: json.dumps(
@@ -128,6 +138,7 @@ def _role(args: ManagerArgs) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
                     secret_arn=v["secret"],
                     log_group_arn=v["logs"],
                     cache_bucket_arn=v["cache"],
+                    metrics_log_group_arn=v["metrics"],
                 )
             )
         )
@@ -186,6 +197,7 @@ def _user_data(
         secret=args.token_secret.arn,
         logs=args.log_group.name,
         fargate=fargate_tomls,
+        metrics=args.metrics_log_group.name if args.metrics_log_group else None,
     ).apply(
         lambda v: render_user_data(
             ManagerBootSettings(
@@ -201,6 +213,9 @@ def _user_data(
                 stop_timeout_seconds=stop_timeout_seconds(config),
                 lifecycle_hook_name=LIFECYCLE_HOOK_NAME,
                 heartbeat_seconds=heartbeat_timeout_seconds(config) // 2,
+                metrics=ManagerMetrics(args.metrics_namespace, v["metrics"], args.prefix)
+                if v["metrics"]
+                else None,
             )
         )
     )
@@ -275,6 +290,9 @@ def _group(
         launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
             id=template.id, version=template.latest_version.apply(str)
         ),
+        # Free one-minute group metrics: the manager-down alarm and the dashboard read them.
+        enabled_metrics=list(GROUP_METRICS) if args.metrics_log_group else None,
+        metrics_granularity="1Minute" if args.metrics_log_group else None,
         health_check_type="EC2",
         health_check_grace_period=300,
         force_delete=True,

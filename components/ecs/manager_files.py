@@ -14,6 +14,7 @@ import tomli_w
 
 from components.config import StackConfig
 from components.ecs.sizing import Shard
+from components.observability.scrape import ECS_LISTEN_ADDRESS
 from components.shared.cache import CacheSettings, cache_section
 
 RUNNER_HOME = "/opt/gitlab-runner"
@@ -159,6 +160,7 @@ def render_config_toml(
                 **({"cache": cache_section(cache)} if cache else {}),
             }
         )
+    metrics = {"listen_address": ECS_LISTEN_ADDRESS} if config.observability.enabled else {}
     return tomli_w.dumps(
         {
             "concurrent": max(1, shard.jobs),
@@ -166,6 +168,8 @@ def render_config_toml(
             "log_level": "info",
             "log_format": "text",
             "shutdown_timeout": SHUTDOWN_TIMEOUT_SECONDS,
+            # Prometheus metrics for the CloudWatch agent on this host only (scrape.py).
+            **metrics,
             "runners": runners,
         }
     )

@@ -25,6 +25,8 @@ from components.ecs.security import SecurityGroupArgs, create_security_groups
 from components.ecs.task_definitions import CatalogueArgs, create_catalogue
 from components.gitlab.runners import RunnerTokens
 from components.naming import resource_prefix, type_token
+from components.observability.catalogue import metrics_namespace
+from components.observability.monitoring import MonitoringTargets
 from components.shared.aws import AwsContext, child
 from components.shared.cache import BuildCache
 from components.shared.images import ImageCacheInfo
@@ -71,6 +73,10 @@ class EcsFargateRunner(pulumi.ComponentResource):
 
         self.jobs_log_group = self._log_group("jobs")
         self.manager_log_group = self._log_group("manager")
+        # The managers' CloudWatch agent writes the runners' metrics here (EMF).
+        self.metrics_log_group = (
+            self._log_group("metrics") if args.config.observability.enabled else None
+        )
         lanes = ["fargate"] + (
             ["spot"] if any(r.lane == "spot" for r in args.config.runners) else []
         )
@@ -129,12 +135,19 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 depends_on=[*capacity, token_version, self.reaper.drain],
                 tokens_version=token_version.version_id,
                 cache=args.cache,
+                metrics_log_group=self.metrics_log_group,
+                metrics_namespace=metrics_namespace(pulumi.get_stack()),
             )
         )
         self.managers = managers
         self.manager_group = managers.groups[0]
         self.rendered_files = managers.rendered_files
         self.reaper.schedule_for(*[g.name for g in managers.groups])
+        self.monitoring_targets = MonitoringTargets(
+            fargate_classes=("OnDemand", "Spot") if "spot" in self.clusters else ("OnDemand",),
+            manager_groups=[g.name for g in managers.groups],
+            cluster_arns=[c.arn for c in self.clusters.values()],
+        )
         self.stack_outputs = self._outputs()
         self.register_outputs(self.stack_outputs)
 

@@ -42,6 +42,7 @@ from components.ecs.manager_files import (
     runner_download_url,
     runner_sums_url,
 )
+from components.observability.scrape import ecs_agent_prometheus, render_ecs_scrape_config
 
 # EC2 rejects user data over 16 KiB; cloud-init unpacks gzip, which keeps large configs under it.
 USER_DATA_LIMIT_BYTES = 16384
@@ -49,6 +50,8 @@ HEREDOC_END = "__GITLAB_RUNNER_MANAGER_EOF__"
 # Entry of gitlab-runner's release.sha256 (and the driver's, where one is published).
 RUNNER_SUMS_ENTRY = "binaries/gitlab-runner-linux-amd64"
 DRIVER_SUMS_ENTRY = "fargate-linux-amd64"
+# The Prometheus scrape file the CloudWatch agent reads (observability.enabled).
+PROMETHEUS_SCRAPE_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/gitlab-runner-prometheus.yaml"
 # A failed token read is retried by systemd after this, for ever (StartLimitIntervalSec=0).
 TOKENS_RESTART_SECONDS = 30
 
@@ -61,6 +64,15 @@ def _script(name: str) -> str:
 TOKEN_SCRIPT = _script("gitlab_runner_tokens.py")
 FETCH_SCRIPT = _script("fetch_verified.py")
 DRAIN_SCRIPT = _script("gitlab_runner_drain.py")
+
+
+@dataclass(frozen=True)
+class ManagerMetrics:
+    """Where the agent sends gitlab-runner's metrics (components/observability)."""
+
+    namespace: str
+    log_group_name: str  # EMF events; CloudWatch extracts the metrics from them
+    cluster_name: str  # named so the agent does not look for an ECS/EKS cluster itself
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ class ManagerBootSettings:
     stop_timeout_seconds: int  # how long a stop waits for running jobs to finish
     lifecycle_hook_name: str  # the termination hook the drain service completes
     heartbeat_seconds: int  # the hook's heartbeat timeout: a long drain records heartbeats
+    metrics: ManagerMetrics | None = None  # None: observability.enabled is false
 
 
 def render_tokens_unit(region: str, secret_arn: str) -> str:
@@ -162,18 +175,32 @@ WantedBy=multi-user.target
 """
 
 
-def render_cloudwatch_agent_config(log_group_name: str) -> str:
-    """Ship the runner log, the token unit's log and cloud-init's output to the manager group."""
+def render_cloudwatch_agent_config(
+    log_group_name: str, metrics: ManagerMetrics | None = None
+) -> str:
+    """Ship the runner log, the token unit's log and cloud-init's output to the manager group;
+    with `metrics`, scrape gitlab-runner's Prometheus endpoint into the stack namespace."""
     streams = (
         (RUNNER_LOG, "gitlab-runner"),
         (TOKENS_LOG, "tokens"),
         (DRAIN_LOG, "drain"),
         ("/var/log/cloud-init-output.log", "cloud-init"),
     )
+    logs: dict[str, object] = {}
+    if metrics is not None:
+        logs["metrics_collected"] = {
+            "prometheus": ecs_agent_prometheus(
+                metrics.namespace,
+                metrics.log_group_name,
+                metrics.cluster_name,
+                PROMETHEUS_SCRAPE_CONFIG,
+            )
+        }
     return json.dumps(
         {
             "agent": {"run_as_user": "root"},
             "logs": {
+                **logs,
                 "logs_collected": {
                     "files": {
                         "collect_list": [
@@ -186,7 +213,7 @@ def render_cloudwatch_agent_config(log_group_name: str) -> str:
                             for path, stream in streams
                         ]
                     }
-                }
+                },
             },
         },
         indent=2,
@@ -240,11 +267,15 @@ def render_user_data(settings: ManagerBootSettings) -> str:
     logging_files = [
         _write_file(
             CLOUDWATCH_AGENT_CONFIG,
-            render_cloudwatch_agent_config(settings.log_group_name),
+            render_cloudwatch_agent_config(settings.log_group_name, settings.metrics),
             "0644",
         ),
         _write_file("/etc/logrotate.d/gitlab-runner", LOGROTATE_CONFIG, "0644"),
     ]
+    if settings.metrics is not None:
+        logging_files.append(
+            _write_file(PROMETHEUS_SCRAPE_CONFIG, render_ecs_scrape_config(), "0644")
+        )
     files = [
         _write_file(CONFIG_TEMPLATE_PATH, settings.config_toml, "0600"),
         *(

@@ -31,6 +31,7 @@ from components.eks.karpenter_objects import (
     node_classes_for,
     node_pool_specs,
 )
+from components.eks.metrics_collector import MetricsCollector, MetricsCollectorArgs
 from components.eks.placement import FARGATE, RUNNERS_PROFILE, placement_for
 from components.eks.policies import NODE_MANAGED_POLICIES, PRIVILEGED_NODE_MANAGED_POLICIES
 from components.eks.runner_chart import (
@@ -42,7 +43,8 @@ from components.eks.runner_chart import (
 )
 from components.eks.spot_role import spot_service_linked_role
 from components.gitlab.runners import RunnerTokens
-from components.naming import type_token
+from components.naming import resource_prefix, type_token
+from components.observability.monitoring import MonitoringTargets
 from components.shared.aws import AwsContext, child
 from components.shared.cache import BuildCache
 from components.shared.images import ImageCacheInfo, pull_through_policy
@@ -224,6 +226,25 @@ class EksFargateRunner(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        # EKS Fargate pods count against the account's on-demand Fargate vCPU quota.
+        self.monitoring_targets = MonitoringTargets(fargate_classes=("OnDemand",))
+        self.metrics_collector: MetricsCollector | None = None
+        if config.observability.enabled:
+            self.metrics_collector = MetricsCollector(
+                f"{name}-metrics",
+                MetricsCollectorArgs(
+                    config=config,
+                    prefix=resource_prefix(pulumi.get_stack()),
+                    stack=pulumi.get_stack(),
+                    region=ctx.region,
+                    provider=cluster.provider,
+                    oidc_provider_arn=cluster.cluster.oidc_provider_arn,
+                    oidc_issuer=cluster.cluster.oidc_issuer,
+                    depends_on=[cluster.logging_config, *(c.namespace for c in charts.values())],
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         # What the offline plan shows reviewers: each release's values and its runners.config.
         self.rendered_files: dict[str, pulumi.Output[str]] = {}
         for runner in config.runners:
@@ -234,6 +255,10 @@ class EksFargateRunner(pulumi.ComponentResource):
             )
             self.rendered_files[f"{base}/runners.config.toml"] = values.apply(
                 lambda v: v["runners"]["config"]
+            )
+        if self.metrics_collector is not None:
+            self.rendered_files["metrics-collector/collector.yaml"] = (
+                self.metrics_collector.config_yaml
             )
         self.stack_outputs: dict[str, Any] = {
             "clusterName": args.cluster_name,

@@ -128,7 +128,13 @@ def runners_config_toml(
     # Job pods run as a service account with no RBAC, and get no API token mounted.
     kubernetes["service_account"] = job_service_account(runner)
     kubernetes["automount_service_account_token"] = False
-    entry = {"request_concurrency": runner.request_concurrency, "kubernetes": kubernetes}
+    # `limit` = the chart's `concurrent` (one runner per release): gitlab_runner_limit then
+    # carries the runner's concurrency, which the saturation alarm divides by.
+    entry = {
+        "limit": runner.concurrency,
+        "request_concurrency": runner.request_concurrency,
+        "kubernetes": kubernetes,
+    }
     if cache is not None:
         entry["cache"] = cache_section(cache)
     return tomli_w.dumps({"runners": [entry]})
@@ -253,7 +259,7 @@ class GitLabRunnerChart(pulumi.ComponentResource):
         self.namespace_name = runner_namespace(runner.name)
         self.release_name = release_name(runner)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        namespace = k8s.core.v1.Namespace(
+        self.namespace = namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=self.namespace_name, labels=namespace_labels(runner)

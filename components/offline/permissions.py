@@ -48,6 +48,9 @@ TOKENS = {
     "aws:cloudwatch/eventRule:EventRule": "events",
     "aws:cloudwatch/eventTarget:EventTarget": "events",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch",
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "logs",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "logs",
+    "aws:cloudwatch/dashboard:Dashboard": "cloudwatch",
     "eks:index:Cluster": "eks",
 }
 LABELS = {  # how a type is shown when its short name would mislead

@@ -92,8 +92,11 @@ def test_config_toml_has_every_runner_with_exactly_the_known_keys() -> None:
         "log_level",
         "log_format",
         "shutdown_timeout",
+        "listen_address",
         "runners",
     }
+    # Metrics for the CloudWatch agent on the same host, never the VPC (observability).
+    assert document["listen_address"] == "127.0.0.1:9252"
     assert document["concurrent"] == 9  # the sum of the runners' concurrency
     assert document["check_interval"] == 5
     assert document["log_level"] == "info" and document["log_format"] == "text"

@@ -150,14 +150,17 @@ def test_manager_reads_only_its_secret_and_writes_only_its_log_group(ecs_dev_pla
     secret = statement_for(document, "secretsmanager:GetSecretValue")
     assert actions(secret) == ["secretsmanager:GetSecretValue"]
     assert resources(secret) == [plan.outputs["runnerTokenSecretArn"]]
-    logs = statement_for(document, "logs:PutLogEvents")
-    group = f"arn:aws:logs:eu-west-1:{MOCK_ACCOUNT}:log-group:/gitlab-runners-dev/manager"
-    assert resources(logs) == [group, f"{group}:*"]
-    assert sorted(actions(logs)) == [
-        "logs:CreateLogStream",
-        "logs:DescribeLogStreams",
-        "logs:PutLogEvents",
-    ]
+    by_sid = {s["Sid"]: s for s in statements(document)}
+    prefix = f"arn:aws:logs:eu-west-1:{MOCK_ACCOUNT}:log-group:/gitlab-runners-dev"
+    # Its own logs, and the CloudWatch agent's EMF events of the runners' metrics.
+    for sid, group in (("ShipManagerLogs", "manager"), ("ShipRunnerMetrics", "metrics")):
+        logs = by_sid[sid]
+        assert resources(logs) == [f"{prefix}/{group}", f"{prefix}/{group}:*"]
+        assert sorted(actions(logs)) == [
+            "logs:CreateLogStream",
+            "logs:DescribeLogStreams",
+            "logs:PutLogEvents",
+        ]
     granted = {a for s in statements(document) for a in actions(s)}
     assert granted == {
         "ecs:RunTask",

@@ -379,6 +379,8 @@ def test_log_groups_have_the_configured_retention(ecs_existing_vpc_plan: Plan) -
         "/gitlab-runners-dev/jobs",
         "/gitlab-runners-dev/manager",
         "/gitlab-runners-dev/task-reaper",
+        "/gitlab-runners-dev/metrics",
+        "/aws/events/gitlab-runners-dev/tasks-not-started",
     }
     assert {g["retentionInDays"] for g in groups.values()} == {30}
 

@@ -319,8 +319,11 @@ def test_job_pods_mount_no_token(plan: Plan, runner: str) -> None:
     assert account.inputs["automountServiceAccountToken"] is False
     known = RUNNER["sections"]["runners.kubernetes"]["keys"]
     assert {"automount_service_account_token", "service_account"} <= set(known)
-    # No RBAC binds it: the only role the chart creates is the manager's.
-    assert not [r for r in plan.resources if "RoleBinding" in r.type]
+    # No RBAC binds it: the chart binds only the manager, the program only the metrics
+    # collector's account.
+    bindings = [r for r in plan.resources if "RoleBinding" in r.type]
+    subjects = [s for b in bindings for s in b.inputs["subjects"]]
+    assert subjects and {s["name"] for s in subjects} == {"gitlab-runner-metrics-collector"}
 
 
 # 9. The API endpoint

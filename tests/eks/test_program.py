@@ -169,6 +169,7 @@ def test_stack_outputs(plan: Plan) -> None:
         "karpenterInterruptionQueue",
         "gitlabCiExample",
         "cacheBucket",
+        "dashboardUrl",
     }
     assert plan.outputs["clusterName"] == "gitlab-runners-dev"
     assert plan.outputs["fargateLogGroup"] == "/aws/eks/gitlab-runners-dev/fargate"

@@ -81,7 +81,7 @@ def test_rbac_rules_cover_the_kubernetes_executor(plan: Plan) -> None:
 def test_runners_config_toml(plan: Plan, runner: str) -> None:
     toml = runner_toml(plan, runner)
     (entry,) = toml["runners"]
-    assert set(entry) == {"request_concurrency", "kubernetes", "cache"}
+    assert set(entry) == {"limit", "request_concurrency", "kubernetes", "cache"}
     kubernetes = entry["kubernetes"]
     assert set(kubernetes) <= KNOWN_KUBERNETES_KEYS, set(kubernetes) - KNOWN_KUBERNETES_KEYS
     assert kubernetes["namespace"] == f"gitlab-runner-{runner}"

@@ -1,0 +1,234 @@
+"""The alarms, as pure specs: one `pulumi_aws.cloudwatch.MetricAlarm` each (monitoring.py).
+
+Four kinds (docs/observability.md says what each means and what to do):
+- manager-down: a runner that neither polls GitLab nor is full (both modes), and in ECS mode a
+  manager's Auto Scaling group without an instance in service;
+- job-start-failures: jobs whose task or pod never started, or that failed on the runner's side;
+- runner-saturated: a runner at its concurrency for alerts.saturatedMinutes;
+- fargate-quota: Fargate vCPU in use above alerts.fargateQuotaPercent of the quota.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.observability.catalogue import (
+    AUTOSCALING_NAMESPACE,
+    FAILED_JOBS,
+    FAILURE_REASON,
+    FEEDS,
+    IN_SERVICE,
+    JOBS,
+    LIMIT,
+    RUNNER,
+    START_FAILURE_REASONS,
+    TASKS_NOT_STARTED,
+    USAGE_METRIC,
+    USAGE_NAMESPACE,
+    MetricRef,
+    fargate_usage_dimensions,
+    runner_metric,
+)
+from components.observability.fleet import FleetView
+
+MANAGER_DOWN = "manager-down"
+JOB_START_FAILURES = "job-start-failures"
+RUNNER_SATURATED = "runner-saturated"
+FARGATE_QUOTA = "fargate-quota"
+KINDS = (MANAGER_DOWN, JOB_START_FAILURES, RUNNER_SATURATED, FARGATE_QUOTA)
+DOCS = "docs/observability.md"
+START_FAILURE_WINDOW_SECONDS = 900
+QUOTA_EVALUATION_MINUTES = 5
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One entry of an alarm's metric math: a metric or an expression over the others."""
+
+    id: str
+    metric: MetricRef | None = None
+    expression: str | None = None
+    label: str | None = None
+    return_data: bool = False
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    key: str  # names the Pulumi resource and, after the stack prefix, the alarm
+    kind: str
+    description: str
+    queries: tuple[MetricQuery, ...]
+    comparison: str
+    threshold: float
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    treat_missing_data: str
+
+    @property
+    def metrics(self) -> list[MetricRef]:
+        return [q.metric for q in self.queries if q.metric is not None]
+
+
+def _describe(what: str, anchor: str) -> str:
+    return f"{what} What to do: {DOCS}#{anchor}"
+
+
+def _not_polling(view: FleetView, runner: str) -> AlarmSpec:
+    """Feeds stop when the runner is unhealthy (GitLab refuses it) or its process is gone; they
+    also stop while every worker runs a job, so a full runner counts as polling. No data at
+    all (no manager reports the runner's limit) is a manager down."""
+    ns, minutes = view.namespace, view.alerts.not_polling_minutes
+    return AlarmSpec(
+        key=f"runner-{runner}-not-polling",
+        kind=MANAGER_DOWN,
+        description=_describe(
+            f"Runner '{runner}' has not asked GitLab for jobs for {minutes} minutes and is not "
+            "full: its manager is down, cannot reach GitLab or its token was refused.",
+            "manager-down",
+        ),
+        queries=(
+            MetricQuery("feeds", runner_metric(ns, FEEDS, **{RUNNER: runner})),
+            MetricQuery("jobs", runner_metric(ns, JOBS, **{RUNNER: runner})),
+            MetricQuery("limit", runner_metric(ns, LIMIT, **{RUNNER: runner})),
+            MetricQuery(
+                "polling",
+                expression="IF(FILL(jobs, 0) >= limit, 1, FILL(feeds, 0))",
+                label="polling (or full)",
+                return_data=True,
+            ),
+        ),
+        comparison="LessThanThreshold",
+        threshold=1,
+        evaluation_periods=minutes,
+        datapoints_to_alarm=minutes,
+        treat_missing_data="breaching",
+    )
+
+
+def _group_down(view: FleetView, index: int, group: str) -> AlarmSpec:
+    minutes = view.alerts.not_polling_minutes
+    in_service = MetricRef(
+        AUTOSCALING_NAMESPACE, IN_SERVICE, (("AutoScalingGroupName", group),), stat="Minimum"
+    )
+    return AlarmSpec(
+        key=f"manager-{index}-down",
+        kind=MANAGER_DOWN,
+        description=_describe(
+            f"Runner manager {index} (Auto Scaling group {group}) has had no instance in "
+            f"service for {minutes} minutes.",
+            "manager-down",
+        ),
+        queries=(MetricQuery("in_service", in_service, return_data=True),),
+        comparison="LessThanThreshold",
+        threshold=1,
+        evaluation_periods=minutes,
+        datapoints_to_alarm=minutes,
+        treat_missing_data="breaching",
+    )
+
+
+def _start_failures(view: FleetView) -> AlarmSpec:
+    window = START_FAILURE_WINDOW_SECONDS
+    queries = [
+        MetricQuery(
+            f"reason{i}",
+            MetricRef(view.namespace, FAILED_JOBS, ((FAILURE_REASON, r),), period=window),
+        )
+        for i, r in enumerate(START_FAILURE_REASONS)
+    ]
+    if view.mode == "ecs":
+        queries.append(
+            MetricQuery("tasks", MetricRef(view.namespace, TASKS_NOT_STARTED, (), period=window))
+        )
+    total = " + ".join(f"FILL({q.id}, 0)" for q in queries)
+    what = "ECS tasks that stopped before running, " if view.mode == "ecs" else ""
+    return AlarmSpec(
+        key="job-start-failures",
+        kind=JOB_START_FAILURES,
+        description=_describe(
+            f"More than {view.alerts.job_start_failures} jobs failed to start in 15 minutes "
+            f"({what}runner system failures and image pull failures).",
+            "jobs-failing-to-start",
+        ),
+        queries=(
+            *queries,
+            MetricQuery(
+                "failed", expression=total, label="jobs that failed to start", return_data=True
+            ),
+        ),
+        comparison="GreaterThanThreshold",
+        threshold=view.alerts.job_start_failures,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        treat_missing_data="notBreaching",
+    )
+
+
+def _saturated(view: FleetView, runner: str) -> AlarmSpec:
+    ns, minutes = view.namespace, view.alerts.saturated_minutes
+    return AlarmSpec(
+        key=f"runner-{runner}-saturated",
+        kind=RUNNER_SATURATED,
+        description=_describe(
+            f"Runner '{runner}' has run at its concurrency for {minutes} minutes: jobs queue.",
+            "runner-saturated",
+        ),
+        queries=(
+            MetricQuery("jobs", runner_metric(ns, JOBS, **{RUNNER: runner})),
+            MetricQuery("limit", runner_metric(ns, LIMIT, **{RUNNER: runner})),
+            MetricQuery(
+                "used",
+                expression="FILL(jobs, 0) / limit",
+                label="share of concurrency",
+                return_data=True,
+            ),
+        ),
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=1,
+        evaluation_periods=minutes,
+        datapoints_to_alarm=minutes,
+        treat_missing_data="notBreaching",
+    )
+
+
+def _fargate_quota(view: FleetView, fargate_class: str) -> AlarmSpec:
+    usage = MetricRef(
+        USAGE_NAMESPACE,
+        USAGE_METRIC,
+        tuple(sorted(fargate_usage_dimensions(fargate_class).items())),
+        stat="Maximum",
+    )
+    percent = view.alerts.fargate_quota_percent
+    return AlarmSpec(
+        key=f"fargate-{fargate_class.lower()}-quota",
+        kind=FARGATE_QUOTA,
+        description=_describe(
+            f"Fargate {fargate_class} vCPU in use is above {percent}% of the account's quota "
+            "in this region: new jobs will soon fail to start.",
+            "fargate-usage-against-the-quota",
+        ),
+        queries=(
+            MetricQuery("vcpu", usage),
+            MetricQuery(
+                "percent",
+                expression="vcpu / SERVICE_QUOTA(vcpu) * 100",
+                label="% of the vCPU quota",
+                return_data=True,
+            ),
+        ),
+        comparison="GreaterThanThreshold",
+        threshold=percent,
+        evaluation_periods=QUOTA_EVALUATION_MINUTES,
+        datapoints_to_alarm=3,
+        treat_missing_data="notBreaching",
+    )
+
+
+def alarm_specs(view: FleetView) -> list[AlarmSpec]:
+    """Every alarm of the stack; keys are unique (runner names are)."""
+    specs = [_not_polling(view, r) for r in view.runners]
+    specs += [_group_down(view, i, g) for i, g in enumerate(view.manager_groups)]
+    specs.append(_start_failures(view))
+    specs += [_saturated(view, r) for r in view.runners]
+    specs += [_fargate_quota(view, c) for c in view.fargate_classes]
+    return specs

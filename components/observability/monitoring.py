@@ -1,0 +1,273 @@
+"""The stack's dashboard and alarms, the optional SNS topic they notify, and in ECS mode the
+EventBridge rule that turns "task stopped before running" events into a metric.
+
+Both topologies put gitlab-runner's metrics into the stack namespace themselves (the ECS
+managers' CloudWatch agent, the EKS collector); this component reads them, with the AWS
+namespaces the topologies feed (Auto Scaling group metrics, Fargate usage)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import StackConfig
+from components.naming import type_token
+from components.observability.alarms import AlarmSpec, alarm_specs
+from components.observability.catalogue import TASKS_NOT_STARTED, task_events_log_group_name
+from components.observability.dashboard import dashboard_body
+from components.observability.fleet import FleetView
+
+TYPE_TOKEN = type_token("observability", "FleetMonitoring")
+EVENTS_SERVICE = "events.amazonaws.com"
+CONSOLE = {
+    "aws": "console.aws.amazon.com",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+    "aws-cn": "console.amazonaws.cn",
+}
+
+
+@dataclass(frozen=True)
+class MonitoringTargets:
+    """What a topology hands over to be watched."""
+
+    fargate_classes: tuple[str, ...]  # catalogue.FARGATE_CLASSES keys the jobs use
+    manager_groups: Sequence[pulumi.Output[str]] = ()  # ECS Auto Scaling group names
+    cluster_arns: Sequence[pulumi.Output[str]] = ()  # ECS clusters whose task events count
+
+
+@dataclass(frozen=True)
+class FleetMonitoringArgs:
+    config: StackConfig
+    prefix: str  # resource_prefix(stack)
+    namespace: str  # catalogue.metrics_namespace(stack)
+    targets: MonitoringTargets
+    tags: Mapping[str, str]
+
+
+def task_event_pattern(cluster_arns: Sequence[str]) -> dict[str, Any]:
+    """ECS task state changes of our clusters' tasks that stopped without ever running."""
+    return {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        "detail": {
+            "clusterArn": sorted(cluster_arns),
+            "lastStatus": ["STOPPED"],
+            "startedAt": [{"exists": False}],
+        },
+    }
+
+
+def events_log_policy(log_group_arn: str) -> dict[str, Any]:
+    """Lets EventBridge write to this one log group (a log group target needs it)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TaskEventsFromEventBridge",
+                "Effect": "Allow",
+                "Principal": {"Service": EVENTS_SERVICE},
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{log_group_arn}:*",
+            }
+        ],
+    }
+
+
+def dashboard_url(partition: str, region: str, name: str) -> str:
+    host = CONSOLE.get(partition, CONSOLE["aws"])
+    return f"https://{region}.{host}/cloudwatch/home?region={region}#dashboards/dashboard/{name}"
+
+
+class FleetMonitoring(pulumi.ComponentResource):
+    """Dashboard, alarms, notifications; `dashboard_url` is the stack output."""
+
+    def __init__(
+        self, name: str, args: FleetMonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self._name = name
+        config = args.config
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self.topic_arn: pulumi.Output[str] | None = None
+        if config.alerts.email:
+            topic = aws.sns.Topic(
+                f"{name}-alerts", name=f"{args.prefix}-alerts", tags=tags, opts=child
+            )
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-email",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=config.alerts.email,
+                opts=child,
+            )
+            self.topic_arn = topic.arn
+        elif config.alerts.sns_topic_arn:
+            self.topic_arn = pulumi.Output.from_input(config.alerts.sns_topic_arn)
+            region.apply(lambda r: _warn_other_region(config.alerts.sns_topic_arn or "", r, self))
+        events_group: pulumi.Output[str] | None = None
+        if config.mode == "ecs":
+            events_group = self._task_events(args, tags, child)
+        view = pulumi.Output.all(
+            region=region,
+            groups=pulumi.Output.all(*args.targets.manager_groups),
+            events=events_group,
+        ).apply(
+            lambda v: FleetView(
+                mode=config.mode,
+                region=v["region"],
+                namespace=args.namespace,
+                prefix=args.prefix,
+                runners=tuple(r.name for r in config.runners),
+                manager_groups=tuple(v["groups"]),
+                fargate_classes=args.targets.fargate_classes,
+                task_events_log_group=v["events"],
+                alerts=config.alerts,
+            )
+        )
+        specs = alarm_specs(_shape(config, args))
+        self.alarms = {
+            spec.key: self._alarm(spec, args.prefix, view, tags, child) for spec in specs
+        }
+        body = pulumi.Output.all(view, *[a.arn for a in self.alarms.values()]).apply(
+            lambda v: json.dumps(dashboard_body(v[0], v[1:]))
+        )
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard", dashboard_name=args.prefix, dashboard_body=body, opts=child
+        )
+        self.dashboard_url = pulumi.Output.all(
+            partition.partition, region, dashboard.dashboard_name
+        ).apply(lambda v: dashboard_url(*v))
+        self.register_outputs({"dashboardUrl": self.dashboard_url})
+
+    def _task_events(
+        self, args: FleetMonitoringArgs, tags: dict[str, str], child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        """EventBridge -> log group -> metric filter: jobs whose Fargate task never ran."""
+        group = aws.cloudwatch.LogGroup(
+            f"{self._name}-task-events",
+            name=task_events_log_group_name(args.prefix),
+            retention_in_days=args.config.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        policy = aws.cloudwatch.LogResourcePolicy(
+            f"{self._name}-task-events-policy",
+            policy_name=f"{args.prefix}-task-events",
+            policy_document=group.arn.apply(lambda arn: json.dumps(events_log_policy(arn))),
+            opts=child,
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-task-events",
+            description="ECS job tasks that stopped before running (quota, capacity, image pull)",
+            event_pattern=pulumi.Output.all(*args.targets.cluster_arns).apply(
+                lambda arns: json.dumps(task_event_pattern(arns))
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-task-events",
+            rule=rule.name,
+            arn=group.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        aws.cloudwatch.LogMetricFilter(
+            f"{self._name}-tasks-not-started",
+            log_group_name=group.name,
+            pattern='{ $.detail.lastStatus = "STOPPED" }',
+            metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                name=TASKS_NOT_STARTED, namespace=args.namespace, value="1", unit="Count"
+            ),
+            opts=child,
+        )
+        return group.name
+
+    def _alarm(
+        self,
+        spec: AlarmSpec,
+        prefix: str,
+        view: pulumi.Output[FleetView],
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> aws.cloudwatch.MetricAlarm:
+        actions = [self.topic_arn] if self.topic_arn is not None else []
+        # The spec's metrics depend on resolved names (the ECS groups): take them from the view.
+        resolved = view.apply(lambda v: next(s for s in alarm_specs(v) if s.key == spec.key))
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{spec.key}",
+            name=f"{prefix}-{spec.key}",
+            alarm_description=resolved.apply(lambda s: s.description),
+            comparison_operator=spec.comparison,
+            threshold=spec.threshold,
+            evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints_to_alarm,
+            treat_missing_data=spec.treat_missing_data,
+            metric_queries=resolved.apply(_queries),
+            alarm_actions=actions,
+            ok_actions=actions,
+            tags=tags,
+            opts=child,
+        )
+
+
+def other_region_problem(topic_arn: str, region: str) -> str | None:
+    """Alarms notify topics of their own region only."""
+    topic_region = topic_arn.split(":")[3]
+    if topic_region == region:
+        return None
+    return (
+        f"alerts.snsTopicArn: the topic is in {topic_region} but the alarms are in {region}, and "
+        "CloudWatch alarms notify topics of their own region only; use a topic in "
+        f"{region} (or alerts.email for a new one)"
+    )
+
+
+def _warn_other_region(topic_arn: str, region: str, resource: pulumi.Resource) -> None:
+    problem = other_region_problem(topic_arn, region)
+    if problem:
+        pulumi.log.warn(problem, resource=resource)
+
+
+def _queries(spec: AlarmSpec) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    return [
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=q.id,
+            return_data=q.return_data,
+            label=q.label,
+            expression=q.expression,
+            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                namespace=q.metric.namespace,
+                metric_name=q.metric.name,
+                dimensions=q.metric.dimension_map() or None,
+                stat=q.metric.stat,
+                period=q.metric.period,
+            )
+            if q.metric
+            else None,
+        )
+        for q in spec.queries
+    ]
+
+
+def _shape(config: StackConfig, args: FleetMonitoringArgs) -> FleetView:
+    """The view with placeholder names: which alarms exist is known before any name is."""
+    ecs = config.mode == "ecs"
+    return FleetView(
+        mode=config.mode,
+        region="",
+        namespace=args.namespace,
+        prefix=args.prefix,
+        runners=tuple(r.name for r in config.runners),
+        manager_groups=tuple(str(i) for i in range(len(args.targets.manager_groups))),
+        fargate_classes=args.targets.fargate_classes,
+        task_events_log_group="" if ecs else None,
+        alerts=config.alerts,
+    )

@@ -1,0 +1,278 @@
+"""The four alarm kinds in both modes, who they notify, the thresholds that are keys, the
+dashboard output, the ECS task-event pipeline and observability switched off."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from components.config import ConfigError, parse_config
+from components.ecs.manager_files import CONFIG_PATH
+from components.observability.alarms import KINDS, alarm_specs
+from components.observability.monitoring import task_event_pattern
+from components.offline.mocks import Plan
+from tests.harness import dev_config, run_program
+from tests.observability.conftest import EMAIL, TOPIC
+from tests.observability.support import ALARM, DASHBOARD, alarms, dashboard, user_data
+
+TOKENS = {"runnerTokens": {"fargate": "glrt-" + "a" * 20}}
+TOPIC_TYPE = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+
+def _by_name(plan: Plan) -> dict[str, dict]:
+    return {a["name"].removeprefix("gitlab-runners-dev-"): a for a in alarms(plan)}
+
+
+def test_ecs_has_the_four_kinds_of_alarm(ecs_email_plan: Plan) -> None:
+    assert set(_by_name(ecs_email_plan)) == {
+        "runner-fargate-not-polling",
+        "runner-fargate-spot-not-polling",
+        "manager-0-down",
+        "job-start-failures",
+        "runner-fargate-saturated",
+        "runner-fargate-spot-saturated",
+        "fargate-ondemand-quota",
+        "fargate-spot-quota",
+    }
+
+
+def test_eks_has_the_four_kinds_of_alarm(eks_topic_plan: Plan) -> None:
+    assert set(_by_name(eks_topic_plan)) == {
+        "runner-fargate-not-polling",
+        "runner-fargate-spot-not-polling",
+        "job-start-failures",
+        "runner-fargate-saturated",
+        "runner-fargate-spot-saturated",
+        "fargate-ondemand-quota",
+    }
+
+
+def test_every_alarm_points_at_a_section_of_the_docs(mode_plan: Plan) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "observability.md").read_text()
+    slugs = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in doc.splitlines()
+        if line.startswith("#")
+    }
+    anchors = {a["alarmDescription"].rsplit("#", 1)[1] for a in alarms(mode_plan)}
+    assert anchors <= slugs, anchors - slugs
+    assert len(anchors) == len(KINDS)
+
+
+def test_email_makes_a_topic_that_every_alarm_notifies(ecs_email_plan: Plan) -> None:
+    topic = ecs_email_plan.one(TOPIC_TYPE)
+    subscription = ecs_email_plan.one(SUBSCRIPTION).inputs
+    assert subscription["protocol"] == "email" and subscription["endpoint"] == EMAIL
+    arn = subscription["topic"]
+    assert topic.inputs["name"] == "gitlab-runners-dev-alerts"
+    assert ecs_email_plan.outputs["alertsTopicArn"] == arn and arn.startswith("arn:aws:sns:")
+    for alarm in alarms(ecs_email_plan):
+        assert alarm["alarmActions"] == [arn] and alarm["okActions"] == [arn], alarm["name"]
+
+
+def test_an_existing_topic_is_notified_and_none_is_created(eks_topic_plan: Plan) -> None:
+    assert not eks_topic_plan.all(TOPIC_TYPE) and not eks_topic_plan.all(SUBSCRIPTION)
+    for alarm in alarms(eks_topic_plan):
+        assert alarm["alarmActions"] == [TOPIC] and alarm["okActions"] == [TOPIC]
+
+
+def test_without_alerts_alarms_notify_nobody(eks_dev_plan: Plan) -> None:
+    assert not eks_dev_plan.all(TOPIC_TYPE)
+    assert all(a["alarmActions"] == [] for a in alarms(eks_dev_plan))
+    assert "alertsTopicArn" not in eks_dev_plan.outputs
+
+
+def test_thresholds_are_the_keys() -> None:
+    plan = run_program(
+        dev_config(
+            alerts={
+                "fargateQuotaPercent": 70,
+                "saturatedMinutes": 30,
+                "notPollingMinutes": 10,
+                "jobStartFailures": 0,
+            }
+        )
+    )
+    by_name = _by_name(plan)
+    assert by_name["fargate-ondemand-quota"]["threshold"] == 70
+    assert by_name["runner-fargate-saturated"]["evaluationPeriods"] == 30
+    assert by_name["runner-fargate-saturated"]["datapointsToAlarm"] == 30
+    assert by_name["runner-fargate-not-polling"]["evaluationPeriods"] == 10
+    assert by_name["manager-0-down"]["evaluationPeriods"] == 10
+    assert by_name["job-start-failures"]["threshold"] == 0
+
+
+def test_default_thresholds(ecs_email_plan: Plan) -> None:
+    by_name = _by_name(ecs_email_plan)
+    quota = by_name["fargate-spot-quota"]
+    assert quota["threshold"] == 80 and quota["comparisonOperator"] == "GreaterThanThreshold"
+    (percent,) = [q for q in quota["metricQueries"] if q["returnData"]]
+    assert percent["expression"] == "vcpu / SERVICE_QUOTA(vcpu) * 100"
+    saturated = by_name["runner-fargate-saturated"]
+    assert saturated["evaluationPeriods"] == 15 and saturated["threshold"] == 1
+    assert saturated["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # A manager that reports nothing at all is down; a quiet metric elsewhere is fine.
+    assert by_name["runner-fargate-not-polling"]["treatMissingData"] == "breaching"
+    assert by_name["manager-0-down"]["treatMissingData"] == "breaching"
+    assert saturated["treatMissingData"] == "notBreaching"
+    failures = by_name["job-start-failures"]
+    (total,) = [q for q in failures["metricQueries"] if q["returnData"]]
+    assert total["expression"] == "FILL(reason0, 0) + FILL(reason1, 0) + FILL(tasks, 0)"
+    assert failures["threshold"] == 3
+
+
+def test_every_alarm_returns_one_series_and_names_its_fix(mode_plan: Plan) -> None:
+    for alarm in alarms(mode_plan):
+        assert sum(q["returnData"] for q in alarm["metricQueries"]) == 1, alarm["name"]
+        assert "docs/observability.md#" in alarm["alarmDescription"]
+        ids = {q["id"] for q in alarm["metricQueries"]}
+        for q in alarm["metricQueries"]:
+            for word in q.get("expression", "").replace("(", " ").replace(")", " ").split():
+                if word.islower() and word.isidentifier():
+                    assert word in ids, (alarm["name"], word)
+
+
+def test_dashboard_output_and_body(mode_plan: Plan) -> None:
+    url = mode_plan.outputs["dashboardUrl"]
+    assert url == (
+        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"
+        "#dashboards/dashboard/gitlab-runners-dev"
+    )
+    body = dashboard(mode_plan)
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert "Running jobs against each runner's concurrency" in titles
+    assert "Fargate vCPU in use against the quota" in titles
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert len(alarm_widget["properties"]["alarms"]) == len(alarms(mode_plan))
+    for widget in body["widgets"]:
+        assert widget["x"] + widget["width"] <= 24
+        assert widget["type"] == "alarm" or widget["properties"]["region"] == "eu-west-1"
+    cells = {
+        (w["y"] + dy, w["x"] + dx)
+        for w in body["widgets"]
+        for dy in range(w["height"])
+        for dx in range(w["width"])
+    }
+    assert len(cells) == sum(w["width"] * w["height"] for w in body["widgets"])  # no overlap
+
+
+def test_ecs_task_events_become_a_metric(ecs_email_plan: Plan) -> None:
+    plan = ecs_email_plan
+    clusters = sorted(r.inputs["name"] for r in plan.all("aws:ecs/cluster:Cluster"))
+    rule = plan.one("aws:cloudwatch/eventRule:EventRule", "observability-task-events").inputs
+    pattern = json.loads(rule["eventPattern"])
+    arns = [f"arn:aws:ecs:eu-west-1:123456789012:cluster/{c}" for c in clusters]
+    assert pattern == task_event_pattern(arns)
+    assert pattern["detail"]["startedAt"] == [{"exists": False}]
+    group = plan.one("aws:cloudwatch/logGroup:LogGroup", "observability-task-events").inputs
+    target = plan.one("aws:cloudwatch/eventTarget:EventTarget", "observability-task-events")
+    assert target.inputs["arn"].endswith(f":log-group:{group['name']}")
+    policy_resource = plan.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
+    assert policy_resource.urn in target.dependencies
+    policy = json.loads(policy_resource.inputs["policyDocument"])
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Resource"] == f"{target.inputs['arn']}:*"
+    flt = plan.one("aws:cloudwatch/logMetricFilter:LogMetricFilter").inputs
+    assert flt["logGroupName"] == group["name"]
+    assert flt["pattern"] == '{ $.detail.lastStatus = "STOPPED" }'
+    log_widget = next(w for w in dashboard(plan)["widgets"] if w["type"] == "log")
+    query = log_widget["properties"]["query"]
+    assert query.startswith(f"SOURCE '{group['name']}' |")
+
+
+def test_manager_groups_report_the_metrics_the_alarms_read(ecs_email_plan: Plan) -> None:
+    group = ecs_email_plan.one("aws:autoscaling/group:Group").inputs
+    assert group["metricsGranularity"] == "1Minute"
+    assert "GroupInServiceInstances" in group["enabledMetrics"]
+
+
+def test_switched_off_nothing_is_collected_or_alarmed(disabled_plan: Plan) -> None:
+    plan = disabled_plan
+    assert not plan.all(ALARM) and not plan.all(DASHBOARD)
+    assert "dashboardUrl" not in plan.outputs
+    names = {r.inputs.get("name") for r in plan.all("aws:cloudwatch/logGroup:LogGroup")}
+    assert "/gitlab-runners-dev/metrics" not in names
+    assert not plan.all("gitlab-fargate-runners:eks:MetricsCollector")
+    if plan.outputs["mode"] == "ecs":
+        assert "listen_address" not in tomllib.loads(plan.rendered_files[CONFIG_PATH])
+        assert "prometheus" not in user_data(plan)
+        group = plan.one("aws:autoscaling/group:Group").inputs
+        assert "enabledMetrics" not in group
+
+
+@pytest.mark.parametrize(
+    ("alerts", "message"),
+    [
+        (
+            {"email": EMAIL, "snsTopicArn": TOPIC},
+            "alerts.email and alerts.snsTopicArn are both set",
+        ),
+        ({"snsTopicArn": TOPIC + ".fifo"}, "FIFO topics cannot receive CloudWatch alarms"),
+        ({"snsTopicArn": "platform-alerts"}, "alerts.snsTopicArn: 'platform-alerts'"),
+        ({"email": "platform-team"}, "alerts.email: 'platform-team'"),
+        ({"fargateQuotaPercent": 120}, "alerts.fargateQuotaPercent"),
+        ({"saturatedMinutes": 2000}, "alerts.saturatedMinutes"),
+        ({"emails": EMAIL}, "alerts.emails"),
+    ],
+)
+def test_bad_alert_settings_are_refused_naming_the_key(alerts: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config({**TOKENS, "alerts": alerts})
+    assert message in str(error.value)
+
+
+def test_alerts_while_switched_off_are_warned_about() -> None:
+    _, warnings = parse_config(
+        {**TOKENS, "observability": {"enabled": False}, "alerts": {"email": EMAIL}}
+    )
+    assert any("alerts.email: ignored while observability.enabled is false" in w for w in warnings)
+
+
+def test_alarm_specs_follow_the_runners() -> None:
+    from components.observability.fleet import FleetView
+
+    config, _ = parse_config(
+        {
+            "runnerTokens": {n: "glrt-" + "a" * 20 for n in ("a", "b", "c")},
+            "runners": [{"name": n} for n in ("a", "b", "c")],
+        }
+    )
+    view = FleetView(
+        "eks", "eu-west-1", "ns", "p", ("a", "b", "c"), (), ("OnDemand",), None, config.alerts
+    )
+    keys = [s.key for s in alarm_specs(view)]
+    assert len(keys) == len(set(keys)) == 3 + 1 + 3 + 1
+    with pytest.raises(ValueError):
+        FleetView("eks", "r", "ns", "p", ("a",), ("group",), (), None, config.alerts)
+
+
+def test_a_topic_in_another_region_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    from components.observability.monitoring import other_region_problem
+
+    assert other_region_problem(TOPIC, "eu-west-1") is None
+    problem = other_region_problem(TOPIC, "us-east-1")
+    assert problem and "topic is in eu-west-1 but the alarms are in us-east-1" in problem
+    plan = run_program(dev_config(alerts={"snsTopicArn": TOPIC.replace("eu-west-1", "us-east-2")}))
+    assert plan.all(ALARM)
+    assert "alerts.snsTopicArn: the topic is in us-east-2" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("partition", "region", "host"),
+    [
+        ("aws", "eu-west-1", "eu-west-1.console.aws.amazon.com"),
+        ("aws-us-gov", "us-gov-west-1", "us-gov-west-1.console.amazonaws-us-gov.com"),
+        ("aws-cn", "cn-north-1", "cn-north-1.console.amazonaws.cn"),
+    ],
+)
+def test_dashboard_url_follows_the_partition(partition: str, region: str, host: str) -> None:
+    from components.observability.monitoring import dashboard_url
+
+    url = dashboard_url(partition, region, "d")
+    assert url == f"https://{host}/cloudwatch/home?region={region}#dashboards/dashboard/d"
