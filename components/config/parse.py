@@ -8,7 +8,9 @@ checks that span several keys.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -17,6 +19,7 @@ from typing import Any
 import pulumi
 
 from components.config import schema
+from components.config.feasibility import check_all
 from components.config.gitlab import parse_cache, parse_gitlab
 from components.config.model import (
     ConfigError,
@@ -109,7 +112,8 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
     )
     values["name"] = name
     if not values["image"]:
-        r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
+        if raw.get("image") is None:  # a malformed one was reported by the schema
+            r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
         values["image"] = ""
     _check_fargate_size(r, label, values["cpu"], values["memory"])
     environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
@@ -273,11 +277,17 @@ def _check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> N
 
 
 def parse_config(
-    raw: Mapping[str, Any], tokens_are_secret: bool = True, gitlab_token_is_secret: bool = True
+    raw: Mapping[str, Any],
+    tokens_are_secret: bool = True,
+    gitlab_token_is_secret: bool = True,
+    region: str | None = None,
+    today: dt.date | None = None,
 ) -> tuple[StackConfig, list[str]]:
     """Validate raw (JSON-decoded) project config; returns the typed config and warnings.
 
-    Raises ConfigError listing every problem. Never echoes a token value.
+    `region` is aws:region (None: not known, its checks are skipped); `today` dates the
+    version checks (EKS support windows, gitlab-runner releases). Raises ConfigError listing
+    every problem. Never echoes a token value.
     """
     r = Reader()
     mode = raw.get("mode") or "ecs"
@@ -339,8 +349,6 @@ def parse_config(
     cache = parse_cache(r, top["cache"], mode)
     images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
     preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))
-    if r.problems:
-        raise ConfigError(r.problems)
     config = StackConfig(
         mode=mode,
         gitlab_url=top["gitlab_url"].rstrip("/"),
@@ -356,6 +364,10 @@ def parse_config(
         images=images,
         preflight=preflight,
     )
+    # On the typed values (a bad one already holds its default, so it adds no second message).
+    check_all(r, config, region, today or dt.date.today())
+    if r.problems:
+        raise ConfigError(r.problems)
     return config, r.warnings
 
 
@@ -396,10 +408,17 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
             or full_key in runtime_config.get_config_secret_keys_env()
         )
 
+    # The AWS provider reads aws:region, else the environment (as the AWS CLI does).
+    region = (
+        pulumi.Config("aws").get("region")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    )
     config, warnings = parse_config(
         raw,
         tokens_are_secret=is_secret("runnerTokens"),
         gitlab_token_is_secret=is_secret("gitlabToken"),
+        region=region,
     )
     for warning in warnings:
         (warn or pulumi.log.warn)(warning)

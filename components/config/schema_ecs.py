@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+from components.config.grammar import check_image, check_policy_arn
 from components.config.keys import (
     ECS,
-    IMAGE,
-    IMAGE_HINT,
     NAME_PATTERN,
     SHA256,
     SHA256_HINT,
     VERSION,
     Key,
     Section,
-    check_arn,
 )
 
 DEFAULT_DRIVER_VERSION = "v0.5.1"
@@ -26,6 +26,38 @@ MAX_JOBS_PER_MANAGER_LIMIT = 250
 DEFAULT_MANAGER_AMI_PARAMETER = (
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 )
+
+
+# The instance type grammar: family letters, generation, attribute letters, size.
+_INSTANCE_TYPE = re.compile(r"(?P<family>[a-z]+)(?P<gen>\d+)(?P<attrs>[a-z]*)(-flex)?\.[a-z0-9]+")
+# IAM: managed policies attached to one role (quota L-0DA4ABF3, default 10, at most 20).
+MAX_MANAGED_POLICIES_PER_ROLE = 10
+IMAGE_RULE = "an image reference (distribution/reference grammar): lowercase, no empty tag"
+
+
+def check_x86_instance_type(value: str) -> str | None:
+    """The manager installs gitlab-runner-linux-amd64 and fargate-linux-amd64: arm64 types
+    (a1, and every Graviton family, marked by a g after the generation) cannot run them."""
+    match = _INSTANCE_TYPE.fullmatch(value)
+    if match is None:
+        return None  # the pattern reports it
+    if match["family"] == "a" or "g" in match["attrs"]:
+        return (
+            "is an arm64 (Graviton) instance type, but the manager installs the amd64 "
+            "gitlab-runner and Fargate driver binaries; use an x86_64 type of the same size, "
+            f"e.g. {_x86_twin(match['family'], match['gen'], match['attrs'], value)}"
+        )
+    return None
+
+
+def _x86_twin(family: str, generation: str, attrs: str, value: str) -> str:
+    """m7g.large -> m7i.large, c6gn.xlarge -> c6in.xlarge, t4g.small -> t3.small."""
+    size = value.split(".", 1)[1]
+    if family == "t":
+        return f"t3.{size}"
+    if family == "a":
+        return f"m5.{size}"
+    return f"{family}{generation}{attrs.replace('g', 'i', 1)}.{size}"
 
 
 def check_driver_version(value: str) -> str | None:
@@ -57,8 +89,8 @@ TASK_DEFINITION = Section(
             "string",
             None,
             "Job image: sshd on port 22 and gitlab-runner inside (see docs/ecs.md).",
-            pattern=IMAGE,
-            hint=IMAGE_HINT,
+            check=check_image,
+            rule=IMAGE_RULE,
         ),
         Key("cpu", "integer", 1024, "Task CPU units (a valid Fargate pair).", minimum=256),
         Key("memory", "integer", 2048, "Task memory in MiB.", minimum=512),
@@ -76,8 +108,11 @@ TASK_DEFINITION = Section(
             "taskRolePolicyArns",
             "strings",
             (),
-            "Managed policies for this entry's task role (what jobs may do in AWS).",
-            check=check_arn,
+            "Managed policies for this entry's task role (what jobs may do in AWS); at most "
+            f"{MAX_MANAGED_POLICIES_PER_ROLE} (IAM's quota of policies per role).",
+            check=check_policy_arn,
+            unique=True,
+            rule="distinct arn:<partition>:iam::(aws|<account>):policy/... ARNs",
         ),
     ),
     modes=ECS,
@@ -137,9 +172,10 @@ ECS_SECTION = Section(
             "string",
             None,
             "x86_64 instance type of every runner manager.",
-            pattern=r"[a-z]+\d+[a-fh-z]*(-flex)?\.[a-z0-9]+",
-            hint="use an x86_64 EC2 instance type such as t3.small (the runner and driver "
-            "binaries are amd64, so Graviton types such as t4g are not supported)",
+            pattern=r"[a-z]+\d+[a-z]*(-flex)?\.[a-z0-9]+",
+            hint="use an x86_64 EC2 instance type such as t3.small",
+            check=check_x86_instance_type,
+            rule="x86_64 only: no a1 and no Graviton (a g after the generation: t4g, m7g, c6gn)",
             default_doc="sized from each manager's job count (docs/ecs-operations.md)",
         ),
         Key(

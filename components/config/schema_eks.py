@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+from components.config.grammar import check_cidr, check_image, check_role_arn
 from components.config.keys import (
     EKS,
-    IMAGE,
-    IMAGE_HINT,
     VERSION,
     Key,
     Section,
-    check_arn,
-    check_cidr,
     check_instance_category,
     one_of,
 )
@@ -58,8 +55,11 @@ EKS_SECTION = Section(
             "adminRoleArns",
             "strings",
             (),
-            "IAM roles given cluster-admin access entries.",
-            check=check_arn,
+            "IAM roles given cluster-admin access entries (a role, not an STS session ARN; "
+            "each once, and not the role that runs pulumi up, which has one already).",
+            check=check_role_arn,
+            unique=True,
+            rule="distinct arn:<partition>:iam::<account>:role/... ARNs",
         ),
         Key(
             "pollTimeoutSeconds",
@@ -132,8 +132,8 @@ EKS_SECTION = Section(
             # gateway shares.
             "public.ecr.aws/docker/library/debian:bookworm-slim",
             "Image of jobs that set no `image:`.",
-            pattern=IMAGE,
-            hint=IMAGE_HINT,
+            check=check_image,
+            rule="an image reference (distribution/reference grammar)",
         ),
         Key(
             "endpointAccess",
@@ -149,6 +149,8 @@ EKS_SECTION = Section(
             (),
             "Who may reach the public Kubernetes API endpoint (endpointAccess public only).",
             check=check_cidr,
+            unique=True,
+            rule="distinct IPv4 blocks with prefix length and no host bits",
             default_doc="0.0.0.0/0, warned at preview",
         ),
         Key(

@@ -34,7 +34,6 @@ from components.offline.mock_answers import (  # noqa: F401  (re-exported for th
     created_token,
     invoke_result,
     state_for,
-    zone_id_prefix,
 )
 
 # The region of a config that names none (the tests); the plan command passes the stack's own.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.offline.mocks import zone_id_prefix
+from components.domain.aws_regions import zone_id_prefix
 
 
 @pytest.mark.parametrize(
