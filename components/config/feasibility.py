@@ -16,6 +16,7 @@ from components.config import versions
 from components.config.grammar import parse_arn
 from components.config.model import StackConfig
 from components.config.reader import Reader
+from components.config.schema_ecs import MAX_MANAGED_POLICIES_PER_ROLE
 from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
 from components.domain.eks_sizing import manager_size
 
@@ -102,6 +103,19 @@ def check_runners(r: Reader, config: StackConfig) -> None:
         )
 
 
+def check_task_roles(r: Reader, config: StackConfig) -> None:
+    """IAM attaches at most 10 managed policies to a role unless the quota is raised."""
+    for i, entry in enumerate(config.ecs.task_definitions if config.mode == "ecs" else ()):
+        count = len(entry.task_role_policy_arns)
+        if count > MAX_MANAGED_POLICIES_PER_ROLE:
+            r.problem(
+                f"ecs.taskDefinitions[{i}] ({entry.name}).taskRolePolicyArns: {count} policies, "
+                f"but IAM attaches at most {MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a "
+                "role (quota 'Managed policies per role'); combine them into one customer "
+                f"managed policy or list {MAX_MANAGED_POLICIES_PER_ROLE} or fewer"
+            )
+
+
 def check_docker_bridge(r: Reader, config: StackConfig) -> None:
     """A new VPC inside 172.17.0.0/16 and Docker-in-Docker jobs cannot reach the VPC."""
     privileged = [x.name for x in config.runners if x.lane == "privileged"]
@@ -138,5 +152,6 @@ def check_all(r: Reader, config: StackConfig, region: str | None, today: dt.date
     check_region(r, config, region)
     check_versions(r, config, today)
     check_runners(r, config)
+    check_task_roles(r, config)
     check_docker_bridge(r, config)
     check_system_pool(r, config)

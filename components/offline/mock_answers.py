@@ -92,7 +92,7 @@ def _eks_cluster_state(name: str, inputs: dict[str, Any], region: str) -> dict[s
 StateFor = Callable[[str, dict[str, Any], str], dict[str, Any]]
 STATE_BY_TYPE: dict[str, StateFor] = {
     "aws:iam/role:Role": lambda name, i, region: {
-        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{i.get('name', name)}",
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role{i.get('path', '/')}{i.get('name', name)}",
         "name": i.get("name", name),
     },
     "aws:iam/policy:Policy": lambda name, i, region: {

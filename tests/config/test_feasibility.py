@@ -150,3 +150,12 @@ def test_a_system_pool_too_small_for_the_managers_is_refused() -> None:
     ), problems
     raw["eks"]["systemCpuLimit"] = 14
     assert outcome(raw)[0] == []
+
+
+def test_more_managed_policies_than_iam_attaches_to_a_role_are_refused() -> None:
+    arns = [f"arn:aws:iam::123456789012:policy/p{i}" for i in range(11)]
+    entry = {"name": "d", "image": "debian:12", "taskRolePolicyArns": arns}
+    problems, _ = outcome({"ecs": {"taskDefinitions": [entry]}})
+    assert any("taskRolePolicyArns: 11 policies" in p and "at most 10" in p for p in problems)
+    entry["taskRolePolicyArns"] = arns[:10]
+    assert outcome({"ecs": {"taskDefinitions": [entry]}})[0] == []
