@@ -19,6 +19,7 @@ from components.config.reader import Reader
 from components.config.schema_ecs import MAX_MANAGED_POLICIES_PER_ROLE
 from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
 from components.domain.eks_sizing import manager_size
+from components.domain.manager_sizing import estimated_max_jobs
 
 # Docker's default bridge: dockerd inside a Docker-in-Docker service puts its containers there,
 # so VPC addresses in it (the resolver at base+2, endpoints, the cache) become unreachable.
@@ -116,6 +117,28 @@ def check_task_roles(r: Reader, config: StackConfig) -> None:
             )
 
 
+def check_manager_type(r: Reader, config: StackConfig) -> None:
+    """A pinned manager type must carry the jobs each manager runs (one driver process per
+    job: too small a type runs out of memory mid-job)."""
+    kind = config.ecs.manager_instance_type
+    if config.mode != "ecs" or kind is None:
+        return
+    total = config.total_concurrency
+    managers = max(1, math.ceil(total / config.ecs.max_jobs_per_manager))
+    jobs = math.ceil(total / managers)
+    carries = estimated_max_jobs(kind)
+    if carries is None or carries >= jobs:
+        return
+    message = (
+        f"ecs.managerInstanceType: '{kind}' carries about {carries} running jobs (one Fargate "
+        f"driver process per job, docs/ecs-operations.md), but each of the {managers} "
+        f"manager(s) runs up to {jobs}; unset ecs.managerInstanceType (each manager is then "
+        "sized from its jobs), pick a larger type, or lower ecs.maxJobsPerManager"
+    )
+    # Far too small fails for certain; a little short is an estimate's call.
+    (r.problem if carries * 2 < jobs else r.warn)(message)
+
+
 def check_docker_bridge(r: Reader, config: StackConfig) -> None:
     """A new VPC inside 172.17.0.0/16 and Docker-in-Docker jobs cannot reach the VPC."""
     privileged = [x.name for x in config.runners if x.lane == "privileged"]
@@ -153,5 +176,6 @@ def check_all(r: Reader, config: StackConfig, region: str | None, today: dt.date
     check_versions(r, config, today)
     check_runners(r, config)
     check_task_roles(r, config)
+    check_manager_type(r, config)
     check_docker_bridge(r, config)
     check_system_pool(r, config)

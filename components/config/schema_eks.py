@@ -12,6 +12,9 @@ from components.config.keys import (
     one_of,
 )
 
+# A NodePool limit is what stops a runaway bill: 10,000 vCPU is 2,500 jobs of 4 vCPU, beyond the
+# 2,000-job ceiling of one runner; anything larger is a typo (an extra zero), not a plan.
+MAX_POOL_VCPU = 10000
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
 
@@ -93,15 +96,30 @@ EKS_SECTION = Section(
             minimum=128,
             maximum=2048,
         ),
-        Key("spotCpuLimit", "integer", 64, "vCPU limit of the spot NodePool.", minimum=1),
+        Key(
+            "spotCpuLimit",
+            "integer",
+            64,
+            "vCPU limit of the spot NodePool (the brake on its EC2 bill).",
+            minimum=1,
+            maximum=MAX_POOL_VCPU,
+        ),
         Key(
             "privilegedCpuLimit",
             "integer",
             32,
             "vCPU limit of the privileged NodePool.",
             minimum=1,
+            maximum=MAX_POOL_VCPU,
         ),
-        Key("systemCpuLimit", "integer", 8, "vCPU limit of the system NodePool.", minimum=1),
+        Key(
+            "systemCpuLimit",
+            "integer",
+            8,
+            "vCPU limit of the system NodePool (runner managers with managerPlacement ec2).",
+            minimum=1,
+            maximum=MAX_POOL_VCPU,
+        ),
         Key(
             "instanceCategories",
             "strings",

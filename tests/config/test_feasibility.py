@@ -159,3 +159,28 @@ def test_more_managed_policies_than_iam_attaches_to_a_role_are_refused() -> None
     assert any("taskRolePolicyArns: 11 policies" in p and "at most 10" in p for p in problems)
     entry["taskRolePolicyArns"] = arns[:10]
     assert outcome({"ecs": {"taskDefinitions": [entry]}})[0] == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "kind_of_message"), [("t3.micro", "problem"), ("t3.small", "warning")]
+)
+def test_a_pinned_manager_type_too_small_for_its_jobs(kind: str, kind_of_message: str) -> None:
+    raw = {
+        "runners": [{"name": "fargate", "concurrency": 30}],
+        "ecs": {"managerInstanceType": kind},
+    }
+    problems, warnings = outcome(raw)
+    found = problems if kind_of_message == "problem" else warnings
+    assert any(
+        f"ecs.managerInstanceType: '{kind}' carries about" in m
+        and "up to 30" in m
+        and "unset ecs.managerInstanceType" in m
+        for m in found
+    ), (problems, warnings)
+    raw["ecs"]["managerInstanceType"] = "m6i.large"
+    assert not [w for w in outcome(raw)[1] if "managerInstanceType" in w]
+
+
+def test_absurd_pool_limits_are_refused() -> None:
+    problems, _ = outcome(eks(spotCpuLimit=640000))
+    assert any("eks.spotCpuLimit: 640000 is out of range" in p and "10000" in p for p in problems)
