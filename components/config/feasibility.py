@@ -36,7 +36,7 @@ def check_region(r: Reader, config: StackConfig, region: str | None) -> None:
     if region not in REGIONS:
         near = ", ".join(nearest_regions(region)[:4]) or "eu-west-1"
         r.problem(
-            f"aws:region: '{region}' is not an AWS region (botocore's endpoint data); use one of "
+            f"aws:region: '{region}' is not an AWS region this program can deploy to; use one of "
             f"{near}: pulumi config set aws:region <region>"
         )
         return
@@ -48,20 +48,18 @@ def check_region(r: Reader, config: StackConfig, region: str | None) -> None:
             f"{len(available)} ({', '.join(available)}); set it to {len(available)} or fewer"
         )
     partition = partition_of(region)
-    arns = [
-        *(f"eks.adminRoleArns: '{a}'" for a in config.eks.admin_role_arns),
-        *(
-            f"ecs.taskDefinitions ({t.name}).taskRolePolicyArns: '{a}'"
-            for t in config.ecs.task_definitions
-            for a in t.task_role_policy_arns
-        ),
+    arns = [("eks.adminRoleArns", a) for a in config.eks.admin_role_arns]
+    arns += [
+        (f"ecs.taskDefinitions ({t.name}).taskRolePolicyArns", a)
+        for t in config.ecs.task_definitions
+        for a in t.task_role_policy_arns
     ]
-    for shown in arns:
-        arn = parse_arn(shown.split("'")[1])
+    for key, value in arns:
+        arn = parse_arn(value)
         if arn is not None and arn.partition != partition:
             r.problem(
-                f"{shown} is in partition {arn.partition}, but {region} is in {partition}; "
-                f"use the ARN from {partition} (arn:{partition}:...)"
+                f"{key}: '{value}' is in partition {arn.partition}, but {region} is in "
+                f"{partition}; use the ARN from {partition} (arn:{partition}:...)"
             )
     for key, value in (
         ("images.dockerHubCredentialArn", config.images.docker_hub_credential_arn),
@@ -101,6 +99,17 @@ def check_runners(r: Reader, config: StackConfig) -> None:
             "gitlab.runnerType: 'instance' runners on gitlab.com need GitLab administrator "
             "rights, which no gitlab.com user has; use group (with gitlab.groupId) or project "
             "(with gitlab.projectId) runners"
+        )
+
+
+def check_subnets(r: Reader, config: StackConfig) -> None:
+    """A subnet is private (NAT route, job tasks) or public (internet gateway), not both."""
+    network = config.network
+    for subnet in sorted(set(network.private_subnet_ids) & set(network.public_subnet_ids)):
+        r.problem(
+            f"network.publicSubnetIds: '{subnet}' is also in network.privateSubnetIds; a subnet "
+            "routes either through a NAT gateway (private) or an internet gateway (public): "
+            "list it in one of them"
         )
 
 
@@ -175,6 +184,7 @@ def check_all(r: Reader, config: StackConfig, region: str | None, today: dt.date
     check_region(r, config, region)
     check_versions(r, config, today)
     check_runners(r, config)
+    check_subnets(r, config)
     check_task_roles(r, config)
     check_manager_type(r, config)
     check_docker_bridge(r, config)

@@ -129,6 +129,7 @@ ECS_SECTION = Section(
             "gitlab-runner release on the manager.",
             pattern=VERSION,
             hint="use a release number such as 18.9.0 (no 'v', no 'latest': pin it)",
+            rule="a released version, 15.10 or later (glrt- tokens); tested: 18.9.0",
         ),
         Key(
             "runnerSha256",

@@ -30,6 +30,7 @@ EKS_SECTION = Section(
             "EKS Kubernetes minor version (upgrade one minor version at a time).",
             pattern=r"1\.\d{2}",
             hint="use a minor version such as 1.35",
+            rule="one EKS offers (release calendar; extended support warns); tested: 1.35",
         ),
         Key(
             "karpenterVersion",
@@ -38,6 +39,7 @@ EKS_SECTION = Section(
             "Karpenter chart version.",
             pattern=VERSION,
             hint="use a chart version without 'v', such as 1.14.1",
+            rule="1.0.0 or later (the v1 APIs); tested: 1.14.x",
         ),
         Key(
             "runnerChartVersion",
@@ -46,6 +48,7 @@ EKS_SECTION = Section(
             "gitlab-runner Helm chart version.",
             pattern=VERSION,
             hint="use a gitlab-runner chart version such as 0.86.0",
+            rule="a released 0.N.P chart (0.N ships runner 18.(N-77)); tested: 0.86.0",
         ),
         Key(
             "clusterLogTypes",

@@ -58,6 +58,12 @@ def test_the_same_subnet_twice_is_refused() -> None:
     one_problem(raw, "network.privateSubnetIds", f"'{SUBNETS[0]}'", "more than once")
 
 
+def test_a_subnet_both_private_and_public_is_refused() -> None:
+    raw = existing_vpc()
+    raw["network"]["publicSubnetIds"] = [SUBNETS[1]]
+    one_problem(raw, "network.publicSubnetIds", f"'{SUBNETS[1]}'", "network.privateSubnetIds")
+
+
 @pytest.mark.parametrize(
     ("key", "value", "fragments"),
     [
