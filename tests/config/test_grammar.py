@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
+import pulumi_aws
 import pytest
 from botocore.loaders import Loader
 
@@ -177,10 +179,21 @@ def _botocore_retention_days() -> list[int]:
     return [int(n) for n in re.findall(r"\d+", listed)]
 
 
+def _pulumi_aws_retention_days() -> set[int]:
+    """pulumi-aws LogGroup documents the same list plus 0 ("never expire")."""
+    source = inspect.getsource(pulumi_aws.cloudwatch.log_group)
+    listed = re.search(
+        r"retain log events in the specified log group\.\s+Possible values are: ([^.]+)\.", source
+    )
+    assert listed is not None
+    return {int(n) for n in re.findall(r"\d+", listed[1])}
+
+
 def test_log_retention_values_are_cloudwatch_logs_own() -> None:
     """botocore's logs model documents the values PutRetentionPolicy takes (shape Days); 0 is
     pulumi-aws LogGroup's "never expire"."""
     assert list(schema.LOG_RETENTION_DAYS) == [0, *_botocore_retention_days()]
+    assert set(schema.LOG_RETENTION_DAYS) == _pulumi_aws_retention_days()
     for days in (0, 2192, 3653):
         assert parse_config({**TOKENS, "logRetentionDays": days})[0].log_retention_days == days
     one_problem({"logRetentionDays": 4000}, "logRetentionDays", "4000", "3653")
