@@ -51,13 +51,14 @@ def check_x86_instance_type(value: str) -> str | None:
 
 
 def _x86_twin(family: str, generation: str, attrs: str, value: str) -> str:
-    """m7g.large -> m7i.large, c6gn.xlarge -> c6in.xlarge, t4g.small -> t3.small."""
+    """m7g.large -> m7i.large, c6gn.xlarge -> c6in.xlarge, t4g.small -> t3.small; medium and
+    other families -> a general-purpose type that exists in that size."""
     size = value.split(".", 1)[1]
-    if family == "t":
+    if family == "t" or size == "medium":
         return f"t3.{size}"
-    if family == "a":
-        return f"m5.{size}"
-    return f"{family}{generation}{attrs.replace('g', 'i', 1)}.{size}"
+    if family in ("c", "m", "r"):
+        return f"{family}{generation}{attrs.replace('g', 'i', 1)}.{size}"
+    return f"m6i.{size}"
 
 
 def check_driver_version(value: str) -> str | None:

@@ -161,7 +161,8 @@ def test_the_helper_image_may_use_the_runner_version_variable() -> None:
 @pytest.mark.parametrize(
     ("kind", "twin"),
     [
-        ("a1.large", "m5.large"),
+        ("a1.large", "m6i.large"),
+        ("a1.medium", "t3.medium"),
         ("m7g.large", "m7i.large"),
         ("c6gn.xlarge", "c6in.xlarge"),
         ("t4g.small", "t3.small"),
