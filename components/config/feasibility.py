@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import math
+import os
 from urllib.parse import urlsplit
+
+import pulumi
 
 from components.config import versions
 from components.config.grammar import parse_arn
@@ -27,6 +30,16 @@ DOCKER_BRIDGE = ipaddress.IPv4Network("172.17.0.0/16")
 # A node's kubelet, kube-proxy and aws-node take a share of what the system pool's limit counts.
 SYSTEM_NODE_OVERHEAD = 1.15
 GITLAB_COM = "gitlab.com"
+
+
+def deployment_region() -> str | None:
+    """The region the AWS provider deploys to: aws:region, else the environment (as the
+    provider and the AWS CLI read it)."""
+    return (
+        pulumi.Config("aws").get("region")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    )
 
 
 def check_region(r: Reader, config: StackConfig, region: str | None) -> None:

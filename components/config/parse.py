@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -19,7 +18,7 @@ from typing import Any
 import pulumi
 
 from components.config import schema
-from components.config.feasibility import check_all
+from components.config.feasibility import check_all, deployment_region
 from components.config.gitlab import parse_cache, parse_gitlab
 from components.config.model import (
     ConfigError,
@@ -111,10 +110,9 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
         r, label, {k: v for k, v in raw.items() if k != "name"}, "ecs"
     )
     values["name"] = name
-    if not values["image"]:
-        if raw.get("image") is None:  # a malformed one was reported by the schema
-            r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
-        values["image"] = ""
+    if values["image"] is None and raw.get("image") is None:  # a bad one is reported
+        r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
+    values["image"] = values["image"] or ""
     _check_fargate_size(r, label, values["cpu"], values["memory"])
     environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
     for key in environment:
@@ -285,9 +283,8 @@ def parse_config(
 ) -> tuple[StackConfig, list[str]]:
     """Validate raw (JSON-decoded) project config; returns the typed config and warnings.
 
-    `region` is aws:region (None: not known, its checks are skipped); `today` dates the
-    version checks (EKS support windows, gitlab-runner releases). Raises ConfigError listing
-    every problem. Never echoes a token value.
+    `region` is aws:region (None: unknown, not checked); `today` dates the version checks.
+    Raises ConfigError listing every problem. Never echoes a token value.
     """
     r = Reader()
     mode = raw.get("mode") or "ecs"
@@ -364,8 +361,7 @@ def parse_config(
         images=images,
         preflight=preflight,
     )
-    # On the typed values (a bad one already holds its default, so it adds no second message).
-    check_all(r, config, region, today or dt.date.today())
+    check_all(r, config, region, today or dt.date.today())  # bad values hold their defaults
     if r.problems:
         raise ConfigError(r.problems)
     return config, r.warnings
@@ -408,17 +404,11 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
             or full_key in runtime_config.get_config_secret_keys_env()
         )
 
-    # The AWS provider reads aws:region, else the environment (as the AWS CLI does).
-    region = (
-        pulumi.Config("aws").get("region")
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-    )
     config, warnings = parse_config(
         raw,
         tokens_are_secret=is_secret("runnerTokens"),
         gitlab_token_is_secret=is_secret("gitlabToken"),
-        region=region,
+        region=deployment_region(),
     )
     for warning in warnings:
         (warn or pulumi.log.warn)(warning)

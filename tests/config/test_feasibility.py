@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.config import ConfigError, parse_config, versions
+from components.config.feasibility import deployment_region
 from tests.harness import sentinel
 
 TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}
@@ -184,3 +186,16 @@ def test_a_pinned_manager_type_too_small_for_its_jobs(kind: str, kind_of_message
 def test_absurd_pool_limits_are_refused() -> None:
     problems, _ = outcome(eks(spotCpuLimit=640000))
     assert any("eks.spotCpuLimit: 640000 is out of range" in p and "10000" in p for p in problems)
+
+
+def test_the_region_comes_from_aws_region_else_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-north-1")
+    monkeypatch.setattr(pulumi.Config, "get", lambda self, key: None)
+    assert deployment_region() == "eu-north-1"
+    monkeypatch.setenv("AWS_REGION", "eu-south-2")
+    assert deployment_region() == "eu-south-2"
+    monkeypatch.setattr(pulumi.Config, "get", lambda self, key: "us-east-2")
+    assert deployment_region() == "us-east-2"
