@@ -37,7 +37,7 @@ class ProviderError(grpc.RpcError):
         return self._details
 
 
-EXISTING_VPC = {"vpcId": "vpc-0abc", "privateSubnetIds": ["subnet-a", "subnet-b"]}
+EXISTING_VPC = {"vpcId": "vpc-0abc1234", "privateSubnetIds": ["subnet-0aaaaaaa", "subnet-0bbbbbbb"]}
 
 
 def config_of(raw: dict[str, Any]) -> Any:
@@ -126,14 +126,14 @@ def test_existing_subnets_without_room_are_reported() -> None:
     raw = dev_config(network=EXISTING_VPC)
     config = config_of(raw)
     # 251 free IPs hold (251 - 32) / 1.25 = 175 jobs; each ECS runner has its own subnet.
-    assert subnet_findings(config, {"subnet-a": 251, "subnet-b": 251}) == []
-    (finding,) = subnet_findings(config, {"subnet-a": 40, "subnet-b": 251})
-    assert "subnet subnet-a (40 free IPs) can hold 6 jobs" in finding
+    assert subnet_findings(config, {"subnet-0aaaaaaa": 251, "subnet-0bbbbbbb": 251}) == []
+    (finding,) = subnet_findings(config, {"subnet-0aaaaaaa": 40, "subnet-0bbbbbbb": 251})
+    assert "subnet subnet-0aaaaaaa (40 free IPs) can hold 6 jobs" in finding
     warnings = run_program(thousand_jobs("ecs", network=EXISTING_VPC)).warnings
-    assert any("subnet subnet-a (251 free IPs) can hold 175 jobs" in w for w in warnings)
+    assert any("subnet subnet-0aaaaaaa (251 free IPs) can hold 175 jobs" in w for w in warnings)
     eks = config_of(thousand_jobs("eks", network=EXISTING_VPC))
-    (total,) = subnet_findings(eks, {"subnet-a": 251, "subnet-b": 251})
-    assert "subnets subnet-a, subnet-b (502 free IPs) can hold 350 jobs" in total
+    (total,) = subnet_findings(eks, {"subnet-0aaaaaaa": 251, "subnet-0bbbbbbb": 251})
+    assert "subnets subnet-0aaaaaaa, subnet-0bbbbbbb (502 free IPs) can hold 350 jobs" in total
 
 
 def test_karpenter_pool_limits_below_the_lane_need_are_reported() -> None:

@@ -43,9 +43,8 @@ def _allowed(key: Key) -> str:
         return " | ".join(map(str, key.choices))
     if key.minimum is not None or key.maximum is not None:
         return f"{key.minimum if key.minimum is not None else ''}..{key.maximum or ''}"
-    if key.pattern:
-        return f"`{key.pattern}`"
-    return ""
+    shown = [f"`{key.pattern}`"] if key.pattern else []
+    return "; ".join([*shown, key.rule] if key.rule else shown)
 
 
 def _type(key: Key) -> str:

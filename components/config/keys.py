@@ -4,12 +4,10 @@ schema_*.py modules beside it."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlparse
 
 from components.config.reader import Reader
 
@@ -18,8 +16,6 @@ ECS: tuple[str, ...] = ("ecs",)
 EKS: tuple[str, ...] = ("eks",)
 NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
 VERSION = r"\d+\.\d+\.\d+"
-IMAGE = r"\S+"
-IMAGE_HINT = "an image reference has no spaces"
 SHA256 = r"[0-9a-f]{64}"
 SHA256_HINT = "use the 64 lowercase hex digits of the file's SHA-256 (sha256sum FILE)"
 
@@ -28,32 +24,6 @@ Kind = Literal[
 ]
 # Pulumi project config knows only these scalar types; objects and lists are validated here.
 PULUMI_TYPES = {"string": "string", "choice": "string", "integer": "integer", "boolean": "boolean"}
-
-
-def check_cidr(value: str) -> str | None:
-    try:
-        ipaddress.IPv4Network(value)
-    except ValueError:
-        return "is not an IPv4 CIDR block; use e.g. 10.42.0.0/16 or 203.0.113.0/24"
-    return None
-
-
-def check_https_url(value: str) -> str | None:
-    parsed = urlparse(value)
-    if parsed.scheme != "https" or not parsed.hostname:
-        return (
-            "is not an https URL; runners send their token to it, so use https://, e.g. "
-            "https://gitlab.com or https://gitlab.example.com"
-        )
-    return None
-
-
-def check_subnet_id(value: str) -> str | None:
-    return None if value.startswith("subnet-") else "is not a subnet id (subnet-...)"
-
-
-def check_arn(value: str) -> str | None:
-    return None if value.startswith("arn:") else "is not an ARN; use the full arn:aws:... string"
 
 
 def check_instance_category(value: str) -> str | None:
@@ -81,6 +51,10 @@ class Key:
     check: Callable[[str], str | None] | None = None  # for strings and each item of a list
     attr_name: str = ""  # when the snake_case of `name` is not the model's attribute
     default_doc: str = ""  # how a derived default is described in the docs
+    rule: str = ""  # what `check` accepts, for the docs' Allowed column
+    unique: bool = False  # a list whose items must differ (subnets, roles given access)
+    # How the value is shown in a message (a URL's password must not be echoed).
+    shown: Callable[[str], str] = str
 
     @property
     def attr(self) -> str:
@@ -98,13 +72,16 @@ class Key:
         if self.kind == "choice":
             return r.choice(path, value, self.default, self.choices)
         if self.kind == "strings":
-            return r.strings(path, value, self.default, self.check)
+            items = r.strings(path, value, self.default, self.check)
+            for item in sorted({i for i in items if items.count(i) > 1}) if self.unique else ():
+                r.problem(f"{path}: '{item}' is listed more than once; list each one once")
+            return items
         if self.kind == "string":
             pattern = re.compile(self.pattern) if self.pattern else None
             text = r.string(path, value, self.default, pattern, self.hint)
             error = self.check(text) if self.check and text and value is not None else None
             if error:
-                r.problem(f"{path}: '{text}' {error}")
+                r.problem(f"{path}: '{self.shown(text)}' {error}")
                 return self.default
             return text
         return value  # list, object, map, secret: read by the parser with their own rules

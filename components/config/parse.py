@@ -8,6 +8,7 @@ checks that span several keys.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -18,6 +19,12 @@ import pulumi
 
 from components.config import schema
 from components.config.architecture import check_architectures
+from components.config.eks_checks import (
+    check_eks_pod_room,
+    check_eks_poll_timeout,
+    check_private_endpoint,
+)
+from components.config.feasibility import check_all, deployment_region
 from components.config.gitlab import parse_cache, parse_gitlab
 from components.config.model import (
     ConfigError,
@@ -35,9 +42,8 @@ from components.config.observability import parse_observability
 from components.config.reader import Reader
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE
 from components.config.tokens import parse_tokens
-from components.domain.eks_sizing import minimum_poll_timeout, request_concurrency_for
+from components.domain.eks_sizing import request_concurrency_for
 from components.domain.fargate_sizes import (
-    EKS_FARGATE_POD_OVERHEAD_MIB,
     is_valid_fargate_size,
     nearest_fargate_size,
 )
@@ -110,9 +116,9 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
         r, label, {k: v for k, v in raw.items() if k != "name"}, "ecs"
     )
     values["name"] = name
-    if not values["image"]:
+    if values["image"] is None and raw.get("image") is None:  # a bad one is reported
         r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
-        values["image"] = ""
+    values["image"] = values["image"] or ""
     _check_fargate_size(r, label, values["cpu"], values["memory"])
     environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
     for key in environment:
@@ -187,49 +193,6 @@ def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
     return EksSpec(**values)
 
 
-PRIVATE_ACCESS_FIX = (
-    "pulumi config set --path 'eks.privateAccessCidrs[0]' <your VPN or bastion CIDR> (or "
-    "eks.privateAccessSecurityGroupIds[0] <sg-...>), or set eks.endpointAccess public"
-)
-
-
-def _check_private_endpoint(r: Reader, eks: EksSpec, network: NetworkSpec) -> None:
-    """With a private-only endpoint, only the cluster security group's members reach the API
-    (it admits only itself): the Kubernetes provider of `pulumi up` would time out."""
-    if eks.endpoint_access != "private":
-        return
-    if eks.private_access_cidrs or eks.private_access_security_group_ids:
-        return
-    message = (
-        "eks.endpointAccess: private with neither eks.privateAccessCidrs nor "
-        "eks.privateAccessSecurityGroupIds admits nobody to the Kubernetes API but the cluster "
-        "security group itself"
-    )
-    if network.uses_existing_vpc:
-        r.warn(
-            f"{message}: unless this deployment runs from inside that group, `pulumi up` times "
-            f"out after the cluster exists; {PRIVATE_ACCESS_FIX} (docs/eks-operations.md)"
-        )
-    else:
-        r.problem(
-            f"{message}, and nothing can be inside a VPC this stack creates yet, so `pulumi up` "
-            f"cannot reach the cluster it creates; {PRIVATE_ACCESS_FIX}"
-        )
-
-
-def _check_eks_poll_timeout(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
-    """Job pods launched in one burst queue at Fargate's launch rate: the last one must still
-    start within poll_timeout."""
-    fargate_jobs = sum(x.concurrency for x in runners if x.lane == "fargate")
-    needed = minimum_poll_timeout(fargate_jobs)
-    if eks.poll_timeout_seconds < needed:
-        r.warn(
-            f"eks.pollTimeoutSeconds: {eks.poll_timeout_seconds} s may be too short for "
-            f"{fargate_jobs} Fargate jobs starting at once (about {needed} s at Fargate's "
-            f"launch rate); raise it to at least {needed}"
-        )
-
-
 def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> NetworkSpec:
     values = schema.NETWORK.read(r, "network", raw, mode)
     data = raw if isinstance(raw, dict) else {}
@@ -291,24 +254,16 @@ def _plan_layout(
     return layout
 
 
-def _check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
-    for i, runner in enumerate(runners):
-        build_memory = runner.memory - eks.helper_memory - EKS_FARGATE_POD_OVERHEAD_MIB
-        if runner.cpu - eks.helper_cpu < 64 or build_memory < 128:
-            r.problem(
-                f"runners[{i}] ({runner.name}): cpu {runner.cpu} / memory {runner.memory} "
-                f"leaves too little for the build container once the helper "
-                f"({eks.helper_cpu} CPU, {eks.helper_memory} MiB) and the "
-                f"{EKS_FARGATE_POD_OVERHEAD_MIB} MiB Fargate overhead are taken; use at least "
-                "cpu 512 / memory 1024"
-            )
-
-
 def parse_config(
-    raw: Mapping[str, Any], tokens_are_secret: bool = True, gitlab_token_is_secret: bool = True
+    raw: Mapping[str, Any],
+    tokens_are_secret: bool = True,
+    gitlab_token_is_secret: bool = True,
+    region: str | None = None,
+    today: dt.date | None = None,
 ) -> tuple[StackConfig, list[str]]:
     """Validate raw (JSON-decoded) project config; returns the typed config and warnings.
 
+    `region` is aws:region (None: unknown, not checked); `today` dates the version checks.
     Raises ConfigError listing every problem. Never echoes a token value.
     """
     r = Reader()
@@ -353,11 +308,11 @@ def parse_config(
     eks = _parse_eks(r, top["eks"], mode)
     check_architectures(r, mode, resolved, ecs)
     if mode == "eks":
-        _check_eks_pod_room(r, resolved, eks)
-        _check_eks_poll_timeout(r, resolved, eks)
+        check_eks_pod_room(r, resolved, eks)
+        check_eks_poll_timeout(r, resolved, eks)
     network = _parse_network(r, top["network"], mode, [x.concurrency for x in resolved])
     if mode == "eks":
-        _check_private_endpoint(r, eks, network)
+        check_private_endpoint(r, eks, network)
     gitlab, gitlab_token = parse_gitlab(
         r,
         top["gitlab"],
@@ -375,8 +330,6 @@ def parse_config(
     images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
     preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))
     observability, alerts = parse_observability(r, top["observability"], top["alerts"], mode)
-    if r.problems:
-        raise ConfigError(r.problems)
     config = StackConfig(
         mode=mode,
         gitlab_url=top["gitlab_url"].rstrip("/"),
@@ -394,6 +347,9 @@ def parse_config(
         observability=observability,
         alerts=alerts,
     )
+    check_all(r, config, region, today or dt.date.today())  # bad values hold their defaults
+    if r.problems:
+        raise ConfigError(r.problems)
     return config, r.warnings
 
 
@@ -438,6 +394,7 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
         raw,
         tokens_are_secret=is_secret("runnerTokens"),
         gitlab_token_is_secret=is_secret("gitlabToken"),
+        region=deployment_region(),
     )
     for warning in warnings:
         (warn or pulumi.log.warn)(warning)

@@ -7,6 +7,13 @@ schema_images.py; the runners, the network and the top level are here."""
 
 from __future__ import annotations
 
+from components.config.grammar import (
+    check_cidr,
+    check_gitlab_url,
+    check_subnet_id,
+    check_vpc_id,
+    redact_url,
+)
 from components.config.keys import (
     ECS,
     EKS,
@@ -14,9 +21,6 @@ from components.config.keys import (
     NAME_PATTERN,
     Key,
     Section,
-    check_cidr,
-    check_https_url,
-    check_subnet_id,
 )
 from components.config.schema_ecs import (
     DEFAULT_DRIVER_VERSION,
@@ -33,8 +37,15 @@ LANES = ("fargate", "spot", "privileged")
 ECS_LANES = ("fargate", "spot")
 # Kubernetes node architectures (the kubernetes.io/arch label) of EKS job pods.
 NODE_ARCHITECTURES = ("amd64", "arm64")
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
+# CloudWatch Logs PutRetentionPolicy's retentionInDays (botocore's logs model, shape Days; a
+# test keeps them in step), and 0: pulumi-aws LogGroup's "never expire".
+LOG_RETENTION_DAYS = (
+    *(0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192),
+    *(2557, 2922, 3288, 3653),
+)
 RUNNER_TOKEN_PREFIX = "glrt-"
+CIDR_RULE = "an IPv4 block with its prefix length and no host bits, e.g. 10.42.0.0/16"
+SUBNET_RULE = "distinct subnet- ids, each 8 or 17 lowercase hex digits"
 
 
 RUNNER = Section(
@@ -122,12 +133,14 @@ NETWORK = Section(
             "10.42.0.0/16",
             "IPv4 block of a new VPC (/16 to /20); fixes the subnet layout (docs/scaling.md).",
             check=check_cidr,
+            rule=CIDR_RULE,
         ),
         Key(
             "availabilityZones",
             "integer",
             2,
-            "Availability zones of a new VPC.",
+            "Availability zones of a new VPC (at most as many as the region has: 2 in us-west-1 "
+            "and cn-north-1, 6 in us-east-1).",
             minimum=2,
             maximum=6,
         ),
@@ -149,8 +162,8 @@ NETWORK = Section(
             "string",
             None,
             "Existing VPC to use instead of creating one.",
-            pattern=r"vpc-[0-9a-f]+",
-            hint="use vpc-... or unset it",
+            check=check_vpc_id,
+            rule="vpc- and 8 or 17 lowercase hex digits",
         ),
         Key(
             "privateSubnetIds",
@@ -158,6 +171,8 @@ NETWORK = Section(
             (),
             "Private subnets of the existing VPC (EKS needs two AZs).",
             check=check_subnet_id,
+            unique=True,
+            rule=SUBNET_RULE,
         ),
         Key(
             "publicSubnetIds",
@@ -165,6 +180,8 @@ NETWORK = Section(
             (),
             "Public subnets of the existing VPC.",
             check=check_subnet_id,
+            unique=True,
+            rule=SUBNET_RULE,
         ),
     ),
     removed=(
@@ -197,13 +214,17 @@ TOP = Section(
             "string",
             "https://gitlab.com",
             "HTTPS URL of the GitLab instance the runners serve.",
-            check=check_https_url,
+            check=check_gitlab_url,
+            shown=redact_url,
+            rule="https://host[:port][/relative-root]: no user or password, query, fragment or "
+            "surrounding spaces",
         ),
         Key(
             "logRetentionDays",
             "integer",
             30,
-            "CloudWatch Logs retention for job, manager and Fargate pod logs.",
+            "CloudWatch Logs retention in days for job, manager and Fargate pod logs (0: keep "
+            "them forever).",
             choices=LOG_RETENTION_DAYS,
         ),
         Key(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+from components.config.grammar import check_image, check_policy_arn
 from components.config.keys import (
     ECS,
-    IMAGE,
-    IMAGE_HINT,
     NAME_PATTERN,
     SHA256,
     SHA256_HINT,
     VERSION,
     Key,
     Section,
-    check_arn,
 )
 
 DEFAULT_DRIVER_VERSION = "v0.5.1"
@@ -30,6 +30,39 @@ DEFAULT_MANAGER_AMI_PARAMETER = (
 DEFAULT_JOB_IMAGE = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"
 # CPU architectures of job tasks; the managers stay x86_64 (their binaries are amd64).
 TASK_ARCHITECTURES = ("x86_64", "arm64")
+
+
+# The instance type grammar: family letters, generation, attribute letters, size.
+_INSTANCE_TYPE = re.compile(r"(?P<family>[a-z]+)(?P<gen>\d+)(?P<attrs>[a-z]*)(-flex)?\.[a-z0-9]+")
+# IAM: managed policies attached to one role (quota L-0DA4ABF3, default 10, at most 20).
+MAX_MANAGED_POLICIES_PER_ROLE = 10
+IMAGE_RULE = "an image reference (distribution/reference grammar): lowercase, no empty tag"
+
+
+def check_x86_instance_type(value: str) -> str | None:
+    """The manager installs gitlab-runner-linux-amd64 and fargate-linux-amd64: arm64 types
+    (a1, and every Graviton family, marked by a g after the generation) cannot run them."""
+    match = _INSTANCE_TYPE.fullmatch(value)
+    if match is None:
+        return None  # the pattern reports it
+    if match["family"] == "a" or "g" in match["attrs"]:
+        return (
+            "is an arm64 (Graviton) instance type, but the manager installs the amd64 "
+            "gitlab-runner and Fargate driver binaries; use an x86_64 type of the same size, "
+            f"e.g. {_x86_twin(match['family'], match['gen'], match['attrs'], value)}"
+        )
+    return None
+
+
+def _x86_twin(family: str, generation: str, attrs: str, value: str) -> str:
+    """m7g.large -> m7i.large, c6gn.xlarge -> c6in.xlarge, t4g.small -> t3.small; medium and
+    other families -> a general-purpose type that exists in that size."""
+    size = value.split(".", 1)[1]
+    if family == "t" or size == "medium":
+        return f"t3.{size}"
+    if family in ("c", "m", "r"):
+        return f"{family}{generation}{attrs.replace('g', 'i', 1)}.{size}"
+    return f"m6i.{size}"
 
 
 def check_driver_version(value: str) -> str | None:
@@ -61,8 +94,8 @@ TASK_DEFINITION = Section(
             "string",
             None,
             "Job image: sshd on port 22 and gitlab-runner inside (see docs/ecs.md).",
-            pattern=IMAGE,
-            hint=IMAGE_HINT,
+            check=check_image,
+            rule=IMAGE_RULE,
         ),
         Key(
             "architecture",
@@ -88,8 +121,11 @@ TASK_DEFINITION = Section(
             "taskRolePolicyArns",
             "strings",
             (),
-            "Managed policies for this entry's task role (what jobs may do in AWS).",
-            check=check_arn,
+            "Managed policies for this entry's task role (what jobs may do in AWS); at most "
+            f"{MAX_MANAGED_POLICIES_PER_ROLE} (IAM's quota of policies per role).",
+            check=check_policy_arn,
+            unique=True,
+            rule="distinct arn:<partition>:iam::(aws|<account>):policy/... ARNs",
         ),
     ),
     modes=ECS,
@@ -106,6 +142,7 @@ ECS_SECTION = Section(
             "gitlab-runner release on the manager.",
             pattern=VERSION,
             hint="use a release number such as 18.9.0 (no 'v', no 'latest': pin it)",
+            rule="a released version, 15.10 or later (glrt- tokens); tested: 18.9.0",
         ),
         Key(
             "runnerSha256",
@@ -149,9 +186,10 @@ ECS_SECTION = Section(
             "string",
             None,
             "x86_64 instance type of every runner manager.",
-            pattern=r"[a-z]+\d+[a-fh-z]*(-flex)?\.[a-z0-9]+",
-            hint="use an x86_64 EC2 instance type such as t3.small (the runner and driver "
-            "binaries are amd64, so Graviton types such as t4g are not supported)",
+            pattern=r"[a-z]+\d+[a-z]*(-flex)?\.[a-z0-9]+",
+            hint="use an x86_64 EC2 instance type such as t3.small",
+            check=check_x86_instance_type,
+            rule="x86_64 only: no a1 and no Graviton (a g after the generation: t4g, m7g, c6gn)",
             default_doc="sized from each manager's job count (docs/ecs-operations.md)",
         ),
         Key(

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
+from components.config.grammar import check_cidr, check_image, check_role_arn, ec2_id_check
 from components.config.keys import (
     EKS,
-    IMAGE,
-    IMAGE_HINT,
     VERSION,
     Key,
     Section,
-    check_arn,
-    check_cidr,
     check_instance_category,
     one_of,
 )
 
-
-def check_security_group_id(value: str) -> str | None:
-    if re.fullmatch(r"sg-[0-9a-f]{8}([0-9a-f]{9})?", value):
-        return None
-    return "is not a security group id; use e.g. sg-0123456789abcdef0"
+# A NodePool limit is what stops a runaway bill: 10,000 vCPU is 2,500 jobs of 4 vCPU, beyond the
+# 2,000-job ceiling of one runner; anything larger is a typo (an extra zero), not a plan.
+MAX_POOL_VCPU = 10000
 
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -39,6 +32,7 @@ EKS_SECTION = Section(
             "EKS Kubernetes minor version (upgrade one minor version at a time).",
             pattern=r"1\.\d{2}",
             hint="use a minor version such as 1.35",
+            rule="one EKS offers (release calendar; extended support warns); tested: 1.35",
         ),
         Key(
             "karpenterVersion",
@@ -47,6 +41,7 @@ EKS_SECTION = Section(
             "Karpenter chart version.",
             pattern=VERSION,
             hint="use a chart version without 'v', such as 1.14.1",
+            rule="1.0.0 or later (the v1 APIs); tested: 1.14.x",
         ),
         Key(
             "runnerChartVersion",
@@ -55,6 +50,7 @@ EKS_SECTION = Section(
             "gitlab-runner Helm chart version.",
             pattern=VERSION,
             hint="use a gitlab-runner chart version such as 0.86.0",
+            rule="a released 0.N.P chart (0.N ships runner 18.(N-77)); tested: 0.86.0",
         ),
         Key(
             "clusterLogTypes",
@@ -67,8 +63,11 @@ EKS_SECTION = Section(
             "adminRoleArns",
             "strings",
             (),
-            "IAM roles given cluster-admin access entries.",
-            check=check_arn,
+            "IAM roles given cluster-admin access entries (a role, not an STS session ARN; "
+            "each once, and not the role that runs pulumi up, which has one already).",
+            check=check_role_arn,
+            unique=True,
+            rule="distinct arn:<partition>:iam::<account>:role/... ARNs",
         ),
         Key(
             "pollTimeoutSeconds",
@@ -102,15 +101,30 @@ EKS_SECTION = Section(
             minimum=128,
             maximum=2048,
         ),
-        Key("spotCpuLimit", "integer", 64, "vCPU limit of the spot NodePool.", minimum=1),
+        Key(
+            "spotCpuLimit",
+            "integer",
+            64,
+            "vCPU limit of the spot NodePool (the brake on its EC2 bill).",
+            minimum=1,
+            maximum=MAX_POOL_VCPU,
+        ),
         Key(
             "privilegedCpuLimit",
             "integer",
             32,
             "vCPU limit of the privileged NodePool.",
             minimum=1,
+            maximum=MAX_POOL_VCPU,
         ),
-        Key("systemCpuLimit", "integer", 8, "vCPU limit of the system NodePool.", minimum=1),
+        Key(
+            "systemCpuLimit",
+            "integer",
+            8,
+            "vCPU limit of the system NodePool (runner managers with managerPlacement ec2).",
+            minimum=1,
+            maximum=MAX_POOL_VCPU,
+        ),
         Key(
             "instanceCategories",
             "strings",
@@ -141,8 +155,8 @@ EKS_SECTION = Section(
             # gateway shares.
             "public.ecr.aws/docker/library/debian:bookworm-slim",
             "Image of jobs that set no `image:`.",
-            pattern=IMAGE,
-            hint=IMAGE_HINT,
+            check=check_image,
+            rule="an image reference (distribution/reference grammar)",
         ),
         Key(
             "endpointAccess",
@@ -159,6 +173,8 @@ EKS_SECTION = Section(
             (),
             "Who may reach the public Kubernetes API endpoint (endpointAccess public only).",
             check=check_cidr,
+            unique=True,
+            rule="distinct IPv4 blocks with prefix length and no host bits",
             default_doc="0.0.0.0/0, warned at preview",
         ),
         Key(
@@ -175,7 +191,7 @@ EKS_SECTION = Section(
             (),
             "Security groups (a bastion's, a CI runner's) allowed HTTPS to the Kubernetes API "
             "through the cluster security group.",
-            check=check_security_group_id,
+            check=ec2_id_check("sg", "a security group", "security-groups"),
         ),
         Key(
             "nodeAmiAlias",

@@ -3,24 +3,22 @@ checks run at preview (see docs/scaling.md)."""
 
 from __future__ import annotations
 
-import re
-
+from components.config.grammar import check_helper_image, secret_arn_problem
 from components.config.keys import Key, Section
 
 CREDENTIAL_SECRET_PREFIX = "ecr-pullthroughcache/"
-_CREDENTIAL_ARN = re.compile(
-    rf"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{{12}}:secret:{CREDENTIAL_SECRET_PREFIX}\S+"
-)
 # ECR repository prefixes are 2-30 characters; the longest upstream part is "/docker-hub".
 REPOSITORY_PREFIX_PATTERN = r"(?=.{2,19}$)[a-z0-9]+(?:[._-][a-z0-9]+)*"
 
 
 def check_credential_arn(value: str) -> str | None:
-    """ECR reads upstream credentials only from secrets named ecr-pullthroughcache/..."""
-    if _CREDENTIAL_ARN.fullmatch(value):
+    """ECR reads upstream credentials only from secrets named ecr-pullthroughcache/... (the
+    region is checked against the stack's in feasibility.py, which knows it)."""
+    problem = secret_arn_problem(value, CREDENTIAL_SECRET_PREFIX)
+    if problem is None:
         return None
     return (
-        "is not the ARN of a Secrets Manager secret named "
+        f"{problem}: it must be the ARN of a Secrets Manager secret named "
         f"'{CREDENTIAL_SECRET_PREFIX}...' (ECR pull-through cache reads credentials only from "
         f"such secrets); create one with: aws secretsmanager create-secret --name "
         f"{CREDENTIAL_SECRET_PREFIX}<registry> --secret-string "
@@ -74,8 +72,8 @@ IMAGES = Section(
             "runner's architecture (x86_64 or arm64); any other image must be multi-arch when "
             "a runner is arm64.",
             modes=("eks",),
-            pattern=r"\S+",
-            hint="an image reference has no spaces",
+            check=check_helper_image,
+            rule="an image reference (distribution/reference grammar)",
             default_doc="the cached helper when a GitLab or Docker Hub credential is set, "
             "else gitlab-runner's own default",
         ),

@@ -14,6 +14,8 @@ from components.shared.cache import cache_access_statements
 
 POLICY_VERSION = "2012-10-17"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+# IAM: every inline policy of one role together, whitespace not counted (IAM quotas page).
+ROLE_INLINE_POLICY_LIMIT = 10240
 EC2_SERVICE = "ec2.amazonaws.com"
 
 
@@ -32,6 +34,11 @@ def assume_role_policy(service: str, source_account: str | None = None) -> dict[
     return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
+def job_role_path(prefix: str) -> str:
+    """The IAM path of the roles the manager may pass: the execution role and task roles."""
+    return f"/{prefix}/"
+
+
 def log_group_resources(log_group_arn: str) -> list[str]:
     """The group (DescribeLogStreams) and every stream in it (CreateLogStream, PutLogEvents)."""
     return [log_group_arn, f"{log_group_arn}:*"]
@@ -46,6 +53,42 @@ def task_definition_family_arn(task_definition_arn: str) -> str:
     if ":task-definition/" not in task_definition_arn or not revision.isdigit():
         raise ValueError(f"not a task definition revision ARN: {task_definition_arn}")
     return f"{family}:*"
+
+
+def catalogue_family_pattern(task_definition_arns: Sequence[str], family_prefix: str) -> str:
+    """`...:task-definition/<prefix>-*:*`: every revision of every family of the catalogue.
+
+    One ARN however long the catalogue: listing each family put 60 entries past IAM's
+    10,240-character limit for a role's inline policies. Families of other stacks may share
+    the prefix (stack `dev-2` under `dev`), but RunTask also needs iam:PassRole on the task's
+    roles, which only this stack's role path grants, and the ecs:cluster condition keeps it
+    to this stack's clusters."""
+    patterns = set()
+    for arn in task_definition_arns:
+        family = task_definition_family_arn(arn).rsplit("/", 1)
+        if not family[1].startswith(f"{family_prefix}-"):
+            raise ValueError(f"task definition {arn} is not a {family_prefix}- family")
+        patterns.add(f"{family[0]}/{family_prefix}-*:*")
+    if len(patterns) != 1:
+        raise ValueError(f"catalogue task definitions span accounts or regions: {patterns}")
+    return patterns.pop()
+
+
+def role_path_pattern(role_arns: Sequence[str], path: str) -> str:
+    """`arn:...:role/<path>*`: every role under the stack's own IAM path, one ARN for the
+    execution role and all task roles. The path ends in '/', so `/gitlab-runners-dev/`
+    does not cover `/gitlab-runners-dev-2/`."""
+    if not (path.startswith("/") and path.endswith("/")):
+        raise ValueError(f"an IAM path starts and ends with '/': {path}")
+    patterns = set()
+    for arn in role_arns:
+        head, sep, rest = arn.partition(":role/")
+        if not sep or not f"/{rest}".startswith(path):
+            raise ValueError(f"role {arn} is not under the path {path}")
+        patterns.add(f"{head}:role{path}*")
+    if len(patterns) != 1:
+        raise ValueError(f"passable roles span accounts or partitions: {patterns}")
+    return patterns.pop()
 
 
 def task_arn_pattern(cluster_arn: str) -> str:
@@ -102,7 +145,9 @@ class ManagerPolicyScope:
 
     cluster_arns: Sequence[str]
     task_definition_arns: Sequence[str]  # one revision ARN per catalogue entry
+    family_prefix: str  # every catalogue family starts with f"{family_prefix}-"
     passable_role_arns: Sequence[str]  # execution role + task roles
+    role_path: str  # the IAM path all of them live under
     secret_arn: str
     log_group_arn: str
     cache_bucket_arn: str | None = None  # the stack's build cache, when enabled
@@ -112,7 +157,8 @@ class ManagerPolicyScope:
 def manager_policy(scope: ManagerPolicyScope) -> dict[str, Any]:
     """The manager's inline policy: run/watch/stop job tasks in our clusters, nothing more.
 
-    Replaces the AmazonECS_FullAccess that GitLab's guide uses "for test only"."""
+    Replaces the AmazonECS_FullAccess that GitLab's guide uses "for test only". Its size does
+    not grow with the catalogue (tests/ecs/test_iam_size.py)."""
     clusters = sorted(scope.cluster_arns)
     in_our_clusters = {"ArnEquals": {"ecs:cluster": clusters}}
     statements: list[dict[str, Any]] = [
@@ -120,7 +166,7 @@ def manager_policy(scope: ManagerPolicyScope) -> dict[str, Any]:
             "Sid": "RunCatalogueTasks",
             "Effect": "Allow",
             "Action": "ecs:RunTask",
-            "Resource": sorted({task_definition_family_arn(a) for a in scope.task_definition_arns}),
+            "Resource": catalogue_family_pattern(scope.task_definition_arns, scope.family_prefix),
             "Condition": in_our_clusters,
         },
         {
@@ -134,7 +180,7 @@ def manager_policy(scope: ManagerPolicyScope) -> dict[str, Any]:
             "Sid": "PassJobRolesToEcs",
             "Effect": "Allow",
             "Action": "iam:PassRole",
-            "Resource": sorted(set(scope.passable_role_arns)),
+            "Resource": role_path_pattern(scope.passable_role_arns, scope.role_path),
             "Condition": {"StringEquals": {"iam:PassedToService": ECS_TASKS_SERVICE}},
         },
         {

@@ -21,6 +21,7 @@ from components.ecs.iam import (
     EC2_SERVICE,
     ManagerPolicyScope,
     assume_role_policy,
+    job_role_path,
     manager_lifecycle_policy,
     manager_policy,
 )
@@ -134,7 +135,9 @@ def _role(args: ManagerArgs) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
                 ManagerPolicyScope(
                     cluster_arns=v["clusters"],
                     task_definition_arns=v["definitions"],
+                    family_prefix=args.prefix,
                     passable_role_arns=v["roles"],
+                    role_path=job_role_path(args.prefix),
                     secret_arn=v["secret"],
                     log_group_arn=v["logs"],
                     cache_bucket_arn=v["cache"],

@@ -28,11 +28,7 @@ import math
 from dataclasses import dataclass
 
 from components.config import RunnerSpec
-
-JOB_MEMORY_MIB = 48
-JOB_VCPU = 0.02
-BASE_MEMORY_MIB = 600
-MEMORY_HEADROOM = 0.75
+from components.domain.manager_sizing import max_jobs
 
 
 @dataclass(frozen=True)
@@ -43,9 +39,7 @@ class ManagerType:
 
     @property
     def max_jobs(self) -> int:
-        by_memory = (self.memory_mib * MEMORY_HEADROOM - BASE_MEMORY_MIB) / JOB_MEMORY_MIB
-        by_cpu = self.sustained_vcpu / JOB_VCPU
-        return math.floor(min(by_memory, by_cpu) + 1e-9)
+        return max_jobs(self.memory_mib, self.sustained_vcpu)
 
 
 # Smallest first; x86_64 only (the runner and driver binaries are amd64). m6i is offered in

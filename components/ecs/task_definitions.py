@@ -17,7 +17,12 @@ from components.ecs.catalogue import (
     runtime_platform,
     task_family,
 )
-from components.ecs.iam import ECS_TASKS_SERVICE, assume_role_policy, execution_role_policy
+from components.ecs.iam import (
+    ECS_TASKS_SERVICE,
+    assume_role_policy,
+    execution_role_policy,
+    job_role_path,
+)
 from components.shared.aws import child
 from components.shared.images import ImageCacheInfo, pull_through_policy
 
@@ -54,6 +59,8 @@ def _execution_role(args: CatalogueArgs) -> aws.iam.Role:
     role = aws.iam.Role(
         f"{args.name}-execution-role",
         description="ECS task execution role for GitLab CI job tasks (image pull, logs)",
+        # Under the stack's path: the manager may pass exactly the roles there.
+        path=job_role_path(args.prefix),
         assume_role_policy=_ecs_task_trust(args),
         tags=dict(args.tags),
         opts=child(args.parent),
@@ -89,6 +96,7 @@ def create_catalogue(args: CatalogueArgs) -> Catalogue:
             task_role = aws.iam.Role(
                 f"{args.name}-task-{entry.name}-role",
                 description=f"Role of CI jobs that use task definition '{entry.name}'",
+                path=job_role_path(args.prefix),
                 assume_role_policy=_ecs_task_trust(args),
                 tags=tags,
                 opts=child(args.parent),

@@ -5,9 +5,10 @@ the results of the invokes the program makes. Invented ids and ARNs are obvious 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
+
+from components.domain.aws_regions import zones
 
 MOCK_ACCOUNT = "123456789012"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -18,19 +19,6 @@ CREATED_TOKEN_PREFIX = "glrt-MOCK-CREATED-SENTINEL-"
 
 def _arn(service: str, resource: str, region: str) -> str:
     return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{resource}"
-
-
-_DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c"}
-_COMPASS = re.compile("|".join(_DIRECTIONS))
-
-
-def zone_id_prefix(region: str) -> str:
-    """AWS's short region code in zone ids: eu-west-1 -> euw1, ap-southeast-2 -> apse2."""
-    parts = region.split("-")
-    middle = "".join(
-        "".join(_DIRECTIONS[w] for w in _COMPASS.findall(part)) or part[:1] for part in parts[1:-1]
-    )
-    return f"{parts[0]}{middle}{parts[-1]}"
 
 
 def created_token(name: str) -> str:
@@ -133,7 +121,7 @@ def get_kubeconfig_result(
 StateFor = Callable[[str, dict[str, Any], str], dict[str, Any]]
 STATE_BY_TYPE: dict[str, StateFor] = {
     "aws:iam/role:Role": lambda name, i, region: {
-        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{i.get('name', name)}",
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role{i.get('path', '/')}{i.get('name', name)}",
         "name": i.get("name", name),
     },
     "aws:iam/policy:Policy": lambda name, i, region: {
@@ -285,14 +273,24 @@ INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
 }
 
 
+def _availability_zones(region: str) -> dict[str, Any]:
+    """The region's real zones (components/domain/aws_regions.py), as AWS lists them."""
+    known = zones(region)
+    if not known:
+        raise NotImplementedError(f"offline evaluation knows no zones of region {region}")
+    return {
+        "names": [name for name, _ in known],
+        "zoneIds": [zone_id for _, zone_id in known],
+        "id": region,
+    }
+
+
 def invoke_result(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
     """The answer to one invoke, or NotImplementedError naming the token nobody modelled."""
     if token in INVOKES_BY_TOKEN:
         return INVOKES_BY_TOKEN[token](args, region)
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        zones = [f"{region}{s}" for s in "abcdef"]
-        ids = [f"{zone_id_prefix(region)}-az{i}" for i in range(1, 7)]
-        return {"names": zones, "zoneIds": ids, "id": region}
+        return _availability_zones(region)
     if token == "aws:index/getRegion:getRegion":
         return {"name": region, "region": region, "id": region}
     if token == "aws:index/getPartition:getPartition":

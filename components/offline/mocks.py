@@ -35,7 +35,6 @@ from components.offline.mock_answers import (  # noqa: F401  (re-exported for th
     get_kubeconfig_result,
     invoke_result,
     state_for,
-    zone_id_prefix,
 )
 
 # The region of a config that names none (the tests); the plan command passes the stack's own.

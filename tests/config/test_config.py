@@ -189,14 +189,14 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         "eks needs two subnets",
         {
             "mode": "eks",
-            "network": {"vpcId": "vpc-123", "privateSubnetIds": ["subnet-1"]},
+            "network": {"vpcId": "vpc-01234567", "privateSubnetIds": ["subnet-01111111"]},
             **TOKENS,
         },
         ("network.privateSubnetIds", "at least 2"),
     ),
     (
         "subnets without vpc",
-        {"network": {"privateSubnetIds": ["subnet-1"]}, **TOKENS},
+        {"network": {"privateSubnetIds": ["subnet-01111111"]}, **TOKENS},
         ("network.privateSubnetIds", "vpcId"),
     ),
     (
@@ -322,15 +322,15 @@ def test_existing_vpc_is_taken_as_given() -> None:
     config, warnings = parse_config(
         {
             "network": {
-                "vpcId": "vpc-0abc",
-                "privateSubnetIds": ["subnet-a", "subnet-b"],
+                "vpcId": "vpc-0abc1234",
+                "privateSubnetIds": ["subnet-0aaaaaaa", "subnet-0bbbbbbb"],
                 "vpcCidr": "10.9.0.0/16",
             },
             **TOKENS,
         }
     )
     assert config.network.uses_existing_vpc and config.network.layout is None
-    assert config.network.private_subnet_ids == ("subnet-a", "subnet-b")
+    assert config.network.private_subnet_ids == ("subnet-0aaaaaaa", "subnet-0bbbbbbb")
     assert "network.vpcCidr is ignored because network.vpcId is set" in warnings
 
 

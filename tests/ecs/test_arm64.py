@@ -7,6 +7,7 @@ runtimePlatform is all a job needs, and the managers stay x86_64.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import tomllib
 from pathlib import Path
@@ -118,17 +119,23 @@ def test_jobs_pick_arm64_with_fargate_task_definition_and_the_driver_adds_nothin
 
 
 def test_managers_may_start_the_arm64_families_and_only_the_catalogue(plan: Plan) -> None:
+    """RunTask is scoped by the stack's family prefix (IAM's size limit, tests/ecs/
+    test_iam_size.py): the arm64 families fall under it, another stack's do not."""
     (run,) = [
         s
         for s in statements(policy_document(plan, "ecs-manager-policy"))
         if s["Action"] == "ecs:RunTask"
     ]
     arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition"
-    assert run["Resource"] == [
-        f"{arn}/gitlab-runners-dev-big-arm:*",
-        f"{arn}/gitlab-runners-dev-debian:*",
-        f"{arn}/gitlab-runners-dev-graviton:*",
-    ]
+    assert run["Resource"] == f"{arn}/gitlab-runners-dev-*:*"
+    families = {r.inputs["family"] for r in plan.all("aws:ecs/taskDefinition:TaskDefinition")}
+    assert families == {
+        "gitlab-runners-dev-big-arm",
+        "gitlab-runners-dev-debian",
+        "gitlab-runners-dev-graviton",
+    }
+    assert all(fnmatch.fnmatchcase(f"{arn}/{family}:3", run["Resource"]) for family in families)
+    assert not fnmatch.fnmatchcase(f"{arn}/gitlab-runners-prod-graviton:3", run["Resource"])
 
 
 def test_managers_stay_x86_64(plan: Plan) -> None:

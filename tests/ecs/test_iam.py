@@ -10,7 +10,9 @@ from parliament import analyze_policy_string
 
 from components.ecs.iam import (
     ManagerPolicyScope,
+    catalogue_family_pattern,
     manager_policy,
+    role_path_pattern,
     task_arn_pattern,
     task_definition_family_arn,
 )
@@ -111,10 +113,8 @@ def test_manager_runs_only_catalogue_tasks_in_its_own_clusters(ecs_dev_plan: Pla
     document = policy_document(ecs_dev_plan, "ecs-manager-policy")
     run = statement_for(document, "ecs:RunTask")
     assert actions(run) == ["ecs:RunTask"]
-    assert resources(run) == [
-        f"{ARN}:task-definition/gitlab-runners-dev-debian:*",
-        f"{ARN}:task-definition/gitlab-runners-dev-node:*",
-    ]
+    # Every revision of the stack's families (gitlab-runners-dev-debian, -node): one ARN.
+    assert resources(run) == [f"{ARN}:task-definition/gitlab-runners-dev-*:*"]
     assert run["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTERS}}
     watch = statement_for(document, "ecs:StopTask")
     assert sorted(actions(watch)) == ["ecs:DescribeTasks", "ecs:StopTask"]
@@ -131,17 +131,19 @@ def test_manager_passes_only_the_job_roles_and_only_to_ecs_tasks(
     plan = ecs_existing_vpc_plan
     document = policy_document(plan, "ecs-manager-policy")
     pass_role = statement_for(document, "iam:PassRole")
-    role_arn = f"arn:aws:iam::{MOCK_ACCOUNT}:role"
-    assert resources(pass_role) == [
-        f"{role_arn}/ecs-execution-role",
-        f"{role_arn}/ecs-task-node-role",
-    ]
+    # The job roles, and only they, live under the stack's path: one ARN covers them all.
+    path = "/gitlab-runners-dev/"
+    assert resources(pass_role) == [f"arn:aws:iam::{MOCK_ACCOUNT}:role{path}*"]
     assert pass_role["Condition"] == {
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
     }
-    # The default plan has no task roles: only the execution role can be passed.
-    default = statement_for(policy_document(ecs_dev_plan, "ecs-manager-policy"), "iam:PassRole")
-    assert resources(default) == [f"{role_arn}/ecs-execution-role"]
+    for p in (plan, ecs_dev_plan):
+        under_path = sorted(r.name for r in p.all(ROLE) if r.inputs.get("path") == path)
+        task_roles = sorted(r.name for r in p.all(ROLE) if r.name.startswith("ecs-task-"))
+        assert under_path == sorted(["ecs-execution-role", *task_roles])
+    assert [r.name for r in plan.all(ROLE) if r.name.startswith("ecs-task-")] == [
+        "ecs-task-node-role"
+    ]
 
 
 def test_manager_reads_only_its_secret_and_writes_only_its_log_group(ecs_dev_plan: Plan) -> None:
@@ -225,6 +227,12 @@ def test_execution_role_pulls_from_own_ecr_and_writes_job_logs_only(ecs_dev_plan
 
 
 def test_arn_helpers_reject_what_they_cannot_scope() -> None:
+    with pytest.raises(ValueError, match="not a p- family"):
+        catalogue_family_pattern([f"{ARN}:task-definition/q-debian:1"], "p")
+    with pytest.raises(ValueError, match="not under the path"):
+        role_path_pattern(["arn:aws:iam::1:role/p-2/x"], "/p/")
+    with pytest.raises(ValueError, match="starts and ends"):
+        role_path_pattern(["arn:aws:iam::1:role/p/x"], "/p")
     assert task_definition_family_arn(f"{ARN}:task-definition/f:12") == (
         f"{ARN}:task-definition/f:*"
     )
@@ -238,14 +246,14 @@ def test_arn_helpers_reject_what_they_cannot_scope() -> None:
 def test_manager_policy_is_deterministic() -> None:
     scope = ManagerPolicyScope(
         cluster_arns=list(reversed(CLUSTERS)),
-        task_definition_arns=[f"{ARN}:task-definition/b:1", f"{ARN}:task-definition/a:2"],
-        passable_role_arns=["arn:aws:iam::1:role/x", "arn:aws:iam::1:role/x"],
+        task_definition_arns=[f"{ARN}:task-definition/p-b:1", f"{ARN}:task-definition/p-a:2"],
+        family_prefix="p",
+        passable_role_arns=["arn:aws:iam::1:role/p/x", "arn:aws:iam::1:role/p/x"],
+        role_path="/p/",
         secret_arn="arn:aws:secretsmanager:eu-west-1:1:secret:s",
         log_group_arn="arn:aws:logs:eu-west-1:1:log-group:g",
     )
     document = manager_policy(scope)
-    assert resources(statement_for(document, "ecs:RunTask")) == [
-        f"{ARN}:task-definition/a:*",
-        f"{ARN}:task-definition/b:*",
-    ]
-    assert resources(statement_for(document, "iam:PassRole")) == ["arn:aws:iam::1:role/x"]
+    assert resources(statement_for(document, "ecs:RunTask")) == [f"{ARN}:task-definition/p-*:*"]
+    assert resources(statement_for(document, "iam:PassRole")) == ["arn:aws:iam::1:role/p/*"]
+    assert document == manager_policy(scope)

@@ -77,7 +77,7 @@ def test_task_definitions_are_fargate_awsvpc_with_the_ci_coordinator_container(
         }
         assert definition.get("ephemeralStorage") == storage
         assert definition["executionRoleArn"] == (
-            f"arn:aws:iam::{MOCK_ACCOUNT}:role/ecs-execution-role"
+            f"arn:aws:iam::{MOCK_ACCOUNT}:role/gitlab-runners-dev/ecs-execution-role"
         )
         assert "taskRoleArn" not in definition
         coordinator = container(plan, entry)
@@ -102,7 +102,10 @@ def test_task_definition_environment_and_task_role_come_from_the_entry(
 ) -> None:
     plan = ecs_existing_vpc_plan
     node = named(plan, TASK_DEFINITION, "ecs-task-node")
-    assert node["taskRoleArn"] == f"arn:aws:iam::{MOCK_ACCOUNT}:role/ecs-task-node-role"
+    assert (
+        node["taskRoleArn"]
+        == f"arn:aws:iam::{MOCK_ACCOUNT}:role/gitlab-runners-dev/ecs-task-node-role"
+    )
     assert container(plan, "node")["environment"] == [
         {"name": "NODE_ENV", "value": "test"},
         {"name": "TZ", "value": "UTC"},

@@ -1,10 +1,13 @@
-"""The recording mocks invent ids in the stack's own region."""
+"""The recording mocks invent ids in the stack's own region and answer its real zones."""
 
 from __future__ import annotations
 
 import pytest
 
-from components.offline.mocks import zone_id_prefix
+from components.config import ConfigError
+from components.domain.aws_regions import zone_id_prefix
+from components.offline.mocks import evaluate
+from tests.harness import dev_config
 
 
 @pytest.mark.parametrize(
@@ -18,3 +21,20 @@ from components.offline.mocks import zone_id_prefix
 )
 def test_zone_ids_use_the_regions_short_code(region: str, prefix: str) -> None:
     assert zone_id_prefix(region) == prefix
+
+
+@pytest.mark.parametrize(
+    ("region", "zones"),
+    [("ap-northeast-1", ["ap-northeast-1a", "ap-northeast-1c"]), ("us-west-1", None)],
+)
+def test_new_vpc_subnets_sit_in_the_regions_real_zones(region: str, zones: list[str]) -> None:
+    """The program places subnets in the zones the mocks answer: a region's real ones."""
+    plan = evaluate(dev_config(), extra_config={"aws:region": region})
+    placed = sorted({r.inputs["availabilityZone"] for r in plan.all("aws:ec2/subnet:Subnet")})
+    assert placed == (zones or [f"{region}a", f"{region}b"])
+
+
+def test_a_region_with_too_few_zones_is_refused_before_any_resource() -> None:
+    network = {**dev_config()["network"], "availabilityZones": 3}
+    with pytest.raises(ConfigError, match="us-west-1 has 2"):
+        evaluate(dev_config(network=network), extra_config={"aws:region": "us-west-1"})

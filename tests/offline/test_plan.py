@@ -233,6 +233,8 @@ def test_plan_command_stands_in_the_gitlab_token_for_created_runners(
     (tmp_path / "Pulumi.created.yaml").write_text(
         "config:\n"
         "  aws:region: eu-west-1\n"
+        # instance runners need an administrator: a self-managed GitLab, not gitlab.com
+        "  gitlab-fargate-runners:gitlabUrl: https://gitlab.example.com\n"
         "  gitlab-fargate-runners:gitlab:\n"
         "    createRunners: true\n"
         "    runnerType: instance\n" + token_line

@@ -85,25 +85,26 @@ def test_vpc_endpoints_are_optional_and_only_reachable_from_the_vpc() -> None:
 def test_existing_vpc_creates_no_network_and_writes_nothing_onto_it() -> None:
     # Karpenter selects existing subnets by id: no aws.ec2.Tag that destroy would delete.
     plan = network_plan(
-        {"vpcId": "vpc-0abc", "privateSubnetIds": ["subnet-a", "subnet-b"]}, mode="eks"
+        {"vpcId": "vpc-0abc1234", "privateSubnetIds": ["subnet-0aaaaaaa", "subnet-0bbbbbbb"]},
+        mode="eks",
     )
     assert plan.all("aws:ec2/vpc:Vpc") == [] and plan.all(SUBNET) == []
     assert plan.all("aws:ec2/tag:Tag") == []
-    assert plan.outputs["private"] == ["subnet-a", "subnet-b"]
+    assert plan.outputs["private"] == ["subnet-0aaaaaaa", "subnet-0bbbbbbb"]
 
 
 def test_existing_vpc_gets_interface_endpoints_but_no_s3_gateway() -> None:
     plan = network_plan(
-        {"vpcId": "vpc-0abc", "privateSubnetIds": ["subnet-a"], "vpcEndpoints": True}
+        {"vpcId": "vpc-0abc1234", "privateSubnetIds": ["subnet-0aaaaaaa"], "vpcEndpoints": True}
     )
     endpoints = plan.all("aws:ec2/vpcEndpoint:VpcEndpoint")
     assert {e.inputs["vpcEndpointType"] for e in endpoints} == {"Interface"}
-    assert all(e.inputs["subnetIds"] == ["subnet-a"] for e in endpoints)
+    assert all(e.inputs["subnetIds"] == ["subnet-0aaaaaaa"] for e in endpoints)
     _, warnings = parse_config(
         {
             "network": {
-                "vpcId": "vpc-0abc",
-                "privateSubnetIds": ["subnet-a"],
+                "vpcId": "vpc-0abc1234",
+                "privateSubnetIds": ["subnet-0aaaaaaa"],
                 "vpcEndpoints": True,
             },
             "runnerTokens": {"fargate": sentinel("fargate")},

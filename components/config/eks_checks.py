@@ -1,0 +1,64 @@
+"""EKS checks that need the parsed runners, cluster and network together: job pods that fit
+Fargate, a poll timeout that outlasts Fargate's launch rate, an API endpoint someone can reach."""
+
+from __future__ import annotations
+
+from components.config.model import EksSpec, NetworkSpec, RunnerSpec
+from components.config.reader import Reader
+from components.domain.eks_sizing import minimum_poll_timeout
+from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
+
+PRIVATE_ACCESS_FIX = (
+    "pulumi config set --path 'eks.privateAccessCidrs[0]' <your VPN or bastion CIDR> (or "
+    "eks.privateAccessSecurityGroupIds[0] <sg-...>), or set eks.endpointAccess public"
+)
+
+
+def check_private_endpoint(r: Reader, eks: EksSpec, network: NetworkSpec) -> None:
+    """With a private-only endpoint, only the cluster security group's members reach the API
+    (it admits only itself): the Kubernetes provider of `pulumi up` would time out."""
+    if eks.endpoint_access != "private":
+        return
+    if eks.private_access_cidrs or eks.private_access_security_group_ids:
+        return
+    message = (
+        "eks.endpointAccess: private with neither eks.privateAccessCidrs nor "
+        "eks.privateAccessSecurityGroupIds admits nobody to the Kubernetes API but the cluster "
+        "security group itself"
+    )
+    if network.uses_existing_vpc:
+        r.warn(
+            f"{message}: unless this deployment runs from inside that group, `pulumi up` times "
+            f"out after the cluster exists; {PRIVATE_ACCESS_FIX} (docs/eks-operations.md)"
+        )
+    else:
+        r.problem(
+            f"{message}, and nothing can be inside a VPC this stack creates yet, so `pulumi up` "
+            f"cannot reach the cluster it creates; {PRIVATE_ACCESS_FIX}"
+        )
+
+
+def check_eks_poll_timeout(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
+    """Job pods launched in one burst queue at Fargate's launch rate: the last one must still
+    start within poll_timeout."""
+    fargate_jobs = sum(x.concurrency for x in runners if x.lane == "fargate")
+    needed = minimum_poll_timeout(fargate_jobs)
+    if eks.poll_timeout_seconds < needed:
+        r.warn(
+            f"eks.pollTimeoutSeconds: {eks.poll_timeout_seconds} s may be too short for "
+            f"{fargate_jobs} Fargate jobs starting at once (about {needed} s at Fargate's "
+            f"launch rate); raise it to at least {needed}"
+        )
+
+
+def check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
+    for i, runner in enumerate(runners):
+        build_memory = runner.memory - eks.helper_memory - EKS_FARGATE_POD_OVERHEAD_MIB
+        if runner.cpu - eks.helper_cpu < 64 or build_memory < 128:
+            r.problem(
+                f"runners[{i}] ({runner.name}): cpu {runner.cpu} / memory {runner.memory} "
+                f"leaves too little for the build container once the helper "
+                f"({eks.helper_cpu} CPU, {eks.helper_memory} MiB) and the "
+                f"{EKS_FARGATE_POD_OVERHEAD_MIB} MiB Fargate overhead are taken; use at least "
+                "cpu 512 / memory 1024"
+            )

@@ -1,0 +1,204 @@
+"""Checks that span several keys or need the deployment's region: each value may be valid on
+its own and the combination still cannot work (or works badly). Problems stop the deployment,
+warnings do not; every message names the keys, the values and the fix.
+
+Called by parse.py once every section is read, on the typed config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import math
+import os
+from urllib.parse import urlsplit
+
+import pulumi
+
+from components.config import versions
+from components.config.grammar import parse_arn
+from components.config.model import StackConfig
+from components.config.reader import Reader
+from components.config.schema_ecs import MAX_MANAGED_POLICIES_PER_ROLE
+from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
+from components.domain.eks_sizing import manager_size
+from components.domain.manager_sizing import estimated_max_jobs
+
+# Docker's default bridge: dockerd inside a Docker-in-Docker service puts its containers there,
+# so VPC addresses in it (the resolver at base+2, endpoints, the cache) become unreachable.
+DOCKER_BRIDGE = ipaddress.IPv4Network("172.17.0.0/16")
+# A node's kubelet, kube-proxy and aws-node take a share of what the system pool's limit counts.
+SYSTEM_NODE_OVERHEAD = 1.15
+GITLAB_COM = "gitlab.com"
+
+
+def deployment_region() -> str | None:
+    """The region the AWS provider deploys to: aws:region, else the environment (as the
+    provider and the AWS CLI read it)."""
+    return (
+        pulumi.Config("aws").get("region")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    )
+
+
+def check_region(r: Reader, config: StackConfig, region: str | None) -> None:
+    """aws:region exists, has the zones asked for, and every ARN lies in its partition."""
+    if region is None:
+        return
+    if region not in REGIONS:
+        near = ", ".join(nearest_regions(region)[:4]) or "eu-west-1"
+        r.problem(
+            f"aws:region: '{region}' is not an AWS region this program can deploy to; use one of "
+            f"{near}: pulumi config set aws:region <region>"
+        )
+        return
+    network = config.network
+    available = [name for name, _ in zones(region)]
+    if not network.uses_existing_vpc and network.availability_zones > len(available):
+        r.problem(
+            f"network.availabilityZones: {network.availability_zones} zones, but {region} has "
+            f"{len(available)} ({', '.join(available)}); set it to {len(available)} or fewer"
+        )
+    partition = partition_of(region)
+    arns = [("eks.adminRoleArns", a) for a in config.eks.admin_role_arns]
+    arns += [
+        (f"ecs.taskDefinitions ({t.name}).taskRolePolicyArns", a)
+        for t in config.ecs.task_definitions
+        for a in t.task_role_policy_arns
+    ]
+    for key, value in arns:
+        arn = parse_arn(value)
+        if arn is not None and arn.partition != partition:
+            r.problem(
+                f"{key}: '{value}' is in partition {arn.partition}, but {region} is in "
+                f"{partition}; use the ARN from {partition} (arn:{partition}:...)"
+            )
+    for key, value in (
+        ("images.dockerHubCredentialArn", config.images.docker_hub_credential_arn),
+        ("images.gitlabCredentialArn", config.images.gitlab_credential_arn),
+    ):
+        arn = parse_arn(value) if value else None
+        if arn is not None and arn.region != region and config.images.pull_through_cache:
+            r.problem(
+                f"{key}: '{value}' is a secret in {arn.region}, but the stack deploys to "
+                f"{region} and ECR reads pull-through credentials only from its own region; "
+                f"replicate it (aws secretsmanager replicate-secret-to-regions --secret-id "
+                f"{value} --add-replica-regions Region={region}) and use the replica's ARN"
+            )
+
+
+def check_versions(r: Reader, config: StackConfig, today: dt.date) -> None:
+    if config.mode == "eks":
+        versions.check_kubernetes(r, config.eks.kubernetes_version, today)
+        versions.check_karpenter(r, config.eks.karpenter_version)
+        versions.check_chart_version(r, config.eks.runner_chart_version, today)
+    else:
+        versions.check_runner_version(r, config.ecs.runner_version, today)
+
+
+def check_runners(r: Reader, config: StackConfig) -> None:
+    for i, runner in enumerate(config.runners):
+        if runner.request_concurrency > runner.concurrency:
+            r.problem(
+                f"runners[{i}] ({runner.name}).requestConcurrency: {runner.request_concurrency} "
+                f"is above the runner's concurrency {runner.concurrency}: it would ask GitLab for "
+                f"jobs it cannot run; set it to {runner.concurrency} or less (or unset it)"
+            )
+    gitlab = config.gitlab
+    host = urlsplit(config.gitlab_url).hostname or ""
+    if gitlab.create_runners and gitlab.runner_type == "instance" and host == GITLAB_COM:
+        r.problem(
+            "gitlab.runnerType: 'instance' runners on gitlab.com need GitLab administrator "
+            "rights, which no gitlab.com user has; use group (with gitlab.groupId) or project "
+            "(with gitlab.projectId) runners"
+        )
+
+
+def check_subnets(r: Reader, config: StackConfig) -> None:
+    """A subnet is private (NAT route, job tasks) or public (internet gateway), not both."""
+    network = config.network
+    for subnet in sorted(set(network.private_subnet_ids) & set(network.public_subnet_ids)):
+        r.problem(
+            f"network.publicSubnetIds: '{subnet}' is also in network.privateSubnetIds; a subnet "
+            "routes either through a NAT gateway (private) or an internet gateway (public): "
+            "list it in one of them"
+        )
+
+
+def check_task_roles(r: Reader, config: StackConfig) -> None:
+    """IAM attaches at most 10 managed policies to a role unless the quota is raised."""
+    for i, entry in enumerate(config.ecs.task_definitions if config.mode == "ecs" else ()):
+        count = len(entry.task_role_policy_arns)
+        if count > MAX_MANAGED_POLICIES_PER_ROLE:
+            r.problem(
+                f"ecs.taskDefinitions[{i}] ({entry.name}).taskRolePolicyArns: {count} policies, "
+                f"but IAM attaches at most {MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a "
+                "role (quota 'Managed policies per role'); combine them into one customer "
+                f"managed policy or list {MAX_MANAGED_POLICIES_PER_ROLE} or fewer"
+            )
+
+
+def check_manager_type(r: Reader, config: StackConfig) -> None:
+    """A pinned manager type must carry the jobs each manager runs (one driver process per
+    job: too small a type runs out of memory mid-job)."""
+    kind = config.ecs.manager_instance_type
+    if config.mode != "ecs" or kind is None:
+        return
+    total = config.total_concurrency
+    managers = max(1, math.ceil(total / config.ecs.max_jobs_per_manager))
+    jobs = math.ceil(total / managers)
+    carries = estimated_max_jobs(kind)
+    if carries is None or carries >= jobs:
+        return
+    message = (
+        f"ecs.managerInstanceType: '{kind}' carries about {carries} running jobs (one Fargate "
+        f"driver process per job, docs/ecs-operations.md), but each of the {managers} "
+        f"manager(s) runs up to {jobs}; unset ecs.managerInstanceType (each manager is then "
+        "sized from its jobs), pick a larger type, or lower ecs.maxJobsPerManager"
+    )
+    # Far too small fails for certain; a little short is an estimate's call.
+    (r.problem if carries * 2 < jobs else r.warn)(message)
+
+
+def check_docker_bridge(r: Reader, config: StackConfig) -> None:
+    """A new VPC inside 172.17.0.0/16 and Docker-in-Docker jobs cannot reach the VPC."""
+    privileged = [x.name for x in config.runners if x.lane == "privileged"]
+    if config.mode != "eks" or not privileged or config.network.uses_existing_vpc:
+        return
+    cidr = ipaddress.IPv4Network(config.network.vpc_cidr)
+    if cidr.overlaps(DOCKER_BRIDGE):
+        r.problem(
+            f"network.vpcCidr: '{cidr}' overlaps Docker's default bridge {DOCKER_BRIDGE}, which "
+            f"the Docker-in-Docker service of the privileged lane ({', '.join(privileged)}) "
+            "uses: its containers could not reach the VPC's resolver, endpoints or cache; use a "
+            "block outside it, e.g. 10.42.0.0/16"
+        )
+
+
+def check_system_pool(r: Reader, config: StackConfig) -> None:
+    """Managers on EC2 (managerPlacement ec2) all live in the system NodePool."""
+    eks = config.eks
+    if config.mode != "eks" or eks.manager_placement != "ec2":
+        return
+    cpu = sum(manager_size(x.concurrency).cpu_m for x in config.runners) / 1000
+    needed = math.ceil(cpu * SYSTEM_NODE_OVERHEAD)
+    if needed > eks.system_cpu_limit:
+        r.problem(
+            f"eks.systemCpuLimit: {eks.system_cpu_limit} vCPU cannot hold the runner managers "
+            f"(eks.managerPlacement ec2): together they request {cpu:g} vCPU, about {needed} "
+            f"with each node's own daemons, and Karpenter launches no node past the limit, so "
+            f"some managers stay Pending and their runners take no jobs; raise "
+            f"eks.systemCpuLimit to {needed} or set eks.managerPlacement fargate"
+        )
+
+
+def check_all(r: Reader, config: StackConfig, region: str | None, today: dt.date) -> None:
+    check_region(r, config, region)
+    check_versions(r, config, today)
+    check_runners(r, config)
+    check_subnets(r, config)
+    check_task_roles(r, config)
+    check_manager_type(r, config)
+    check_docker_bridge(r, config)
+    check_system_pool(r, config)
