@@ -193,6 +193,8 @@ def runner_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
         signals["notify"] = _line_with(multi_go, "signal.Notify(mr.stopSignals")
         signals["graceful_comment"] = _line_with(multi_go, "In case this is SIGQUIT")
         signals["graceful_wait"] = _line_with(multi_go, "for mr.stopSignal == syscall.SIGQUIT")
+        # handleGracefulShutdown returns only once every job has finished (runFinished).
+        signals["graceful_done"] = _line_with(multi_go, "// Everything finished we can exit now")
         signals["summary"] = (
             "non-Windows: SIGQUIT = graceful (stop requesting jobs, wait for running jobs); "
             "SIGTERM/SIGINT = forceful shutdown, which shutdown_timeout bounds"
@@ -517,6 +519,10 @@ def driver_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
     if filename_go.exists():
         fm = re.findall(r'fmt\.Sprintf\(\s*"([^"]+)"', filename_go.read_text(encoding="utf-8"))
         filename_fmt = fm
+    # The signals the driver handles itself; any other (SIGQUIT) takes Go's default action:
+    # a goroutine dump and exit status 2.
+    handler_go = src / "internal" / "signal" / "termination_handler.go"
+    termination = _line_with(handler_go, "signal.Notify(") if handler_go.exists() else None
     version_file = src / "VERSION"
     return {
         "provenance": {
@@ -530,6 +536,7 @@ def driver_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
                 "aws/fargate.go",
                 "cmd/fargate/commands/custom/prepare.go",
                 "task/filename.go",
+                "internal/signal/termination_handler.go",
             ],
             "generator": "scripts/upstream_facts.py",
             "note": "config structs carry no toml tags; BurntSushi/toml then matches the Go "
@@ -541,6 +548,7 @@ def driver_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
             "container_ip_function": ip_func,
             "container_ip_caller": caller,
             "task_metadata_filename_formats": filename_fmt,
+            "termination_signals": termination,
         },
     }
 

@@ -48,6 +48,8 @@ LIFECYCLE_HOOK_NAME = "drain-running-jobs"
 MAX_HEARTBEAT_SECONDS = 7200
 # Time for the drain service to notice the hook and for gitlab-runner's final cleanup stages.
 DRAIN_MARGIN_SECONDS = 300
+# Time for Auto Scaling to terminate a drained instance and delete the group.
+TERMINATION_MARGIN_SECONDS = 300
 
 # Instance tag holding the token secret's version (see ManagerArgs.tokens_version).
 TOKENS_VERSION_TAG = "gitlab-runner-tokens-version"
@@ -92,6 +94,14 @@ def stop_timeout_seconds(config: StackConfig) -> int:
 
 def heartbeat_timeout_seconds(config: StackConfig) -> int:
     return min(MAX_HEARTBEAT_SECONDS, stop_timeout_seconds(config) + DRAIN_MARGIN_SECONDS)
+
+
+def group_delete_timeout_seconds(config: StackConfig) -> int:
+    """How long deleting a manager group may take: the provider scales it to 0 and waits for
+    its instance, which drains first (heartbeats keep a drain longer than the heartbeat
+    timeout alive), then terminates (terraform-provider-aws autoscaling/group.go drainGroup,
+    bounded by the delete timeout; its default is 10 minutes)."""
+    return stop_timeout_seconds(config) + DRAIN_MARGIN_SECONDS + TERMINATION_MARGIN_SECONDS
 
 
 def _role(args: ManagerArgs) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
@@ -228,10 +238,26 @@ def _group(
     (runners, versions, task definitions) starts an instance refresh: the new manager comes
     up first (min healthy 100%, max 200%), then the old one leaves through the termination
     hook and drains. The AMI is resolved at launch (`resolve:ssm:`), so a new Amazon Linux
-    release changes nothing until the next launch. `force_delete` is for `pulumi destroy`:
-    the stack's task drain stops every job anyway, so its managers need not wait."""
+    release changes nothing until the next launch.
+
+    Deleting the group (a shard removed, `pulumi destroy`) drains too: no `force_delete`, so
+    the provider scales the group to 0 and waits, and the termination hook is the group's own
+    (`initial_lifecycle_hooks`), so nothing deletes it first. Initial hooks are create-only and
+    force a new group (group.go: `initial_lifecycle_hook` is ForceNew, and Read never sets it),
+    hence `ignore_changes`: a group created before they existed is not replaced, and neither is
+    one whose heartbeat changes. The same hook as its own resource is what puts the hook on
+    such a group and keeps its heartbeat current (PutLifecycleHook overwrites the initial one);
+    `deleted_with` the group, its delete is skipped when the group goes, so it cannot remove
+    the hook before the group drains."""
     suffix = shard.suffix()
     instance_name = f"{args.prefix}-runner-manager{suffix}"
+    hook: dict[str, Any] = {
+        "name": LIFECYCLE_HOOK_NAME,
+        "lifecycle_transition": "autoscaling:EC2_INSTANCE_TERMINATING",
+        "heartbeat_timeout": heartbeat_timeout_seconds(args.config),
+        # A manager that dies while draining must not block its group for ever.
+        "default_result": "CONTINUE",
+    }
     tagged = {**args.tags, "Name": instance_name}
     user_data, files = _user_data(args, shard)
     template = aws.ec2.LaunchTemplate(
@@ -277,7 +303,8 @@ def _group(
         ),
         health_check_type="EC2",
         health_check_grace_period=300,
-        force_delete=True,
+        force_delete=False,
+        initial_lifecycle_hooks=[aws.autoscaling.GroupInitialLifecycleHookArgs(**hook)],
         instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
             strategy="Rolling",
             preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
@@ -288,17 +315,20 @@ def _group(
             aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=False)
             for k, v in tagged.items()
         ],
-        opts=child(args.parent, depends_on=list(args.depends_on)),
+        opts=child(
+            args.parent,
+            depends_on=list(args.depends_on),
+            ignore_changes=["initialLifecycleHooks"],
+            custom_timeouts=pulumi.CustomTimeouts(
+                delete=f"{group_delete_timeout_seconds(args.config)}s"
+            ),
+        ),
     )
     aws.autoscaling.LifecycleHook(
         f"{args.name}-manager{suffix}-drain-hook",
-        name=LIFECYCLE_HOOK_NAME,
         autoscaling_group_name=group.name,
-        lifecycle_transition="autoscaling:EC2_INSTANCE_TERMINATING",
-        heartbeat_timeout=heartbeat_timeout_seconds(args.config),
-        # A manager that dies while draining must not block its group for ever.
-        default_result="CONTINUE",
-        opts=child(args.parent),
+        **hook,
+        opts=child(args.parent, deleted_with=group),
     )
     return group, files
 

@@ -6,37 +6,38 @@ clusters during `pulumi destroy` so the clusters, subnets and security groups ca
 
 Wiring into the ECS component (destroy order is the point):
 
+    managers = create_managers(...)                # groups depend on capacity and network
     reaper = TaskReaper(
         f"{name}-reaper",
         TaskReaperArgs(
             name_prefix=prefix,
             cluster_arns=[c.arn for c in clusters.values()],
-            autoscaling_group_name=None,  # see below: the ASG comes after the reaper
             job_timeout_seconds=config.ecs.job_timeout_seconds,
             log_retention_days=config.log_retention_days,
             tags=tags,
-            # Everything a running task holds on to: deleted only AFTER the drain ran.
-            drain_depends_on=[*capacity_providers, task_security_group, *subnets, nat, ...],
+            # Deleted only AFTER the drain ran: everything a running task holds on to, and
+            # the manager groups, whose own drain then has no job left to wait for.
+            drain_depends_on=[*capacity_providers, *manager_groups, task_security_group,
+                              network],
         ),
         opts=pulumi.ResourceOptions(parent=self),
     )
-    manager_group = aws.autoscaling.Group(..., opts=ResourceOptions(
-        depends_on=[..., reaper.drain]))          # deleted BEFORE the drain runs
-    reaper.schedule_for(manager_group.name)       # the 5-minute reap, now with the ASG name
+    reaper.schedule_for(*[g.name for g in manager_groups])  # the 5-minute reap
 
 Pulumi deletes a resource before everything it depends on. So:
 
 * the drain Invocation depends on the clusters (through its input) and on `drain_depends_on`:
   `pulumi destroy` invokes the drain (tf.action = "delete") BEFORE it deletes any of them;
-* the manager's Auto Scaling group should depend on `reaper.drain`: it is deleted (managers
-  gone, no new tasks) BEFORE the drain runs, so nothing starts a task behind the drain's back;
+* a manager group deleted after the drain still drains through its termination hook (no
+  `force_delete`), but its jobs have just been stopped, so that takes seconds; a job GitLab
+  hands a manager between the drain and its group's delete runs to its end first;
 * the Lambda depends on its role policy and log group, and the Invocation on the Lambda, so
   the function can still run, write logs and call ECS when the drain is invoked.
 
-The ASG name therefore reaches the function through the SCHEDULE's input, not the function's
+The ASG names reach the function through the SCHEDULE's input, not the function's
 environment: function -> ASG -> drain -> function would be a cycle. `autoscaling_group_name`
-in the args is for callers whose ASG does not need to depend on the drain (for example an
-existing group); pass it there or call `schedule_for` later, not both.
+in the args is for callers with one group known up front; pass it there or call
+`schedule_for` later, not both.
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.ecs.iam import POLICY_VERSION, assume_role_policy
-from components.naming import type_token
+from components.naming import function_name_for, type_token
 
 TYPE_TOKEN = type_token("ecs", "TaskReaper")
+REAPER_ROLE = "task-reaper"
 PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 # The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
@@ -227,8 +229,14 @@ class TaskReaper(pulumi.ComponentResource):
             ),
             opts=self._opts(),
         )
+        # A fixed name: the drain Invocation's function_name forces its replacement, and
+        # replacing it runs the drain (every job stops) during `pulumi up`. An auto-name
+        # changes whenever the function is replaced; this one never does. `ignore_changes`
+        # keeps the auto-name of a function created before the name was fixed, for the same
+        # reason (renaming it would replace the function, then the Invocation).
         self.function = aws.lambda_.Function(
             f"{name}-fn",
+            name=function_name_for(args.name_prefix, REAPER_ROLE),
             description="Stops GitLab CI job tasks no runner manager will stop; drains on destroy",
             runtime=LAMBDA_RUNTIME,
             handler=LAMBDA_HANDLER,
@@ -253,7 +261,7 @@ class TaskReaper(pulumi.ComponentResource):
             ),
             tags=self._tags,
             # The policy and log group must outlive the function's last (drain) invocation.
-            opts=self._opts(depends_on=[self.role_policy, self.log_group]),
+            opts=self._opts(depends_on=[self.role_policy, self.log_group], ignore_changes=["name"]),
         )
         self.drain = aws.lambda_.Invocation(
             f"{name}-drain",

@@ -200,7 +200,7 @@ def test_schedule_runs_every_five_minutes_through_its_own_role(
         "action": "reap",
         "autoscaling_group_names": ["manager-asg"],
     }
-    function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:reaper-fn"
+    function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:gitlab-runners-dev-task-reaper"
     assert target["arn"] == function_arn
     assert target["roleArn"].endswith("reaper-scheduler-role")
     policy = json.loads(plan["reaper-scheduler-policy"].inputs["policy"])
