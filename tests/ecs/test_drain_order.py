@@ -11,6 +11,7 @@ import copy
 import json
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from components.ecs.manager import (
     heartbeat_timeout_seconds,
     stop_timeout_seconds,
 )
+from components.ecs.reaper.decisions import KEEP, STOP, TaskInfo, decide
+from components.ecs.reaper_resources import DEFAULT_MARGIN_SECONDS
 from components.ecs.user_data import render_drain_unit, render_runner_unit, render_tokens_unit
 from components.offline import mock_answers
 from components.offline.mocks import Plan
@@ -214,3 +217,32 @@ def test_replacing_the_reaper_function_leaves_the_drain_invocation_alone(
     assert "name" in function.ignore_changes  # an existing auto-named function is kept
     drain = ecs_dev_plan.one(INVOCATION)
     assert drain.inputs["functionName"] == function.inputs["name"]
+
+
+# --- defect 4: what the docs promise after a reboot ---------------------------------------------
+
+
+def _row(markdown: str, needle: str) -> str:
+    return next(line for line in markdown.splitlines() if line.startswith("|") and needle in line)
+
+
+def test_after_a_reboot_only_the_over_time_rule_reaps_and_the_docs_say_so() -> None:
+    """A reboot (or a restarted gitlab-runner) keeps the instance's launch time: the orphan
+    rule cannot see the lost jobs' tasks, the over-time rule stops them at job timeout + the
+    reaper's 15-minute margin. docs/ecs-operations.md must not promise minutes."""
+    launched = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    created = launched + timedelta(hours=2)  # a job started before the reboot
+    task = TaskInfo(
+        arn="t", cluster="c", last_status="RUNNING", desired_status="RUNNING", created_at=created
+    )
+    timeout, margin = 3600, DEFAULT_MARGIN_SECONDS
+    for minutes, expected in ((10, KEEP), (74, KEEP), (76, STOP)):
+        now = created + timedelta(minutes=minutes)
+        (decision,) = decide([task], [launched], now, timeout, margin)
+        assert decision.action == expected, minutes
+    assert margin == 15 * 60
+    docs = (ROOT / "docs" / "ecs-operations.md").read_text()
+    reboot = _row(docs, "reboot")
+    assert "within minutes" not in reboot
+    assert "ecs.jobTimeoutSeconds` + 15 minutes" in reboot and "launch time" in reboot
+    assert "within minutes" in _row(docs, "terminate-instances")  # a new launch time: orphan rule
