@@ -15,10 +15,9 @@ Wiring into the ECS component (destroy order is the point):
             job_timeout_seconds=config.ecs.job_timeout_seconds,
             log_retention_days=config.log_retention_days,
             tags=tags,
-            # Deleted only AFTER the drain ran: everything a running task holds on to, and
-            # the manager groups, whose own drain then has no job left to wait for.
-            drain_depends_on=[*capacity_providers, *manager_groups, task_security_group,
-                              network],
+            # Deleted only AFTER the drain ran: everything a running task holds on to.
+            drain_depends_on=[*capacity_providers, task_security_group, network],
+            manager_groups=manager_groups,  # retired first; deleted after the drain
         ),
         opts=pulumi.ResourceOptions(parent=self),
     )
@@ -28,9 +27,9 @@ Pulumi deletes a resource before everything it depends on. So:
 
 * the drain Invocation depends on the clusters (through its input) and on `drain_depends_on`:
   `pulumi destroy` invokes the drain (tf.action = "delete") BEFORE it deletes any of them;
-* a manager group deleted after the drain still drains through its termination hook (no
-  `force_delete`), but its jobs have just been stopped, so that takes seconds; a job GitLab
-  hands a manager between the drain and its group's delete runs to its end first;
+* the drain scales the `manager_groups` to zero before it stops the tasks, so no manager
+  takes a job behind its back; a group deleted after the drain is then already draining
+  through its termination hook (no `force_delete`), with no job left, so that takes seconds;
 * the Lambda depends on its role policy and log group, and the Invocation on the Lambda, so
   the function can still run, write logs and call ECS when the drain is invoked.
 
@@ -59,7 +58,7 @@ REAPER_ROLE = "task-reaper"
 PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 # The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
-PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py")
+PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py", "managers.py")
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_HANDLER = "reaper.handler.handler"
 # The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
@@ -90,9 +89,12 @@ def task_arn_pattern(cluster_arn: str) -> str:
     return f"{prefix}:task/{cluster_name}/*"
 
 
-def reaper_policy(cluster_arns: Sequence[str], log_group_arn: str) -> dict[str, Any]:
+def reaper_policy(
+    cluster_arns: Sequence[str], log_group_arn: str, manager_group_arns: Sequence[str] = ()
+) -> dict[str, Any]:
     """What the function may do: list, describe and stop tasks of OUR clusters, find the live
-    managers, write its own log group.
+    managers, scale OUR manager groups to zero (the destroy drain retires them first), write
+    its own log group.
 
     * ecs:DescribeTasks / ecs:StopTask authorise against the task (`task/<cluster>/*`) and
       take the `ecs:cluster` condition.
@@ -128,6 +130,18 @@ def reaper_policy(cluster_arns: Sequence[str], log_group_arn: str) -> dict[str, 
                 "Action": ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"],
                 "Resource": "*",
             },
+            *(
+                [
+                    {
+                        "Sid": "RetireOurRunnerManagersOnDestroy",
+                        "Effect": "Allow",
+                        "Action": "autoscaling:UpdateAutoScalingGroup",
+                        "Resource": sorted(set(manager_group_arns)),
+                    }
+                ]
+                if manager_group_arns
+                else []
+            ),
             {
                 "Sid": "WriteOwnLogs",
                 "Effect": "Allow",
@@ -157,9 +171,15 @@ def reap_event(autoscaling_group_names: Sequence[str]) -> dict[str, Any]:
     return {"action": "reap", "autoscaling_group_names": list(autoscaling_group_names)}
 
 
-def drain_event(cluster_arns: Sequence[str]) -> dict[str, Any]:
-    """The Invocation's input; with lifecycle_scope CRUD the provider adds `tf`."""
-    return {"action": "drain", "clusters": list(cluster_arns)}
+def drain_event(
+    cluster_arns: Sequence[str], autoscaling_group_names: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The Invocation's input; with lifecycle_scope CRUD the provider adds `tf`. The groups
+    are the managers the drain retires before it stops their tasks."""
+    event: dict[str, Any] = {"action": "drain", "clusters": list(cluster_arns)}
+    if autoscaling_group_names:
+        event["autoscaling_group_names"] = list(autoscaling_group_names)
+    return event
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,6 +200,9 @@ class TaskReaperArgs:
     # Resources the job tasks hold on to (capacity providers, security groups, subnets, NAT,
     # endpoints): the drain runs before any of them is deleted. The clusters are implicit.
     drain_depends_on: Sequence[pulumi.Resource] = ()
+    # Manager groups the destroy drain scales to zero before it stops their tasks (so none
+    # takes a new job meanwhile); the drain depends on them, so they are deleted after it.
+    manager_groups: Sequence[aws.autoscaling.Group] = ()
     schedule_expression: str = SCHEDULE_EXPRESSION
 
 
@@ -206,6 +229,8 @@ class TaskReaper(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).account_id
         clusters = pulumi.Output.all(*args.cluster_arns)
+        group_names = pulumi.Output.all(*[g.name for g in args.manager_groups])
+        group_arns = pulumi.Output.all(*[g.arn for g in args.manager_groups])
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -224,8 +249,8 @@ class TaskReaper(pulumi.ComponentResource):
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(clusters, self.log_group.arn).apply(
-                lambda v: json.dumps(reaper_policy(v[0], v[1]))
+            policy=pulumi.Output.all(clusters, self.log_group.arn, group_arns).apply(
+                lambda v: json.dumps(reaper_policy(v[0], v[1], v[2]))
             ),
             opts=self._opts(),
         )
@@ -266,9 +291,11 @@ class TaskReaper(pulumi.ComponentResource):
         self.drain = aws.lambda_.Invocation(
             f"{name}-drain",
             function_name=self.function.name,
-            input=clusters.apply(lambda arns: json.dumps(drain_event(arns))),
+            input=pulumi.Output.all(clusters, group_names).apply(
+                lambda v: json.dumps(drain_event(v[0], v[1]))
+            ),
             lifecycle_scope="CRUD",
-            opts=self._opts(depends_on=list(args.drain_depends_on)),
+            opts=self._opts(depends_on=[*args.drain_depends_on, *args.manager_groups]),
         )
         self.schedule = None
         if args.autoscaling_group_name is not None:

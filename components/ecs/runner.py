@@ -134,7 +134,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.managers = managers
         self.manager_group = managers.groups[0]
         self.rendered_files = managers.rendered_files
-        self.reaper = self._reaper([*capacity, *managers.groups])
+        self.reaper = self._reaper(capacity, managers.groups)
         self.reaper.schedule_for(*[g.name for g in managers.groups])
         self.stack_outputs = self._outputs()
         self.register_outputs(self.stack_outputs)
@@ -199,14 +199,16 @@ class EcsFargateRunner(pulumi.ComponentResource):
         )
         return secret, version
 
-    def _reaper(self, holders: list[pulumi.Resource]) -> TaskReaper:
+    def _reaper(
+        self, capacity: list[pulumi.Resource], groups: list[aws.autoscaling.Group]
+    ) -> TaskReaper:
         """Stops orphaned and over-time job tasks every 5 minutes, and every task on destroy.
 
         Its drain depends on the clusters (through its input), their capacity providers, the
         manager groups, the task security group and the network: `pulumi destroy` runs it
-        before deleting any of them. Stopped tasks end the managers' jobs, so the groups'
-        own drain (their termination hook) then finishes at once instead of waiting for the
-        jobs to end by themselves."""
+        before deleting any of them. It first scales the groups to zero, so no manager takes
+        a job while it stops the tasks; their jobs end with the tasks, so the groups' own
+        drain (their termination hook) then finishes at once."""
         return TaskReaper(
             f"{self._name}-reaper",
             TaskReaperArgs(
@@ -215,7 +217,8 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 job_timeout_seconds=self._config.ecs.job_timeout_seconds,
                 log_retention_days=self._config.log_retention_days,
                 tags=self._tags,
-                drain_depends_on=[*holders, self.task_security_group, self._network],
+                drain_depends_on=[*capacity, self.task_security_group, self._network],
+                manager_groups=groups,
             ),
             opts=self._opts(),
         )
