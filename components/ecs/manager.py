@@ -53,6 +53,9 @@ TERMINATION_MARGIN_SECONDS = 300
 
 # Instance tag holding the token secret's version (see ManagerArgs.tokens_version).
 TOKENS_VERSION_TAG = "gitlab-runner-tokens-version"
+# Group tag naming the stack's manager groups (value: the resource prefix): the managers'
+# lifecycle permissions follow it, so they outlive any group that is being removed.
+MANAGER_GROUP_TAG = "gitlab-runner-managers"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class ManagerArgs:
     tags: Mapping[str, str]
     region: pulumi.Output[str]
     partition: pulumi.Output[str]
+    account: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[list[str]]
     clusters: Mapping[str, aws.ecs.Cluster]  # lane -> cluster
     task_definitions: Mapping[str, aws.ecs.TaskDefinition]
@@ -313,7 +317,7 @@ def _group(
         ),
         tags=[
             aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=False)
-            for k, v in tagged.items()
+            for k, v in {**tagged, MANAGER_GROUP_TAG: args.prefix}.items()
         ],
         opts=child(
             args.parent,
@@ -337,7 +341,16 @@ def create_managers(args: ManagerArgs) -> Managers:
     config = args.config
     shards = plan_shards(config.runners, config.ecs.max_jobs_per_manager)
     role, policy = _role(args)
-    args = replace(args, depends_on=[*args.depends_on, policy])
+    # Before the groups, and deleted after them: a draining manager completes its hook.
+    lifecycle = aws.iam.RolePolicy(
+        f"{args.name}-manager-lifecycle-policy",
+        role=role.id,
+        policy=pulumi.Output.all(args.partition, args.region, args.account).apply(
+            lambda v: json.dumps(manager_lifecycle_policy(*v, MANAGER_GROUP_TAG, args.prefix))
+        ),
+        opts=child(args.parent),
+    )
+    args = replace(args, depends_on=[*args.depends_on, policy, lifecycle])
     profile = aws.iam.InstanceProfile(
         f"{args.name}-manager-profile",
         role=role.name,
@@ -351,12 +364,4 @@ def create_managers(args: ManagerArgs) -> Managers:
         group, shard_files = _group(args, shard, kind, profile)
         groups.append(group)
         files.update(shard_files)
-    aws.iam.RolePolicy(
-        f"{args.name}-manager-lifecycle-policy",
-        role=role.id,
-        policy=pulumi.Output.all(*[g.arn for g in groups]).apply(
-            lambda arns: json.dumps(manager_lifecycle_policy(arns))
-        ),
-        opts=child(args.parent),
-    )
     return Managers(shards=shards, instance_types=types, groups=groups, rendered_files=files)

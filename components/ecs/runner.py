@@ -116,6 +116,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 tags=self._tags,
                 region=self._region,
                 partition=self._partition,
+                account=self._account,
                 private_subnet_ids=args.network.private_subnet_ids,
                 clusters=self.clusters,
                 task_definitions=self.task_definitions,

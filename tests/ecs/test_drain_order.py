@@ -28,13 +28,14 @@ from components.ecs.user_data import render_drain_unit, render_runner_unit, rend
 from components.offline import mock_answers
 from components.offline.mocks import Plan
 from components.offline.order import Order, removal, replacements, skipped_deletes
-from tests.ecs.support import ASG, INVOCATION, LIFECYCLE_HOOK, user_data
+from tests.ecs.support import ASG, INVOCATION, LIFECYCLE_HOOK, ROLE_POLICY, user_data
 from tests.ecs.test_files import heredoc_files, typed, unit_file
 from tests.harness import ROOT, dev_config, run_program
 from tests.offline.invariants import (
     drains_first,
     egress,
     egress_outlives,
+    lifecycle_grants,
     no_side_effect_replacements,
     removed_groups_drain,
 )
@@ -148,6 +149,30 @@ def test_removing_a_shard_deletes_its_group_with_its_hook_and_waits_for_the_drai
         }
     ]
     assert group.custom_timeouts == {"delete": "4230s"}  # job 3600 + 30 + 300 + 300
+
+
+def test_a_removed_shards_manager_may_still_complete_its_hook() -> None:
+    """The manager role's lifecycle grant is updated before the removed group is deleted:
+    listing the groups' ARNs (as main did) drops the leaving one in that update, and its
+    manager's CompleteLifecycleAction and heartbeats are denied for the rest of its drain."""
+    before, after = run_program(_sharded(500)), run_program(_sharded(300))
+    leaving = before.one(ASG, "ecs-manager-4-asg")
+    assert [p.name for p in lifecycle_grants(after, leaving)] == ["ecs-manager-lifecycle-policy"]
+    policy = after.one(ROLE_POLICY, "ecs-manager-lifecycle-policy")
+    assert policy.urn in before.one(ASG, "ecs-manager-asg").dependencies  # outlives the groups
+    # Main's shape, an ARN per remaining group, is what the check exists to catch.
+    listed = copy.deepcopy(after)
+    document = json.loads(policy.inputs["policy"])
+    (drain,) = [s for s in document["Statement"] if s["Sid"] == "DrainBeforeTermination"]
+    drain.pop("Condition")
+    drain["Resource"] = [
+        f"arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:x:autoScalingGroupName/{g.name}"
+        for g in after.all(ASG)
+    ]
+    listed.one(ROLE_POLICY, "ecs-manager-lifecycle-policy").inputs["policy"] = json.dumps(document)
+    assert sorted(removed_groups_drain(before, listed)) == [
+        f"ecs-manager-{i}-asg: its manager loses CompleteLifecycleAction first" for i in (3, 4)
+    ]
 
 
 def test_destroy_stops_the_tasks_before_the_groups_and_the_groups_go_before_egress(

@@ -118,9 +118,26 @@ def test_manager_may_complete_only_its_own_groups_lifecycle_actions(ecs_sharded_
     document = json.loads(named(plan, ROLE_POLICY, "ecs-manager-lifecycle-policy")["policy"])
     complete = statement_for(document, "autoscaling:CompleteLifecycleAction")
     assert "autoscaling:RecordLifecycleActionHeartbeat" in complete["Action"]
-    groups = [r.name for r in plan.all(ASG) if r.name.startswith("ecs-manager")]
-    assert len(complete["Resource"]) == len(groups) == 5
-    assert all(":autoScalingGroupName/ecs-manager" in arn for arn in complete["Resource"])
+    assert complete["Resource"] == (
+        "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/*"
+    )
+    # Only groups carrying this stack's manager tag, and every manager group carries it.
+    condition = {"StringEquals": {"aws:ResourceTag/gitlab-runner-managers": "gitlab-runners-dev"}}
+    assert complete["Condition"] == condition
+    groups = plan.all(ASG)
+    assert len(groups) == 5
+    for group in groups:
+        tags = {t["key"]: t["value"] for t in group.inputs["tags"]}
+        assert tags["gitlab-runner-managers"] == "gitlab-runners-dev", group.name
+    # The actions accept that condition key on the group (parliament's IAM definitions).
+    from parliament import iam_definition
+
+    autoscaling = next(s for s in iam_definition if s["prefix"] == "autoscaling")
+    for privilege in autoscaling["privileges"]:
+        if f"autoscaling:{privilege['privilege']}" in complete["Action"]:
+            (group_type,) = privilege["resource_types"]
+            assert group_type["resource_type"] == "autoScalingGroup*"
+            assert "aws:ResourceTag/${TagKey}" in group_type["condition_keys"]
 
 
 def test_reaper_watches_every_cluster_and_every_manager_group(ecs_sharded_plan: Plan) -> None:

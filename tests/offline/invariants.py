@@ -14,10 +14,15 @@ a test can assert `== []` and show every broken pair at once:
   namespace go before the Fargate profile that places its pods);
 - `no_side_effect_replacements`: no edit replaces a resource whose delete does something
   (SIDE_EFFECT_DELETES);
-- `removed_groups_drain`: a manager group that leaves the program drains before it goes.
+- `removed_groups_drain`: a manager group that leaves the program drains before it goes,
+  and its manager keeps the permission to complete the hook meanwhile.
 """
 
 from __future__ import annotations
+
+import fnmatch
+import json
+from typing import Any
 
 from components.offline.mocks import Plan, RecordedResource
 from components.offline.order import (
@@ -40,6 +45,8 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 CLUSTER = "eks:index:Cluster"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+COMPLETE = "autoscaling:CompleteLifecycleAction"
 # What the ECS destroy drain empties: deleting any of these while a task runs fails or strands
 # the task (ClusterContainsTasksException, an ENI in the subnet or security group).
 TASK_HOLDERS = (
@@ -171,8 +178,51 @@ def removed(before: Plan, after: Plan) -> list[RecordedResource]:
     return [r for wave in removal(before, after) for r in wave]
 
 
+def _covers(statement: dict[str, Any], group: RecordedResource) -> bool:
+    """Whether an Allow statement reaches this group: by its ARN (the mocks name a group by
+    its resource name) or by a wildcard narrowed to tags the group carries."""
+    resources = statement.get("Resource")
+    resources = [resources] if isinstance(resources, str) else list(resources or [])
+    tags = {t["key"]: t["value"] for t in group.inputs.get("tags") or []}
+    wanted = (statement.get("Condition") or {}).get("StringEquals", {})
+    tagged = all(
+        tags.get(key.removeprefix("aws:ResourceTag/")) == value
+        for key, value in wanted.items()
+        if key.startswith("aws:ResourceTag/")
+    )
+    return any(
+        fnmatch.fnmatchcase(f"autoScalingGroupName/{group.name}", arn.rsplit(":", 1)[-1])
+        for arn in resources
+    ) and (tagged or not wanted)
+
+
+def lifecycle_grants(plan: Plan, group: RecordedResource) -> list[RecordedResource]:
+    """The role policies that let a manager complete its group's termination hook."""
+    found = []
+    for policy in plan.all(ROLE_POLICY):
+        document = json.loads(policy.inputs.get("policy") or "{}")
+        for statement in document.get("Statement", []):
+            actions = statement.get("Action")
+            actions = [actions] if isinstance(actions, str) else actions or []
+            allows = COMPLETE in actions and statement.get("Effect") == "Allow"
+            if allows and _covers(statement, group):
+                found.append(policy)
+                break
+    return found
+
+
 def removed_groups_drain(before: Plan, after: Plan) -> list[str]:
-    """Each manager group that leaves the program drains before it goes."""
+    """Each manager group that leaves the program drains before it goes, and its manager
+    may still complete the hook then: the update that runs before the delete leaves a grant
+    that covers the group, and a grant that leaves too goes after the group."""
     gone = removed(before, after)
     urns = {r.urn for r in gone}
-    return [p for g in gone if g.type == GROUP for p in hook_kept_while_deleted(before, g, urns)]
+    order = Order(before)
+    problems: list[str] = []
+    for group in (g for g in gone if g.type == GROUP):
+        problems += hook_kept_while_deleted(before, group, urns)
+        kept = lifecycle_grants(after, group)
+        leaving = [p for p in lifecycle_grants(before, group) if p.urn in urns]
+        if not kept and not any(order.deleted_before(group, p) for p in leaving):
+            problems.append(f"{group.name}: its manager loses CompleteLifecycleAction first")
+    return problems
