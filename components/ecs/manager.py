@@ -246,9 +246,11 @@ def _group(
 
     Deleting the group (a shard removed, `pulumi destroy`) drains too: no `force_delete`, so
     the provider scales the group to 0 and waits, and the termination hook is the group's own
-    (`initial_lifecycle_hooks`), so nothing deletes it first. Initial hooks are create-only and
-    force a new group (group.go: `initial_lifecycle_hook` is ForceNew, and Read never sets it),
-    hence `ignore_changes`: a group created before they existed is not replaced, and neither is
+    (`initial_lifecycle_hooks`), so nothing deletes it first. Initial hooks are create-only
+    (pulumi-aws Group docs: "will only work when creating a new Auto Scaling group. For all
+    other use-cases, please use autoscaling.LifecycleHook") and force a new group
+    (terraform-provider-aws group.go: ForceNew, and Read never sets them), hence
+    `ignore_changes`: a group created before they existed is not replaced, and neither is
     one whose heartbeat changes. The same hook as its own resource is what puts the hook on
     such a group and keeps its heartbeat current (PutLifecycleHook overwrites the initial one);
     `deleted_with` the group, its delete is skipped when the group goes, so it cannot remove
