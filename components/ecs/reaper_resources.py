@@ -33,10 +33,10 @@ Pulumi deletes a resource before everything it depends on. So:
 * the Lambda depends on its role policy and log group, and the Invocation on the Lambda, so
   the function can still run, write logs and call ECS when the drain is invoked.
 
-The ASG names reach the function through the SCHEDULE's input, not the function's
-environment: function -> ASG -> drain -> function would be a cycle. `autoscaling_group_name`
-in the args is for callers with one group known up front; pass it there or call
-`schedule_for` later, not both.
+The ASG names reach the function in the events (the schedule's and the drain's inputs), not
+its environment, so a shard added or removed updates those inputs in place and never the
+function. `autoscaling_group_name` in the args is for callers with one group known up front;
+pass it there or call `schedule_for` later, not both.
 """
 
 from __future__ import annotations

@@ -44,11 +44,12 @@ Events:
   `"tf": {"action": "create" | "update" | "delete", "prev_input": ...}`: on `delete` (during
   `pulumi destroy`) scale the manager groups it names to zero and wait until their managers
   take no more jobs (managers.py), then stop EVERY task of the clusters and wait until all are
-  STOPPED, bounded by
-  the remaining Lambda time minus a safety margin; fail loudly if they do not stop in time (the
-  destroy then stops with this message instead of a later ClusterContainsTasksException). On
-  create and update: nothing to do.
-* `{"action": "drain"}`: the same drain by hand (for example before a manual teardown).
+  STOPPED, bounded by the remaining Lambda time minus a safety margin; fail loudly if they do
+  not stop in time (the destroy then stops with this message instead of a later
+  ClusterContainsTasksException). On create and update: nothing to do.
+* `{"action": "drain"}`: the same drain by hand (for example before a manual teardown); with
+  `autoscaling_group_names` it retires those groups first, and they stay at zero until the
+  next `pulumi up` sets their capacity again.
 
 Environment (event keys `clusters` / `autoscaling_group_names` override the first two):
 
