@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 PROJECT = "gitlab-fargate-runners"
@@ -11,6 +12,7 @@ TYPE_PREFIX = PROJECT
 # names may also hold '.', which would make the cloud call fail late.
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 EKS_CLUSTER_NAME_LIMIT = 100
+LAMBDA_FUNCTION_NAME_LIMIT = 64
 
 
 def type_token(module: str, type_name: str) -> str:
@@ -25,3 +27,14 @@ def resource_prefix(stack: str) -> str:
 def cluster_name_for(stack: str) -> str:
     """A fixed, readable EKS cluster name: Karpenter's discovery tags must know it up front."""
     return resource_prefix(stack)[:EKS_CLUSTER_NAME_LIMIT]
+
+
+def function_name_for(prefix: str, role: str) -> str:
+    """A fixed Lambda function name, `<prefix>-<role>`, at most 64 characters: a long prefix
+    is cut and keeps a hash of itself, so two long stack names still differ."""
+    name = f"{prefix}-{role}"
+    if len(name) <= LAMBDA_FUNCTION_NAME_LIMIT:
+        return name
+    digest = hashlib.sha256(prefix.encode()).hexdigest()[:8]
+    keep = LAMBDA_FUNCTION_NAME_LIMIT - len(role) - len(digest) - 2
+    return f"{prefix[:keep]}-{digest}-{role}"

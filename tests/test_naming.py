@@ -11,7 +11,13 @@ from components.eks.cluster import TYPE_TOKEN as EKS_CLUSTER
 from components.eks.karpenter import TYPE_TOKEN as KARPENTER
 from components.eks.runner import TYPE_TOKEN as EKS_RUNNER
 from components.eks.runner_chart import TYPE_TOKEN as RUNNER_CHART
-from components.naming import EKS_CLUSTER_NAME_LIMIT, cluster_name_for, resource_prefix
+from components.naming import (
+    EKS_CLUSTER_NAME_LIMIT,
+    LAMBDA_FUNCTION_NAME_LIMIT,
+    cluster_name_for,
+    function_name_for,
+    resource_prefix,
+)
 from components.shared.network import TYPE_TOKEN as NETWORK
 
 VALID_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -51,3 +57,16 @@ def test_long_stack_names_are_cut_to_the_eks_cluster_name_limit() -> None:
     assert len(name) == EKS_CLUSTER_NAME_LIMIT == 100
     assert name == resource_prefix(stack)[:100]
     assert cluster_name_for("dev") == "gitlab-runners-dev"
+
+
+def test_fixed_function_names_fit_lambdas_limit_and_stay_apart() -> None:
+    """The reaper's fixed name (issue 14): at most 64 characters, and two long stack names
+    that share their first 43 characters still get different functions."""
+    assert (
+        function_name_for("gitlab-runners-dev", "task-reaper") == "gitlab-runners-dev-task-reaper"
+    )
+    one = function_name_for(resource_prefix("a" * 80 + "-one"), "task-reaper")
+    two = function_name_for(resource_prefix("a" * 80 + "-two"), "task-reaper")
+    assert len(one) == len(two) == LAMBDA_FUNCTION_NAME_LIMIT == 64
+    assert one != two and one.endswith("-task-reaper")
+    assert VALID_NAME.fullmatch(one)

@@ -213,10 +213,17 @@ def manager_policy(scope: ManagerPolicyScope) -> dict[str, Any]:
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
-def manager_lifecycle_policy(group_arns: Sequence[str]) -> dict[str, Any]:
+def manager_lifecycle_policy(
+    partition: str, region: str, account: str, tag_key: str, tag_value: str
+) -> dict[str, Any]:
     """What a leaving manager needs to drain: find its group, heartbeat and complete the
-    termination lifecycle action of the managers' Auto Scaling groups only.
+    termination lifecycle action of this stack's manager groups only.
 
+    The groups are named by their tag, not listed by ARN: a list would lose a removed
+    shard's group in the update that runs before that group's delete, in the middle of
+    its manager's drain. CompleteLifecycleAction and RecordLifecycleActionHeartbeat take
+    the autoScalingGroup resource and its `aws:ResourceTag` condition (Service
+    Authorization Reference; parliament's copy of it is checked in the tests).
     DescribeAutoScalingInstances has no resource-level permissions (read-only, "*")."""
     return {
         "Version": POLICY_VERSION,
@@ -234,7 +241,9 @@ def manager_lifecycle_policy(group_arns: Sequence[str]) -> dict[str, Any]:
                     "autoscaling:CompleteLifecycleAction",
                     "autoscaling:RecordLifecycleActionHeartbeat",
                 ],
-                "Resource": sorted(group_arns),
+                "Resource": f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*"
+                ":autoScalingGroupName/*",
+                "Condition": {"StringEquals": {f"aws:ResourceTag/{tag_key}": tag_value}},
             },
         ],
     }

@@ -55,9 +55,14 @@ LIFECYCLE_HOOK_NAME = "drain-running-jobs"
 MAX_HEARTBEAT_SECONDS = 7200
 # Time for the drain service to notice the hook and for gitlab-runner's final cleanup stages.
 DRAIN_MARGIN_SECONDS = 300
+# Time for Auto Scaling to terminate a drained instance and delete the group.
+TERMINATION_MARGIN_SECONDS = 300
 
 # Instance tag holding the token secret's version (see ManagerArgs.tokens_version).
 TOKENS_VERSION_TAG = "gitlab-runner-tokens-version"
+# Group tag naming the stack's manager groups (value: the resource prefix): the managers'
+# lifecycle permissions follow it, so they outlive any group that is being removed.
+MANAGER_GROUP_TAG = "gitlab-runner-managers"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class ManagerArgs:
     tags: Mapping[str, str]
     region: pulumi.Output[str]
     partition: pulumi.Output[str]
+    account: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[list[str]]
     clusters: Mapping[str, aws.ecs.Cluster]  # lane -> cluster
     task_definitions: Mapping[str, aws.ecs.TaskDefinition]
@@ -102,6 +108,14 @@ def stop_timeout_seconds(config: StackConfig) -> int:
 
 def heartbeat_timeout_seconds(config: StackConfig) -> int:
     return min(MAX_HEARTBEAT_SECONDS, stop_timeout_seconds(config) + DRAIN_MARGIN_SECONDS)
+
+
+def group_delete_timeout_seconds(config: StackConfig) -> int:
+    """How long deleting a manager group may take: the provider scales it to 0 and waits for
+    its instance, which drains first (heartbeats keep a drain longer than the heartbeat
+    timeout alive), then terminates (terraform-provider-aws autoscaling/group.go drainGroup,
+    bounded by the delete timeout; its default is 10 minutes)."""
+    return stop_timeout_seconds(config) + DRAIN_MARGIN_SECONDS + TERMINATION_MARGIN_SECONDS
 
 
 def _role(args: ManagerArgs) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
@@ -246,10 +260,28 @@ def _group(
     (runners, versions, task definitions) starts an instance refresh: the new manager comes
     up first (min healthy 100%, max 200%), then the old one leaves through the termination
     hook and drains. The AMI is resolved at launch (`resolve:ssm:`), so a new Amazon Linux
-    release changes nothing until the next launch. `force_delete` is for `pulumi destroy`:
-    the stack's task drain stops every job anyway, so its managers need not wait."""
+    release changes nothing until the next launch.
+
+    Deleting the group (a shard removed, `pulumi destroy`) drains too: no `force_delete`, so
+    the provider scales the group to 0 and waits, and the termination hook is the group's own
+    (`initial_lifecycle_hooks`), so nothing deletes it first. Initial hooks are create-only
+    (pulumi-aws Group docs: "will only work when creating a new Auto Scaling group. For all
+    other use-cases, please use autoscaling.LifecycleHook") and force a new group
+    (terraform-provider-aws group.go: ForceNew, and Read never sets them), hence
+    `ignore_changes`: a group created before they existed is not replaced, and neither is
+    one whose heartbeat changes. The same hook as its own resource is what puts the hook on
+    such a group and keeps its heartbeat current (PutLifecycleHook overwrites the initial one);
+    `deleted_with` the group, its delete is skipped when the group goes, so it cannot remove
+    the hook before the group drains."""
     suffix = shard.suffix()
     instance_name = f"{args.prefix}-runner-manager{suffix}"
+    hook: dict[str, Any] = {
+        "name": LIFECYCLE_HOOK_NAME,
+        "lifecycle_transition": "autoscaling:EC2_INSTANCE_TERMINATING",
+        "heartbeat_timeout": heartbeat_timeout_seconds(args.config),
+        # A manager that dies while draining must not block its group for ever.
+        "default_result": "CONTINUE",
+    }
     tagged = {**args.tags, "Name": instance_name}
     user_data, files = _user_data(args, shard)
     template = aws.ec2.LaunchTemplate(
@@ -298,7 +330,8 @@ def _group(
         metrics_granularity="1Minute" if args.metrics_log_group else None,
         health_check_type="EC2",
         health_check_grace_period=300,
-        force_delete=True,
+        force_delete=False,
+        initial_lifecycle_hooks=[aws.autoscaling.GroupInitialLifecycleHookArgs(**hook)],
         instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
             strategy="Rolling",
             preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
@@ -307,19 +340,22 @@ def _group(
         ),
         tags=[
             aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=False)
-            for k, v in tagged.items()
+            for k, v in {**tagged, MANAGER_GROUP_TAG: args.prefix}.items()
         ],
-        opts=child(args.parent, depends_on=list(args.depends_on)),
+        opts=child(
+            args.parent,
+            depends_on=list(args.depends_on),
+            ignore_changes=["initialLifecycleHooks"],
+            custom_timeouts=pulumi.CustomTimeouts(
+                delete=f"{group_delete_timeout_seconds(args.config)}s"
+            ),
+        ),
     )
     aws.autoscaling.LifecycleHook(
         f"{args.name}-manager{suffix}-drain-hook",
-        name=LIFECYCLE_HOOK_NAME,
         autoscaling_group_name=group.name,
-        lifecycle_transition="autoscaling:EC2_INSTANCE_TERMINATING",
-        heartbeat_timeout=heartbeat_timeout_seconds(args.config),
-        # A manager that dies while draining must not block its group for ever.
-        default_result="CONTINUE",
-        opts=child(args.parent),
+        **hook,
+        opts=child(args.parent, deleted_with=group),
     )
     return group, files
 
@@ -328,7 +364,16 @@ def create_managers(args: ManagerArgs) -> Managers:
     config = args.config
     shards = plan_shards(config.runners, config.ecs.max_jobs_per_manager)
     role, policy = _role(args)
-    args = replace(args, depends_on=[*args.depends_on, policy])
+    # Before the groups, and deleted after them: a draining manager completes its hook.
+    lifecycle = aws.iam.RolePolicy(
+        f"{args.name}-manager-lifecycle-policy",
+        role=role.id,
+        policy=pulumi.Output.all(args.partition, args.region, args.account).apply(
+            lambda v: json.dumps(manager_lifecycle_policy(*v, MANAGER_GROUP_TAG, args.prefix))
+        ),
+        opts=child(args.parent),
+    )
+    args = replace(args, depends_on=[*args.depends_on, policy, lifecycle])
     profile = aws.iam.InstanceProfile(
         f"{args.name}-manager-profile",
         role=role.name,
@@ -342,12 +387,4 @@ def create_managers(args: ManagerArgs) -> Managers:
         group, shard_files = _group(args, shard, kind, profile)
         groups.append(group)
         files.update(shard_files)
-    aws.iam.RolePolicy(
-        f"{args.name}-manager-lifecycle-policy",
-        role=role.id,
-        policy=pulumi.Output.all(*[g.arn for g in groups]).apply(
-            lambda arns: json.dumps(manager_lifecycle_policy(arns))
-        ),
-        opts=child(args.parent),
-    )
     return Managers(shards=shards, instance_types=types, groups=groups, rendered_files=files)

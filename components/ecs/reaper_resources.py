@@ -6,37 +6,37 @@ clusters during `pulumi destroy` so the clusters, subnets and security groups ca
 
 Wiring into the ECS component (destroy order is the point):
 
+    managers = create_managers(...)                # groups depend on capacity and network
     reaper = TaskReaper(
         f"{name}-reaper",
         TaskReaperArgs(
             name_prefix=prefix,
             cluster_arns=[c.arn for c in clusters.values()],
-            autoscaling_group_name=None,  # see below: the ASG comes after the reaper
             job_timeout_seconds=config.ecs.job_timeout_seconds,
             log_retention_days=config.log_retention_days,
             tags=tags,
-            # Everything a running task holds on to: deleted only AFTER the drain ran.
-            drain_depends_on=[*capacity_providers, task_security_group, *subnets, nat, ...],
+            # Deleted only AFTER the drain ran: everything a running task holds on to.
+            drain_depends_on=[*capacity_providers, task_security_group, network],
+            manager_groups=manager_groups,  # retired first; deleted after the drain
         ),
         opts=pulumi.ResourceOptions(parent=self),
     )
-    manager_group = aws.autoscaling.Group(..., opts=ResourceOptions(
-        depends_on=[..., reaper.drain]))          # deleted BEFORE the drain runs
-    reaper.schedule_for(manager_group.name)       # the 5-minute reap, now with the ASG name
+    reaper.schedule_for(*[g.name for g in manager_groups])  # the 5-minute reap
 
 Pulumi deletes a resource before everything it depends on. So:
 
 * the drain Invocation depends on the clusters (through its input) and on `drain_depends_on`:
   `pulumi destroy` invokes the drain (tf.action = "delete") BEFORE it deletes any of them;
-* the manager's Auto Scaling group should depend on `reaper.drain`: it is deleted (managers
-  gone, no new tasks) BEFORE the drain runs, so nothing starts a task behind the drain's back;
+* the drain scales the `manager_groups` to zero before it stops the tasks, so no manager
+  takes a job behind its back; a group deleted after the drain is then already draining
+  through its termination hook (no `force_delete`), with no job left, so that takes seconds;
 * the Lambda depends on its role policy and log group, and the Invocation on the Lambda, so
   the function can still run, write logs and call ECS when the drain is invoked.
 
-The ASG name therefore reaches the function through the SCHEDULE's input, not the function's
-environment: function -> ASG -> drain -> function would be a cycle. `autoscaling_group_name`
-in the args is for callers whose ASG does not need to depend on the drain (for example an
-existing group); pass it there or call `schedule_for` later, not both.
+The ASG names reach the function in the events (the schedule's and the drain's inputs), not
+its environment, so a shard added or removed updates those inputs in place and never the
+function. `autoscaling_group_name` in the args is for callers with one group known up front;
+pass it there or call `schedule_for` later, not both.
 """
 
 from __future__ import annotations
@@ -51,13 +51,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.ecs.iam import POLICY_VERSION, assume_role_policy
-from components.naming import type_token
+from components.naming import function_name_for, type_token
 
 TYPE_TOKEN = type_token("ecs", "TaskReaper")
+REAPER_ROLE = "task-reaper"
 PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 # The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
-PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py")
+PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py", "managers.py")
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_HANDLER = "reaper.handler.handler"
 # The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
@@ -88,9 +89,12 @@ def task_arn_pattern(cluster_arn: str) -> str:
     return f"{prefix}:task/{cluster_name}/*"
 
 
-def reaper_policy(cluster_arns: Sequence[str], log_group_arn: str) -> dict[str, Any]:
+def reaper_policy(
+    cluster_arns: Sequence[str], log_group_arn: str, manager_group_arns: Sequence[str] = ()
+) -> dict[str, Any]:
     """What the function may do: list, describe and stop tasks of OUR clusters, find the live
-    managers, write its own log group.
+    managers, scale OUR manager groups to zero (the destroy drain retires them first), write
+    its own log group.
 
     * ecs:DescribeTasks / ecs:StopTask authorise against the task (`task/<cluster>/*`) and
       take the `ecs:cluster` condition.
@@ -126,6 +130,18 @@ def reaper_policy(cluster_arns: Sequence[str], log_group_arn: str) -> dict[str, 
                 "Action": ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"],
                 "Resource": "*",
             },
+            *(
+                [
+                    {
+                        "Sid": "RetireOurRunnerManagersOnDestroy",
+                        "Effect": "Allow",
+                        "Action": "autoscaling:UpdateAutoScalingGroup",
+                        "Resource": sorted(set(manager_group_arns)),
+                    }
+                ]
+                if manager_group_arns
+                else []
+            ),
             {
                 "Sid": "WriteOwnLogs",
                 "Effect": "Allow",
@@ -155,9 +171,15 @@ def reap_event(autoscaling_group_names: Sequence[str]) -> dict[str, Any]:
     return {"action": "reap", "autoscaling_group_names": list(autoscaling_group_names)}
 
 
-def drain_event(cluster_arns: Sequence[str]) -> dict[str, Any]:
-    """The Invocation's input; with lifecycle_scope CRUD the provider adds `tf`."""
-    return {"action": "drain", "clusters": list(cluster_arns)}
+def drain_event(
+    cluster_arns: Sequence[str], autoscaling_group_names: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The Invocation's input; with lifecycle_scope CRUD the provider adds `tf`. The groups
+    are the managers the drain retires before it stops their tasks."""
+    event: dict[str, Any] = {"action": "drain", "clusters": list(cluster_arns)}
+    if autoscaling_group_names:
+        event["autoscaling_group_names"] = list(autoscaling_group_names)
+    return event
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,6 +200,9 @@ class TaskReaperArgs:
     # Resources the job tasks hold on to (capacity providers, security groups, subnets, NAT,
     # endpoints): the drain runs before any of them is deleted. The clusters are implicit.
     drain_depends_on: Sequence[pulumi.Resource] = ()
+    # Manager groups the destroy drain scales to zero before it stops their tasks (so none
+    # takes a new job meanwhile); the drain depends on them, so they are deleted after it.
+    manager_groups: Sequence[aws.autoscaling.Group] = ()
     schedule_expression: str = SCHEDULE_EXPRESSION
 
 
@@ -204,6 +229,8 @@ class TaskReaper(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).account_id
         clusters = pulumi.Output.all(*args.cluster_arns)
+        group_names = pulumi.Output.all(*[g.name for g in args.manager_groups])
+        group_arns = pulumi.Output.all(*[g.arn for g in args.manager_groups])
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -222,13 +249,19 @@ class TaskReaper(pulumi.ComponentResource):
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(clusters, self.log_group.arn).apply(
-                lambda v: json.dumps(reaper_policy(v[0], v[1]))
+            policy=pulumi.Output.all(clusters, self.log_group.arn, group_arns).apply(
+                lambda v: json.dumps(reaper_policy(v[0], v[1], v[2]))
             ),
             opts=self._opts(),
         )
+        # A fixed name: the drain Invocation's function_name forces its replacement, and
+        # replacing it runs the drain (every job stops) during `pulumi up`. An auto-name
+        # changes whenever the function is replaced; this one never does. `ignore_changes`
+        # keeps the auto-name of a function created before the name was fixed, for the same
+        # reason (renaming it would replace the function, then the Invocation).
         self.function = aws.lambda_.Function(
             f"{name}-fn",
+            name=function_name_for(args.name_prefix, REAPER_ROLE),
             description="Stops GitLab CI job tasks no runner manager will stop; drains on destroy",
             runtime=LAMBDA_RUNTIME,
             handler=LAMBDA_HANDLER,
@@ -253,14 +286,16 @@ class TaskReaper(pulumi.ComponentResource):
             ),
             tags=self._tags,
             # The policy and log group must outlive the function's last (drain) invocation.
-            opts=self._opts(depends_on=[self.role_policy, self.log_group]),
+            opts=self._opts(depends_on=[self.role_policy, self.log_group], ignore_changes=["name"]),
         )
         self.drain = aws.lambda_.Invocation(
             f"{name}-drain",
             function_name=self.function.name,
-            input=clusters.apply(lambda arns: json.dumps(drain_event(arns))),
+            input=pulumi.Output.all(clusters, group_names).apply(
+                lambda v: json.dumps(drain_event(v[0], v[1]))
+            ),
             lifecycle_scope="CRUD",
-            opts=self._opts(depends_on=list(args.drain_depends_on)),
+            opts=self._opts(depends_on=[*args.drain_depends_on, *args.manager_groups]),
         )
         self.schedule = None
         if args.autoscaling_group_name is not None:

@@ -113,7 +113,6 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.execution_role = catalogue.execution_role
         self.task_definitions = catalogue.task_definitions
         self.token_secret, token_version = self._token_secret()
-        self.reaper = self._reaper(capacity)
         managers = create_managers(
             ManagerArgs(
                 name=name,
@@ -123,6 +122,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 tags=self._tags,
                 region=self._region,
                 partition=self._partition,
+                account=self._account,
                 private_subnet_ids=args.network.private_subnet_ids,
                 clusters=self.clusters,
                 task_definitions=self.task_definitions,
@@ -131,8 +131,9 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 log_group=self.manager_log_group,
                 manager_security_group=self.manager_security_group,
                 task_security_group=self.task_security_group,
-                # The drain: on destroy the managers go first, so no task starts behind it.
-                depends_on=[*capacity, token_version, self.reaper.drain],
+                # Deleted before the clusters (capacity) and the network: a draining manager
+                # talks to GitLab and Auto Scaling through the NAT and the endpoints.
+                depends_on=[*capacity, token_version, args.network],
                 tokens_version=token_version.version_id,
                 cache=args.cache,
                 metrics_log_group=self.metrics_log_group,
@@ -142,6 +143,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.managers = managers
         self.manager_group = managers.groups[0]
         self.rendered_files = managers.rendered_files
+        self.reaper = self._reaper(capacity, managers.groups)
         self.reaper.schedule_for(*[g.name for g in managers.groups])
         self.monitoring_targets = MonitoringTargets(
             fargate_classes=("OnDemand", "Spot") if "spot" in self.clusters else ("OnDemand",),
@@ -211,12 +213,16 @@ class EcsFargateRunner(pulumi.ComponentResource):
         )
         return secret, version
 
-    def _reaper(self, capacity: list[pulumi.Resource]) -> TaskReaper:
+    def _reaper(
+        self, capacity: list[pulumi.Resource], groups: list[aws.autoscaling.Group]
+    ) -> TaskReaper:
         """Stops orphaned and over-time job tasks every 5 minutes, and every task on destroy.
 
         Its drain depends on the clusters (through its input), their capacity providers, the
-        task security group and the network: `pulumi destroy` runs it before deleting any of
-        them, and after the managers (whose groups depend on the drain) are gone."""
+        manager groups, the task security group and the network: `pulumi destroy` runs it
+        before deleting any of them. It first scales the groups to zero, so no manager takes
+        a job while it stops the tasks; their jobs end with the tasks, so the groups' own
+        drain (their termination hook) then finishes at once."""
         return TaskReaper(
             f"{self._name}-reaper",
             TaskReaperArgs(
@@ -226,6 +232,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 log_retention_days=self._config.log_retention_days,
                 tags=self._tags,
                 drain_depends_on=[*capacity, self.task_security_group, self._network],
+                manager_groups=groups,
             ),
             opts=self._opts(),
         )

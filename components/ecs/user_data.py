@@ -146,6 +146,10 @@ Restart=always
 RestartSec=10
 # SIGQUIT makes gitlab-runner stop asking for jobs and wait for the running ones.
 KillSignal=SIGQUIT
+# Only to gitlab-runner itself: the job's Fargate driver processes in this cgroup handle
+# SIGINT/SIGTERM only and die of SIGQUIT, failing their jobs. What is left once gitlab-runner
+# has exited, or when TimeoutStopSec runs out, gets SIGKILL.
+KillMode=mixed
 TimeoutStopSec={stop_timeout_seconds}
 StandardOutput=append:{RUNNER_LOG}
 

@@ -162,7 +162,12 @@ class Karpenter(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=KARPENTER_NAMESPACE, labels={"app.kubernetes.io/managed-by": "pulumi"}
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            # Its pods run on the karpenter Fargate profile: the namespace (and so the
+            # controller) goes before the profile, or AWS deletes the controller's pod while
+            # its finalizers still have nodes to terminate.
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider, depends_on=list(args.depends_on)
+            ),
         )
         version = args.config.eks.karpenter_version
         self.crd_release = k8s.helm.v3.Release(

@@ -173,7 +173,7 @@ STATE_BY_TYPE: dict[str, StateFor] = {
         )
     },
     "aws:lambda/function:Function": lambda name, i, region: {
-        "arn": _arn("lambda", f"function:{name}", region)
+        "arn": _arn("lambda", f"function:{i.get('name', name)}", region)
     },
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i, region: {
         "arn": _arn("ec2", f"launch-template/lt-{name}", region),

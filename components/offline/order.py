@@ -13,7 +13,10 @@ section 9, pulumi/pulumi pkg/resource/graph and pkg/resource/deploy/step_generat
   that same dependency order among the removed ones;
 - a replacement creates the successor first and deletes the old resource afterwards, unless
   `delete_before_replace` is set; a change to an input the provider cannot update in place
-  (or one listed in `replace_on_changes`) replaces, unless the input is in `ignore_changes`.
+  (or one listed in `replace_on_changes`) replaces, unless the input is in `ignore_changes`;
+- a delete step calls no provider for a resource with `retain_on_delete`, nor for one
+  `deleted_with` a resource deleted in the same operation (pkg/resource/deploy/step.go,
+  DeleteStep.Apply and isDeletedWith): that resource stays until its owner takes it along.
 """
 
 from __future__ import annotations
@@ -45,12 +48,17 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
     ),
     # terraform-provider-aws internal/service/lambda/invocation.go: function_name, input's
     # qualifier and lifecycle_scope are ForceNew (input itself updates in place).
-    "aws:lambda/invocation:Invocation": ("functionName", "qualifier", "lifecycleScope"),
+    # Checked there: function_name, qualifier and triggers are ForceNew; lifecycle_scope and
+    # input update in place (an update invokes the function with tf.action "update").
+    "aws:lambda/invocation:Invocation": ("functionName", "qualifier", "triggers"),
     # internal/service/lambda/function.go: function_name is ForceNew.
     "aws:lambda/function:Function": ("name",),
-    # internal/service/autoscaling/group.go: name is ForceNew; launch template changes update.
-    "aws:autoscaling/group:Group": ("name", "namePrefix"),
-    "aws:autoscaling/lifecycleHook:LifecycleHook": ("name", "autoscalingGroupName"),
+    # internal/service/autoscaling/group.go: name and initial_lifecycle_hook (every field of
+    # it) are ForceNew, and Read never sets the hooks; launch template changes update.
+    "aws:autoscaling/group:Group": ("name", "namePrefix", "initialLifecycleHooks"),
+    # internal/service/autoscaling/lifecycle_hook.go: only name is ForceNew; create and
+    # update are both PutLifecycleHook.
+    "aws:autoscaling/lifecycleHook:LifecycleHook": ("name",),
     "kubernetes:core/v1:Namespace": ("metadata.name",),
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
 }
@@ -187,6 +195,19 @@ def removal(before: Plan, after: Plan) -> list[list[RecordedResource]]:
     them (after the update's creates and updates), first wave first."""
     kept = {r.urn for r in after.resources}
     return Order(before).waves(only=[r.urn for r in before.resources if r.urn not in kept])
+
+
+def skipped_deletes(plan: Plan, deleted: Iterable[str]) -> set[str]:
+    """The URNs among `deleted` whose delete calls no provider: `retain_on_delete`, or
+    `deleted_with` a resource that is deleted too."""
+    gone = set(deleted)
+    by_urn = {r.urn: r for r in plan.resources}
+    return {
+        urn
+        for urn in gone
+        if urn in by_urn
+        and (by_urn[urn].retain_on_delete or (by_urn[urn].deleted_with or None) in gone)
+    }
 
 
 def replacement_order(resource: RecordedResource) -> ReplaceOrder:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from upstream import GENERATOR
-from upstream.go_structs import base_type, parse_go_structs, toml_sections
+from upstream.go_structs import base_type, line_with, parse_go_structs, toml_sections
 
 
 def driver_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
@@ -52,6 +52,10 @@ def driver_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
     if filename_go.exists():
         fm = re.findall(r'fmt\.Sprintf\(\s*"([^"]+)"', filename_go.read_text(encoding="utf-8"))
         filename_fmt = fm
+    # The signals the driver handles itself; any other (SIGQUIT) takes Go's default action:
+    # a goroutine dump and exit status 2.
+    handler_go = src / "internal" / "signal" / "termination_handler.go"
+    termination = line_with(handler_go, "signal.Notify(") if handler_go.exists() else None
     version_file = src / "VERSION"
     return {
         "provenance": {
@@ -65,6 +69,7 @@ def driver_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
                 "aws/fargate.go",
                 "cmd/fargate/commands/custom/prepare.go",
                 "task/filename.go",
+                "internal/signal/termination_handler.go",
             ],
             "generator": GENERATOR,
             "note": "config structs carry no toml tags; BurntSushi/toml then matches the Go "
@@ -76,5 +81,6 @@ def driver_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
             "container_ip_function": ip_func,
             "container_ip_caller": caller,
             "task_metadata_filename_formats": filename_fmt,
+            "termination_signals": termination,
         },
     }

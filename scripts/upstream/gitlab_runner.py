@@ -40,6 +40,8 @@ def runner_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
         signals["notify"] = line_with(multi_go, "signal.Notify(mr.stopSignals")
         signals["graceful_comment"] = line_with(multi_go, "In case this is SIGQUIT")
         signals["graceful_wait"] = line_with(multi_go, "for mr.stopSignal == syscall.SIGQUIT")
+        # handleGracefulShutdown returns only once every job has finished (runFinished).
+        signals["graceful_done"] = line_with(multi_go, "// Everything finished we can exit now")
         signals["summary"] = (
             "non-Windows: SIGQUIT = graceful (stop requesting jobs, wait for running jobs); "
             "SIGTERM/SIGINT = forceful shutdown, which shutdown_timeout bounds"

@@ -118,9 +118,26 @@ def test_manager_may_complete_only_its_own_groups_lifecycle_actions(ecs_sharded_
     document = json.loads(named(plan, ROLE_POLICY, "ecs-manager-lifecycle-policy")["policy"])
     complete = statement_for(document, "autoscaling:CompleteLifecycleAction")
     assert "autoscaling:RecordLifecycleActionHeartbeat" in complete["Action"]
-    groups = [r.name for r in plan.all(ASG) if r.name.startswith("ecs-manager")]
-    assert len(complete["Resource"]) == len(groups) == 5
-    assert all(":autoScalingGroupName/ecs-manager" in arn for arn in complete["Resource"])
+    assert complete["Resource"] == (
+        "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/*"
+    )
+    # Only groups carrying this stack's manager tag, and every manager group carries it.
+    condition = {"StringEquals": {"aws:ResourceTag/gitlab-runner-managers": "gitlab-runners-dev"}}
+    assert complete["Condition"] == condition
+    groups = plan.all(ASG)
+    assert len(groups) == 5
+    for group in groups:
+        tags = {t["key"]: t["value"] for t in group.inputs["tags"]}
+        assert tags["gitlab-runner-managers"] == "gitlab-runners-dev", group.name
+    # The actions accept that condition key on the group (parliament's IAM definitions).
+    from parliament import iam_definition
+
+    autoscaling = next(s for s in iam_definition if s["prefix"] == "autoscaling")
+    for privilege in autoscaling["privileges"]:
+        if f"autoscaling:{privilege['privilege']}" in complete["Action"]:
+            (group_type,) = privilege["resource_types"]
+            assert group_type["resource_type"] == "autoScalingGroup*"
+            assert "aws:ResourceTag/${TagKey}" in group_type["condition_keys"]
 
 
 def test_reaper_watches_every_cluster_and_every_manager_group(ecs_sharded_plan: Plan) -> None:
@@ -136,11 +153,12 @@ def test_reaper_watches_every_cluster_and_every_manager_group(ecs_sharded_plan: 
     assert groups == ["ecs-manager-asg", *(f"ecs-manager-{i}-asg" for i in range(1, 5))]
 
 
-def test_destroy_drains_tasks_after_the_managers_and_before_what_tasks_hold(
+def test_destroy_drains_tasks_before_the_managers_and_what_tasks_hold(
     ecs_dev_plan: Plan,
 ) -> None:
     """Pulumi deletes a resource before what it depends on: the drain must depend on the
-    clusters, capacity providers, task SG and network, and every manager group on it."""
+    clusters, capacity providers, task SG, network and every manager group (whose own drain
+    then finds no job left; tests/ecs/test_drain_order.py checks the order itself)."""
     plan = ecs_dev_plan
     drain = plan.one(INVOCATION, "ecs-reaper-drain")
     assert drain.inputs["lifecycleScope"] == "CRUD"
@@ -157,4 +175,5 @@ def test_destroy_drains_tasks_after_the_managers_and_before_what_tasks_hold(
     ):
         assert plan.one(type_, name).urn in urns, name
     for group in plan.all(ASG):
-        assert drain.urn in group.dependencies, group.name
+        assert group.urn in urns, group.name
+        assert drain.urn not in group.dependencies, group.name

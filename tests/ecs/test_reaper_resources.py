@@ -120,7 +120,7 @@ def test_function_runs_the_handler_file_with_the_drain_timeout(plan: dict[str, R
     assert variables["REAPER_JOB_TIMEOUT_SECONDS"] == str(TIMEOUT)
     archive = function["code"]
     assert isinstance(archive, pulumi.AssetArchive)
-    files = ["__init__.py", "handler.py", "decisions.py"]
+    files = ["__init__.py", "handler.py", "decisions.py", "managers.py"]
     assert sorted(archive.assets) == sorted(f"reaper/{f}" for f in files)
     assert Path(archive.assets["reaper/handler.py"].path) == reaper_resources.HANDLER_FILE
     assert all(Path(asset.path).is_file() for asset in archive.assets.values())
@@ -200,7 +200,7 @@ def test_schedule_runs_every_five_minutes_through_its_own_role(
         "action": "reap",
         "autoscaling_group_names": ["manager-asg"],
     }
-    function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:reaper-fn"
+    function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:gitlab-runners-dev-task-reaper"
     assert target["arn"] == function_arn
     assert target["roleArn"].endswith("reaper-scheduler-role")
     policy = json.loads(plan["reaper-scheduler-policy"].inputs["policy"])

@@ -358,7 +358,8 @@ def test_manager_is_one_imdsv2_instance_with_the_ami_resolved_at_launch(
         # The new manager is healthy before the old one leaves (and drains).
         "preferences": {"minHealthyPercentage": 100, "maxHealthyPercentage": 200},
     }
-    assert group["forceDelete"] is True  # destroy: the task drain stops the jobs anyway
+    # Deleting the group drains its manager (issue 14): scale to 0, wait for the hook.
+    assert group["forceDelete"] is False
 
 
 def test_manager_waits_for_capacity_providers_token_and_permissions(ecs_dev_plan: Plan) -> None:

@@ -2,9 +2,11 @@
 whose delete has a side effect, must not remove the network, and must create or delete no
 Fargate profile (adding or removing a runner, moving the managers to EC2).
 
-Each edit is evaluated under the recording mocks next to the unedited example stack and the
-engine-order model (components/offline/order.py) says what the engine would replace and
-remove. A new subnet CIDR, a moved NAT gateway or a changed profile selector fails here.
+Each edit is evaluated under the recording mocks next to the unedited example stack (or the
+stack it starts from, STARTS_FROM) and the engine-order model (components/offline/order.py)
+says what the engine would replace and remove. A new subnet CIDR, a moved NAT gateway or a
+changed profile selector fails here, and so does an edit that breaks an order invariant
+(tests/offline/invariants.py): egress kept until what needs it is gone, drains first.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ import pytest
 from components.offline.mocks import Plan
 from components.offline.order import REPLACEMENT_INPUTS, removal, replacements
 from tests.harness import dev_config, run_program, sentinel
+from tests.offline.invariants import (
+    GROUP,
+    drains_first,
+    egress_outlives,
+    no_side_effect_replacements,
+    removed_groups_drain,
+)
 
 NETWORK_TYPES = {
     "aws:ec2/vpc:Vpc",
@@ -72,6 +81,31 @@ def _switch_lane(config: dict[str, Any]) -> None:
     config["runners"][1]["lane"] = "fargate"
 
 
+def _rotate_token(config: dict[str, Any]) -> None:
+    config["runnerTokens"]["fargate"] = sentinel("fargate-rotated")
+
+
+def _change_catalogue_image(config: dict[str, Any]) -> None:
+    config["ecs"]["taskDefinitions"][0]["image"] = "public.ecr.aws/docker/library/debian:13"
+
+
+def _change_ami_parameter(config: dict[str, Any]) -> None:
+    config["ecs"]["managerAmiParameter"] = (
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.12-x86_64"
+    )
+
+
+def _change_job_timeout(config: dict[str, Any]) -> None:
+    config["ecs"]["jobTimeoutSeconds"] = 5400  # a new heartbeat for every manager's hook
+
+
+def _drop_concurrency(config: dict[str, Any]) -> None:
+    """From the 1000-job stack (5 managers) down to 600 jobs: two manager shards go."""
+    _concurrency_40_to_1000(config)
+    for runner in config["runners"]:
+        runner["concurrency"] = 300
+
+
 EDITS: dict[str, Edit] = {
     "concurrency 40 -> 1000": _concurrency_40_to_1000,
     "add a runner": _add_runner,
@@ -81,6 +115,20 @@ EDITS: dict[str, Edit] = {
     "bump versions": _bump_versions,
     "change log retention": _change_retention,
     "switch a runner's lane": _switch_lane,
+    "rotate a runner token": _rotate_token,
+    "change a catalogue image": _change_catalogue_image,
+    "change the manager AMI parameter": _change_ami_parameter,
+    "change the job timeout": _change_job_timeout,
+    "concurrency 1000 -> 600": _drop_concurrency,
+}
+# Edits whose "before" is the stack after another edit (a drop needs shards to drop).
+STARTS_FROM: dict[str, str] = {"concurrency 1000 -> 600": "concurrency 40 -> 1000"}
+# Keys only ECS mode reads: in EKS mode they change nothing worth a case.
+ECS_ONLY = {
+    "add a task definition",
+    "change a catalogue image",
+    "change the manager AMI parameter",
+    "change the job timeout",
 }
 
 
@@ -88,17 +136,31 @@ def _base(mode: str) -> dict[str, Any]:
     return dev_config(mode=mode)
 
 
-_BASELINES: dict[str, Plan] = {}
+_PLANS: dict[tuple[str, str | None], Plan] = {}
+
+
+def _plan(mode: str, edit: str | None = None) -> Plan:
+    """The example stack in `mode`, after `edit` (one evaluation per pair)."""
+    if (mode, edit) not in _PLANS:
+        config = copy.deepcopy(_base(mode))
+        if edit is not None:
+            EDITS[edit](config)
+        _PLANS[mode, edit] = run_program(config)
+    return _PLANS[mode, edit]
 
 
 def _baseline(mode: str) -> Plan:
-    if mode not in _BASELINES:
-        _BASELINES[mode] = run_program(_base(mode))
-    return _BASELINES[mode]
+    return _plan(mode)
 
 
-# The task definition catalogue exists in ecs mode only, manager placement in eks mode only.
-ONLY_IN = {"add a task definition": "ecs", "switch managerPlacement to ec2": "eks"}
+def plans(mode: str, edit: str) -> tuple[Plan, Plan]:
+    """The plans before and after the edit."""
+    return _plan(mode, STARTS_FROM.get(edit)), _plan(mode, edit)
+
+
+# The catalogue and the manager's own settings exist in ecs mode only, manager placement in
+# eks mode only.
+ONLY_IN = {**dict.fromkeys(ECS_ONLY, "ecs"), "switch managerPlacement to ec2": "eks"}
 CASES = [
     (mode, edit) for edit in EDITS for mode in ("ecs", "eks") if ONLY_IN.get(edit, mode) == mode
 ]
@@ -107,10 +169,7 @@ PROFILE = "aws:eks/fargateProfile:FargateProfile"
 
 @pytest.mark.parametrize(("mode", "edit"), CASES, ids=[f"{e}-{m}" for m, e in CASES])
 def test_day2_edit_replaces_nothing_and_removes_no_network(mode: str, edit: str) -> None:
-    before = _baseline(mode)
-    config = copy.deepcopy(_base(mode))
-    EDITS[edit](config)
-    after = run_program(config)
+    before, after = plans(mode, edit)
     # Everything of the network (and, in eks mode, the cluster) survives the edit.
     gone = {r.type for wave in removal(before, after) for r in wave}
     assert not gone & {*NETWORK_TYPES, "eks:index:Cluster"}
@@ -120,6 +179,31 @@ def test_day2_edit_replaces_nothing_and_removes_no_network(mode: str, edit: str)
     # deleting one deletes the pods it placed.
     profiles = [{r.urn for r in plan.all(PROFILE)} for plan in (before, after)]
     assert profiles[0] == profiles[1]
+    assert no_side_effect_replacements(before, after) == []
+    # A manager group that leaves (a dropped shard) drains its jobs before it goes.
+    assert removed_groups_drain(before, after) == []
+
+
+IDS = [f"{e}-{m}" for m, e in CASES]
+
+
+@pytest.mark.parametrize(("mode", "edit"), CASES, ids=IDS)
+def test_day2_edit_keeps_egress_until_what_needs_it_is_deleted(mode: str, edit: str) -> None:
+    _, after = plans(mode, edit)
+    assert egress_outlives(after) == []
+
+
+@pytest.mark.parametrize(("mode", "edit"), CASES, ids=IDS)
+def test_day2_edit_keeps_every_drain_before_what_it_drains(mode: str, edit: str) -> None:
+    _, after = plans(mode, edit)
+    assert drains_first(after) == []
+
+
+def test_the_shard_drop_removes_managers() -> None:
+    """Guards the removal case: the drop really takes manager groups away."""
+    before, after = plans("ecs", "concurrency 1000 -> 600")
+    gone = [r.name for wave in removal(before, after) for r in wave if r.type == GROUP]
+    assert sorted(gone) == ["ecs-manager-3-asg", "ecs-manager-4-asg"]
 
 
 def test_the_table_covers_what_each_mode_creates() -> None:

@@ -13,6 +13,7 @@ from components.offline.order import (
     removal,
     replacement_order,
     replacements,
+    skipped_deletes,
 )
 
 
@@ -92,6 +93,21 @@ def test_removal_deletes_only_what_left_and_in_dependency_order() -> None:
     before = _plan(kept, group, hook)
     after = _plan(kept)
     assert _names(removal(before, after)) == [{"hook"}, {"group"}]
+
+
+def test_deleted_with_and_retain_on_delete_skip_the_provider_delete() -> None:
+    """pulumi/pulumi pkg/resource/deploy/step.go DeleteStep.Apply: no Delete call for a
+    retained resource, nor for one deleted_with a resource deleted in the same operation."""
+    group = _resource("group")
+    hook = _resource("hook", deps=("group",), deleted_with="urn:group")
+    kept = _resource("kept", retain_on_delete=True)
+    plan = _plan(group, hook, kept)
+    everything = [r.urn for r in plan.resources]
+    assert skipped_deletes(plan, everything) == {"urn:hook", "urn:kept"}
+    # The hook alone (its group stays): its delete does run.
+    assert skipped_deletes(plan, ["urn:hook"]) == set()
+    # The engine still orders it before its group (deleted_with is a dependency edge).
+    assert _names(Order(plan).waves()) == [{"hook", "kept"}, {"group"}]
 
 
 def test_replacement_order_follows_delete_before_replace() -> None:

@@ -42,11 +42,14 @@ Events:
 * `{"action": "reap", "autoscaling_group_names": [...]}`: the EventBridge Scheduler run.
 * `aws.lambda_.Invocation(lifecycle_scope="CRUD")` input, which gains
   `"tf": {"action": "create" | "update" | "delete", "prev_input": ...}`: on `delete` (during
-  `pulumi destroy`) stop EVERY task of the clusters and wait until all are STOPPED, bounded by
-  the remaining Lambda time minus a safety margin; fail loudly if they do not stop in time (the
-  destroy then stops with this message instead of a later ClusterContainsTasksException). On
-  create and update: nothing to do.
-* `{"action": "drain"}`: the same drain by hand (for example before a manual teardown).
+  `pulumi destroy`) scale the manager groups it names to zero and wait until their managers
+  take no more jobs (managers.py), then stop EVERY task of the clusters and wait until all are
+  STOPPED, bounded by the remaining Lambda time minus a safety margin; fail loudly if they do
+  not stop in time (the destroy then stops with this message instead of a later
+  ClusterContainsTasksException). On create and update: nothing to do.
+* `{"action": "drain"}`: the same drain by hand (for example before a manual teardown); with
+  `autoscaling_group_names` it retires those groups first, and they stay at zero until the
+  next `pulumi up` sets their capacity again.
 
 Environment (event keys `clusters` / `autoscaling_group_names` override the first two):
 
@@ -61,6 +64,8 @@ Environment (event keys `clusters` / `autoscaling_group_names` override the firs
 * `REAPER_POLL_SECONDS` (default 10): drain polling interval.
 * `REAPER_DRAIN_SAFETY_SECONDS` (default 60): drain stops waiting this long before the
   Lambda timeout. `REAPER_DRAIN_TIMEOUT_SECONDS` (default 840) bounds it without a context.
+* `REAPER_SETTLE_SECONDS` (default 15): after the managers are retiring, time for their
+  drain service to stop gitlab-runner before the drain stops the tasks.
 
 Every decision is logged as one JSON line (task, cluster, decision, reason, age_seconds).
 """
@@ -90,6 +95,7 @@ from .decisions import (
     _aware,
     decide,
 )
+from .managers import DEFAULT_RETIRE_WAIT_SECONDS, DEFAULT_SETTLE_SECONDS, retire_managers
 
 __all__ = ["KEEP", "STOP", "STOPPED", "Decision", "TaskInfo", "decide", "handler"]
 
@@ -126,6 +132,7 @@ class Settings:
     poll_seconds: float
     drain_safety_seconds: int
     drain_timeout_seconds: int
+    settle_seconds: int
 
     @classmethod
     def load(cls, event: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
@@ -155,6 +162,7 @@ class Settings:
             drain_timeout_seconds=_int(
                 env, "REAPER_DRAIN_TIMEOUT_SECONDS", DEFAULT_DRAIN_TIMEOUT_SECONDS
             ),
+            settle_seconds=_int(env, "REAPER_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS),
         )
 
 
@@ -311,8 +319,23 @@ class DrainTimeout(RuntimeError):
     pass
 
 
-def drain(settings: Settings, ecs: Any, deadline: float) -> dict[str, Any]:
-    """Stop every task of the clusters and wait until all are STOPPED (or the deadline)."""
+def drain(settings: Settings, ecs: Any, deadline: float, autoscaling: Any = None) -> dict[str, Any]:
+    """Retire the managers (when their groups are known), then stop every task of the
+    clusters and wait until all are STOPPED (or the deadline)."""
+    if settings.autoscaling_groups and autoscaling is not None:
+        retire_managers(
+            autoscaling,
+            settings.autoscaling_groups,
+            log,
+            time.monotonic,
+            time.sleep,
+            settings.poll_seconds,
+            # Never more than half the time left: stopping the tasks needs the rest.
+            wait_seconds=min(
+                DEFAULT_RETIRE_WAIT_SECONDS, max(0.0, deadline - time.monotonic()) / 2
+            ),
+            settle_seconds=settings.settle_seconds,
+        )
     requested: set[str] = set()
     finished: set[str] = set()  # seen STOPPED: ListTasks keeps returning them for a while
     while True:
@@ -387,7 +410,7 @@ def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
     settings = Settings.load(event, os.environ)
     ecs = _client("ecs")
     if action == "drain":
-        return drain(settings, ecs, _drain_deadline(settings, context))
+        return drain(settings, ecs, _drain_deadline(settings, context), _client("autoscaling"))
     if action == "reap":
         return reap(settings, ecs, _client("autoscaling"), _client("ec2"))
     raise ValueError(f"unknown action {action!r}: expected 'reap' or 'drain'")

@@ -3,9 +3,10 @@
 
 A termination lifecycle hook holds a leaving manager in Terminating:Wait. This service polls
 IMDSv2 `autoscaling/target-lifecycle-state`; once it reads `Terminated` it stops gitlab-runner
-(the unit's KillSignal is SIGQUIT: take no new jobs, finish the running ones, bounded by its
-TimeoutStopSec), records lifecycle heartbeats while that takes longer than the hook's
-heartbeat timeout, then completes the lifecycle action so the instance can go.
+(the unit's KillSignal is SIGQUIT, to gitlab-runner alone with KillMode=mixed: take no new
+jobs, finish the running ones, bounded by its TimeoutStopSec), records lifecycle heartbeats
+while that takes longer than the hook's heartbeat timeout, then completes the lifecycle
+action so the instance can go.
 Runs on AL2023's Python 3.9, standard library plus the AWS CLI.
 usage: gitlab-runner-drain REGION HOOK_NAME RUNNER_UNIT HEARTBEAT_SECONDS
 """

@@ -1,0 +1,228 @@
+"""What a platform engineer expects of every destroy, removal and day-2 edit, as checks on
+recorded plans and the engine-order model (components/offline/order.py), for both modes.
+
+Each check returns the violations it found as readable strings (an empty list is a pass), so
+a test can assert `== []` and show every broken pair at once:
+
+- `egress_outlives`: whatever needs the network while it is deleted (draining managers talk
+  to GitLab and Auto Scaling; the EKS cluster, its Helm releases and Karpenter's objects have
+  finalizers that call STS and EC2) is deleted before the NAT gateways, the private route
+  tables and their associations, and the VPC endpoints;
+- `drains_first`: every drain runs before what it drains is deleted (the ECS destroy drain
+  before the clusters, capacity providers, task security group, subnets and manager groups; a
+  manager group keeps its termination hook while it is deleted; an EKS runner's release and
+  namespace go before the Fargate profile that places its pods);
+- `no_side_effect_replacements`: no edit replaces a resource whose delete does something
+  (SIDE_EFFECT_DELETES);
+- `removed_groups_drain`: a manager group that leaves the program drains before it goes,
+  and its manager keeps the permission to complete the hook meanwhile.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from typing import Any
+
+from components.offline.mocks import Plan, RecordedResource
+from components.offline.order import (
+    Order,
+    removal,
+    replacements,
+    skipped_deletes,
+)
+
+GROUP = "aws:autoscaling/group:Group"
+HOOK = "aws:autoscaling/lifecycleHook:LifecycleHook"
+INVOCATION = "aws:lambda/invocation:Invocation"
+FUNCTION = "aws:lambda/function:Function"
+NAT = "aws:ec2/natGateway:NatGateway"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+PROFILE = "aws:eks/fargateProfile:FargateProfile"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+CLUSTER = "eks:index:Cluster"
+TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+COMPLETE = "autoscaling:CompleteLifecycleAction"
+# What the ECS destroy drain empties: deleting any of these while a task runs fails or strands
+# the task (ClusterContainsTasksException, an ENI in the subnet or security group).
+TASK_HOLDERS = (
+    "aws:ecs/cluster:Cluster",
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+    "aws:ec2/subnet:Subnet",
+    GROUP,
+)
+
+
+def _seconds(duration: str) -> int:
+    """A Pulumi custom timeout ("4230s", "70m", "1h") in seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    if not duration or duration[-1] not in units:
+        raise ValueError(f"unreadable timeout {duration!r}")
+    return int(float(duration[:-1]) * units[duration[-1]])
+
+
+def egress(plan: Plan) -> list[RecordedResource]:
+    """The private subnets' way out: NAT gateways, the route tables that route through one,
+    their subnet associations, and the VPC endpoints."""
+    nat_tables = {
+        r.urn
+        for r in plan.all(ROUTE_TABLE)
+        if any(route.get("natGatewayId") for route in r.inputs.get("routes") or [])
+    }
+    associations = [r for r in plan.all(ASSOCIATION) if nat_tables & set(r.dependencies)]
+    return [
+        *plan.all(NAT),
+        *(r for r in plan.all(ROUTE_TABLE) if r.urn in nat_tables),
+        *associations,
+        *plan.all(ENDPOINT),
+    ]
+
+
+def needs_network_at_delete(plan: Plan) -> list[RecordedResource]:
+    """Resources whose delete talks to something outside the VPC from inside it."""
+    in_vpc_functions = {r.urn for r in plan.all(FUNCTION) if r.inputs.get("vpcConfig")}
+    return [
+        r
+        for r in plan.resources
+        if r.type in (GROUP, CLUSTER, RELEASE)
+        or (r.type.startswith("kubernetes:") and r.custom)
+        or r.urn in in_vpc_functions
+        or (r.type == INVOCATION and in_vpc_functions & set(r.dependencies))
+    ]
+
+
+def egress_outlives(plan: Plan) -> list[str]:
+    order = Order(plan)
+    exits = egress(plan)
+    return [
+        f"{r.name} ({r.type}) may be deleted after {e.name} ({e.type})"
+        for r in needs_network_at_delete(plan)
+        for e in exits
+        if not order.deleted_before(r, e)
+    ]
+
+
+def hook_kept_while_deleted(plan: Plan, group: RecordedResource, deleted: set[str]) -> list[str]:
+    """A group's termination hook is still there while the group is deleted, and the delete
+    waits for it: the group owns it (initial hook), is not force-deleted, and its delete
+    timeout covers the hook's heartbeat; a separate hook on it that goes in the same
+    operation (`deleted`) calls no provider before the group is gone."""
+    problems: list[str] = []
+    initial = [
+        h
+        for h in group.inputs.get("initialLifecycleHooks") or []
+        if h.get("lifecycleTransition") == TERMINATING
+    ]
+    if not initial:
+        problems.append(f"{group.name}: no initial termination hook of its own")
+    if group.inputs.get("forceDelete"):
+        problems.append(f"{group.name}: force_delete terminates without the hook")
+    heartbeat = max((int(h.get("heartbeatTimeout") or 3600) for h in initial), default=0)
+    timeout = group.custom_timeouts.get("delete")
+    if timeout is None or _seconds(timeout) < heartbeat:
+        problems.append(f"{group.name}: delete timeout {timeout} < heartbeat {heartbeat}s")
+    order = Order(plan)
+    skipped = skipped_deletes(plan, deleted)
+    for hook in plan.all(HOOK):
+        if hook.urn in deleted and hook.urn not in skipped and order.deleted_before(hook, group):
+            problems.append(f"{hook.name} is deleted before {group.name}, which it drains")
+    return problems
+
+
+def _runner_profiles(plan: Plan, namespace: str) -> list[RecordedResource]:
+    return [
+        p
+        for p in plan.all(PROFILE)
+        if any(s.get("namespace") == namespace for s in p.inputs.get("selectors") or [])
+    ]
+
+
+def drains_first(plan: Plan) -> list[str]:
+    order = Order(plan)
+    problems: list[str] = []
+    for drain in plan.all(INVOCATION):
+        for holder in (r for r in plan.resources if r.type in TASK_HOLDERS):
+            if not order.deleted_before(drain, holder):
+                problems.append(f"{holder.name} may be deleted before {drain.name} drains it")
+    everything = {r.urn for r in plan.resources}
+    for group in plan.all(GROUP):
+        problems += hook_kept_while_deleted(plan, group, everything)
+    for release in plan.all(RELEASE):
+        namespace = release.inputs.get("namespace")
+        if not namespace or release.name.endswith("-crds"):
+            continue
+        for profile in _runner_profiles(plan, namespace):
+            for drained in (release, *_namespaces(plan, namespace)):
+                if not order.deleted_before(drained, profile):
+                    problems.append(f"{profile.name} may be deleted before {drained.name}")
+    return problems
+
+
+def _namespaces(plan: Plan, name: str) -> list[RecordedResource]:
+    return [n for n in plan.all(NAMESPACE) if (n.inputs.get("metadata") or {}).get("name") == name]
+
+
+def no_side_effect_replacements(before: Plan, after: Plan) -> list[str]:
+    return [
+        f"{r.after.name} ({r.after.type}) replaced by {list(r.inputs)}: {r.side_effect}"
+        for r in replacements(before, after)
+        if r.side_effect
+    ]
+
+
+def removed(before: Plan, after: Plan) -> list[RecordedResource]:
+    return [r for wave in removal(before, after) for r in wave]
+
+
+def _covers(statement: dict[str, Any], group: RecordedResource) -> bool:
+    """Whether an Allow statement reaches this group: by its ARN (the mocks name a group by
+    its resource name) or by a wildcard narrowed to tags the group carries."""
+    resources = statement.get("Resource")
+    resources = [resources] if isinstance(resources, str) else list(resources or [])
+    tags = {t["key"]: t["value"] for t in group.inputs.get("tags") or []}
+    wanted = (statement.get("Condition") or {}).get("StringEquals", {})
+    tagged = all(
+        tags.get(key.removeprefix("aws:ResourceTag/")) == value
+        for key, value in wanted.items()
+        if key.startswith("aws:ResourceTag/")
+    )
+    return any(
+        fnmatch.fnmatchcase(f"autoScalingGroupName/{group.name}", arn.rsplit(":", 1)[-1])
+        for arn in resources
+    ) and (tagged or not wanted)
+
+
+def lifecycle_grants(plan: Plan, group: RecordedResource) -> list[RecordedResource]:
+    """The role policies that let a manager complete its group's termination hook."""
+    found = []
+    for policy in plan.all(ROLE_POLICY):
+        document = json.loads(policy.inputs.get("policy") or "{}")
+        for statement in document.get("Statement", []):
+            actions = statement.get("Action")
+            actions = [actions] if isinstance(actions, str) else actions or []
+            allows = COMPLETE in actions and statement.get("Effect") == "Allow"
+            if allows and _covers(statement, group):
+                found.append(policy)
+                break
+    return found
+
+
+def removed_groups_drain(before: Plan, after: Plan) -> list[str]:
+    """Each manager group that leaves the program drains before it goes, and its manager
+    may still complete the hook then: the update that runs before the delete leaves a grant
+    that covers the group, and a grant that leaves too goes after the group."""
+    gone = removed(before, after)
+    urns = {r.urn for r in gone}
+    order = Order(before)
+    problems: list[str] = []
+    for group in (g for g in gone if g.type == GROUP):
+        problems += hook_kept_while_deleted(before, group, urns)
+        kept = lifecycle_grants(after, group)
+        leaving = [p for p in lifecycle_grants(before, group) if p.urn in urns]
+        if not kept and not any(order.deleted_before(group, p) for p in leaving):
+            problems.append(f"{group.name}: its manager loses CompleteLifecycleAction first")
+    return problems

@@ -1,0 +1,80 @@
+"""The order invariants (tests/offline/invariants.py) on the example stack, in both modes, and
+on small plans that break them: checks that cannot fail prove nothing."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from components.offline.mocks import Plan
+from tests.offline.invariants import (
+    GROUP,
+    HOOK,
+    INVOCATION,
+    drains_first,
+    egress,
+    egress_outlives,
+    needs_network_at_delete,
+)
+
+
+def _plan(mode: str, ecs_dev_plan: Plan, eks_dev_plan: Plan) -> Plan:
+    return ecs_dev_plan if mode == "ecs" else eks_dev_plan
+
+
+@pytest.mark.parametrize("mode", ["ecs", "eks"])
+def test_nothing_that_needs_the_network_outlives_it(
+    mode: str, ecs_dev_plan: Plan, eks_dev_plan: Plan
+) -> None:
+    assert egress_outlives(_plan(mode, ecs_dev_plan, eks_dev_plan)) == []
+
+
+@pytest.mark.parametrize("mode", ["ecs", "eks"])
+def test_every_drain_runs_before_what_it_drains_is_deleted(
+    mode: str, ecs_dev_plan: Plan, eks_dev_plan: Plan
+) -> None:
+    assert drains_first(_plan(mode, ecs_dev_plan, eks_dev_plan)) == []
+
+
+@pytest.mark.parametrize("mode", ["ecs", "eks"])
+def test_the_checks_see_real_resources(mode: str, ecs_dev_plan: Plan, eks_dev_plan: Plan) -> None:
+    plan = _plan(mode, ecs_dev_plan, eks_dev_plan)
+    exits = {r.type for r in egress(plan)}
+    assert {
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+    } <= exits
+    # The public route table (internet gateway) is not the private subnets' egress.
+    assert not any("public" in r.name for r in egress(plan))
+    needing = {r.type for r in needs_network_at_delete(plan)}
+    assert needing >= ({GROUP} if mode == "ecs" else {"eks:index:Cluster"})
+
+
+def test_the_checks_catch_the_orders_issue_14_found(ecs_dev_plan: Plan) -> None:
+    """The ECS example with main's old wiring put back: groups depending on the drain,
+    force-deleted, with a hook of their own resource only. Each defect is reported."""
+    plan = copy.deepcopy(ecs_dev_plan)
+    drain = plan.one(INVOCATION)
+    group = plan.one(GROUP)
+    for reaper_part in (r for r in plan.resources if r.type != HOOK):
+        # Nothing of the reaper (drain input, role policy) knew the groups then.
+        reaper_part.dependencies = [u for u in reaper_part.dependencies if u != group.urn]
+        reaper_part.property_dependencies = {
+            k: [u for u in us if u != group.urn]
+            for k, us in reaper_part.property_dependencies.items()
+        }
+    group.dependencies = [drain.urn]  # nor does it wait for the network any more
+    group.inputs["forceDelete"] = True
+    group.inputs.pop("initialLifecycleHooks")
+    plan.one(HOOK).deleted_with = ""
+    problems = drains_first(plan)
+    assert any("force_delete" in p for p in problems)
+    assert any("no initial termination hook" in p for p in problems)
+    assert any(p.startswith("ecs-manager-drain-hook is deleted before") for p in problems)
+    assert any(
+        p.startswith("ecs-manager-asg may be deleted before ecs-reaper-drain") for p in problems
+    )
+    group.dependencies = []
+    assert any(p.startswith("ecs-manager-asg (") for p in egress_outlives(plan))
