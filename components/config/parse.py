@@ -30,7 +30,7 @@ from components.config.model import (
     StackConfig,
     TaskDefinitionSpec,
 )
-from components.config.reader import Reader
+from components.config.reader import Reader, shown
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import minimum_poll_timeout, request_concurrency_for
 from components.domain.fargate_sizes import (
@@ -140,8 +140,9 @@ def _parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
         raw_defs = DEFAULT_TASK_DEFINITIONS
     if not isinstance(raw_defs, list) or not raw_defs:
         r.problem(
-            "ecs.taskDefinitions: expected a non-empty list of {name, image, cpu, memory}; "
-            "the first entry is every runner's default"
+            f"ecs.taskDefinitions: expected a non-empty list of {{name, image, cpu, memory}}, "
+            f"got {shown(raw_defs)}; the first entry is every runner's default (delete the key "
+            "for the default catalogue)"
         )
         raw_defs = DEFAULT_TASK_DEFINITIONS
     parsed = [_parse_task_definition(r, i, d) for i, d in enumerate(raw_defs)]
@@ -280,10 +281,10 @@ def parse_config(
     Raises ConfigError listing every problem. Never echoes a token value.
     """
     r = Reader()
-    mode = raw.get("mode") or "ecs"
+    mode = raw.get("mode", "ecs")
     if mode not in schema.MODES:
         r.problem(
-            f"mode: '{mode}' is not a topology this program builds; set "
+            f"mode: {shown(mode)} is not a topology this program builds; set "
             "`pulumi config set mode ecs` (ECS Fargate driver) or `pulumi config set mode eks` "
             "(EKS on Fargate with Karpenter)"
         )
@@ -300,7 +301,8 @@ def parse_config(
         raw_runners = list(schema.TOP.default("runners"))
     if not isinstance(raw_runners, list) or not raw_runners:
         r.problem(
-            "runners: expected a non-empty list of runners, e.g. [{name: fargate, concurrency: 10}]"
+            f"runners: expected a non-empty list of runners, got {shown(raw_runners)}; e.g. "
+            "[{name: fargate, concurrency: 10}], or delete the key for one default runner"
         )
         raw_runners = []
     parsed_runners = [_parse_runner(r, i, item, mode) for i, item in enumerate(raw_runners)]
@@ -368,9 +370,12 @@ def read_raw_config(get: Callable[[str], str | None]) -> dict[str, Any]:
             continue
         if key.kind in ("list", "object", "secret", "map"):
             try:
-                raw[key.name] = json.loads(value)
+                decoded = json.loads(value)
             except json.JSONDecodeError:
-                raw[key.name] = value
+                decoded = None
+            # Only an object or a list is JSON here; "null", "7" or "" stay the text they are,
+            # for the parser to refuse by name instead of taking null for "not set".
+            raw[key.name] = decoded if isinstance(decoded, dict | list) else value
         else:
             raw[key.name] = value
     return raw

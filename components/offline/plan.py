@@ -193,9 +193,10 @@ def run(
             extra_config=extra,
         )
     except ConfigError as error:
-        raise ConfigError(problems + error.problems) from None
+        raise ConfigError(problems + error.problems, stack_file.warnings) from None
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, stack_file.warnings)
+    plan.warnings[:0] = stack_file.warnings
     for key, reason in tokens.stand_ins.items():
         if reason == MISSING:
             fix = (
