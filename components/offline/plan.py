@@ -63,7 +63,14 @@ def _runner_names(project: dict[str, Any]) -> list[str]:
         runners = schema.TOP.default("runners")
     if not isinstance(runners, list | tuple):
         return []
-    return [r["name"] for r in runners if isinstance(r, dict) and isinstance(r.get("name"), str)]
+    # Only valid names get stand-ins: the parser reports the others by their index.
+    return [
+        r["name"]
+        for r in runners
+        if isinstance(r, dict)
+        and isinstance(r.get("name"), str)
+        and re.fullmatch(schema.NAME_PATTERN, r["name"])
+    ]
 
 
 def _creates_runners(project: dict[str, Any]) -> bool:

@@ -68,6 +68,7 @@ _TIMESTAMP = re.compile(
 )
 INT64 = (-(2**63), 2**63 - 1)
 UINT64_MAX = 2**64 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # decode.go refuses "excessive aliasing"; a plain cap on decoded nodes is enough here.
 MAX_NODES = 100_000
 
@@ -274,8 +275,10 @@ class Decoder:
             self._active.discard(id(node))
 
     def _scalar_value(self, node: yaml.ScalarNode, path: tuple[Segment, ...]) -> Any:
-        kind, value = _scalar(node)
         line = node.start_mark.line + 1
+        if _SURROGATE.search(node.value):  # scannerc.go refuses a \uD800-\uDFFF escape
+            raise YamlError(line, "found invalid Unicode character escape code")
+        kind, value = _scalar(node)
         plain = node.tag == PLAIN
 
         def note(what: str, passed: Any) -> None:
