@@ -30,7 +30,7 @@ from components.config.model import (
     StackConfig,
     TaskDefinitionSpec,
 )
-from components.config.reader import Reader, shown
+from components.config.reader import Reader, namespace_problem, shown
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import minimum_poll_timeout, request_concurrency_for
 from components.domain.fargate_sizes import (
@@ -393,6 +393,7 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
     for full_key, value in every_key.items():
         if full_key.startswith(prefix) and full_key[len(prefix) :] not in schema.TOP.names:
             raw[full_key[len(prefix) :]] = value
+    misspelt = [p for k in every_key if (p := namespace_problem(k, PROJECT))]
 
     def is_secret(key: str) -> bool:
         full_key = f"{prefix}{key}"
@@ -401,11 +402,16 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
             or full_key in runtime_config.get_config_secret_keys_env()
         )
 
-    config, warnings = parse_config(
-        raw,
-        tokens_are_secret=is_secret("runnerTokens"),
-        gitlab_token_is_secret=is_secret("gitlabToken"),
-    )
+    try:
+        config, warnings = parse_config(
+            raw,
+            tokens_are_secret=is_secret("runnerTokens"),
+            gitlab_token_is_secret=is_secret("gitlabToken"),
+        )
+    except ConfigError as error:
+        raise ConfigError(misspelt + error.problems) from None
+    if misspelt:
+        raise ConfigError(misspelt)
     for warning in warnings:
         (warn or pulumi.log.warn)(warning)
     return config

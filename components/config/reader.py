@@ -61,6 +61,25 @@ def did_you_mean(key: str, known: Iterable[str], otherwise: str) -> str:
     return f"did you mean '{close[0]}'?" if close else otherwise
 
 
+# Provider and engine namespaces: never taken for a misspelt project name.
+KNOWN_NAMESPACES = ("aws", "pulumi", "kubernetes", "eks", "gitlab", "tls", "random", "command")
+
+
+def namespace_problem(full_key: str, project: str) -> str | None:
+    """Why `namespace:name` is probably meant for this project but never read, or None: its
+    namespace is empty or one typo away from the project's (gitlab-fargate-runner:mode)."""
+    namespace, _, name = full_key.rpartition(":")
+    if namespace == project or namespace in KNOWN_NAMESPACES:
+        return None
+    if namespace and not difflib.get_close_matches(namespace.lower(), [project], cutoff=0.8):
+        return None
+    return (
+        f"'{full_key}': the namespace '{namespace}' is not this project's ('{project}', from "
+        f"Pulumi.yaml), so the program would never read it; did you mean "
+        f"'{project}:{name}' (or just '{name}')?"
+    )
+
+
 class Reader:
     """Collects problems (the deployment must not go ahead) and warnings (it may)."""
 

@@ -15,7 +15,6 @@ differently from what was meant gets a warning with its line.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -25,12 +24,10 @@ from typing import Any
 
 import yaml
 
+from components.config.reader import namespace_problem
 from components.naming import PROJECT
 from components.offline.config_path import FIELD_NAME, Segment, apply_setting
 from components.offline.yaml_v3 import Note, YamlError, compose, go_float_text, load
-
-# Namespaces of the providers and the engine: never taken for a misspelt project name.
-KNOWN_NAMESPACES = ("aws", "pulumi", "kubernetes", "eks", "gitlab", "tls", "random", "command")
 
 
 class StackFileError(Exception):
@@ -123,6 +120,7 @@ def _read(path: Path) -> tuple[dict[str, Any], list[Note], dict[str, int]]:
         raise StackFileError(f"{path}{line}: not valid YAML: {error.problem}") from None
     except yaml.YAMLError as error:
         raise StackFileError(f"{path}: not valid YAML: {error}") from None
+    notes = [n for n in notes if len(n.path) > 1 and n.path[0] == "config"]
     if document is None:
         return {}, notes, lines
     if not isinstance(document, dict):
@@ -138,7 +136,7 @@ def _read(path: Path) -> tuple[dict[str, Any], list[Note], dict[str, int]]:
             f"{path} line {lines.get('config', 1)}: `config:` must be a mapping of "
             f"`namespace:key: value` entries, not a {type(config).__name__}"
         )
-    return config, [n for n in notes if len(n.path) > 1 and n.path[0] == "config"], lines
+    return config, notes, lines
 
 
 def load_config_section(path: Path) -> dict[str, Any]:
@@ -160,13 +158,9 @@ def _full_key(key: str, line: int, where: str) -> tuple[str, list[str]]:
             "refuses it: keys are `<namespace>:<name>`); nest the value instead"
         ]
     namespace, name = parts
-    close = difflib.get_close_matches(namespace.lower(), [PROJECT], n=1, cutoff=0.8)
-    if namespace != PROJECT and namespace not in KNOWN_NAMESPACES and (close or not namespace):
-        return key, [
-            f"{where} line {line}: '{key}': the namespace '{namespace}' is not this project's "
-            f"('{PROJECT}', from Pulumi.yaml), so the program would never read it; did you "
-            f"mean '{PROJECT}:{name}' (or just '{name}')?"
-        ]
+    problem = namespace_problem(f"{namespace}:{name}", PROJECT)
+    if problem:
+        return key, [f"{where} line {line}: {problem}"]
     return f"{namespace}:{name}", []
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError, parse_config, read_raw_config
+from components.offline.mocks import evaluate
 from tests.harness import dev_config, run_program, sentinel
 
 TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}
@@ -108,3 +109,15 @@ def test_runtime_config_json_is_used_only_for_objects_and_lists(text: str) -> No
 def test_a_null_nested_value_stops_the_program_before_any_resource() -> None:
     with pytest.raises(ConfigError, match=r"network\.natGateways: no value \(null\)"):
         run_program(dev_config(network={"vpcCidr": "10.42.0.0/16", "natGateways": None}))
+
+
+def test_a_misspelt_namespace_the_cli_passed_on_is_refused_by_the_program() -> None:
+    """`pulumi preview` hands the program every namespace's keys: one a typo away from the
+    project's would be ignored without a word."""
+    with pytest.raises(ConfigError) as caught:
+        evaluate(dev_config(), extra_config={"gitlab-fargate-runner:mode": "eks"})
+    assert caught.value.problems == [
+        "'gitlab-fargate-runner:mode': the namespace 'gitlab-fargate-runner' is not this "
+        "project's ('gitlab-fargate-runners', from Pulumi.yaml), so the program would never "
+        "read it; did you mean 'gitlab-fargate-runners:mode' (or just 'mode')?"
+    ]
