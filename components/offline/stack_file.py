@@ -120,6 +120,8 @@ def _read(path: Path) -> tuple[dict[str, Any], list[Note], dict[str, int]]:
         raise StackFileError(f"{path}{line}: not valid YAML: {error.problem}") from None
     except yaml.YAMLError as error:
         raise StackFileError(f"{path}: not valid YAML: {error}") from None
+    except RecursionError:  # yaml.v3 stops at a nesting depth of 10000 too
+        raise StackFileError(f"{path}: not valid YAML: nested too deeply") from None
     notes = [n for n in notes if len(n.path) > 1 and n.path[0] == "config"]
     if document is None:
         return {}, notes, lines

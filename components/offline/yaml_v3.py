@@ -224,7 +224,8 @@ def _scalar(node: yaml.ScalarNode) -> tuple[str, Any]:
         return "str", node.value  # quoted, block scalar or !!str: indicatedString()
     if short == "binary":
         try:
-            return "str", base64.b64decode(node.value, validate=True).decode("utf-8", "replace")
+            data = base64.b64decode("".join(node.value.split()), validate=True)
+            return "str", data.decode("utf-8", "replace")
         except (binascii.Error, ValueError):
             raise YamlError(
                 node.start_mark.line + 1, "!!binary value contains invalid base64 data"

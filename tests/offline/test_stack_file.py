@@ -176,6 +176,7 @@ def test_a_key_with_two_namespaces_is_refused_as_the_cli_refuses_it(tmp_path: Pa
         ("  gitlab-fargate-runners:x: .inf\n", "line 45: .inf is not a number"),
         ("  gitlab-fargate-runners:x: !!bool yes\n", "cannot decode !!str `yes` as a !!bool"),
         ('  gitlab-fargate-runners:x: "\\ud83d"\n', "invalid Unicode character escape code"),
+        ("  gitlab-fargate-runners:x: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
     ],
 )
 def test_documents_the_cli_would_not_read_are_refused(
