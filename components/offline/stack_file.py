@@ -189,8 +189,8 @@ def _note_text(note: Note, top_level: bool) -> str:
         if top_level:
             return (
                 'no value; the Pulumi CLI passes a blank or null as an empty string "" (it warns '
-                '"No value for configuration key"), which no key of this program accepts: set '
-                "the value, or delete the line to get the default"
+                '"No value for configuration key"), which this program refuses for every key: '
+                "set the value, or delete the line to get the default"
             )
         return (
             f"no value ({text or 'blank'} is null in YAML); the program refuses a null rather "
