@@ -183,6 +183,9 @@ def _boundary(value: Any, pick: int) -> Any:
     return NUMBERS[pick % len(NUMBERS)]
 
 
+PLAIN_KINDS = ("string", "integer", "boolean", "choice", "strings")
+
+
 def valid_values(key: Key) -> st.SearchStrategy[Any]:
     """Values the key's schema accepts: its bounds and choices, text matching its pattern."""
     if key.kind == "integer":
@@ -215,8 +218,28 @@ def _set_valid(draw: st.DrawFn, config: dict[str, Any]) -> None:
         containers = nested
     key = draw(st.sampled_from([k for k in SECTIONS[where].keys if k.name != "mode"]))
     dicts = [c for c in containers if isinstance(c, dict)]
-    if dicts and key.kind not in ("list", "object", "secret", "map"):
+    if dicts and key.kind in PLAIN_KINDS:
         draw(st.sampled_from(dicts))[key.name] = draw(valid_values(key))
+
+
+def _grow(draw: st.DrawFn, config: dict[str, Any]) -> None:
+    """Another runner or catalogue entry, every key drawn from what its schema allows: more
+    names, roles and policies than the example has."""
+    runner = draw(st.booleans())
+    section = schema.RUNNER if runner else schema.TASK_DEFINITION
+    item = {"name": draw(st.from_regex(schema.NAME_PATTERN, fullmatch=True))}
+    for key in draw(st.lists(st.sampled_from(section.keys), max_size=4, unique_by=id)):
+        if key.name not in ("name", "taskDefinition") and key.kind in PLAIN_KINDS:
+            item[key.name] = draw(valid_values(key))
+    if runner:
+        runners = config.get("runners")
+        config["runners"] = [*runners, item] if isinstance(runners, list) else [item]
+    elif isinstance(config.get("ecs"), dict):
+        entries = config["ecs"].get("taskDefinitions")
+        image = {"image": "public.ecr.aws/docker/library/debian:12"}
+        config["ecs"]["taskDefinitions"] = (
+            [*entries, {**image, **item}] if isinstance(entries, list) else [{**image, **item}]
+        )
 
 
 @st.composite
@@ -224,8 +247,9 @@ def stack_texts(draw: st.DrawFn, mode: str) -> tuple[str, bool]:
     """A stack file (JSON, which is YAML) and whether it repeats a key on purpose."""
     config = base_config(mode)
     for _ in range(draw(st.integers(1, 3))):
-        if draw(st.integers(0, 2)) == 0:
-            _set_valid(draw, config)
+        valid = draw(st.integers(0, 5))
+        if valid < 2:
+            (_set_valid if valid == 0 else _grow)(draw, config)
             continue
         places = _places(config)
         if not places:
