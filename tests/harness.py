@@ -21,9 +21,13 @@ def sentinel(runner: str) -> str:
 
 
 def dev_config(**overrides: Any) -> dict[str, Any]:
-    """The example stack's project config, with sentinel tokens for its runners."""
+    """The example stack's project config (top-level values as the text the Pulumi CLI
+    passes, e.g. "30"), with sentinel tokens for its runners. An override of None deletes
+    the key: a null value is a config error, not "unset"."""
     config = copy.deepcopy(read_stack_file(DEV_STACK).project_config)
     config.update(copy.deepcopy(overrides))
+    for key in [k for k, v in overrides.items() if v is None]:
+        del config[key]
     runners = config.get("runners") or [{"name": "fargate"}]
     config.setdefault("runnerTokens", {r["name"]: sentinel(r["name"]) for r in runners})
     return config

@@ -67,10 +67,10 @@ def estimate(args: argparse.Namespace) -> dict:
             gitlab_token_is_secret=GITLAB_TOKEN in stack_input.secret_keys,
         )
     except ConfigError as error:
-        raise ConfigError(stack_input.problems + error.problems) from None
+        raise ConfigError(stack_input.problems + error.problems, stack_input.warnings) from None
     if stack_input.problems:
-        raise ConfigError(stack_input.problems)
-    print_warnings(warnings)
+        raise ConfigError(stack_input.problems, stack_input.warnings)
+    print_warnings([*stack_input.warnings, *warnings])
     inputs = load_inputs(
         config,
         stack_input.region or "",

@@ -7,6 +7,7 @@ parser after cross-key checks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -19,10 +20,14 @@ class ConfigError(pulumi.RunError):
 
     A RunError, so `pulumi preview` prints the message without a Python traceback."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], warnings: Sequence[str] = ()):
         self.problems = problems
+        self.warnings = list(warnings)  # shown after the problems: they often explain them
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+        text = f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}"
+        if self.warnings:
+            text += "\nwarnings:\n" + "\n".join(f"  - {w}" for w in self.warnings)
+        super().__init__(text)
 
 
 @dataclass(frozen=True)

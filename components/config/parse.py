@@ -39,7 +39,7 @@ from components.config.model import (
     TaskDefinitionSpec,
 )
 from components.config.observability import parse_observability
-from components.config.reader import Reader
+from components.config.reader import Reader, namespace_problem, shown
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import request_concurrency_for
@@ -148,8 +148,9 @@ def _parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
         raw_defs = DEFAULT_TASK_DEFINITIONS
     if not isinstance(raw_defs, list) or not raw_defs:
         r.problem(
-            "ecs.taskDefinitions: expected a non-empty list of {name, image, cpu, memory}; "
-            "the first entry is every runner's default"
+            f"ecs.taskDefinitions: expected a non-empty list of {{name, image, cpu, memory}}, "
+            f"got {shown(raw_defs)}; the first entry is every runner's default (delete the key "
+            "for the default catalogue)"
         )
         raw_defs = DEFAULT_TASK_DEFINITIONS
     parsed = [_parse_task_definition(r, i, d) for i, d in enumerate(raw_defs)]
@@ -267,10 +268,10 @@ def parse_config(
     Raises ConfigError listing every problem. Never echoes a token value.
     """
     r = Reader()
-    mode = raw.get("mode") or "ecs"
+    mode = raw.get("mode", "ecs")
     if mode not in schema.MODES:
         r.problem(
-            f"mode: '{mode}' is not a topology this program builds; set "
+            f"mode: {shown(mode)} is not a topology this program builds; set "
             "`pulumi config set mode ecs` (ECS Fargate driver) or `pulumi config set mode eks` "
             "(EKS on Fargate with Karpenter)"
         )
@@ -287,7 +288,8 @@ def parse_config(
         raw_runners = list(schema.TOP.default("runners"))
     if not isinstance(raw_runners, list) or not raw_runners:
         r.problem(
-            "runners: expected a non-empty list of runners, e.g. [{name: fargate, concurrency: 10}]"
+            f"runners: expected a non-empty list of runners, got {shown(raw_runners)}; e.g. "
+            "[{name: fargate, concurrency: 10}], or delete the key for one default runner"
         )
         raw_runners = []
     parsed_runners = [_parse_runner(r, i, item, mode) for i, item in enumerate(raw_runners)]
@@ -362,9 +364,12 @@ def read_raw_config(get: Callable[[str], str | None]) -> dict[str, Any]:
             continue
         if key.kind in ("list", "object", "secret", "map"):
             try:
-                raw[key.name] = json.loads(value)
+                decoded = json.loads(value)
             except json.JSONDecodeError:
-                raw[key.name] = value
+                decoded = None
+            # Only an object or a list is JSON here; "null", "7" or "" stay the text they are,
+            # for the parser to refuse by name instead of taking null for "not set".
+            raw[key.name] = decoded if isinstance(decoded, dict | list) else value
         else:
             raw[key.name] = value
     return raw
@@ -382,6 +387,7 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
     for full_key, value in every_key.items():
         if full_key.startswith(prefix) and full_key[len(prefix) :] not in schema.TOP.names:
             raw[full_key[len(prefix) :]] = value
+    misspelt = [p for k in every_key if (p := namespace_problem(k, PROJECT))]
 
     def is_secret(key: str) -> bool:
         full_key = f"{prefix}{key}"
@@ -390,12 +396,17 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
             or full_key in runtime_config.get_config_secret_keys_env()
         )
 
-    config, warnings = parse_config(
-        raw,
-        tokens_are_secret=is_secret("runnerTokens"),
-        gitlab_token_is_secret=is_secret("gitlabToken"),
-        region=deployment_region(),
-    )
+    try:
+        config, warnings = parse_config(
+            raw,
+            tokens_are_secret=is_secret("runnerTokens"),
+            gitlab_token_is_secret=is_secret("gitlabToken"),
+            region=deployment_region(),
+        )
+    except ConfigError as error:
+        raise ConfigError(misspelt + error.problems) from None
+    if misspelt:
+        raise ConfigError(misspelt)
     for warning in warnings:
         (warn or pulumi.log.warn)(warning)
     return config

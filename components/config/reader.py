@@ -1,4 +1,12 @@
-"""Reads untyped config values, collecting every problem instead of stopping at the first."""
+"""Reads untyped config values, collecting every problem instead of stopping at the first.
+
+Values arrive as the Pulumi CLI parsed the stack file (gopkg.in/yaml.v3, see
+components/offline/yaml_v3.py): nested numbers and booleans typed, top-level ones as text, a
+blank top-level value as "", a nested one as null. Whatever can still be seen here is refused
+with the key, the value and the fix instead of becoming a default: a null or empty value, a
+number where text goes (unquoted 1.30 arrives as 1.3), yes/no where a boolean goes (YAML 1.2
+text), a date the CLI rewrote as Go's time.Time.String().
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,42 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+# What the CLI makes of an unquoted YAML date: time.Time.String() (config/object.go).
+GO_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \S+")
+NO_VALUE_FIX = "set a value, or delete the key to use its default"
+
+
+def shown(value: Any) -> str:
+    """A value as the user would recognise it in a message: text in quotes, '' marked as
+    empty, anything else as JSON."""
+    if value == "":
+        return '"" (empty)'
+    if isinstance(value, str):
+        return f"'{value}'"
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def text_problem(value: str) -> str | None:
+    """Why a text value is not what its author wrote, or None."""
+    if GO_TIME.fullmatch(value):
+        day = value[:10]
+        return (
+            f"'{value}' is how the Pulumi CLI rewrites an unquoted YAML date; quote it in the "
+            f"stack file ('{day}') to keep the text"
+        )
+    return None
+
+
+def type_fix(value: Any, expected: str) -> str:
+    """The fix for a value of the wrong JSON type, by what it most likely is."""
+    if isinstance(value, bool | int | float):
+        return (
+            f"expected {expected}, got the {'boolean' if isinstance(value, bool) else 'number'} "
+            f"{shown(value)}; quote it in the stack file (YAML reads unquoted 1.30 as the "
+            "number 1.3)"
+        )
+    return f"expected {expected}, got {shown(value)}"
+
 
 def did_you_mean(key: str, known: Iterable[str], otherwise: str) -> str:
     """The closest known name for a typo, else the given advice. A name that differs only in
@@ -15,6 +59,25 @@ def did_you_mean(key: str, known: Iterable[str], otherwise: str) -> str:
     same = [k for k in known if k.lower() == key.lower()]
     close = same or difflib.get_close_matches(key, list(known), n=1)
     return f"did you mean '{close[0]}'?" if close else otherwise
+
+
+# Provider and engine namespaces: never taken for a misspelt project name.
+KNOWN_NAMESPACES = ("aws", "pulumi", "kubernetes", "eks", "gitlab", "tls", "random", "command")
+
+
+def namespace_problem(full_key: str, project: str) -> str | None:
+    """Why `namespace:name` is probably meant for this project but never read, or None: its
+    namespace is empty or one typo away from the project's (gitlab-fargate-runner:mode)."""
+    namespace, _, name = full_key.rpartition(":")
+    if namespace == project or namespace in KNOWN_NAMESPACES:
+        return None
+    if namespace and not difflib.get_close_matches(namespace.lower(), [project], cutoff=0.8):
+        return None
+    return (
+        f"'{full_key}': the namespace '{namespace}' is not this project's ('{project}', from "
+        f"Pulumi.yaml), so the program would never read it; did you mean "
+        f"'{project}:{name}' (or just '{name}')?"
+    )
 
 
 class Reader:
@@ -35,14 +98,16 @@ class Reader:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.problem(f"{path}: expected an object, got {json.dumps(value)}")
+            self.problem(f"{path or 'config'}: expected an object, got {shown(value)}")
             return {}
-        for key in value:
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else key
             if key not in allowed:
                 hint = did_you_mean(key, allowed, f"known keys: {', '.join(allowed)}")
-                where = f"{path}.{key}" if path else key
                 self.problem(f"{where}: unknown {'key' if path else 'configuration key'}; {hint}")
-        return {k: v for k, v in value.items() if k in allowed}
+            elif item is None:
+                self.problem(f"{where}: no value (null); {NO_VALUE_FIX}")
+        return {k: v for k, v in value.items() if k in allowed and v is not None}
 
     def integer(
         self, path: str, value: Any, default: int, minimum: int, maximum: int | None = None
@@ -52,7 +117,8 @@ class Reader:
         if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(f"{path}: expected a whole number, got {json.dumps(value)}")
+            got = shown(value) if value in ("", None) else json.dumps(value)
+            self.problem(f"{path}: expected a whole number, got {got}")
             return default
         if value < minimum or (maximum is not None and value > maximum):
             bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
@@ -66,7 +132,11 @@ class Reader:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if not isinstance(value, bool):
-            self.problem(f"{path}: expected true or false, got {json.dumps(value)}")
+            yaml11 = isinstance(value, str) and value.lower() in ("yes", "no", "on", "off")
+            why = " (text in YAML 1.2, as the Pulumi CLI reads it)" if yaml11 else ""
+            self.problem(
+                f"{path}: expected true or false, got {shown(value)}{why}; write true or false"
+            )
             return default
         return value
 
@@ -81,7 +151,11 @@ class Reader:
         if value is None:
             return default
         if not isinstance(value, str) or not value.strip():
-            self.problem(f"{path}: expected a non-empty string, got {json.dumps(value)}")
+            self.problem(f"{path}: {type_fix(value, 'a non-empty string')}")
+            return default
+        problem = text_problem(value)
+        if problem:
+            self.problem(f"{path}: {problem}")
             return default
         if pattern is not None and not pattern.fullmatch(value):
             self.problem(f"{path}: '{value}' is not valid; {hint}")
@@ -93,10 +167,9 @@ class Reader:
             return default
         if isinstance(value, str) and all(isinstance(c, int) for c in choices):
             value = int(value) if value.strip().isdigit() else value
-        if value not in choices:
-            shown = f"'{value}'" if isinstance(value, str) else json.dumps(value)
+        if isinstance(value, bool) or value not in choices:
             options = " | ".join(map(str, choices))
-            self.problem(f"{path}: {shown} is not one of {options}; pick one of them")
+            self.problem(f"{path}: {shown(value)} is not one of {options}; pick one of them")
             return default
         return value
 
@@ -110,18 +183,35 @@ class Reader:
         if value is None:
             return default
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.problem(f"{path}: expected a list of strings, got {json.dumps(value)}")
+            self.problem(
+                f"{path}: expected a list of non-empty strings, got {shown(value)}; quote "
+                'numbers and write each item as text, e.g. ["a", "b"]'
+            )
             return default
         for item in value:
-            error = check(item) if check else None
-            if error:
+            rewritten = text_problem(item)
+            error = None if rewritten else (check(item) if check else None)
+            if rewritten:
+                self.problem(f"{path}: {rewritten}")
+            elif error:
                 self.problem(f"{path}: '{item}' {error}")
         return tuple(value)
 
     def string_map(self, path: str, value: Any, example: str) -> dict[str, str]:
         if value is None:
             return {}
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        if not isinstance(value, dict):
             self.problem(f"{path}: expected an object of string values, e.g. {example}")
             return {}
-        return dict(value)
+        for key, item in value.items():
+            if item is None:
+                self.problem(f'{path}.{key}: no value (null); set it to text ("" for empty)')
+            elif not isinstance(item, str):
+                text = json.dumps(item, default=str)
+                self.problem(
+                    f"{path}.{key}: {shown(item)} is not text; values here are strings, so "
+                    f"quote it in the stack file ({key}: '{text}')"
+                )
+            elif text_problem(item):
+                self.problem(f"{path}.{key}: {text_problem(item)}")
+        return {k: v for k, v in value.items() if isinstance(v, str)}

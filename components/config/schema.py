@@ -199,7 +199,11 @@ NETWORK = Section(
 
 TOP = Section(
     "",
-    "Top-level keys (`pulumi config set KEY VALUE`).",
+    "Top-level keys (`pulumi config set KEY VALUE`). At every level a blank or null value is "
+    "refused (delete the key to get its default), and the stack file is read as the Pulumi CLI "
+    "reads it (YAML 1.2: a repeated key is refused; yes/no/on/off are text, not booleans; "
+    "unquoted 1.30 is the number 1.3, 010 the octal number 8, 2024-05-01 a date): quote text "
+    "that looks like a number or a date.",
     (
         Key(
             "mode",

@@ -116,7 +116,13 @@ TASK_DEFINITION = Section(
             maximum=200,
             attr_name="ephemeral_storage_gib",
         ),
-        Key("environment", "map", None, "Extra environment variables of the job container."),
+        Key(
+            "environment",
+            "map",
+            None,
+            "Extra environment variables of the job container; values are text: quote numbers, "
+            "booleans and dates.",
+        ),
         Key(
             "taskRolePolicyArns",
             "strings",

@@ -84,11 +84,12 @@ def run(
             extra_config=extra,
         )
     except ConfigError as error:
-        if not problems:
-            raise
-        raise ConfigError(problems + error.problems) from None
+        if not problems and not stack_input.warnings:
+            raise  # keeps its own wording (preflight.failOnQuota)
+        raise ConfigError(problems + error.problems, stack_input.warnings) from None
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, stack_input.warnings)
+    plan.warnings[:0] = stack_input.warnings
     for key, reason in stack_input.stand_ins.items():
         if reason == MISSING:
             fix = (

@@ -54,6 +54,8 @@ class StackInput:
     other_config: dict[str, str]  # other namespaces, e.g. aws:region
     problems: list[str]  # the tool's own refusals; the parser adds its problems to these
     stand_ins: dict[str, str]  # config path -> why a stand-in replaces it
+    # Values YAML read differently from how they look, with their lines (stack_file.py).
+    warnings: tuple[str, ...] = ()
 
     @property
     def region(self) -> str | None:
@@ -82,7 +84,14 @@ def _runner_names(project: dict[str, Any]) -> list[str]:
         runners = schema.TOP.default("runners")
     if not isinstance(runners, list | tuple):
         return []
-    return [r["name"] for r in runners if isinstance(r, dict) and isinstance(r.get("name"), str)]
+    # Only valid names get stand-ins: the parser reports the others by their index.
+    return [
+        r["name"]
+        for r in runners
+        if isinstance(r, dict)
+        and isinstance(r.get("name"), str)
+        and re.fullmatch(schema.NAME_PATTERN, r["name"])
+    ]
 
 
 def _creates_runners(project: dict[str, Any]) -> bool:
@@ -174,4 +183,5 @@ def read_stack_input(
         other_config=dict(stack_file.other_config),
         problems=plan_problems(stack_file, path.name),
         stand_ins={**tokens.stand_ins, **gitlab_token.stand_ins},
+        warnings=stack_file.warnings,
     )

@@ -23,7 +23,8 @@ def outcome(raw: dict[str, Any], **kwargs: Any) -> tuple[list[str], list[str]]:
     """(problems, warnings) of a config."""
     kwargs.setdefault("today", TODAY)
     try:
-        _, warnings = parse_config({**TOKENS, **raw}, **kwargs)
+        given = {k: v for k, v in {**TOKENS, **raw}.items() if v is not None}  # None: unset
+        _, warnings = parse_config(given, **kwargs)
     except ConfigError as error:
         return error.problems, []
     return [], warnings

@@ -168,6 +168,9 @@ def test_encrypted_value_without_a_stand_in_exits_2(
     folder = write_stack(
         tmp_path, SECURE_TOKENS + "  gitlab-fargate-runners:gitlabUrl:\n    secure: v1:eA==\n"
     )
+    stack = folder / "Pulumi.test.yaml"
+    plain_url = "  gitlab-fargate-runners:gitlabUrl: https://gitlab.com\n"
+    stack.write_text(stack.read_text().replace(plain_url, "", 1))  # one gitlabUrl, encrypted
     status, _, err = run_plan(folder, capsys)
     assert status == 2 and "gitlabUrl: encrypted (secure:)" in err
 
