@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from typing import Any
 
 from components.offline.mocks import Plan, RecordedResource
@@ -133,11 +134,23 @@ def hook_kept_while_deleted(plan: Plan, group: RecordedResource, deleted: set[st
     return problems
 
 
+def eks_selector_matches(pattern: str, value: str) -> bool:
+    """EKS' selector wildcards (user guide, fargate-profile.md "Fargate profile wildcards"):
+    `*` is none, one or more characters, `?` exactly one; no other pattern syntax."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value) is not None
+
+
 def _runner_profiles(plan: Plan, namespace: str) -> list[RecordedResource]:
+    """The profiles that can place pods of this namespace: by name or by wildcard (the one
+    runner profile selects `gitlab-runner-*`)."""
     return [
         p
         for p in plan.all(PROFILE)
-        if any(s.get("namespace") == namespace for s in p.inputs.get("selectors") or [])
+        if any(
+            eks_selector_matches(s.get("namespace") or "", namespace)
+            for s in p.inputs.get("selectors") or []
+        )
     ]
 
 

@@ -78,3 +78,30 @@ def test_the_checks_catch_the_orders_issue_14_found(ecs_dev_plan: Plan) -> None:
     )
     group.dependencies = []
     assert any(p.startswith("ecs-manager-asg (") for p in egress_outlives(plan))
+
+
+PROFILE = "aws:eks/fargateProfile:FargateProfile"
+SHARED_PROFILE = "eks-cluster-fargate-gitlab-runners"
+
+
+def test_drains_first_sees_the_shared_profile_behind_its_namespace_wildcard(
+    eks_dev_plan: Plan,
+) -> None:
+    """The one runner profile selects `gitlab-runner-*`, not a runner's namespace by name:
+    the check must match it the way EKS does, or it checks no release at all. With the
+    release's and namespace's wait for the profile taken out, it reports each runner."""
+    plan = copy.deepcopy(eks_dev_plan)
+    shared = plan.one(PROFILE, SHARED_PROFILE)
+    assert shared.inputs["selectors"][0]["namespace"] == "gitlab-runner-*"
+    for resource in plan.resources:
+        resource.dependencies = [u for u in resource.dependencies if u != shared.urn]
+        resource.property_dependencies = {
+            k: [u for u in us if u != shared.urn]
+            for k, us in resource.property_dependencies.items()
+        }
+    problems = drains_first(plan)
+    for runner in ("fargate", "fargate-spot"):
+        for drained in ("release", "namespace"):
+            assert f"{SHARED_PROFILE} may be deleted before eks-runner-{runner}-{drained}" in (
+                problems
+            )
