@@ -12,6 +12,9 @@ a test can assert `== []` and show every broken pair at once:
   before the clusters, capacity providers, task security group, subnets and manager groups; a
   manager group keeps its termination hook while it is deleted; an EKS runner's release and
   namespace go before the Fargate profile that places its pods);
+- `api_outlives_objects`: every Kubernetes object is deleted while the cluster and the 443
+  rules that admit the deployer to its API still exist (a private endpoint is reachable only
+  through them, and the provider deletes each object through the API);
 - `no_side_effect_replacements`: no edit replaces a resource whose delete does something
   (SIDE_EFFECT_DELETES);
 - `removed_groups_drain`: a manager group that leaves the program drains before it goes,
@@ -173,6 +176,27 @@ def drains_first(plan: Plan) -> list[str]:
                 if not order.deleted_before(drained, profile):
                     problems.append(f"{profile.name} may be deleted before {drained.name}")
     return problems
+
+
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+HTTPS = 443
+
+
+def api_access(plan: Plan) -> list[RecordedResource]:
+    """The cluster and the ingress rules that open HTTPS to its API."""
+    rules = [r for r in plan.all(INGRESS) if r.inputs.get("fromPort") == HTTPS]
+    return [*plan.all(CLUSTER), *rules]
+
+
+def api_outlives_objects(plan: Plan) -> list[str]:
+    order = Order(plan)
+    objects = [r for r in plan.resources if r.type.startswith("kubernetes:") and r.custom]
+    return [
+        f"{o.name} ({o.type}) may be deleted after {a.name} ({a.type})"
+        for o in objects
+        for a in api_access(plan)
+        if not order.deleted_before(o, a)
+    ]
 
 
 def _namespaces(plan: Plan, name: str) -> list[RecordedResource]:
