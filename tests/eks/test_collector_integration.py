@@ -72,3 +72,14 @@ def test_a_leaving_runner_takes_its_collector_rbac_before_its_namespace(plan: Pl
     namespace = waves[NAMESPACE, "eks-runner-metrics-collector-namespace"]
     assert all(waves[key] < namespace for key in gone)
     # The collector itself stays: it only stops scraping the namespace.
+
+
+def test_destroy_takes_the_collector_in_the_first_wave_with_the_releases(plan: Plan) -> None:
+    """docs/eks-operations.md: the collector and its Roles go with the runner releases."""
+    order = Order(plan)
+    first = {(r.type, r.name) for r in order.waves()[0]}
+    assert ("kubernetes:apps/v1:Deployment", "eks-metrics-deployment") in first
+    assert {
+        (RELEASE, "eks-runner-fargate-release"),
+        (ROLE, "eks-metrics-gitlab-runner-fargate-pods"),
+    } <= first
