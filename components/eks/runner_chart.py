@@ -209,7 +209,9 @@ def runner_chart_values(
             "name": release_name(runner),
             **({"annotations": {IRSA_ROLE_ANNOTATION: cache.role_arn}} if cache else {}),
         },
-        "metrics": {"enabled": True},
+        # The listener also serves /debug/jobs/list and /debug/pprof on every pod interface:
+        # open only while the metrics collector scrapes it (observability.enabled).
+        "metrics": {"enabled": config.observability.enabled},
         "resources": manager_size(runner.concurrency).resources(),
         **_manager_placement_values(placement),
         "runners": {

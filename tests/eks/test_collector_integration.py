@@ -83,3 +83,14 @@ def test_destroy_takes_the_collector_in_the_first_wave_with_the_releases(plan: P
         (RELEASE, "eks-runner-fargate-release"),
         (ROLE, "eks-metrics-gitlab-runner-fargate-pods"),
     } <= first
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_metrics_port_is_open_only_while_the_collector_scrapes_it(enabled: bool) -> None:
+    """The chart's metrics listener binds every pod interface and also serves /debug/jobs/list
+    and /debug/pprof (docs/observability.md): with observability off nothing scrapes it, so
+    the releases do not open it."""
+    plan = run_program(eks_config(runners=RUNNERS[:1], observability={"enabled": enabled}))
+    values = plan.one(RELEASE, "eks-runner-fargate-release").inputs["values"]
+    assert values["metrics"] == {"enabled": enabled}
+    assert bool(plan.all("kubernetes:apps/v1:Deployment")) is enabled
