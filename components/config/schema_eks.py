@@ -184,6 +184,9 @@ EKS_SECTION = Section(
             "Networks (VPN, bastion, CI) allowed HTTPS to the Kubernetes API through the "
             "cluster security group; needed to deploy with endpointAccess private.",
             check=check_cidr,
+            # One ingress rule per source, named after it (components/eks/cluster_access.py).
+            unique=True,
+            rule="distinct IPv4 blocks with prefix length and no host bits",
         ),
         Key(
             "privateAccessSecurityGroupIds",
@@ -192,6 +195,8 @@ EKS_SECTION = Section(
             "Security groups (a bastion's, a CI runner's) allowed HTTPS to the Kubernetes API "
             "through the cluster security group.",
             check=ec2_id_check("sg", "a security group", "security-groups"),
+            unique=True,
+            rule="distinct sg- ids, each 8 or 17 lowercase hex digits",
         ),
         Key(
             "nodeAmiAlias",
