@@ -131,6 +131,10 @@ EKS_SECTION = Section(
             ("c", "m", "r"),
             "EC2 instance categories Karpenter may launch.",
             check=check_instance_category,
+            # Each NodePool requires `instance-category In` these: Karpenter's CRD refuses an
+            # `In` requirement without a value (karpenter.sh_nodepools.yaml:343 at v1.14.1).
+            min_items=1,
+            rule="one or more single lowercase letters, e.g. c, m, r",
         ),
         Key(
             "serviceCpu",
