@@ -269,7 +269,11 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,
-                depends_on=list(args.depends_on),
+                # The token's resources too (the GitLab runner, with gitlab.createRunners):
+                # the stopping manager reports its jobs with that token while the namespace
+                # is deleted. The Output resolves to no resource, so only its dependencies
+                # count; the token value is not read.
+                depends_on=[*args.depends_on, args.token.apply(lambda _: None)],
                 custom_timeouts=pulumi.CustomTimeouts(
                     delete=f"{namespace_delete_seconds(args.config.eks)}s"
                 ),
