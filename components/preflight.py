@@ -77,6 +77,19 @@ class QuotaNeed:
         self.parts = [*(self.parts or []), part]
 
 
+def _system_pods_named(pods: list[tuple[str, float, float]]) -> str:
+    """What the always-on Fargate pods are, as counted: each kind once, with its count."""
+    kinds = {"karpenter": "Karpenter", "metrics collector": "metrics collector"}
+    names = [what for what, _, _ in pods]
+    coredns = names.count("coredns")
+    managers = sum(1 for what in names if what.startswith("manager "))
+    parts = [kinds[what] for what in names if what in kinds]
+    parts.append(f"{coredns} x CoreDNS")
+    if managers:
+        parts.append(f"{managers} runner manager{'s' if managers > 1 else ''}")
+    return ", ".join(parts)
+
+
 def quota_needs(config: StackConfig) -> dict[str, QuotaNeed]:
     """Per quota code, the vCPU the configured runners need when every job slot is busy."""
     needs: dict[str, QuotaNeed] = {}
@@ -101,7 +114,7 @@ def quota_needs(config: StackConfig) -> dict[str, QuotaNeed]:
         metrics_collector=config.observability.enabled,
     )
     vcpu = sum(v for _, v, _ in pods)
-    system.add(vcpu, f"Karpenter, CoreDNS and runner managers on Fargate: {vcpu:g} vCPU")
+    system.add(vcpu, f"{_system_pods_named(pods)} on Fargate: {vcpu:g} vCPU")
     for runner in config.runners:
         pod = fargate_vcpu(runner.cpu) if runner.lane == "fargate" else runner.cpu / 1024
         if runner.lane == "fargate":

@@ -75,6 +75,30 @@ def test_eks_needs_pods_managers_and_system_pods_on_fargate() -> None:
     assert need.vcpus_with_services == 2000 + system
 
 
+@pytest.mark.parametrize(
+    ("placement", "observability", "expected"),
+    [
+        (
+            "fargate",
+            True,
+            "Karpenter, metrics collector, 2 x CoreDNS, 2 runner managers on Fargate: 3.75 vCPU",
+        ),
+        ("ec2", True, "Karpenter, metrics collector, 2 x CoreDNS on Fargate: 1.75 vCPU"),
+        ("ec2", False, "Karpenter, 2 x CoreDNS on Fargate: 1.5 vCPU"),
+    ],
+)
+def test_the_system_pods_part_names_what_it_counts(
+    placement: str, observability: bool, expected: str
+) -> None:
+    """The always-on Fargate pods as counted (domain/eks_sizing.py): the collector when
+    observability is on, the managers only where they run on Fargate."""
+    raw = dev_config(
+        mode="eks", eks={"managerPlacement": placement}, observability={"enabled": observability}
+    )
+    need = quota_needs(config_of(raw))[FARGATE_ON_DEMAND]
+    assert need.parts is not None and need.parts[0] == expected
+
+
 def test_privileged_pods_already_hold_their_dind_service() -> None:
     """The privileged lane's size includes one service (components/eks/job_size.py)."""
     raw = thousand_jobs("eks")

@@ -53,6 +53,7 @@ class Key:
     default_doc: str = ""  # how a derived default is described in the docs
     rule: str = ""  # what `check` accepts, for the docs' Allowed column
     unique: bool = False  # a list whose items must differ (subnets, roles given access)
+    min_items: int = 0  # a list that must name at least this many items
     # How the value is shown in a message (a URL's password must not be echoed).
     shown: Callable[[str], str] = str
 
@@ -75,6 +76,12 @@ class Key:
             items = r.strings(path, value, self.default, self.check)
             for item in sorted({i for i in items if items.count(i) > 1}) if self.unique else ():
                 r.problem(f"{path}: '{item}' is listed more than once; list each one once")
+            if value is not None and len(items) < self.min_items:
+                least = "one" if self.min_items == 1 else str(self.min_items)
+                r.problem(
+                    f"{path}: {list(items)} has {len(items)} item(s); list at least {least}"
+                    + (f" ({self.rule})" if self.rule else "")
+                )
             return items
         if self.kind == "string":
             pattern = re.compile(self.pattern) if self.pattern else None

@@ -131,6 +131,10 @@ EKS_SECTION = Section(
             ("c", "m", "r"),
             "EC2 instance categories Karpenter may launch.",
             check=check_instance_category,
+            # Each NodePool requires `instance-category In` these: Karpenter's CRD refuses an
+            # `In` requirement without a value (karpenter.sh_nodepools.yaml:343 at v1.14.1).
+            min_items=1,
+            rule="one or more single lowercase letters, e.g. c, m, r",
         ),
         Key(
             "serviceCpu",
@@ -184,6 +188,9 @@ EKS_SECTION = Section(
             "Networks (VPN, bastion, CI) allowed HTTPS to the Kubernetes API through the "
             "cluster security group; needed to deploy with endpointAccess private.",
             check=check_cidr,
+            # One ingress rule per source, named after it (components/eks/cluster_access.py).
+            unique=True,
+            rule="distinct IPv4 blocks with prefix length and no host bits",
         ),
         Key(
             "privateAccessSecurityGroupIds",
@@ -192,6 +199,8 @@ EKS_SECTION = Section(
             "Security groups (a bastion's, a CI runner's) allowed HTTPS to the Kubernetes API "
             "through the cluster security group.",
             check=ec2_id_check("sg", "a security group", "security-groups"),
+            unique=True,
+            rule="distinct sg- ids, each 8 or 17 lowercase hex digits",
         ),
         Key(
             "nodeAmiAlias",

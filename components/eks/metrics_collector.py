@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 from components.config import StackConfig
 from components.eks.placement import KUBE_SYSTEM, runner_namespace
 from components.eks.policies import irsa_trust_policy
-from components.naming import type_token
+from components.naming import PROJECT, type_token
 from components.observability.catalogue import metrics_log_group_name, metrics_namespace
 from components.observability.scrape import (
     COLLECTOR_CONFIG_FILE,
@@ -33,6 +33,10 @@ from components.observability.scrape import (
 
 TYPE_TOKEN = type_token("eks", "MetricsCollector")
 COLLECTOR_NAME = "gitlab-runner-metrics-collector"
+# The Role and RoleBinding in each runner namespace. The chart names its own there
+# fullnameOverride, `gitlab-runner-<runner>` (templates/role.yaml:5 at chart 0.86.0), which
+# COLLECTOR_NAME would be for a runner named "metrics-collector"; the project prefix never is.
+POD_DISCOVERY_NAME = f"{PROJECT}-metrics-collector"
 CONFIG_MOUNT = "/conf"
 # Requests = limits; Fargate adds 256 MiB and rounds up: a 0.25 vCPU / 1 GB pod, which
 # preflight counts (domain/eks_sizing.py METRICS_COLLECTOR_POD).
@@ -119,17 +123,17 @@ class MetricsCollector(pulumi.ComponentResource):
         for namespace in namespaces:
             k8s.rbac.v1.Role(
                 f"{name}-{namespace}-pods",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=COLLECTOR_NAME, namespace=namespace),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=POD_DISCOVERY_NAME, namespace=namespace),
                 rules=[dict(rule) for rule in POD_DISCOVERY_RULES],
                 opts=k8s_opts,
             )
             k8s.rbac.v1.RoleBinding(
                 f"{name}-{namespace}-pods",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=COLLECTOR_NAME, namespace=namespace),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=POD_DISCOVERY_NAME, namespace=namespace),
                 role_ref={
                     "apiGroup": "rbac.authorization.k8s.io",
                     "kind": "Role",
-                    "name": COLLECTOR_NAME,
+                    "name": POD_DISCOVERY_NAME,
                 },
                 subjects=[
                     {"kind": "ServiceAccount", "name": COLLECTOR_NAME, "namespace": KUBE_SYSTEM}

@@ -209,7 +209,9 @@ def runner_chart_values(
             "name": release_name(runner),
             **({"annotations": {IRSA_ROLE_ANNOTATION: cache.role_arn}} if cache else {}),
         },
-        "metrics": {"enabled": True},
+        # The listener also serves /debug/jobs/list and /debug/pprof on every pod interface:
+        # open only while the metrics collector scrapes it (observability.enabled).
+        "metrics": {"enabled": config.observability.enabled},
         "resources": manager_size(runner.concurrency).resources(),
         **_manager_placement_values(placement),
         "runners": {
@@ -267,7 +269,11 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,
-                depends_on=list(args.depends_on),
+                # The token's resources too (the GitLab runner, with gitlab.createRunners):
+                # the stopping manager reports its jobs with that token while the namespace
+                # is deleted. The Output resolves to no resource, so only its dependencies
+                # count; the token value is not read.
+                depends_on=[*args.depends_on, args.token.apply(lambda _: None)],
                 custom_timeouts=pulumi.CustomTimeouts(
                     delete=f"{namespace_delete_seconds(args.config.eks)}s"
                 ),

@@ -221,6 +221,10 @@ def _config_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+class DuplicateUrnError(RuntimeError):
+    """Two registrations of one URN: the engine fails the whole preview on the second."""
+
+
 def record(
     build: Callable[[Callable[[str], None]], StackResult],
     config: Mapping[str, Any],
@@ -267,6 +271,13 @@ def record(
         _sync_await(resolve_all())
 
     _sync_await(run_pulumi_func(program))
+    urns = [r.urn for r in monitor.recorded]
+    if len(set(urns)) != len(urns):
+        twice = sorted({u for u in urns if urns.count(u) > 1})
+        raise DuplicateUrnError(
+            f"the program registers {', '.join(twice)} more than once: pulumi preview refuses "
+            "it (Duplicate resource URN); give each resource a unique name"
+        )
     return Plan(
         resources=list(monitor.recorded),
         outputs=plain,

@@ -228,3 +228,32 @@ def test_the_offline_plan_refuses_arm64_on_eks_fargate_with_exit_2(
     err = capsys.readouterr().err
     assert "runners[0] (fargate).architecture: 'arm64' is not available on the fargate lane" in err
     assert "Traceback" not in err
+
+
+# Karpenter's CEL rules (dropped from the facts' schema) at v1.14.1,
+# pkg/apis/crds/karpenter.sh_nodepools.yaml:343-346: an `In` requirement needs a value, and
+# `Gt`/`Lt`/`Gte`/`Lte` exactly one non-negative integer; the API server refuses the NodePool.
+def cel_requirement_problems(pool: dict[str, Any]) -> list[str]:
+    problems = []
+    for req in pool["spec"]["template"]["spec"]["requirements"]:
+        values = req.get("values") or []
+        if req["operator"] == "In" and not values:
+            problems.append(f"{req['key']}: 'In' without a value")
+        if req["operator"] in ("Gt", "Lt", "Gte", "Lte") and not (
+            len(values) == 1 and values[0].isdigit()
+        ):
+            problems.append(f"{req['key']}: {req['operator']} needs one non-negative integer")
+    return problems
+
+
+def test_every_pool_passes_karpenters_requirement_rules(plan: Plan) -> None:
+    pools = plan.all(NODE_POOL)
+    assert len(pools) == 3
+    assert [p for pool in pools for p in cel_requirement_problems(pool.inputs)] == []
+
+
+def test_no_instance_category_is_refused_at_config_time() -> None:
+    """`In []` would only fail when Karpenter's API validation sees the NodePool, after the
+    cluster is built: refuse it with the key named."""
+    with pytest.raises(ConfigError, match=r"eks\.instanceCategories.*at least one"):
+        parse_config(eks_config(eks={"instanceCategories": []}))

@@ -10,7 +10,6 @@ the runners, and what a draining manager runs on must outlive its namespace.
 from __future__ import annotations
 
 import copy
-import re
 import tomllib
 from dataclasses import replace
 
@@ -22,6 +21,7 @@ from components.offline.mocks import Plan, RecordedResource
 from components.offline.order import Order, removal, replacements
 from tests.eks.support import COMPUTE_LABEL, PROFILE, eks_config, release
 from tests.harness import run_program
+from tests.offline.invariants import eks_selector_matches
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 
@@ -32,13 +32,6 @@ def _runners(count: int) -> list[dict[str, object]]:
         {"name": f"r{i}", "lane": lanes[i % 3], "tags": [f"t{i}"], "concurrency": 5}
         for i in range(count)
     ]
-
-
-def eks_selector_matches(pattern: str, value: str) -> bool:
-    """EKS' selector wildcards (user guide, fargate-profile.md "Fargate profile wildcards"):
-    `*` is none, one or more characters, `?` exactly one; no other pattern syntax."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value) is not None
 
 
 def selects(profile: RecordedResource, namespace: str, labels: dict[str, str]) -> bool:

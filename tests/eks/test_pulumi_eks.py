@@ -6,6 +6,7 @@ entry, and the cluster with everything on it goes before the network's egress on
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -122,6 +123,21 @@ def test_private_endpoint_without_access_is_warned_about_for_an_existing_vpc() -
 def test_security_group_ids_are_checked() -> None:
     with pytest.raises(ConfigError, match=r"eks\.privateAccessSecurityGroupIds.*sg-0123"):
         parse_config(eks_config(eks={"privateAccessSecurityGroupIds": ["bastion"]}))
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("privateAccessCidrs", "10.100.0.0/16"),
+        ("privateAccessSecurityGroupIds", "sg-0123456789abcdef0"),
+    ],
+)
+def test_a_source_listed_twice_is_refused(key: str, value: str) -> None:
+    """Each source is one ingress rule named after it (cluster_access.py): a repeated one
+    would register two resources with one URN, which the engine refuses at preview."""
+    eks = {"endpointAccess": "private", key: [value, value]}
+    with pytest.raises(ConfigError, match=rf"eks\.{key}.*{re.escape(value)}"):
+        parse_config(eks_config(eks=eks))
 
 
 # 15.4: aws:profile and the assumed role reach the provider's kubeconfig

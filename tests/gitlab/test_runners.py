@@ -10,6 +10,7 @@ import pytest
 
 from components.ecs.manager import TOKENS_VERSION_TAG
 from components.offline.mocks import REDACTED, Plan, RecordedResource, created_token
+from components.offline.order import Order, removal
 from tests.harness import dev_config, run_program, text_of
 
 USER_RUNNER = "gitlab:index/userRunner:UserRunner"
@@ -17,6 +18,7 @@ PROVIDER = "pulumi:providers:gitlab"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 K8S_SECRET = "kubernetes:core/v1:Secret"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+NAMESPACE = "kubernetes:core/v1:Namespace"
 ASG = "aws:autoscaling/group:Group"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 GITLAB_TOKEN = "glpat-SENTINEL-gitlab-do-not-leak"
@@ -156,6 +158,26 @@ def test_eks_manager_depends_on_its_runner_so_destroy_removes_it_first() -> None
         secret = plan.one(K8S_SECRET, f"eks-runner-{name}-token")
         assert runner.urn in secret.dependencies
         assert secret.urn in plan.one(RELEASE, f"eks-runner-{name}-release").dependencies
+
+
+def test_eks_runner_namespace_goes_before_its_gitlab_runner() -> None:
+    """A stopping manager finishes and reports its jobs while its namespace is deleted (the
+    namespace delete waits for its pods, docs/eks-operations.md): the GitLab runner whose
+    token it uses must outlive the namespace, on destroy and when the runner is removed."""
+    plan = eks_plan()
+    order = Order(plan)
+    for name in ("fargate", "spot"):
+        runner = plan.one(USER_RUNNER, f"gitlab-runner-{name}")
+        namespace = plan.one(NAMESPACE, f"eks-runner-{name}-namespace")
+        assert order.deleted_before(namespace, runner)
+    fewer = created_config(
+        {"runnerType": "project", "projectId": 7, "runUntagged": True, "tokenRotation": 2},
+        mode="eks",
+        ecs=None,
+        runners=EKS_RUNNERS[:1],
+    )
+    waves = {r.name: i for i, wave in enumerate(removal(plan, run_program(fewer))) for r in wave}
+    assert waves["eks-runner-spot-namespace"] < waves["gitlab-runner-spot"]
 
 
 def test_ecs_manager_rolls_when_the_token_secret_changes() -> None:

@@ -12,7 +12,7 @@ import re
 import jsonschema
 import pytest
 
-from components.eks.metrics_collector import COLLECTOR_NAME
+from components.eks.metrics_collector import COLLECTOR_NAME, POD_DISCOVERY_NAME
 from components.observability.scrape import COLLECTOR_IMAGE, ECS_LISTEN_ADDRESS
 from components.offline.mocks import Plan
 from tests.observability.support import (
@@ -123,7 +123,7 @@ def test_collector_runs_on_fargate_in_kube_system(eks_topic_plan: Plan) -> None:
 
 def test_collector_may_only_list_pods_in_the_runner_namespaces(eks_topic_plan: Plan) -> None:
     roles = eks_topic_plan.all("kubernetes:rbac.authorization.k8s.io/v1:Role")
-    mine = [r for r in roles if r.inputs["metadata"]["name"] == COLLECTOR_NAME]
+    mine = [r for r in roles if r.inputs["metadata"]["name"] == POD_DISCOVERY_NAME]
     assert {r.inputs["metadata"]["namespace"] for r in mine} == {
         "gitlab-runner-fargate",
         "gitlab-runner-fargate-spot",

@@ -12,6 +12,9 @@ a test can assert `== []` and show every broken pair at once:
   before the clusters, capacity providers, task security group, subnets and manager groups; a
   manager group keeps its termination hook while it is deleted; an EKS runner's release and
   namespace go before the Fargate profile that places its pods);
+- `api_outlives_objects`: every Kubernetes object is deleted while the cluster and the 443
+  rules that admit the deployer to its API still exist (a private endpoint is reachable only
+  through them, and the provider deletes each object through the API);
 - `no_side_effect_replacements`: no edit replaces a resource whose delete does something
   (SIDE_EFFECT_DELETES);
 - `removed_groups_drain`: a manager group that leaves the program drains before it goes,
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from typing import Any
 
 from components.offline.mocks import Plan, RecordedResource
@@ -133,11 +137,23 @@ def hook_kept_while_deleted(plan: Plan, group: RecordedResource, deleted: set[st
     return problems
 
 
+def eks_selector_matches(pattern: str, value: str) -> bool:
+    """EKS' selector wildcards (user guide, fargate-profile.md "Fargate profile wildcards"):
+    `*` is none, one or more characters, `?` exactly one; no other pattern syntax."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value) is not None
+
+
 def _runner_profiles(plan: Plan, namespace: str) -> list[RecordedResource]:
+    """The profiles that can place pods of this namespace: by name or by wildcard (the one
+    runner profile selects `gitlab-runner-*`)."""
     return [
         p
         for p in plan.all(PROFILE)
-        if any(s.get("namespace") == namespace for s in p.inputs.get("selectors") or [])
+        if any(
+            eks_selector_matches(s.get("namespace") or "", namespace)
+            for s in p.inputs.get("selectors") or []
+        )
     ]
 
 
@@ -160,6 +176,27 @@ def drains_first(plan: Plan) -> list[str]:
                 if not order.deleted_before(drained, profile):
                     problems.append(f"{profile.name} may be deleted before {drained.name}")
     return problems
+
+
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+HTTPS = 443
+
+
+def api_access(plan: Plan) -> list[RecordedResource]:
+    """The cluster and the ingress rules that open HTTPS to its API."""
+    rules = [r for r in plan.all(INGRESS) if r.inputs.get("fromPort") == HTTPS]
+    return [*plan.all(CLUSTER), *rules]
+
+
+def api_outlives_objects(plan: Plan) -> list[str]:
+    order = Order(plan)
+    objects = [r for r in plan.resources if r.type.startswith("kubernetes:") and r.custom]
+    return [
+        f"{o.name} ({o.type}) may be deleted after {a.name} ({a.type})"
+        for o in objects
+        for a in api_access(plan)
+        if not order.deleted_before(o, a)
+    ]
 
 
 def _namespaces(plan: Plan, name: str) -> list[RecordedResource]:

@@ -6,7 +6,8 @@ Each edit is evaluated under the recording mocks next to the unedited example st
 stack it starts from, STARTS_FROM) and the engine-order model (components/offline/order.py)
 says what the engine would replace and remove. A new subnet CIDR, a moved NAT gateway or a
 changed profile selector fails here, and so does an edit that breaks an order invariant
-(tests/offline/invariants.py): egress kept until what needs it is gone, drains first.
+(tests/offline/invariants.py): egress kept until what needs it is gone, drains first, the
+cluster's API (and its 443 rules) kept until every Kubernetes object is gone.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from components.offline.order import REPLACEMENT_INPUTS, removal, replacements
 from tests.harness import dev_config, run_program, sentinel
 from tests.offline.invariants import (
     GROUP,
+    api_outlives_objects,
     drains_first,
     egress_outlives,
     no_side_effect_replacements,
@@ -106,6 +108,36 @@ def _drop_concurrency(config: dict[str, Any]) -> None:
         runner["concurrency"] = 300
 
 
+def _observability_off(config: dict[str, Any]) -> None:
+    config["observability"] = {"enabled": False}
+
+
+def _alerts_email(config: dict[str, Any]) -> None:
+    config["alerts"] = {"email": "ci-platform@example.com"}
+
+
+def _arm64_runner(config: dict[str, Any]) -> None:
+    """The spot runner's jobs move to Graviton nodes: its pool admits arm64 too."""
+    assert config["runners"][1]["lane"] == "spot"
+    config["runners"][1]["architecture"] = "arm64"
+
+
+def _private_endpoint(config: dict[str, Any]) -> None:
+    config["eks"] = {
+        **(config.get("eks") or {}),
+        "endpointAccess": "private",
+        "privateAccessCidrs": ["10.100.0.0/16"],
+    }
+
+
+def _add_privileged_runner(config: dict[str, Any]) -> None:
+    """A runner on the last lane: a Docker-in-Docker NodePool, node class and role."""
+    config["runners"].append(
+        {"name": "docker", "lane": "privileged", "tags": ["docker"], "concurrency": 5}
+    )
+    config["runnerTokens"]["docker"] = sentinel("docker")
+
+
 EDITS: dict[str, Edit] = {
     "concurrency 40 -> 1000": _concurrency_40_to_1000,
     "add a runner": _add_runner,
@@ -120,6 +152,11 @@ EDITS: dict[str, Edit] = {
     "change the manager AMI parameter": _change_ami_parameter,
     "change the job timeout": _change_job_timeout,
     "concurrency 1000 -> 600": _drop_concurrency,
+    "turn observability off": _observability_off,
+    "send alerts by email": _alerts_email,
+    "arm64 jobs for a runner": _arm64_runner,
+    "switch the API endpoint to private": _private_endpoint,
+    "add a privileged runner": _add_privileged_runner,
 }
 # Edits whose "before" is the stack after another edit (a drop needs shards to drop).
 STARTS_FROM: dict[str, str] = {"concurrency 1000 -> 600": "concurrency 40 -> 1000"}
@@ -158,9 +195,15 @@ def plans(mode: str, edit: str) -> tuple[Plan, Plan]:
     return _plan(mode, STARTS_FROM.get(edit)), _plan(mode, edit)
 
 
-# The catalogue and the manager's own settings exist in ecs mode only, manager placement in
-# eks mode only.
-ONLY_IN = {**dict.fromkeys(ECS_ONLY, "ecs"), "switch managerPlacement to ec2": "eks"}
+# The catalogue and the manager's own settings exist in ecs mode only; manager placement, a
+# runner's architecture, the API endpoint and the privileged lane in eks mode only.
+EKS_ONLY = {
+    "switch managerPlacement to ec2",
+    "arm64 jobs for a runner",
+    "switch the API endpoint to private",
+    "add a privileged runner",
+}
+ONLY_IN = {**dict.fromkeys(ECS_ONLY, "ecs"), **dict.fromkeys(EKS_ONLY, "eks")}
 CASES = [
     (mode, edit) for edit in EDITS for mode in ("ecs", "eks") if ONLY_IN.get(edit, mode) == mode
 ]
@@ -197,6 +240,14 @@ def test_day2_edit_keeps_egress_until_what_needs_it_is_deleted(mode: str, edit: 
 def test_day2_edit_keeps_every_drain_before_what_it_drains(mode: str, edit: str) -> None:
     _, after = plans(mode, edit)
     assert drains_first(after) == []
+
+
+@pytest.mark.parametrize(("mode", "edit"), CASES, ids=IDS)
+def test_day2_edit_keeps_the_api_until_every_kubernetes_object_is_gone(
+    mode: str, edit: str
+) -> None:
+    _, after = plans(mode, edit)
+    assert api_outlives_objects(after) == []
 
 
 def test_the_shard_drop_removes_managers() -> None:

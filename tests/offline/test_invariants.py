@@ -8,10 +8,13 @@ import copy
 import pytest
 
 from components.offline.mocks import Plan
+from tests.harness import dev_config, run_program
 from tests.offline.invariants import (
     GROUP,
     HOOK,
     INVOCATION,
+    api_access,
+    api_outlives_objects,
     drains_first,
     egress,
     egress_outlives,
@@ -35,6 +38,13 @@ def test_every_drain_runs_before_what_it_drains_is_deleted(
     mode: str, ecs_dev_plan: Plan, eks_dev_plan: Plan
 ) -> None:
     assert drains_first(_plan(mode, ecs_dev_plan, eks_dev_plan)) == []
+
+
+@pytest.mark.parametrize("mode", ["ecs", "eks"])
+def test_every_kubernetes_object_goes_while_the_api_is_reachable(
+    mode: str, ecs_dev_plan: Plan, eks_dev_plan: Plan
+) -> None:
+    assert api_outlives_objects(_plan(mode, ecs_dev_plan, eks_dev_plan)) == []
 
 
 @pytest.mark.parametrize("mode", ["ecs", "eks"])
@@ -78,3 +88,50 @@ def test_the_checks_catch_the_orders_issue_14_found(ecs_dev_plan: Plan) -> None:
     )
     group.dependencies = []
     assert any(p.startswith("ecs-manager-asg (") for p in egress_outlives(plan))
+
+
+PROFILE = "aws:eks/fargateProfile:FargateProfile"
+SHARED_PROFILE = "eks-cluster-fargate-gitlab-runners"
+
+
+def test_drains_first_sees_the_shared_profile_behind_its_namespace_wildcard(
+    eks_dev_plan: Plan,
+) -> None:
+    """The one runner profile selects `gitlab-runner-*`, not a runner's namespace by name:
+    the check must match it the way EKS does, or it checks no release at all. With the
+    release's and namespace's wait for the profile taken out, it reports each runner."""
+    plan = copy.deepcopy(eks_dev_plan)
+    shared = plan.one(PROFILE, SHARED_PROFILE)
+    assert shared.inputs["selectors"][0]["namespace"] == "gitlab-runner-*"
+    for resource in plan.resources:
+        resource.dependencies = [u for u in resource.dependencies if u != shared.urn]
+        resource.property_dependencies = {
+            k: [u for u in us if u != shared.urn]
+            for k, us in resource.property_dependencies.items()
+        }
+    problems = drains_first(plan)
+    for runner in ("fargate", "fargate-spot"):
+        for drained in ("release", "namespace"):
+            assert f"{SHARED_PROFILE} may be deleted before eks-runner-{runner}-{drained}" in (
+                problems
+            )
+
+
+def test_the_api_access_check_catches_a_provider_that_skips_the_443_rules() -> None:
+    """A private endpoint: every object on the cluster goes while its 443 rules exist; with
+    the provider no longer waiting for the rules, each object is reported."""
+    plan = run_program(
+        dev_config(
+            mode="eks", eks={"endpointAccess": "private", "privateAccessCidrs": ["10.8.0.0/16"]}
+        )
+    )
+    (rule,) = [r for r in api_access(plan) if r.type != "eks:index:Cluster"]
+    assert api_outlives_objects(plan) == []
+    provider = plan.one("pulumi:providers:kubernetes")
+    provider.dependencies = [u for u in provider.dependencies if u != rule.urn]
+    problems = api_outlives_objects(plan)
+    release = "eks-runner-fargate-release (kubernetes:helm.sh/v3:Release)"
+    assert f"{release} may be deleted after {rule.name} ({rule.type})" in problems
+    assert len(problems) == len(
+        [r for r in plan.resources if r.type.startswith("kubernetes:") and r.custom]
+    )

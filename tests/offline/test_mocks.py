@@ -38,3 +38,20 @@ def test_a_region_with_too_few_zones_is_refused_before_any_resource() -> None:
     network = {**dev_config()["network"], "availabilityZones": 3}
     with pytest.raises(ConfigError, match="us-west-1 has 2"):
         evaluate(dev_config(network=network), extra_config={"aws:region": "us-west-1"})
+
+
+def test_two_resources_with_one_urn_fail_the_evaluation_as_preview_does() -> None:
+    """The engine refuses a second registration of one URN ("Duplicate resource URN"); the
+    mocks must too, or a program bug of that kind passes every offline test."""
+    import pulumi
+
+    from components.offline.mocks import DuplicateUrnError, record
+    from components.topology import StackResult
+
+    def build(warn: object) -> StackResult:
+        for _ in range(2):
+            pulumi.CustomResource("test:index:Thing", "same-name", {})
+        return StackResult(outputs={}, rendered_files={})
+
+    with pytest.raises(DuplicateUrnError, match=r"same-name.*Duplicate resource URN"):
+        record(build, {})
