@@ -125,7 +125,17 @@ def test_the_drain_names_the_groups_and_may_scale_only_them(ecs_sharded_plan: Pl
     document = json.loads(named(plan, ROLE_POLICY, "ecs-reaper-policy")["policy"])
     (retire,) = [s for s in document["Statement"] if s["Sid"].startswith("Retire")]
     assert retire["Action"] == "autoscaling:UpdateAutoScalingGroup"
-    assert len(retire["Resource"]) == len(groups) == 5
-    assert all(":autoScalingGroupName/ecs-manager" in arn for arn in retire["Resource"])
+    assert len(groups) == 5
+    # By the tag every group carries, to zero only (one ARN per shard outgrew IAM's limit).
+    assert retire["Resource"] == (
+        "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/*"
+    )
+    assert retire["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/gitlab-runner-managers": "gitlab-runners-dev"},
+        "NumericEquals": {"autoscaling:MinSize": "0", "autoscaling:MaxSize": "0"},
+    }
+    for group in groups:
+        tags = {t["key"]: t["value"] for t in group.inputs["tags"]}
+        assert tags["gitlab-runner-managers"] == "gitlab-runners-dev"
     findings = analyze_policy_string(json.dumps({**document, "Statement": [retire]})).findings
     assert findings == []
