@@ -149,6 +149,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
             fargate_classes=("OnDemand", "Spot") if "spot" in self.clusters else ("OnDemand",),
             manager_groups=[g.name for g in managers.groups],
             cluster_arns=[c.arn for c in self.clusters.values()],
+            retired_by=[self.reaper.drain],
         )
         self.stack_outputs = self._outputs()
         self.register_outputs(self.stack_outputs)

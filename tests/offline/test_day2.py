@@ -18,10 +18,16 @@ from typing import Any
 import pytest
 
 from components.offline.mocks import Plan
-from components.offline.order import REPLACEMENT_INPUTS, removal, replacements
+from components.offline.order import (
+    REPLACEMENT_INPUTS,
+    SIDE_EFFECT_DELETES,
+    removal,
+    replacements,
+)
 from tests.harness import dev_config, run_program, sentinel
 from tests.offline.invariants import (
     GROUP,
+    alarms_go_first,
     drains_first,
     egress_outlives,
     no_side_effect_replacements,
@@ -106,6 +112,19 @@ def _drop_concurrency(config: dict[str, Any]) -> None:
         runner["concurrency"] = 300
 
 
+def _observability_off(config: dict[str, Any]) -> None:
+    config["observability"] = {"enabled": False}
+
+
+def _alerts_email_on(config: dict[str, Any]) -> None:
+    config["alerts"] = {"email": "ci-oncall@example.com"}
+
+
+def _alerts_topic_instead(config: dict[str, Any]) -> None:
+    """From the email topic to an existing one: the stack's topic and subscription go."""
+    config["alerts"] = {"snsTopicArn": "arn:aws:sns:eu-west-1:123456789012:ci-oncall"}
+
+
 EDITS: dict[str, Edit] = {
     "concurrency 40 -> 1000": _concurrency_40_to_1000,
     "add a runner": _add_runner,
@@ -120,9 +139,15 @@ EDITS: dict[str, Edit] = {
     "change the manager AMI parameter": _change_ami_parameter,
     "change the job timeout": _change_job_timeout,
     "concurrency 1000 -> 600": _drop_concurrency,
+    "turn observability off": _observability_off,
+    "turn alerts.email on": _alerts_email_on,
+    "alerts to an existing topic": _alerts_topic_instead,
 }
 # Edits whose "before" is the stack after another edit (a drop needs shards to drop).
-STARTS_FROM: dict[str, str] = {"concurrency 1000 -> 600": "concurrency 40 -> 1000"}
+STARTS_FROM: dict[str, str] = {
+    "concurrency 1000 -> 600": "concurrency 40 -> 1000",
+    "alerts to an existing topic": "turn alerts.email on",
+}
 # Keys only ECS mode reads: in EKS mode they change nothing worth a case.
 ECS_ONLY = {
     "add a task definition",
@@ -197,6 +222,7 @@ def test_day2_edit_keeps_egress_until_what_needs_it_is_deleted(mode: str, edit: 
 def test_day2_edit_keeps_every_drain_before_what_it_drains(mode: str, edit: str) -> None:
     _, after = plans(mode, edit)
     assert drains_first(after) == []
+    assert alarms_go_first(after) == []
 
 
 def test_the_shard_drop_removes_managers() -> None:
@@ -214,3 +240,21 @@ def test_the_table_covers_what_each_mode_creates() -> None:
     assert NETWORK_TYPES - {"aws:ec2/vpcEndpoint:VpcEndpoint"} <= eks
     assert {"eks:index:Cluster", "aws:eks/fargateProfile:FargateProfile"} <= eks
     assert set(REPLACEMENT_INPUTS) & ecs and set(REPLACEMENT_INPUTS) & eks
+
+
+@pytest.mark.parametrize(
+    "edit", ["turn observability off", "turn alerts.email on", "alerts to an existing topic"]
+)
+def test_observability_edits_leave_the_managers_and_the_drain_alone(edit: str) -> None:
+    """Toggling the dashboard, alarms or notifications removes only their own resources:
+    no manager group, hook, reaper function or drain goes (a removed drain Invocation runs
+    the drain: every job stops)."""
+    before, after = plans("ecs", edit)
+    gone = [r for wave in removal(before, after) for r in wave]
+    assert bool(gone) == (edit != "turn alerts.email on")  # that one only adds
+    assert {r.type for r in gone}.isdisjoint(
+        {GROUP, "aws:autoscaling/lifecycleHook:LifecycleHook", *SIDE_EFFECT_DELETES}
+    )
+    assert all(r.name.startswith(("observability", "ecs-metrics-logs")) for r in gone), [
+        r.name for r in gone
+    ]
