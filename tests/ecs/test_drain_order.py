@@ -88,7 +88,8 @@ def test_the_stop_timeout_covers_a_job_and_the_hook_and_group_delete_cover_the_s
 def test_the_agent_outlives_the_runner_and_the_drain_at_shutdown(ecs_dev_plan: Plan) -> None:
     """systemd stops units in the reverse of their After= order, and unordered ones in
     parallel (systemd.unit(5), After=). The agent's own unit orders itself only after
-    network.target (aws/amazon-cloudwatch-agent packaging), so without an order here a
+    network.target (aws/amazon-cloudwatch-agent packaging/dependencies/
+    amazon-cloudwatch-agent.service at a8c030f, line 11), so without an order here a
     shutdown stopped it at once while gitlab-runner still finished its jobs (up to
     TimeoutStopSec): the manager's last log lines, the drain's and the runner metrics of that
     time never reached CloudWatch. Ordering only (no Wants=): the units start without it."""
