@@ -18,12 +18,7 @@ from typing import Any
 import pytest
 
 from components.offline.mocks import Plan
-from components.offline.order import (
-    REPLACEMENT_INPUTS,
-    SIDE_EFFECT_DELETES,
-    removal,
-    replacements,
-)
+from components.offline.order import REPLACEMENT_INPUTS, removal, replacements
 from tests.harness import dev_config, run_program, sentinel
 from tests.offline.invariants import (
     GROUP,
@@ -116,8 +111,8 @@ def _observability_off(config: dict[str, Any]) -> None:
     config["observability"] = {"enabled": False}
 
 
-def _alerts_email_on(config: dict[str, Any]) -> None:
-    config["alerts"] = {"email": "ci-oncall@example.com"}
+def _alerts_off(config: dict[str, Any]) -> None:
+    del config["alerts"]
 
 
 def _alerts_topic_instead(config: dict[str, Any]) -> None:
@@ -140,14 +135,11 @@ EDITS: dict[str, Edit] = {
     "change the job timeout": _change_job_timeout,
     "concurrency 1000 -> 600": _drop_concurrency,
     "turn observability off": _observability_off,
-    "turn alerts.email on": _alerts_email_on,
+    "turn alerts off": _alerts_off,
     "alerts to an existing topic": _alerts_topic_instead,
 }
 # Edits whose "before" is the stack after another edit (a drop needs shards to drop).
-STARTS_FROM: dict[str, str] = {
-    "concurrency 1000 -> 600": "concurrency 40 -> 1000",
-    "alerts to an existing topic": "turn alerts.email on",
-}
+STARTS_FROM: dict[str, str] = {"concurrency 1000 -> 600": "concurrency 40 -> 1000"}
 # Keys only ECS mode reads: in EKS mode they change nothing worth a case.
 ECS_ONLY = {
     "add a task definition",
@@ -158,7 +150,9 @@ ECS_ONLY = {
 
 
 def _base(mode: str) -> dict[str, Any]:
-    return dev_config(mode=mode)
+    """The example stack with alerts.email on: no edit may replace its subscription (the
+    successor would wait for a confirmation, and alarms would notify nobody meanwhile)."""
+    return dev_config(mode=mode, alerts={"email": "ci-oncall@example.com"})
 
 
 _PLANS: dict[tuple[str, str | None], Plan] = {}
@@ -243,7 +237,7 @@ def test_the_table_covers_what_each_mode_creates() -> None:
 
 
 @pytest.mark.parametrize(
-    "edit", ["turn observability off", "turn alerts.email on", "alerts to an existing topic"]
+    "edit", ["turn observability off", "turn alerts off", "alerts to an existing topic"]
 )
 def test_observability_edits_leave_the_managers_and_the_drain_alone(edit: str) -> None:
     """Toggling the dashboard, alarms or notifications removes only their own resources:
@@ -251,10 +245,25 @@ def test_observability_edits_leave_the_managers_and_the_drain_alone(edit: str) -
     the drain: every job stops)."""
     before, after = plans("ecs", edit)
     gone = [r for wave in removal(before, after) for r in wave]
-    assert bool(gone) == (edit != "turn alerts.email on")  # that one only adds
+    assert gone, "the edit removes something"
     assert {r.type for r in gone}.isdisjoint(
-        {GROUP, "aws:autoscaling/lifecycleHook:LifecycleHook", *SIDE_EFFECT_DELETES}
+        {
+            GROUP,
+            "aws:autoscaling/lifecycleHook:LifecycleHook",
+            "aws:lambda/function:Function",
+            "aws:lambda/invocation:Invocation",
+        }
     )
     assert all(r.name.startswith(("observability", "ecs-metrics-logs")) for r in gone), [
         r.name for r in gone
     ]
+
+
+def test_a_new_alert_address_replaces_the_subscription_and_says_so() -> None:
+    """Guards the table: a changed alerts.email is the edit that does replace the
+    subscription (endpoint is ForceNew), and the check names what that costs."""
+    config = _base("ecs")
+    config["alerts"] = {"email": "someone-else@example.com"}
+    problems = no_side_effect_replacements(_baseline("ecs"), run_program(config))
+    assert len(problems) == 1 and "observability-alerts-email" in problems[0]
+    assert "notify nobody" in problems[0]
