@@ -25,6 +25,7 @@ from components.offline.mocks import Plan, evaluate
 from tests.ecs.support import ASG, CLUSTER, ROLE_POLICY, TASK_DEFINITION, TASK_ROLE_POLICY
 from tests.ecs.test_iam_size import REGION, STACK, real_size
 from tests.harness import dev_config, sentinel
+from tests.offline.invariants import alarms_go_first, drains_first, egress_outlives
 
 RUNNERS = ("build", "spot")
 
@@ -204,3 +205,12 @@ def test_every_managers_agent_writes_where_the_manager_may() -> None:
         group = agent_config(text)["logs"]["metrics_collected"]["prometheus"]["log_group_name"]
         arn = f"arn:aws:logs:{REGION}:123456789012:log-group:{group}"
         assert matches(arn, ship) and matches(f"{arn}:log-stream:i-0/x", ship), shard
+
+
+def test_the_order_invariants_hold_in_the_merged_worst_case() -> None:
+    """60 shards, each with its alarm, and both clusters: the destroy still drains before
+    what it drains, keeps egress until the managers are gone and pages nobody."""
+    plan = worst()
+    assert drains_first(plan) == []
+    assert egress_outlives(plan) == []
+    assert alarms_go_first(plan) == []
