@@ -139,3 +139,20 @@ def test_the_drain_names_the_groups_and_may_scale_only_them(ecs_sharded_plan: Pl
         assert tags["gitlab-runner-managers"] == "gitlab-runners-dev"
     findings = analyze_policy_string(json.dumps({**document, "Statement": [retire]})).findings
     assert findings == []
+
+
+def test_every_retire_call_meets_the_policys_size_condition() -> None:
+    """The drain's grant holds only for requests that set MinSize and MaxSize to 0: a call
+    that left one out (or resized instead) would be denied in the middle of a destroy."""
+    statement = reaper_resources.retire_statement(
+        "arn:aws:ecs:eu-west-1:123456789012:cluster/gitlab-runners-dev", "k", "v"
+    )
+    wanted = {
+        key.removeprefix("autoscaling:"): int(value)
+        for key, value in statement["Condition"]["NumericEquals"].items()
+    }
+    autoscaling = FakeAutoScaling({"a": 1, "b": 2}, polls=1)
+    retire_managers(autoscaling, ["a", "b"], lambda *a, **k: None, lambda: 0.0, lambda s: None, 1)
+    assert len(autoscaling.updates) == 2
+    for call in autoscaling.updates:
+        assert {key: call.get(key) for key in wanted} == wanted
