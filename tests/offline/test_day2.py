@@ -142,6 +142,11 @@ EDITS: dict[str, Edit] = {
 STARTS_FROM: dict[str, str] = {"concurrency 1000 -> 600": "concurrency 40 -> 1000"}
 # Keys only ECS mode reads: in EKS mode they change nothing worth a case.
 ECS_ONLY = {
+    # Observability and alerts in EKS mode change only the collector and the alarms; the ECS
+    # cases are the ones with a drain and manager groups beside them.
+    "turn observability off",
+    "turn alerts off",
+    "alerts to an existing topic",
     "add a task definition",
     "change a catalogue image",
     "change the manager AMI parameter",
