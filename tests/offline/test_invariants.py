@@ -9,7 +9,6 @@ import pytest
 
 from components.offline.mocks import Plan
 from components.offline.order import Order
-from tests.harness import dev_config, run_program
 from tests.offline.invariants import (
     ALARM,
     GROUP,
@@ -84,52 +83,25 @@ def test_the_checks_catch_the_orders_issue_14_found(ecs_dev_plan: Plan) -> None:
     assert any(p.startswith("ecs-manager-asg (") for p in egress_outlives(plan))
 
 
-def _merged(**changes: object) -> Plan:
-    """The ECS example with alerts.email on (observability is on by default), five manager
-    shards and its spot runner: every piece that adds resources to a destroy at once."""
-    config = dev_config(alerts={"email": "ci-oncall@example.com"}, **changes)
-    for runner in config["runners"]:
-        runner["concurrency"] = 500
-    return run_program(config)
-
-
-@pytest.fixture(scope="module")
-def merged_plan() -> Plan:
-    return _merged()
-
-
-def test_the_merged_stack_has_what_the_checks_are_about(merged_plan: Plan) -> None:
-    assert len(merged_plan.all(GROUP)) == 5
-    assert len(merged_plan.all(ALARM)) >= 5 + 2  # one per shard, one per runner at least
-    assert merged_plan.all("aws:sns/topicSubscription:TopicSubscription")
-    assert len(merged_plan.all("aws:ecs/cluster:Cluster")) == 2
-
-
-def test_the_order_invariants_hold_with_observability_alerts_spot_and_shards(
-    merged_plan: Plan,
-) -> None:
-    assert egress_outlives(merged_plan) == []
-    assert drains_first(merged_plan) == []
-
-
 def test_a_destroy_deletes_every_alarm_before_the_drain_retires_the_managers(
-    merged_plan: Plan,
+    ecs_dev_plan: Plan,
 ) -> None:
     """The drain scales every manager group to zero and may run for 14 minutes: an alarm
     still there reads "no instance in service" and "not polling" for 5 and pages the
-    on-call in the middle of a planned teardown."""
-    assert alarms_go_first(merged_plan) == []
-    order = Order(merged_plan)
-    drain = merged_plan.one(INVOCATION)
+    on-call in the middle of a planned teardown. (With alerts, spot and 12 shards:
+    tests/ecs/test_merged_scopes.py.)"""
+    assert len(ecs_dev_plan.all(ALARM)) >= 3  # observability is on in the example
+    assert alarms_go_first(ecs_dev_plan) == []
+    order = Order(ecs_dev_plan)
+    drain = ecs_dev_plan.one(INVOCATION)
     # Not by accident of waves: each of them waits for the drain.
-    notifiers = [r for r in merged_plan.all(ALARM)]
-    assert all(drain.urn in r.dependencies for r in notifiers)
-    assert all(order.deleted_before(r, drain) for r in notifiers)
+    for alarm in ecs_dev_plan.all(ALARM):
+        assert drain.urn in alarm.dependencies and order.deleted_before(alarm, drain)
 
 
-def test_alarms_go_first_catches_an_alarm_beside_the_drain(merged_plan: Plan) -> None:
+def test_alarms_go_first_catches_an_alarm_beside_the_drain(ecs_dev_plan: Plan) -> None:
     """Main's merged wiring: nothing orders the alarms and the drain."""
-    plan = copy.deepcopy(merged_plan)
+    plan = copy.deepcopy(ecs_dev_plan)
     drain = plan.one(INVOCATION)
     for resource in plan.resources:
         resource.dependencies = [u for u in resource.dependencies if u != drain.urn]
