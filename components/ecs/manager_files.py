@@ -36,6 +36,8 @@ TOKENS_LOG = f"{LOG_DIR}/tokens.log"
 DRAIN_LOG = f"{LOG_DIR}/drain.log"
 CLOUDWATCH_AGENT_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/gitlab-runner-manager.json"
 TOKENS_UNIT = "gitlab-runner-tokens.service"
+# The amazon-cloudwatch-agent package's unit (After=network.target only).
+AGENT_UNIT = "amazon-cloudwatch-agent.service"
 RUNNER_UNIT = "gitlab-runner.service"
 DRAIN_UNIT = "gitlab-runner-drain.service"
 # A value no real token can equal; the boot-time unit swaps it for the runner's token.

@@ -18,6 +18,7 @@ Wiring into the ECS component (destroy order is the point):
             # Deleted only AFTER the drain ran: everything a running task holds on to.
             drain_depends_on=[*capacity_providers, task_security_group, network],
             manager_groups=manager_groups,  # retired first; deleted after the drain
+            manager_group_tag=(MANAGER_GROUP_TAG, prefix),  # what they carry: the IAM scope
         ),
         opts=pulumi.ResourceOptions(parent=self),
     )
@@ -89,12 +90,41 @@ def task_arn_pattern(cluster_arn: str) -> str:
     return f"{prefix}:task/{cluster_name}/*"
 
 
+def retire_statement(cluster_arn: str, tag_key: str, tag_value: str) -> dict[str, Any]:
+    """UpdateAutoScalingGroup on this stack's manager groups (by their tag), to zero only.
+
+    Named by tag, not listed by ARN: one ARN per shard put a stack of about 50 shards past
+    IAM's 10,240 characters for the role's inline policies (tests/ecs/test_merged_scopes.py).
+    UpdateAutoScalingGroup takes the autoScalingGroup resource with `aws:ResourceTag`, and
+    the request's `autoscaling:MinSize`/`autoscaling:MaxSize` (Service Authorization
+    Reference; parliament's copy is checked in the tests): the drain can retire a group,
+    never resize or reconfigure one."""
+    head, sep, _ = cluster_arn.partition(":cluster/")
+    parts = head.split(":")
+    if not sep or len(parts) != 5 or parts[:1] != ["arn"] or parts[2] != "ecs":
+        raise ValueError(f"not an ECS cluster ARN: {cluster_arn}")
+    _, partition, _, region, account = parts
+    return {
+        "Sid": "RetireOurRunnerManagersOnDestroy",
+        "Effect": "Allow",
+        "Action": "autoscaling:UpdateAutoScalingGroup",
+        "Resource": f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*"
+        ":autoScalingGroupName/*",
+        "Condition": {
+            "StringEquals": {f"aws:ResourceTag/{tag_key}": tag_value},
+            "NumericEquals": {"autoscaling:MinSize": "0", "autoscaling:MaxSize": "0"},
+        },
+    }
+
+
 def reaper_policy(
-    cluster_arns: Sequence[str], log_group_arn: str, manager_group_arns: Sequence[str] = ()
+    cluster_arns: Sequence[str],
+    log_group_arn: str,
+    manager_group_tag: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """What the function may do: list, describe and stop tasks of OUR clusters, find the live
-    managers, scale OUR manager groups to zero (the destroy drain retires them first), write
-    its own log group.
+    managers, scale OUR manager groups (those tagged `manager_group_tag`) to zero (the
+    destroy drain retires them first), write its own log group.
 
     * ecs:DescribeTasks / ecs:StopTask authorise against the task (`task/<cluster>/*`) and
       take the `ecs:cluster` condition.
@@ -131,15 +161,8 @@ def reaper_policy(
                 "Resource": "*",
             },
             *(
-                [
-                    {
-                        "Sid": "RetireOurRunnerManagersOnDestroy",
-                        "Effect": "Allow",
-                        "Action": "autoscaling:UpdateAutoScalingGroup",
-                        "Resource": sorted(set(manager_group_arns)),
-                    }
-                ]
-                if manager_group_arns
+                [retire_statement(clusters[0], *manager_group_tag)]
+                if manager_group_tag is not None
                 else []
             ),
             {
@@ -203,6 +226,8 @@ class TaskReaperArgs:
     # Manager groups the destroy drain scales to zero before it stops their tasks (so none
     # takes a new job meanwhile); the drain depends on them, so they are deleted after it.
     manager_groups: Sequence[aws.autoscaling.Group] = ()
+    # (key, value) every one of `manager_groups` carries: what the drain may scale to zero.
+    manager_group_tag: tuple[str, str] | None = None
     schedule_expression: str = SCHEDULE_EXPRESSION
 
 
@@ -222,6 +247,8 @@ class TaskReaper(pulumi.ComponentResource):
             raise ValueError("TaskReaper needs at least one cluster ARN")
         if args.job_timeout_seconds <= 0:
             raise ValueError("job_timeout_seconds must be positive")
+        if args.manager_groups and args.manager_group_tag is None:
+            raise ValueError("the drain retires manager_groups: name them by manager_group_tag")
         self._name = name
         self._args = args
         self._tags = dict(args.tags)
@@ -230,7 +257,6 @@ class TaskReaper(pulumi.ComponentResource):
         ).account_id
         clusters = pulumi.Output.all(*args.cluster_arns)
         group_names = pulumi.Output.all(*[g.name for g in args.manager_groups])
-        group_arns = pulumi.Output.all(*[g.arn for g in args.manager_groups])
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -249,8 +275,8 @@ class TaskReaper(pulumi.ComponentResource):
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(clusters, self.log_group.arn, group_arns).apply(
-                lambda v: json.dumps(reaper_policy(v[0], v[1], v[2]))
+            policy=pulumi.Output.all(clusters, self.log_group.arn).apply(
+                lambda v: json.dumps(reaper_policy(v[0], v[1], args.manager_group_tag))
             ),
             opts=self._opts(),
         )

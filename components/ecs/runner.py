@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from components.config import StackConfig
 from components.ecs.catalogue import render_gitlab_ci_example, task_family
-from components.ecs.manager import ManagerArgs, create_managers
+from components.ecs.manager import MANAGER_GROUP_TAG, ManagerArgs, create_managers
 from components.ecs.reaper_resources import TaskReaper, TaskReaperArgs
 from components.ecs.security import SecurityGroupArgs, create_security_groups
 from components.ecs.task_definitions import CatalogueArgs, create_catalogue
@@ -149,6 +149,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
             fargate_classes=("OnDemand", "Spot") if "spot" in self.clusters else ("OnDemand",),
             manager_groups=[g.name for g in managers.groups],
             cluster_arns=[c.arn for c in self.clusters.values()],
+            retired_by=[self.reaper.drain],
         )
         self.stack_outputs = self._outputs()
         self.register_outputs(self.stack_outputs)
@@ -233,6 +234,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 tags=self._tags,
                 drain_depends_on=[*capacity, self.task_security_group, self._network],
                 manager_groups=groups,
+                manager_group_tag=(MANAGER_GROUP_TAG, self._prefix),
             ),
             opts=self._opts(),
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from components.ecs.manager_files import (
+    AGENT_UNIT,
     BUILDS_DIR,
     CACHE_DIR,
     CLOUDWATCH_AGENT_CONFIG,
@@ -135,7 +136,9 @@ def render_runner_unit(stop_timeout_seconds: int) -> str:
 Description=GitLab Runner (custom executor, AWS Fargate driver)
 Documentation=https://docs.gitlab.com/runner/
 Wants=network-online.target {TOKENS_UNIT}
-After=network-online.target {TOKENS_UNIT}
+# Stopped before the CloudWatch agent at shutdown, so the agent still ships our log (and
+# scrapes our metrics) while running jobs finish; ordering only, we start without it.
+After=network-online.target {TOKENS_UNIT} {AGENT_UNIT}
 ConditionFileIsExecutable={RUNNER_BINARY}
 # Until the token unit first succeeds there is no config.toml; that unit then starts us.
 ConditionPathExists={CONFIG_PATH}
@@ -165,7 +168,8 @@ def render_drain_unit(region: str, hook_name: str, heartbeat_seconds: int) -> st
     return f"""[Unit]
 Description=Drain gitlab-runner when the Auto Scaling group terminates this manager
 Wants=network-online.target
-After=network-online.target
+# Stopped before the CloudWatch agent: its log reaches CloudWatch to the last line.
+After=network-online.target {AGENT_UNIT}
 
 [Service]
 ExecStart=/usr/bin/python3 {DRAIN_SCRIPT_PATH} {args}

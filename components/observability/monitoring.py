@@ -38,6 +38,10 @@ class MonitoringTargets:
     fargate_classes: tuple[str, ...]  # catalogue.FARGATE_CLASSES keys the jobs use
     manager_groups: Sequence[pulumi.Output[str]] = ()  # ECS Auto Scaling group names
     cluster_arns: Sequence[pulumi.Output[str]] = ()  # ECS clusters whose task events count
+    # What retires the managers on destroy (the ECS drain). Every resource here depends on
+    # them, so a destroy deletes the alarms and their topic first: none sees the retired
+    # managers as down and pages someone about a planned teardown.
+    retired_by: Sequence[pulumi.Resource] = ()
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class FleetMonitoring(pulumi.ComponentResource):
         self._name = name
         config = args.config
         tags = dict(args.tags)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.targets.retired_by))
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.topic_arn: pulumi.Output[str] | None = None
@@ -177,7 +181,7 @@ class FleetMonitoring(pulumi.ComponentResource):
             f"{self._name}-task-events",
             rule=rule.name,
             arn=group.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, *args.targets.retired_by]),
         )
         aws.cloudwatch.LogMetricFilter(
             f"{self._name}-tasks-not-started",

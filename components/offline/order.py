@@ -61,6 +61,10 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:autoscaling/lifecycleHook:LifecycleHook": ("name",),
     "kubernetes:core/v1:Namespace": ("metadata.name",),
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
+    # internal/service/sns/topic_subscription.go: endpoint, protocol and topic_arn are
+    # ForceNew; internal/service/sns/topic.go: so is name.
+    "aws:sns/topicSubscription:TopicSubscription": ("endpoint", "protocol", "topic"),
+    "aws:sns/topic:Topic": ("name",),
 }
 
 # Resource types whose delete does something beyond removing the resource: a replacement or a
@@ -71,6 +75,9 @@ SIDE_EFFECT_DELETES: dict[str, str] = {
     "aws:eks/fargateProfile:FargateProfile": "AWS deletes every pod the profile placed",
     "kubernetes:core/v1:Namespace": "deletes every pod in it (their grace periods)",
     "kubernetes:helm.sh/v3:Release": "deletes the release's pods (a manager's running jobs)",
+    "aws:sns/topicSubscription:TopicSubscription": (
+        "its email successor is pending until someone confirms it: alarms notify nobody"
+    ),
 }
 
 ReplaceOrder = Literal["create-then-delete", "delete-then-create"]

@@ -22,6 +22,7 @@ from components.ecs.manager import (
     heartbeat_timeout_seconds,
     stop_timeout_seconds,
 )
+from components.ecs.manager_files import AGENT_UNIT
 from components.ecs.reaper.decisions import KEEP, STOP, TaskInfo, decide
 from components.ecs.reaper_resources import DEFAULT_MARGIN_SECONDS
 from components.ecs.user_data import render_drain_unit, render_runner_unit, render_tokens_unit
@@ -82,6 +83,25 @@ def test_the_stop_timeout_covers_a_job_and_the_hook_and_group_delete_cover_the_s
         # Past AWS's 7200 s cap the drain service heartbeats every half timeout instead.
         assert heartbeat > stop or heartbeat == 7200
         assert group_delete_timeout_seconds(config) > max(stop, heartbeat)
+
+
+def test_the_agent_outlives_the_runner_and_the_drain_at_shutdown(ecs_dev_plan: Plan) -> None:
+    """systemd stops units in the reverse of their After= order, and unordered ones in
+    parallel (systemd.unit(5), After=). The agent's own unit orders itself only after
+    network.target (aws/amazon-cloudwatch-agent packaging/dependencies/
+    amazon-cloudwatch-agent.service at a8c030f, line 11), so without an order here a
+    shutdown stopped it at once while gitlab-runner still finished its jobs (up to
+    TimeoutStopSec): the manager's last log lines, the drain's and the runner metrics of that
+    time never reached CloudWatch. Ordering only (no Wants=): the units start without it."""
+    written = heredoc_files(user_data(ecs_dev_plan))
+    for unit in ("gitlab-runner.service", "gitlab-runner-drain.service"):
+        parsed = unit_file(written[f"/etc/systemd/system/{unit}"])["Unit"]
+        assert AGENT_UNIT in parsed["After"].split(), unit
+        assert (
+            AGENT_UNIT not in parsed.get("Wants", "").split() + parsed.get("Requires", "").split()
+        )
+    agent_install = "retry dnf install -y amazon-cloudwatch-agent"
+    assert agent_install in user_data(ecs_dev_plan)  # installed in both observability settings
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")

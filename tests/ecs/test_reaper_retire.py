@@ -125,7 +125,34 @@ def test_the_drain_names_the_groups_and_may_scale_only_them(ecs_sharded_plan: Pl
     document = json.loads(named(plan, ROLE_POLICY, "ecs-reaper-policy")["policy"])
     (retire,) = [s for s in document["Statement"] if s["Sid"].startswith("Retire")]
     assert retire["Action"] == "autoscaling:UpdateAutoScalingGroup"
-    assert len(retire["Resource"]) == len(groups) == 5
-    assert all(":autoScalingGroupName/ecs-manager" in arn for arn in retire["Resource"])
+    assert len(groups) == 5
+    # By the tag every group carries, to zero only (one ARN per shard outgrew IAM's limit).
+    assert retire["Resource"] == (
+        "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/*"
+    )
+    assert retire["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/gitlab-runner-managers": "gitlab-runners-dev"},
+        "NumericEquals": {"autoscaling:MinSize": "0", "autoscaling:MaxSize": "0"},
+    }
+    for group in groups:
+        tags = {t["key"]: t["value"] for t in group.inputs["tags"]}
+        assert tags["gitlab-runner-managers"] == "gitlab-runners-dev"
     findings = analyze_policy_string(json.dumps({**document, "Statement": [retire]})).findings
     assert findings == []
+
+
+def test_every_retire_call_meets_the_policys_size_condition() -> None:
+    """The drain's grant holds only for requests that set MinSize and MaxSize to 0: a call
+    that left one out (or resized instead) would be denied in the middle of a destroy."""
+    statement = reaper_resources.retire_statement(
+        "arn:aws:ecs:eu-west-1:123456789012:cluster/gitlab-runners-dev", "k", "v"
+    )
+    wanted = {
+        key.removeprefix("autoscaling:"): int(value)
+        for key, value in statement["Condition"]["NumericEquals"].items()
+    }
+    autoscaling = FakeAutoScaling({"a": 1, "b": 2}, polls=1)
+    retire_managers(autoscaling, ["a", "b"], lambda *a, **k: None, lambda: 0.0, lambda s: None, 1)
+    assert len(autoscaling.updates) == 2
+    for call in autoscaling.updates:
+        assert {key: call.get(key) for key in wanted} == wanted

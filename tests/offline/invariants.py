@@ -18,7 +18,10 @@ a test can assert `== []` and show every broken pair at once:
 - `no_side_effect_replacements`: no edit replaces a resource whose delete does something
   (SIDE_EFFECT_DELETES);
 - `removed_groups_drain`: a manager group that leaves the program drains before it goes,
-  and its manager keeps the permission to complete the hook meanwhile.
+  and its manager keeps the permission to complete the hook meanwhile;
+- `alarms_go_first`: a destroy pages nobody: every alarm (and whatever notifies) is deleted
+  before the ECS destroy drain retires the managers, which "manager down" and "not
+  polling" would otherwise report after 5 minutes of a long drain.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ CLUSTER = "eks:index:Cluster"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 COMPLETE = "autoscaling:CompleteLifecycleAction"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+NOTIFIERS = (ALARM, "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription")
 # What the ECS destroy drain empties: deleting any of these while a task runs fails or strands
 # the task (ClusterContainsTasksException, an ENI in the subnet or security group).
 TASK_HOLDERS = (
@@ -196,6 +201,16 @@ def api_outlives_objects(plan: Plan) -> list[str]:
         for o in objects
         for a in api_access(plan)
         if not order.deleted_before(o, a)
+    ]
+
+
+def alarms_go_first(plan: Plan) -> list[str]:
+    order = Order(plan)
+    return [
+        f"{alarm.name} may still alarm while {drain.name} retires the managers"
+        for drain in plan.all(INVOCATION)
+        for alarm in (r for r in plan.resources if r.type in NOTIFIERS)
+        if not order.deleted_before(alarm, drain)
     ]
 
 

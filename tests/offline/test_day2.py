@@ -23,6 +23,7 @@ from components.offline.order import REPLACEMENT_INPUTS, removal, replacements
 from tests.harness import dev_config, run_program, sentinel
 from tests.offline.invariants import (
     GROUP,
+    alarms_go_first,
     api_outlives_objects,
     drains_first,
     egress_outlives,
@@ -112,10 +113,6 @@ def _observability_off(config: dict[str, Any]) -> None:
     config["observability"] = {"enabled": False}
 
 
-def _alerts_email(config: dict[str, Any]) -> None:
-    config["alerts"] = {"email": "ci-platform@example.com"}
-
-
 def _arm64_runner(config: dict[str, Any]) -> None:
     """The spot runner's jobs move to Graviton nodes: its pool admits arm64 too."""
     assert config["runners"][1]["lane"] == "spot"
@@ -138,6 +135,15 @@ def _add_privileged_runner(config: dict[str, Any]) -> None:
     config["runnerTokens"]["docker"] = sentinel("docker")
 
 
+def _alerts_off(config: dict[str, Any]) -> None:
+    del config["alerts"]
+
+
+def _alerts_topic_instead(config: dict[str, Any]) -> None:
+    """From the email topic to an existing one: the stack's topic and subscription go."""
+    config["alerts"] = {"snsTopicArn": "arn:aws:sns:eu-west-1:123456789012:ci-oncall"}
+
+
 EDITS: dict[str, Edit] = {
     "concurrency 40 -> 1000": _concurrency_40_to_1000,
     "add a runner": _add_runner,
@@ -153,10 +159,11 @@ EDITS: dict[str, Edit] = {
     "change the job timeout": _change_job_timeout,
     "concurrency 1000 -> 600": _drop_concurrency,
     "turn observability off": _observability_off,
-    "send alerts by email": _alerts_email,
     "arm64 jobs for a runner": _arm64_runner,
     "switch the API endpoint to private": _private_endpoint,
     "add a privileged runner": _add_privileged_runner,
+    "turn alerts off": _alerts_off,
+    "alerts to an existing topic": _alerts_topic_instead,
 }
 # Edits whose "before" is the stack after another edit (a drop needs shards to drop).
 STARTS_FROM: dict[str, str] = {"concurrency 1000 -> 600": "concurrency 40 -> 1000"}
@@ -170,7 +177,9 @@ ECS_ONLY = {
 
 
 def _base(mode: str) -> dict[str, Any]:
-    return dev_config(mode=mode)
+    """The example stack with alerts.email on: no edit may replace its subscription (the
+    successor would wait for a confirmation, and alarms would notify nobody meanwhile)."""
+    return dev_config(mode=mode, alerts={"email": "ci-oncall@example.com"})
 
 
 _PLANS: dict[tuple[str, str | None], Plan] = {}
@@ -240,6 +249,7 @@ def test_day2_edit_keeps_egress_until_what_needs_it_is_deleted(mode: str, edit: 
 def test_day2_edit_keeps_every_drain_before_what_it_drains(mode: str, edit: str) -> None:
     _, after = plans(mode, edit)
     assert drains_first(after) == []
+    assert alarms_go_first(after) == []
 
 
 @pytest.mark.parametrize(("mode", "edit"), CASES, ids=IDS)
@@ -265,3 +275,36 @@ def test_the_table_covers_what_each_mode_creates() -> None:
     assert NETWORK_TYPES - {"aws:ec2/vpcEndpoint:VpcEndpoint"} <= eks
     assert {"eks:index:Cluster", "aws:eks/fargateProfile:FargateProfile"} <= eks
     assert set(REPLACEMENT_INPUTS) & ecs and set(REPLACEMENT_INPUTS) & eks
+
+
+@pytest.mark.parametrize(
+    "edit", ["turn observability off", "turn alerts off", "alerts to an existing topic"]
+)
+def test_observability_edits_leave_the_managers_and_the_drain_alone(edit: str) -> None:
+    """Toggling the dashboard, alarms or notifications removes only their own resources:
+    no manager group, hook, reaper function or drain goes (a removed drain Invocation runs
+    the drain: every job stops)."""
+    before, after = plans("ecs", edit)
+    gone = [r for wave in removal(before, after) for r in wave]
+    assert gone, "the edit removes something"
+    assert {r.type for r in gone}.isdisjoint(
+        {
+            GROUP,
+            "aws:autoscaling/lifecycleHook:LifecycleHook",
+            "aws:lambda/function:Function",
+            "aws:lambda/invocation:Invocation",
+        }
+    )
+    assert all(r.name.startswith(("observability", "ecs-metrics-logs")) for r in gone), [
+        r.name for r in gone
+    ]
+
+
+def test_a_new_alert_address_replaces_the_subscription_and_says_so() -> None:
+    """Guards the table: a changed alerts.email is the edit that does replace the
+    subscription (endpoint is ForceNew), and the check names what that costs."""
+    config = _base("ecs")
+    config["alerts"] = {"email": "someone-else@example.com"}
+    problems = no_side_effect_replacements(_baseline("ecs"), run_program(config))
+    assert len(problems) == 1 and "observability-alerts-email" in problems[0]
+    assert "notify nobody" in problems[0]

@@ -8,11 +8,14 @@ import copy
 import pytest
 
 from components.offline.mocks import Plan
+from components.offline.order import Order
 from tests.harness import dev_config, run_program
 from tests.offline.invariants import (
+    ALARM,
     GROUP,
     HOOK,
     INVOCATION,
+    alarms_go_first,
     api_access,
     api_outlives_objects,
     drains_first,
@@ -135,3 +138,28 @@ def test_the_api_access_check_catches_a_provider_that_skips_the_443_rules() -> N
     assert len(problems) == len(
         [r for r in plan.resources if r.type.startswith("kubernetes:") and r.custom]
     )
+
+
+def test_a_destroy_deletes_every_alarm_before_the_drain_retires_the_managers(
+    ecs_dev_plan: Plan,
+) -> None:
+    """The drain scales every manager group to zero and may run for 14 minutes: an alarm
+    still there reads "no instance in service" and "not polling" for 5 and pages the
+    on-call in the middle of a planned teardown. (With alerts, spot and 12 shards:
+    tests/ecs/test_merged_scopes.py.)"""
+    assert len(ecs_dev_plan.all(ALARM)) >= 3  # observability is on in the example
+    assert alarms_go_first(ecs_dev_plan) == []
+    order = Order(ecs_dev_plan)
+    drain = ecs_dev_plan.one(INVOCATION)
+    # Not by accident of waves: each of them waits for the drain.
+    for alarm in ecs_dev_plan.all(ALARM):
+        assert drain.urn in alarm.dependencies and order.deleted_before(alarm, drain)
+
+
+def test_alarms_go_first_catches_an_alarm_beside_the_drain(ecs_dev_plan: Plan) -> None:
+    """Main's merged wiring: nothing orders the alarms and the drain."""
+    plan = copy.deepcopy(ecs_dev_plan)
+    drain = plan.one(INVOCATION)
+    for resource in plan.resources:
+        resource.dependencies = [u for u in resource.dependencies if u != drain.urn]
+    assert any("manager-0-down may still alarm" in p for p in alarms_go_first(plan))

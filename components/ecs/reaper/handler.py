@@ -48,8 +48,9 @@ Events:
   not stop in time (the destroy then stops with this message instead of a later
   ClusterContainsTasksException). On create and update: nothing to do.
 * `{"action": "drain"}`: the same drain by hand (for example before a manual teardown); with
-  `autoscaling_group_names` it retires those groups first, and they stay at zero until the
-  next `pulumi up` sets their capacity again.
+  `autoscaling_group_names` it retires those groups first, and they stay at zero until
+  `pulumi up --refresh` (a plain `pulumi up` compares with its recorded state, which still
+  says one manager, so it changes nothing).
 
 Environment (event keys `clusters` / `autoscaling_group_names` override the first two):
 
