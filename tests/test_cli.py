@@ -5,6 +5,7 @@ same way (exit 2, a message naming the file or key and the fix, never a tracebac
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +77,25 @@ def test_both_tools_take_a_list_by_path_or_as_json(
     assert cluster["inputs"]["publicAccessCidrs"] == ["1.2.3.4/32"]
     status, out, _ = run(capsys, *TOOLS["capacity"], *where)
     assert status == 0 and json.loads(out)["mode"] == "eks"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "mode"),
+    [("eks.publicAccessCidrs", "1.2.3.4/32", "eks"), ("runners[0].tags", "docker", "ecs")],
+)
+def test_a_list_key_given_text_shows_the_fix_in_both_tools_forms_and_they_work(
+    key: str, value: str, mode: str, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ("--project-dir", str(project), "--set", f"mode={mode}")
+    status, out, err = run(capsys, *TOOLS["plan"], *where, "--set", f"{key}={value}")
+    assert (status, out) == (2, "")
+    assert f"expected a list of strings, got '{value}'" in err
+    assert f"pulumi config set --path '{key}[0]' {value}," in err
+    offline = re.findall(r"--set '([^']*)'", err)
+    assert offline == [f"{key}[0]={value}", f'{key}=["{value}"]']
+    for fix in offline:  # what the message offers is what the plan takes
+        status, out, err = run(capsys, *TOOLS["plan"], *where, "--set", fix)
+        assert status == 0, err
 
 
 def test_capacity_needs_no_tokens_and_plan_says_which_flag_does(
