@@ -114,8 +114,11 @@ def test_fail_on_quota_with_the_default_quota_exits_2_naming_the_quota(
         capsys, *TOOLS["plan"], "--project-dir", str(project), "--set", "preflight.failOnQuota=true"
     )
     assert (status, out) == (2, "")
-    assert err.startswith("preflight (preflight.failOnQuota is true): quotas too low:")
-    assert f"quota {FARGATE_ON_DEMAND} (fargate: Fargate On-Demand vCPU resource count) is 6" in err
+    assert err.startswith(
+        "preflight: quotas too low (set preflight.failOnQuota false to deploy with warnings "
+        "instead):\n  - preflight.failOnQuota: quota "
+        f"{FARGATE_ON_DEMAND} (fargate: Fargate On-Demand vCPU resource count) is 6 vCPU"
+    )
 
 
 @pytest.mark.parametrize(
