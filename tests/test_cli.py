@@ -33,6 +33,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
+def help_text(main: Callable[[list[str]], int], capsys: pytest.CaptureFixture[str]) -> str:
+    """What a command prints for --help (argparse exits after printing it)."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    return capsys.readouterr().out
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     shutil.copy(DEV_STACK, tmp_path / "Pulumi.dev.yaml")
@@ -133,9 +140,7 @@ def test_fail_on_quota_with_the_default_quota_exits_2_naming_the_quota(
 def test_usage_lines_name_the_module_command(
     main: Callable[[list[str]], int], prog: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit):
-        main(["--help"])
-    out = capsys.readouterr().out
+    out = help_text(main, capsys)
     assert out.startswith(f"usage: {prog} [-h] [--stack STACK]")
     assert "--set KEY=VALUE" in out and "__main__" not in out and "plan.py" not in out
 
@@ -169,6 +174,4 @@ def test_a_plain_text_token_is_refused_by_both_tools_as_by_preview(
 def test_the_generators_name_their_module_command_too(
     main: Callable[[list[str]], int], prog: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit):
-        main(["--help"])
-    assert capsys.readouterr().out.startswith(f"usage: {prog} [-h] [--check]")
+    assert help_text(main, capsys).startswith(f"usage: {prog} [-h] [--check]")
