@@ -37,14 +37,22 @@ ECS_LANE_QUOTA = {"fargate": FARGATE_ON_DEMAND, "spot": FARGATE_SPOT}
 EKS_LANE_QUOTA = {"fargate": FARGATE_ON_DEMAND, "spot": EC2_SPOT, "privileged": EC2_ON_DEMAND}
 
 
+FAIL_ON_QUOTA = "preflight.failOnQuota"
+
+
 class QuotaError(ConfigError):
     """Quotas below the configured concurrency with preflight.failOnQuota. A ConfigError, so
-    `pulumi preview` prints it without a traceback and the offline plan exits 2 with it."""
+    `pulumi preview` prints it without a traceback and the offline plan exits 2 with it. Each
+    problem starts with the key that made the finding an error, also where the plan lists it
+    among the stack file's own problems."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__(problems)
-        lines = "\n".join(f"  - {p}" for p in problems)
-        self.args = (f"preflight (preflight.failOnQuota is true): quotas too low:\n{lines}",)
+    def __init__(self, findings: list[str]):
+        super().__init__([f"{FAIL_ON_QUOTA}: {f}" for f in findings])
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        self.args = (
+            f"preflight: quotas too low (set {FAIL_ON_QUOTA} false to deploy with warnings "
+            f"instead):\n{lines}",
+        )
 
 
 def console_link(quota_code: str) -> str:

@@ -204,38 +204,43 @@ def _write(out_dir: Path, name: str, data: dict[str, Any]) -> None:
     print(f"wrote {path}")
 
 
+# Each upstream tree: its option prefix, pinned ref, repository and fact file; then, in the
+# same order, the function that extracts its facts.
+SOURCES = (
+    ("runner", "v18.9.0", "gitlab.com/gitlab-org/gitlab-runner", "gitlab-runner-metrics.json"),
+    (
+        "chart",
+        "0.86.0",
+        "gitlab.com/gitlab-org/charts/gitlab-runner",
+        "gitlab-runner-chart-metrics.json",
+    ),
+    (
+        "cwagent",
+        "unknown",
+        "github.com/aws/amazon-cloudwatch-agent",
+        "cloudwatch-agent-schema.json",
+    ),
+    (
+        "adot",
+        "v0.49.0",
+        "github.com/aws-observability/aws-otel-collector",
+        "adot-collector-components.json",
+    ),
+)
+EXTRACTORS = (runner_metric_facts, chart_metric_facts, cloudwatch_agent_facts, adot_facts)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runner-src", type=Path, required=True)
-    p.add_argument("--runner-ref", default="v18.9.0")
-    p.add_argument("--runner-repo", default="gitlab.com/gitlab-org/gitlab-runner")
-    p.add_argument("--chart-src", type=Path, required=True)
-    p.add_argument("--chart-ref", default="0.86.0")
-    p.add_argument("--chart-repo", default="gitlab.com/gitlab-org/charts/gitlab-runner")
-    p.add_argument("--cwagent-src", type=Path, required=True)
-    p.add_argument("--cwagent-ref", default="unknown")
-    p.add_argument("--cwagent-repo", default="github.com/aws/amazon-cloudwatch-agent")
-    p.add_argument("--adot-src", type=Path, required=True)
-    p.add_argument("--adot-ref", default="v0.49.0")
-    p.add_argument("--adot-repo", default="github.com/aws-observability/aws-otel-collector")
+    for name, ref, repo, _ in SOURCES:
+        p.add_argument(f"--{name}-src", type=Path, required=True)
+        p.add_argument(f"--{name}-ref", default=ref)
+        p.add_argument(f"--{name}-repo", default=repo)
     p.add_argument("--out", type=Path, default=OUT_DEFAULT)
-    a = p.parse_args(argv)
-    _write(
-        a.out,
-        "gitlab-runner-metrics.json",
-        runner_metric_facts(a.runner_src, a.runner_ref, a.runner_repo),
-    )
-    _write(
-        a.out,
-        "gitlab-runner-chart-metrics.json",
-        chart_metric_facts(a.chart_src, a.chart_ref, a.chart_repo),
-    )
-    _write(
-        a.out,
-        "cloudwatch-agent-schema.json",
-        cloudwatch_agent_facts(a.cwagent_src, a.cwagent_ref, a.cwagent_repo),
-    )
-    _write(a.out, "adot-collector-components.json", adot_facts(a.adot_src, a.adot_ref, a.adot_repo))
+    a = vars(p.parse_args(argv))
+    for (name, _, _, file_name), extract in zip(SOURCES, EXTRACTORS, strict=True):
+        facts = extract(a[f"{name}_src"], a[f"{name}_ref"], a[f"{name}_repo"])
+        _write(a["out"], file_name, facts)
     return 0
 
 

@@ -59,6 +59,11 @@ def _function_body(lines: list[str], signature: str) -> tuple[int, list[str]]:
     return first, body
 
 
+def _quoted(line: str) -> str:
+    """The first string literal of a Go source line: the value a fact records."""
+    return re.search(r'"([^"]+)"', line).group(1)
+
+
 def runner_facts(src: Path) -> dict[str, Any]:
     lines = _lines(src, KUBERNETES_GO)
     start, prepare = _function_body(lines, r"^func \(s \*executor\) prepareHelperImage\(")
@@ -93,7 +98,7 @@ def runner_facts(src: Path) -> dict[str, Any]:
         "helper_default_architecture": {
             "file": KUBERNETES_GO,
             "line": default_line,
-            "value": re.search(r'"(\w+)"', default_text).group(1),
+            "value": _quoted(default_text),
         },
         "helper_image_set_is_used_as_written": {
             "file": KUBERNETES_GO,
@@ -112,7 +117,7 @@ def runner_facts(src: Path) -> dict[str, Any]:
         "helper_registry": {
             "file": INFO_GO,
             "line": registry_line,
-            "value": re.search(r'"([^"]+)"', registry_text).group(1),
+            "value": _quoted(registry_text),
         },
     }
 
@@ -131,7 +136,7 @@ def karpenter_facts(src: Path) -> dict[str, Any]:
         "al2023_ssm_parameter": {
             "file": AL2023_GO,
             "line": path_line,
-            "format": re.search(r'"([^"]+)"', path_text).group(1),
+            "format": _quoted(path_text),
         },
     }
 

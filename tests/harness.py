@@ -14,6 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_STACK = ROOT / "Pulumi.dev.yaml"
 # Obvious test sentinels: a test fails if one shows up anywhere but where a secret belongs.
 SENTINEL_PREFIX = "glrt-SENTINEL-"
+# The example's runner tokens as `pulumi config set --secret` stores them: encrypted text no
+# offline tool can read (appended to a copy of the example stack file).
+SECURE_TOKENS = """\
+  gitlab-fargate-runners:runnerTokens:
+    fargate:
+      secure: v1:c2VjdXJlLWZhcmdhdGU=
+    fargate-spot:
+      secure: v1:c2VjdXJlLWZhcmdhdGUtc3BvdA==
+"""
 
 
 def sentinel(runner: str) -> str:

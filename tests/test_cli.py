@@ -5,6 +5,7 @@ same way (exit 2, a message naming the file or key and the fix, never a tracebac
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     return status, out, err
+
+
+def help_text(main: Callable[[list[str]], int], capsys: pytest.CaptureFixture[str]) -> str:
+    """What a command prints for --help (argparse exits after printing it)."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    return capsys.readouterr().out
 
 
 @pytest.fixture
@@ -78,6 +86,28 @@ def test_both_tools_take_a_list_by_path_or_as_json(
     assert status == 0 and json.loads(out)["mode"] == "eks"
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "mode"),
+    [("eks.publicAccessCidrs", "1.2.3.4/32", "eks"), ("runners[0].tags", "docker", "ecs")],
+)
+def test_a_list_key_given_text_shows_the_fix_in_both_tools_forms_and_they_work(
+    key: str, value: str, mode: str, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ("--project-dir", str(project), "--set", f"mode={mode}")
+    status, out, err = run(capsys, *TOOLS["plan"], *where, "--set", f"{key}={value}")
+    assert (status, out) == (2, "")
+    assert f"expected a list of strings, got '{value}'" in err
+    assert f"pulumi config set --path '{key}[0]' {value}," in err
+    offline = re.findall(r"--set '([^']*)'", err)
+    assert offline == [f"{key}[0]={value}", f'{key}=["{value}"]']
+    # What the message offers is what the plan takes (for eks.publicAccessCidrs, with this
+    # very value: test_both_tools_take_a_list_by_path_or_as_json).
+    for fix in offline if key == "runners[0].tags" else ():
+        status, out, err = run(capsys, *TOOLS["plan"], *where, "--set", fix)
+        assert status == 0, err
+        assert json.loads(out)["settings"][-1] == fix
+
+
 def test_capacity_needs_no_tokens_and_plan_says_which_flag_does(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -94,8 +124,11 @@ def test_fail_on_quota_with_the_default_quota_exits_2_naming_the_quota(
         capsys, *TOOLS["plan"], "--project-dir", str(project), "--set", "preflight.failOnQuota=true"
     )
     assert (status, out) == (2, "")
-    assert err.startswith("preflight (preflight.failOnQuota is true): quotas too low:")
-    assert f"quota {FARGATE_ON_DEMAND} (fargate: Fargate On-Demand vCPU resource count) is 6" in err
+    assert err.startswith(
+        "preflight: quotas too low (set preflight.failOnQuota false to deploy with warnings "
+        "instead):\n  - preflight.failOnQuota: quota "
+        f"{FARGATE_ON_DEMAND} (fargate: Fargate On-Demand vCPU resource count) is 6 vCPU"
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,9 +143,7 @@ def test_fail_on_quota_with_the_default_quota_exits_2_naming_the_quota(
 def test_usage_lines_name_the_module_command(
     main: Callable[[list[str]], int], prog: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit):
-        main(["--help"])
-    out = capsys.readouterr().out
+    out = help_text(main, capsys)
     assert out.startswith(f"usage: {prog} [-h] [--stack STACK]")
     assert "--set KEY=VALUE" in out and "__main__" not in out and "plan.py" not in out
 
@@ -146,6 +177,4 @@ def test_a_plain_text_token_is_refused_by_both_tools_as_by_preview(
 def test_the_generators_name_their_module_command_too(
     main: Callable[[list[str]], int], prog: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit):
-        main(["--help"])
-    assert capsys.readouterr().out.startswith(f"usage: {prog} [-h] [--check]")
+    assert help_text(main, capsys).startswith(f"usage: {prog} [-h] [--check]")

@@ -37,6 +37,46 @@ def test_relative_links_point_to_existing_files(doc: Path) -> None:
     assert missing == [], f"{doc.relative_to(ROOT)} links to missing files: {missing}"
 
 
+FENCED = re.compile(r"^[ \t]*```.*?^[ \t]*```", re.S | re.M)
+
+
+def heading_anchors(text: str) -> set[str]:
+    """The anchors GitHub gives a document's headings: lower case, punctuation dropped,
+    spaces as hyphens, a repeated heading numbered -1, -2..."""
+    seen: dict[str, int] = {}
+    anchors = set()
+    for heading in re.findall(r"^#+ (.+)$", FENCED.sub("", text), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(f"{slug}-{seen[slug]}" if slug in seen else slug)
+        seen[slug] = seen.get(slug, 0) + 1
+    return anchors
+
+
+def test_heading_anchors_follow_githubs_rules() -> None:
+    text = "# What `pulumi up` needs\n## Offline plan (review, offline)\n## A\n## A\n```\n# no\n```"
+    assert heading_anchors(text) == {
+        "what-pulumi-up-needs",
+        "offline-plan-review-offline",
+        "a",
+        "a-1",
+    }
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: d.relative_to(ROOT).as_posix())
+def test_links_to_a_section_name_one_that_exists(doc: Path) -> None:
+    text = doc.read_text()
+    broken = []
+    for target in LINK.findall(CODE.sub("", text)):
+        name, _, anchor = target.partition("#")
+        external = re.match(r"^[a-z][a-z0-9+.-]*:", target)
+        if not anchor or external or (name and not name.endswith(".md")):
+            continue
+        linked = (doc.parent / name).read_text() if name else text
+        if anchor not in heading_anchors(linked):
+            broken.append(target)
+    assert broken == [], f"{doc.relative_to(ROOT)} links to missing sections: {broken}"
+
+
 def test_readme_lists_every_docs_file() -> None:
     readme = set(relative_targets((ROOT / "README.md").read_text()))
     unlisted = [d.name for d in DOCS[1:] if f"docs/{d.name}" not in readme]

@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = [path for path, text in expected_files().items() if path.read_text() != text]
     if args.check:
         for path in stale:
-            print(f"{path.name} is out of date: run python -m components.config.docs")
+            print(f"{path.name} is out of date: run venv/bin/python -m components.config.docs")
         return 1 if stale else 0
     for path, text in expected_files().items():
         path.write_text(text)

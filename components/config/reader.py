@@ -80,6 +80,25 @@ def namespace_problem(full_key: str, project: str) -> str | None:
     )
 
 
+def list_fix(label: str, value: Any) -> str:
+    """How to make the list a plain value was meant to be, in the forms both tools take: the
+    Pulumi CLI's `--path` and the offline `--set`, item by item or as JSON. Text with commas is
+    taken as its items. A number or true/false is typed by both `--path` forms, so only JSON
+    keeps it text. The label loses the "(name)" that messages add to list items."""
+    path = re.sub(r" \([^()]*\)", "", label)
+    text = value if isinstance(value, str) else json.dumps(value)
+    items = [i.strip() for i in text.split(",") if i.strip()] or ["VALUE"]
+    whole = f"--set '{path}={json.dumps(items, ensure_ascii=False)}'"
+    if not isinstance(value, str) or any(re.fullmatch(r"-?\d+|true|false", i) for i in items):
+        in_file = f"{path.rsplit('.', 1)[-1]}: {json.dumps(items, ensure_ascii=False)}"
+        return f"write it as a list of quoted text, {in_file} in the stack file, or offline {whole}"
+    by_path = " and ".join(
+        f"pulumi config set --path '{path}[{i}]' {v}" for i, v in enumerate(items)
+    )
+    offline = " ".join(f"--set '{path}[{i}]={v}'" for i, v in enumerate(items))
+    return f"make it a list: {by_path}, or offline {offline} or {whole}"
+
+
 class Reader:
     """Collects problems (the deployment must not go ahead) and warnings (it may)."""
 
@@ -181,6 +200,11 @@ class Reader:
         check: Callable[[str], str | None] | None = None,
     ) -> tuple[str, ...]:
         if value is None:
+            return default
+        if isinstance(value, str | int | float):
+            self.problem(
+                f"{path}: expected a list of strings, got {shown(value)}; {list_fix(path, value)}"
+            )
             return default
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             self.problem(

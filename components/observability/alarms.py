@@ -73,6 +73,14 @@ def _describe(what: str, anchor: str) -> str:
     return f"{what} What to do: {DOCS}#{anchor}"
 
 
+def _runner_queries(namespace: str, runner: str, **metrics: str) -> tuple[MetricQuery, ...]:
+    """One query per catalogue metric of this runner, named by its id in the expression."""
+    return tuple(
+        MetricQuery(query_id, runner_metric(namespace, metric, **{RUNNER: runner}))
+        for query_id, metric in metrics.items()
+    )
+
+
 def _not_polling(view: FleetView, runner: str) -> AlarmSpec:
     """Feeds stop when the runner is unhealthy (GitLab refuses it) or its process is gone; they
     also stop while every worker runs a job, so a full runner counts as polling. No data at
@@ -87,9 +95,7 @@ def _not_polling(view: FleetView, runner: str) -> AlarmSpec:
             "manager-down",
         ),
         queries=(
-            MetricQuery("feeds", runner_metric(ns, FEEDS, **{RUNNER: runner})),
-            MetricQuery("jobs", runner_metric(ns, JOBS, **{RUNNER: runner})),
-            MetricQuery("limit", runner_metric(ns, LIMIT, **{RUNNER: runner})),
+            *_runner_queries(ns, runner, feeds=FEEDS, jobs=JOBS, limit=LIMIT),
             MetricQuery(
                 "polling",
                 expression="IF(FILL(jobs, 0) >= limit, 1, FILL(feeds, 0))",
@@ -174,8 +180,7 @@ def _saturated(view: FleetView, runner: str) -> AlarmSpec:
             "runner-saturated",
         ),
         queries=(
-            MetricQuery("jobs", runner_metric(ns, JOBS, **{RUNNER: runner})),
-            MetricQuery("limit", runner_metric(ns, LIMIT, **{RUNNER: runner})),
+            *_runner_queries(ns, runner, jobs=JOBS, limit=LIMIT),
             MetricQuery(
                 "used",
                 expression="FILL(jobs, 0) / limit",

@@ -280,6 +280,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAccount]:
         "REAPER_MARGIN_SECONDS": str(MARGIN),
         "REAPER_GRACE_SECONDS": str(GRACE),
         "REAPER_POLL_SECONDS": "0",
+        "REAPER_SETTLE_SECONDS": "0",  # the drain's 15 s settle wait would be real time
         # Skip loading ~1300 sample AMIs per EC2 backend: seconds saved per test.
         "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
     }.items():

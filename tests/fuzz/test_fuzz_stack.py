@@ -5,9 +5,8 @@ random and unicode strings, deleted and duplicated keys and items, lists where s
 back), writes it as a stack file and runs `python -m components.plan` on it. It must end in
 exit 2 with messages that name a key (no traceback), or in a plan whose invariants hold
 (tests/fuzz/invariants.py). Reproducible: the "ci" profile is derandomized (a fixed seed per
-test) with a bounded deadline and example count: tests/fuzz takes about 10 s on an idle
-2-core machine, 30 s on a busy one;
-HYPOTHESIS_PROFILE=long explores further with random seeds.
+test) with a bounded deadline and example count: tests/fuzz takes about 13 s of CPU, 20 s on
+a busy 2-core machine; HYPOTHESIS_PROFILE=long explores further with random seeds.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from components.offline import plan as plan_command
 from components.offline.mocks import Plan
 from components.offline.plan import STAND_IN_PREFIX
 from components.offline.stack_file import read_stack_file
+from components.preflight import QuotaError
 from tests.fuzz.invariants import violations
 from tests.harness import DEV_STACK
 
@@ -39,7 +39,7 @@ settings.register_profile(
     "ci",
     derandomize=True,
     database=None,
-    max_examples=30,
+    max_examples=40,
     deadline=timedelta(seconds=20),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
@@ -121,8 +121,7 @@ VALUES = st.one_of(
 )
 OPERATIONS = ("replace", "delete", "wrap", "unwrap", "swap", "boundary", "duplicate", "unknown")
 # Where each section's keys live; "valid" mutations set one of them to a value its schema allows
-# (bounds, choices, patterns), so that many examples get as far as a plan. Not `preflight`:
-# preflight.failOnQuota raises outside the config layer, a traceback issue 19 owns.
+# (bounds, choices, patterns), so that many examples get as far as a plan.
 SECTIONS: dict[tuple[str, ...], Section] = {
     (): schema.TOP,
     ("network",): schema.NETWORK,
@@ -131,6 +130,9 @@ SECTIONS: dict[tuple[str, ...], Section] = {
     ("gitlab",): schema.GITLAB_SECTION,
     ("cache",): schema.CACHE_SECTION,
     ("images",): schema.IMAGES,
+    ("preflight",): schema.PREFLIGHT,
+    ("observability",): schema.OBSERVABILITY,
+    ("alerts",): schema.ALERTS,
     ("runners", "*"): schema.RUNNER,
     ("ecs", "taskDefinitions", "*"): schema.TASK_DEFINITION,
 }
@@ -183,6 +185,8 @@ def _boundary(value: Any, pick: int) -> Any:
     return NUMBERS[pick % len(NUMBERS)]
 
 
+# preflight.failOnQuota's refusal: a header of its own, then problems that name the key.
+QUOTAS_TOO_LOW = str(QuotaError([])).splitlines()[0]
 PLAIN_KINDS = ("string", "integer", "boolean", "choice", "strings")
 
 
@@ -297,7 +301,7 @@ def check_exit_2(err: str, repeat: bool, written: list[str]) -> None:
     if repeat:  # refused for the repeated key, or for something the reader meets first
         assert file_error, err
         return
-    if lines[0].startswith("invalid stack configuration"):
+    if lines[0].startswith(("invalid stack configuration", QUOTAS_TOO_LOW)):
         problems = lines[1 : lines.index("warnings:")] if "warnings:" in lines else lines[1:]
         for line in problems:
             assert line.startswith("  - ") and names_a_key(line[4:], written), line
@@ -305,7 +309,11 @@ def check_exit_2(err: str, repeat: bool, written: list[str]) -> None:
         assert file_error, lines[0]
 
 
-def run_example(folder: Path, text: str, repeat: bool, capsys: Any) -> None:
+def run_example(
+    folder: Path, text: str, repeat: bool, capsys: Any, written: list[str] | None = None
+) -> str:
+    """Plan the stack text (JSON, unless the keys it writes are given); returns what the plan
+    printed on standard error."""
     (folder / "Pulumi.fuzz.yaml").write_text(text, encoding="utf-8")
     captured: list[Plan] = []
     evaluate = plan_command.evaluate
@@ -320,12 +328,15 @@ def run_example(folder: Path, text: str, repeat: bool, capsys: Any) -> None:
     err = capsys.readouterr().err
     assert status in (0, 2), err
     if status == 2:
-        entries = json.loads(text)["config"] if not repeat else {}
-        check_exit_2(err, repeat, [k.split(":", 1)[-1] for k in entries])
-        return
+        if written is None:
+            entries = json.loads(text)["config"] if not repeat else {}
+            written = [k.split(":", 1)[-1] for k in entries]
+        check_exit_2(err, repeat, written)
+        return err
     assert not repeat, "a repeated key was accepted"
     (plan,) = captured
     assert violations(plan, STAND_IN_PREFIX) == []
+    return err
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +354,23 @@ def test_every_mutation_is_refused_cleanly_or_plans_soundly(
         run_example(folder, *case, capsys)
 
     example()
+
+
+@pytest.mark.parametrize(
+    ("tag", "first_line"),
+    [("fargate", QUOTAS_TOO_LOW), ("on", "invalid stack configuration (2 problem(s)):")],
+    ids=["alone", "among-warnings"],
+)
+def test_fail_on_quota_passes_the_fuzz_check_alone_and_among_warnings(
+    tag: str, first_line: str, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The example's 40 jobs need more than the default 6 vCPU quota: refused with the quota
+    named. A stack file with a warning (the tag `on`, text in YAML 1.2) gets the quota listed
+    among the file's problems instead; check_exit_2 accepts both forms."""
+    text = DEV_STACK.read_text().replace("tags: [fargate]", f"tags: [fargate, {tag}]")
+    text += f"  {PROJECT}:preflight:\n    failOnQuota: true\n"
+    err = run_example(folder, text, False, capsys, written=["preflight"])
+    assert err.splitlines()[0] == first_line
+    assert "  - preflight.failOnQuota: quota L-3032A538 (fargate: " in err
+    with pytest.raises(AssertionError):  # a quota line that does not name the key is refused
+        check_exit_2(err.replace("preflight.failOnQuota: quota", "quota"), False, [])

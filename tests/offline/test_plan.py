@@ -13,15 +13,8 @@ from components.eks.runner import TYPE_TOKEN as EKS_COMPONENT
 from components.offline import plan as plan_command
 from components.offline.mocks import REDACTED
 from components.offline.stack_input import ENCRYPTED, MISSING, REGION_FIX, STAND_IN_PREFIX
-from tests.harness import DEV_STACK, ROOT
+from tests.harness import DEV_STACK, ROOT, SECURE_TOKENS
 
-SECURE_TOKENS = """\
-  gitlab-fargate-runners:runnerTokens:
-    fargate:
-      secure: v1:c2VjdXJlLWZhcmdhdGU=
-    fargate-spot:
-      secure: v1:c2VjdXJlLWZhcmdhdGUtc3BvdA==
-"""
 ENCRYPTED_GITLAB_TOKEN = "  gitlab-fargate-runners:gitlabToken:\n    secure: v1:AAAA\n"
 REAL_LOOKING = "glrt-t1_SENTINELAbCdEfGhIjKlMnOp"
 

@@ -16,16 +16,9 @@ import pytest
 from components.offline import plan as plan_command
 from components.offline.stack_file import StackFileError, read_stack_file
 from components.offline.yaml_v3 import YamlError, go_float_text, load
-from tests.harness import DEV_STACK
+from tests.harness import DEV_STACK, SECURE_TOKENS
 
 UPSTREAM = Path(__file__).resolve().parent.parent / "upstream" / "yaml-v3-decode.json"
-TOKENS = """\
-  gitlab-fargate-runners:runnerTokens:
-    fargate:
-      secure: v1:c2VjdXJlLWZhcmdhdGU=
-    fargate-spot:
-      secure: v1:c2VjdXJlLWZhcmdhdGUtc3BvdA==
-"""
 
 
 @cache
@@ -40,7 +33,7 @@ def stack(folder: Path, replace: dict[str, str] | None = None, extra: str = "") 
         assert old in text, old
         text = text.replace(old, new, 1)
     path = folder / "Pulumi.test.yaml"
-    path.write_text(text + TOKENS + extra)
+    path.write_text(text + SECURE_TOKENS + extra)
     return path
 
 
