@@ -194,13 +194,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 def _aliases(request: Any) -> list[dict[str, Any]]:
-    """The registration's aliases, as specs (`aliasSpecs`) or, from older SDKs, URNs."""
-    found = [_alias(json_format.MessageToDict(alias)) for alias in request.aliases]
-    return found + [{"urn": urn} for urn in request.aliasURNs]
-
-
-def _alias(raw: dict[str, Any]) -> dict[str, Any]:
-    return raw.get("spec", raw) if "urn" not in raw else {"urn": raw["urn"]}
+    """The registration's aliases: the monitor supports `aliasSpecs`, so the SDK sends each
+    as a spec or, for an alias given as a URN string, that URN (never `aliasURNs`)."""
+    found = [json_format.MessageToDict(alias) for alias in request.aliases]
+    return [a["spec"] if "spec" in a else {"urn": a.get("urn", "")} for a in found]
 
 
 def _plain_call_args(raw: dict[str, Any]) -> dict[str, Any]:
