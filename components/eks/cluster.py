@@ -188,7 +188,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*cluster_deps, args.network]),
         )
         self.vpc_cni = self._vpc_cni_addon()
-        self.admin_entries = self._admin_access()
+        self._admin_access()
         # What the stack exports for people: no profile, as pulumi-eks builds it.
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.cluster.kubeconfig_json)
         api_rules = api_ingress_rules(
@@ -230,19 +230,19 @@ class EksCluster(pulumi.ComponentResource):
             for node_class, role_arn in self._args.node_role_arns.items()
         }
 
-    def _admin_access(self) -> list[aws.eks.AccessEntry]:
+    def _admin_access(self) -> None:
         """eks.adminRoleArns' entries, the program's own so that each is named by its
         principal (components/eks/cluster_access.py)."""
         admins = self._args.config.eks.admin_role_arns
         if not admins:
-            return []
+            return
         # Known at preview: the entries' names come from the list.
         deployer = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).arn
         entries = admin_entries(admins, deployer, lambda m: pulumi.log.warn(m, resource=self))
         admin_policy = self._args.aws.partition.apply(
             lambda p: cluster_access_policy_arn(p, CLUSTER_ADMIN_ACCESS_POLICY)
         )
-        return admin_access(
+        admin_access(
             self._name, self.cluster, self._args.cluster_name, entries, admin_policy, parent=self
         )
 

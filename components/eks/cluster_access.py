@@ -90,13 +90,12 @@ def admin_access(
     entries: Sequence[AdminEntry],
     admin_policy_arn: pulumi.Input[str],
     parent: pulumi.Resource,
-) -> list[aws.eks.AccessEntry]:
+) -> None:
     """The admin entries and their cluster-admin associations, named by principal. Releases
     before this one passed them to pulumi-eks by list position; the aliases adopt those
     resources (same principal at the same index, as the first update after the upgrade finds
     them) instead of creating a second entry for the principal, which EKS refuses."""
     cluster_resource = cluster.pulumi_resource_name  # pulumi-eks names its children after it
-    made: list[aws.eks.AccessEntry] = []
     for entry in entries:
         legacy = f"{cluster_resource}-{entry.legacy_key}"
         access_entry = aws.eks.AccessEntry(
@@ -122,8 +121,6 @@ def admin_access(
                 aliases=[pulumi.Alias(name=f"{legacy}-{ADMIN_POLICY_KEY}", parent=old_entry_urn)],
             ),
         )
-        made.append(access_entry)
-    return made
 
 
 def _slug(value: str) -> str:
