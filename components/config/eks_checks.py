@@ -1,5 +1,6 @@
 """EKS checks that need the parsed runners, cluster and network together: job pods that fit
-Fargate, a poll timeout that outlasts Fargate's launch rate, an API endpoint someone can reach."""
+Fargate, a poll timeout that outlasts Fargate's launch rate, an API endpoint someone can reach,
+one admin access entry per principal."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from components.config.model import EksSpec, NetworkSpec, RunnerSpec
 from components.config.reader import Reader
 from components.domain.eks_sizing import minimum_poll_timeout
 from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
+from components.domain.principals import principal_of
 
 PRIVATE_ACCESS_FIX = (
     "pulumi config set --path 'eks.privateAccessCidrs[0]' <your VPN or bastion CIDR> (or "
@@ -62,3 +64,22 @@ def check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> No
                 f"{EKS_FARGATE_POD_OVERHEAD_MIB} MiB Fargate overhead are taken; use at least "
                 "cpu 512 / memory 1024"
             )
+
+
+def check_admin_principals(r: Reader, eks: EksSpec) -> None:
+    """Two ARNs of one role (paths differ, the name does not: the same principal) would be
+    two access entries for it, which EKS refuses, and share one resource name."""
+    seen: dict[object, int] = {}
+    for index, arn in enumerate(eks.admin_role_arns):
+        principal = principal_of(arn)
+        if principal is None:
+            continue
+        if principal in seen:
+            first = seen[principal]
+            r.problem(
+                f"eks.adminRoleArns[{index}]: '{arn}' is the role of eks.adminRoleArns[{first}] "
+                f"('{eks.admin_role_arns[first]}'): a role's name identifies it in its account "
+                f"whatever its path, and EKS allows one access entry per role; keep one of them"
+            )
+        else:
+            seen[principal] = index

@@ -20,6 +20,7 @@ import pulumi
 from components.config import schema
 from components.config.architecture import check_architectures
 from components.config.eks_checks import (
+    check_admin_principals,
     check_eks_pod_room,
     check_eks_poll_timeout,
     check_private_endpoint,
@@ -310,6 +311,7 @@ def parse_config(
     eks = _parse_eks(r, top["eks"], mode)
     check_architectures(r, mode, resolved, ecs)
     if mode == "eks":
+        check_admin_principals(r, eks)
         check_eks_pod_room(r, resolved, eks)
         check_eks_poll_timeout(r, resolved, eks)
     network = _parse_network(r, top["network"], mode, [x.concurrency for x in resolved])

@@ -36,7 +36,8 @@ import pulumi_kubernetes as k8s
 from components.config import StackConfig
 from components.domain.eks_sizing import coredns_replicas
 from components.eks.cluster_access import (
-    admin_access_entries,
+    admin_access,
+    admin_entries,
     api_ingress_rules,
     kubeconfig_credentials,
     provider_kubeconfig,
@@ -187,6 +188,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*cluster_deps, args.network]),
         )
         self.vpc_cni = self._vpc_cni_addon()
+        self._admin_access()
         # What the stack exports for people: no profile, as pulumi-eks builds it.
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.cluster.kubeconfig_json)
         api_rules = api_ingress_rules(
@@ -218,11 +220,8 @@ class EksCluster(pulumi.ComponentResource):
         return self._args.network.public_subnet_ids
 
     def _access_entries(self) -> dict[str, pulumi_eks.AccessEntryArgs]:
-        partition = self._args.aws.partition
-        admin_policy = partition.apply(
-            lambda p: cluster_access_policy_arn(p, CLUSTER_ADMIN_ACCESS_POLICY)
-        )
-        entries = {
+        """What pulumi-eks creates: the Karpenter node roles' entries, keyed by node class."""
+        return {
             f"karpenter-{'nodes' if node_class == 'default' else node_class}": (
                 pulumi_eks.AccessEntryArgs(
                     principal_arn=role_arn, type=pulumi_eks.AccessEntryType.EC2_LINUX
@@ -230,16 +229,22 @@ class EksCluster(pulumi.ComponentResource):
             )
             for node_class, role_arn in self._args.node_role_arns.items()
         }
+
+    def _admin_access(self) -> None:
+        """eks.adminRoleArns' entries, the program's own so that each is named by its
+        principal (components/eks/cluster_access.py)."""
         admins = self._args.config.eks.admin_role_arns
-        if admins:
-            # Known at preview: the entries are plain inputs of the cluster.
-            deployer = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).arn
-            entries.update(
-                admin_access_entries(
-                    admins, deployer, admin_policy, lambda m: pulumi.log.warn(m, resource=self)
-                )
-            )
-        return entries
+        if not admins:
+            return
+        # Known at preview: the entries' names come from the list.
+        deployer = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).arn
+        entries = admin_entries(admins, deployer, lambda m: pulumi.log.warn(m, resource=self))
+        admin_policy = self._args.aws.partition.apply(
+            lambda p: cluster_access_policy_arn(p, CLUSTER_ADMIN_ACCESS_POLICY)
+        )
+        admin_access(
+            self._name, self.cluster, self._args.cluster_name, entries, admin_policy, parent=self
+        )
 
     def _pod_execution_role(
         self, log_group_names: list[pulumi.Output[str]], cluster_deps: list[pulumi.Resource]

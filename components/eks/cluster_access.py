@@ -1,5 +1,8 @@
 """Who reaches the cluster's API: admin access entries, 443 from the operators' networks, and
-the credentials the Kubernetes provider's kubeconfig runs `aws eks get-token` with.
+the credentials the Kubernetes provider's kubeconfig runs `aws eks get-token` with. Every one of
+them is named by what it admits (role, CIDR, security group), never by its list position: EKS
+allows one entry per principal, so an entry renamed by a reorder would fail to be created
+before its old name is deleted, and lock its admin out meanwhile.
 
 What pulumi-eks does on its own (components/offline/eks_model.py, at the pinned version):
 - EKS gives the principal that creates the cluster an admin access entry
@@ -13,8 +16,10 @@ What pulumi-eks does on its own (components/offline/eks_model.py, at the pinned 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -27,17 +32,44 @@ from components.domain.principals import principal_of
 HTTPS = 443
 
 
-def admin_access_entries(
-    admin_role_arns: Sequence[str],
-    deployer_arn: str,
-    admin_policy_arn: pulumi.Input[str],
-    warn: Callable[[str], None],
-) -> dict[str, pulumi_eks.AccessEntryArgs]:
+# pulumi-eks names what it makes from `accessEntries` `<cluster>-<key>` (the entry, a child of
+# its Cluster) and `<cluster>-<key>-<policy>` (the association, a child of the entry):
+# nodejs/eks/cluster/authenticationMode.ts:186, :198 and :207 at the pinned version.
+ACCESS_ENTRY_TYPE = "aws:eks/accessEntry:AccessEntry"
+ADMIN_POLICY_KEY = "cluster-admin"
+_NAME_CHARS = 40  # of the role name in a resource name; the hash keeps longer ones apart
+
+
+@dataclass(frozen=True)
+class AdminEntry:
+    """One eks.adminRoleArns role: its stable key, and the index-based key releases before
+    this one gave it (`admin-<index>`, in pulumi-eks' accessEntries) for the aliases."""
+
+    role_arn: str
+    key: str
+    legacy_key: str
+
+
+def admin_entry_key(role_arn: str) -> str:
+    """`admin-<role name>-<hash>`: follows the principal, not its position in the list, so
+    reordering or removing another role renames nothing. The hash is over the principal
+    (partition, account, kind, name; no path, which does not change the principal), so equal
+    role names in two accounts, or names cut short, stay apart."""
+    principal = principal_of(role_arn)
+    identity = "/".join(principal) if principal is not None else role_arn
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
+    label = _slug(principal.name if principal is not None else role_arn)[:_NAME_CHARS]
+    return f"admin-{label.strip('-')}-{digest}"
+
+
+def admin_entries(
+    admin_role_arns: Sequence[str], deployer_arn: str, warn: Callable[[str], None]
+) -> list[AdminEntry]:
     """A cluster-admin entry per configured role, except the role deploying the stack: EKS
     already gave it one. Roles match by account and name, since a session ARN drops the
     role's path (components/domain/principals.py)."""
     deployer = principal_of(deployer_arn)
-    entries: dict[str, pulumi_eks.AccessEntryArgs] = {}
+    entries: list[AdminEntry] = []
     for index, role_arn in enumerate(admin_role_arns):
         if deployer is not None and principal_of(role_arn) == deployer:
             warn(
@@ -47,16 +79,48 @@ def admin_access_entries(
                 "same role, or keep it out of eks.adminRoleArns (docs/eks-operations.md)"
             )
             continue
-        entries[f"admin-{index}"] = pulumi_eks.AccessEntryArgs(
-            principal_arn=role_arn,
-            access_policies={
-                "cluster-admin": pulumi_eks.AccessPolicyAssociationArgs(
-                    policy_arn=admin_policy_arn,
-                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                )
-            },
-        )
+        entries.append(AdminEntry(role_arn, admin_entry_key(role_arn), f"admin-{index}"))
     return entries
+
+
+def admin_access(
+    name: str,
+    cluster: pulumi_eks.Cluster,
+    cluster_name: str,
+    entries: Sequence[AdminEntry],
+    admin_policy_arn: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> None:
+    """The admin entries and their cluster-admin associations, named by principal. Releases
+    before this one passed them to pulumi-eks by list position; the aliases adopt those
+    resources (same principal at the same index, as the first update after the upgrade finds
+    them) instead of creating a second entry for the principal, which EKS refuses."""
+    cluster_resource = cluster.pulumi_resource_name  # pulumi-eks names its children after it
+    for entry in entries:
+        legacy = f"{cluster_resource}-{entry.legacy_key}"
+        access_entry = aws.eks.AccessEntry(
+            f"{name}-{entry.key}",
+            cluster_name=cluster_name,
+            principal_arn=entry.role_arn,
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=[cluster],
+                aliases=[pulumi.Alias(name=legacy, parent=cluster)],
+            ),
+        )
+        old_entry_urn = pulumi.create_urn(legacy, ACCESS_ENTRY_TYPE, parent=cluster)
+        aws.eks.AccessPolicyAssociation(
+            f"{name}-{entry.key}-{ADMIN_POLICY_KEY}",
+            cluster_name=cluster_name,
+            principal_arn=access_entry.principal_arn,
+            policy_arn=admin_policy_arn,
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+            opts=pulumi.ResourceOptions(
+                parent=access_entry,
+                depends_on=[access_entry],
+                aliases=[pulumi.Alias(name=f"{legacy}-{ADMIN_POLICY_KEY}", parent=old_entry_urn)],
+            ),
+        )
 
 
 def _slug(value: str) -> str:

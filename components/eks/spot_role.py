@@ -6,7 +6,8 @@ The account has at most one such role, so the program looks it up at preview and
 - keeps declaring it when it carries this stack's tags (created by an earlier `pulumi up`;
   `import_` re-adopts it after a destroy, since destroy retains it);
 - leaves it alone when someone else created it (creating a second one would fail).
-Destroy retains it (retain_on_delete): other Spot users in the account may rely on it.
+It is never deleted (retain_on_delete): removing the last spot runner and `pulumi destroy` only
+drop it from the state, since other Spot users in the account may rely on it.
 """
 
 from __future__ import annotations

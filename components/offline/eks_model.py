@@ -30,6 +30,7 @@ SOURCE_REPO = "pulumi/pulumi-eks"
 SOURCE_COMMIT = "7bf0c1b179932ce51cb02dfc4f9bd0d7550cb0cd"
 CLUSTER_TS = "nodejs/eks/cluster/cluster.ts"
 CNI_ADDON_TS = "nodejs/eks/addons/cni-addon.ts"
+AUTH_TS = "nodejs/eks/cluster/authenticationMode.ts"
 
 CLUSTER_TYPE = "eks:index:Cluster"
 ADDON = "aws:eks/addon:Addon"
@@ -106,6 +107,24 @@ RULES: dict[str, Rule] = {
         CLUSTER_TS,
         1051,
         "createAccessEntries(name, eksCluster.name, args.accessEntries || {}, {",
+    ),
+    "access-entry-name": Rule(
+        "the entry for accessEntries key K of Cluster C is named C-K, a child of the Cluster",
+        AUTH_TS,
+        186,
+        "`${componentName}-${name}`,",
+    ),
+    "access-policy-name": Rule(
+        "its access policy P is an AccessPolicyAssociation named C-K-P ...",
+        AUTH_TS,
+        198,
+        "`${componentName}-${name}-${associationName}`,",
+    ),
+    "access-policy-parent": Rule(
+        "... whose parent is the entry",
+        AUTH_TS,
+        207,
+        "parent: entry,",
     ),
     "security-groups": Rule(
         "a cluster security group (and node security group) unless skipDefaultSecurityGroups "

@@ -114,6 +114,17 @@ def test_the_same_admin_role_twice_is_refused() -> None:
     one_problem(raw, "eks.adminRoleArns", role, "more than once")
 
 
+def test_one_admin_role_under_two_paths_is_refused() -> None:
+    """Same account and name, another path: one principal, so one access entry (EKS refuses a
+    second) and one resource name (components/eks/cluster_access.py)."""
+    first = "arn:aws:iam::123456789012:role/admins"
+    again = "arn:aws:iam::123456789012:role/team/admins"
+    other = "arn:aws:iam::210987654321:role/team/admins"
+    raw = {"mode": "eks", "eks": {"adminRoleArns": [first, other, again]}}
+    problem = one_problem(raw, "eks.adminRoleArns[2]", again, "eks.adminRoleArns[0]", first)
+    assert len([p for p in problems(raw) if "adminRoleArns" in p]) == 1, problem
+
+
 def test_a_role_where_a_policy_goes_is_refused() -> None:
     role = "arn:aws:iam::123456789012:role/ci"
     entry = {"name": "d", "image": "debian:12", "taskRolePolicyArns": [role]}

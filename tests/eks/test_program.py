@@ -87,13 +87,17 @@ def test_access_entries(plan: Plan, full_plan: Plan) -> None:
     assert entries == {
         "karpenter-nodes": {"type": "EC2_LINUX", "principalArn": role_arn("eks-karpenter-node")}
     }
-    admin = full_plan.one(CLUSTER).inputs["accessEntries"]["admin-0"]
-    assert admin["principalArn"] == ADMIN_ROLE
-    (policy,) = admin["accessPolicies"].values()
-    assert policy["policyArn"] == (
+    assert plan.all("aws:eks/accessEntry:AccessEntry") == []
+    # The admin's entry is the program's, named by the role (tests/eks/test_admin_access.py).
+    assert all(k.startswith("karpenter-") for k in full_plan.one(CLUSTER).inputs["accessEntries"])
+    admin = full_plan.one("aws:eks/accessEntry:AccessEntry")
+    assert admin.inputs["principalArn"] == ADMIN_ROLE
+    policy = full_plan.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert policy.parent == admin.urn
+    assert policy.inputs["policyArn"] == (
         "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
     )
-    assert policy["accessScope"] == {"type": "cluster"}
+    assert policy.inputs["accessScope"] == {"type": "cluster"}
 
 
 @pytest.mark.parametrize("which", ["plan", "full_plan"])

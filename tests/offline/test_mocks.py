@@ -55,3 +55,32 @@ def test_two_resources_with_one_urn_fail_the_evaluation_as_preview_does() -> Non
 
     with pytest.raises(DuplicateUrnError, match=r"same-name.*Duplicate resource URN"):
         record(build, {})
+
+
+def test_aliases_are_recorded_as_the_engine_receives_them() -> None:
+    """Aliases decide whether the engine adopts an old resource or creates a new one (see
+    tests/eks/test_admin_access.py): the recorder keeps both forms."""
+    import pulumi
+
+    from components.offline.mocks import record
+    from components.topology import StackResult
+
+    old = "urn:pulumi:dev::gitlab-fargate-runners::test:index:Thing::before"
+
+    def build(warn: object) -> StackResult:
+        parent = pulumi.CustomResource("test:index:Parent", "parent", {})
+        pulumi.CustomResource(
+            "test:index:Thing",
+            "after",
+            {},
+            opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="earlier", parent=parent), old]),
+        )
+        return StackResult(outputs={}, rendered_files={})
+
+    plan = record(build, {})
+    parent = plan.named("parent")
+    assert plan.named("after").aliases == [
+        {"name": "earlier", "parentUrn": parent.urn},
+        {"urn": old},
+    ]
+    assert parent.aliases == []
