@@ -38,3 +38,12 @@ def function_name_for(prefix: str, role: str) -> str:
     digest = hashlib.sha256(prefix.encode()).hexdigest()[:8]
     keep = LAMBDA_FUNCTION_NAME_LIMIT - len(role) - len(digest) - 2
     return f"{prefix[:keep]}-{digest}-{role}"
+
+
+def keyed_name(label: str, identity: str, max_label: int = 40) -> str:
+    """`<label>-<hash>` for a resource that follows what it is (a principal, a policy) rather
+    than its position in a list: reordering the list renames nothing. The label is slugged
+    and cut to `max_label`; the hash of the full identity keeps cut or equal labels apart."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:max_label].strip("-")
+    return f"{slug}-{digest}"

@@ -23,6 +23,7 @@ from components.ecs.iam import (
     execution_role_policy,
     job_role_path,
 )
+from components.naming import keyed_name
 from components.shared.aws import child
 from components.shared.images import ImageCacheInfo, pull_through_policy
 
@@ -84,6 +85,11 @@ def _execution_role(args: CatalogueArgs) -> aws.iam.Role:
     return role
 
 
+def policy_attachment_key(policy_arn: str) -> str:
+    """`policy-<policy name>-<hash of the ARN>`: one name per attached policy."""
+    return f"policy-{keyed_name(policy_arn.rsplit('/', 1)[-1], policy_arn)}"
+
+
 def create_catalogue(args: CatalogueArgs) -> Catalogue:
     """One Fargate task definition per catalogue entry; a task role only where asked for."""
     execution_role = _execution_role(args)
@@ -103,10 +109,19 @@ def create_catalogue(args: CatalogueArgs) -> Catalogue:
             )
             for index, policy_arn in enumerate(entry.task_role_policy_arns):
                 aws.iam.RolePolicyAttachment(
-                    f"{args.name}-task-{entry.name}-policy-{index}",
+                    f"{args.name}-task-{entry.name}-{policy_attachment_key(policy_arn)}",
                     role=task_role.name,
                     policy_arn=policy_arn,
-                    opts=child(args.parent),
+                    # Named after the policy, not its place in the list: reordering the list
+                    # replaced attachments create-before-delete, and deleting an old one
+                    # detached the policy its successor had just "attached". The alias keeps
+                    # stacks from before that from recreating theirs.
+                    opts=child(
+                        args.parent,
+                        aliases=[
+                            pulumi.Alias(name=f"{args.name}-task-{entry.name}-policy-{index}")
+                        ],
+                    ),
                 )
             task_roles.append(task_role)
         containers = pulumi.Output.all(args.jobs_log_group.name, args.region).apply(

@@ -16,7 +16,6 @@ What pulumi-eks does on its own (components/offline/eks_model.py, at the pinned 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import pulumi_eks
 
 from components.config import EksSpec
 from components.domain.principals import principal_of
+from components.naming import keyed_name
 
 HTTPS = 443
 
@@ -57,9 +57,8 @@ def admin_entry_key(role_arn: str) -> str:
     role names in two accounts, or names cut short, stay apart."""
     principal = principal_of(role_arn)
     identity = "/".join(principal) if principal is not None else role_arn
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
-    label = _slug(principal.name if principal is not None else role_arn)[:_NAME_CHARS]
-    return f"admin-{label.strip('-')}-{digest}"
+    label = principal.name if principal is not None else role_arn
+    return f"admin-{keyed_name(label, identity, _NAME_CHARS)}"
 
 
 def admin_entries(

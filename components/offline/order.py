@@ -65,6 +65,8 @@ REPLACEMENT_INPUTS: dict[str, tuple[str, ...]] = {
     # ForceNew; internal/service/sns/topic.go: so is name.
     "aws:sns/topicSubscription:TopicSubscription": ("endpoint", "protocol", "topic"),
     "aws:sns/topic:Topic": ("name",),
+    # internal/service/iam/role_policy_attachment.go: role and policy_arn are ForceNew.
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
 }
 
 # Resource types whose delete does something beyond removing the resource: a replacement or a
@@ -77,6 +79,9 @@ SIDE_EFFECT_DELETES: dict[str, str] = {
     "kubernetes:helm.sh/v3:Release": "deletes the release's pods (a manager's running jobs)",
     "aws:sns/topicSubscription:TopicSubscription": (
         "its email successor is pending until someone confirms it: alarms notify nobody"
+    ),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (
+        "detaches the policy from the role, also when its successor attached the same one"
     ),
 }
 

@@ -16,6 +16,7 @@ from components.ecs.iam import (
     task_arn_pattern,
     task_definition_family_arn,
 )
+from components.ecs.task_definitions import policy_attachment_key
 from components.offline.mocks import MOCK_ACCOUNT, Plan
 from tests.ecs.support import (
     ATTACHMENT,
@@ -212,7 +213,9 @@ def test_roles_trust_only_their_service(ecs_existing_vpc_plan: Plan) -> None:
                 "Condition": {"StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT}},
             }
         ]
-    task_policy = named(plan, ATTACHMENT, "ecs-task-node-policy-0")
+    task_policy = named(
+        plan, ATTACHMENT, f"ecs-task-node-{policy_attachment_key(TASK_ROLE_POLICY)}"
+    )
     assert task_policy["policyArn"] == TASK_ROLE_POLICY
     assert plan.all(ROLE) and not [r for r in plan.all(ROLE) if r.name == "ecs-task-debian-role"]
 
