@@ -34,6 +34,19 @@ EXISTING_VPC = {
 TASK_ROLE_POLICY = "arn:aws:iam::123456789012:policy/ci-deploy"
 
 
+def big_catalogue(entries: int, arm64_every_other: bool = False) -> list[dict[str, Any]]:
+    """`entries` catalogue entries, each with a task role: the IAM size tests' catalogue."""
+    return [
+        {
+            "name": f"image-{i:02d}",
+            "image": f"registry.example.com/ci/image-{i:02d}:1",
+            "taskRolePolicyArns": [TASK_ROLE_POLICY],
+            **({"architecture": "arm64"} if arm64_every_other and i % 2 else {}),
+        }
+        for i in range(entries)
+    ]
+
+
 def component(plan: Plan) -> RecordedResource:
     return plan.one(COMPONENT)
 

@@ -13,7 +13,7 @@ import pytest
 
 from components.ecs.iam import ROLE_INLINE_POLICY_LIMIT
 from components.offline.mocks import MOCK_ACCOUNT, Plan, evaluate
-from tests.ecs.support import ROLE_POLICY, TASK_ROLE_POLICY
+from tests.ecs.support import ROLE_POLICY, big_catalogue
 from tests.harness import dev_config
 
 # A long but real stack name and the longest region name stretch every ARN the policy names.
@@ -29,14 +29,7 @@ def catalogue_plan(entries: int) -> Plan:
     config = dev_config()
     config["ecs"] = {
         **config["ecs"],
-        "taskDefinitions": [
-            {
-                "name": f"image-{i:02d}",
-                "image": f"registry.example.com/ci/image-{i:02d}:1",
-                "taskRolePolicyArns": [TASK_ROLE_POLICY],
-            }
-            for i in range(entries)
-        ],
+        "taskDefinitions": big_catalogue(entries),
     }
     return evaluate(config, stack=STACK, extra_config={"aws:region": REGION})
 

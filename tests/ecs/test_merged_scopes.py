@@ -23,7 +23,13 @@ import pytest
 from components.ecs.iam import ROLE_INLINE_POLICY_LIMIT
 from components.offline.mock_answers import state_for
 from components.offline.mocks import Plan, evaluate
-from tests.ecs.support import ASG, CLUSTER, ROLE_POLICY, TASK_DEFINITION, TASK_ROLE_POLICY
+from tests.ecs.support import (
+    ASG,
+    CLUSTER,
+    ROLE_POLICY,
+    TASK_DEFINITION,
+    big_catalogue,
+)
 from tests.ecs.test_iam_size import REGION, STACK, real_size
 from tests.harness import dev_config, sentinel
 from tests.offline.invariants import alarms_go_first, drains_first, egress_outlives
@@ -50,15 +56,7 @@ def merged_plan(shards_per_runner: int, entries: int) -> Plan:
     config["ecs"] = {
         **config["ecs"],
         "maxJobsPerManager": 20,
-        "taskDefinitions": [
-            {
-                "name": f"image-{i:02d}",
-                "image": f"registry.example.com/ci/image-{i:02d}:1",
-                "taskRolePolicyArns": [TASK_ROLE_POLICY],
-                **({"architecture": "arm64"} if i % 2 else {}),
-            }
-            for i in range(entries)
-        ],
+        "taskDefinitions": big_catalogue(entries, arm64_every_other=True),
     }
     return evaluate(config, stack=STACK, extra_config={"aws:region": REGION})
 
