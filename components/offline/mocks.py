@@ -69,6 +69,9 @@ class RecordedResource:
     # URN of the explicit provider it is managed by: the engine deletes it before its provider
     # (pulumi/pulumi pkg/resource/graph/dependency_graph.go, DependingOn follows Provider).
     provider: str = ""
+    # Previous identities (alias specs or URNs): the engine moves such a resource's state to it
+    # instead of deleting the old one and creating this one.
+    aliases: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -168,6 +171,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     import_id=request.importId,
                     # A provider reference is "<urn>::<id>".
                     provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
+                    aliases=[json_format.MessageToDict(a) for a in request.aliases],
                 )
             )
         return response

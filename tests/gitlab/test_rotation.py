@@ -106,3 +106,33 @@ def test_only_the_current_runner_feeds_the_token_store(mode: str) -> None:
     users = {r.name: {u.type for u in token_users(p, r)} for r in p.all(USER_RUNNER)}
     for name, types in users.items():
         assert (store in types) == name.endswith("-g1"), (name, types)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stack_from_before_the_generations_keeps_its_runner_as_the_current_one(
+    mode: str,
+) -> None:
+    """Upgrading changes no token: the one runner per entry of an older stack
+    (`gitlab-runner-<runner>`, same parent) is the current generation's, by alias (an empty
+    parentUrn without noParent is "default to current parent": pulumi 3.272.0
+    pulumi/runtime/resource.py, create_alias_spec, line 346)."""
+    p = plan(mode, 1)
+    for runner in (r["name"] for r in p.outputs["runners"]):
+        current = p.one(USER_RUNNER, f"gitlab-runner-{runner}-g1")
+        assert current.aliases == [{"spec": {"name": f"gitlab-runner-{runner}", "parentUrn": ""}}]
+        assert p.one(USER_RUNNER, f"gitlab-runner-{runner}-g0").aliases == []
+        # Same note as the pre-generation runner of generation 1: the alias updates nothing.
+        assert "token generation 1." in current.inputs["maintenanceNote"]
+
+
+def test_removing_an_ecs_runner_deletes_a_runner_still_in_use_as_documented() -> None:
+    """The one edit the two generations do not cover: a removed runners[] entry keeps no
+    runner in GitLab, so the ECS managers refreshed off its token drain after its runners are
+    gone. docs/gitlab.md ("Removing a runner") says so and how to avoid it (pause first)."""
+    config = rotation_config("ecs", 1)
+    config["runners"] = config["runners"][:1]
+    problems = runners_outlive_drains(plan("ecs", 1), run_program(config))
+    assert problems == [
+        "gitlab-runner-fargate-spot-g1 is deleted while the managers of "
+        "['ecs-runner-tokens-version'] drain"
+    ]
