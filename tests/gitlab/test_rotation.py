@@ -5,10 +5,11 @@ Why ordering alone cannot do it: a replacement deletes the old runner at the end
 `pulumi up`, after the token stores and managers are updated, but neither drain is over then.
 ECS: the launch template change starts an instance refresh that AWS runs asynchronously; the
 old manager drains for up to ecs.jobTimeoutSeconds after `pulumi up` has returned. EKS: the
-Helm release (no skipAwait) waits for the upgraded Deployment's new pod to be Ready, not for
-the old pod's terminationGracePeriodSeconds (eks.jobTimeoutSeconds + 300 s). So the program
-keeps two generations in GitLab: the managers get the new runner's token, the previous
-runner is deleted by the NEXT rotation.
+Helm release (no skipAwait) waits for the upgraded Deployment's new pod to be Ready (helm
+pkg/kube/ready.go, ReadyChecker.deploymentReady counts the new ReplicaSet's ReadyReplicas
+only), not for the old pod's terminationGracePeriodSeconds (eks.jobTimeoutSeconds + 300 s).
+So the program keeps two generations in GitLab: the managers get the new runner's token, the
+previous runner is deleted by the NEXT rotation.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ a test can assert `== []` and show every broken pair at once:
   `pulumi up` has returned (an ECS instance refresh runs on in AWS; the EKS Helm upgrade waits
   for the new manager pod to be Ready, not for the old one's termination grace period), and
   every delete of the update, a replacement's old runner included, happens before that: a
-  deleted runner's token is revoked, and the draining manager can no longer report its jobs.
+  deleted runner's token is revoked and its running jobs lose their runner in GitLab.
 """
 
 from __future__ import annotations
