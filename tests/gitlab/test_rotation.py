@@ -15,7 +15,11 @@ previous runner is deleted by the NEXT rotation.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +31,9 @@ from tests.harness import run_program
 from tests.offline.invariants import USER_RUNNER, runners_outlive_drains, token_users
 
 MODES = ("ecs", "eks")
+RELEASE = "kubernetes:helm.sh/v3:Release"
+UPSTREAM = Path(__file__).resolve().parent.parent / "upstream"
+FACTS = json.loads((UPSTREAM / "rotation.json").read_text())
 
 
 def rotation_config(mode: str, generation: int) -> dict[str, Any]:
@@ -137,3 +144,62 @@ def test_removing_an_ecs_runner_deletes_a_runner_still_in_use_as_documented() ->
         "gitlab-runner-fargate-spot-g1 is deleted while the managers of "
         "['ecs-runner-tokens-version'] drain"
     ]
+
+
+def test_the_eks_upgrade_returns_before_the_old_manager_pod_has_drained() -> None:
+    """Why EKS needs the previous runner too: each runner release waits (no skipAwait), and
+    that wait is Helm's ready check, which looks at the Deployment's new ReplicaSet only
+    (tests/upstream/rotation.json, derived by scripts/rotation_facts.py); the old pod's grace
+    period (job timeout + 300 s) also outlasts the release's own timeout."""
+    quotes = FACTS["quotes"]
+    assert set(quotes) == {
+        "release-upgrade-waits-unless-skip-await",
+        "deployment-uses-new-replicaset",
+        "deployment-ready-counts-the-new-replicaset",
+    }
+    assert quotes["deployment-ready-counts-the-new-replicaset"]["lines"] == [302]
+    assert FACTS["provenance"]["generator"] == "scripts/rotation_facts.py"
+    p = plan("eks", 1)
+    for runner in (r["name"] for r in p.outputs["runners"]):
+        release = p.one(RELEASE, f"eks-runner-{runner}-release")
+        assert not release.inputs.get("skipAwait")
+        assert release.inputs["timeout"] < 3600 + 300  # eks.jobTimeoutSeconds + 300
+
+
+SOURCES = ("PULUMI_KUBERNETES_SRC", "HELM_SRC")
+
+
+@pytest.mark.skipif(
+    not all(os.environ.get(v) for v in SOURCES),
+    reason="set PULUMI_KUBERNETES_SRC and HELM_SRC to their git directories",
+)
+def test_the_rotation_facts_are_what_the_generator_derives(tmp_path: Path) -> None:
+    """Re-derives tests/upstream/rotation.json from the mirrors at the recorded refs."""
+    refs = {
+        repo: fact["ref"].split(" ")[0]
+        for repo, fact in FACTS["provenance"].items()
+        if isinstance(fact, dict)
+    }
+    out = tmp_path / "rotation.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "scripts/rotation_facts.py",
+            "--kubernetes-src",
+            os.environ["PULUMI_KUBERNETES_SRC"],
+            "--kubernetes-ref",
+            refs["pulumi/pulumi-kubernetes"],
+            "--helm-src",
+            os.environ["HELM_SRC"],
+            "--helm-ref",
+            refs["helm/helm"],
+            "--out",
+            str(out),
+        ],
+        cwd=UPSTREAM.parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text()) == FACTS
