@@ -69,9 +69,10 @@ class RecordedResource:
     # URN of the explicit provider it is managed by: the engine deletes it before its provider
     # (pulumi/pulumi pkg/resource/graph/dependency_graph.go, DependingOn follows Provider).
     provider: str = ""
-    # Previous identities (alias specs or URNs): the engine moves such a resource's state to it
-    # instead of deleting the old one and creating this one.
-    aliases: list[Any] = field(default_factory=list)
+    # The names it had before (`aliases`): a spec is {"name", "type", "parentUrn", ...} as the
+    # SDK sends it (`aliasSpecs`), an old URN is {"urn": ...}. The engine adopts the resource
+    # found at one of them instead of creating a new one and deleting the old.
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -171,7 +172,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     import_id=request.importId,
                     # A provider reference is "<urn>::<id>".
                     provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
-                    aliases=[json_format.MessageToDict(a) for a in request.aliases],
+                    aliases=_aliases(request),
                 )
             )
         return response
@@ -190,6 +191,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return provider_pb2.CallResponse(
             **{"return": _sync_await(serialize_properties(result, {}))}
         )
+
+
+def _aliases(request: Any) -> list[dict[str, Any]]:
+    """The registration's aliases: the monitor supports `aliasSpecs`, so the SDK sends each
+    as a spec or, for an alias given as a URN string, that URN (never `aliasURNs`)."""
+    found = [json_format.MessageToDict(alias) for alias in request.aliases]
+    return [a["spec"] if "spec" in a else {"urn": a.get("urn", "")} for a in found]
 
 
 def _plain_call_args(raw: dict[str, Any]) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def test_a_stack_from_before_the_generations_keeps_its_runner_as_the_current_one
     p = plan(mode, 1)
     for runner in (r["name"] for r in p.outputs["runners"]):
         current = p.one(USER_RUNNER, f"gitlab-runner-{runner}-g1")
-        assert current.aliases == [{"spec": {"name": f"gitlab-runner-{runner}", "parentUrn": ""}}]
+        assert current.aliases == [{"name": f"gitlab-runner-{runner}", "parentUrn": ""}]
         assert p.one(USER_RUNNER, f"gitlab-runner-{runner}-g0").aliases == []
         # Same note as the pre-generation runner of generation 1: the alias updates nothing.
         assert "token generation 1." in current.inputs["maintenanceNote"]
