@@ -52,8 +52,8 @@ GITLAB_SECTION = Section(
             "tokenRotation",
             "integer",
             0,
-            "Token generation: change it (e.g. +1) to replace the runners in GitLab and move "
-            "the managers onto new tokens.",
+            "Token generation: raise it by 1 (at most once per job timeout + 15 min) to move "
+            "the managers onto new runners; the previous runners stay until the next rotation.",
             minimum=0,
         ),
     ),

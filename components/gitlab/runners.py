@@ -4,6 +4,11 @@ creates in GitLab (pulumi-gitlab UserRunner) with `gitlab.createRunners`.
 Every token is a secret Output that flows only into a mode's secret store (Secrets Manager for
 ECS, a Kubernetes Secret for EKS). The managers' stores depend on these tokens, so on
 `pulumi destroy` Pulumi deletes the managers before it removes the runners from GitLab.
+
+Two generations live in GitLab: `gitlab.tokenRotation` N gives the managers generation N's
+token and keeps generation N-1's runner untouched, so the managers still draining with it
+after the rotation (an ECS instance refresh, an EKS pod in its grace period: both outlast
+`pulumi up`) can report their jobs. Generation N-2 leaves the program and is deleted.
 """
 
 from __future__ import annotations
@@ -39,16 +44,24 @@ def maximum_timeout(config: StackConfig) -> int:
     return config.eks.job_timeout_seconds
 
 
-def maintenance_note(config: StackConfig, stack: str) -> str:
-    """Changes with gitlab.tokenRotation; the runners replace on any change of it."""
+def maintenance_note(stack: str, generation: int) -> str:
+    """Names the runner's token generation: constant for one generation's runner."""
     return (
         f"Managed by Pulumi ({PROJECT}/{stack}); token generation "
-        f"{config.gitlab.token_rotation}. Edit the stack config, not this runner."
+        f"{generation}. Edit the stack config, not this runner."
     )
 
 
-def user_runner_args(config: StackConfig, runner: RunnerSpec, stack: str) -> dict[str, Any]:
-    """The UserRunner inputs of one runners[] entry (POST /user/runners fields)."""
+def generations(config: StackConfig) -> tuple[int, ...]:
+    """The token generations kept in GitLab, current first: N and, once there was one, N-1."""
+    current = config.gitlab.token_rotation
+    return (current, current - 1) if current > 0 else (current,)
+
+
+def user_runner_args(
+    config: StackConfig, runner: RunnerSpec, stack: str, generation: int
+) -> dict[str, Any]:
+    """The UserRunner inputs of one runners[] entry and generation (POST /user/runners)."""
     spec = config.gitlab
     prefix = spec.description or f"{PROJECT}/{stack}"
     args: dict[str, Any] = {
@@ -60,7 +73,7 @@ def user_runner_args(config: StackConfig, runner: RunnerSpec, stack: str) -> dic
         "paused": spec.paused,
         "access_level": spec.access_level,
         "maximum_timeout": maximum_timeout(config),
-        "maintenance_note": maintenance_note(config, stack),
+        "maintenance_note": maintenance_note(stack, generation),
     }
     if spec.runner_type == "group":
         args["group_id"] = spec.group_id
@@ -75,8 +88,10 @@ class GitLabRunnersArgs:
 
 
 class GitLabRunners(pulumi.ComponentResource):
-    """One GitLab runner per runners[] entry, through a provider built from the stack's
-    gitlabUrl and gitlabToken (never from ambient GITLAB_TOKEN settings)."""
+    """Two GitLab runners per runners[] entry (the current and the previous token
+    generation, `{name}-runner-<runner>-g<generation>`), through a provider built from the
+    stack's gitlabUrl and gitlabToken (never from ambient GITLAB_TOKEN settings). Only the
+    current generation's token is handed on."""
 
     tokens: dict[str, pulumi.Output[str]]
 
@@ -96,21 +111,29 @@ class GitLabRunners(pulumi.ComponentResource):
         stack = pulumi.get_stack()
         self.tokens = {}
         self.runner_ids: dict[str, pulumi.Output[str]] = {}
+        current, *previous = generations(config)
         for runner in config.runners:
-            created = gitlab.UserRunner(
-                f"{name}-runner-{runner.name}",
-                **user_runner_args(config, runner, stack),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    provider=provider,
-                    # tokenRotation changes the note: a new runner and token, then the old
-                    # runner is deleted once the managers hold the new one.
-                    replace_on_changes=["maintenanceNote"],
-                    additional_secret_outputs=["token"],
-                ),
-            )
-            self.tokens[runner.name] = pulumi.Output.secret(created.token)
-            self.runner_ids[runner.name] = created.id
+            created = {
+                generation: gitlab.UserRunner(
+                    f"{name}-runner-{runner.name}-g{generation}",
+                    **user_runner_args(config, runner, stack, generation),
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        provider=provider,
+                        additional_secret_outputs=["token"],
+                        # A stack from before the generations: its one runner is the
+                        # current generation's (the note, and so the token, are unchanged).
+                        aliases=(
+                            [pulumi.Alias(name=f"{name}-runner-{runner.name}")]
+                            if generation == current
+                            else []
+                        ),
+                    ),
+                )
+                for generation in (current, *previous)
+            }
+            self.tokens[runner.name] = pulumi.Output.secret(created[current].token)
+            self.runner_ids[runner.name] = created[current].id
         self.register_outputs({"runnerIds": self.runner_ids})
 
 

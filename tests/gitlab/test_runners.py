@@ -58,8 +58,14 @@ PLANS = {"ecs": ecs_plan, "eks": eks_plan}
 STORES = {"ecs": (SECRET_VERSION,), "eks": (K8S_SECRET,)}
 
 
-def user_runners(plan: Plan) -> dict[str, RecordedResource]:
-    return {r.name.removeprefix("gitlab-runner-"): r for r in plan.all(USER_RUNNER)}
+def user_runners(plan: Plan, generation: int = 0) -> dict[str, RecordedResource]:
+    """{runner: its GitLab runner of one token generation} (tests/gitlab/test_rotation.py)."""
+    suffix = f"-g{generation}"
+    return {
+        r.name.removeprefix("gitlab-runner-").removesuffix(suffix): r
+        for r in plan.all(USER_RUNNER)
+        if r.name.endswith(suffix)
+    }
 
 
 def test_one_gitlab_runner_per_ecs_runner_with_its_tags_type_and_timeout() -> None:
@@ -78,7 +84,7 @@ def test_one_gitlab_runner_per_ecs_runner_with_its_tags_type_and_timeout() -> No
 
 
 def test_one_gitlab_runner_per_eks_runner_with_its_tags_type_and_timeout() -> None:
-    runners = user_runners(eks_plan())
+    runners = user_runners(eks_plan(), 2)
     assert set(runners) == {"fargate", "spot"}
     assert runners["spot"].inputs["tagLists"] == ["eks-spot", "cheap"]
     for runner in runners.values():
@@ -91,9 +97,13 @@ def test_one_gitlab_runner_per_eks_runner_with_its_tags_type_and_timeout() -> No
 
 
 @pytest.mark.parametrize("mode", PLANS)
-def test_a_token_rotation_replaces_the_runner(mode: str) -> None:
-    for runner in user_runners(PLANS[mode]()).values():
-        assert runner.replace_on_changes == ["maintenanceNote"]
+def test_a_token_rotation_adds_a_runner_and_replaces_none(mode: str) -> None:
+    """The generation is in the runner's name, not an input to replace on: a rotation creates
+    the new generation's runner beside the previous one (tests/gitlab/test_rotation.py)."""
+    for runner in PLANS[mode]().all(USER_RUNNER):
+        assert runner.replace_on_changes == []
+    assert set(user_runners(eks_plan(), 1)) == set(user_runners(eks_plan(), 2))
+    assert "token generation 1" in user_runners(eks_plan(), 1)["spot"].inputs["maintenanceNote"]
 
 
 @pytest.mark.parametrize("mode", PLANS)
@@ -129,8 +139,8 @@ def test_ecs_secret_holds_every_created_token() -> None:
     plan = ecs_plan()
     stored = json.loads(plan.one(SECRET_VERSION).inputs["secretString"])
     assert stored == {
-        "fargate": created_token("gitlab-runner-fargate"),
-        "fargate-spot": created_token("gitlab-runner-fargate-spot"),
+        "fargate": created_token("gitlab-runner-fargate-g0"),
+        "fargate-spot": created_token("gitlab-runner-fargate-spot-g0"),
     }
     assert plan.one(SECRET_VERSION).redacted_inputs["secretString"] == REDACTED
 
@@ -139,8 +149,9 @@ def test_eks_secret_holds_its_runners_created_token() -> None:
     plan = eks_plan()
     for name in ("fargate", "spot"):
         secret = plan.one(K8S_SECRET, f"eks-runner-{name}-token")
-        assert secret.inputs["stringData"]["runner-token"] == created_token(f"gitlab-runner-{name}")
-        assert created_token(f"gitlab-runner-{name}") not in json.dumps(secret.redacted_inputs)
+        token = created_token(f"gitlab-runner-{name}-g2")
+        assert secret.inputs["stringData"]["runner-token"] == token
+        assert token not in json.dumps(secret.redacted_inputs)
 
 
 def test_ecs_manager_depends_on_the_runners_so_destroy_removes_it_first() -> None:
@@ -154,7 +165,7 @@ def test_ecs_manager_depends_on_the_runners_so_destroy_removes_it_first() -> Non
 def test_eks_manager_depends_on_its_runner_so_destroy_removes_it_first() -> None:
     plan = eks_plan()
     for name in ("fargate", "spot"):
-        runner = plan.one(USER_RUNNER, f"gitlab-runner-{name}")
+        runner = plan.one(USER_RUNNER, f"gitlab-runner-{name}-g2")
         secret = plan.one(K8S_SECRET, f"eks-runner-{name}-token")
         assert runner.urn in secret.dependencies
         assert secret.urn in plan.one(RELEASE, f"eks-runner-{name}-release").dependencies
@@ -167,7 +178,7 @@ def test_eks_runner_namespace_goes_before_its_gitlab_runner() -> None:
     plan = eks_plan()
     order = Order(plan)
     for name in ("fargate", "spot"):
-        runner = plan.one(USER_RUNNER, f"gitlab-runner-{name}")
+        runner = plan.one(USER_RUNNER, f"gitlab-runner-{name}-g2")
         namespace = plan.one(NAMESPACE, f"eks-runner-{name}-namespace")
         assert order.deleted_before(namespace, runner)
     fewer = created_config(
@@ -177,7 +188,7 @@ def test_eks_runner_namespace_goes_before_its_gitlab_runner() -> None:
         runners=EKS_RUNNERS[:1],
     )
     waves = {r.name: i for i, wave in enumerate(removal(plan, run_program(fewer))) for r in wave}
-    assert waves["eks-runner-spot-namespace"] < waves["gitlab-runner-spot"]
+    assert waves["eks-runner-spot-namespace"] < waves["gitlab-runner-spot-g2"]
 
 
 def test_ecs_manager_rolls_when_the_token_secret_changes() -> None:

@@ -21,7 +21,13 @@ a test can assert `== []` and show every broken pair at once:
   and its manager keeps the permission to complete the hook meanwhile;
 - `alarms_go_first`: a destroy pages nobody: every alarm (and whatever notifies) is deleted
   before the ECS destroy drain retires the managers, which "manager down" and "not
-  polling" would otherwise report after 5 minutes of a long drain.
+  polling" would otherwise report after 5 minutes of a long drain;
+- `runners_outlive_drains`: an edit neither replaces nor removes a GitLab runner whose token
+  a kept token store held before it. The managers that read that store drain after
+  `pulumi up` has returned (an ECS instance refresh runs on in AWS; the EKS Helm upgrade waits
+  for the new manager pod to be Ready, not for the old one's termination grace period), and
+  every delete of the update, a replacement's old runner included, happens before that: a
+  deleted runner's token is revoked and its running jobs lose their runner in GitLab.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ CLUSTER = "eks:index:Cluster"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 COMPLETE = "autoscaling:CompleteLifecycleAction"
+USER_RUNNER = "gitlab:index/userRunner:UserRunner"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 NOTIFIERS = (ALARM, "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription")
 # What the ECS destroy drain empties: deleting any of these while a task runs fails or strands
@@ -277,4 +284,32 @@ def removed_groups_drain(before: Plan, after: Plan) -> list[str]:
         leaving = [p for p in lifecycle_grants(before, group) if p.urn in urns]
         if not kept and not any(order.deleted_before(group, p) for p in leaving):
             problems.append(f"{group.name}: its manager loses CompleteLifecycleAction first")
+    return problems
+
+
+def token_users(plan: Plan, runner: RecordedResource) -> list[RecordedResource]:
+    """The resources that take this runner's token (or id) as an input: its token stores."""
+    return [
+        r
+        for r in plan.resources
+        if runner.urn in r.dependencies
+        or any(runner.urn in urns for urns in r.property_dependencies.values())
+    ]
+
+
+def runners_outlive_drains(before: Plan, after: Plan) -> list[str]:
+    kept = {r.urn for r in after.resources}
+    replaced = {r.before.urn for r in replacements(before, after)}
+    problems: list[str] = []
+    for runner in before.all(USER_RUNNER):
+        users = [u.name for u in token_users(before, runner) if u.urn in kept]
+        if not users:
+            continue
+        if runner.urn not in kept:
+            problems.append(f"{runner.name} is deleted while the managers of {users} drain")
+        elif runner.urn in replaced:
+            problems.append(
+                f"{runner.name} is replaced: the old runner is deleted at the end of the update "
+                f"while the managers of {users} still drain with its token"
+            )
     return problems

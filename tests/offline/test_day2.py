@@ -29,6 +29,7 @@ from tests.offline.invariants import (
     egress_outlives,
     no_side_effect_replacements,
     removed_groups_drain,
+    runners_outlive_drains,
 )
 
 NETWORK_TYPES = {
@@ -234,6 +235,8 @@ def test_day2_edit_replaces_nothing_and_removes_no_network(mode: str, edit: str)
     assert no_side_effect_replacements(before, after) == []
     # A manager group that leaves (a dropped shard) drains its jobs before it goes.
     assert removed_groups_drain(before, after) == []
+    # A runner in GitLab whose token a draining manager still holds stays.
+    assert runners_outlive_drains(before, after) == []
 
 
 IDS = [f"{e}-{m}" for m, e in CASES]
