@@ -15,36 +15,27 @@ nothing is written: re-read the source and update RULES first.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from upstream.quotes import lines_quoting, read_at, write_facts  # noqa: E402
+
 from components.offline.eks_model import PINNED_VERSION, RULES, SOURCE_REPO  # noqa: E402
 
 OUT = ROOT / "tests" / "upstream" / "pulumi-eks.json"
 
 
-def _read(src: Path, ref: str, file: str) -> list[str]:
-    if (src / file).is_file():
-        return (src / file).read_text(encoding="utf-8").splitlines()
-    shown = subprocess.run(
-        ["git", "-C", str(src), "show", f"{ref}:{file}"], check=True, capture_output=True, text=True
-    )
-    return shown.stdout.splitlines()
-
-
 def facts(src: Path, ref: str) -> tuple[dict[str, object], list[str]]:
     """The fact document, and every quote found nowhere."""
     files = {rule.file for rule in RULES.values()}
-    lines = {file: _read(src, ref, file) for file in files}
+    lines = {file: read_at(src, ref, file) for file in files}
     found: dict[str, dict[str, object]] = {}
     problems: list[str] = []
     for key, rule in sorted(RULES.items()):
-        hits = [i + 1 for i, line in enumerate(lines[rule.file]) if line.strip() == rule.quote]
+        hits = lines_quoting(lines[rule.file], rule.quote)
         if not hits:
             problems.append(f"{key}: {rule.quote!r} is on no line of {rule.file}")
             continue
@@ -69,12 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     document, problems = facts(args.src, args.ref)
-    if problems:
-        print("\n".join(problems), file=sys.stderr)
-        return 1
-    args.out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
-    return 0
+    return write_facts(document, problems, args.out)
 
 
 if __name__ == "__main__":

@@ -13,16 +13,16 @@ quote found nowhere is reported and nothing is written. Re-run it when the pins 
     python scripts/rotation_facts.py --kubernetes-src DIR --kubernetes-ref REF \
         --helm-src DIR --helm-ref v3.20.2
 
-Only the standard library is used.
+Only the standard library is used (and scripts/upstream/quotes.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
-import sys
 from pathlib import Path
+
+from upstream.quotes import lines_quoting, read_at, write_facts
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "upstream" / "rotation.json"
 READY = "pkg/kube/ready.go"
@@ -49,13 +49,6 @@ QUOTES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _lines(src: Path, ref: str, file: str) -> list[str]:
-    shown = subprocess.run(
-        ["git", "-C", str(src), "show", f"{ref}:{file}"], check=True, capture_output=True, text=True
-    )
-    return shown.stdout.splitlines()
-
-
 def _commit(src: Path, ref: str) -> str:
     return subprocess.run(
         ["git", "-C", str(src), "rev-parse", f"{ref}^{{commit}}"],
@@ -67,11 +60,11 @@ def _commit(src: Path, ref: str) -> str:
 
 def facts(sources: dict[str, tuple[Path, str]]) -> tuple[dict[str, object], list[str]]:
     """The fact document, and every quote found nowhere. `sources`: repo -> (git dir, ref)."""
-    files = {(repo, file): _lines(*sources[repo], file) for repo, file, _ in QUOTES.values()}
+    files = {(repo, file): read_at(*sources[repo], file) for repo, file, _ in QUOTES.values()}
     found: dict[str, object] = {}
     problems: list[str] = []
     for name, (repo, file, quote) in sorted(QUOTES.items()):
-        hits = [i + 1 for i, line in enumerate(files[repo, file]) if line.strip() == quote]
+        hits = lines_quoting(files[repo, file], quote)
         if hits:
             found[name] = {"repo": repo, "file": file, "lines": hits, "quote": quote}
         else:
@@ -108,12 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             HELM: (args.helm_src, args.helm_ref),
         }
     )
-    if problems:
-        print("\n".join(problems), file=sys.stderr)
-        return 1
-    args.out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
-    return 0
+    return write_facts(document, problems, args.out)
 
 
 if __name__ == "__main__":
