@@ -25,6 +25,10 @@ SECURE_TOKENS = """\
 """
 
 
+# The GitLab access token's sentinel (gitlab.createRunners): as obvious, and as leak-checked.
+GITLAB_TOKEN_SENTINEL = "glpat-SENTINEL-gitlab-do-not-leak"
+
+
 def sentinel(runner: str) -> str:
     return f"{SENTINEL_PREFIX}{runner}-do-not-leak"
 

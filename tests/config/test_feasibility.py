@@ -12,7 +12,7 @@ import pytest
 
 from components.config import ConfigError, parse_config, versions
 from components.config.feasibility import deployment_region
-from tests.harness import sentinel
+from tests.harness import GITLAB_TOKEN_SENTINEL, sentinel
 
 TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}
 TODAY = dt.date(2026, 12, 1)
@@ -121,7 +121,7 @@ def test_instance_runners_on_gitlab_com_are_refused_with_group_or_project() -> N
     raw = {
         "runnerTokens": None,
         "gitlab": {"createRunners": True, "runnerType": "instance"},
-        "gitlabToken": "glpat-0123456789abcdefghij",
+        "gitlabToken": GITLAB_TOKEN_SENTINEL,
     }
     problems, _ = outcome(raw)
     assert any("gitlab.runnerType: 'instance'" in p and "group" in p for p in problems)

@@ -9,9 +9,9 @@ import pytest
 
 from components.config import CacheSpec, ConfigError, GitLabSpec, parse_config, schema
 from components.config.reader import did_you_mean
-from tests.harness import sentinel
+from tests.harness import GITLAB_TOKEN_SENTINEL, sentinel
 
-GITLAB_TOKEN = "glpat-SENTINEL-gitlab-do-not-leak"
+GITLAB_TOKEN = GITLAB_TOKEN_SENTINEL
 CREATE = {"createRunners": True, "runnerType": "group", "groupId": 42}
 
 

@@ -11,7 +11,7 @@ import pytest
 from components.ecs.manager import TOKENS_VERSION_TAG
 from components.offline.mocks import REDACTED, Plan, RecordedResource, created_token
 from components.offline.order import Order, removal
-from tests.harness import dev_config, run_program, text_of
+from tests.harness import GITLAB_TOKEN_SENTINEL, dev_config, run_program, text_of
 
 USER_RUNNER = "gitlab:index/userRunner:UserRunner"
 PROVIDER = "pulumi:providers:gitlab"
@@ -21,7 +21,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 ASG = "aws:autoscaling/group:Group"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-GITLAB_TOKEN = "glpat-SENTINEL-gitlab-do-not-leak"
+GITLAB_TOKEN = GITLAB_TOKEN_SENTINEL
 EKS_RUNNERS = [
     {"name": "fargate", "tags": ["eks-fargate"], "concurrency": 20},
     {"name": "spot", "lane": "spot", "tags": ["eks-spot", "cheap"], "concurrency": 10},

@@ -13,7 +13,14 @@ from components.ecs.runner import TYPE_TOKEN as ECS_COMPONENT
 from components.eks.runner import TYPE_TOKEN as EKS_COMPONENT
 from components.offline.mocks import Plan
 from components.shared.network import TYPE_TOKEN as NETWORK_COMPONENT
-from tests.harness import ROOT, SENTINEL_PREFIX, dev_config, run_program, text_of
+from tests.harness import (
+    GITLAB_TOKEN_SENTINEL,
+    ROOT,
+    SENTINEL_PREFIX,
+    dev_config,
+    run_program,
+    text_of,
+)
 
 COMPONENT_TYPES = {"ecs": ECS_COMPONENT, "eks": EKS_COMPONENT}
 
@@ -109,7 +116,7 @@ def test_gitlab_token_not_stored_as_secret_is_refused_through_the_runtime() -> N
 
     config = {k: v for k, v in dev_config().items() if k != "runnerTokens"}
     config["gitlab"] = {"createRunners": True, "runnerType": "instance"}
-    config["gitlabToken"] = "glpat-SENTINEL-gitlab-do-not-leak"
+    config["gitlabToken"] = GITLAB_TOKEN_SENTINEL
     with pytest.raises(ConfigError) as caught:
         evaluate(config, secret_keys=("runnerTokens",))
     assert "gitlabToken: stored in plain text" in str(caught.value)
