@@ -30,7 +30,6 @@ from components.offline.mock_answers import (  # noqa: F401  (re-exported for th
     MOCK_ACCOUNT,
     SECRET_SIG,
     SECRET_SIG_KEY,
-    STATE_BY_TYPE,
     created_token,
     get_kubeconfig_result,
     invoke_result,
