@@ -40,10 +40,14 @@ def function_name_for(prefix: str, role: str) -> str:
     return f"{prefix[:keep]}-{digest}-{role}"
 
 
+def slug(value: str) -> str:
+    """Lowercase letters, digits and single dashes: safe in any resource name."""
+    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+
+
 def keyed_name(label: str, identity: str, max_label: int = 40) -> str:
     """`<label>-<hash>` for a resource that follows what it is (a principal, a policy) rather
     than its position in a list: reordering the list renames nothing. The label is slugged
     and cut to `max_label`; the hash of the full identity keeps cut or equal labels apart."""
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
-    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:max_label].strip("-")
-    return f"{slug}-{digest}"
+    return f"{slug(label)[:max_label].strip('-')}-{digest}"

@@ -16,7 +16,6 @@ What pulumi-eks does on its own (components/offline/eks_model.py, at the pinned 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ import pulumi_eks
 
 from components.config import EksSpec
 from components.domain.principals import principal_of
-from components.naming import keyed_name
+from components.naming import keyed_name, slug
 
 HTTPS = 443
 
@@ -122,10 +121,6 @@ def admin_access(
         )
 
 
-def _slug(value: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
-
-
 def api_ingress_rules(
     name: str,
     eks: EksSpec,
@@ -144,7 +139,7 @@ def api_ingress_rules(
     }
     rules = [
         aws.vpc.SecurityGroupIngressRule(
-            f"{name}-api-from-{_slug(cidr)}",
+            f"{name}-api-from-{slug(cidr)}",
             cidr_ipv4=cidr,
             description="Kubernetes API from eks.privateAccessCidrs",
             **common,
