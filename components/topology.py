@@ -7,18 +7,14 @@ render (shown by the offline plan and checked by the golden-file tests).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import pulumi
 
 from components.config import StackConfig
-from components.gitlab.runners import (
-    GitLabRunners,
-    GitLabRunnersArgs,
-    RunnerTokens,
-    configured_tokens,
-)
+from components.domain.specs import EcsFleetSpec, EksFleetSpec
+from components.gitlab.runners import GitLabRunners, GitLabRunnersArgs, RunnerTokens
 from components.naming import PROJECT, cluster_name_for, resource_prefix
 from components.observability.catalogue import metrics_namespace
 from components.observability.monitoring import (
@@ -27,8 +23,13 @@ from components.observability.monitoring import (
     MonitoringTargets,
 )
 from components.preflight import run_preflight
-from components.shared.cache import BuildCache, BuildCacheArgs
-from components.shared.images import ImageCache, ImageCacheArgs, ImageCacheInfo
+from components.shared.cache import BuildCache, BuildCacheArgs, CacheBucket, bucket_prefix
+from components.shared.images import (
+    ImageCache,
+    ImageCacheArgs,
+    ImageCacheInfo,
+    default_repository_prefix,
+)
 from components.shared.network import Network, NetworkArgs
 
 StackOutputs = Mapping[str, object]
@@ -57,22 +58,91 @@ def stack_tags(stack: str) -> dict[str, str]:
     return {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}
 
 
+def ecs_fleet_spec(config: StackConfig) -> EcsFleetSpec:
+    """What the ECS fleet takes from the stack config."""
+    return EcsFleetSpec(
+        gitlab_url=config.gitlab_url,
+        runners=config.runners,
+        ecs=config.ecs,
+        log_retention_days=config.log_retention_days,
+        observability=config.observability,
+    )
+
+
+def eks_fleet_spec(config: StackConfig) -> EksFleetSpec:
+    """What the EKS fleet takes from the stack config."""
+    return EksFleetSpec(
+        gitlab_url=config.gitlab_url,
+        runners=config.runners,
+        eks=config.eks,
+        log_retention_days=config.log_retention_days,
+        observability=config.observability,
+        helper_image=config.images.helper_image,
+    )
+
+
+def configured_tokens(config: StackConfig) -> RunnerTokens:
+    """{runner name: secret token} from runnerTokens (runners created by hand in GitLab)."""
+    return {r.name: pulumi.Output.secret(config.token_for(r.name).value) for r in config.runners}
+
+
+def maximum_timeout(config: StackConfig) -> int:
+    """The longest job GitLab gives these runners: what a stopping manager waits for.
+
+    ECS: ecs.jobTimeoutSeconds; EKS: eks.jobTimeoutSeconds. Each is what a stopping manager
+    waits for (there is no run_exec_timeout), so a job GitLab lets run longer would be cut."""
+    if config.mode == "ecs":
+        return config.ecs.job_timeout_seconds
+    return config.eks.job_timeout_seconds
+
+
+def through_image_cache(config: StackConfig, cache: ImageCacheInfo) -> StackConfig:
+    """The config with its default images pointed at the cache (a user-set helper image is
+    kept as written)."""
+    definitions = tuple(
+        replace(t, image=cache.cached(t.image)) for t in config.ecs.task_definitions
+    )
+    return replace(
+        config,
+        ecs=replace(config.ecs, task_definitions=definitions),
+        eks=replace(config.eks, default_job_image=cache.cached(config.eks.default_job_image)),
+        images=replace(
+            config.images, helper_image=config.images.helper_image or cache.helper_image()
+        ),
+    )
+
+
+def kubeconfig_credentials(aws_config: pulumi.Config) -> tuple[str | None, str | None]:
+    """The AWS provider's profile and the role it assumes last (`aws:assumeRoles`), which the
+    provider's kubeconfig must use too. Other credential sources (environment variables,
+    AWS_PROFILE) reach `aws eks get-token` through the environment it inherits."""
+    profile = aws_config.get("profile") or None
+    roles = aws_config.get_object("assumeRoles") or []
+    role = None
+    if isinstance(roles, list) and roles and isinstance(roles[-1], dict):
+        role = roles[-1].get("roleArn") or None
+    return profile, role
+
+
 def _build_topology(
     config: StackConfig,
     network: Network,
     tags: dict[str, str],
     tokens: RunnerTokens,
-    build_cache: BuildCache | None,
+    build_cache: CacheBucket | None,
     image_cache: ImageCacheInfo | None,
 ) -> Topology:
+    stack = pulumi.get_stack()
     if config.mode == "ecs":
         from components.ecs.runner import EcsFargateRunner, EcsFargateRunnerArgs
 
         return EcsFargateRunner(
             "ecs",
             EcsFargateRunnerArgs(
-                config=config,
-                network=network,
+                fleet=ecs_fleet_spec(config),
+                network=network.refs(),
+                name_prefix=resource_prefix(stack),
+                metrics_namespace=metrics_namespace(stack),
                 tags=tags,
                 tokens=tokens,
                 cache=build_cache,
@@ -84,13 +154,16 @@ def _build_topology(
     return EksFargateRunner(
         "eks",
         EksFargateRunnerArgs(
-            config=config,
-            network=network,
-            cluster_name=cluster_name_for(pulumi.get_stack()),
+            fleet=eks_fleet_spec(config),
+            network=network.refs(),
+            cluster_name=cluster_name_for(stack),
+            name_prefix=resource_prefix(stack),
+            metrics_namespace=metrics_namespace(stack),
             tags=tags,
             tokens=tokens,
             cache=build_cache,
             image_cache=image_cache,
+            kubeconfig_credentials=kubeconfig_credentials(pulumi.Config("aws")),
         ),
     )
 
@@ -98,38 +171,54 @@ def _build_topology(
 def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.warn) -> StackResult:
     """Check the account can carry the configured concurrency, then create every resource."""
     run_preflight(config, warn)
-    tags = stack_tags(pulumi.get_stack())
+    stack = pulumi.get_stack()
+    tags = stack_tags(stack)
     network = Network("network", NetworkArgs(config.network, tags))
     image_cache = None
     if config.images.pull_through_cache:
-        image_cache = ImageCache(
-            "images", ImageCacheArgs(config.images, pulumi.get_stack(), tags)
-        ).info
-        config = image_cache.apply_to(config)
+        prefix = config.images.repository_prefix or default_repository_prefix(stack)
+        image_cache = ImageCache("images", ImageCacheArgs(config.images, prefix, tags)).info
+        config = through_image_cache(config, image_cache)
     common: dict[str, object] = {
         "mode": config.mode,
         "vpcId": network.vpc_id,
         "privateSubnetIds": network.private_subnet_ids,
     }
     if config.gitlab.create_runners:
-        runners = GitLabRunners("gitlab", GitLabRunnersArgs(config))
+        assert config.gitlab_token is not None  # the config refuses createRunners without it
+        runners = GitLabRunners(
+            "gitlab",
+            GitLabRunnersArgs(
+                gitlab_url=config.gitlab_url,
+                token=config.gitlab_token.value,
+                settings=config.gitlab,
+                runners=config.runners,
+                maximum_timeout_seconds=maximum_timeout(config),
+                owner=f"{PROJECT}/{stack}",
+            ),
+        )
         tokens: RunnerTokens = runners.tokens
         common["gitlabRunnerIds"] = runners.runner_ids
     else:
         tokens = configured_tokens(config)
     build_cache = None
     if config.cache.enabled:
-        build_cache = BuildCache("cache", BuildCacheArgs(config.cache.expiration_days, tags))
+        build_cache = BuildCache(
+            "cache", BuildCacheArgs(config.cache.expiration_days, tags, bucket_prefix(stack))
+        )
         common["cacheBucket"] = build_cache.bucket_name
     if image_cache is not None:
         common["imageCache"] = image_cache.outputs()
-    topology = _build_topology(config, network, tags, tokens, build_cache, image_cache)
+    cache_bucket = build_cache.bucket() if build_cache is not None else None
+    topology = _build_topology(config, network, tags, tokens, cache_bucket, image_cache)
     if config.observability.enabled:
-        stack = pulumi.get_stack()
         monitoring = FleetMonitoring(
             "observability",
             FleetMonitoringArgs(
-                config=config,
+                mode=config.mode,
+                runners=tuple(r.name for r in config.runners),
+                alerts=config.alerts,
+                log_retention_days=config.log_retention_days,
                 prefix=resource_prefix(stack),
                 namespace=metrics_namespace(stack),
                 targets=topology.monitoring_targets,

@@ -80,3 +80,40 @@ def test_the_layering_check_sees_an_upward_import(tmp_path: Path) -> None:
 def test_no_module_over_450_lines(path: Path) -> None:
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines; split it by concern"
+
+
+# The component package: what a program of your own imports. Its args say everything it needs,
+# so nothing in it reads the stack program's config or the stack's name (two fleets in one
+# stack, or a fleet in someone else's program, would otherwise collide or read the wrong keys).
+PACKAGE = ("ecs", "eks", "shared", "gitlab", "observability")
+PACKAGE_SOURCES = sorted(p for d in PACKAGE for p in (COMPONENTS / d).rglob("*.py"))
+STACK_STATE_CALLS = ("get_stack", "get_project", "Config")
+
+
+def _stack_state_reads(path: Path) -> list[str]:
+    """`pulumi.get_stack()`, `pulumi.Config(...)` and friends, however they are imported."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr in STACK_STATE_CALLS:
+            if isinstance(node.value, ast.Name) and node.value.id == "pulumi":
+                found.append(f"pulumi.{node.attr} (line {node.lineno})")
+        elif isinstance(node, ast.ImportFrom) and node.module == "pulumi":
+            found.extend(
+                f"from pulumi import {a.name} (line {node.lineno})"
+                for a in node.names
+                if a.name in STACK_STATE_CALLS
+            )
+    return found
+
+
+@pytest.mark.parametrize("path", PACKAGE_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_package_reads_no_stack_config(path: Path) -> None:
+    config_imports = sorted(i for i in _imports(path) if i.startswith("components.config"))
+    assert not config_imports, f"{path.relative_to(ROOT)} imports {config_imports}"
+    assert not _stack_state_reads(path), f"{path.relative_to(ROOT)}: {_stack_state_reads(path)}"
+
+
+def test_the_stack_state_check_sees_a_config_read(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text("import pulumi\n\nprefix = pulumi.get_stack()\naws = pulumi.Config('aws')\n")
+    assert len(_stack_state_reads(module)) == 2

@@ -1,4 +1,5 @@
-"""The typed stack configuration: frozen dataclasses built by components/config/parse.py.
+"""The typed stack configuration: StackConfig, built by components/config/parse.py from the
+settings types in components/domain/specs.py (re-exported here).
 
 Field names are the snake_case of the keys in components/config/schema.py (a test keeps the two
 in step); derived values (the resolved task definition, the subnet layout) are filled in by the
@@ -8,11 +9,43 @@ parser after cross-key checks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 
-from components.domain.subnets import SubnetLayout
+from components.domain.specs import (
+    AlertsSpec,
+    CacheSpec,
+    EcsSpec,
+    EksSpec,
+    GitLabSpec,
+    GitLabToken,
+    ImagesSpec,
+    NetworkSpec,
+    ObservabilitySpec,
+    PreflightSpec,
+    RunnerSpec,
+    RunnerToken,
+    TaskDefinitionSpec,
+)
+
+__all__ = [
+    "AlertsSpec",
+    "CacheSpec",
+    "ConfigError",
+    "EcsSpec",
+    "EksSpec",
+    "GitLabSpec",
+    "GitLabToken",
+    "ImagesSpec",
+    "NetworkSpec",
+    "ObservabilitySpec",
+    "PreflightSpec",
+    "RunnerSpec",
+    "RunnerToken",
+    "StackConfig",
+    "TaskDefinitionSpec",
+]
 
 
 class ConfigError(pulumi.RunError):
@@ -28,167 +61,6 @@ class ConfigError(pulumi.RunError):
         if self.warnings:
             text += "\nwarnings:\n" + "\n".join(f"  - {w}" for w in self.warnings)
         super().__init__(text)
-
-
-@dataclass(frozen=True)
-class RunnerToken:
-    """A glrt- runner authentication token; never shown by repr or str."""
-
-    value: str = field(repr=False)
-
-    def __str__(self) -> str:
-        return "[secret]"
-
-
-@dataclass(frozen=True)
-class GitLabToken:
-    """A GitLab access token (create_runner scope); never shown by repr or str."""
-
-    value: str = field(repr=False)
-
-    def __str__(self) -> str:
-        return "[secret]"
-
-
-@dataclass(frozen=True)
-class GitLabSpec:
-    """Runners created in GitLab by the program (pulumi-gitlab UserRunner)."""
-
-    create_runners: bool
-    runner_type: str | None  # instance | group | project
-    group_id: int | None
-    project_id: int | None
-    description: str
-    locked: bool
-    run_untagged: bool
-    paused: bool
-    access_level: str
-    token_rotation: int  # a change replaces the runners, so every token is new
-
-
-@dataclass(frozen=True)
-class CacheSpec:
-    enabled: bool
-    expiration_days: int
-
-
-@dataclass(frozen=True)
-class RunnerSpec:
-    name: str
-    tags: tuple[str, ...]
-    concurrency: int
-    lane: str
-    request_concurrency: int
-    task_definition: str  # ECS: catalogue entry used when a job sets no FARGATE_TASK_DEFINITION
-    architecture: str  # EKS: kubernetes.io/arch of the job nodes (amd64 | arm64)
-    cpu: int  # EKS: Fargate pod size in CPU units (1024 = 1 vCPU)
-    memory: int  # EKS: Fargate pod size in MiB
-
-
-@dataclass(frozen=True)
-class TaskDefinitionSpec:
-    name: str
-    image: str
-    architecture: str  # x86_64 | arm64: the task definition's runtime platform
-    cpu: int
-    memory: int
-    ephemeral_storage_gib: int
-    environment: tuple[tuple[str, str], ...]
-    task_role_policy_arns: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    vpc_cidr: str
-    availability_zones: int
-    nat_gateways: str
-    vpc_endpoints: bool
-    vpc_id: str | None
-    private_subnet_ids: tuple[str, ...]
-    public_subnet_ids: tuple[str, ...]
-    layout: SubnetLayout | None  # planned subnets of a new VPC; None for an existing VPC
-
-    @property
-    def uses_existing_vpc(self) -> bool:
-        return self.vpc_id is not None
-
-
-@dataclass(frozen=True)
-class EcsSpec:
-    runner_version: str
-    runner_sha256: str | None  # None: checked against the release's published release.sha256
-    driver_version: str
-    driver_sha256: str | None  # None: a published checksum file if any, else only logged
-    max_jobs_per_manager: int
-    manager_instance_type: str | None  # None: sized per manager (components/ecs/sizing.py)
-    manager_ami_parameter: str
-    check_interval: int
-    container_insights: bool
-    platform_version: str
-    ssh_username: str
-    job_timeout_seconds: int
-    task_definitions: tuple[TaskDefinitionSpec, ...]
-
-
-@dataclass(frozen=True)
-class EksSpec:
-    kubernetes_version: str
-    karpenter_version: str
-    runner_chart_version: str
-    cluster_log_types: tuple[str, ...]
-    admin_role_arns: tuple[str, ...]
-    poll_timeout_seconds: int
-    check_interval: int
-    manager_placement: str
-    helper_cpu: int
-    helper_memory: int
-    spot_cpu_limit: int
-    privileged_cpu_limit: int
-    system_cpu_limit: int
-    instance_categories: tuple[str, ...]
-    service_cpu: int  # CPU units of each `services:` container of a job pod
-    service_memory: int  # MiB of each `services:` container
-    default_job_image: str  # for jobs without `image:`
-    endpoint_access: str  # "public" (public + private endpoint) or "private" only
-    # Who may reach the public endpoint; the parser fills in 0.0.0.0/0 (with a warning) when
-    # the endpoint is public and nothing is set, and leaves it empty when it is private.
-    public_access_cidrs: tuple[str, ...]
-    # Who may reach the API (443) through the cluster security group: the private endpoint's
-    # only way in from outside that group.
-    private_access_cidrs: tuple[str, ...]
-    private_access_security_group_ids: tuple[str, ...]
-    node_ami_alias: str  # Karpenter EC2NodeClass AMI alias, pinned by default
-    job_timeout_seconds: int  # how long a stopping manager or draining node waits for jobs
-
-
-@dataclass(frozen=True)
-class ImagesSpec:
-    pull_through_cache: bool
-    repository_prefix: str | None  # None: derived from the stack name
-    docker_hub_credential_arn: str | None
-    gitlab_credential_arn: str | None
-    helper_image: str | None  # EKS job pods' helper; None: gitlab-runner's default
-
-
-@dataclass(frozen=True)
-class PreflightSpec:
-    check_quotas: bool
-    fail_on_quota: bool
-
-
-@dataclass(frozen=True)
-class ObservabilitySpec:
-    enabled: bool
-
-
-@dataclass(frozen=True)
-class AlertsSpec:
-    email: str | None
-    sns_topic_arn: str | None
-    fargate_quota_percent: int
-    saturated_minutes: int
-    not_polling_minutes: int
-    job_start_failures: int
 
 
 @dataclass(frozen=True)

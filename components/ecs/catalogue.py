@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from components.config import StackConfig, TaskDefinitionSpec
+from components.domain.specs import EcsFleetSpec, TaskDefinitionSpec
 
 # The Fargate driver injects SSH_PUBLIC_KEY only into the container with exactly this name.
 COORDINATOR_CONTAINER = "ci-coordinator"
@@ -64,7 +64,7 @@ def needs_ephemeral_storage(entry: TaskDefinitionSpec) -> bool:
     return entry.ephemeral_storage_gib > DEFAULT_EPHEMERAL_STORAGE_GIB
 
 
-def render_gitlab_ci_example(config: StackConfig, families: Mapping[str, str]) -> str:
+def render_gitlab_ci_example(config: EcsFleetSpec, families: Mapping[str, str]) -> str:
     """A ready-to-paste .gitlab-ci.yml exercising the default, catalogue and spot paths."""
     first = config.runners[0]
     on_demand = next((r for r in config.runners if r.lane != "spot"), first)

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StackConfig
+from components.domain.specs import EcsFleetSpec
 from components.ecs.iam import (
     EC2_SERVICE,
     ManagerPolicyScope,
@@ -42,7 +42,7 @@ from components.ecs.user_data import (
 )
 from components.observability.catalogue import GROUP_METRICS
 from components.shared.aws import child
-from components.shared.cache import BuildCache
+from components.shared.cache import CacheBucket
 
 # The user data needs Amazon Linux 2023 (dnf, AWS CLI v2, python3), whose root device is this.
 MANAGER_ROOT_DEVICE = "/dev/xvda"
@@ -69,7 +69,7 @@ MANAGER_GROUP_TAG = "gitlab-runner-managers"
 class ManagerArgs:
     name: str  # the ECS component's name
     parent: pulumi.Resource
-    config: StackConfig
+    config: EcsFleetSpec
     prefix: str
     tags: Mapping[str, str]
     region: pulumi.Output[str]
@@ -87,7 +87,7 @@ class ManagerArgs:
     # The token secret's version: a new version (tokens rotated or changed) makes a new launch
     # template version, so the instance refresh boots managers that read the new tokens.
     tokens_version: pulumi.Input[str]
-    cache: BuildCache | None = None  # the stack's S3 build cache, when enabled
+    cache: CacheBucket | None = None  # the S3 build cache, when enabled
     # observability.enabled: the EMF log group and namespace of the runners' metrics.
     metrics_log_group: aws.cloudwatch.LogGroup | None = None
     metrics_namespace: str = ""
@@ -101,16 +101,16 @@ class Managers:
     rendered_files: dict[str, pulumi.Output[str]]
 
 
-def stop_timeout_seconds(config: StackConfig) -> int:
+def stop_timeout_seconds(config: EcsFleetSpec) -> int:
     """How long stopping gitlab-runner waits for its running jobs."""
     return config.ecs.job_timeout_seconds + SHUTDOWN_TIMEOUT_SECONDS
 
 
-def heartbeat_timeout_seconds(config: StackConfig) -> int:
+def heartbeat_timeout_seconds(config: EcsFleetSpec) -> int:
     return min(MAX_HEARTBEAT_SECONDS, stop_timeout_seconds(config) + DRAIN_MARGIN_SECONDS)
 
 
-def group_delete_timeout_seconds(config: StackConfig) -> int:
+def group_delete_timeout_seconds(config: EcsFleetSpec) -> int:
     """How long deleting a manager group may take: the provider scales it to 0 and waits for
     its instance, which drains first (heartbeats keep a drain longer than the heartbeat
     timeout alive), then terminates (terraform-provider-aws autoscaling/group.go drainGroup,

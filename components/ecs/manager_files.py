@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import tomli_w
 
-from components.config import StackConfig
+from components.domain.specs import EcsFleetSpec
 from components.ecs.sizing import Shard
 from components.observability.scrape import ECS_LISTEN_ADDRESS
 from components.shared.cache import CacheSettings, cache_section
@@ -132,7 +132,7 @@ def driver_args(runner_name: str, stage: str) -> list[str]:
 
 
 def render_config_toml(
-    config: StackConfig, shard: Shard, cache: CacheSettings | None = None
+    config: EcsFleetSpec, shard: Shard, cache: CacheSettings | None = None
 ) -> str:
     """One manager's config.toml: its share of every runner, token placeholders for tokens;
     with `cache`, every runner uses the stack's S3 cache bucket.

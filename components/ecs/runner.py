@@ -17,20 +17,19 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StackConfig
+from components.domain.specs import EcsFleetSpec
 from components.ecs.catalogue import render_gitlab_ci_example, task_family
 from components.ecs.manager import MANAGER_GROUP_TAG, ManagerArgs, create_managers
 from components.ecs.reaper_resources import TaskReaper, TaskReaperArgs
 from components.ecs.security import SecurityGroupArgs, create_security_groups
 from components.ecs.task_definitions import CatalogueArgs, create_catalogue
 from components.gitlab.runners import RunnerTokens
-from components.naming import resource_prefix, type_token
-from components.observability.catalogue import metrics_namespace
+from components.naming import type_token
 from components.observability.monitoring import MonitoringTargets
 from components.shared.aws import AwsContext, child
-from components.shared.cache import BuildCache
+from components.shared.cache import CacheBucket
 from components.shared.images import ImageCacheInfo
-from components.shared.network import Network
+from components.shared.network import VpcRefs
 
 TYPE_TOKEN = type_token("ecs", "EcsFargateRunner")
 # Capacity provider that each cluster uses by default. The driver sets no launch type and no
@@ -40,11 +39,15 @@ LANE_CAPACITY_PROVIDER = {"fargate": "FARGATE", "spot": "FARGATE_SPOT"}
 
 @dataclass(frozen=True)
 class EcsFargateRunnerArgs:
-    config: StackConfig
-    network: Network
-    tags: Mapping[str, str]
+    fleet: EcsFleetSpec  # the runners, the catalogue and the managers' settings
+    network: VpcRefs  # private subnets with egress; the fleet depends on `network.egress`
+    # Physical names (clusters, task families, log groups, the roles' IAM path) start with it:
+    # two fleets in one account need two prefixes.
+    name_prefix: str
+    metrics_namespace: str  # CloudWatch namespace of the runners' metrics (observability)
     tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
-    cache: BuildCache | None = None
+    tags: Mapping[str, str]
+    cache: CacheBucket | None = None
     image_cache: ImageCacheInfo | None = None  # lets the execution role fill the cache
 
 
@@ -61,11 +64,11 @@ class EcsFargateRunner(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
-        self._config = args.config
+        self._config = args.fleet
         self._network = args.network
         self._tags = dict(args.tags)
         self._tokens = args.tokens
-        self._prefix = resource_prefix(pulumi.get_stack())
+        self._prefix = args.name_prefix
         self._aws = AwsContext.lookup(self)
         self._region = self._aws.region
         self._account = self._aws.account_id
@@ -75,10 +78,10 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.manager_log_group = self._log_group("manager")
         # The managers' CloudWatch agent writes the runners' metrics here (EMF).
         self.metrics_log_group = (
-            self._log_group("metrics") if args.config.observability.enabled else None
+            self._log_group("metrics") if args.fleet.observability.enabled else None
         )
         lanes = ["fargate"] + (
-            ["spot"] if any(r.lane == "spot" for r in args.config.runners) else []
+            ["spot"] if any(r.lane == "spot" for r in args.fleet.runners) else []
         )
         self.clusters: dict[str, aws.ecs.Cluster] = {}
         capacity: list[pulumi.Resource] = []
@@ -91,7 +94,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 name=name,
                 parent=self,
                 vpc_id=args.network.vpc_id,
-                gitlab_url=args.config.gitlab_url,
+                gitlab_url=args.fleet.gitlab_url,
                 prefix=self._prefix,
                 tags=self._tags,
             )
@@ -100,7 +103,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
             CatalogueArgs(
                 name=name,
                 parent=self,
-                config=args.config,
+                config=args.fleet,
                 prefix=self._prefix,
                 tags=self._tags,
                 region=self._region,
@@ -117,7 +120,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
             ManagerArgs(
                 name=name,
                 parent=self,
-                config=args.config,
+                config=args.fleet,
                 prefix=self._prefix,
                 tags=self._tags,
                 region=self._region,
@@ -133,11 +136,11 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 task_security_group=self.task_security_group,
                 # Deleted before the clusters (capacity) and the network: a draining manager
                 # talks to GitLab and Auto Scaling through the NAT and the endpoints.
-                depends_on=[*capacity, token_version, args.network],
+                depends_on=[*capacity, token_version, *args.network.egress],
                 tokens_version=token_version.version_id,
                 cache=args.cache,
                 metrics_log_group=self.metrics_log_group,
-                metrics_namespace=metrics_namespace(pulumi.get_stack()),
+                metrics_namespace=args.metrics_namespace,
             )
         )
         self.managers = managers
@@ -232,7 +235,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 job_timeout_seconds=self._config.ecs.job_timeout_seconds,
                 log_retention_days=self._config.log_retention_days,
                 tags=self._tags,
-                drain_depends_on=[*capacity, self.task_security_group, self._network],
+                drain_depends_on=[*capacity, self.task_security_group, *self._network.egress],
                 manager_groups=groups,
                 manager_group_tag=(MANAGER_GROUP_TAG, self._prefix),
             ),

@@ -27,8 +27,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from components.config import RunnerSpec
 from components.domain.manager_sizing import max_jobs
+from components.domain.specs import RunnerSpec
 
 
 @dataclass(frozen=True)

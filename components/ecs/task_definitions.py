@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StackConfig
+from components.domain.specs import EcsFleetSpec
 from components.ecs.catalogue import (
     container_definitions,
     needs_ephemeral_storage,
@@ -32,7 +32,7 @@ from components.shared.images import ImageCacheInfo, pull_through_policy
 class CatalogueArgs:
     name: str  # the ECS component's name: resources are named f"{name}-..."
     parent: pulumi.Resource
-    config: StackConfig
+    config: EcsFleetSpec
     prefix: str
     tags: Mapping[str, str]
     region: pulumi.Output[str]

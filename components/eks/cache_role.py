@@ -14,17 +14,17 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components.config import RunnerSpec
+from components.domain.specs import RunnerSpec
 from components.eks.placement import runner_namespace
 from components.eks.policies import irsa_trust_policy
 from components.eks.runner_chart import ManagerCache, release_name
-from components.shared.cache import BuildCache, cache_access_statements
+from components.shared.cache import CacheBucket, cache_access_statements
 
 
 def manager_cache(
     name: str,
     runner: RunnerSpec,
-    cache: BuildCache,
+    cache: CacheBucket,
     oidc: tuple[pulumi.Input[str], pulumi.Input[str]],  # provider ARN, issuer
     tags: Mapping[str, str],
     parent: pulumi.Resource,
@@ -45,7 +45,7 @@ def manager_cache(
     policy = aws.iam.RolePolicy(
         f"{name}-policy",
         role=role.id,
-        policy=cache.bucket_arn.apply(
+        policy=pulumi.Output.from_input(cache.bucket_arn).apply(
             lambda arn: json.dumps(
                 {"Version": "2012-10-17", "Statement": cache_access_statements(arn)}
             )

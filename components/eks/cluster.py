@@ -33,13 +33,12 @@ import pulumi_aws as aws
 import pulumi_eks
 import pulumi_kubernetes as k8s
 
-from components.config import StackConfig
 from components.domain.eks_sizing import coredns_replicas
+from components.domain.specs import EksFleetSpec
 from components.eks.cluster_access import (
     admin_access,
     admin_entries,
     api_ingress_rules,
-    kubeconfig_credentials,
     provider_kubeconfig,
 )
 from components.eks.fargate_logging import (
@@ -73,7 +72,7 @@ from components.eks.policies import (
 )
 from components.naming import type_token
 from components.shared.aws import AwsContext
-from components.shared.network import Network
+from components.shared.network import VpcRefs
 
 TYPE_TOKEN = type_token("eks", "EksCluster")
 
@@ -106,14 +105,17 @@ def coredns_configuration(total_concurrency: int) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class EksClusterArgs:
-    config: StackConfig
-    network: Network
+    config: EksFleetSpec
+    network: VpcRefs
     cluster_name: str
     # Roles of Karpenter nodes, each granted an EC2_LINUX access entry.
     node_role_arns: Mapping[str, pulumi.Input[str]]
     aws: AwsContext
     fargate_profiles: Sequence[FargateProfileSpec]
     tags: Mapping[str, str]
+    # The AWS profile and role `aws eks get-token` must use in the Kubernetes provider's
+    # kubeconfig (pulumi-eks' provider credential options); None: the default chain.
+    kubeconfig_credentials: tuple[str | None, str | None] = (None, None)
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -163,7 +165,7 @@ class EksCluster(pulumi.ComponentResource):
             version=config.eks.kubernetes_version,
             vpc_id=args.network.vpc_id,
             private_subnet_ids=args.network.private_subnet_ids,
-            public_subnet_ids=self._public_subnets(),
+            public_subnet_ids=args.network.public_subnet_ids,
             endpoint_private_access=True,
             endpoint_public_access=config.eks.endpoint_access == "public",
             public_access_cidrs=list(config.eks.public_access_cidrs) or None,
@@ -185,7 +187,9 @@ class EksCluster(pulumi.ComponentResource):
             use_default_vpc_cni=True,
             tags=tags,
             # Egress (NAT, private routes, endpoints) outlives the cluster on destroy.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*cluster_deps, args.network]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*cluster_deps, *args.network.egress]
+            ),
         )
         self.vpc_cni = self._vpc_cni_addon()
         self._admin_access()
@@ -196,9 +200,7 @@ class EksCluster(pulumi.ComponentResource):
         )
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=provider_kubeconfig(
-                self.cluster, kubeconfig_credentials(pulumi.Config("aws"))
-            ),
+            kubeconfig=provider_kubeconfig(self.cluster, args.kubeconfig_credentials),
             opts=pulumi.ResourceOptions(parent=self, depends_on=api_rules),
         )
         self.logging_config = self._fargate_logging()
@@ -210,14 +212,6 @@ class EksCluster(pulumi.ComponentResource):
                 "oidcProviderArn": self.cluster.oidc_provider_arn,
             }
         )
-
-    def _public_subnets(self) -> pulumi.Input[Sequence[str]] | None:
-        """Public subnets let Kubernetes place internet-facing load balancers; an existing
-        VPC configured without them gets none."""
-        spec = self._args.config.network
-        if spec.uses_existing_vpc and not spec.public_subnet_ids:
-            return None
-        return self._args.network.public_subnet_ids
 
     def _access_entries(self) -> dict[str, pulumi_eks.AccessEntryArgs]:
         """What pulumi-eks creates: the Karpenter node roles' entries, keyed by node class."""

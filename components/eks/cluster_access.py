@@ -24,8 +24,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks
 
-from components.config import EksSpec
 from components.domain.principals import principal_of
+from components.domain.specs import EksSpec
 from components.naming import keyed_name, slug
 
 HTTPS = 443
@@ -156,18 +156,6 @@ def api_ingress_rules(
         for group in eks.private_access_security_group_ids
     ]
     return rules
-
-
-def kubeconfig_credentials(aws_config: pulumi.Config) -> tuple[str | None, str | None]:
-    """The AWS provider's profile and the role it assumes last (`aws:assumeRoles`), which the
-    provider's kubeconfig must use too. Other credential sources (environment variables,
-    AWS_PROFILE) reach `aws eks get-token` through the environment it inherits."""
-    profile = aws_config.get("profile") or None
-    roles = aws_config.get_object("assumeRoles") or []
-    role = None
-    if isinstance(roles, list) and roles and isinstance(roles[-1], dict):
-        role = roles[-1].get("roleArn") or None
-    return profile, role
 
 
 def provider_kubeconfig(

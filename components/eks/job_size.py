@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.config import EksSpec, RunnerSpec
 from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
+from components.domain.specs import EksSpec, RunnerSpec
 from components.eks.placement import FARGATE
 
 PRIVILEGED_LANE = "privileged"

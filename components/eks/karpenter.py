@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.config import StackConfig
+from components.domain.specs import EksFleetSpec
 from components.eks.karpenter_objects import (
     ec2_node_class,
     karpenter_values,
@@ -98,7 +98,7 @@ def create_node_role(
 
 @dataclass(frozen=True)
 class KarpenterArgs:
-    config: StackConfig
+    config: EksFleetSpec
     cluster_name: str
     provider: k8s.Provider
     # Node role per EC2NodeClass name (default, privileged).

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import EksSpec, StackConfig
+from components.domain.specs import EksFleetSpec, EksSpec
 from components.eks.placement import (
     ARCH_LABEL,
     KARPENTER_SERVICE_ACCOUNT,
@@ -55,7 +55,7 @@ class NodePoolSpec:
     architectures: tuple[str, ...] = (MANAGER_ARCHITECTURE,)
 
 
-def pool_architectures(config: StackConfig, pool: str) -> tuple[str, ...]:
+def pool_architectures(config: EksFleetSpec, pool: str) -> tuple[str, ...]:
     """The architectures of the job pods a pool takes (amd64 for the managers' system pool):
     one pool per lane admits both when its runners differ, and each job pod's node selector
     makes Karpenter launch the node it needs (amd64 sorts before arm64)."""
@@ -67,7 +67,7 @@ def pool_architectures(config: StackConfig, pool: str) -> tuple[str, ...]:
     return tuple(sorted(jobs)) or (MANAGER_ARCHITECTURE,)
 
 
-def node_pool_specs(config: StackConfig) -> list[NodePoolSpec]:
+def node_pool_specs(config: EksFleetSpec) -> list[NodePoolSpec]:
     """Only the pools some runner needs: a lane with no runner gets no NodePool."""
     eks = config.eks
     busy = ("WhenEmptyOrUnderutilized", CONSOLIDATE_AFTER)

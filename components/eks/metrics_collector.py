@@ -19,11 +19,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.config import StackConfig
+from components.domain.specs import EksFleetSpec
 from components.eks.placement import KUBE_SYSTEM, runner_namespace
 from components.eks.policies import irsa_trust_policy
 from components.naming import PROJECT, type_token
-from components.observability.catalogue import metrics_log_group_name, metrics_namespace
+from components.observability.catalogue import metrics_log_group_name
 from components.observability.scrape import (
     COLLECTOR_CONFIG_FILE,
     COLLECTOR_IMAGE,
@@ -67,9 +67,9 @@ def collector_policy(log_group_arn: str) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class MetricsCollectorArgs:
-    config: StackConfig
-    prefix: str  # resource_prefix(stack): names the log group
-    stack: str
+    config: EksFleetSpec
+    prefix: str  # the fleet's name prefix: names the log group
+    namespace: str  # the CloudWatch namespace of the runners' metrics
     region: pulumi.Output[str]
     provider: k8s.Provider
     oidc_provider_arn: pulumi.Output[str]
@@ -141,7 +141,7 @@ class MetricsCollector(pulumi.ComponentResource):
                 opts=k8s_opts,
             )
         self.config_yaml = pulumi.Output.all(args.region, self.log_group.name).apply(
-            lambda v: render_collector_config(v[0], metrics_namespace(args.stack), v[1], namespaces)
+            lambda v: render_collector_config(v[0], args.namespace, v[1], namespaces)
         )
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.config import EksSpec, RunnerSpec
+from components.domain.specs import EksSpec, RunnerSpec
 
 # A pod in a runner namespace runs on Fargate only if it carries this label: the runner Fargate
 # profile selects the runner namespaces + label, so unlabelled pods fall through to Karpenter.

@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
-from components.config import RunnerSpec, StackConfig
+from components.domain.specs import EksFleetSpec, RunnerSpec
 from components.eks.cache_role import manager_cache
 from components.eks.cluster import FARGATE_PROFILES, EksCluster, EksClusterArgs
 from components.eks.karpenter import Karpenter, KarpenterArgs, create_node_role
@@ -43,12 +43,12 @@ from components.eks.runner_chart import (
 )
 from components.eks.spot_role import spot_service_linked_role
 from components.gitlab.runners import RunnerTokens
-from components.naming import resource_prefix, type_token
+from components.naming import type_token
 from components.observability.monitoring import MonitoringTargets
 from components.shared.aws import AwsContext, child
-from components.shared.cache import BuildCache
+from components.shared.cache import CacheBucket
 from components.shared.images import ImageCacheInfo, pull_through_policy
-from components.shared.network import Network
+from components.shared.network import VpcRefs
 
 TYPE_TOKEN = type_token("eks", "EksFargateRunner")
 
@@ -59,11 +59,11 @@ DOCKER_IMAGE = "public.ecr.aws/docker/library/docker:27"
 DIND_IMAGE = "public.ecr.aws/docker/library/docker:27-dind"
 
 
-def _first_runner(config: StackConfig, lane: str) -> RunnerSpec | None:
+def _first_runner(config: EksFleetSpec, lane: str) -> RunnerSpec | None:
     return next((r for r in config.runners if r.lane == lane), None)
 
 
-def gitlab_ci_example(config: StackConfig) -> str:
+def gitlab_ci_example(config: EksFleetSpec) -> str:
     """A ready-to-paste .gitlab-ci.yml exercising each configured lane."""
     jobs: dict[str, Any] = {}
     fargate = _first_runner(config, FARGATE)
@@ -125,13 +125,19 @@ _ValuesDumper.add_representer(
 
 @dataclass(frozen=True)
 class EksFargateRunnerArgs:
-    config: StackConfig
-    network: Network
-    cluster_name: str
-    tags: Mapping[str, str]
+    fleet: EksFleetSpec  # the runners, the cluster's and Karpenter's settings
+    network: VpcRefs  # private subnets with egress; the fleet depends on `network.egress`
+    cluster_name: str  # also Karpenter's discovery tag value
+    # Physical names of what the fleet creates besides the cluster (the metrics log group).
+    name_prefix: str
+    metrics_namespace: str  # CloudWatch namespace of the runners' metrics (observability)
     tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
-    cache: BuildCache | None = None
+    tags: Mapping[str, str]
+    cache: CacheBucket | None = None
     image_cache: ImageCacheInfo | None = None  # lets nodes and Fargate pods fill the cache
+    # The AWS profile and role the Kubernetes provider's `aws eks get-token` must use (the
+    # stack program passes aws:profile and the last aws:assumeRoles role); None: default chain.
+    kubeconfig_credentials: tuple[str | None, str | None] = (None, None)
 
 
 class EksFargateRunner(pulumi.ComponentResource):
@@ -142,7 +148,7 @@ class EksFargateRunner(pulumi.ComponentResource):
         self, name: str, args: EksFargateRunnerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        config = args.config
+        config = args.fleet
         tags = dict(args.tags)
         ctx = AwsContext.lookup(self)
         node_roles = self._node_roles(name, config, ctx, tags)
@@ -156,6 +162,7 @@ class EksFargateRunner(pulumi.ComponentResource):
                 aws=ctx,
                 fargate_profiles=FARGATE_PROFILES,
                 tags=tags,
+                kubeconfig_credentials=args.kubeconfig_credentials,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -234,8 +241,8 @@ class EksFargateRunner(pulumi.ComponentResource):
                 f"{name}-metrics",
                 MetricsCollectorArgs(
                     config=config,
-                    prefix=resource_prefix(pulumi.get_stack()),
-                    stack=pulumi.get_stack(),
+                    prefix=args.name_prefix,
+                    namespace=args.metrics_namespace,
                     region=ctx.region,
                     provider=cluster.provider,
                     oidc_provider_arn=cluster.cluster.oidc_provider_arn,
@@ -271,7 +278,7 @@ class EksFargateRunner(pulumi.ComponentResource):
         self.register_outputs(self.stack_outputs)
 
     def _node_roles(
-        self, name: str, config: StackConfig, ctx: AwsContext, tags: dict[str, str]
+        self, name: str, config: EksFleetSpec, ctx: AwsContext, tags: dict[str, str]
     ) -> dict[str, Any]:
         """One node role per EC2NodeClass the configured pools use. The default role exists
         even without pools: it is what the cluster grants node access to from day one."""
@@ -300,7 +307,7 @@ class EksFargateRunner(pulumi.ComponentResource):
         return roles
 
     def _spot_role(
-        self, name: str, config: StackConfig, tags: dict[str, str]
+        self, name: str, config: EksFleetSpec, tags: dict[str, str]
     ) -> tuple[pulumi.Resource, ...]:
         """The Spot service-linked role, when a runner uses the spot lane and this stack
         manages it (components/eks/spot_role.py)."""

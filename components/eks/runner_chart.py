@@ -26,8 +26,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import tomli_w
 
-from components.config import EksSpec, RunnerSpec, StackConfig
 from components.domain.eks_sizing import manager_size
+from components.domain.specs import EksFleetSpec, EksSpec, RunnerSpec
 from components.eks.job_size import job_pod_size, resource_settings
 from components.eks.placement import (
     DO_NOT_DISRUPT,
@@ -183,7 +183,7 @@ def token_fingerprint(release: str, token: str) -> str:
 
 
 def runner_chart_values(
-    config: StackConfig, runner: RunnerSpec, cache: ManagerCache | None = None
+    config: EksFleetSpec, runner: RunnerSpec, cache: ManagerCache | None = None
 ) -> dict[str, Any]:
     """Helm values for one runner. The token is NOT here: the chart reads `runners.secret`.
 
@@ -221,7 +221,7 @@ def runner_chart_values(
                 runner,
                 config.eks,
                 cache.settings if cache else None,
-                config.images.helper_image,
+                config.helper_image,
             ),
         },
     }
@@ -239,7 +239,7 @@ def namespace_labels(runner: RunnerSpec) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class GitLabRunnerChartArgs:
-    config: StackConfig
+    config: EksFleetSpec
     runner: RunnerSpec
     provider: k8s.Provider
     # What the runner's pods run on and use: the runner Fargate profile, its NodePools and the

@@ -20,8 +20,8 @@ from typing import Any
 import pulumi
 import pulumi_gitlab as gitlab
 
-from components.config import RunnerSpec, StackConfig
-from components.naming import PROJECT, type_token
+from components.domain.specs import GitLabSpec, RunnerSpec
+from components.naming import type_token
 
 TYPE_TOKEN = type_token("gitlab", "GitLabRunners")
 RUNNER_TYPES = {"instance": "instance_type", "group": "group_type", "project": "project_type"}
@@ -34,37 +34,41 @@ def api_url(gitlab_url: str) -> str:
     return f"{gitlab_url.rstrip('/')}/api/v4/"
 
 
-def maximum_timeout(config: StackConfig) -> int:
-    """The longest job GitLab gives these runners: what a stopping manager waits for.
-
-    ECS: ecs.jobTimeoutSeconds; EKS: eks.jobTimeoutSeconds. Each is what a stopping manager
-    waits for (there is no run_exec_timeout), so a job GitLab lets run longer would be cut."""
-    if config.mode == "ecs":
-        return config.ecs.job_timeout_seconds
-    return config.eks.job_timeout_seconds
-
-
-def maintenance_note(stack: str, generation: int) -> str:
+def maintenance_note(owner: str, generation: int) -> str:
     """Names the runner's token generation: constant for one generation's runner."""
     return (
-        f"Managed by Pulumi ({PROJECT}/{stack}); token generation "
+        f"Managed by Pulumi ({owner}); token generation "
         f"{generation}. Edit the stack config, not this runner."
     )
 
 
-def generations(config: StackConfig) -> tuple[int, ...]:
+def generations(settings: GitLabSpec) -> tuple[int, ...]:
     """The token generations kept in GitLab, current first: N and, once there was one, N-1."""
-    current = config.gitlab.token_rotation
+    current = settings.token_rotation
     return (current, current - 1) if current > 0 else (current,)
 
 
+@dataclass(frozen=True)
+class GitLabRunnersArgs:
+    gitlab_url: str
+    # A GitLab access token with the create_runner scope (kept a secret here).
+    token: pulumi.Input[str]
+    settings: GitLabSpec  # runner type, group/project, locked, paused, rotation...
+    runners: tuple[RunnerSpec, ...]  # one GitLab runner (per generation) each, with its tags
+    # The fleet's job timeout: GitLab's maximum_timeout, what a stopping manager waits for.
+    maximum_timeout_seconds: int
+    # Who manages them, "<project>/<stack>" in the stack program: the default description and
+    # the maintenance note (constant per generation, or the runner would be replaced).
+    owner: str
+
+
 def user_runner_args(
-    config: StackConfig, runner: RunnerSpec, stack: str, generation: int
+    args: GitLabRunnersArgs, runner: RunnerSpec, generation: int
 ) -> dict[str, Any]:
     """The UserRunner inputs of one runners[] entry and generation (POST /user/runners)."""
-    spec = config.gitlab
-    prefix = spec.description or f"{PROJECT}/{stack}"
-    args: dict[str, Any] = {
+    spec = args.settings
+    prefix = spec.description or args.owner
+    inputs: dict[str, Any] = {
         "runner_type": RUNNER_TYPES[spec.runner_type or "instance"],
         "description": f"{prefix}: {runner.name}",
         "tag_lists": list(runner.tags),
@@ -72,19 +76,14 @@ def user_runner_args(
         "locked": spec.locked,
         "paused": spec.paused,
         "access_level": spec.access_level,
-        "maximum_timeout": maximum_timeout(config),
-        "maintenance_note": maintenance_note(stack, generation),
+        "maximum_timeout": args.maximum_timeout_seconds,
+        "maintenance_note": maintenance_note(args.owner, generation),
     }
     if spec.runner_type == "group":
-        args["group_id"] = spec.group_id
+        inputs["group_id"] = spec.group_id
     if spec.runner_type == "project":
-        args["project_id"] = spec.project_id
-    return args
-
-
-@dataclass(frozen=True)
-class GitLabRunnersArgs:
-    config: StackConfig  # runners[], gitlab.*, gitlabUrl and the (secret) gitlabToken
+        inputs["project_id"] = spec.project_id
+    return inputs
 
 
 class GitLabRunners(pulumi.ComponentResource):
@@ -99,24 +98,20 @@ class GitLabRunners(pulumi.ComponentResource):
         self, name: str, args: GitLabRunnersArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        config = args.config
-        if config.gitlab_token is None:
-            raise ValueError("gitlab.createRunners needs gitlabToken (checked by the config)")
         provider = gitlab.Provider(
             f"{name}-provider",
-            base_url=api_url(config.gitlab_url),
-            token=pulumi.Output.secret(config.gitlab_token.value),
+            base_url=api_url(args.gitlab_url),
+            token=pulumi.Output.secret(args.token),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        stack = pulumi.get_stack()
         self.tokens = {}
         self.runner_ids: dict[str, pulumi.Output[str]] = {}
-        current, *previous = generations(config)
-        for runner in config.runners:
+        current, *previous = generations(args.settings)
+        for runner in args.runners:
             created = {
                 generation: gitlab.UserRunner(
                     f"{name}-runner-{runner.name}-g{generation}",
-                    **user_runner_args(config, runner, stack, generation),
+                    **user_runner_args(args, runner, generation),
                     opts=pulumi.ResourceOptions(
                         parent=self,
                         provider=provider,
@@ -135,8 +130,3 @@ class GitLabRunners(pulumi.ComponentResource):
             self.tokens[runner.name] = pulumi.Output.secret(created[current].token)
             self.runner_ids[runner.name] = created[current].id
         self.register_outputs({"runnerIds": self.runner_ids})
-
-
-def configured_tokens(config: StackConfig) -> RunnerTokens:
-    """{runner name: secret token} from runnerTokens (runners created by hand in GitLab)."""
-    return {r.name: pulumi.Output.secret(config.token_for(r.name).value) for r in config.runners}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.config import AlertsSpec
+from components.domain.specs import AlertsSpec
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StackConfig
+from components.domain.specs import AlertsSpec
 from components.naming import type_token
 from components.observability.alarms import AlarmSpec, alarm_specs
 from components.observability.catalogue import TASKS_NOT_STARTED, task_events_log_group_name
@@ -46,8 +46,11 @@ class MonitoringTargets:
 
 @dataclass(frozen=True)
 class FleetMonitoringArgs:
-    config: StackConfig
-    prefix: str  # resource_prefix(stack)
+    mode: str  # "ecs" or "eks": which fleet the targets come from
+    runners: tuple[str, ...]  # runner names, one dashboard row and alarm set each
+    alerts: AlertsSpec
+    log_retention_days: int
+    prefix: str  # physical name prefix (the stack program's resource_prefix(stack))
     namespace: str  # catalogue.metrics_namespace(stack)
     targets: MonitoringTargets
     tags: Mapping[str, str]
@@ -95,13 +98,12 @@ class FleetMonitoring(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
-        config = args.config
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.targets.retired_by))
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.topic_arn: pulumi.Output[str] | None = None
-        if config.alerts.email:
+        if args.alerts.email:
             topic = aws.sns.Topic(
                 f"{name}-alerts", name=f"{args.prefix}-alerts", tags=tags, opts=child
             )
@@ -109,15 +111,15 @@ class FleetMonitoring(pulumi.ComponentResource):
                 f"{name}-alerts-email",
                 topic=topic.arn,
                 protocol="email",
-                endpoint=config.alerts.email,
+                endpoint=args.alerts.email,
                 opts=child,
             )
             self.topic_arn = topic.arn
-        elif config.alerts.sns_topic_arn:
-            self.topic_arn = pulumi.Output.from_input(config.alerts.sns_topic_arn)
-            region.apply(lambda r: _warn_other_region(config.alerts.sns_topic_arn or "", r, self))
+        elif args.alerts.sns_topic_arn:
+            self.topic_arn = pulumi.Output.from_input(args.alerts.sns_topic_arn)
+            region.apply(lambda r: _warn_other_region(args.alerts.sns_topic_arn or "", r, self))
         events_group: pulumi.Output[str] | None = None
-        if config.mode == "ecs":
+        if args.mode == "ecs":
             events_group = self._task_events(args, tags, child)
         view = pulumi.Output.all(
             region=region,
@@ -125,18 +127,18 @@ class FleetMonitoring(pulumi.ComponentResource):
             events=events_group,
         ).apply(
             lambda v: FleetView(
-                mode=config.mode,
+                mode=args.mode,
                 region=v["region"],
                 namespace=args.namespace,
                 prefix=args.prefix,
-                runners=tuple(r.name for r in config.runners),
+                runners=args.runners,
                 manager_groups=tuple(v["groups"]),
                 fargate_classes=args.targets.fargate_classes,
                 task_events_log_group=v["events"],
-                alerts=config.alerts,
+                alerts=args.alerts,
             )
         )
-        specs = alarm_specs(_shape(config, args))
+        specs = alarm_specs(_shape(args))
         self.alarms = {
             spec.key: self._alarm(spec, args.prefix, view, tags, child) for spec in specs
         }
@@ -158,7 +160,7 @@ class FleetMonitoring(pulumi.ComponentResource):
         group = aws.cloudwatch.LogGroup(
             f"{self._name}-task-events",
             name=task_events_log_group_name(args.prefix),
-            retention_in_days=args.config.log_retention_days,
+            retention_in_days=args.log_retention_days,
             tags=tags,
             opts=child,
         )
@@ -261,17 +263,17 @@ def _queries(spec: AlarmSpec) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]
     ]
 
 
-def _shape(config: StackConfig, args: FleetMonitoringArgs) -> FleetView:
+def _shape(args: FleetMonitoringArgs) -> FleetView:
     """The view with placeholder names: which alarms exist is known before any name is."""
-    ecs = config.mode == "ecs"
+    ecs = args.mode == "ecs"
     return FleetView(
-        mode=config.mode,
+        mode=args.mode,
         region="",
         namespace=args.namespace,
         prefix=args.prefix,
-        runners=tuple(r.name for r in config.runners),
+        runners=args.runners,
         manager_groups=tuple(str(i) for i in range(len(args.targets.manager_groups))),
         fargate_classes=args.targets.fargate_classes,
         task_events_log_group="" if ecs else None,
-        alerts=config.alerts,
+        alerts=args.alerts,
     )

@@ -97,6 +97,23 @@ def bucket_prefix(stack: str) -> str:
 class BuildCacheArgs:
     expiration_days: int
     tags: Mapping[str, str]
+    # The bucket name's prefix (S3 adds a unique suffix): lowercase letters, digits and '-'.
+    bucket_prefix: str
+
+
+@dataclass(frozen=True)
+class CacheBucket:
+    """The S3 bucket the runners share as their build cache: a BuildCache's, or one of yours
+    (the managers' roles get object access to it, nothing else)."""
+
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    region: pulumi.Input[str]
+
+    def settings(self) -> pulumi.Output[CacheSettings]:
+        return pulumi.Output.all(self.bucket_name, self.region).apply(
+            lambda v: CacheSettings(bucket=v[0], region=v[1])
+        )
 
 
 class BuildCache(pulumi.ComponentResource):
@@ -114,7 +131,7 @@ class BuildCache(pulumi.ComponentResource):
         tags = dict(args.tags)
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket_prefix=bucket_prefix(pulumi.get_stack()),
+            bucket_prefix=args.bucket_prefix,
             # Only cache archives live here: nothing to keep once the stack is gone.
             force_destroy=True,
             tags=tags,
@@ -177,7 +194,5 @@ class BuildCache(pulumi.ComponentResource):
         self.region = AwsContext.lookup(self).region
         self.register_outputs({"bucketName": self.bucket_name})
 
-    def settings(self) -> pulumi.Output[CacheSettings]:
-        return pulumi.Output.all(self.bucket_name, self.region).apply(
-            lambda v: CacheSettings(bucket=v[0], region=v[1])
-        )
+    def bucket(self) -> CacheBucket:
+        return CacheBucket(self.bucket_name, self.bucket_arn, self.region)

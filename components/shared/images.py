@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.config import ImagesSpec, StackConfig
+from components.domain.specs import ImagesSpec
 from components.naming import type_token
 from components.shared.aws import child
 
@@ -123,21 +123,6 @@ class ImageCacheInfo:
                 return f"{self.upstream_path(upstream)}/{HELPER_PATHS[upstream]}:{HELPER_TAG}"
         return None
 
-    def apply_to(self, config: StackConfig) -> StackConfig:
-        """The config with its default images pointed at the cache (a user-set helper image
-        is kept as written)."""
-        definitions = tuple(
-            replace(t, image=self.cached(t.image)) for t in config.ecs.task_definitions
-        )
-        return replace(
-            config,
-            ecs=replace(config.ecs, task_definitions=definitions),
-            eks=replace(config.eks, default_job_image=self.cached(config.eks.default_job_image)),
-            images=replace(
-                config.images, helper_image=config.images.helper_image or self.helper_image()
-            ),
-        )
-
     def outputs(self) -> dict[str, Any]:
         """The `imageCache` stack output: where pipeline authors find each upstream."""
         return {
@@ -170,8 +155,10 @@ def pull_through_policy(repository_arn_pattern: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ImageCacheArgs:
-    spec: ImagesSpec
-    stack: str
+    spec: ImagesSpec  # which upstreams, and their credentials
+    # The rules' ECR repository prefix (spec.repository_prefix, or a default of your naming;
+    # the stack program's is default_repository_prefix(stack)).
+    repository_prefix: str
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -184,7 +171,7 @@ class ImageCache(pulumi.ComponentResource):
         self, name: str, args: ImageCacheArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        prefix = args.spec.repository_prefix or default_repository_prefix(args.stack)
+        prefix = args.repository_prefix
         # Plain values (not Outputs): the paths end up in rendered config files and Helm values.
         invoke = pulumi.InvokeOptions(parent=self)
         partition = aws.get_partition(opts=invoke)

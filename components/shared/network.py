@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components.config import NetworkSpec
+from components.domain.specs import NetworkSpec
 from components.naming import type_token
 
 TYPE_TOKEN = type_token("network", "Network")
@@ -25,6 +25,23 @@ INTERFACE_ENDPOINT_SERVICES = (
     "ec2messages",
     "sts",
 )
+
+
+@dataclass(frozen=True)
+class VpcRefs:
+    """The network a fleet runs in, as ids: the Network component's (`Network.refs()`) or the
+    VPC of your own program."""
+
+    vpc_id: pulumi.Input[str]
+    # Where job tasks/pods, managers and Fargate profiles go: private, with egress (NAT or
+    # VPC endpoints) to GitLab, the registries and the AWS APIs.
+    private_subnet_ids: pulumi.Input[Sequence[str]]
+    # EKS: where Kubernetes may place internet-facing load balancers (None: none).
+    public_subnet_ids: pulumi.Input[Sequence[str]] | None = None
+    # What carries that egress (NAT gateways, routes, endpoints, or a component holding them):
+    # the fleet depends on it, so `pulumi destroy` keeps it until draining managers and
+    # Karpenter's finalizers are done with it.
+    egress: Sequence[pulumi.Resource] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,17 @@ class Network(pulumi.ComponentResource):
                 "publicSubnetIds": self.public_subnet_ids,
             }
         )
+
+    def refs(self) -> VpcRefs:
+        """This network for a fleet: an existing VPC configured without public subnets gives
+        none; the whole component carries the egress."""
+        spec = self._args.spec
+        public = (
+            None
+            if spec.uses_existing_vpc and not spec.public_subnet_ids
+            else self.public_subnet_ids
+        )
+        return VpcRefs(self.vpc_id, self.private_subnet_ids, public, egress=(self,))
 
     def _child(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self)

@@ -21,6 +21,7 @@ from components.config import ConfigError, parse_config
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE, DEFAULT_MANAGER_AMI_PARAMETER
 from components.ecs.catalogue import render_gitlab_ci_example, task_family
 from components.offline.mocks import Plan
+from components.topology import ecs_fleet_spec
 from tests.ecs.support import (
     LAUNCH_TEMPLATE,
     TASK_DEFINITION,
@@ -154,7 +155,7 @@ def test_example_pipeline_names_the_arm64_family() -> None:
     families = {
         t.name: task_family("gitlab-runners-dev", t.name) for t in config.ecs.task_definitions
     }
-    example = render_gitlab_ci_example(config, families)
+    example = render_gitlab_ci_example(ecs_fleet_spec(config), families)
     assert "FARGATE_TASK_DEFINITION: gitlab-runners-dev-graviton" in example
 
 

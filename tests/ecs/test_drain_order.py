@@ -29,6 +29,7 @@ from components.ecs.user_data import render_drain_unit, render_runner_unit, rend
 from components.offline import mock_answers
 from components.offline.mocks import Plan
 from components.offline.order import Order, removal, replacements, skipped_deletes
+from components.topology import ecs_fleet_spec
 from tests.ecs.support import ASG, INVOCATION, LIFECYCLE_HOOK, ROLE_POLICY, user_data
 from tests.ecs.test_files import heredoc_files, typed, unit_file
 from tests.harness import ROOT, dev_config, run_program
@@ -76,13 +77,13 @@ def test_the_stop_timeout_covers_a_job_and_the_hook_and_group_delete_cover_the_s
     (with the drain's heartbeats) and the group's delete timeout must outlast the stop."""
     for job_timeout in (600, 3600, 14400):
         config = typed(dev_config(ecs={**dev_config()["ecs"], "jobTimeoutSeconds": job_timeout}))
-        stop = stop_timeout_seconds(config)
+        stop = stop_timeout_seconds(ecs_fleet_spec(config))
         unit = unit_file(render_runner_unit(stop))["Service"]
         assert int(unit["TimeoutStopSec"]) == stop > job_timeout
-        heartbeat = heartbeat_timeout_seconds(config)
+        heartbeat = heartbeat_timeout_seconds(ecs_fleet_spec(config))
         # Past AWS's 7200 s cap the drain service heartbeats every half timeout instead.
         assert heartbeat > stop or heartbeat == 7200
-        assert group_delete_timeout_seconds(config) > max(stop, heartbeat)
+        assert group_delete_timeout_seconds(ecs_fleet_spec(config)) > max(stop, heartbeat)
 
 
 def test_the_agent_outlives_the_runner_and_the_drain_at_shutdown(ecs_dev_plan: Plan) -> None:

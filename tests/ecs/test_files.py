@@ -39,6 +39,7 @@ from components.ecs.user_data import (
     render_user_data,
 )
 from components.offline.mocks import Plan
+from components.topology import ecs_fleet_spec
 from tests.ecs.support import user_data
 from tests.harness import SENTINEL_PREFIX, dev_config, sentinel
 
@@ -64,7 +65,7 @@ def boot_settings(config: StackConfig, **overrides: Any) -> ManagerBootSettings:
         "region": "eu-west-1",
         "secret_arn": SECRET_ARN,
         "log_group_name": "/gitlab-runners-dev/manager",
-        "config_toml": render_config_toml(config, only_shard(config)),
+        "config_toml": render_config_toml(ecs_fleet_spec(config), only_shard(config)),
         "fargate_tomls": {r.name: f'Cluster = "{r.name}"\n' for r in config.runners},
         "stop_timeout_seconds": 3630,
         "lifecycle_hook_name": "drain-running-jobs",
@@ -85,7 +86,7 @@ def test_config_toml_has_every_runner_with_exactly_the_known_keys() -> None:
             ecs={"checkInterval": 5},
         )
     )
-    document = tomllib.loads(render_config_toml(config, only_shard(config)))
+    document = tomllib.loads(render_config_toml(ecs_fleet_spec(config), only_shard(config)))
     assert document.keys() == {
         "concurrent",
         "check_interval",
@@ -135,7 +136,7 @@ def test_config_toml_has_every_runner_with_exactly_the_known_keys() -> None:
 
 def test_config_toml_never_holds_a_token() -> None:
     config = typed(dev_config())
-    text = render_config_toml(config, only_shard(config))
+    text = render_config_toml(ecs_fleet_spec(config), only_shard(config))
     assert SENTINEL_PREFIX not in text and "glrt-" not in text
     assert text.count(TOKEN_PLACEHOLDER_PREFIX) == len(config.runners)
 
@@ -274,7 +275,9 @@ def fake_aws(tmp_path: Path, secret: dict[str, str]) -> Path:
 
 def run_token_script(tmp_path: Path, secret: dict[str, str]) -> subprocess.CompletedProcess[str]:
     config = typed(dev_config())
-    (tmp_path / "config.toml.template").write_text(render_config_toml(config, only_shard(config)))
+    (tmp_path / "config.toml.template").write_text(
+        render_config_toml(ecs_fleet_spec(config), only_shard(config))
+    )
     script = tmp_path / "gitlab-runner-tokens"
     script.write_text(TOKEN_SCRIPT)
     env = {**os.environ, "PATH": f"{fake_aws(tmp_path, secret)}:{os.environ['PATH']}"}
@@ -350,5 +353,7 @@ def test_gitlab_ci_example_picks_an_entry_other_than_the_runner_default(
     assert set(example) == {"fargate-default", "fargate-node"}
     assert example["fargate-default"]["tags"] == ["build"]
     config = typed(dev_config(runners=[{"name": "fargate", "taskDefinition": "node"}]))
-    other = yaml.safe_load(render_gitlab_ci_example(config, {"debian": "f-debian", "node": "n"}))
+    other = yaml.safe_load(
+        render_gitlab_ci_example(ecs_fleet_spec(config), {"debian": "f-debian", "node": "n"})
+    )
     assert other["fargate-debian"]["variables"]["FARGATE_TASK_DEFINITION"] == "f-debian"

@@ -21,6 +21,7 @@ from components.eks.runner_chart import runner_chart_values
 from components.offline import plan as plan_command
 from components.offline.mocks import Plan
 from components.shared.images import helper_image_for
+from components.topology import eks_fleet_spec
 from tests.eks.support import (
     KNOWN_KUBERNETES_KEYS,
     NODE_CLASS,
@@ -85,7 +86,7 @@ def test_only_the_pool_with_an_arm64_runner_admits_arm64(plan: Plan) -> None:
 def test_an_arm64_only_lane_gets_an_arm64_only_pool() -> None:
     runners = [{"name": "graviton", "lane": "spot", "architecture": "arm64"}]
     config, _ = parse_config(eks_config(runners=runners))
-    (spec,) = node_pool_specs(config)
+    (spec,) = node_pool_specs(eks_fleet_spec(config))
     pool = node_pool(spec, config.eks)
     assert requirement(pool, "kubernetes.io/arch") == ["arm64"]
     jsonschema.Draft7Validator(CRDS["NodePool"]["schema"]).validate(pool)
@@ -140,7 +141,7 @@ def test_the_helper_image_matches_the_node_architecture(plan: Plan) -> None:
 def test_without_a_cache_gitlab_runner_chooses_the_helper() -> None:
     config, _ = parse_config(eks_config())
     graviton = next(r for r in config.runners if r.name == "graviton")
-    values = runner_chart_values(config, graviton)
+    values = runner_chart_values(eks_fleet_spec(config), graviton)
     (entry,) = tomllib.loads(values["runners"]["config"])["runners"]
     assert "helper_image" not in entry["kubernetes"]
     assert entry["kubernetes"]["node_selector"]["kubernetes.io/arch"] == "arm64"

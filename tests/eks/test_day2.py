@@ -21,6 +21,7 @@ from components.eks.karpenter_objects import ec2_node_class, node_pool, node_poo
 from components.eks.runner_chart import TOKEN_ANNOTATION, token_fingerprint
 from components.offline import mocks
 from components.offline.mocks import REDACTED, Plan
+from components.topology import eks_fleet_spec
 from tests.eks.support import NODE_CLASS, NODE_POOL, RELEASE, deps, kubernetes_section, release
 from tests.harness import dev_config, run_program, sentinel
 
@@ -384,7 +385,7 @@ def test_default_kubernetes_version_is_in_standard_support(plan: Plan) -> None:
 def test_karpenter_documents_match_the_crds() -> None:
     config, _ = parse_config({**eks_config(), "eks": {"managerPlacement": "ec2"}})
     pool_schema = jsonschema.Draft7Validator(CRDS["NodePool"]["schema"])
-    specs = node_pool_specs(config)
+    specs = node_pool_specs(eks_fleet_spec(config))
     assert {s.name for s in specs} == {"spot", "privileged", "system"}
     for spec in specs:
         pool_schema.validate(node_pool(spec, config.eks))

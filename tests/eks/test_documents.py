@@ -37,6 +37,7 @@ from components.eks.policies import (
 )
 from components.eks.runner import gitlab_ci_example
 from components.eks.runner_chart import runner_chart_values, runners_config_toml
+from components.topology import eks_fleet_spec
 from tests.harness import sentinel
 
 CLUSTER = "gitlab-runners-prod"
@@ -177,7 +178,7 @@ def test_logging_config_stays_under_the_eks_limit_for_long_names() -> None:
 
 def test_node_pools_follow_the_configured_lanes() -> None:
     config = eks_stack(eks={"spotCpuLimit": 100, "instanceCategories": ["c", "m"]})
-    specs = {s.name: s for s in node_pool_specs(config)}
+    specs = {s.name: s for s in node_pool_specs(eks_fleet_spec(config))}
     assert set(specs) == {"spot", "privileged"}
     spot = node_pool(specs["spot"], config.eks)
     assert spot["apiVersion"] == "karpenter.sh/v1" and spot["kind"] == "NodePool"
@@ -197,9 +198,9 @@ def test_node_pools_follow_the_configured_lanes() -> None:
     only_fargate = eks_stack(
         runners=[{"name": "fargate"}], runnerTokens={"fargate": sentinel("fargate")}
     )
-    assert node_pool_specs(only_fargate) == []
+    assert node_pool_specs(eks_fleet_spec(only_fargate)) == []
     ec2_managers = replace(only_fargate, eks=replace(only_fargate.eks, manager_placement="ec2"))
-    assert [s.name for s in node_pool_specs(ec2_managers)] == ["system"]
+    assert [s.name for s in node_pool_specs(eks_fleet_spec(ec2_managers))] == ["system"]
 
 
 def test_ec2_node_class_document() -> None:
@@ -267,14 +268,14 @@ def test_privileged_toml_and_values_hold_no_token() -> None:
     assert kubernetes["node_tolerations"] == {
         "gitlab-fargate-runners/pool=privileged": "NoSchedule"
     }
-    values = runner_chart_values(config, docker)
+    values = runner_chart_values(eks_fleet_spec(config), docker)
     assert sentinel("docker") not in json.dumps(values)
     entry = toml["runners"][0]
     assert "token" not in entry and "glrt-" not in runners_config_toml(docker, config.eks)
 
 
 def test_ci_example_has_one_job_per_lane() -> None:
-    jobs = yaml.safe_load(gitlab_ci_example(eks_stack()))
+    jobs = yaml.safe_load(gitlab_ci_example(eks_fleet_spec(eks_stack())))
     assert jobs["hello-fargate"]["parallel"] == 50
     assert jobs["test-on-spot"]["tags"] == ["eks-spot"]
     assert jobs["docker-in-docker"]["variables"]["DOCKER_TLS_CERTDIR"] == "/certs"
@@ -282,4 +283,6 @@ def test_ci_example_has_one_job_per_lane() -> None:
         runners=[{"name": "fargate", "concurrency": 500}],
         runnerTokens={"fargate": sentinel("fargate")},
     )
-    assert yaml.safe_load(gitlab_ci_example(big))["hello-fargate"]["parallel"] == 200
+    assert (
+        yaml.safe_load(gitlab_ci_example(eks_fleet_spec(big)))["hello-fargate"]["parallel"] == 200
+    )
