@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from components.config.reader import Reader
+from components.domain import fleet_rules
 
 MODES = ("ecs", "eks")
 ECS: tuple[str, ...] = ("ecs",)
 EKS: tuple[str, ...] = ("eks",)
-NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
+NAME_PATTERN = fleet_rules.NAME_PATTERN
 VERSION = r"\d+\.\d+\.\d+"
 SHA256 = r"[0-9a-f]{64}"
 SHA256_HINT = "use the 64 lowercase hex digits of the file's SHA-256 (sha256sum FILE)"

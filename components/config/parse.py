@@ -44,9 +44,12 @@ from components.config.reader import Reader, namespace_problem, shown
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import request_concurrency_for
-from components.domain.fargate_sizes import (
-    is_valid_fargate_size,
-    nearest_fargate_size,
+from components.domain.fleet_rules import (
+    duplicate_problems,
+    ecs_lane_problem,
+    fargate_size_problem,
+    name_problem,
+    task_definition_problem,
 )
 from components.domain.subnets import (
     SubnetLayout,
@@ -63,22 +66,17 @@ DEFAULT_TASK_DEFINITIONS = [{"name": "debian", "image": DEFAULT_JOB_IMAGE}]
 
 def _name(r: Reader, path: str, value: Any, example: str) -> str | None:
     """A runner or catalogue name: it becomes part of namespaces, families and resources."""
-    if isinstance(value, str) and re.fullmatch(schema.NAME_PATTERN, value):
+    problem = name_problem(path, value, example)
+    if problem is None:
         return value
-    r.problem(
-        f"{path}.name: {json.dumps(value)} is not a valid name; use 1-32 lowercase letters, "
-        f"digits or '-', e.g. \"{example}\" (it names namespaces and resources)"
-    )
+    r.problem(problem)
     return None
 
 
 def _check_fargate_size(r: Reader, path: str, cpu: int, memory: int) -> None:
-    if not is_valid_fargate_size(cpu, memory):
-        near_cpu, near_memory = nearest_fargate_size(cpu, memory)
-        r.problem(
-            f"{path}: cpu {cpu} / memory {memory} is not a valid Fargate size; the nearest valid "
-            f"pair is cpu {near_cpu} / memory {near_memory} (see docs/configuration.md)"
-        )
+    problem = fargate_size_problem(path, cpu, memory)
+    if problem is not None:
+        r.problem(problem)
 
 
 def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | None:
@@ -92,11 +90,9 @@ def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | No
     values = schema.RUNNER.read(r, label, {k: v for k, v in raw.items() if k != "name"}, mode)
     values["name"] = name or f"runner-{index}"
     values["tags"] = values["tags"] or (values["name"],)
-    if mode == "ecs" and values["lane"] not in schema.ECS_LANES:
-        r.problem(
-            f"{label}.lane: '{values['lane']}' is not available in ecs mode: Fargate cannot run "
-            "privileged containers (Docker-in-Docker); use lane fargate or spot, or set mode eks"
-        )
+    lane_problem = ecs_lane_problem(label, values["lane"]) if mode == "ecs" else None
+    if lane_problem is not None:
+        r.problem(lane_problem)
     if mode == "eks":
         _check_fargate_size(r, label, values["cpu"], values["memory"])
     if values["request_concurrency"] is None:
@@ -135,11 +131,8 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
 
 
 def _report_duplicates(r: Reader, path: str, names: list[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            r.problem(f"{path}: the name '{name}' is used more than once; names must be unique")
-        seen.add(name)
+    for problem in duplicate_problems(path, names):
+        r.problem(problem)
 
 
 def _parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
@@ -301,11 +294,11 @@ def parse_config(
     catalogue = [t.name for t in ecs.task_definitions]
     resolved = []
     for i, runner in enumerate(runners):
-        if mode == "ecs" and runner.task_definition and runner.task_definition not in catalogue:
-            r.problem(
-                f"runners[{i}] ({runner.name}).taskDefinition: '{runner.task_definition}' is "
-                f"not in ecs.taskDefinitions; use one of {', '.join(catalogue)}"
-            )
+        wrong = task_definition_problem(
+            f"runners[{i}] ({runner.name})", runner.task_definition, catalogue
+        )
+        if mode == "ecs" and wrong is not None:
+            r.problem(wrong)
         default_td = runner.task_definition or (catalogue[0] if catalogue else "")
         resolved.append(replace(runner, task_definition=default_td))
     eks = _parse_eks(r, top["eks"], mode)

@@ -32,9 +32,10 @@ from components.config.schema_eks import CLUSTER_LOG_TYPES, EKS_SECTION
 from components.config.schema_gitlab import CACHE_SECTION, GITLAB_SECTION
 from components.config.schema_images import IMAGES, PREFLIGHT
 from components.config.schema_observability import ALERTS, OBSERVABILITY
+from components.domain import fleet_rules
 
-LANES = ("fargate", "spot", "privileged")
-ECS_LANES = ("fargate", "spot")
+LANES = fleet_rules.LANES
+ECS_LANES = fleet_rules.ECS_LANES
 # Kubernetes node architectures (the kubernetes.io/arch label) of EKS job pods.
 NODE_ARCHITECTURES = ("amd64", "arm64")
 # CloudWatch Logs PutRetentionPolicy's retentionInDays (botocore's logs model, shape Days; a
@@ -68,7 +69,12 @@ RUNNER = Section(
             default_doc="[name]",
         ),
         Key(
-            "concurrency", "integer", 10, "Jobs this runner runs at once.", minimum=1, maximum=2000
+            "concurrency",
+            "integer",
+            10,
+            "Jobs this runner runs at once.",
+            minimum=1,
+            maximum=fleet_rules.MAX_RUNNER_CONCURRENCY,
         ),
         Key(
             "lane",

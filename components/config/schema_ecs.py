@@ -14,6 +14,7 @@ from components.config.keys import (
     Key,
     Section,
 )
+from components.domain.specs import DEFAULT_ECS_JOB_IMAGE
 
 DEFAULT_DRIVER_VERSION = "v0.5.1"
 # Driver releases up to 0.5.0 build the task-metadata file name from the job token; GitLab's
@@ -27,7 +28,7 @@ DEFAULT_MANAGER_AMI_PARAMETER = (
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 )
 # The catalogue's default entry: the Debian coordinator image of GitLab's Fargate guide.
-DEFAULT_JOB_IMAGE = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"
+DEFAULT_JOB_IMAGE = DEFAULT_ECS_JOB_IMAGE
 # CPU architectures of job tasks; the managers stay x86_64 (their binaries are amd64).
 TASK_ARCHITECTURES = ("x86_64", "arm64")
 

@@ -8,9 +8,13 @@ snake_case of the stack config keys in components/config/schema.py (a test keeps
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from components.domain.subnets import SubnetLayout
+
+# The catalogue's default job image: GitLab's Fargate driver example (sshd + gitlab-runner in
+# the ci-coordinator container, as the driver needs).
+DEFAULT_ECS_JOB_IMAGE = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"
 
 
 @dataclass(frozen=True)
@@ -37,59 +41,61 @@ class GitLabToken:
 class GitLabSpec:
     """Runners created in GitLab by the program (pulumi-gitlab UserRunner)."""
 
-    create_runners: bool
-    runner_type: str | None  # instance | group | project
-    group_id: int | None
-    project_id: int | None
-    description: str
-    locked: bool
-    run_untagged: bool
-    paused: bool
-    access_level: str
-    token_rotation: int  # a change replaces the runners, so every token is new
+    create_runners: bool = False
+    runner_type: str | None = None  # instance | group | project
+    group_id: int | None = None
+    project_id: int | None = None
+    description: str = ""
+    locked: bool = False
+    run_untagged: bool = False
+    paused: bool = False
+    access_level: str = "not_protected"
+    token_rotation: int = 0  # a change replaces the runners, so every token is new
 
 
 @dataclass(frozen=True)
 class CacheSpec:
-    enabled: bool
-    expiration_days: int
+    enabled: bool = True
+    expiration_days: int = 14
 
 
 @dataclass(frozen=True)
 class RunnerSpec:
     name: str
-    tags: tuple[str, ...]
-    concurrency: int
-    lane: str
-    request_concurrency: int
-    task_definition: str  # ECS: catalogue entry used when a job sets no FARGATE_TASK_DEFINITION
-    architecture: str  # EKS: kubernetes.io/arch of the job nodes (amd64 | arm64)
-    cpu: int  # EKS: Fargate pod size in CPU units (1024 = 1 vCPU)
-    memory: int  # EKS: Fargate pod size in MiB
+    tags: tuple[str, ...] = ()
+    concurrency: int = 10
+    lane: str = "fargate"
+    request_concurrency: int = 1
+    task_definition: str = (
+        ""  # ECS: catalogue entry used when a job sets no FARGATE_TASK_DEFINITION
+    )
+    architecture: str = "amd64"  # EKS: kubernetes.io/arch of the job nodes (amd64 | arm64)
+    cpu: int = 1024  # EKS: Fargate pod size in CPU units (1024 = 1 vCPU)
+    memory: int = 2048  # EKS: Fargate pod size in MiB
 
 
 @dataclass(frozen=True)
 class TaskDefinitionSpec:
     name: str
     image: str
-    architecture: str  # x86_64 | arm64: the task definition's runtime platform
-    cpu: int
-    memory: int
-    ephemeral_storage_gib: int
-    environment: tuple[tuple[str, str], ...]
-    task_role_policy_arns: tuple[str, ...]
+    architecture: str = "x86_64"  # x86_64 | arm64: the task definition's runtime platform
+    cpu: int = 1024
+    memory: int = 2048
+    ephemeral_storage_gib: int = 20
+    environment: tuple[tuple[str, str], ...] = ()
+    task_role_policy_arns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    vpc_cidr: str
-    availability_zones: int
-    nat_gateways: str
-    vpc_endpoints: bool
-    vpc_id: str | None
-    private_subnet_ids: tuple[str, ...]
-    public_subnet_ids: tuple[str, ...]
-    layout: SubnetLayout | None  # planned subnets of a new VPC; None for an existing VPC
+    vpc_cidr: str = "10.42.0.0/16"
+    availability_zones: int = 2
+    nat_gateways: str = "single"
+    vpc_endpoints: bool = False
+    vpc_id: str | None = None
+    private_subnet_ids: tuple[str, ...] = ()
+    public_subnet_ids: tuple[str, ...] = ()
+    layout: SubnetLayout | None = None  # planned subnets of a new VPC; None for an existing VPC
 
     @property
     def uses_existing_vpc(self) -> bool:
@@ -98,80 +104,86 @@ class NetworkSpec:
 
 @dataclass(frozen=True)
 class EcsSpec:
-    runner_version: str
-    runner_sha256: str | None  # None: checked against the release's published release.sha256
-    driver_version: str
-    driver_sha256: str | None  # None: a published checksum file if any, else only logged
-    max_jobs_per_manager: int
-    manager_instance_type: str | None  # None: sized per manager (components/ecs/sizing.py)
-    manager_ami_parameter: str
-    check_interval: int
-    container_insights: bool
-    platform_version: str
-    ssh_username: str
-    job_timeout_seconds: int
-    task_definitions: tuple[TaskDefinitionSpec, ...]
+    runner_version: str = "18.9.0"
+    runner_sha256: str | None = None  # None: checked against the release's published release.sha256
+    driver_version: str = "v0.5.1"
+    driver_sha256: str | None = None  # None: a published checksum file if any, else only logged
+    max_jobs_per_manager: int = 200
+    manager_instance_type: str | None = None  # None: sized per manager (components/ecs/sizing.py)
+    manager_ami_parameter: str = (
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    )
+    check_interval: int = 3
+    container_insights: bool = False
+    platform_version: str = "1.4.0"
+    ssh_username: str = "root"
+    job_timeout_seconds: int = 3600
+    task_definitions: tuple[TaskDefinitionSpec, ...] = (
+        TaskDefinitionSpec(name="debian", image=DEFAULT_ECS_JOB_IMAGE),
+    )
 
 
 @dataclass(frozen=True)
 class EksSpec:
-    kubernetes_version: str
-    karpenter_version: str
-    runner_chart_version: str
-    cluster_log_types: tuple[str, ...]
-    admin_role_arns: tuple[str, ...]
-    poll_timeout_seconds: int
-    check_interval: int
-    manager_placement: str
-    helper_cpu: int
-    helper_memory: int
-    spot_cpu_limit: int
-    privileged_cpu_limit: int
-    system_cpu_limit: int
-    instance_categories: tuple[str, ...]
-    service_cpu: int  # CPU units of each `services:` container of a job pod
-    service_memory: int  # MiB of each `services:` container
-    default_job_image: str  # for jobs without `image:`
-    endpoint_access: str  # "public" (public + private endpoint) or "private" only
+    kubernetes_version: str = "1.35"
+    karpenter_version: str = "1.14.1"
+    runner_chart_version: str = "0.86.0"
+    cluster_log_types: tuple[str, ...] = ("api", "audit", "authenticator")
+    admin_role_arns: tuple[str, ...] = ()
+    poll_timeout_seconds: int = 600
+    check_interval: int = 3
+    manager_placement: str = "fargate"
+    helper_cpu: int = 128
+    helper_memory: int = 256
+    spot_cpu_limit: int = 64
+    privileged_cpu_limit: int = 32
+    system_cpu_limit: int = 8
+    instance_categories: tuple[str, ...] = ("c", "m", "r")
+    service_cpu: int = 256  # CPU units of each `services:` container of a job pod
+    service_memory: int = 512  # MiB of each `services:` container
+    default_job_image: str = (
+        "public.ecr.aws/docker/library/debian:bookworm-slim"  # for jobs without `image:`
+    )
+    endpoint_access: str = "public"  # "public" (public + private endpoint) or "private" only
     # Who may reach the public endpoint; the parser fills in 0.0.0.0/0 (with a warning) when
     # the endpoint is public and nothing is set, and leaves it empty when it is private.
-    public_access_cidrs: tuple[str, ...]
+    public_access_cidrs: tuple[str, ...] = ()
     # Who may reach the API (443) through the cluster security group: the private endpoint's
     # only way in from outside that group.
-    private_access_cidrs: tuple[str, ...]
-    private_access_security_group_ids: tuple[str, ...]
-    node_ami_alias: str  # Karpenter EC2NodeClass AMI alias, pinned by default
-    job_timeout_seconds: int  # how long a stopping manager or draining node waits for jobs
+    private_access_cidrs: tuple[str, ...] = ()
+    private_access_security_group_ids: tuple[str, ...] = ()
+    node_ami_alias: str = "al2023@v20260930"  # Karpenter EC2NodeClass AMI alias, pinned by default
+    job_timeout_seconds: int = 3600  # how long a stopping manager or draining node waits for jobs
 
 
 @dataclass(frozen=True)
 class ImagesSpec:
-    pull_through_cache: bool
-    repository_prefix: str | None  # None: derived from the stack name
-    docker_hub_credential_arn: str | None
-    gitlab_credential_arn: str | None
-    helper_image: str | None  # EKS job pods' helper; None: gitlab-runner's default
+    pull_through_cache: bool = True
+    repository_prefix: str | None = None  # None: derived from the stack name
+    docker_hub_credential_arn: str | None = None
+    gitlab_credential_arn: str | None = None
+    helper_image: str | None = None  # EKS job pods' helper; None: gitlab-runner's default
 
 
 @dataclass(frozen=True)
 class PreflightSpec:
-    check_quotas: bool
-    fail_on_quota: bool
+    check_quotas: bool = True
+    fail_on_quota: bool = False
 
 
 @dataclass(frozen=True)
 class ObservabilitySpec:
-    enabled: bool
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
 class AlertsSpec:
-    email: str | None
-    sns_topic_arn: str | None
-    fargate_quota_percent: int
-    saturated_minutes: int
-    not_polling_minutes: int
-    job_start_failures: int
+    email: str | None = None
+    sns_topic_arn: str | None = None
+    fargate_quota_percent: int = 80
+    saturated_minutes: int = 15
+    not_polling_minutes: int = 5
+    job_start_failures: int = 3
 
 
 @dataclass(frozen=True)
@@ -181,9 +193,17 @@ class EcsFleetSpec:
 
     gitlab_url: str
     runners: tuple[RunnerSpec, ...]
-    ecs: EcsSpec
-    log_retention_days: int
-    observability: ObservabilitySpec
+    ecs: EcsSpec = EcsSpec()
+    log_retention_days: int = 30
+    observability: ObservabilitySpec = ObservabilitySpec()
+
+    def with_default_task_definitions(self) -> EcsFleetSpec:
+        """Runners without a taskDefinition use the catalogue's first entry."""
+        first = self.ecs.task_definitions[0].name if self.ecs.task_definitions else ""
+        runners = tuple(
+            r if r.task_definition else replace(r, task_definition=first) for r in self.runners
+        )
+        return replace(self, runners=runners)
 
 
 @dataclass(frozen=True)
@@ -192,9 +212,9 @@ class EksFleetSpec:
 
     gitlab_url: str
     runners: tuple[RunnerSpec, ...]
-    eks: EksSpec
-    log_retention_days: int
-    observability: ObservabilitySpec
+    eks: EksSpec = EksSpec()
+    log_retention_days: int = 30
+    observability: ObservabilitySpec = ObservabilitySpec()
     helper_image: str | None = None  # job pods' helper; None: gitlab-runner's default
 
     @property

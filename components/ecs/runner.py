@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.domain.fleet_rules import ecs_fleet_problems
 from components.domain.specs import EcsFleetSpec
 from components.ecs.catalogue import render_gitlab_ci_example, task_family
 from components.ecs.manager import MANAGER_GROUP_TAG, ManagerArgs, create_managers
@@ -26,6 +27,7 @@ from components.ecs.task_definitions import CatalogueArgs, create_catalogue
 from components.gitlab.runners import RunnerTokens
 from components.naming import type_token
 from components.observability.monitoring import MonitoringTargets
+from components.shared.args import check_args
 from components.shared.aws import AwsContext, child
 from components.shared.cache import CacheBucket
 from components.shared.images import ImageCacheInfo
@@ -62,9 +64,10 @@ class EcsFargateRunner(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EcsFargateRunnerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        check_args(f"EcsFargateRunner {name!r}", ecs_fleet_problems(args.fleet))
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name = name
-        self._config = args.fleet
+        self._config = fleet = args.fleet.with_default_task_definitions()
         self._network = args.network
         self._tags = dict(args.tags)
         self._tokens = args.tokens
@@ -78,10 +81,10 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.manager_log_group = self._log_group("manager")
         # The managers' CloudWatch agent writes the runners' metrics here (EMF).
         self.metrics_log_group = (
-            self._log_group("metrics") if args.fleet.observability.enabled else None
+            self._log_group("metrics") if fleet.observability.enabled else None
         )
         lanes = ["fargate"] + (
-            ["spot"] if any(r.lane == "spot" for r in args.fleet.runners) else []
+            ["spot"] if any(r.lane == "spot" for r in fleet.runners) else []
         )
         self.clusters: dict[str, aws.ecs.Cluster] = {}
         capacity: list[pulumi.Resource] = []
@@ -94,7 +97,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 name=name,
                 parent=self,
                 vpc_id=args.network.vpc_id,
-                gitlab_url=args.fleet.gitlab_url,
+                gitlab_url=fleet.gitlab_url,
                 prefix=self._prefix,
                 tags=self._tags,
             )
@@ -103,7 +106,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
             CatalogueArgs(
                 name=name,
                 parent=self,
-                config=args.fleet,
+                config=fleet,
                 prefix=self._prefix,
                 tags=self._tags,
                 region=self._region,
@@ -120,7 +123,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
             ManagerArgs(
                 name=name,
                 parent=self,
-                config=args.fleet,
+                config=fleet,
                 prefix=self._prefix,
                 tags=self._tags,
                 region=self._region,

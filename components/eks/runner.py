@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
+from components.domain.fleet_rules import eks_fleet_problems
 from components.domain.specs import EksFleetSpec, RunnerSpec
 from components.eks.cache_role import manager_cache
 from components.eks.cluster import FARGATE_PROFILES, EksCluster, EksClusterArgs
@@ -45,6 +46,7 @@ from components.eks.spot_role import spot_service_linked_role
 from components.gitlab.runners import RunnerTokens
 from components.naming import type_token
 from components.observability.monitoring import MonitoringTargets
+from components.shared.args import check_args
 from components.shared.aws import AwsContext, child
 from components.shared.cache import CacheBucket
 from components.shared.images import ImageCacheInfo, pull_through_policy
@@ -147,6 +149,7 @@ class EksFargateRunner(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EksFargateRunnerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        check_args(f"EksFargateRunner {name!r}", eks_fleet_problems(args.fleet))
         super().__init__(TYPE_TOKEN, name, None, opts)
         config = args.fleet
         tags = dict(args.tags)

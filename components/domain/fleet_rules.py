@@ -1,0 +1,138 @@
+"""The value rules of the fleets' args: one set for both doors.
+
+The stack program's parser (components/config/parse.py) reports these problems for stack keys,
+and the fleets (components/ecs/runner.py, components/eks/runner.py) check their args with the
+same functions before they register anything, so a program of your own gets the same message,
+naming the field, instead of a provider error halfway through `pulumi up`. Paths are the
+stack config's key paths, which are also the args' field paths in camelCase.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+
+from components.domain.fargate_sizes import is_valid_fargate_size, nearest_fargate_size
+from components.domain.specs import EcsFleetSpec, EksFleetSpec, RunnerSpec
+
+# Runner and catalogue names become namespaces, task families and resource names.
+NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
+LANES = ("fargate", "spot", "privileged")
+ECS_LANES = ("fargate", "spot")
+MAX_RUNNER_CONCURRENCY = 2000
+
+
+def name_problem(path: str, value: object, example: str) -> str | None:
+    if isinstance(value, str) and re.fullmatch(NAME_PATTERN, value):
+        return None
+    return (
+        f"{path}.name: {json.dumps(value, ensure_ascii=False)} is not a valid name; use 1-32 "
+        f"lowercase letters, digits or '-', e.g. \"{example}\" (it names namespaces and resources)"
+    )
+
+
+def fargate_size_problem(path: str, cpu: int, memory: int) -> str | None:
+    if is_valid_fargate_size(cpu, memory):
+        return None
+    near_cpu, near_memory = nearest_fargate_size(cpu, memory)
+    return (
+        f"{path}: cpu {cpu} / memory {memory} is not a valid Fargate size; the nearest valid "
+        f"pair is cpu {near_cpu} / memory {near_memory} (see docs/configuration.md)"
+    )
+
+
+def ecs_lane_problem(path: str, lane: str) -> str | None:
+    if lane in ECS_LANES:
+        return None
+    return (
+        f"{path}.lane: '{lane}' is not available in ecs mode: Fargate cannot run "
+        "privileged containers (Docker-in-Docker); use lane fargate or spot, or set mode eks"
+    )
+
+
+def duplicate_problems(path: str, names: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for name in names:
+        if name in seen:
+            problems.append(
+                f"{path}: the name '{name}' is used more than once; names must be unique"
+            )
+        seen.add(name)
+    return problems
+
+
+def task_definition_problem(path: str, wanted: str, catalogue: Sequence[str]) -> str | None:
+    if not wanted or wanted in catalogue:
+        return None
+    return (
+        f"{path}.taskDefinition: '{wanted}' is not in ecs.taskDefinitions; use one of "
+        f"{', '.join(catalogue)}"
+    )
+
+
+def _runner_problems(index: int, runner: RunnerSpec) -> tuple[str, list[str]]:
+    label = f"runners[{index}]"
+    problems = [p for p in (name_problem(label, runner.name, "fargate"),) if p]
+    if not problems:
+        label = f"runners[{index}] ({runner.name})"
+    if not 1 <= runner.concurrency <= MAX_RUNNER_CONCURRENCY:
+        problems.append(
+            f"{label}.concurrency: {runner.concurrency} is out of range; use a value between 1 "
+            f"and {MAX_RUNNER_CONCURRENCY}"
+        )
+    if runner.lane not in LANES:
+        problems.append(f"{label}.lane: '{runner.lane}' is not one of {', '.join(LANES)}")
+    return label, problems
+
+
+def _common_problems(runners: Sequence[RunnerSpec], log_retention_days: int) -> list[str]:
+    problems = [] if runners else ["runners: a fleet needs at least one runner"]
+    problems += duplicate_problems("runners", [r.name for r in runners])
+    if log_retention_days < 0:
+        problems.append(f"logRetentionDays: {log_retention_days} is out of range; use >= 0")
+    return problems
+
+
+def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
+    """What AWS or the Fargate driver would refuse later, or what would deploy wrongly."""
+    problems = _common_problems(fleet.runners, fleet.log_retention_days)
+    catalogue = [t.name for t in fleet.ecs.task_definitions]
+    if not catalogue:
+        problems.append("ecs.taskDefinitions: the catalogue needs at least one entry")
+    for index, entry in enumerate(fleet.ecs.task_definitions):
+        label = f"ecs.taskDefinitions[{index}]"
+        named = name_problem(label, entry.name, "debian")
+        problems += [named] if named else []
+        label = f"{label} ({entry.name})"
+        if not entry.image:
+            problems.append(f"{label}.image: required; set the job image")
+        size = fargate_size_problem(label, entry.cpu, entry.memory)
+        problems += [size] if size else []
+    problems += duplicate_problems("ecs.taskDefinitions", catalogue)
+    for index, runner in enumerate(fleet.runners):
+        label, found = _runner_problems(index, runner)
+        problems += found
+        for problem in (
+            ecs_lane_problem(label, runner.lane) if runner.lane in LANES else None,
+            task_definition_problem(label, runner.task_definition, catalogue),
+        ):
+            problems += [problem] if problem else []
+    if fleet.ecs.max_jobs_per_manager < 1:
+        problems.append(
+            f"ecs.maxJobsPerManager: {fleet.ecs.max_jobs_per_manager} is out of range; use >= 1"
+        )
+    return problems
+
+
+def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
+    """What EKS, Fargate or Karpenter would refuse later, or what would deploy wrongly."""
+    problems = _common_problems(fleet.runners, fleet.log_retention_days)
+    for index, runner in enumerate(fleet.runners):
+        label, found = _runner_problems(index, runner)
+        problems += found
+        if runner.lane == "fargate":
+            size = fargate_size_problem(label, runner.cpu, runner.memory)
+            problems += [size] if size else []
+    return problems

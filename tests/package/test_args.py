@@ -1,0 +1,148 @@
+"""The package's args: defaults that agree with the stack config's, and one set of value rules
+behind both doors (the stack file and a program of your own)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError, parse_config, schema
+from components.domain import specs
+from components.domain.fleet_rules import ecs_fleet_problems, eks_fleet_problems
+from components.domain.specs import (
+    EcsFleetSpec,
+    EcsSpec,
+    EksFleetSpec,
+    RunnerSpec,
+    TaskDefinitionSpec,
+)
+from tests.harness import dev_config, sentinel
+
+TOKENS = {"fargate": sentinel("fargate")}
+
+
+def _section(path: str) -> schema.Section:
+    return next(s for s in schema.SECTIONS if s.path == path)
+
+
+# The settings each spec class holds, by the stack config section that sets them.
+SECTIONS = {
+    specs.GitLabSpec: _section("gitlab"),
+    specs.CacheSpec: _section("cache"),
+    specs.RunnerSpec: schema.RUNNER,
+    specs.TaskDefinitionSpec: schema.TASK_DEFINITION,
+    specs.NetworkSpec: _section("network"),
+    specs.EcsSpec: _section("ecs"),
+    specs.EksSpec: _section("eks"),
+    specs.ImagesSpec: _section("images"),
+    specs.PreflightSpec: _section("preflight"),
+    specs.ObservabilitySpec: _section("observability"),
+    specs.AlertsSpec: _section("alerts"),
+}
+# Defaults the parser derives from other keys (the field default is the plain fallback).
+DERIVED = {
+    ("RunnerSpec", "request_concurrency"),  # eks: 1 per 25 of concurrency
+    ("EcsSpec", "task_definitions"),  # the parser's default catalogue, checked below
+}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("gi_b", "gib")
+
+
+@pytest.mark.parametrize("spec", list(SECTIONS), ids=lambda c: c.__name__)
+def test_spec_defaults_are_the_stack_config_defaults(spec: type) -> None:
+    """A program of your own gets what a stack file without the key gets."""
+    keys = {_snake(k.name): k.default for k in SECTIONS[spec].keys}
+    for field in dataclasses.fields(spec):
+        if field.name not in keys or (spec.__name__, field.name) in DERIVED:
+            continue
+        if field.default is dataclasses.MISSING:
+            assert keys[field.name] is None, f"{spec.__name__}.{field.name} has no default"
+            continue
+        expected = keys[field.name]
+        expected = tuple(expected) if isinstance(expected, list | tuple) else expected
+        shown = (spec.__name__, field.name, field.default)
+        assert field.default == (
+            () if expected is None and field.type.startswith("tuple") else expected
+        ), shown
+
+
+def test_the_default_catalogue_is_the_parsers() -> None:
+    config, _ = parse_config({"runners": [{"name": "fargate"}], "runnerTokens": TOKENS})
+    assert EcsSpec().task_definitions == config.ecs.task_definitions
+
+
+def _stack_problems(config: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        parse_config(config)
+    return error.value.problems
+
+
+BAD_RUNNERS: list[tuple[str, dict[str, Any], RunnerSpec]] = [
+    ("name", {"name": "Fargate_1"}, RunnerSpec(name="Fargate_1")),
+    ("lane", {"name": "dind", "lane": "privileged"}, RunnerSpec(name="dind", lane="privileged")),
+    (
+        "taskDefinition",
+        {"name": "fargate", "taskDefinition": "nope"},
+        RunnerSpec(name="fargate", task_definition="nope"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("field", "raw", "runner"), BAD_RUNNERS, ids=[b[0] for b in BAD_RUNNERS])
+def test_a_bad_ecs_runner_gets_the_same_message_through_both_doors(
+    field: str, raw: dict[str, Any], runner: RunnerSpec
+) -> None:
+    catalogue = {"taskDefinitions": [{"name": "debian", "image": "debian"}]}
+    stack = _stack_problems(dev_config(runners=[raw], ecs=catalogue))
+    fleet = ecs_fleet_problems(
+        EcsFleetSpec(
+            gitlab_url="https://gitlab.com",
+            runners=(runner,),
+            ecs=EcsSpec(task_definitions=(TaskDefinitionSpec(name="debian", image="debian"),)),
+        )
+    )
+    (message,) = [p for p in fleet if f".{field}" in p or field == "name"]
+    assert message in stack
+
+
+def test_a_bad_catalogue_entry_gets_the_same_message_through_both_doors() -> None:
+    raw = {"taskDefinitions": [{"name": "debian", "image": "debian", "cpu": 1024, "memory": 1000}]}
+    stack = _stack_problems(dev_config(ecs=raw))
+    entry = TaskDefinitionSpec(name="debian", image="debian", cpu=1024, memory=1000)
+    fleet = ecs_fleet_problems(
+        EcsFleetSpec(
+            "https://gitlab.com", (RunnerSpec("fargate"),), EcsSpec(task_definitions=(entry,))
+        )
+    )
+    assert fleet and set(fleet) <= set(stack)
+
+
+def test_an_eks_fargate_pod_of_no_fargate_size_is_refused_and_ec2_lanes_are_not_checked() -> None:
+    odd = {"cpu": 1024, "memory": 1000}
+    fleet = EksFleetSpec(
+        "https://gitlab.com",
+        (RunnerSpec("small", **odd), RunnerSpec("spot", lane="spot", **odd)),
+    )
+    (problem,) = eks_fleet_problems(fleet)
+    assert problem.startswith("runners[0] (small): cpu 1024 / memory 1000 is not a valid Fargate")
+
+
+def test_good_fleets_have_no_problems() -> None:
+    assert ecs_fleet_problems(EcsFleetSpec("https://gitlab.com", (RunnerSpec("fargate"),))) == []
+    runners = (RunnerSpec("fargate"), RunnerSpec("dind", lane="privileged"))
+    assert eks_fleet_problems(EksFleetSpec("https://gitlab.com", runners)) == []
+
+
+def test_duplicates_and_an_empty_fleet_are_refused() -> None:
+    twice = EcsFleetSpec("https://gitlab.com", (RunnerSpec("a"), RunnerSpec("a")))
+    assert ecs_fleet_problems(twice) == [
+        "runners: the name 'a' is used more than once; names must be unique"
+    ]
+    assert eks_fleet_problems(EksFleetSpec("https://gitlab.com", ())) == [
+        "runners: a fleet needs at least one runner"
+    ]
