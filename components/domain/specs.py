@@ -73,6 +73,10 @@ class RunnerSpec:
     cpu: int = 1024  # EKS: Fargate pod size in CPU units (1024 = 1 vCPU)
     memory: int = 2048  # EKS: Fargate pod size in MiB
 
+    def __post_init__(self) -> None:
+        if not self.tags:  # as in the stack file: a runner without tags is meant for its name
+            object.__setattr__(self, "tags", (self.name,))
+
 
 @dataclass(frozen=True)
 class TaskDefinitionSpec:

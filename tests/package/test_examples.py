@@ -1,0 +1,61 @@
+"""The examples plan under the mocks, from their own stack files, with the package's args
+(no stack-config loader), and two fleets in one program collide on nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.offline.mocks import Plan
+from tests.harness import sentinel
+from tests.package.examples import EXAMPLES, load_build, plan_example
+
+ECS_TOKENS = {"buildToken": sentinel("build"), "buildSpotToken": sentinel("build-spot")}
+
+
+@pytest.fixture(scope="module")
+def ecs_example() -> Plan:
+    return plan_example("ecs-existing-vpc", ECS_TOKENS)
+
+
+def test_every_example_has_a_project_a_stack_file_and_requirements() -> None:
+    for folder in sorted(p for p in EXAMPLES.iterdir() if p.is_dir()):
+        names = {p.name for p in folder.iterdir()}
+        assert {"Pulumi.yaml", "Pulumi.dev.yaml"} <= names, folder.name
+        assert "__main__.py" in names or folder.name.endswith("-yaml"), folder.name
+
+
+def test_the_ecs_example_runs_in_the_given_vpc(ecs_example: Plan) -> None:
+    subnets = {"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}
+    groups = ecs_example.all("aws:autoscaling/group:Group")
+    assert groups and all(set(g.inputs["vpcZoneIdentifiers"]) <= subnets for g in groups)
+    (group,) = [
+        r for r in ecs_example.all("aws:ec2/securityGroup:SecurityGroup") if "manager" in r.name
+    ]
+    assert group.inputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert not ecs_example.all("aws:ec2/vpc:Vpc")  # the VPC is yours, not created
+
+
+def test_the_ecs_example_names_everything_with_its_prefix(ecs_example: Plan) -> None:
+    clusters = {r.inputs["name"] for r in ecs_example.all("aws:ecs/cluster:Cluster")}
+    assert clusters == {"ci-runners", "ci-runners-spot"}
+    assert ecs_example.outputs["clusterName"] == "ci-runners"
+    assert set(ecs_example.outputs["taskDefinitionFamilies"]) == {"debian"}
+
+
+def test_the_ecs_example_keeps_its_tokens_secret(ecs_example: Plan) -> None:
+    (version,) = ecs_example.all("aws:secretsmanager/secretVersion:SecretVersion")
+    assert json.loads(version.inputs["secretString"]) == {
+        "build": sentinel("build"),
+        "build-spot": sentinel("build-spot"),
+    }
+    assert version.redacted_inputs["secretString"] == "[secret]"
+    shown = json.dumps([r.redacted_inputs for r in ecs_example.resources], default=str)
+    assert sentinel("build") not in shown
+
+
+def test_the_example_builds_no_stack_config() -> None:
+    source = (EXAMPLES / "ecs-existing-vpc" / "__main__.py").read_text()
+    assert "components.config" not in source and "components.topology" not in source
+    assert callable(load_build("ecs-existing-vpc"))
