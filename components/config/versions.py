@@ -16,7 +16,8 @@ Sources (tests/config/test_versions.py pins the tested versions to tests/upstrea
 - Node AMIs: Karpenter resolves `al2023@vYYYYMMDD` through the SSM parameter
   /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/<arch>/<variant>/
   amazon-eks-node-al2023-<arch>-<variant>-<k8s>-vYYYYMMDD/image_id (aws/karpenter-provider-aws
-  pkg/providers/amifamily/al2023.go, `resolvePath`); an AMI release older than the Kubernetes
+  pkg/providers/amifamily/al2023.go, `resolvePath`, unchanged between commits 41cd746 and
+  0546f04); an AMI release older than the Kubernetes
   minor's EKS release has no such parameter, and Karpenter fails with "failed to discover any
   AMIs for alias" (`DescribeImageQuery`): no nodes.
 - gitlab-runner: GitLab releases minor x.0 in May and x.11 the following April, on the third

@@ -49,7 +49,8 @@ def test_eks_without_an_addon_version_stops_the_preview_with_the_fix(
 def test_an_ami_alias_without_its_ssm_parameter_stops_the_preview(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Karpenter pkg/providers/amifamily/al2023.go `resolvePath` (commit 0546f04): the
+    """Karpenter pkg/providers/amifamily/al2023.go `resolvePath` (the same at commits 41cd746
+    and 0546f04; the file at the pinned v1.14.1, bde0065, was not at hand): the
     parameter /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/<arch>/standard/
     amazon-eks-node-al2023-<arch>-standard-<k8s>-<release>/image_id; none found ->
     "failed to discover any AMIs for alias" and no node."""
