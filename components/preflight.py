@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pulumi_aws as aws
 
 from components.config import ConfigError, StackConfig
+from components.config.versions import ami_parameter
 from components.domain.eks_sizing import system_fargate_pods
 from components.domain.fargate_sizes import FARGATE_SIZES
 from components.domain.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
@@ -211,11 +212,69 @@ def _quota_value(code: str) -> float | str:
     except Exception as error:
         # Any failure (no permission, quota unknown in this region): a read-only check must
         # not stop the preview, so it becomes a warning.
-        return str(error).splitlines()[0] if str(error) else type(error).__name__
+        return _first_line(error)
+
+
+# The managed addons the cluster installs at the newest version EKS offers for its Kubernetes
+# version: vpc-cni here (components/eks/cluster.py), coredns and kube-proxy in pulumi-eks.
+CLUSTER_ADDONS = ("vpc-cni", "coredns", "kube-proxy")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def node_architectures(config: StackConfig) -> list[str]:
+    """The architectures Karpenter launches nodes of: the EC2 lanes', amd64 for EC2 managers."""
+    arches = {r.architecture for r in config.runners if r.lane != "fargate"}
+    if config.eks.manager_placement != "fargate":
+        arches.add("amd64")
+    return sorted(arches)
+
+
+def version_problems(config: StackConfig) -> list[str]:
+    """What EKS and SSM say about the configured versions: an addon EKS offers no version of
+    for the Kubernetes version (a new minor not yet on EKS in this region), an AMI alias whose
+    SSM parameter does not exist (Karpenter would launch no node, al2023.go)."""
+    if config.mode != "eks":
+        return []
+    eks = config.eks
+    key = f"eks.kubernetesVersion: '{eks.kubernetes_version}'"
+    problems = []
+    for addon in CLUSTER_ADDONS:
+        try:
+            aws.eks.get_addon_version(
+                addon_name=addon, kubernetes_version=eks.kubernetes_version, most_recent=True
+            )
+        except Exception as error:
+            problems.append(
+                f"{key}: EKS offers no version of the {addon} addon for it ({_first_line(error)}); "
+                "use a version EKS offers in this region (aws eks describe-addon-versions "
+                f"--addon-name {addon} --kubernetes-version {eks.kubernetes_version})"
+            )
+            break
+    for arch in node_architectures(config):
+        name = ami_parameter(eks.node_ami_alias, eks.kubernetes_version, arch)
+        if name is None:
+            continue
+        try:
+            aws.ssm.get_parameter(name=name)
+        except Exception as error:
+            problems.append(
+                f"eks.nodeAmiAlias: '{eks.node_ami_alias}' has no {arch} AMI for Kubernetes "
+                f"{eks.kubernetes_version}: SSM parameter {name} ({_first_line(error)}); Karpenter "
+                "would launch no node; bump the alias with the version (aws ssm "
+                f"get-parameters-by-path --path {name.rsplit('/', 2)[0]})"
+            )
+    return problems
 
 
 def run_preflight(config: StackConfig, warn: Callable[[str], None]) -> None:
-    """Read quotas and subnet free IPs, warn about each shortfall (or fail on quota ones)."""
+    """Check what AWS says about the versions (a ConfigError), read quotas and subnet free
+    IPs, warn about each shortfall (or fail on quota ones)."""
+    problems = version_problems(config)
+    if problems:
+        raise ConfigError(problems)
     for finding in nodepool_findings(config):
         warn(finding)
     if config.network.uses_existing_vpc:

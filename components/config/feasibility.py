@@ -91,7 +91,9 @@ def check_region(r: Reader, config: StackConfig, region: str | None) -> None:
 def check_versions(r: Reader, config: StackConfig, today: dt.date) -> None:
     if config.mode == "eks":
         versions.check_kubernetes(r, config.eks.kubernetes_version, today)
-        versions.check_karpenter(r, config.eks.karpenter_version)
+        eks = config.eks
+        versions.check_karpenter(r, eks.karpenter_version, eks.kubernetes_version)
+        versions.check_ami_alias(r, eks.node_ami_alias, eks.kubernetes_version, today)
         versions.check_chart_version(r, config.eks.runner_chart_version, today)
     else:
         versions.check_runner_version(r, config.ecs.runner_version, today)

@@ -9,7 +9,17 @@ Sources (tests/config/test_versions.py pins the tested versions to tests/upstrea
   per cluster hour) for 12 more; after that EKS creates no cluster on it.
 - Karpenter: the `karpenter.sh/v1` and `karpenter.k8s.aws/v1` APIs this program writes
   (components/eks/karpenter_objects.py) are served from Karpenter 1.0.0 on (the v1 migration
-  guide); the tested chart is the one tests/upstream/karpenter-crds.json was taken from.
+  guide); the tested chart is the one tests/upstream/karpenter-crds.json was taken from. The
+  oldest Karpenter for each Kubernetes minor is Karpenter's compatibility matrix
+  (karpenter.sh/v1.9/upgrading/compatibility, "Compatibility Matrix"; endoflife.date/karpenter
+  agrees: 1.8 supports up to 1.34, 1.9 to 1.11 up to 1.35).
+- Node AMIs: Karpenter resolves `al2023@vYYYYMMDD` through the SSM parameter
+  /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/<arch>/<variant>/
+  amazon-eks-node-al2023-<arch>-<variant>-<k8s>-vYYYYMMDD/image_id (aws/karpenter-provider-aws
+  pkg/providers/amifamily/al2023.go, `resolvePath`, unchanged between commits 41cd746 and
+  0546f04); an AMI release older than the Kubernetes
+  minor's EKS release has no such parameter, and Karpenter fails with "failed to discover any
+  AMIs for alias" (`DescribeImageQuery`): no nodes.
 - gitlab-runner: GitLab releases minor x.0 in May and x.11 the following April, on the third
   Thursday of each month (docs.gitlab.com/policy/maintenance: "Versioning"); the Helm chart
   0.N releases with runner 18.(N-77) (0.86 ships 18.9, tests/upstream/gitlab-runner-chart.json).
@@ -37,6 +47,16 @@ EKS_CALENDAR_CHECKED = "2026-04-24"
 TESTED_KUBERNETES = ("1.35", "1.35")  # the default; the EKS tests render for it only
 
 MIN_KARPENTER = (1, 0, 0)
+# Kubernetes minor -> the oldest Karpenter that supports it (Karpenter's compatibility matrix).
+KARPENTER_FOR_KUBERNETES: dict[str, tuple[int, int, int]] = {
+    "1.29": (0, 34, 0),
+    "1.30": (0, 37, 0),
+    "1.31": (1, 0, 5),
+    "1.32": (1, 2, 0),
+    "1.33": (1, 5, 0),
+    "1.34": (1, 6, 0),
+    "1.35": (1, 9, 0),
+}
 TESTED_KARPENTER_MINOR = (1, 14)
 
 TESTED_RUNNER = "18.9.0"
@@ -69,7 +89,9 @@ def check_kubernetes(r: Reader, version: str, today: dt.date) -> None:
             r.warn(
                 f"{key} is newer than the EKS versions this program knows (up to {known[-1]}, "
                 f"calendar checked {EKS_CALENDAR_CHECKED}); check that EKS offers it "
-                "(aws eks describe-cluster-versions) and that Karpenter supports it"
+                "(aws eks describe-cluster-versions), that eks.karpenterVersion supports it "
+                "(Karpenter's compatibility matrix) and that eks.nodeAmiAlias is an AMI release "
+                "built for it (preview asks SSM)"
             )
             return
         r.problem(
@@ -103,19 +125,91 @@ def _semver(version: str) -> tuple[int, int, int]:
     return (int(match[1]), int(match[2]), int(match[3])) if match else (0, 0, 0)
 
 
-def check_karpenter(r: Reader, version: str) -> None:
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
+def check_karpenter(r: Reader, version: str, kubernetes: str) -> None:
     parsed = _semver(version)
     key = f"eks.karpenterVersion: '{version}'"
-    if parsed < MIN_KARPENTER:
+    tested = f"{_dotted(TESTED_KARPENTER_MINOR)}.x"
+    oldest = KARPENTER_FOR_KUBERNETES.get(kubernetes)
+    if parsed >= MIN_KARPENTER and oldest is not None and parsed < oldest:
+        r.problem(
+            f"{key} does not support Kubernetes {kubernetes} (eks.kubernetesVersion): Karpenter's "
+            f"compatibility matrix needs {_dotted(oldest)} or later for it; use {tested} "
+            "(tested), and upgrade Karpenter before the cluster (docs/eks-operations.md)"
+        )
+    elif parsed < MIN_KARPENTER:
         r.problem(
             f"{key} predates Karpenter's v1 APIs; this program writes karpenter.sh/v1 NodePools "
             "and karpenter.k8s.aws/v1 EC2NodeClasses, which Karpenter serves from 1.0.0 on; use "
-            f"{'.'.join(map(str, TESTED_KARPENTER_MINOR))}.x (tested), at least 1.0.0"
+            f"{tested} (tested), at least 1.0.0"
         )
     elif parsed[:2] != TESTED_KARPENTER_MINOR:
         r.warn(
-            f"{key} is not the tested Karpenter minor version "
-            f"{'.'.join(map(str, TESTED_KARPENTER_MINOR))}.x; check its CRDs and upgrade notes"
+            f"{key} is not the tested Karpenter minor version {tested}; check its CRDs, "
+            "upgrade notes and compatibility matrix"
+        )
+
+
+_AMI_RELEASE = re.compile(r"al2023@v(\d{4})(\d{2})(\d{2})")
+
+
+def ami_release(alias: str) -> dt.date | None:
+    """The release date of a pinned `al2023@vYYYYMMDD` alias; None for `latest` or no date."""
+    match = _AMI_RELEASE.fullmatch(alias)
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+
+
+# kubernetes.io/arch -> the architecture in the AMI's SSM path
+AMI_ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64"}
+
+
+def ami_parameter(alias: str, kubernetes: str, architecture: str) -> str | None:
+    """The SSM parameter Karpenter reads for a pinned alias's standard AMI (al2023.go
+    `resolvePath`, variant "standard"); None for al2023@latest (always the recommended one)."""
+    match = _AMI_RELEASE.fullmatch(alias)
+    if not match:
+        return None
+    arch = AMI_ARCHITECTURES[architecture]
+    release = alias.split("@", 1)[1]
+    name = f"amazon-eks-node-al2023-{arch}-standard-{kubernetes}-{release}"
+    folder = f"/aws/service/eks/optimized-ami/{kubernetes}/amazon-linux-2023/{arch}/standard"
+    return f"{folder}/{name}/image_id"
+
+
+def check_ami_alias(r: Reader, alias: str, kubernetes: str, today: dt.date) -> None:
+    """A pinned AMI release must exist and be built for the Kubernetes minor: EKS publishes a
+    minor's AMIs from the minor's release on, so an older release has none for it."""
+    key = f"eks.nodeAmiAlias: '{alias}'"
+    released = ami_release(alias)
+    if released is None:
+        if _AMI_RELEASE.fullmatch(alias):
+            r.problem(f"{key} is not a date (al2023@vYYYYMMDD); use al2023@v20260930")
+        return
+    if released > today:
+        r.problem(
+            f"{key} is dated after today ({today}): no AMI of that release exists yet; use a "
+            "published AL2023 EKS AMI release (aws ssm get-parameters-by-path --path "
+            f"/aws/service/eks/optimized-ami/{kubernetes}/amazon-linux-2023/x86_64/standard)"
+        )
+        return
+    if kubernetes not in EKS_CALENDAR:
+        return  # preflight asks SSM at preview
+    minor_release = dt.date.fromisoformat(EKS_CALENDAR[kubernetes][0])
+    if released < minor_release:
+        r.problem(
+            f"{key} predates Kubernetes {kubernetes} on EKS ({minor_release}): that AMI release "
+            f"has no AMI for {kubernetes}, so Karpenter finds none for the alias and the EC2 "
+            f"lanes get no nodes; bump the alias with the version, to an AL2023 EKS AMI "
+            f"release of {minor_release} or later (aws ssm get-parameters-by-path --path "
+            f"/aws/service/eks/optimized-ami/{kubernetes}/amazon-linux-2023/x86_64/standard)"
         )
 
 

@@ -2,8 +2,8 @@
 (Kubernetes executor) in its own namespace, with its glrt- token in a Kubernetes Secret.
 
 Pure functions render the chart values and the `runners.config` TOML; the component creates
-the Namespace, the Secret, the job service account, the manager's PodDisruptionBudget and the
-Helm release.
+the Namespace, the Secret, the job service account, the manager's PodDisruptionBudget (on EC2
+nodes only, see `manager_pdb`) and the Helm release.
 
 Day-2 behaviour (docs/eks-operations.md):
 - a new token rolls the manager pod: the chart's `checksum/secrets` hashes nothing with
@@ -149,6 +149,20 @@ def _manager_placement_values(placement: Placement) -> dict[str, Any]:
         # Karpenter must not consolidate or drift a node away under a manager and its jobs.
         "podAnnotations": {DO_NOT_DISRUPT: "true"},
     }
+
+
+def manager_pdb(runner: RunnerSpec, eks: EksSpec) -> bool:
+    """Whether the manager gets a PodDisruptionBudget that forbids its eviction.
+
+    On Fargate, no: EKS patches Fargate pods through the Eviction API, and a refused eviction
+    only turns into a deletion at a date AWS picks (EKS user guide, "Fargate OS patching"),
+    while an allowed one is the graceful stop below (preStop SIGQUIT, the running jobs finish
+    within terminationGracePeriodSeconds, the Deployment starts a new manager).
+    On a Karpenter node, yes: Karpenter skips nodes with such a pod for consolidation and
+    drift, and on forceful expiry waits for it up to the NodePool's terminationGracePeriod,
+    which is above the manager's grace period (Karpenter docs, concepts/disruption.md "Pod-
+    Level Controls"; designs/forceful-expiration.md), as for karpenter.sh/do-not-disrupt."""
+    return placement_for(runner, eks).manager != FARGATE
 
 
 def namespace_delete_seconds(eks: EksSpec) -> int:
@@ -300,18 +314,18 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=k8s_opts,
         )
-        # No voluntary eviction (node drains, Fargate patching) of a manager with running jobs.
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-manager-pdb",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=self.release_name, namespace=namespace.metadata.name
-            ),
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                max_unavailable=0,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app": self.release_name}),
-            ),
-            opts=k8s_opts,
-        )
+        if manager_pdb(runner, args.config.eks):
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-manager-pdb",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=self.release_name, namespace=namespace.metadata.name
+                ),
+                spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                    max_unavailable=0,
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app": self.release_name}),
+                ),
+                opts=k8s_opts,
+            )
         # The values without the token annotation: shown by the offline plan.
         self.values: pulumi.Output[dict[str, Any]] = pulumi.Output.from_input(args.cache).apply(
             lambda cache: runner_chart_values(args.config, runner, cache)

@@ -234,12 +234,22 @@ MOCK_ADDON_VERSIONS: dict[str, dict[str, str]] = {
 }
 
 
+def _minor(version: str) -> int:
+    head, _, minor = version.partition(".")
+    return int(minor) if head == "1" and minor.isdigit() else -1
+
+
 def _addon_version(args: dict[str, Any], region: str) -> dict[str, Any]:
-    addon, kubernetes = args.get("addonName"), args.get("kubernetesVersion")
-    version = MOCK_ADDON_VERSIONS.get(addon, {}).get(kubernetes)
-    if version is None:
-        # What EKS answers for a version it does not offer the addon for.
+    """The table's version, else (a minor the config check lets through but the table does
+    not list, e.g. one newer than the program knows) the nearest minor's, as a stand-in: the
+    offline plan cannot know what EKS offers; a real preview asks (components/preflight.py)."""
+    addon, kubernetes = args.get("addonName"), str(args.get("kubernetesVersion"))
+    offered = MOCK_ADDON_VERSIONS.get(addon, {})
+    if not offered or _minor(kubernetes) < 0:
+        # What EKS answers for an addon or version it knows nothing of.
         raise ValueError(f"no version of addon {addon} for Kubernetes {kubernetes}")
+    nearest = min(offered, key=lambda k: (abs(_minor(k) - _minor(kubernetes)), -_minor(k)))
+    version = offered[nearest]
     return {
         "addonName": addon,
         "kubernetesVersion": kubernetes,
@@ -262,6 +272,16 @@ INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:eks/getAddonVersion:getAddonVersion": _addon_version,
     "aws:servicequotas/getServiceQuota:getServiceQuota": _service_quota,
     "aws:ec2/getSubnet:getSubnet": _subnet,
+    # Every AMI alias has its parameter offline (tests swap in a missing one).
+    "aws:ssm/getParameter:getParameter": lambda args, region: {
+        "name": args.get("name"),
+        "value": "ami-0mock0000000000000",
+        "insecureValue": "ami-0mock0000000000000",
+        "type": "String",
+        "version": 1,
+        "arn": f"arn:aws:ssm:{region}::parameter{args.get('name')}",
+        "id": args.get("name"),
+    },
     # A fresh account: no EC2 Spot service-linked role yet (tests swap in an existing one).
     "aws:iam/getRoles:getRoles": lambda args, region: {"arns": [], "names": [], "id": "mock"},
     "aws:iam/getRole:getRole": lambda args, region: {

@@ -12,6 +12,7 @@ a busy 2-core machine; HYPOTHESIS_PROFILE=long explores further with random seed
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import os
 import re
@@ -374,3 +375,47 @@ def test_fail_on_quota_passes_the_fuzz_check_alone_and_among_warnings(
     assert "  - preflight.failOnQuota: quota L-3032A538 (fargate: " in err
     with pytest.raises(AssertionError):  # a quota line that does not name the key is refused
         check_exit_2(err.replace("preflight.failOnQuota: quota", "quota"), False, [])
+
+
+# Versions around every boundary the checks know (issue 23 item 3): Kubernetes minors EKS dropped,
+# offers and has not released, Karpenter releases around each minor's entry in its compatibility
+# matrix, AMI releases around each minor's EKS release date (components/config/versions.py).
+KUBERNETES_VERSIONS = st.one_of(
+    st.builds("1.{}".format, st.integers(27, 40)), st.sampled_from(["1.35.1", "2.0", "1"])
+)
+KARPENTER_VERSIONS = st.one_of(
+    st.sampled_from(["0.37.0", "1.0.5", "1.5.4", "1.6.0", "1.8.2", "1.9.0", "1.14.1", "9.0.0"]),
+    st.builds("1.{}.{}".format, st.integers(0, 20), st.integers(0, 5)),
+)
+AMI_ALIASES = st.one_of(
+    st.sampled_from(["al2023@latest", "al2023@v20260128", "al2023@v20260127", "al2023@v20261340"]),
+    st.dates(dt.date(2023, 1, 1), dt.date(2027, 12, 31)).map(lambda d: f"al2023@v{d:%Y%m%d}"),
+)
+
+
+@st.composite
+def version_texts(draw: st.DrawFn) -> tuple[str, bool]:
+    config = base_config("eks")
+    eks = config.setdefault("eks", {})
+    eks["kubernetesVersion"] = draw(KUBERNETES_VERSIONS)
+    if draw(st.booleans()):
+        eks["karpenterVersion"] = draw(KARPENTER_VERSIONS)
+    if draw(st.booleans()):
+        eks["nodeAmiAlias"] = draw(AMI_ALIASES)
+    entries = {f"{PROJECT}:{k}": v for k, v in config.items()}
+    entries["aws:region"] = "eu-west-1"
+    return json.dumps({"config": entries}, ensure_ascii=False, indent=1), False
+
+
+def test_every_version_combination_is_refused_cleanly_or_plans(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every version the config check lets through plans offline: 1.37 (newer than the program
+    knows, a warning) once ended in the mocks' ValueError for its addon version."""
+
+    @settings(PROFILE, max_examples=30)
+    @given(version_texts())
+    def example(case: tuple[str, bool]) -> None:
+        run_example(folder, *case, capsys)
+
+    example()
