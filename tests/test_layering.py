@@ -74,7 +74,15 @@ def test_the_layering_check_sees_an_upward_import(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    sorted([*SOURCES, *(ROOT / "tests").rglob("*.py"), *(ROOT / "scripts").rglob("*.py")]),
+    sorted(
+        [
+            *SOURCES,
+            *(ROOT / "tests").rglob("*.py"),
+            *(ROOT / "scripts").rglob("*.py"),
+            *(ROOT / "provider").rglob("*.py"),
+            *(ROOT / "examples").rglob("*.py"),
+        ]
+    ),
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_no_module_over_450_lines(path: Path) -> None:

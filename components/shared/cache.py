@@ -88,8 +88,13 @@ def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
 
 
 def bucket_prefix(stack: str) -> str:
-    """`gitlab-runners-<stack>-cache-`: bucket names allow lowercase letters, digits and '-'."""
-    base = re.sub(r"[^a-z0-9-]", "-", resource_prefix(stack).lower())
+    """`gitlab-runners-<stack>-cache-`: the stack program's cache bucket prefix."""
+    return bucket_prefix_for(resource_prefix(stack))
+
+
+def bucket_prefix_for(name_prefix: str) -> str:
+    """`<name prefix>-cache-`: bucket names allow lowercase letters, digits and '-'."""
+    base = re.sub(r"[^a-z0-9-]", "-", name_prefix.lower())
     return f"{base[:BUCKET_PREFIX_BASE_LIMIT].strip('-')}-cache-"
 
 
