@@ -186,20 +186,28 @@ def subnet_findings(config: StackConfig, free_ips: Mapping[str, int]) -> list[st
         return []
     concurrencies = [r.concurrency for r in config.runners]
     fits = [jobs_for_free_ips(free_ips[s]) for s in subnets]
-    shortfall = capacity_shortfall(config.mode, concurrencies, fits)
+    cap = config.ecs.max_jobs_per_manager
+    shortfall = capacity_shortfall(config.mode, concurrencies, fits, cap)
     if shortfall is None:
         return []
     needed, holds = shortfall
+    fix = "list more or larger subnets in network.privateSubnetIds, or lower concurrency"
     if config.mode == "ecs":
-        load = ecs_load_per_subnet(concurrencies, len(subnets))
+        load = ecs_load_per_subnet(concurrencies, len(subnets), cap)
         subnet = next(s for s, n, f in zip(subnets, load, fits, strict=True) if n > f)
         where = f"subnet {subnet} ({free_ips[subnet]} free IPs)"
+        placed = (
+            f"the managers place {needed} jobs in it (runner r on manager i: subnet (r + i) mod n)"
+        )
+        fix += (
+            f" or ecs.maxJobsPerManager ({cap}: more managers spread each runner over more subnets)"
+        )
     else:
         where = f"subnets {', '.join(subnets)} ({sum(free_ips[s] for s in subnets)} free IPs)"
+        placed = f"the runners need {needed}"
     return [
-        f"network: {where} can hold {holds} jobs (one IP per task/pod, with headroom) but the "
-        f"runners need {needed}: jobs beyond that fail to get an IP; list more or larger "
-        "subnets in network.privateSubnetIds, or lower concurrency"
+        f"network: {where} can hold {holds} jobs (one IP per task/pod, with headroom) but "
+        f"{placed}: jobs beyond that fail to get an IP; {fix}"
     ]
 
 

@@ -59,3 +59,22 @@ def estimated_max_jobs(instance_type: str) -> int | None:
     if family not in _MIB_PER_VCPU or vcpus is None:
         return None
     return max_jobs(vcpus * _MIB_PER_VCPU[family], vcpus / 2)
+
+
+def manager_shares(concurrencies: list[int], max_jobs_per_manager: int) -> list[list[int]]:
+    """Each ECS manager's `limit` per runner (row: manager, column: runner).
+
+    ceil(total / cap) managers; each runner gets concurrency // n on every manager, and its
+    remainder goes one job at a time to the managers that follow the previous runner's
+    remainder, so the managers' totals differ by at most one job and none exceeds the cap.
+    Pure, so the config check, preflight and capacity model place jobs as ecs/sizing.py does."""
+    count = max(1, math.ceil(sum(concurrencies) / max_jobs_per_manager))
+    shares = [[0] * len(concurrencies) for _ in range(count)]
+    offset = 0
+    for runner, concurrency in enumerate(concurrencies):
+        base, remainder = divmod(concurrency, count)
+        extra = {(offset + j) % count for j in range(remainder)}
+        offset = (offset + remainder) % count
+        for manager in range(count):
+            shares[manager][runner] = base + (1 if manager in extra else 0)
+    return shares
