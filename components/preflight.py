@@ -20,7 +20,9 @@ import pulumi_aws as aws
 from components.config import ConfigError, StackConfig
 from components.domain.eks_sizing import system_fargate_pods
 from components.domain.fargate_sizes import FARGATE_SIZES
+from components.domain.manager_sizing import instance_vcpus
 from components.domain.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
+from components.ecs.sizing import plan_shards, shard_instance_types
 
 FARGATE_ON_DEMAND = "L-3032A538"
 FARGATE_SPOT = "L-36FBB829"
@@ -98,6 +100,24 @@ def _system_pods_named(pods: list[tuple[str, float, float]]) -> str:
     return ", ".join(parts)
 
 
+def _add_managers(need: QuotaNeed, config: StackConfig) -> None:
+    """ECS runner managers are On-Demand EC2 instances: ceil(total / ecs.maxJobsPerManager) of
+    them (ecs/sizing.py), each counting its type's vCPUs against L-1216C47A."""
+    shards = plan_shards(config.runners, config.ecs.max_jobs_per_manager)
+    types = shard_instance_types(shards, config.ecs.manager_instance_type)
+    for kind in sorted(set(types)):
+        count = types.count(kind)
+        vcpus = instance_vcpus(kind)
+        if vcpus is None:
+            need.add(0, f"{count} x {kind} runner managers (vCPU unknown, not counted)")
+            continue
+        need.add(
+            count * vcpus,
+            f"{count} x {kind} runner managers ({vcpus} vCPU each; ecs.maxJobsPerManager "
+            f"{config.ecs.max_jobs_per_manager})",
+        )
+
+
 def quota_needs(config: StackConfig) -> dict[str, QuotaNeed]:
     """Per quota code, the vCPU the configured runners need when every job slot is busy."""
     needs: dict[str, QuotaNeed] = {}
@@ -113,6 +133,7 @@ def quota_needs(config: StackConfig) -> dict[str, QuotaNeed]:
                 runner.concurrency * vcpu,
                 f"{runner.name}: {runner.concurrency} x {vcpu:g} vCPU ({runner.task_definition})",
             )
+        _add_managers(need(EC2_ON_DEMAND), config)
         return needs
     eks = config.eks
     system = need(FARGATE_ON_DEMAND)

@@ -349,7 +349,10 @@ def parse_config(
     cache = parse_cache(r, top["cache"], mode)
     images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
     preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))
-    observability, alerts = parse_observability(r, top["observability"], top["alerts"], mode)
+    interval = (eks if mode == "eks" else ecs).check_interval
+    observability, alerts = parse_observability(
+        r, top["observability"], top["alerts"], mode, interval
+    )
     config = StackConfig(
         mode=mode,
         gitlab_url=top["gitlab_url"].rstrip("/"),

@@ -46,6 +46,16 @@ def _vcpus(size: str) -> int | None:
     return 4 * int(match[1]) if match else None
 
 
+def instance_vcpus(instance_type: str) -> int | None:
+    """vCPUs of an EC2 type by its size (what the On-Demand vCPU quota counts), or None."""
+    match = _TYPE.fullmatch(instance_type)
+    if match is None:
+        return None
+    if match["family"] == "t" and match["size"] in _BURSTABLE:
+        return _BURSTABLE[match["size"]][0]
+    return _vcpus(match["size"])
+
+
 def estimated_max_jobs(instance_type: str) -> int | None:
     """Jobs an instance type carries, or None for a family this estimate does not know."""
     match = _TYPE.fullmatch(instance_type)
