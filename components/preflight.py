@@ -23,6 +23,7 @@ from components.domain.fargate_sizes import FARGATE_SIZES
 from components.domain.manager_sizing import instance_vcpus
 from components.domain.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
 from components.ecs.sizing import plan_shards, shard_instance_types
+from components.existing_network import check_existing_network, read_subnets
 
 FARGATE_ON_DEMAND = "L-3032A538"
 FARGATE_SPOT = "L-36FBB829"
@@ -248,9 +249,9 @@ def run_preflight(config: StackConfig, warn: Callable[[str], None]) -> None:
     for finding in nodepool_findings(config):
         warn(finding)
     if config.network.uses_existing_vpc:
-        free = {
-            s: aws.ec2.get_subnet(id=s).available_ip_address_count for s in task_subnets(config)
-        }
+        facts = read_subnets(config)
+        check_existing_network(config, warn, facts)
+        free = {s: facts[s].free_ips for s in task_subnets(config)}
         for finding in subnet_findings(config, free):
             warn(finding)
     if not config.preflight.check_quotas:

@@ -68,6 +68,7 @@ READS: dict[str, str | None] = {
     "aws:eks/getAddonVersion:getAddonVersion": "eks:DescribeAddonVersions",
     "aws:servicequotas/getServiceQuota:getServiceQuota": "servicequotas:GetServiceQuota",
     "aws:ec2/getSubnet:getSubnet": "ec2:DescribeSubnets",
+    "aws:ec2/getRouteTable:getRouteTable": "ec2:DescribeRouteTables",
 }
 # Not AWS: Pulumi's own providers and this project's components need no permission.
 NO_PERMISSION = ("pulumi:", "gitlab-fargate-runners:")
