@@ -98,7 +98,7 @@ def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | No
             f"{label}.lane: '{values['lane']}' is not available in ecs mode: Fargate cannot run "
             "privileged containers (Docker-in-Docker); use lane fargate or spot, or set mode eks"
         )
-    if mode == "eks":
+    if mode == "eks" and values["lane"] == "fargate":  # EC2 lanes: eks_checks.py
         _check_fargate_size(r, label, values["cpu"], values["memory"])
     if values["request_concurrency"] is None:
         values["request_concurrency"] = (

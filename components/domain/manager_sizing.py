@@ -27,7 +27,7 @@ _BURSTABLE = {
     "2xlarge": (8, 32768, 0.40),
 }
 # Fixed-performance families by memory per vCPU (EC2 instance types page: c 2, m 4, r 8 GiB).
-_MIB_PER_VCPU = {"c": 2048, "m": 4096, "r": 8192}
+MIB_PER_VCPU = {"c": 2048, "m": 4096, "r": 8192}
 _TYPE = re.compile(r"(?P<family>[a-z]+)\d+[a-z]*(-flex)?\.(?P<size>[a-z0-9]+)")
 
 
@@ -66,9 +66,9 @@ def estimated_max_jobs(instance_type: str) -> int | None:
         vcpus, memory, baseline = _BURSTABLE[size]
         return max_jobs(memory, vcpus * baseline)
     vcpus = _vcpus(size)
-    if family not in _MIB_PER_VCPU or vcpus is None:
+    if family not in MIB_PER_VCPU or vcpus is None:
         return None
-    return max_jobs(vcpus * _MIB_PER_VCPU[family], vcpus / 2)
+    return max_jobs(vcpus * MIB_PER_VCPU[family], vcpus / 2)
 
 
 def manager_shares(concurrencies: list[int], max_jobs_per_manager: int) -> list[list[int]]:
