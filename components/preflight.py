@@ -21,7 +21,10 @@ from components.config import ConfigError, StackConfig
 from components.config.versions import ami_parameter
 from components.domain.eks_sizing import system_fargate_pods
 from components.domain.fargate_sizes import FARGATE_SIZES
+from components.domain.manager_sizing import instance_vcpus
 from components.domain.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
+from components.ecs.sizing import plan_shards, shard_instance_types
+from components.existing_network import check_existing_network, read_subnets
 
 FARGATE_ON_DEMAND = "L-3032A538"
 FARGATE_SPOT = "L-36FBB829"
@@ -99,6 +102,24 @@ def _system_pods_named(pods: list[tuple[str, float, float]]) -> str:
     return ", ".join(parts)
 
 
+def _add_managers(need: QuotaNeed, config: StackConfig) -> None:
+    """ECS runner managers are On-Demand EC2 instances: ceil(total / ecs.maxJobsPerManager) of
+    them (ecs/sizing.py), each counting its type's vCPUs against L-1216C47A."""
+    shards = plan_shards(config.runners, config.ecs.max_jobs_per_manager)
+    types = shard_instance_types(shards, config.ecs.manager_instance_type)
+    for kind in sorted(set(types)):
+        count = types.count(kind)
+        vcpus = instance_vcpus(kind)
+        if vcpus is None:
+            need.add(0, f"{count} x {kind} runner managers (vCPU unknown, not counted)")
+            continue
+        need.add(
+            count * vcpus,
+            f"{count} x {kind} runner managers ({vcpus} vCPU each; ecs.maxJobsPerManager "
+            f"{config.ecs.max_jobs_per_manager})",
+        )
+
+
 def quota_needs(config: StackConfig) -> dict[str, QuotaNeed]:
     """Per quota code, the vCPU the configured runners need when every job slot is busy."""
     needs: dict[str, QuotaNeed] = {}
@@ -114,6 +135,7 @@ def quota_needs(config: StackConfig) -> dict[str, QuotaNeed]:
                 runner.concurrency * vcpu,
                 f"{runner.name}: {runner.concurrency} x {vcpu:g} vCPU ({runner.task_definition})",
             )
+        _add_managers(need(EC2_ON_DEMAND), config)
         return needs
     eks = config.eks
     system = need(FARGATE_ON_DEMAND)
@@ -187,20 +209,28 @@ def subnet_findings(config: StackConfig, free_ips: Mapping[str, int]) -> list[st
         return []
     concurrencies = [r.concurrency for r in config.runners]
     fits = [jobs_for_free_ips(free_ips[s]) for s in subnets]
-    shortfall = capacity_shortfall(config.mode, concurrencies, fits)
+    cap = config.ecs.max_jobs_per_manager
+    shortfall = capacity_shortfall(config.mode, concurrencies, fits, cap)
     if shortfall is None:
         return []
     needed, holds = shortfall
+    fix = "list more or larger subnets in network.privateSubnetIds, or lower concurrency"
     if config.mode == "ecs":
-        load = ecs_load_per_subnet(concurrencies, len(subnets))
+        load = ecs_load_per_subnet(concurrencies, len(subnets), cap)
         subnet = next(s for s, n, f in zip(subnets, load, fits, strict=True) if n > f)
         where = f"subnet {subnet} ({free_ips[subnet]} free IPs)"
+        placed = (
+            f"the managers place {needed} jobs in it (runner r on manager i: subnet (r + i) mod n)"
+        )
+        fix += (
+            f" or ecs.maxJobsPerManager ({cap}: more managers spread each runner over more subnets)"
+        )
     else:
         where = f"subnets {', '.join(subnets)} ({sum(free_ips[s] for s in subnets)} free IPs)"
+        placed = f"the runners need {needed}"
     return [
-        f"network: {where} can hold {holds} jobs (one IP per task/pod, with headroom) but the "
-        f"runners need {needed}: jobs beyond that fail to get an IP; list more or larger "
-        "subnets in network.privateSubnetIds, or lower concurrency"
+        f"network: {where} can hold {holds} jobs (one IP per task/pod, with headroom) but "
+        f"{placed}: jobs beyond that fail to get an IP; {fix}"
     ]
 
 
@@ -278,9 +308,9 @@ def run_preflight(config: StackConfig, warn: Callable[[str], None]) -> None:
     for finding in nodepool_findings(config):
         warn(finding)
     if config.network.uses_existing_vpc:
-        free = {
-            s: aws.ec2.get_subnet(id=s).available_ip_address_count for s in task_subnets(config)
-        }
+        facts = read_subnets(config)
+        check_existing_network(config, warn, facts)
+        free = {s: facts[s].free_ips for s in task_subnets(config)}
         for finding in subnet_findings(config, free):
             warn(finding)
     if not config.preflight.check_quotas:

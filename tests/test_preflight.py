@@ -164,3 +164,36 @@ def test_karpenter_pool_limits_below_the_lane_need_are_reported() -> None:
     (finding,) = nodepool_findings(config_of(thousand_jobs("eks")))
     assert finding.startswith("eks.spotCpuLimit is 64 vCPU but the spot lane's runners need 500")
     assert nodepool_findings(config_of(thousand_jobs("eks", eks={"spotCpuLimit": 500}))) == []
+
+
+def test_existing_subnets_are_checked_against_the_managers_placement() -> None:
+    """One runner of 300 jobs on two managers (cap 150) puts 150 in each subnet (runner r on
+    manager i: subnet (r + i) mod n, ecs/sizing.py); the old check put all 300 in one."""
+    raw = dev_config(
+        network=EXISTING_VPC,
+        runners=[{"name": "big", "concurrency": 300}],
+        runnerTokens=None,
+        ecs={"maxJobsPerManager": 150},
+    )
+    config = config_of(raw)
+    # 251 free IPs hold 175 jobs: 150 fit each subnet
+    assert subnet_findings(config, {"subnet-0aaaaaaa": 251, "subnet-0bbbbbbb": 251}) == []
+    (finding,) = subnet_findings(config, {"subnet-0aaaaaaa": 251, "subnet-0bbbbbbb": 200})
+    assert "subnet subnet-0bbbbbbb (200 free IPs) can hold 134 jobs" in finding
+    assert (
+        "the managers place 150 jobs in it" in finding and "ecs.maxJobsPerManager (150" in finding
+    )
+
+
+def test_ecs_managers_count_against_the_ec2_on_demand_quota() -> None:
+    """ceil(total / ecs.maxJobsPerManager) On-Demand managers (ecs/sizing.py): 1000 jobs at 5
+    per manager are 200 t3.small instances of 2 vCPU, 400 vCPU of L-1216C47A; the default cap
+    of 200 plans 5 m6i.2xlarge (8 vCPU)."""
+    tiny = quota_needs(config_of(thousand_jobs("ecs", ecs={"maxJobsPerManager": 5})))
+    assert tiny[EC2_ON_DEMAND].vcpus == 400
+    assert "200 x t3.small runner managers" in "; ".join(tiny[EC2_ON_DEMAND].parts or [])
+    finding = quota_finding(tiny[EC2_ON_DEMAND], 64)
+    assert finding and "L-1216C47A" in finding and "400 vCPU" in finding
+    default = quota_needs(config_of(thousand_jobs("ecs")))
+    assert default[EC2_ON_DEMAND].vcpus == 5 * 8
+    assert quota_finding(default[EC2_ON_DEMAND], 64) is None

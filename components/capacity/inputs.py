@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from components.capacity import model, prices
 from components.config import StackConfig
 from components.domain.eks_sizing import system_fargate_pods
+from components.domain.manager_sizing import manager_shares
 from components.domain.subnets import jobs_per_subnet
 from components.ecs.manager_files import PREPARE_EXEC_TIMEOUT_SECONDS
 from components.ecs.sizing import managers_job_capacity, plan_shards, shard_instance_types
@@ -54,20 +55,23 @@ def load_inputs(
     net = config.network
     private = task_subnets = net.layout.private if net.layout else ()
     task_defs = {t.name: t for t in config.ecs.task_definitions}
+    shares = manager_shares(
+        [r.concurrency for r in config.runners], config.ecs.max_jobs_per_manager
+    )
     loads = []
     for index, r in enumerate(config.runners):
         if eks:
             vcpu, memory = r.cpu / 1024, r.memory / 1024
             compute = model.COMPUTE_FARGATE if r.lane == "fargate" else model.COMPUTE_EC2
             arch = model.ARM64 if r.architecture == "arm64" else model.X86_64
-            subnet, timeout = "private", config.eks.poll_timeout_seconds
+            subnets, timeout = (("private", 1.0),), config.eks.poll_timeout_seconds
             check = config.eks.check_interval
         else:
             td = task_defs[r.task_definition]
             vcpu, memory, arch = td.cpu / 1024, td.memory / 1024, td.architecture
             compute = model.COMPUTE_FARGATE_SPOT if r.lane == "spot" else model.COMPUTE_FARGATE
-            # The driver puts a runner's tasks in ONE subnet, picked round-robin (ecs/runner.py).
-            subnet = task_subnets[index % len(task_subnets)] if task_subnets else "private"
+            # Runner r on manager i puts its share in subnet (r + i) mod n (ecs/sizing.py).
+            subnets = ecs_subnet_shares(index, shares, task_subnets)
             timeout, check = ECS_PREPARE_EXEC_TIMEOUT_SECONDS, config.ecs.check_interval
         loads.append(
             model.RunnerLoad(
@@ -83,7 +87,7 @@ def load_inputs(
                 pool=r.lane if compute == model.COMPUTE_EC2 else "",
                 architecture=arch,
                 timeout_seconds=timeout,
-                subnet=subnet,
+                subnets=subnets,
                 job_seconds=job_seconds,
             )
         )
@@ -127,3 +131,17 @@ def load_inputs(
         fargate_pods=fargate_pods,
     )
     return Inputs(tuple(loads), limits, always_on, region, per_runner, job_seconds)
+
+
+def ecs_subnet_shares(
+    runner: int, shares: list[list[int]], subnets: tuple[str, ...]
+) -> tuple[tuple[str, float], ...]:
+    """The share of runner `runner`'s jobs each subnet takes: its limit on manager i goes to
+    subnet (runner + i) mod n, as the managers' fargate.toml files say."""
+    if not subnets:
+        return (("private", 1.0),)
+    total = sum(row[runner] for row in shares) or 1
+    part = dict.fromkeys(subnets, 0.0)
+    for manager, row in enumerate(shares):
+        part[subnets[(runner + manager) % len(subnets)]] += row[runner] / total
+    return tuple(part.items())

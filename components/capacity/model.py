@@ -90,7 +90,9 @@ class RunnerLoad:
     pool: str = ""  # ec2: Karpenter NodePool name
     architecture: str = X86_64  # x86_64 | arm64 (ECS: the task definition; EKS: the nodes)
     timeout_seconds: float = 600.0  # EKS poll_timeout; ECS prepare_exec_timeout
-    subnet: str = "private"  # IP pool: each pod/task takes one IP (FACTS.md 4)
+    # IP pools and the share of the runner's jobs each takes: each pod/task takes one IP
+    # (FACTS.md 4); ECS spreads a runner over its managers' subnets, EKS over one pool
+    subnets: tuple[tuple[str, float], ...] = (("private", 1.0),)
     job_seconds: float | None = None  # None: jobs outlast the start window (all N at once)
 
 
@@ -210,9 +212,15 @@ def _capacity(
                 {n: math.floor(v * scale / _vcpu(loads, n)) for n, v in vcpu.items()},
             )
     for subnet, free in limits.subnet_ips:
-        apply(
-            "subnetIps", _share(free, {r.name: peak[r.name] for r in loads if r.subnet == subnet})
-        )
+        part = {r.name: f for r in loads for s, f in r.subnets if s == subnet and f}
+        demand = sum(peak[n] * f for n, f in part.items())
+        if demand > free:
+            # The runner's jobs placed in this pool shrink with it; its other pools are apart.
+            scale = free / demand
+            apply(
+                "subnetIps",
+                {n: math.floor(peak[n] * (1 - f * (1 - scale))) for n, f in part.items()},
+            )
     return allowed
 
 
@@ -384,7 +392,8 @@ def _detail(binding: str, r: RunnerLoad, rate: float, over: int, wait: float) ->
         "fargateLaunchRate": f"Fargate launch bucket: pods/tasks queued up to {wait:.0f} s",
         "managerCapacity": f"{r.concurrency} job slots on the manager; the rest wait in GitLab",
         "vcpuQuota": f"Fargate vCPU quota: {over} job(s) at {r.vcpu_per_job} vCPU do not fit",
-        "subnetIps": f"{over} job(s) find no free IP in subnet pool '{r.subnet}'",
+        "subnetIps": f"{over} job(s) find no free IP in subnet pool(s) "
+        + ", ".join(f"'{s}'" for s, _ in r.subnets),
         "ec2PoolLimit": f"Karpenter pool '{r.pool}' CPU limit: {over} pod(s) stay Pending",
         "pollTimeout": f"launch queue {wait:.0f} s + start > poll_timeout {r.timeout_seconds:.0f}s",
         "prepareTimeout": f"launch queue {wait:.0f} s + start > prepare {r.timeout_seconds:.0f}s",

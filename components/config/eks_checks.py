@@ -4,12 +4,19 @@ one admin access entry per principal."""
 
 from __future__ import annotations
 
+import math
+
 from components.config.model import EksSpec, NetworkSpec, RunnerSpec
 from components.config.reader import Reader
 from components.domain.eks_sizing import minimum_poll_timeout
-from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
+from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
+from components.domain.manager_sizing import MIB_PER_VCPU
 from components.domain.principals import principal_of
 
+FARGATE_MAX_CPU = max(FARGATE_SIZES)
+FARGATE_MAX_MEMORY_MIB = FARGATE_SIZES[FARGATE_MAX_CPU][-1]
+# Jobs commonly run a database and a cache as services: warn when fewer than two fit.
+FEW_SERVICES = 2
 PRIVATE_ACCESS_FIX = (
     "pulumi config set --path 'eks.privateAccessCidrs[0]' <your VPN or bastion CIDR> (or "
     "eks.privateAccessSecurityGroupIds[0] <sg-...>), or set eks.endpointAccess public"
@@ -53,8 +60,58 @@ def check_eks_poll_timeout(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -
         )
 
 
+def _services_that_fit(room_cpu: float, room_memory: float, eks: EksSpec) -> int:
+    """How many `services:` containers fit in the room left beside the configured pod."""
+    return max(0, math.floor(min(room_cpu / eks.service_cpu, room_memory / eks.service_memory)))
+
+
+def check_fargate_lane_pods(r: Reader, i: int, runner: RunnerSpec, eks: EksSpec) -> None:
+    """A Fargate job pod is build + helper (the runner's size, overhead included) plus one
+    eks.serviceCpu/serviceMemory per `services:` container; above Fargate's largest size no
+    Fargate node exists and the pod stays Pending until poll_timeout (FACTS.md 4, 6)."""
+    fits = _services_that_fit(
+        FARGATE_MAX_CPU - runner.cpu, FARGATE_MAX_MEMORY_MIB - runner.memory, eks
+    )
+    if fits < FEW_SERVICES:
+        r.warn(
+            f"runners[{i}] ({runner.name}): jobs with more than {fits} `services:` "
+            f"container{'s' if fits != 1 else ''} stay Pending until eks.pollTimeoutSeconds: "
+            f"cpu {runner.cpu} / memory {runner.memory} plus eks.serviceCpu {eks.service_cpu} / "
+            f"eks.serviceMemory {eks.service_memory} per service passes Fargate's largest size "
+            f"(cpu {FARGATE_MAX_CPU} / memory {FARGATE_MAX_MEMORY_MIB}); lower the runner's "
+            "size or the service size, or use the spot lane for those jobs"
+        )
+
+
+def check_ec2_lane_pods(r: Reader, i: int, runner: RunnerSpec, eks: EksSpec) -> None:
+    """EC2-lane pods run on Karpenter nodes, not Fargate (no size table), but the lane's
+    NodePool launches no node above its `limits.cpu` (Karpenter v1 NodePool limits), and a
+    node's allocatable is below its capacity (kubelet and system reservations): a pod whose
+    CPU reaches the limit, or whose memory reaches the most the allowed categories give that
+    many vCPU (c 2, m 4, r 8 GiB per vCPU), never gets a node."""
+    key = "spotCpuLimit" if runner.lane == "spot" else "privilegedCpuLimit"
+    limit = eks.spot_cpu_limit if runner.lane == "spot" else eks.privileged_cpu_limit
+    ratios = [MIB_PER_VCPU.get(c) for c in eks.instance_categories]
+    # Memory per vCPU of the roomiest allowed category; unknown categories (x, z...): not judged.
+    ratio = max(x for x in ratios if x is not None) if ratios and None not in ratios else None
+    needed = runner.cpu // 1024 + 1  # the smallest limit a node holding the pod fits under
+    if ratio is not None:
+        needed = max(needed, runner.memory // ratio + 1)
+    if needed > limit:
+        r.problem(
+            f"runners[{i}] ({runner.name}): cpu {runner.cpu} / memory {runner.memory} pods "
+            f"need a node larger than the {runner.lane} NodePool may launch (eks.{key} {limit} "
+            f"vCPU, categories {', '.join(eks.instance_categories)}): they stay Pending; raise "
+            f"eks.{key} to {needed} or more (and the EC2 quota with it) or lower the runner's size"
+        )
+
+
 def check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
     for i, runner in enumerate(runners):
+        if runner.lane == "fargate":
+            check_fargate_lane_pods(r, i, runner, eks)
+        else:
+            check_ec2_lane_pods(r, i, runner, eks)
         build_memory = runner.memory - eks.helper_memory - EKS_FARGATE_POD_OVERHEAD_MIB
         if runner.cpu - eks.helper_cpu < 64 or build_memory < 128:
             r.problem(

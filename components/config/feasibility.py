@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 
-from components.config import versions
+from components.config import service_rules, versions
 from components.config.grammar import parse_arn
 from components.config.model import StackConfig
 from components.config.reader import Reader
@@ -204,3 +204,4 @@ def check_all(r: Reader, config: StackConfig, region: str | None, today: dt.date
     check_manager_type(r, config)
     check_docker_bridge(r, config)
     check_system_pool(r, config)
+    service_rules.check_all(r, config, region)

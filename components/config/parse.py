@@ -54,6 +54,7 @@ from components.domain.fleet_rules import (
 from components.domain.subnets import (
     SubnetLayout,
     capacity_shortfall,
+    ecs_placement_fixes,
     fixed_layout,
     jobs_per_subnet,
     vpc_prefix_problem,
@@ -93,7 +94,7 @@ def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | No
     lane_problem = ecs_lane_problem(label, values["lane"]) if mode == "ecs" else None
     if lane_problem is not None:
         r.problem(lane_problem)
-    if mode == "eks":
+    if mode == "eks" and values["lane"] == "fargate":  # EC2 lanes: eks_checks.py
         _check_fargate_size(r, label, values["cpu"], values["memory"])
     if values["request_concurrency"] is None:
         values["request_concurrency"] = (
@@ -188,7 +189,9 @@ def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
     return EksSpec(**values)
 
 
-def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> NetworkSpec:
+def _parse_network(
+    r: Reader, raw: Any, mode: str, concurrencies: list[int], cap: int
+) -> NetworkSpec:
     values = schema.NETWORK.read(r, "network", raw, mode)
     data = raw if isinstance(raw, dict) else {}
     layout = None
@@ -216,12 +219,12 @@ def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> 
                 "network.privateSubnetIds/publicSubnetIds: subnet ids need network.vpcId; set "
                 "vpcId to use an existing VPC, or remove them to create a new one"
             )
-        layout = _plan_layout(r, values, mode, concurrencies)
+        layout = _plan_layout(r, values, mode, concurrencies, cap)
     return NetworkSpec(**values, layout=layout)
 
 
 def _plan_layout(
-    r: Reader, values: dict[str, Any], mode: str, concurrencies: list[int]
+    r: Reader, values: dict[str, Any], mode: str, concurrencies: list[int], cap: int
 ) -> SubnetLayout | None:
     """The fixed layout of a new VPC, checked against the runners' concurrency."""
     cidr, zones = values["vpc_cidr"], values["availability_zones"]
@@ -231,21 +234,32 @@ def _plan_layout(
         return None
     layout = fixed_layout(cidr, zones)
     subnets = layout.private
-    shortfall = capacity_shortfall(mode, concurrencies, [jobs_per_subnet(c) for c in subnets])
-    if shortfall:
-        needed, fits = shortfall
-        where = (
-            "one subnet (ECS runs each runner's tasks in one subnet)"
-            if mode == "ecs"
-            else (f"the {zones} private subnets together")
-        )
+    per = [jobs_per_subnet(c) for c in subnets]
+    shortfall = capacity_shortfall(mode, concurrencies, per, cap)
+    if not shortfall:
+        return layout
+    needed, fits = shortfall
+    size = f"private /{subnets[0].split('/')[1]} subnets of {cidr} hold {fits}"
+    per16 = jobs_per_subnet(fixed_layout("10.0.0.0/16", 1).private[0])
+    larger = f"a larger network.vpcCidr (a /16 holds {per16} "
+    if mode == "eks":
         r.problem(
-            f"runners: {needed} concurrent jobs must fit in {where}, but the private "
-            f"/{subnets[0].split('/')[1]} subnets of {cidr} hold {fits} (one IP per task/pod, "
-            "with headroom); use a larger network.vpcCidr (a /16 holds "
-            f"{jobs_per_subnet(fixed_layout('10.0.0.0/16', 1).private[0])} jobs per private "
-            "subnet), more availabilityZones or fewer jobs per runner"
+            f"runners: {needed} concurrent jobs must fit in the {zones} private subnets "
+            f"together, but the {size} (one IP per pod, with headroom); use {larger}"
+            "jobs per private subnet), more availabilityZones or fewer jobs per runner"
         )
+        return layout
+    more_zones, lower_cap = ecs_placement_fixes(concurrencies, per[0], zones, cap)
+    fixes = [f"{larger}jobs per private subnet)"]
+    if more_zones:
+        fixes.append(f"network.availabilityZones: {more_zones}")
+    if lower_cap:
+        fixes.append(f"ecs.maxJobsPerManager: {lower_cap} (more managers, spread over the zones)")
+    r.problem(
+        f"runners: {needed} concurrent jobs land in one private subnet (runner r on manager i "
+        f"uses subnet (r + i) mod {zones}; ecs.maxJobsPerManager {cap}), but the {size} (one "
+        f"IP per task, with headroom); use {', or '.join(fixes)}, or fewer jobs per runner"
+    )
     return layout
 
 
@@ -307,7 +321,9 @@ def parse_config(
         check_admin_principals(r, eks)
         check_eks_pod_room(r, resolved, eks)
         check_eks_poll_timeout(r, resolved, eks)
-    network = _parse_network(r, top["network"], mode, [x.concurrency for x in resolved])
+    network = _parse_network(
+        r, top["network"], mode, [x.concurrency for x in resolved], ecs.max_jobs_per_manager
+    )
     if mode == "eks":
         check_private_endpoint(r, eks, network)
     gitlab, gitlab_token = parse_gitlab(
@@ -326,7 +342,10 @@ def parse_config(
     cache = parse_cache(r, top["cache"], mode)
     images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
     preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))
-    observability, alerts = parse_observability(r, top["observability"], top["alerts"], mode)
+    interval = (eks if mode == "eks" else ecs).check_interval
+    observability, alerts = parse_observability(
+        r, top["observability"], top["alerts"], mode, interval
+    )
     config = StackConfig(
         mode=mode,
         gitlab_url=top["gitlab_url"].rstrip("/"),

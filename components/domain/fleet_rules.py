@@ -136,3 +136,19 @@ def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
             size = fargate_size_problem(label, runner.cpu, runner.memory)
             problems += [size] if size else []
     return problems
+
+
+def topic_region_problem(topic_arn: str, region: str) -> str | None:
+    """Why CloudWatch refuses this topic as the stack's alarm action, or None. FACTS.md
+    section 10: alarm actions must be SNS topics in the alarm's own region (PutMetricAlarm
+    AlarmActions: arn:aws:sns:<region>:<account-id>:<topic>)."""
+    parts = topic_arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[3] == region:
+        return None
+    partition, topic_region = parts[1], parts[3]
+    return (
+        f"alerts.snsTopicArn: '{topic_arn}' is a topic in {topic_region}, but the alarms are in "
+        f"{region} and CloudWatch alarms notify topics of their own region only; use a topic "
+        f"in {region} (pulumi config set --path alerts.snsTopicArn "
+        f"arn:{partition}:sns:{region}:<account>:<topic>) or alerts.email for a new one"
+    )

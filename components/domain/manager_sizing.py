@@ -27,7 +27,7 @@ _BURSTABLE = {
     "2xlarge": (8, 32768, 0.40),
 }
 # Fixed-performance families by memory per vCPU (EC2 instance types page: c 2, m 4, r 8 GiB).
-_MIB_PER_VCPU = {"c": 2048, "m": 4096, "r": 8192}
+MIB_PER_VCPU = {"c": 2048, "m": 4096, "r": 8192}
 _TYPE = re.compile(r"(?P<family>[a-z]+)\d+[a-z]*(-flex)?\.(?P<size>[a-z0-9]+)")
 
 
@@ -46,6 +46,16 @@ def _vcpus(size: str) -> int | None:
     return 4 * int(match[1]) if match else None
 
 
+def instance_vcpus(instance_type: str) -> int | None:
+    """vCPUs of an EC2 type by its size (what the On-Demand vCPU quota counts), or None."""
+    match = _TYPE.fullmatch(instance_type)
+    if match is None:
+        return None
+    if match["family"] == "t" and match["size"] in _BURSTABLE:
+        return _BURSTABLE[match["size"]][0]
+    return _vcpus(match["size"])
+
+
 def estimated_max_jobs(instance_type: str) -> int | None:
     """Jobs an instance type carries, or None for a family this estimate does not know."""
     match = _TYPE.fullmatch(instance_type)
@@ -56,6 +66,25 @@ def estimated_max_jobs(instance_type: str) -> int | None:
         vcpus, memory, baseline = _BURSTABLE[size]
         return max_jobs(memory, vcpus * baseline)
     vcpus = _vcpus(size)
-    if family not in _MIB_PER_VCPU or vcpus is None:
+    if family not in MIB_PER_VCPU or vcpus is None:
         return None
-    return max_jobs(vcpus * _MIB_PER_VCPU[family], vcpus / 2)
+    return max_jobs(vcpus * MIB_PER_VCPU[family], vcpus / 2)
+
+
+def manager_shares(concurrencies: list[int], max_jobs_per_manager: int) -> list[list[int]]:
+    """Each ECS manager's `limit` per runner (row: manager, column: runner).
+
+    ceil(total / cap) managers; each runner gets concurrency // n on every manager, and its
+    remainder goes one job at a time to the managers that follow the previous runner's
+    remainder, so the managers' totals differ by at most one job and none exceeds the cap.
+    Pure, so the config check, preflight and capacity model place jobs as ecs/sizing.py does."""
+    count = max(1, math.ceil(sum(concurrencies) / max_jobs_per_manager))
+    shares = [[0] * len(concurrencies) for _ in range(count)]
+    offset = 0
+    for runner, concurrency in enumerate(concurrencies):
+        base, remainder = divmod(concurrency, count)
+        extra = {(offset + j) % count for j in range(remainder)}
+        offset = (offset + remainder) % count
+        for manager in range(count):
+            shares[manager][runner] = base + (1 if manager in extra else 0)
+    return shares

@@ -21,6 +21,8 @@ import ipaddress
 import math
 from dataclasses import dataclass
 
+from components.domain.manager_sizing import manager_shares
+
 MAX_ZONES = 6
 PRIVATE_EXTRA_BITS = 3  # eight private-sized slots per VPC
 PUBLIC_EXTRA_BITS = 6  # sixty-four public-sized slots per VPC
@@ -83,30 +85,61 @@ def jobs_per_subnet(cidr: str) -> int:
     return jobs_for_free_ips(usable_ips(cidr))
 
 
-def ecs_load_per_subnet(concurrencies: list[int], subnets: int) -> list[int]:
-    """Jobs each subnet carries in ECS mode: the driver puts all of a runner's tasks into the
-    one subnet of its fargate.toml, and runner i gets subnet i mod n."""
+def ecs_load_per_subnet(
+    concurrencies: list[int], subnets: int, max_jobs_per_manager: int
+) -> list[int]:
+    """Jobs each subnet carries in ECS mode. The driver puts a runner's tasks on one manager
+    into the one subnet of that manager's fargate.toml for it: runner r on manager i gets
+    subnet (r + i) mod n (ecs/sizing.py shard_subnet), so a runner's managers spread its jobs
+    over the zones."""
     load = [0] * subnets
-    for index, concurrency in enumerate(concurrencies):
-        load[index % subnets] += concurrency
+    for manager, row in enumerate(manager_shares(concurrencies, max_jobs_per_manager)):
+        for runner, share in enumerate(row):
+            load[(runner + manager) % subnets] += share
     return load
 
 
 def capacity_shortfall(
-    mode: str, concurrencies: list[int], jobs_per: list[int]
+    mode: str, concurrencies: list[int], jobs_per: list[int], max_jobs_per_manager: int
 ) -> tuple[int, int] | None:
     """(jobs needed, jobs that fit) where the subnets cannot carry the runners, else None.
 
-    ECS checks each subnet against the runners assigned to it; EKS spreads pods over every
+    ECS checks each subnet against the manager shares placed in it; EKS spreads pods over every
     subnet of the Fargate profile, so it checks the total."""
     if not jobs_per:
         return None
     if mode == "ecs":
         for load, fits in zip(
-            ecs_load_per_subnet(concurrencies, len(jobs_per)), jobs_per, strict=True
+            ecs_load_per_subnet(concurrencies, len(jobs_per), max_jobs_per_manager),
+            jobs_per,
+            strict=True,
         ):
             if load > fits:
                 return load, fits
         return None
     total, fits = sum(concurrencies), sum(jobs_per)
     return (total, fits) if total > fits else None
+
+
+def ecs_placement_fixes(
+    concurrencies: list[int], jobs_per: int, zones: int, max_jobs_per_manager: int
+) -> tuple[int | None, int | None]:
+    """(zones, ecs.maxJobsPerManager) that each alone make ECS jobs fit subnets of `jobs_per`
+    jobs: the fewest zones up to MAX_ZONES with today's cap, and the largest cap with today's
+    zones (more managers spread each runner over more zones); None where none does."""
+
+    def fits(n: int, cap: int) -> bool:
+        return max(ecs_load_per_subnet(concurrencies, n, cap)) <= jobs_per
+
+    more_zones = next(
+        (n for n in range(zones + 1, MAX_ZONES + 1) if fits(n, max_jobs_per_manager)), None
+    )
+    total = sum(concurrencies)
+    managers = max(1, math.ceil(total / max_jobs_per_manager))
+    # Searched over a bounded number of extra managers (two rounds of every runner over every
+    # zone): the message names a cap only when one in that range fits.
+    for count in range(managers + 1, managers + 2 * zones * len(concurrencies) + 1):
+        cap = math.ceil(total / count)
+        if math.ceil(total / cap) == count and fits(zones, cap):
+            return more_zones, cap
+    return more_zones, None

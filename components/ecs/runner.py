@@ -80,12 +80,8 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.jobs_log_group = self._log_group("jobs")
         self.manager_log_group = self._log_group("manager")
         # The managers' CloudWatch agent writes the runners' metrics here (EMF).
-        self.metrics_log_group = (
-            self._log_group("metrics") if fleet.observability.enabled else None
-        )
-        lanes = ["fargate"] + (
-            ["spot"] if any(r.lane == "spot" for r in fleet.runners) else []
-        )
+        self.metrics_log_group = self._log_group("metrics") if fleet.observability.enabled else None
+        lanes = ["fargate"] + (["spot"] if any(r.lane == "spot" for r in fleet.runners) else [])
         self.clusters: dict[str, aws.ecs.Cluster] = {}
         capacity: list[pulumi.Resource] = []
         for lane in lanes:

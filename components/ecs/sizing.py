@@ -24,10 +24,9 @@ calls/s, FACTS section 6) long enough to slow every job's start.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from components.domain.manager_sizing import max_jobs
+from components.domain.manager_sizing import manager_shares, max_jobs
 from components.domain.specs import RunnerSpec
 
 
@@ -87,30 +86,22 @@ class Shard:
         return "" if self.index == 0 else f"-{self.index}"
 
 
-def shard_count(runners: tuple[RunnerSpec, ...], max_jobs_per_manager: int) -> int:
-    total = sum(r.concurrency for r in runners)
-    return max(1, math.ceil(total / max_jobs_per_manager))
-
-
 def plan_shards(runners: tuple[RunnerSpec, ...], max_jobs_per_manager: int) -> list[Shard]:
-    """Split every runner's concurrency over ceil(total / cap) managers.
-
-    Each runner gets concurrency // n on every manager, and its remainder goes one job at a
-    time to the managers that follow the previous runner's remainder, so the managers' totals
-    differ by at most one job and none exceeds the cap. A share of 0 leaves the runner off that
-    manager (gitlab-runner reads `limit = 0` as unlimited)."""
-    count = shard_count(runners, max_jobs_per_manager)
-    shares: list[list[ShardRunner]] = [[] for _ in range(count)]
-    offset = 0
-    for index, runner in enumerate(runners):
-        base, remainder = divmod(runner.concurrency, count)
-        extra = {(offset + j) % count for j in range(remainder)}
-        offset = (offset + remainder) % count
-        for shard in range(count):
-            limit = base + (1 if shard in extra else 0)
-            if limit:
-                shares[shard].append(ShardRunner(runner=runner, index=index, limit=limit))
-    return [Shard(index=i, runners=tuple(s)) for i, s in enumerate(shares)]
+    """Split every runner's concurrency over ceil(total / cap) managers (manager_shares). A
+    share of 0 leaves the runner off that manager (gitlab-runner reads `limit = 0` as
+    unlimited)."""
+    shares = manager_shares([r.concurrency for r in runners], max_jobs_per_manager)
+    return [
+        Shard(
+            index=i,
+            runners=tuple(
+                ShardRunner(runner=runner, index=index, limit=limit)
+                for index, (runner, limit) in enumerate(zip(runners, row, strict=True))
+                if limit
+            ),
+        )
+        for i, row in enumerate(shares)
+    ]
 
 
 def shard_subnet(subnets: list[str], runner_index: int, shard_index: int) -> str:

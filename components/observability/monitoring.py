@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.domain.fleet_rules import topic_region_problem
 from components.domain.specs import AlertsSpec
 from components.naming import type_token
 from components.observability.alarms import AlarmSpec, alarm_specs
@@ -117,7 +118,7 @@ class FleetMonitoring(pulumi.ComponentResource):
             self.topic_arn = topic.arn
         elif args.alerts.sns_topic_arn:
             self.topic_arn = pulumi.Output.from_input(args.alerts.sns_topic_arn)
-            region.apply(lambda r: _warn_other_region(args.alerts.sns_topic_arn or "", r, self))
+            region.apply(lambda r: _refuse_other_region(args.alerts.sns_topic_arn or "", r, self))
         events_group: pulumi.Output[str] | None = None
         if args.mode == "ecs":
             events_group = self._task_events(args, tags, child)
@@ -224,22 +225,12 @@ class FleetMonitoring(pulumi.ComponentResource):
         )
 
 
-def other_region_problem(topic_arn: str, region: str) -> str | None:
-    """Alarms notify topics of their own region only."""
-    topic_region = topic_arn.split(":")[3]
-    if topic_region == region:
-        return None
-    return (
-        f"alerts.snsTopicArn: the topic is in {topic_region} but the alarms are in {region}, and "
-        "CloudWatch alarms notify topics of their own region only; use a topic in "
-        f"{region} (or alerts.email for a new one)"
-    )
-
-
-def _warn_other_region(topic_arn: str, region: str, resource: pulumi.Resource) -> None:
-    problem = other_region_problem(topic_arn, region)
+def _refuse_other_region(topic_arn: str, region: str, resource: pulumi.Resource) -> None:
+    """The config check refuses it when it knows the region; this catches a region that only
+    the provider knew (e.g. from an AWS profile). An error log fails the preview."""
+    problem = topic_region_problem(topic_arn, region)
     if problem:
-        pulumi.log.warn(problem, resource=resource)
+        pulumi.log.error(problem, resource=resource)
 
 
 def _queries(spec: AlarmSpec) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:

@@ -202,13 +202,55 @@ def _service_quota(args: dict[str, Any], region: str) -> dict[str, Any]:
     }
 
 
+# Offline, an existing VPC's subnets are answered as the stack file lists them and as a
+# well-built VPC has them: each in network.vpcId, the i-th private (and i-th public) subnet in
+# the region's i-th zone, private ones routing to a NAT gateway without public IPs, public ones
+# to an internet gateway. The checks in components/existing_network.py then see a network that
+# works; tests put per-subnet answers here (id -> fields) to play the networks they refuse.
+MOCK_SUBNETS: dict[str, dict[str, Any]] = {}
+MOCK_ROUTE_TABLES: dict[str, list[dict[str, str]]] = {}  # subnet id -> its routes
+
+
+def _listed_network() -> dict[str, Any]:
+    """The stack's `network` object as the program under the mocks reads it."""
+    import pulumi
+
+    from components.naming import PROJECT
+
+    network = pulumi.Config(PROJECT).get_object("network")
+    return network if isinstance(network, dict) else {}
+
+
 def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
-    return {
-        "id": args.get("id"),
+    subnet, network = args.get("id"), _listed_network()
+    private, public = network.get("privateSubnetIds") or [], network.get("publicSubnetIds") or []
+    index = (private + public).index(subnet) if subnet in private + public else 0
+    position = index if subnet in private else index - len(private)
+    names = [name for name, _ in zones(region)] or [f"{region}a"]
+    answer = {
+        "id": subnet,
         "availableIpAddressCount": MOCK_SUBNET_FREE_IPS,
-        "cidrBlock": "10.0.0.0/24",
-        "availabilityZone": f"{region}a",
-        "vpcId": "vpc-0mock",
+        "cidrBlock": f"10.0.{index}.0/24",
+        "availabilityZone": names[position % len(names)],
+        "vpcId": network.get("vpcId") or "vpc-0mock",
+        "mapPublicIpOnLaunch": subnet not in private,
+    }
+    return {**answer, **MOCK_SUBNETS.get(subnet, {})}
+
+
+def _route_table(args: dict[str, Any], region: str) -> dict[str, Any]:
+    subnet = args.get("subnetId")
+    private = _listed_network().get("privateSubnetIds") or []
+    default = {"natGatewayId": "nat-0mock"} if subnet in private else {"gatewayId": "igw-0mock"}
+    routes = MOCK_ROUTE_TABLES.get(subnet or "", [{"cidrBlock": "0.0.0.0/0", **default}])
+    return {
+        "id": f"rtb-0mock-{subnet}",
+        "routeTableId": f"rtb-0mock-{subnet}",
+        "subnetId": subnet,
+        "vpcId": _listed_network().get("vpcId") or "vpc-0mock",
+        "routes": [{"cidrBlock": "", "gatewayId": "", "natGatewayId": "", **r} for r in routes],
+        "associations": [],
+        "tags": {},
     }
 
 
@@ -282,6 +324,7 @@ INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
         "arn": f"arn:aws:ssm:{region}::parameter{args.get('name')}",
         "id": args.get("name"),
     },
+    "aws:ec2/getRouteTable:getRouteTable": _route_table,
     # A fresh account: no EC2 Spot service-linked role yet (tests swap in an existing one).
     "aws:iam/getRoles:getRoles": lambda args, region: {"arns": [], "names": [], "id": "mock"},
     "aws:iam/getRole:getRole": lambda args, region: {

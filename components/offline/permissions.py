@@ -69,6 +69,7 @@ READS: dict[str, str | None] = {
     "aws:servicequotas/getServiceQuota:getServiceQuota": "servicequotas:GetServiceQuota",
     "aws:ec2/getSubnet:getSubnet": "ec2:DescribeSubnets",
     "aws:ssm/getParameter:getParameter": "ssm:GetParameter",
+    "aws:ec2/getRouteTable:getRouteTable": "ec2:DescribeRouteTables",
 }
 # Not AWS: Pulumi's own providers and this project's components need no permission.
 NO_PERMISSION = ("pulumi:", "gitlab-fargate-runners:")

@@ -188,3 +188,13 @@ def test_every_manager_type_the_ecs_sizing_can_pick_has_a_price() -> None:
     for region in prices.PRICES:
         table, _ = prices.prices_for(region)
         assert {t.name for t in MANAGER_TYPES} <= set(table.ec2_hour), region
+
+
+def test_an_ecs_runner_spreads_over_its_managers_subnets_as_the_config_check_counts():
+    """Runner r on manager i uses subnet (r + i) mod n (ecs/sizing.py): one runner of 400 on
+    two managers puts half its jobs in each zone, not all in the first one."""
+    raw = dev_config(runners=[{"name": "big", "concurrency": 400}], runnerTokens=None)
+    raw["ecs"] = {**raw.get("ecs", {}), "maxJobsPerManager": 200}
+    config, _ = parse_config(raw)
+    (load,) = load_inputs(config, "eu-west-1", 400).loads
+    assert load.subnets == (("10.42.0.0/19", 0.5), ("10.42.32.0/19", 0.5))

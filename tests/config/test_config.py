@@ -103,8 +103,12 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
     ),
     (
         "concurrency does not fit the fixed subnets",
-        {"network": {"vpcCidr": "10.0.0.0/20"}, **one_runner(concurrency=400)},
-        ("400 concurrent jobs", "/23 subnets of 10.0.0.0/20 hold 380", "larger network.vpcCidr"),
+        {
+            "network": {"vpcCidr": "10.0.0.0/20"},
+            "ecs": {"maxJobsPerManager": 250},
+            **one_runner(concurrency=700),
+        },
+        ("467 concurrent jobs", "/23 subnets of 10.0.0.0/20 hold 380", "larger network.vpcCidr"),
     ),
     (
         "duplicate runners",

@@ -9,6 +9,7 @@ import pytest
 from components.domain.subnets import (
     capacity_shortfall,
     ecs_load_per_subnet,
+    ecs_placement_fixes,
     fixed_layout,
     ips_for_jobs,
     jobs_for_free_ips,
@@ -42,8 +43,41 @@ def test_a_thousand_jobs_fit_in_one_zone_of_the_default_vpc() -> None:
     assert ips_for_jobs(1000) == 1282 and jobs_for_free_ips(1282) == 1000
 
 
-def test_ecs_checks_each_runners_subnet_and_eks_the_total() -> None:
-    assert ecs_load_per_subnet([500, 300, 200], 2) == [700, 300]
-    assert capacity_shortfall("ecs", [500, 300, 200], [600, 600]) == (700, 600)
-    assert capacity_shortfall("eks", [500, 300, 200], [600, 600]) is None
-    assert capacity_shortfall("eks", [1000, 300], [600, 600]) == (1300, 1200)
+def test_ecs_checks_each_subnet_against_the_manager_shares_placed_in_it() -> None:
+    """Runner r on manager i uses subnet (r + i) mod n (ecs/sizing.py shard_subnet, the
+    Subnet of each rendered fargate.toml): one manager keeps a runner in one subnet, several
+    managers spread it."""
+    assert ecs_load_per_subnet([500, 300, 200], 2, 1000) == [700, 300]
+    # 5 managers of 200: runner 0 gives 100 to each, runner 1 60, runner 2 40
+    assert ecs_load_per_subnet([500, 300, 200], 2, 200) == [540, 460]
+    assert capacity_shortfall("ecs", [500, 300, 200], [600, 600], 1000) == (700, 600)
+    assert capacity_shortfall("ecs", [500, 300, 200], [600, 600], 200) is None
+    assert capacity_shortfall("eks", [500, 300, 200], [600, 600], 200) is None
+    assert capacity_shortfall("eks", [1000, 300], [600, 600], 200) == (1300, 1200)
+
+
+def test_one_big_runner_spreads_over_its_managers_zones() -> None:
+    """The issue's case: 400 jobs on a /20 (380 per /23) fit two zones with two managers."""
+    assert ecs_load_per_subnet([400], 2, 200) == [200, 200]
+    assert ecs_load_per_subnet([400], 2, 400) == [400, 0]
+    assert ecs_placement_fixes([400], 380, 2, 400) == (None, 200)
+    assert ecs_placement_fixes([700], 380, 2, 250) == (3, 175)
+    assert ecs_placement_fixes([800], 380, 2, 200) == (4, None)  # 2 x 380 < 800
+
+
+def test_the_load_matches_the_rendered_shards() -> None:
+    """The check counts exactly what plan_shards + shard_subnet place (ecs/sizing.py)."""
+    from components.config import parse_config
+    from components.ecs.sizing import plan_shards, shard_subnet
+    from tests.harness import dev_config
+
+    config, _ = parse_config(
+        dev_config(runners=[{"name": n, "concurrency": c} for n, c in (("a", 7), ("b", 13))])
+    )
+    subnets = ["s0", "s1", "s2"]
+    for cap in (1, 3, 5, 8, 20):
+        placed = dict.fromkeys(subnets, 0)
+        for shard in plan_shards(config.runners, cap):
+            for share in shard.runners:
+                placed[shard_subnet(subnets, share.index, shard.index)] += share.limit
+        assert list(placed.values()) == ecs_load_per_subnet([7, 13], 3, cap)

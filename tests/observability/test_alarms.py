@@ -252,15 +252,21 @@ def test_alarm_specs_follow_the_runners() -> None:
         FleetView("eks", "r", "ns", "p", ("a",), ("group",), (), None, config.alerts)
 
 
-def test_a_topic_in_another_region_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
-    from components.observability.monitoring import other_region_problem
+def test_a_topic_in_another_region_is_refused_before_any_resource() -> None:
+    """FACTS.md section 10: CloudWatch alarm actions must be SNS topics in the alarm's own
+    region. It used to be a bare pulumi.log warning (no `warning:` prefix, not in the plan's
+    warnings) while the alarms were planned anyway."""
+    from components.config import ConfigError
+    from components.config.service_rules import topic_region_problem
 
-    assert other_region_problem(TOPIC, "eu-west-1") is None
-    problem = other_region_problem(TOPIC, "us-east-1")
-    assert problem and "topic is in eu-west-1 but the alarms are in us-east-1" in problem
-    plan = run_program(dev_config(alerts={"snsTopicArn": TOPIC.replace("eu-west-1", "us-east-2")}))
-    assert plan.all(ALARM)
-    assert "alerts.snsTopicArn: the topic is in us-east-2" in caplog.text
+    assert topic_region_problem(TOPIC, "eu-west-1") is None
+    other = TOPIC.replace("eu-west-1", "us-east-2")
+    with pytest.raises(ConfigError) as caught:
+        run_program(dev_config(alerts={"snsTopicArn": other}))
+    (problem,) = [p for p in caught.value.problems if p.startswith("alerts.snsTopicArn")]
+    assert f"'{other}' is a topic in us-east-2, but the alarms are in eu-west-1" in problem
+    assert "arn:aws:sns:eu-west-1:<account>:<topic>" in problem
+    assert run_program(dev_config(alerts={"snsTopicArn": TOPIC})).all(ALARM)
 
 
 @pytest.mark.parametrize(
@@ -276,3 +282,16 @@ def test_dashboard_url_follows_the_partition(partition: str, region: str, host: 
 
     url = dashboard_url(partition, region, "d")
     assert url == f"https://{host}/cloudwatch/home?region={region}#dashboards/dashboard/d"
+
+
+def test_the_not_polling_window_is_derived_from_a_long_check_interval() -> None:
+    """A 600 s ecs.checkInterval feeds each runner every 10 minutes (gitlab-runner
+    commands/multi.go feedRunners); a 10-minute all-datapoints window would then stay in
+    ALARM, so the planned alarm waits ceil(600 / 60) + 1 = 11 minutes and the plan warns."""
+    raw = dev_config(alerts={"notPollingMinutes": 10})
+    raw["ecs"] = {**raw.get("ecs", {}), "checkInterval": 600}
+    plan = run_program(raw)
+    by_name = _by_name(plan)
+    assert by_name["runner-fargate-not-polling"]["evaluationPeriods"] == 11
+    assert by_name["runner-fargate-not-polling"]["datapointsToAlarm"] == 11
+    assert any(w.startswith("alerts.notPollingMinutes: 10 minutes") for w in plan.warnings)
