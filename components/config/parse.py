@@ -19,6 +19,7 @@ import pulumi
 
 from components.config import schema
 from components.config.architecture import check_architectures
+from components.config.commands import HIDDEN
 from components.config.eks_checks import (
     check_admin_principals,
     check_eks_pod_room,
@@ -27,6 +28,7 @@ from components.config.eks_checks import (
 )
 from components.config.feasibility import check_all, deployment_region
 from components.config.gitlab import parse_cache, parse_gitlab
+from components.config.misplaced import namespace_key_problem, project_key_problem
 from components.config.model import (
     ConfigError,
     EcsSpec,
@@ -66,8 +68,9 @@ def _name(r: Reader, path: str, value: Any, example: str) -> str | None:
     if isinstance(value, str) and re.fullmatch(schema.NAME_PATTERN, value):
         return value
     r.problem(
-        f"{path}.name: {json.dumps(value)} is not a valid name; use 1-32 lowercase letters, "
-        f"digits or '-', e.g. \"{example}\" (it names namespaces and resources)"
+        f"{path}.name: {shown(value) if value is not None else 'missing'} is not a valid name; "
+        f"use 1-32 lowercase letters, digits or '-', e.g. \"{example}\" (it names namespaces "
+        "and resources)"
     )
     return None
 
@@ -84,7 +87,7 @@ def _check_fargate_size(r: Reader, path: str, cpu: int, memory: int) -> None:
 def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | None:
     label = f"runners[{index}]"
     if not isinstance(raw, dict):
-        r.problem(f"{label}: expected an object, got {json.dumps(raw)}")
+        r.problem(f"{label}: expected an object, got {shown(raw)}")
         return None
     name = _name(r, label, raw.get("name"), "fargate")
     if name is not None:
@@ -109,7 +112,7 @@ def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | No
 def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpec | None:
     label = f"ecs.taskDefinitions[{index}]"
     if not isinstance(raw, dict):
-        r.problem(f"{label}: expected an object, got {json.dumps(raw)}")
+        r.problem(f"{label}: expected an object, got {shown(raw)}")
         return None
     name = _name(r, label, raw.get("name"), "debian") or f"task-{index}"
     label = f"ecs.taskDefinitions[{index}] ({name})"
@@ -204,7 +207,7 @@ def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> 
         if len(values["private_subnet_ids"]) < needed:
             r.problem(
                 f"network.privateSubnetIds: an existing VPC needs at least {needed} private "
-                f"subnet id(s) in {mode} mode (EKS needs two AZs); got "
+                f"subnet id(s) in {mode} mode{' (EKS needs two AZs)' * (mode == 'eks')}; got "
                 f"{len(values['private_subnet_ids'])}"
             )
         for key in ("vpcCidr", "availabilityZones", "natGateways"):
@@ -277,7 +280,10 @@ def parse_config(
             "(EKS on Fargate with Karpenter)"
         )
         mode = "ecs"
-    top = schema.TOP.read(r, "", {k: v for k, v in raw.items() if k != "mode"}, mode)
+    misplaced = {k: p for k, v in raw.items() if (p := project_key_problem(k, v))}
+    r.problems += misplaced.values()
+    given = {k: v for k, v in raw.items() if k != "mode" and k not in misplaced}
+    top = schema.TOP.read(r, "", given, mode)
     for section in (schema.ECS_SECTION, schema.EKS_SECTION):
         value = raw.get(section.path)
         if value and mode not in section.modes and isinstance(value, dict):
@@ -328,8 +334,12 @@ def parse_config(
     )
     tokens: tuple[tuple[str, RunnerToken], ...] = ()
     if not gitlab.create_runners:
-        names = [x.name for x in resolved]
-        tokens = parse_tokens(r, top["runner_tokens"], names, tokens_are_secret)
+        # A runner whose name was refused has no name to look its token up by: its one
+        # problem is the name, not an invented missing token.
+        written = [str(x.get("name")) for x in raw_runners if isinstance(x, dict)]
+        names = [x.name for x in resolved if x.name in written]
+        refused = tuple(n for n in written if n not in names)
+        tokens = parse_tokens(r, top["runner_tokens"], names, tokens_are_secret, refused)
     cache = parse_cache(r, top["cache"], mode)
     images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
     preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))
@@ -390,6 +400,11 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
         if full_key.startswith(prefix) and full_key[len(prefix) :] not in schema.TOP.names:
             raw[full_key[len(prefix) :]] = value
     misspelt = [p for k in every_key if (p := namespace_problem(k, PROJECT))]
+    misspelt += [
+        p
+        for k, v in every_key.items()
+        if (p := namespace_key_problem(k, HIDDEN if runtime_config.is_config_secret(k) else v))
+    ]
 
     def is_secret(key: str) -> bool:
         full_key = f"{prefix}{key}"
