@@ -20,6 +20,7 @@ import pulumi
 from components.config import schema
 from components.config.architecture import check_architectures
 from components.config.commands import HIDDEN
+from components.config.credentials import credential_warnings
 from components.config.eks_checks import (
     check_admin_principals,
     check_eks_pod_room,
@@ -265,10 +266,12 @@ def parse_config(
     gitlab_token_is_secret: bool = True,
     region: str | None = None,
     today: dt.date | None = None,
+    secret_keys: frozenset[str] = frozenset(),
 ) -> tuple[StackConfig, list[str]]:
     """Validate raw (JSON-decoded) project config; returns the typed config and warnings.
 
-    `region` is aws:region (None: unknown, not checked); `today` dates the version checks.
+    `region` is aws:region (None: unknown, not checked); `today` dates the version checks;
+    `secret_keys` are the top-level keys stored with --secret (not searched for credentials).
     Raises ConfigError listing every problem. Never echoes a token value.
     """
     r = Reader()
@@ -284,6 +287,8 @@ def parse_config(
     r.problems += misplaced.values()
     given = {k: v for k, v in raw.items() if k != "mode" and k not in misplaced}
     top = schema.TOP.read(r, "", given, mode)
+    secret = secret_keys | {k.name for k in schema.TOP.keys if k.kind == "secret"}
+    r.warnings += credential_warnings(given, frozenset(secret))
     for section in (schema.ECS_SECTION, schema.EKS_SECTION):
         value = raw.get(section.path)
         if value and mode not in section.modes and isinstance(value, dict):
@@ -419,6 +424,7 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
             tokens_are_secret=is_secret("runnerTokens"),
             gitlab_token_is_secret=is_secret("gitlabToken"),
             region=deployment_region(),
+            secret_keys=frozenset(k for k in raw if is_secret(k)),
         )
     except ConfigError as error:
         raise ConfigError(misspelt + error.problems) from None
