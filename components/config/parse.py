@@ -29,6 +29,7 @@ from components.config.eks_checks import (
 )
 from components.config.feasibility import check_all, deployment_region
 from components.config.gitlab import parse_cache, parse_gitlab
+from components.config.leftovers import check_leftovers
 from components.config.misplaced import namespace_key_problem, project_key_problem
 from components.config.model import (
     ConfigError,
@@ -367,6 +368,7 @@ def parse_config(
         alerts=alerts,
     )
     check_all(r, config, region, today or dt.date.today())  # bad values hold their defaults
+    check_leftovers(r, config)
     if r.problems:
         raise ConfigError(r.problems)
     return config, r.warnings
