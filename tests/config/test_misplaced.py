@@ -173,3 +173,18 @@ def test_ecs_mode_messages_do_not_speak_of_eks() -> None:
     assert problems and not any("EKS" in p for p in problems)
     raw["mode"] = "eks"
     assert any("EKS needs two AZs" in p for p in problems_of(raw))
+
+
+def test_a_malformed_group_id_is_not_also_missing() -> None:
+    """Old code: "expected a whole number, got 'my-group'" and then "gitlab.groupId: required"
+    for the same key."""
+    raw = {
+        "gitlab": {"createRunners": True, "runnerType": "group", "groupId": "my-group"},
+        "gitlabToken": "glpat-abcdefghij0123456789",
+    }
+    problems = problems_of(raw)
+    assert [p for p in problems if p.startswith("gitlab.groupId")] == [
+        "gitlab.groupId: expected a whole number, got 'my-group'"
+    ]
+    del raw["gitlab"]["groupId"]
+    assert any(p.startswith("gitlab.groupId: required") for p in problems_of(raw))
