@@ -13,6 +13,14 @@ TYPE_PREFIX = PROJECT
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 EKS_CLUSTER_NAME_LIMIT = 100
 LAMBDA_FUNCTION_NAME_LIMIT = 64
+# SQS CreateQueue: "A queue name can have up to 80 characters ... alphanumeric characters,
+# hyphens (-), and underscores (_)".
+SQS_QUEUE_NAME_LIMIT = 80
+# Pulumi refuses longer stack names ("stack names are limited to 100 characters and may only
+# contain alphanumeric, hyphens, underscores, or periods": pkg/backend/diy/store.go).
+STACK_NAME_LIMIT = 100
+STACK_NAME_PATTERN = r"[A-Za-z0-9_.-]{1,100}"
+_HASH_CHARS = 8
 
 
 def type_token(module: str, type_name: str) -> str:
@@ -24,9 +32,25 @@ def resource_prefix(stack: str) -> str:
     return _INVALID_NAME_CHARS.sub("-", f"gitlab-runners-{stack}")[:200]
 
 
+def fit(name: str, limit: int, whole: str | None = None) -> str:
+    """`name` unchanged when it fits in `limit` (so no existing resource is renamed); else
+    cut and ended with `-<8 hex of the whole name>`, so two names that differ only after the
+    cut stay apart. `whole` is what the hash identifies when `name` is already derived (the
+    stack name before lowercasing)."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256((whole or name).encode()).hexdigest()[:_HASH_CHARS]
+    return f"{name[: limit - _HASH_CHARS - 1].rstrip('-._')}-{digest}"
+
+
 def cluster_name_for(stack: str) -> str:
     """A fixed, readable EKS cluster name: Karpenter's discovery tags must know it up front."""
-    return resource_prefix(stack)[:EKS_CLUSTER_NAME_LIMIT]
+    return fit(resource_prefix(stack), EKS_CLUSTER_NAME_LIMIT)
+
+
+def interruption_queue_name(cluster_name: str) -> str:
+    """Karpenter's SQS interruption queue, `<cluster>-karpenter`, within SQS's limit."""
+    return fit(f"{cluster_name}-karpenter", SQS_QUEUE_NAME_LIMIT)
 
 
 def function_name_for(prefix: str, role: str) -> str:

@@ -78,8 +78,8 @@ def parse_gitlab(
         )
     for kind, key in ID_KEY.items():
         value = spec.group_id if kind == "group" else spec.project_id
-        if spec.runner_type == kind and value is None:
-            r.problem(
+        if spec.runner_type == kind and value is None and given.get(key) is None:
+            r.problem(  # a bad id is reported by the schema: one problem, one message
                 f"gitlab.{key}: required with gitlab.runnerType {kind}; set the numeric id "
                 f"shown on the {kind}'s overview page: pulumi config set --path gitlab.{key} 123"
             )

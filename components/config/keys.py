@@ -124,7 +124,8 @@ class Section:
                 if name in raw:
                     r.problem(f"{label}.{name}: no longer supported; {why}")
             raw = {k: v for k, v in raw.items() if k not in dict(self.removed)}
-        data = r.obj(label, raw, self.names)
+        secrets = tuple(k.name for k in self.keys if k.kind == "secret")
+        data = r.obj(label, raw, self.names, secrets)
         values: dict[str, Any] = {}
         for key in self.keys:
             path = f"{label}.{key.name}" if label else key.name

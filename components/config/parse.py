@@ -19,6 +19,8 @@ import pulumi
 
 from components.config import schema
 from components.config.architecture import check_architectures
+from components.config.commands import HIDDEN
+from components.config.credentials import credential_warnings
 from components.config.eks_checks import (
     check_admin_principals,
     check_eks_pod_room,
@@ -27,6 +29,8 @@ from components.config.eks_checks import (
 )
 from components.config.feasibility import check_all, deployment_region
 from components.config.gitlab import parse_cache, parse_gitlab
+from components.config.leftovers import check_leftovers
+from components.config.misplaced import namespace_key_problem, project_key_problem
 from components.config.model import (
     ConfigError,
     EcsSpec,
@@ -83,7 +87,7 @@ def _check_fargate_size(r: Reader, path: str, cpu: int, memory: int) -> None:
 def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | None:
     label = f"runners[{index}]"
     if not isinstance(raw, dict):
-        r.problem(f"{label}: expected an object, got {json.dumps(raw)}")
+        r.problem(f"{label}: expected an object, got {shown(raw)}")
         return None
     name = _name(r, label, raw.get("name"), "fargate")
     if name is not None:
@@ -106,7 +110,7 @@ def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | No
 def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpec | None:
     label = f"ecs.taskDefinitions[{index}]"
     if not isinstance(raw, dict):
-        r.problem(f"{label}: expected an object, got {json.dumps(raw)}")
+        r.problem(f"{label}: expected an object, got {shown(raw)}")
         return None
     name = _name(r, label, raw.get("name"), "debian") or f"task-{index}"
     label = f"ecs.taskDefinitions[{index}] ({name})"
@@ -200,7 +204,7 @@ def _parse_network(
         if len(values["private_subnet_ids"]) < needed:
             r.problem(
                 f"network.privateSubnetIds: an existing VPC needs at least {needed} private "
-                f"subnet id(s) in {mode} mode (EKS needs two AZs); got "
+                f"subnet id(s) in {mode} mode{' (EKS needs two AZs)' * (mode == 'eks')}; got "
                 f"{len(values['private_subnet_ids'])}"
             )
         for key in ("vpcCidr", "availabilityZones", "natGateways"):
@@ -269,10 +273,12 @@ def parse_config(
     gitlab_token_is_secret: bool = True,
     region: str | None = None,
     today: dt.date | None = None,
+    secret_keys: frozenset[str] = frozenset(),
 ) -> tuple[StackConfig, list[str]]:
     """Validate raw (JSON-decoded) project config; returns the typed config and warnings.
 
-    `region` is aws:region (None: unknown, not checked); `today` dates the version checks.
+    `region` is aws:region (None: unknown, not checked); `today` dates the version checks;
+    `secret_keys` are the top-level keys stored with --secret (not searched for credentials).
     Raises ConfigError listing every problem. Never echoes a token value.
     """
     r = Reader()
@@ -284,7 +290,12 @@ def parse_config(
             "(EKS on Fargate with Karpenter)"
         )
         mode = "ecs"
-    top = schema.TOP.read(r, "", {k: v for k, v in raw.items() if k != "mode"}, mode)
+    misplaced = {k: p for k, v in raw.items() if (p := project_key_problem(k, v))}
+    r.problems += misplaced.values()
+    given = {k: v for k, v in raw.items() if k != "mode" and k not in misplaced}
+    top = schema.TOP.read(r, "", given, mode)
+    secret = secret_keys | {k.name for k in schema.TOP.keys if k.kind == "secret"}
+    r.warnings += credential_warnings(given, frozenset(secret))
     for section in (schema.ECS_SECTION, schema.EKS_SECTION):
         value = raw.get(section.path)
         if value and mode not in section.modes and isinstance(value, dict):
@@ -337,8 +348,12 @@ def parse_config(
     )
     tokens: tuple[tuple[str, RunnerToken], ...] = ()
     if not gitlab.create_runners:
-        names = [x.name for x in resolved]
-        tokens = parse_tokens(r, top["runner_tokens"], names, tokens_are_secret)
+        # A runner whose name was refused has no name to look its token up by: its one
+        # problem is the name, not an invented missing token.
+        written = [str(x.get("name")) for x in raw_runners if isinstance(x, dict)]
+        names = [x.name for x in resolved if x.name in written]
+        refused = tuple(n for n in written if n not in names)
+        tokens = parse_tokens(r, top["runner_tokens"], names, tokens_are_secret, refused)
     cache = parse_cache(r, top["cache"], mode)
     images = ImagesSpec(**schema.IMAGES.read(r, "images", top["images"], mode))
     preflight = PreflightSpec(**schema.PREFLIGHT.read(r, "preflight", top["preflight"], mode))
@@ -364,6 +379,7 @@ def parse_config(
         alerts=alerts,
     )
     check_all(r, config, region, today or dt.date.today())  # bad values hold their defaults
+    check_leftovers(r, config)
     if r.problems:
         raise ConfigError(r.problems)
     return config, r.warnings
@@ -402,6 +418,11 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
         if full_key.startswith(prefix) and full_key[len(prefix) :] not in schema.TOP.names:
             raw[full_key[len(prefix) :]] = value
     misspelt = [p for k in every_key if (p := namespace_problem(k, PROJECT))]
+    misspelt += [
+        p
+        for k, v in every_key.items()
+        if (p := namespace_key_problem(k, HIDDEN if runtime_config.is_config_secret(k) else v))
+    ]
 
     def is_secret(key: str) -> bool:
         full_key = f"{prefix}{key}"
@@ -416,6 +437,7 @@ def load_stack_config(warn: Callable[[str], None] | None = None) -> StackConfig:
             tokens_are_secret=is_secret("runnerTokens"),
             gitlab_token_is_secret=is_secret("gitlabToken"),
             region=deployment_region(),
+            secret_keys=frozenset(k for k in raw if is_secret(k)),
         )
     except ConfigError as error:
         raise ConfigError(misspelt + error.problems) from None

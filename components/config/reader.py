@@ -16,19 +16,12 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from components.config.commands import HIDDEN, move_command
+from components.domain.fleet_rules import shown
+
 # What the CLI makes of an unquoted YAML date: time.Time.String() (config/object.go).
 GO_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \S+")
 NO_VALUE_FIX = "set a value, or delete the key to use its default"
-
-
-def shown(value: Any) -> str:
-    """A value as the user would recognise it in a message: text in quotes, '' marked as
-    empty, anything else as JSON."""
-    if value == "":
-        return '"" (empty)'
-    if isinstance(value, str):
-        return f"'{value}'"
-    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def text_problem(value: str) -> str | None:
@@ -53,12 +46,18 @@ def type_fix(value: Any, expected: str) -> str:
     return f"expected {expected}, got {shown(value)}"
 
 
-def did_you_mean(key: str, known: Iterable[str], otherwise: str) -> str:
-    """The closest known name for a typo, else the given advice. A name that differs only in
-    case wins (gitlabURL -> gitlabUrl, not the shorter gitlab)."""
+def closest(key: str, known: Iterable[str]) -> str | None:
+    """The known name a typo most likely meant, or None. A name that differs only in case wins
+    (gitlabURL -> gitlabUrl, not the shorter gitlab)."""
     same = [k for k in known if k.lower() == key.lower()]
     close = same or difflib.get_close_matches(key, list(known), n=1)
-    return f"did you mean '{close[0]}'?" if close else otherwise
+    return close[0] if close else None
+
+
+def did_you_mean(key: str, known: Iterable[str], otherwise: str) -> str:
+    """The closest known name for a typo, else the given advice."""
+    close = closest(key, known)
+    return f"did you mean '{close}'?" if close else otherwise
 
 
 # Provider and engine namespaces: never taken for a misspelt project name.
@@ -112,8 +111,12 @@ class Reader:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
-    def obj(self, path: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
-        """An object whose keys must all be known; unknown ones get a "did you mean"."""
+    def obj(
+        self, path: str, value: Any, allowed: tuple[str, ...], secrets: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """An object whose keys must all be known; unknown ones get a "did you mean" and, when
+        one key is close, the commands that move the value there (a value meant for one of
+        `secrets` is not echoed)."""
         if value is None:
             return {}
         if not isinstance(value, dict):
@@ -123,6 +126,11 @@ class Reader:
             where = f"{path}.{key}" if path else key
             if key not in allowed:
                 hint = did_you_mean(key, allowed, f"known keys: {', '.join(allowed)}")
+                meant = closest(key, allowed)
+                if meant:
+                    shown_value = HIDDEN if meant in secrets else item
+                    target = f"{path}.{meant}" if path else meant
+                    hint += f" {move_command(where, target, shown_value)}"
                 self.problem(f"{where}: unknown {'key' if path else 'configuration key'}; {hint}")
             elif item is None:
                 self.problem(f"{where}: no value (null); {NO_VALUE_FIX}")
@@ -136,7 +144,7 @@ class Reader:
         if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            got = shown(value) if value in ("", None) else json.dumps(value)
+            got = shown(value)
             self.problem(f"{path}: expected a whole number, got {got}")
             return default
         if value < minimum or (maximum is not None and value > maximum):
@@ -231,7 +239,7 @@ class Reader:
             if item is None:
                 self.problem(f'{path}.{key}: no value (null); set it to text ("" for empty)')
             elif not isinstance(item, str):
-                text = json.dumps(item, default=str)
+                text = json.dumps(item, default=str, ensure_ascii=False)
                 self.problem(
                     f"{path}.{key}: {shown(item)} is not text; values here are strings, so "
                     f"quote it in the stack file ({key}: '{text}')"

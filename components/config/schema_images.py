@@ -45,7 +45,7 @@ IMAGES = Section(
             "Namespace of the cached repositories in ECR (unique per account and region).",
             pattern=REPOSITORY_PREFIX_PATTERN,
             hint="use 2-19 lowercase letters, digits and . _ - (it prefixes ECR repositories)",
-            default_doc="glr-<stack> (first 19 characters)",
+            default_doc="glr-<stack>; past 19 characters cut, with a hash of the stack name",
         ),
         Key(
             "dockerHubCredentialArn",

@@ -46,8 +46,14 @@ def token_problem(name: str, value: Any) -> str | None:
 
 
 def parse_tokens(
-    r: Reader, raw: Any, runner_names: list[str], tokens_are_secret: bool
+    r: Reader,
+    raw: Any,
+    runner_names: list[str],
+    tokens_are_secret: bool,
+    refused_names: tuple[str, ...] = (),
 ) -> tuple[tuple[str, RunnerToken], ...]:
+    """The token of every runner in `runner_names`. A token under a name that was refused
+    (`refused_names`) is not reported again: the name's own problem says what to fix."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -70,7 +76,7 @@ def parse_tokens(
         else:
             tokens.append((name, RunnerToken(raw[name])))
     for name in raw:
-        if name not in runner_names:
+        if name not in runner_names and name not in refused_names:
             hint = did_you_mean(name, runner_names, "remove it")
             r.problem(f"runnerTokens.{name}: no runner named '{name}'; {hint}")
     return tuple(tokens)

@@ -23,12 +23,22 @@ ECS_LANES = ("fargate", "spot")
 MAX_RUNNER_CONCURRENCY = 2000
 
 
+def shown(value: object) -> str:
+    """A value as its author typed it: text in quotes, '' marked as empty, else JSON."""
+    if value == "":
+        return '"" (empty)'
+    if isinstance(value, str):
+        return f"'{value}'"
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 def name_problem(path: str, value: object, example: str) -> str | None:
     if isinstance(value, str) and re.fullmatch(NAME_PATTERN, value):
         return None
     return (
-        f"{path}.name: {json.dumps(value, ensure_ascii=False)} is not a valid name; use 1-32 "
-        f"lowercase letters, digits or '-', e.g. \"{example}\" (it names namespaces and resources)"
+        f"{path}.name: {shown(value) if value is not None else 'missing'} is not a valid name; "
+        f"use 1-32 lowercase letters, digits or '-', e.g. \"{example}\" (it names namespaces "
+        "and resources)"
     )
 
 

@@ -37,7 +37,7 @@ from components.eks.policies import (
     karpenter_controller_policies,
     managed_policy_arn,
 )
-from components.naming import type_token
+from components.naming import interruption_queue_name, type_token
 
 TYPE_TOKEN = type_token("eks", "Karpenter")
 
@@ -130,7 +130,7 @@ class Karpenter(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.queue = aws.sqs.Queue(
             f"{name}-interruptions",
-            name=f"{args.cluster_name}-karpenter"[:80],
+            name=interruption_queue_name(args.cluster_name),
             message_retention_seconds=300,
             sqs_managed_sse_enabled=True,
             tags=args.tags,

@@ -35,6 +35,7 @@ from components.offline.mock_answers import (  # noqa: F401  (re-exported for th
     invoke_result,
     state_for,
 )
+from components.offline.stand_ins import StandIn, stand_ins_of
 
 # The region of a config that names none (the tests); the plan command passes the stack's own.
 DEFAULT_REGION = "eu-west-1"
@@ -82,6 +83,7 @@ class Plan:
     rendered_files: dict[str, str]  # runner config files (config.toml, fargate.toml, values)
     warnings: list[str] = field(default_factory=list)
     invokes: list[str] = field(default_factory=list)  # data-source tokens called, sorted
+    stand_ins: list[StandIn] = field(default_factory=list)  # the mocks' answers about the account
 
     def all(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -122,13 +124,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
         self.invoked: set[str] = set()  # what the deploying identity must be allowed to read
+        self.stand_ins: list[StandIn] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         return f"{args.name}-mock-id", state_for(args.typ, args.name, args.inputs, self.region)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         self.invoked.add(args.token)
-        return invoke_result(args.token, args.args, self.region)
+        result = invoke_result(args.token, args.args, self.region)
+        self.stand_ins += stand_ins_of(args.token, args.args, result)
+        return result
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -296,6 +301,7 @@ def record(
         rendered_files=files,
         warnings=warnings,
         invokes=sorted(mocks.invoked),
+        stand_ins=list(dict.fromkeys(mocks.stand_ins)),
     )
 
 

@@ -31,6 +31,8 @@ from components.offline.stack_input import (
     TOKENS,
     read_stack_input,
 )
+from components.offline.stand_ins import input_warnings, mark, mark_quota_problems
+from components.preflight import FAIL_ON_QUOTA, QuotaError
 
 PROG = "python -m components.plan"
 
@@ -56,8 +58,12 @@ def plan_document(
         "settings": list(settings),
         "note": (
             "offline evaluation under mocks: ids end in -mock-id, ARNs use account "
-            f"{MOCK_ACCOUNT}; secrets are shown as {REDACTED}"
+            f"{MOCK_ACCOUNT}; secrets are shown as {REDACTED}; what AWS would say about your "
+            "account (quotas, an existing subnet's free IPs, an existing VPC's CIDR) is the "
+            "mocks' stand-in answer, listed under standInAnswers and marked in the warnings "
+            "that use it: pulumi preview reads the real values"
         ),
+        "standInAnswers": [s.text for s in plan.stand_ins],
         "standInTokens": MISSING in stand_ins.values(),
         "standInSecrets": stand_ins,
         "warnings": plan.warnings,
@@ -84,12 +90,18 @@ def run(
             extra_config=extra,
         )
     except ConfigError as error:
+        if isinstance(error, QuotaError):  # decided on the mocks' quotas: say so
+            marked = mark_quota_problems(error.problems)
+            error = QuotaError([p.removeprefix(f"{FAIL_ON_QUOTA}: ") for p in marked])
         if not problems and not stack_input.warnings:
-            raise  # keeps its own wording (preflight.failOnQuota)
+            raise error from None  # keeps its own wording (preflight.failOnQuota)
         raise ConfigError(problems + error.problems, stack_input.warnings) from None
     if problems:
         raise ConfigError(problems, stack_input.warnings)
-    plan.warnings[:0] = stack_input.warnings
+    plan.warnings[:] = [*stack_input.warnings, *mark(plan.warnings, plan.stand_ins)]
+    plan.warnings += input_warnings(
+        [(r.name, r.inputs) for r in plan.resources if r.custom], plan.stand_ins
+    )
     for key, reason in stack_input.stand_ins.items():
         if reason == MISSING:
             fix = (

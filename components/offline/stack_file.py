@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from components.config.commands import HIDDEN, set_command
+from components.config.misplaced import namespace_key_problem, nested_key
 from components.config.reader import namespace_problem
 from components.naming import PROJECT
 from components.offline.config_path import FIELD_NAME, Segment, apply_setting
@@ -146,21 +148,28 @@ def load_config_section(path: Path) -> dict[str, Any]:
     return _read(path)[0]
 
 
-def _full_key(key: str, line: int, where: str) -> tuple[str, list[str]]:
+def _full_key(key: str, value: Any, line: int, where: str) -> tuple[str, list[str]]:
     """config.ParseKey: `name` is this project's, `ns:name` and `ns:config:name` are kept,
-    anything else is refused; a namespace a typo away from this project's is refused too."""
+    anything else is refused; a namespace a typo away from this project's is refused too, and
+    so is a nested key written with a colon (`ecs:maxJobsPerManager`), with its command."""
+    shown = HIDDEN if _is_secure(value) else value
     parts = key.split(":")
     if len(parts) == 1:
         return f"{PROJECT}:{key}", []
     if len(parts) == 3 and parts[1] == "config":
         parts = [parts[0], parts[2]]
     if len(parts) != 2:
+        meant = nested_key(":".join(parts[1:])) if parts[0] == PROJECT else None
+        fix = f"delete the line and {set_command(meant, shown)}" if meant else ""
         return key, [
             f"{where} line {line}: '{key}' is not a configuration key (the Pulumi CLI "
-            "refuses it: keys are `<namespace>:<name>`); nest the value instead"
+            "refuses it: keys are `<namespace>:<name>`); "
+            + (f"a colon is not a path separator: {fix}" if fix else "nest the value instead")
         ]
     namespace, name = parts
-    problem = namespace_problem(f"{namespace}:{name}", PROJECT)
+    problem = namespace_problem(f"{namespace}:{name}", PROJECT) or namespace_key_problem(
+        f"{namespace}:{name}", shown
+    )
     if problem:
         return key, [f"{where} line {line}: {problem}"]
     return f"{namespace}:{name}", []
@@ -238,7 +247,7 @@ def read_stack_file(path: Path, settings: Sequence[str] = ()) -> StackFile:
     problems: list[str] = []
     keys: dict[str, str] = {}
     for written, value in section.items():
-        full, found = _full_key(written, lines.get(f"config.{written}", 1), str(path))
+        full, found = _full_key(written, value, lines.get(f"config.{written}", 1), str(path))
         if full in config:
             problems.append(
                 f"{path} line {lines.get(f'config.{written}', 1)}: '{written}' is the key "

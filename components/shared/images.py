@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.domain.specs import ImagesSpec
-from components.naming import type_token
+from components.naming import fit, type_token
 from components.shared.aws import child
 
 TYPE_TOKEN = type_token("shared", "ImageCache")
@@ -55,10 +55,13 @@ GITLAB = Upstream("gitlab", "registry.gitlab.com", ("registry.gitlab.com",))
 
 
 def default_repository_prefix(stack: str) -> str:
-    """`glr-<stack>`, lowercased and cut to ECR's limits: rules are per account and region,
-    so two stacks in one account need different prefixes."""
-    cleaned = re.sub(r"[^a-z0-9._-]+", "-", f"glr-{stack}".lower())[:REPOSITORY_PREFIX_LIMIT]
-    return cleaned.rstrip("._-")
+    """`glr-<stack>`, lowercased and fitted to ECR's limits: rules are per account and region,
+    so two stacks in one account need different prefixes, and a cut one keeps a hash of the
+    whole stack name. ECR takes no two separators in a row (its prefix pattern
+    `[a-z0-9]+(?:[._-][a-z0-9]+)*`), so runs become one '-'."""
+    cleaned = re.sub(r"[^a-z0-9._-]+", "-", f"glr-{stack}".lower())
+    cleaned = re.sub(r"[._-]{2,}", "-", cleaned)
+    return fit(cleaned, REPOSITORY_PREFIX_LIMIT, whole=stack).rstrip("._-")
 
 
 def active_upstreams(spec: ImagesSpec) -> list[tuple[Upstream, str | None]]:

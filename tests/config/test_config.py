@@ -89,7 +89,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
     (
         "concurrency text",
         one_runner(concurrency="many"),
-        ("runners[0] (fargate).concurrency", '"many"', "whole number"),
+        ("runners[0] (fargate).concurrency", "'many'", "whole number"),
     ),
     (
         "cidr does not parse",

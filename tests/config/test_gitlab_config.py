@@ -40,7 +40,7 @@ BAD: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
     (
         "non-numeric group id",
         created({"groupId": "my-group"}),
-        ("gitlab.groupId", '"my-group"', "whole number"),
+        ("gitlab.groupId", "'my-group'", "whole number"),
     ),
     (
         "group without group id",

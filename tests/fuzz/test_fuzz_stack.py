@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from components.config import schema
 from components.config.keys import Key, Section
+from components.config.misplaced import AWS_PROVIDER_KEYS
 from components.naming import PROJECT
 from components.offline import plan as plan_command
 from components.offline.mocks import Plan
@@ -105,6 +106,14 @@ SPECIAL = [
     "$(id)",
     "arn:aws:iam::123456789012:role/x",
     "2024-05-01 00:00:00 +0000 UTC",
+    # Issue 23: credentials in plain values, a public VPC block, a pasted gitlab.com project URL.
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "glpat-abcdefghij0123456789",
+    "https://deploy:hunter2@git.example.com/repo.git",
+    "8.8.0.0/16",
+    "https://gitlab.com/group/project",
+    "Körper",
 ]
 SCALARS = st.one_of(
     st.sampled_from(NUMBERS),
@@ -120,7 +129,17 @@ VALUES = st.one_of(
     st.lists(SCALARS, max_size=3),
     st.dictionaries(st.sampled_from(["name", "x", "concurrency", "lane"]), SCALARS, max_size=2),
 )
-OPERATIONS = ("replace", "delete", "wrap", "unwrap", "swap", "boundary", "duplicate", "unknown")
+OPERATIONS = (
+    "replace",
+    "delete",
+    "wrap",
+    "unwrap",
+    "swap",
+    "boundary",
+    "duplicate",
+    "unknown",
+    "misplace",
+)
 # Where each section's keys live; "valid" mutations set one of them to a value its schema allows
 # (bounds, choices, patterns), so that many examples get as far as a plan.
 SECTIONS: dict[tuple[str, ...], Section] = {
@@ -143,7 +162,7 @@ def names_a_key(problem: str, written: list[str]) -> bool:
     """The problem starts with a key path the user wrote or the schema knows, or with the
     quoted key it is about (a misspelt namespace)."""
     head = problem.split(": ", 1)[0]
-    known = [*written, *schema.TOP.names, "aws:region"]
+    known = [*written, *schema.TOP.names, *AWS_PROVIDER_KEYS, "aws:region"]
     return head.startswith("'") or any(head.startswith(k) for k in known if k)
 
 
@@ -251,6 +270,7 @@ def _grow(draw: st.DrawFn, config: dict[str, Any]) -> None:
 def stack_texts(draw: st.DrawFn, mode: str) -> tuple[str, bool]:
     """A stack file (JSON, which is YAML) and whether it repeats a key on purpose."""
     config = base_config(mode)
+    loose: dict[str, Any] = {}  # keys outside the project's namespace
     for _ in range(draw(st.integers(1, 3))):
         valid = draw(st.integers(0, 5))
         if valid < 2:
@@ -280,9 +300,17 @@ def stack_texts(draw: st.DrawFn, mode: str) -> tuple[str, bool]:
             parent.append(copy.deepcopy(current))
         elif operation == "unknown" and isinstance(parent, dict):
             parent[f"{key}x"] = draw(SCALARS)
+        elif operation == "misplace" and parent is config and isinstance(current, dict):
+            # A nested key written with a colon or a dot instead of --path (issue 23 item 7),
+            # in the project's namespace or as a namespace of its own, or an AWS provider key.
+            sub = draw(st.sampled_from(sorted(current) or ["x"]))
+            form = draw(st.sampled_from([":", ".", "own", "aws"]))
+            name = {"own": f"{key}:{sub}", "aws": "region"}.get(form, f"{key}{form}{sub}")
+            (loose if form == "own" else config)[name] = draw(SCALARS)
         else:
             parent[key] = draw(VALUES)
     entries = {f"{PROJECT}:{k}": v for k, v in config.items()}
+    entries.update(loose)
     entries["aws:region"] = "eu-west-1"
     text = json.dumps({"config": entries}, ensure_ascii=False, indent=1)
     repeat = draw(st.booleans()) and draw(st.integers(0, 9)) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from functools import cache
@@ -77,8 +78,10 @@ def test_other_registries_and_inactive_upstreams_are_left_alone() -> None:
 
 def test_repository_prefix_is_per_stack_and_within_ecr_limits() -> None:
     assert default_repository_prefix("dev") == "glr-dev"
-    long = default_repository_prefix("Production.EU-West_1-blue-green")
-    assert long == "glr-production.eu-w" and len(long) <= 19
+    stack = "Production.EU-West_1-blue-green"
+    long = default_repository_prefix(stack)
+    digest = hashlib.sha256(stack.encode()).hexdigest()[:8]
+    assert long == f"glr-produc-{digest}" and len(long) <= 19  # cut: a hash keeps siblings apart
 
 
 @pytest.mark.parametrize("mode", ["ecs", "eks"])

@@ -1,0 +1,94 @@
+"""Credentials in plain config warn, never echoed (issue 23, item 8). The shapes are cited in
+components/config/credentials.py (IAM User Guide unique-id prefixes and access key example,
+GitLab's token prefixes, RFC 3986 3.2.1 userinfo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.config import parse_config
+from components.config.credentials import credential_kind
+from components.offline.mocks import evaluate
+from tests.harness import dev_config, sentinel
+
+TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented example
+
+
+def with_environment(environment: dict[str, str]) -> dict[str, Any]:
+    image = "registry.gitlab.com/tmaczukin-test-projects/fargate-driver-debian:latest"
+    entry = {"name": "debian", "image": image, "environment": environment}
+    return {"ecs": {"taskDefinitions": [entry]}, **TOKENS}
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        (SECRET_KEY, "an AWS secret access key"),
+        ("AKIAIOSFODNN7EXAMPLE", "an AWS access key id"),
+        ("ASIAIOSFODNN7EXAMPLE", "an AWS access key id"),
+        ("glpat-abcdefghij0123456789", "a GitLab token"),
+        ("glrt-t1_abcdefghij0123456789", "a GitLab token"),
+        ("https://deploy:hunter2@git.example.com/repo.git", "a URL with a password"),
+    ],
+)
+def test_a_credential_in_a_task_environment_warns_without_echoing_it(value: str, kind: str) -> None:
+    _, warnings = parse_config(with_environment({"TOKEN": value}))
+    found = [w for w in warnings if "environment.TOKEN" in w]
+    assert found == [
+        f"ecs.taskDefinitions[0].environment.TOKEN: the value looks like {kind} and is stored "
+        "in plain text in the stack file; ECS shows task environment values to anyone who may "
+        "describe the task definition, even when the stack file keeps them secret, and this "
+        "program has no task `secrets` key: keep the credential in Secrets Manager and let jobs "
+        "read it with the entry's task role (grant secretsmanager:GetSecretValue on it through "
+        "its taskRolePolicyArns), or in a masked GitLab CI/CD variable; for AWS access the task "
+        "role already gives jobs credentials. Then remove it: pulumi config rm --path "
+        "'ecs.taskDefinitions[0].environment.TOKEN'"
+    ]
+    assert value not in found[0]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "UTC",
+        "0123456789abcdef0123456789abcdef01234567",  # a git commit id: hex, no upper case
+        "https://git.example.com/repo.git",
+        "https://user@git.example.com/repo.git",  # a user but no password
+        "glpat-short",
+        "AKIAIOSFODNN7EXAMPL",  # one short
+        "ThisIsJustAVeryLongCamelCaseWordWithNoDigits",
+    ],
+)
+def test_ordinary_values_do_not_warn(value: str) -> None:
+    assert credential_kind(value) is None
+    _, warnings = parse_config(with_environment({"VALUE": value}))
+    assert not any("looks like" in w for w in warnings)
+
+
+def test_a_token_in_another_plain_key_warns_with_the_secret_command() -> None:
+    runner = {"name": "fargate", "tags": ["glpat-abcdefghij0123456789"]}
+    _, warnings = parse_config({"runners": [runner], **TOKENS})
+    found = [w for w in warnings if "looks like" in w]
+    assert found == [
+        "runners[0].tags[0]: the value looks like a GitLab token and is stored in plain text "
+        "in the stack file; take the credential out of the value, or at least store it "
+        "encrypted: pulumi config set --secret --path 'runners[0].tags[0]' <value> (the "
+        "offline plan cannot decrypt it; pulumi preview can)"
+    ]
+
+
+def test_a_key_stored_with_secret_is_not_searched() -> None:
+    raw = with_environment({"TOKEN": SECRET_KEY})
+    _, warnings = parse_config(raw, secret_keys=frozenset({"ecs"}))
+    assert not any("looks like" in w for w in warnings)
+
+
+def test_the_program_hands_the_warning_to_preview() -> None:
+    """Through the runtime: the plan's warnings list carries it."""
+    config = dev_config(ecs=with_environment({"AWS_SECRET_ACCESS_KEY": SECRET_KEY})["ecs"])
+    plan = evaluate(config)
+    expected = "environment.AWS_SECRET_ACCESS_KEY: the value looks like"
+    assert any(expected in w for w in plan.warnings)
