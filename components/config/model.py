@@ -52,8 +52,10 @@ class GitLabToken:
 
 @dataclass(frozen=True)
 class GitLabSpec:
-    """Runners created in GitLab by the program (pulumi-gitlab UserRunner)."""
+    """The GitLab side: its private CA, and runners created in GitLab by the program
+    (pulumi-gitlab UserRunner)."""
 
+    ca_bundle: str | None  # PEM certificates the runners trust for GitLab (a private CA)
     create_runners: bool
     runner_type: str | None  # instance | group | project
     group_id: int | None
@@ -106,6 +108,8 @@ class NetworkSpec:
     vpc_id: str | None
     private_subnet_ids: tuple[str, ...]
     public_subnet_ids: tuple[str, ...]
+    http_proxy: str | None  # http(s)://host[:port] for HTTP(S)_PROXY; None: no proxy
+    no_proxy: tuple[str, ...]  # added to the fixed bypass list (config/egress.py)
     layout: SubnetLayout | None  # planned subnets of a new VPC; None for an existing VPC
 
     @property

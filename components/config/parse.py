@@ -19,6 +19,7 @@ import pulumi
 
 from components.config import schema
 from components.config.architecture import check_architectures
+from components.config.egress import check_proxy_settings
 from components.config.eks_checks import (
     check_admin_principals,
     check_eks_pod_room,
@@ -224,7 +225,9 @@ def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> 
                 "vpcId to use an existing VPC, or remove them to create a new one"
             )
         layout = _plan_layout(r, values, mode, concurrencies)
-    return NetworkSpec(**values, layout=layout)
+    network = NetworkSpec(**values, layout=layout)
+    check_proxy_settings(r, network)
+    return network
 
 
 def _plan_layout(

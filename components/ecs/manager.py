@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackConfig
+from components.config.egress import proxy_environment
 from components.ecs.iam import (
     EC2_SERVICE,
     ManagerPolicyScope,
@@ -233,6 +234,8 @@ def _user_data(
                 metrics=ManagerMetrics(args.metrics_namespace, v["metrics"], args.prefix)
                 if v["metrics"]
                 else None,
+                ca_bundle=config.gitlab.ca_bundle,
+                proxy_environment=proxy_environment(config),
             )
         )
     )

@@ -21,12 +21,14 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
 import tomli_w
 
 from components.config import EksSpec, RunnerSpec, StackConfig
+from components.config.egress import proxy_environment
 from components.domain.eks_sizing import manager_size
 from components.eks.job_size import job_pod_size, resource_settings
 from components.eks.placement import (
@@ -51,6 +53,11 @@ TYPE_TOKEN = type_token("eks", "GitLabRunnerChart")
 CHART = "gitlab-runner"
 CHART_REPOSITORY = "https://charts.gitlab.io"
 TOKEN_SECRET = "gitlab-runner-token"
+# gitlab.caBundle: the chart's certsSecretName mounts this Secret at
+# /home/gitlab-runner/.gitlab-runner/certs/ (chart 0.86.0 templates/deployment.yaml:119-123,
+# 161-164), gitlab-runner's certificate directory, where it takes `<gitlab host>.crt` as the
+# CA file of that host (gitlab-runner v18.9.0 network/client.go:566-571).
+CA_SECRET = "gitlab-runner-ca"
 # Pod annotation whose value changes with the runner token, so a new token rolls the pod.
 TOKEN_ANNOTATION = f"{PROJECT}/token-hmac"
 # Helm waits up to this for an install/upgrade (the manager Ready; a Fargate or fresh Karpenter
@@ -98,6 +105,7 @@ def runners_config_toml(
     eks: EksSpec,
     cache: CacheSettings | None = None,
     helper_image: str | None = None,
+    environment: Sequence[str] = (),
 ) -> str:
     """The `runners.config` chart value: one [[runners]] entry for the Kubernetes executor,
     with the stack's S3 cache when `cache` is given.
@@ -105,7 +113,14 @@ def runners_config_toml(
     Only settings gitlab-runner knows; URL, token and executor come from the chart.
     `helper_image` None keeps gitlab-runner's default helper (registry.gitlab.com), which it
     picks per architecture from the node selector; a set one gets the runner's architecture
-    when its tag follows the helper's <arch>-v<version> scheme."""
+    when its tag follows the helper's <arch>-v<version> scheme.
+
+    `environment` (network.httpProxy) becomes the runner's `environment`: job variables
+    (gitlab-runner v18.9.0 common/config.go:2213-2226) that the Kubernetes executor sets on
+    every container of the job pod, helper included (executors/kubernetes/kubernetes.go:
+    1466, 1510). The CA needs no entry here: the manager hands the chain it verified GitLab
+    with to each job as CI_SERVER_TLS_CA_FILE (common/build.go:1523-1533), which git and the
+    helper use (shells/abstract.go:599-625)."""
     placement = placement_for(runner, eks)
     kubernetes: dict[str, Any] = {
         "namespace": runner_namespace(runner.name),
@@ -135,9 +150,17 @@ def runners_config_toml(
         "request_concurrency": runner.request_concurrency,
         "kubernetes": kubernetes,
     }
+    if environment:
+        entry["environment"] = list(environment)
     if cache is not None:
         entry["cache"] = cache_section(cache)
     return tomli_w.dumps({"runners": [entry]})
+
+
+def ca_file_name(gitlab_url: str) -> str:
+    """The name gitlab-runner looks for in its certificate directory: the GitLab host without
+    its port, plus .crt (network/client.go:566-569)."""
+    return f"{urlsplit(gitlab_url).hostname}.crt"
 
 
 def _manager_placement_values(placement: Placement) -> dict[str, Any]:
@@ -190,8 +213,13 @@ def runner_chart_values(
     The chart runs its unregister preStop hook only without `deploymentLifecycle`; this
     program needs that hook for the graceful stop, so unregisterRunners is false. With a glrt-
     token a pod only ever owns a runner *manager* record (the runner and its tags stay in
-    GitLab), and GitLab deletes manager records not contacted for 7 days."""
+    GitLab), and GitLab deletes manager records not contacted for 7 days.
+
+    network.httpProxy reaches the manager through the chart's `extraEnv` (chart 0.86.0
+    templates/_env_vars.tpl:26-29; values.yaml:691), gitlab.caBundle through
+    `certsSecretName` (CA_SECRET)."""
     placement = placement_for(runner, config.eks)
+    proxy = proxy_environment(config)
     return {
         "gitlabUrl": config.gitlab_url,
         "fullnameOverride": release_name(runner),
@@ -213,6 +241,8 @@ def runner_chart_values(
         # open only while the metrics collector scrapes it (observability.enabled).
         "metrics": {"enabled": config.observability.enabled},
         "resources": manager_size(runner.concurrency).resources(),
+        **({"certsSecretName": CA_SECRET} if config.gitlab.ca_bundle else {}),
+        **({"extraEnv": dict(proxy)} if proxy else {}),
         **_manager_placement_values(placement),
         "runners": {
             "name": runner.name,
@@ -222,6 +252,7 @@ def runner_chart_values(
                 config.eks,
                 cache.settings if cache else None,
                 config.images.helper_image,
+                [f"{name}={value}" for name, value in proxy],
             ),
         },
     }
@@ -292,6 +323,20 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             },
             opts=k8s_opts,
         )
+        ca_bundle = args.config.gitlab.ca_bundle
+        release_inputs: list[pulumi.Resource] = [secret]
+        if ca_bundle:
+            release_inputs.append(
+                k8s.core.v1.Secret(
+                    f"{name}-ca",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=CA_SECRET, namespace=namespace.metadata.name
+                    ),
+                    type="Opaque",
+                    string_data={ca_file_name(args.config.gitlab_url): ca_bundle},
+                    opts=k8s_opts,
+                )
+            )
         k8s.core.v1.ServiceAccount(
             f"{name}-job-account",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -340,7 +385,7 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,
-                depends_on=[secret, *args.depends_on],
+                depends_on=[*release_inputs, *args.depends_on],
             ),
         )
         self.register_outputs({"namespace": self.namespace_name, "release": self.release_name})
