@@ -96,6 +96,7 @@ class TaskDefinitionSpec:
     memory: int
     ephemeral_storage_gib: int
     environment: tuple[tuple[str, str], ...]
+    repository_credentials_arn: str | None  # private registry login (ECS repositoryCredentials)
     task_role_policy_arns: tuple[str, ...]
 
 

@@ -42,6 +42,7 @@ from components.config.model import (
 )
 from components.config.observability import parse_observability
 from components.config.reader import Reader, namespace_problem, shown
+from components.config.registries import check_registries
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import request_concurrency_for
@@ -354,6 +355,7 @@ def parse_config(
         observability=observability,
         alerts=alerts,
     )
+    check_registries(r, config)
     check_all(r, config, region, today or dt.date.today())  # bad values hold their defaults
     if r.problems:
         raise ConfigError(r.problems)
