@@ -16,12 +16,14 @@ Upstream, at the pinned versions:
 
 from __future__ import annotations
 
+import json
 import tomllib
 
 import yaml
 
 from components.eks.runner_chart import CA_SECRET
 from components.offline.mocks import Plan
+from tests.eks.support import UPSTREAM
 from tests.harness import COMPANY_PROXY, EXAMPLE_CA_BUNDLE
 
 RUNNERS = ("fargate", "fargate-spot")
@@ -65,3 +67,11 @@ def test_the_example_stack_sets_neither(eks_dev_plan: Plan) -> None:
         release = values(eks_dev_plan, runner)
         assert "certsSecretName" not in release and "extraEnv" not in release
         assert "environment" not in tomllib.loads(release["runners"]["config"])["runners"][0]
+
+
+def test_every_runners_config_key_is_known_to_gitlab_runner(eks_company_plan: Plan) -> None:
+    """tests/upstream/gitlab-runner-config.json: the [[runners]] keys of v18.9.0."""
+    sections = json.loads((UPSTREAM / "gitlab-runner-config.json").read_text())["sections"]
+    for runner in RUNNERS:
+        entry = tomllib.loads(values(eks_company_plan, runner)["runners"]["config"])["runners"][0]
+        assert set(entry) <= set(sections["runners"]["keys"])
