@@ -60,6 +60,9 @@ TOKEN_SECRET = "gitlab-runner-token"
 CA_SECRET = "gitlab-runner-ca"
 # Pod annotation whose value changes with the runner token, so a new token rolls the pod.
 TOKEN_ANNOTATION = f"{PROJECT}/token-hmac"
+# Pod annotation with a digest of gitlab.caBundle: a new CA rolls the manager, which reads
+# its certificate directory when it builds its GitLab client.
+CA_ANNOTATION = f"{PROJECT}/ca-sha256"
 # Helm waits up to this for an install/upgrade (the manager Ready; a Fargate or fresh Karpenter
 # node takes minutes) and for an uninstall. Uninstall deletes the Deployment in the background,
 # so it does not wait out the manager's grace period; the namespace deletion after it does.
@@ -174,6 +177,14 @@ def _manager_placement_values(placement: Placement) -> dict[str, Any]:
     }
 
 
+def _with_ca_annotation(values: dict[str, Any], ca_bundle: str | None) -> dict[str, Any]:
+    """The placement values, plus the CA digest among the pod annotations."""
+    if not ca_bundle:
+        return values
+    digest = hashlib.sha256(ca_bundle.encode()).hexdigest()[:16]
+    return {**values, "podAnnotations": {**values.get("podAnnotations", {}), CA_ANNOTATION: digest}}
+
+
 def namespace_delete_seconds(eks: EksSpec) -> int:
     """How long deleting a runner namespace may take: its manager's grace period + margin."""
     return manager_grace_seconds(eks) + NAMESPACE_DELETE_MARGIN_SECONDS
@@ -243,7 +254,7 @@ def runner_chart_values(
         "resources": manager_size(runner.concurrency).resources(),
         **({"certsSecretName": CA_SECRET} if config.gitlab.ca_bundle else {}),
         **({"extraEnv": dict(proxy)} if proxy else {}),
-        **_manager_placement_values(placement),
+        **_with_ca_annotation(_manager_placement_values(placement), config.gitlab.ca_bundle),
         "runners": {
             "name": runner.name,
             "secret": TOKEN_SECRET,

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import json
 import tomllib
+from dataclasses import replace
 
 import yaml
 
-from components.eks.runner_chart import CA_SECRET
+from components.config import parse_config
+from components.eks.runner_chart import CA_ANNOTATION, CA_SECRET, runner_chart_values
 from components.offline.mocks import Plan
 from tests.eks.support import UPSTREAM
-from tests.harness import COMPANY_PROXY, EXAMPLE_CA_BUNDLE
+from tests.harness import COMPANY_PROXY, EXAMPLE_CA_BUNDLE, company_config
 
 RUNNERS = ("fargate", "fargate-spot")
 
@@ -75,3 +77,21 @@ def test_every_runners_config_key_is_known_to_gitlab_runner(eks_company_plan: Pl
     for runner in RUNNERS:
         entry = tomllib.loads(values(eks_company_plan, runner)["runners"]["config"])["runners"][0]
         assert set(entry) <= set(sections["runners"]["keys"])
+
+
+def test_a_new_ca_rolls_the_manager_pods(eks_company_plan: Plan) -> None:
+    """The chart's checksum annotations hash only its own ConfigMap and Secrets, not the
+    certsSecretName Secret (chart 0.86.0 templates/deployment.yaml:40-42), so the values carry
+    a digest of the CA in the pod annotations, beside those of an EC2-placed manager."""
+    annotations = {r: values(eks_company_plan, r)["podAnnotations"] for r in RUNNERS}
+    assert annotations["fargate"][CA_ANNOTATION] == annotations["fargate-spot"][CA_ANNOTATION]
+    config, _ = parse_config(company_config(mode="eks", eks={"managerPlacement": "ec2"}))
+    on_ec2 = runner_chart_values(config, config.runners[0])["podAnnotations"]
+    assert on_ec2 == {
+        "karpenter.sh/do-not-disrupt": "true",
+        CA_ANNOTATION: annotations["fargate"][CA_ANNOTATION],
+    }
+    other = EXAMPLE_CA_BUNDLE.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----"
+    rotated = replace(config, gitlab=replace(config.gitlab, ca_bundle=other))
+    changed = runner_chart_values(rotated, config.runners[0])["podAnnotations"][CA_ANNOTATION]
+    assert changed != annotations["fargate"][CA_ANNOTATION]
