@@ -13,6 +13,7 @@ from typing import Protocol
 import pulumi
 
 from components.config import StackConfig
+from components.config.egress import proxy_environment
 from components.domain.specs import EcsFleetSpec, EksFleetSpec
 from components.gitlab.runners import GitLabRunners, GitLabRunnersArgs, RunnerTokens
 from components.naming import PROJECT, cluster_name_for, resource_prefix
@@ -66,6 +67,8 @@ def ecs_fleet_spec(config: StackConfig) -> EcsFleetSpec:
         ecs=config.ecs,
         log_retention_days=config.log_retention_days,
         observability=config.observability,
+        ca_bundle=config.gitlab.ca_bundle,
+        proxy_environment=proxy_environment(config),
     )
 
 
@@ -78,6 +81,8 @@ def eks_fleet_spec(config: StackConfig) -> EksFleetSpec:
         log_retention_days=config.log_retention_days,
         observability=config.observability,
         helper_image=config.images.helper_image,
+        ca_bundle=config.gitlab.ca_bundle,
+        proxy_environment=proxy_environment(config),
     )
 
 

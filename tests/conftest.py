@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from components.offline.mocks import Plan
-from tests.harness import dev_config, run_program
+from tests.harness import company_config, dev_config, run_program
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +19,15 @@ def ecs_dev_plan() -> Plan:
 def eks_dev_plan() -> Plan:
     """Pulumi.dev.yaml switched to `mode: eks`, nothing else changed."""
     return run_program(dev_config(mode="eks"))
+
+
+@pytest.fixture(scope="session")
+def ecs_company_plan() -> Plan:
+    """The example for a self-managed GitLab behind a private CA and a proxy (issue 27)."""
+    return run_program(company_config())
+
+
+@pytest.fixture(scope="session")
+def eks_company_plan() -> Plan:
+    """The same in eks mode."""
+    return run_program(company_config(mode="eks"))

@@ -46,6 +46,26 @@ def dev_config(**overrides: Any) -> dict[str, Any]:
     return config
 
 
+# A company's own GitLab behind a private CA and a proxy (issue 27): two self-signed test CA
+# certificates (no key anywhere), a proxy without credentials and one extra bypass.
+EXAMPLE_CA_BUNDLE = (ROOT / "tests" / "example-ca.pem").read_text().strip()
+COMPANY_GITLAB_URL = "https://gitlab.corp.example"
+COMPANY_PROXY = "http://proxy.corp.example:3128"
+
+
+def company_config(**overrides: Any) -> dict[str, Any]:
+    """The example stack pointed at a self-managed GitLab with caBundle and httpProxy set."""
+    config = dev_config(**overrides)
+    config["gitlabUrl"] = COMPANY_GITLAB_URL
+    config["gitlab"] = {**config.get("gitlab", {}), "caBundle": EXAMPLE_CA_BUNDLE}
+    config["network"] = {
+        **config["network"],
+        "httpProxy": COMPANY_PROXY,
+        "noProxy": [".intranet.example"],
+    }
+    return config
+
+
 def run_program(config: dict[str, Any], stack: str = "dev") -> Plan:
     """Evaluate the program for a config dict; fresh mock state every call."""
     return evaluate(config, stack=stack)

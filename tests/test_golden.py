@@ -6,13 +6,13 @@ import pytest
 
 from components.offline.mocks import REDACTED, Plan
 from components.offline.stack_input import STAND_IN_PREFIX
-from tests.golden import MODES, REFRESH_COMMAND, rendered, stored
+from tests.golden import FIXTURES, MODES, REFRESH_COMMAND, rendered, stored
 from tests.harness import SENTINEL_PREFIX
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_rendered_files_match_the_golden_copies(mode: str, request: pytest.FixtureRequest) -> None:
-    plan: Plan = request.getfixturevalue(f"{mode}_dev_plan")
+    plan: Plan = request.getfixturevalue(FIXTURES[mode])
     fresh, golden = rendered(plan), stored(mode)
     assert sorted(fresh) == sorted(golden), f"files differ; review, then run {REFRESH_COMMAND}"
     for path, text in fresh.items():
@@ -21,7 +21,7 @@ def test_rendered_files_match_the_golden_copies(mode: str, request: pytest.Fixtu
 
 @pytest.mark.parametrize("mode", MODES)
 def test_golden_files_hold_no_secret(mode: str, request: pytest.FixtureRequest) -> None:
-    plan: Plan = request.getfixturevalue(f"{mode}_dev_plan")
+    plan: Plan = request.getfixturevalue(FIXTURES[mode])
     # The plan these files come from does carry sentinel tokens (so this check can fail)...
     assert any(SENTINEL_PREFIX in str(r.inputs) for r in plan.resources)
     # ...and none of them, nor a stand-in or a redacted whole file, is in a golden copy.

@@ -58,7 +58,7 @@ def parse_gitlab(
     spec = GitLabSpec(**schema.GITLAB_SECTION.read(r, "gitlab", raw, mode))
     if not spec.create_runners:
         data = raw if isinstance(raw, dict) else {}
-        ignored = sorted(k for k in data if k != "createRunners")
+        ignored = sorted(k for k in data if k not in ("createRunners", "caBundle"))
         if ignored:
             r.warn(f"gitlab.{', gitlab.'.join(ignored)}: ignored while gitlab.createRunners is off")
         if raw_token is not None:

@@ -21,6 +21,7 @@ from components.config import schema
 from components.config.architecture import check_architectures
 from components.config.commands import HIDDEN
 from components.config.credentials import credential_warnings
+from components.config.egress import check_proxy_settings
 from components.config.eks_checks import (
     check_admin_principals,
     check_eks_pod_room,
@@ -45,6 +46,7 @@ from components.config.model import (
 )
 from components.config.observability import parse_observability
 from components.config.reader import Reader, namespace_problem, shown
+from components.config.registries import check_registries
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import request_concurrency_for
@@ -78,12 +80,6 @@ def _name(r: Reader, path: str, value: Any, example: str) -> str | None:
     return None
 
 
-def _check_fargate_size(r: Reader, path: str, cpu: int, memory: int) -> None:
-    problem = fargate_size_problem(path, cpu, memory)
-    if problem is not None:
-        r.problem(problem)
-
-
 def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | None:
     label = f"runners[{index}]"
     if not isinstance(raw, dict):
@@ -95,11 +91,9 @@ def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | No
     values = schema.RUNNER.read(r, label, {k: v for k, v in raw.items() if k != "name"}, mode)
     values["name"] = name or f"runner-{index}"
     values["tags"] = values["tags"] or (values["name"],)
-    lane_problem = ecs_lane_problem(label, values["lane"]) if mode == "ecs" else None
-    if lane_problem is not None:
-        r.problem(lane_problem)
+    r.report(ecs_lane_problem(label, values["lane"]) if mode == "ecs" else None)
     if mode == "eks" and values["lane"] == "fargate":  # EC2 lanes: eks_checks.py
-        _check_fargate_size(r, label, values["cpu"], values["memory"])
+        r.report(fargate_size_problem(label, values["cpu"], values["memory"]))
     if values["request_concurrency"] is None:
         values["request_concurrency"] = (
             request_concurrency_for(values["concurrency"]) if mode == "eks" else 1
@@ -121,7 +115,7 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
     if values["image"] is None and raw.get("image") is None:  # a bad one is reported
         r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
     values["image"] = values["image"] or ""
-    _check_fargate_size(r, label, values["cpu"], values["memory"])
+    r.report(fargate_size_problem(label, values["cpu"], values["memory"]))
     environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
     for key in environment:
         if not ENV_NAME_PATTERN.fullmatch(key):
@@ -133,11 +127,6 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
             )
     values["environment"] = tuple(sorted(environment.items()))
     return TaskDefinitionSpec(**values)
-
-
-def _report_duplicates(r: Reader, path: str, names: list[str]) -> None:
-    for problem in duplicate_problems(path, names):
-        r.problem(problem)
 
 
 def _parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
@@ -154,7 +143,9 @@ def _parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
         raw_defs = DEFAULT_TASK_DEFINITIONS
     parsed = [_parse_task_definition(r, i, d) for i, d in enumerate(raw_defs)]
     values["task_definitions"] = tuple(t for t in parsed if t is not None)
-    _report_duplicates(r, "ecs.taskDefinitions", [t.name for t in values["task_definitions"]])
+    r.report(
+        *duplicate_problems("ecs.taskDefinitions", [t.name for t in values["task_definitions"]])
+    )
     if mode == "ecs" and values["driver_sha256"] is None:
         r.warn(
             f"ecs.driverSha256 is not set: the Fargate driver {values['driver_version']} is "
@@ -224,7 +215,9 @@ def _parse_network(
                 "vpcId to use an existing VPC, or remove them to create a new one"
             )
         layout = _plan_layout(r, values, mode, concurrencies, cap)
-    return NetworkSpec(**values, layout=layout)
+    network = NetworkSpec(**values, layout=layout)
+    check_proxy_settings(r, network)
+    return network
 
 
 def _plan_layout(
@@ -313,7 +306,7 @@ def parse_config(
         raw_runners = []
     parsed_runners = [_parse_runner(r, i, item, mode) for i, item in enumerate(raw_runners)]
     runners = [x for x in parsed_runners if x is not None]
-    _report_duplicates(r, "runners", [x.name for x in runners])
+    r.report(*duplicate_problems("runners", [x.name for x in runners]))
 
     ecs = _parse_ecs(r, top["ecs"], mode)
     catalogue = [t.name for t in ecs.task_definitions]
@@ -378,6 +371,7 @@ def parse_config(
         observability=observability,
         alerts=alerts,
     )
+    check_registries(r, config)
     check_all(r, config, region, today or dt.date.today())  # bad values hold their defaults
     check_leftovers(r, config)
     if r.problems:

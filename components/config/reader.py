@@ -105,6 +105,12 @@ class Reader:
         self.problems: list[str] = []
         self.warnings: list[str] = []
 
+    def report(self, *problems: str | None) -> None:
+        """Each problem a rule found (a rule answers None when the value is fine)."""
+        for problem in problems:
+            if problem is not None:
+                self.problem(problem)
+
     def problem(self, message: str) -> None:
         self.problems.append(message)
 

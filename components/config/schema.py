@@ -7,6 +7,12 @@ schema_images.py; the runners, the network and the top level are here."""
 
 from __future__ import annotations
 
+from components.config.egress import (
+    NO_PROXY_RULE,
+    PROXY_RULE,
+    check_no_proxy_entry,
+    check_proxy_url,
+)
 from components.config.grammar import (
     check_cidr,
     check_gitlab_url,
@@ -188,6 +194,29 @@ NETWORK = Section(
             check=check_subnet_id,
             unique=True,
             rule=SUBNET_RULE,
+        ),
+        Key(
+            "httpProxy",
+            "string",
+            None,
+            "HTTP(S) proxy for everything that leaves the VPC: runner managers, the Fargate "
+            "driver, the CloudWatch agent, boot downloads, helpers and jobs (HTTP_PROXY, "
+            "HTTPS_PROXY and NO_PROXY, both cases).",
+            check=check_proxy_url,
+            shown=redact_url,
+            rule=PROXY_RULE,
+        ),
+        Key(
+            "noProxy",
+            "strings",
+            (),
+            "More destinations that bypass network.httpProxy. Always bypassed: localhost, "
+            "127.0.0.1, .amazonaws.com, 169.254.169.254 (EC2 metadata), 169.254.170.2 (ECS "
+            "task credentials), a new VPC's CIDR; in eks mode also .svc, .cluster.local and "
+            "EKS's default service ranges 10.100.0.0/16 and 172.20.0.0/16.",
+            check=check_no_proxy_entry,
+            unique=True,
+            rule=NO_PROXY_RULE,
         ),
     ),
     removed=(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from components.config.grammar import check_image, check_policy_arn
+from components.config.grammar import check_image, check_policy_arn, secret_arn_problem
 from components.config.keys import (
     ECS,
     NAME_PATTERN,
@@ -31,6 +31,19 @@ DEFAULT_MANAGER_AMI_PARAMETER = (
 DEFAULT_JOB_IMAGE = DEFAULT_ECS_JOB_IMAGE
 # CPU architectures of job tasks; the managers stay x86_64 (their binaries are amd64).
 TASK_ARCHITECTURES = ("x86_64", "arm64")
+
+
+def check_repository_credentials_arn(value: str) -> str | None:
+    """Any Secrets Manager secret: ECS reads it with the execution role at task start."""
+    problem = secret_arn_problem(value, "")
+    if problem is None:
+        return None
+    return (
+        f"{problem}; use the ARN of a Secrets Manager secret holding "
+        '{"username": "...", "password": "..."} (ECS developer guide, "Private registry '
+        'authentication for tasks"), e.g. arn:aws:secretsmanager:eu-west-1:123456789012:'
+        "secret:registry-AbCdEf"
+    )
 
 
 # The instance type grammar: family letters, generation, attribute letters, size.
@@ -123,6 +136,16 @@ TASK_DEFINITION = Section(
             None,
             "Extra environment variables of the job container; values are text: quote numbers, "
             "booleans and dates.",
+        ),
+        Key(
+            "repositoryCredentialsArn",
+            "string",
+            None,
+            'Secrets Manager secret ({"username": ..., "password": ...}) ECS logs in '
+            "to a private registry other than ECR with (ECS repositoryCredentials); the "
+            "execution role may read exactly this secret.",
+            check=check_repository_credentials_arn,
+            rule="arn:<partition>:secretsmanager:<region>:<account>:secret:<name>",
         ),
         Key(
             "taskRolePolicyArns",

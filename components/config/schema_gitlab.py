@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from components.config.egress import CA_BUNDLE_RULE, ca_bundle_shown, check_ca_bundle
 from components.config.keys import (
     Key,
     Section,
@@ -12,9 +13,20 @@ GITLAB_ACCESS_LEVELS = ("not_protected", "ref_protected")
 
 GITLAB_SECTION = Section(
     "gitlab",
-    "Runners created in GitLab by the program (opt-in; needs the secret gitlabToken). See "
-    "docs/gitlab.md.",
+    "The GitLab side: the CA of a self-managed instance, and runners created in GitLab by the "
+    "program (opt-in; needs the secret gitlabToken). See docs/gitlab.md.",
     (
+        Key(
+            "caBundle",
+            "string",
+            None,
+            "PEM certificates of the CA that signed the GitLab server's certificate (a private "
+            "CA): the managers, helpers and jobs trust it. Set with: pulumi config set --path "
+            'gitlab.caBundle -- "$(cat ca.pem)"',
+            check=check_ca_bundle,
+            shown=ca_bundle_shown,
+            rule=CA_BUNDLE_RULE,
+        ),
         Key(
             "createRunners",
             "boolean",

@@ -51,6 +51,7 @@ class GitLabSpec:
     paused: bool = False
     access_level: str = "not_protected"
     token_rotation: int = 0  # a change replaces the runners, so every token is new
+    ca_bundle: str | None = None  # PEM certificates the runners trust for GitLab (a private CA)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class TaskDefinitionSpec:
     ephemeral_storage_gib: int = 20
     environment: tuple[tuple[str, str], ...] = ()
     task_role_policy_arns: tuple[str, ...] = ()
+    repository_credentials_arn: str | None = None  # private registry login (repositoryCredentials)
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class NetworkSpec:
     vpc_id: str | None = None
     private_subnet_ids: tuple[str, ...] = ()
     public_subnet_ids: tuple[str, ...] = ()
+    http_proxy: str | None = None  # http(s)://host[:port] for HTTP(S)_PROXY; None: no proxy
+    no_proxy: tuple[str, ...] = ()  # added to the fixed bypass list (config/egress.py)
     layout: SubnetLayout | None = None  # planned subnets of a new VPC; None for an existing VPC
 
     @property
@@ -200,6 +204,10 @@ class EcsFleetSpec:
     ecs: EcsSpec = EcsSpec()
     log_retention_days: int = 30
     observability: ObservabilitySpec = ObservabilitySpec()
+    ca_bundle: str | None = None  # PEM certificates the runners trust for GitLab (a private CA)
+    # HTTP(S)_PROXY / NO_PROXY for the managers and the jobs (the stack program's egress.py
+    # derives them from network.httpProxy and network.noProxy); empty: no proxy.
+    proxy_environment: tuple[tuple[str, str], ...] = ()
 
     def with_default_task_definitions(self) -> EcsFleetSpec:
         """Runners without a taskDefinition use the catalogue's first entry."""
@@ -219,6 +227,10 @@ class EksFleetSpec:
     eks: EksSpec = EksSpec()
     log_retention_days: int = 30
     observability: ObservabilitySpec = ObservabilitySpec()
+    ca_bundle: str | None = None  # PEM certificates the runners trust for GitLab (a private CA)
+    # HTTP(S)_PROXY / NO_PROXY for the managers and the jobs (the stack program's egress.py
+    # derives them from network.httpProxy and network.noProxy); empty: no proxy.
+    proxy_environment: tuple[tuple[str, str], ...] = ()
     helper_image: str | None = None  # job pods' helper; None: gitlab-runner's default
 
     @property

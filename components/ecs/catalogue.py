@@ -32,11 +32,18 @@ def task_family(prefix: str, entry_name: str) -> str:
 def container_definitions(
     entry: TaskDefinitionSpec, log_group_name: str, region: str
 ) -> list[dict[str, Any]]:
-    """The single `ci-coordinator` container: the job image with sshd on port 22."""
+    """The single `ci-coordinator` container: the job image with sshd on port 22; with a
+    repositoryCredentialsArn, ECS logs in to the image's registry with that secret."""
+    credentials = entry.repository_credentials_arn
     return [
         {
             "name": COORDINATOR_CONTAINER,
             "image": entry.image,
+            **(
+                {"repositoryCredentials": {"credentialsParameter": credentials}}
+                if credentials
+                else {}
+            ),
             "essential": True,
             "portMappings": [{"containerPort": SSH_PORT, "hostPort": SSH_PORT, "protocol": "tcp"}],
             "environment": [{"name": k, "value": v} for k, v in entry.environment],

@@ -99,16 +99,54 @@ def task_arn_pattern(cluster_arn: str) -> str:
     return f"{prefix}:task/{cluster_name}/*"
 
 
+# What pulling one image from a repository takes (ecr:GetAuthorizationToken aside: "*").
+ECR_PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+
+
 def execution_role_policy(
     jobs_log_group_arn: str,
     ecr_repository_arn_pattern: str,
     pull_through_statements: Sequence[dict[str, Any]] = (),
+    shared_repository_arns: Sequence[str] = (),
+    registry_secret_arns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """What ECS needs to start a job task: pull from this account's ECR, write its log group.
 
     Narrower than AmazonECSTaskExecutionRolePolicy, which allows both on every resource.
     `ecr:GetAuthorizationToken` has no resource-level permissions, so it needs "*".
-    `pull_through_statements` let ECR fill the image cache on a task's first pull."""
+    `pull_through_statements` let ECR fill the image cache on a task's first pull.
+    `shared_repository_arns`: catalogue images in another account's or region's ECR, each
+    repository exactly (its own policy must also allow this account). `registry_secret_arns`:
+    the entries' repositoryCredentialsArn secrets, which ECS reads with this role to log in
+    to other private registries (ECS developer guide, "Private registry authentication")."""
+    shared = (
+        [
+            {
+                "Sid": "EcrPullShared",
+                "Effect": "Allow",
+                "Action": list(ECR_PULL_ACTIONS),
+                "Resource": sorted(set(shared_repository_arns)),
+            }
+        ]
+        if shared_repository_arns
+        else []
+    )
+    login = (
+        [
+            {
+                "Sid": "RegistryCredentials",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": sorted(set(registry_secret_arns)),
+            }
+        ]
+        if registry_secret_arns
+        else []
+    )
     return {
         "Version": POLICY_VERSION,
         "Statement": [
@@ -121,13 +159,10 @@ def execution_role_policy(
             {
                 "Sid": "EcrPull",
                 "Effect": "Allow",
-                "Action": [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
+                "Action": list(ECR_PULL_ACTIONS),
                 "Resource": ecr_repository_arn_pattern,
             },
+            *shared,
             {
                 "Sid": "JobLogs",
                 "Effect": "Allow",
@@ -135,6 +170,7 @@ def execution_role_policy(
                 "Resource": log_group_resources(jobs_log_group_arn),
             },
             *pull_through_statements,
+            *login,
         ],
     }
 

@@ -233,6 +233,8 @@ def _user_data(
                 metrics=ManagerMetrics(args.metrics_namespace, v["metrics"], args.prefix)
                 if v["metrics"]
                 else None,
+                ca_bundle=config.ca_bundle,
+                proxy_environment=config.proxy_environment,
             )
         )
     )

@@ -27,6 +27,9 @@ RUNNER_WORKING_DIR = "/home/gitlab-runner"
 CONFIG_DIR = "/etc/gitlab-runner"
 CONFIG_PATH = f"{CONFIG_DIR}/config.toml"
 CONFIG_TEMPLATE_PATH = f"{CONFIG_DIR}/config.toml.template"
+# gitlab.caBundle: in the system trust anchors (so every client on the host trusts it) and
+# named by each runner's tls-ca-file.
+CA_FILE_PATH = "/etc/pki/ca-trust/source/anchors/gitlab-ca.crt"
 TOKEN_SCRIPT_PATH = "/usr/local/sbin/gitlab-runner-tokens"
 DRAIN_SCRIPT_PATH = "/usr/local/sbin/gitlab-runner-drain"
 FETCH_SCRIPT_PATH = "/usr/local/sbin/fetch-verified"
@@ -138,7 +141,18 @@ def render_config_toml(
     with `cache`, every runner uses the stack's S3 cache bucket.
 
     There is no run-stage timeout key in gitlab-runner's custom executor: a job's length is
-    bounded by GitLab (job timeout, the runner's maximum timeout) and the task reaper."""
+    bounded by GitLab (job timeout, the runner's maximum timeout) and the task reaper.
+
+    With gitlab.caBundle each runner gets `tls-ca-file` (gitlab-runner v18.9.0
+    common/config.go:1184); gitlab-runner then hands the verified chain to every job as the
+    file variable CI_SERVER_TLS_CA_FILE (common/build.go:1523-1533), and the job script sets
+    git's http.<host>.sslCAInfo to it (shells/abstract.go:599-625), so git and the artifact
+    and cache helpers in the task trust the CA without any change to the task. With
+    network.httpProxy each runner's `environment` (common/config.go:1251) carries the proxy
+    into every job's variables (common/config.go:2213-2226, common/build.go:1579-1583),
+    which the job script exports in the task it runs over SSH."""
+    environment = [f"{name}={value}" for name, value in config.proxy_environment]
+    tls = {"tls-ca-file": CA_FILE_PATH} if config.ca_bundle else {}
     runners = []
     for share in shard.runners:
         runner = share.runner
@@ -152,12 +166,14 @@ def render_config_toml(
             {
                 "name": runner.name,
                 "url": config.gitlab_url,
+                **tls,
                 "token": token_placeholder(runner.name),
                 "executor": "custom",
                 "limit": share.limit,
                 "request_concurrency": runner.request_concurrency,
                 "builds_dir": BUILDS_DIR,
                 "cache_dir": CACHE_DIR,
+                **({"environment": environment} if environment else {}),
                 "custom": custom,
                 **({"cache": cache_section(cache)} if cache else {}),
             }

@@ -4,13 +4,14 @@ catalogue entry (with a task role only where the entry asks for one)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.domain.specs import EcsFleetSpec
+from components.domain.ecr import ecr_repository
+from components.domain.specs import EcsFleetSpec, TaskDefinitionSpec
 from components.ecs.catalogue import (
     container_definitions,
     needs_ephemeral_storage,
@@ -70,12 +71,18 @@ def _execution_role(args: CatalogueArgs) -> aws.iam.Role:
     cache_statements = (
         pull_through_policy(cache.repository_arn_pattern)["Statement"] if cache else []
     )
+    entries = args.config.ecs.task_definitions
+    secrets = [e.repository_credentials_arn for e in entries if e.repository_credentials_arn]
     policy = pulumi.Output.all(
         args.jobs_log_group.arn, args.partition, args.region, args.account
     ).apply(
         lambda v: json.dumps(
             execution_role_policy(
-                v[0], f"arn:{v[1]}:ecr:{v[2]}:{v[3]}:repository/*", cache_statements
+                v[0],
+                f"arn:{v[1]}:ecr:{v[2]}:{v[3]}:repository/*",
+                cache_statements,
+                shared_repository_arns(entries, v[2], v[3]),
+                secrets,
             )
         )
     )
@@ -83,6 +90,17 @@ def _execution_role(args: CatalogueArgs) -> aws.iam.Role:
         f"{args.name}-execution-policy", role=role.id, policy=policy, opts=child(args.parent)
     )
     return role
+
+
+def shared_repository_arns(
+    entries: Sequence[TaskDefinitionSpec], region: str, account: str
+) -> list[str]:
+    """The repository ARN of each catalogue image in an ECR outside this account and region:
+    the execution role's `repository/*` of this account and region does not reach them."""
+    repositories = [ecr_repository(e.image) for e in entries]
+    return [
+        r.arn for r in repositories if r is not None and (r.account, r.region) != (account, region)
+    ]
 
 
 def policy_attachment_key(policy_arn: str) -> str:

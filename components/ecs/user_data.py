@@ -12,9 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+from components.ecs.egress import (
+    AGENT_COMMON_CONFIG,
+    PROXY_ENV_PATH,
+    UPDATE_TRUST_COMMAND,
+    Environment,
+    environment_file_line,
+    proxy_exports,
+    render_agent_common_config,
+    render_proxy_env,
+)
 from components.ecs.manager_files import (
     AGENT_UNIT,
     BUILDS_DIR,
+    CA_FILE_PATH,
     CACHE_DIR,
     CLOUDWATCH_AGENT_CONFIG,
     CONFIG_DIR,
@@ -93,9 +104,11 @@ class ManagerBootSettings:
     lifecycle_hook_name: str  # the termination hook the drain service completes
     heartbeat_seconds: int  # the hook's heartbeat timeout: a long drain records heartbeats
     metrics: ManagerMetrics | None = None  # None: observability.enabled is false
+    ca_bundle: str | None = None  # gitlab.caBundle: PEM certificates to trust
+    proxy_environment: Environment = ()  # network.httpProxy: the proxy variables
 
 
-def render_tokens_unit(region: str, secret_arn: str) -> str:
+def render_tokens_unit(region: str, secret_arn: str, proxy: Environment = ()) -> str:
     args = " ".join(
         shlex.quote(a)
         for a in (region, secret_arn, CONFIG_TEMPLATE_PATH, CONFIG_PATH, TOKEN_PLACEHOLDER_PREFIX)
@@ -119,7 +132,7 @@ RestartSec={TOKENS_RESTART_SECONDS}
 UMask=0077
 StandardOutput=append:{TOKENS_LOG}
 StandardError=append:{TOKENS_LOG}
-ExecStart=/usr/bin/python3 {TOKEN_SCRIPT_PATH} {args}
+{environment_file_line(proxy)}ExecStart=/usr/bin/python3 {TOKEN_SCRIPT_PATH} {args}
 ExecStartPost=/usr/bin/systemctl start --no-block {RUNNER_UNIT}
 
 [Install]
@@ -127,7 +140,7 @@ WantedBy=multi-user.target
 """
 
 
-def render_runner_unit(stop_timeout_seconds: int) -> str:
+def render_runner_unit(stop_timeout_seconds: int, proxy: Environment = ()) -> str:
     command = (
         f"{RUNNER_BINARY} run --working-directory {RUNNER_WORKING_DIR} --config {CONFIG_PATH} "
         "--service gitlab-runner"
@@ -144,7 +157,7 @@ ConditionFileIsExecutable={RUNNER_BINARY}
 ConditionPathExists={CONFIG_PATH}
 
 [Service]
-ExecStart={command}
+{environment_file_line(proxy)}ExecStart={command}
 Restart=always
 RestartSec=10
 # SIGQUIT makes gitlab-runner stop asking for jobs and wait for the running ones.
@@ -161,7 +174,9 @@ WantedBy=multi-user.target
 """
 
 
-def render_drain_unit(region: str, hook_name: str, heartbeat_seconds: int) -> str:
+def render_drain_unit(
+    region: str, hook_name: str, heartbeat_seconds: int, proxy: Environment = ()
+) -> str:
     args = " ".join(
         shlex.quote(a) for a in (region, hook_name, RUNNER_UNIT, str(heartbeat_seconds))
     )
@@ -172,7 +187,7 @@ Wants=network-online.target
 After=network-online.target {AGENT_UNIT}
 
 [Service]
-ExecStart=/usr/bin/python3 {DRAIN_SCRIPT_PATH} {args}
+{environment_file_line(proxy)}ExecStart=/usr/bin/python3 {DRAIN_SCRIPT_PATH} {args}
 Restart=on-failure
 RestartSec=10
 StandardOutput=append:{DRAIN_LOG}
@@ -284,7 +299,16 @@ def render_user_data(settings: ManagerBootSettings) -> str:
         logging_files.append(
             _write_file(PROMETHEUS_SCRAPE_CONFIG, render_ecs_scrape_config(), "0644")
         )
+    proxy = settings.proxy_environment
+    trust: list[str] = [*proxy_exports(proxy)]
+    if proxy:
+        logging_files.append(
+            _write_file(AGENT_COMMON_CONFIG, render_agent_common_config(proxy), "0644")
+        )
+    if settings.ca_bundle:
+        trust += [_write_file(CA_FILE_PATH, settings.ca_bundle, "0644"), UPDATE_TRUST_COMMAND]
     files = [
+        *([_write_file(PROXY_ENV_PATH, render_proxy_env(proxy), "0644")] if proxy else []),
         _write_file(CONFIG_TEMPLATE_PATH, settings.config_toml, "0600"),
         *(
             _write_file(fargate_config_path(name), content, "0644")
@@ -294,18 +318,18 @@ def render_user_data(settings: ManagerBootSettings) -> str:
         _write_file(DRAIN_SCRIPT_PATH, DRAIN_SCRIPT, "0750"),
         _write_file(
             f"/etc/systemd/system/{TOKENS_UNIT}",
-            render_tokens_unit(settings.region, settings.secret_arn),
+            render_tokens_unit(settings.region, settings.secret_arn, proxy),
             "0644",
         ),
         _write_file(
             f"/etc/systemd/system/{RUNNER_UNIT}",
-            render_runner_unit(settings.stop_timeout_seconds),
+            render_runner_unit(settings.stop_timeout_seconds, proxy),
             "0644",
         ),
         _write_file(
             f"/etc/systemd/system/{DRAIN_UNIT}",
             render_drain_unit(
-                settings.region, settings.lifecycle_hook_name, settings.heartbeat_seconds
+                settings.region, settings.lifecycle_hook_name, settings.heartbeat_seconds, proxy
             ),
             "0644",
         ),
@@ -333,6 +357,9 @@ def render_user_data(settings: ManagerBootSettings) -> str:
             "# Tokens are not in here: gitlab-runner-tokens.service reads them on every boot.",
             "set -euo pipefail",
             "umask 022",
+            # Before the first download: the company proxy and CA (network.httpProxy,
+            # gitlab.caBundle; components/ecs/egress.py).
+            *trust,
             "",
             "retry() {",
             '  local attempt; for attempt in 1 2 3 4 5; do "$@" && return 0; sleep 10; done',

@@ -21,6 +21,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -51,8 +52,16 @@ TYPE_TOKEN = type_token("eks", "GitLabRunnerChart")
 CHART = "gitlab-runner"
 CHART_REPOSITORY = "https://charts.gitlab.io"
 TOKEN_SECRET = "gitlab-runner-token"
+# gitlab.caBundle: the chart's certsSecretName mounts this Secret at
+# /home/gitlab-runner/.gitlab-runner/certs/ (chart 0.86.0 templates/deployment.yaml:119-123,
+# 161-164), gitlab-runner's certificate directory, where it takes `<gitlab host>.crt` as the
+# CA file of that host (gitlab-runner v18.9.0 network/client.go:566-571).
+CA_SECRET = "gitlab-runner-ca"
 # Pod annotation whose value changes with the runner token, so a new token rolls the pod.
 TOKEN_ANNOTATION = f"{PROJECT}/token-hmac"
+# Pod annotation with a digest of gitlab.caBundle: a new CA rolls the manager, which reads
+# its certificate directory when it builds its GitLab client.
+CA_ANNOTATION = f"{PROJECT}/ca-sha256"
 # Helm waits up to this for an install/upgrade (the manager Ready; a Fargate or fresh Karpenter
 # node takes minutes) and for an uninstall. Uninstall deletes the Deployment in the background,
 # so it does not wait out the manager's grace period; the namespace deletion after it does.
@@ -98,6 +107,7 @@ def runners_config_toml(
     eks: EksSpec,
     cache: CacheSettings | None = None,
     helper_image: str | None = None,
+    environment: Sequence[str] = (),
 ) -> str:
     """The `runners.config` chart value: one [[runners]] entry for the Kubernetes executor,
     with the stack's S3 cache when `cache` is given.
@@ -105,7 +115,14 @@ def runners_config_toml(
     Only settings gitlab-runner knows; URL, token and executor come from the chart.
     `helper_image` None keeps gitlab-runner's default helper (registry.gitlab.com), which it
     picks per architecture from the node selector; a set one gets the runner's architecture
-    when its tag follows the helper's <arch>-v<version> scheme."""
+    when its tag follows the helper's <arch>-v<version> scheme.
+
+    `environment` (network.httpProxy) becomes the runner's `environment`: job variables
+    (gitlab-runner v18.9.0 common/config.go:2213-2226) that the Kubernetes executor sets on
+    every container of the job pod, helper included (executors/kubernetes/kubernetes.go:
+    1466, 1510). The CA needs no entry here: the manager hands the chain it verified GitLab
+    with to each job as CI_SERVER_TLS_CA_FILE (common/build.go:1523-1533), which git and the
+    helper use (shells/abstract.go:599-625)."""
     placement = placement_for(runner, eks)
     kubernetes: dict[str, Any] = {
         "namespace": runner_namespace(runner.name),
@@ -135,9 +152,17 @@ def runners_config_toml(
         "request_concurrency": runner.request_concurrency,
         "kubernetes": kubernetes,
     }
+    if environment:
+        entry["environment"] = list(environment)
     if cache is not None:
         entry["cache"] = cache_section(cache)
     return tomli_w.dumps({"runners": [entry]})
+
+
+def ca_file_name(gitlab_url: str) -> str:
+    """The name gitlab-runner looks for in its certificate directory: the GitLab host without
+    its port, plus .crt (network/client.go:566-569)."""
+    return f"{urlsplit(gitlab_url).hostname}.crt"
 
 
 def _manager_placement_values(placement: Placement) -> dict[str, Any]:
@@ -163,6 +188,14 @@ def manager_pdb(runner: RunnerSpec, eks: EksSpec) -> bool:
     which is above the manager's grace period (Karpenter docs, concepts/disruption.md "Pod-
     Level Controls"; designs/forceful-expiration.md), as for karpenter.sh/do-not-disrupt."""
     return placement_for(runner, eks).manager != FARGATE
+
+
+def _with_ca_annotation(values: dict[str, Any], ca_bundle: str | None) -> dict[str, Any]:
+    """The placement values, plus the CA digest among the pod annotations."""
+    if not ca_bundle:
+        return values
+    digest = hashlib.sha256(ca_bundle.encode()).hexdigest()[:16]
+    return {**values, "podAnnotations": {**values.get("podAnnotations", {}), CA_ANNOTATION: digest}}
 
 
 def namespace_delete_seconds(eks: EksSpec) -> int:
@@ -204,8 +237,13 @@ def runner_chart_values(
     The chart runs its unregister preStop hook only without `deploymentLifecycle`; this
     program needs that hook for the graceful stop, so unregisterRunners is false. With a glrt-
     token a pod only ever owns a runner *manager* record (the runner and its tags stay in
-    GitLab), and GitLab deletes manager records not contacted for 7 days."""
+    GitLab), and GitLab deletes manager records not contacted for 7 days.
+
+    network.httpProxy reaches the manager through the chart's `extraEnv` (chart 0.86.0
+    templates/_env_vars.tpl:26-29; values.yaml:691), gitlab.caBundle through
+    `certsSecretName` (CA_SECRET)."""
     placement = placement_for(runner, config.eks)
+    proxy = config.proxy_environment
     return {
         "gitlabUrl": config.gitlab_url,
         "fullnameOverride": release_name(runner),
@@ -227,7 +265,9 @@ def runner_chart_values(
         # open only while the metrics collector scrapes it (observability.enabled).
         "metrics": {"enabled": config.observability.enabled},
         "resources": manager_size(runner.concurrency).resources(),
-        **_manager_placement_values(placement),
+        **({"certsSecretName": CA_SECRET} if config.ca_bundle else {}),
+        **({"extraEnv": dict(proxy)} if proxy else {}),
+        **_with_ca_annotation(_manager_placement_values(placement), config.ca_bundle),
         "runners": {
             "name": runner.name,
             "secret": TOKEN_SECRET,
@@ -236,6 +276,7 @@ def runner_chart_values(
                 config.eks,
                 cache.settings if cache else None,
                 config.helper_image,
+                [f"{name}={value}" for name, value in config.proxy_environment],
             ),
         },
     }
@@ -306,6 +347,20 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             },
             opts=k8s_opts,
         )
+        ca_bundle = args.config.ca_bundle
+        release_inputs: list[pulumi.Resource] = [secret]
+        if ca_bundle:
+            release_inputs.append(
+                k8s.core.v1.Secret(
+                    f"{name}-ca",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=CA_SECRET, namespace=namespace.metadata.name
+                    ),
+                    type="Opaque",
+                    string_data={ca_file_name(args.config.gitlab_url): ca_bundle},
+                    opts=k8s_opts,
+                )
+            )
         k8s.core.v1.ServiceAccount(
             f"{name}-job-account",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -354,7 +409,7 @@ class GitLabRunnerChart(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,
-                depends_on=[secret, *args.depends_on],
+                depends_on=[*release_inputs, *args.depends_on],
             ),
         )
         self.register_outputs({"namespace": self.namespace_name, "release": self.release_name})

@@ -60,7 +60,8 @@ def config_tomls(plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("plan", ["ecs_dev_plan", "ecs_sharded_plan"])
+# ecs_company_plan: tls-ca-file and environment (gitlab.caBundle, network.httpProxy).
+@pytest.mark.parametrize("plan", ["ecs_dev_plan", "ecs_sharded_plan", "ecs_company_plan"])
 def test_every_config_toml_key_is_known_to_gitlab_runner(
     plan: str, request: pytest.FixtureRequest
 ) -> None:

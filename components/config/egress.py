@@ -1,0 +1,151 @@
+"""A company's own GitLab: the CA that signed its certificate (`gitlab.caBundle`) and the HTTP
+proxy the runners reach it through (`network.httpProxy`, `network.noProxy`).
+
+The checks run at config-load time, so a PEM that does not parse or a proxy URL with a
+password is refused before anything reaches a manager's user data or a Helm release. The
+standard library's ssl module parses the certificates (OpenSSL, as `load_verify_locations`
+does for a CA file): no extra dependency. `proxy_environment` is the one place the proxy
+variables are derived, for both modes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import ssl
+from urllib.parse import urlsplit
+
+from components.config.model import NetworkSpec, StackConfig
+from components.config.reader import Reader
+
+PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+CA_BUNDLE_RULE = "PEM text of one or more X.509 certificates (-----BEGIN CERTIFICATE-----)"
+CA_BUNDLE_FIX = 'set it from the file: pulumi config set --path gitlab.caBundle -- "$(cat ca.pem)"'
+PROXY_RULE = "http(s)://host[:port] with no user, password, path or query"
+NO_PROXY_RULE = (
+    "a host name (.example.com also matches its subdomains), an IP address or a CIDR block, "
+    "with an optional :port; no spaces, commas or * wildcards"
+)
+_HOST = re.compile(
+    r"\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+# Always bypassed: loopback; every AWS API endpoint (and so the VPC endpoints' private DNS
+# names); the EC2 instance metadata service (IMDS: instance role credentials of managers and
+# Karpenter nodes) and the ECS task metadata/credentials endpoint (job tasks' role,
+# AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; ECS developer guide, "Task IAM role").
+BASE_NO_PROXY = ("localhost", "127.0.0.1", ".amazonaws.com", "169.254.169.254", "169.254.170.2")
+# EKS: in-cluster names, and the Kubernetes API service the runner manager calls by its IP
+# (KUBERNETES_SERVICE_HOST): EKS takes the service range from 10.100.0.0/16 or 172.20.0.0/16
+# when none is given (EKS API, KubernetesNetworkConfigRequest.serviceIpv4Cidr).
+EKS_NO_PROXY = (".svc", ".cluster.local", "10.100.0.0/16", "172.20.0.0/16")
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+
+
+def ca_bundle_shown(value: str) -> str:
+    """How a CA bundle is named in a message: its size, not its text."""
+    return f"<{len(value)} characters of PEM text>"
+
+
+def check_ca_bundle(value: str) -> str | None:
+    """Why the text is not a PEM bundle of X.509 certificates, or None."""
+    blocks = PEM_BLOCK.findall(value)
+    if not blocks:
+        return f"holds no PEM block; it must be {CA_BUNDLE_RULE}; {CA_BUNDLE_FIX}"
+    kinds = sorted({kind for kind, _ in blocks if kind != "CERTIFICATE"})
+    if kinds:
+        return (
+            f"holds a {' and a '.join(kinds)} block; only the CA certificates belong here (never "
+            f"a private key); {CA_BUNDLE_FIX} with a file of certificates only"
+        )
+    outside = PEM_BLOCK.sub("", value).strip()
+    if "-----" in outside:
+        return f"has an unterminated PEM block; {CA_BUNDLE_FIX} with the whole file"
+    for number, match in enumerate(PEM_BLOCK.finditer(value), start=1):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        try:
+            context.load_verify_locations(cadata=match.group(0))
+        except (ssl.SSLError, ValueError) as error:
+            return (
+                f"certificate {number} of {len(blocks)} does not parse as X.509 ({error}); "
+                f"{CA_BUNDLE_FIX} with the unmodified PEM file"
+            )
+    return None
+
+
+def check_proxy_url(value: str) -> str | None:
+    """http(s)://host[:port]; credentials would land in plain text in user data and values."""
+    fix = "use http://proxy.example.com:3128 (or https://)"
+    try:
+        parsed = urlsplit(value)
+        parsed.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return f"is not a valid URL; {fix}"
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return f"is not an http(s) URL; {fix}"
+    if parsed.username is not None or parsed.password is not None:
+        return (
+            "carries a user name or password, which would be written in plain text into the "
+            "managers' user data, config.toml and the Helm values; use a proxy that admits the "
+            f"VPC by address instead ({fix})"
+        )
+    if parsed.path not in ("", "/") or parsed.query or parsed.fragment:
+        return f"has a path, query or fragment, which a proxy URL does not take; {fix}"
+    return None
+
+
+def check_no_proxy_entry(value: str) -> str | None:
+    try:
+        ipaddress.ip_network(value, strict=False)
+        return None
+    except ValueError:
+        pass
+    host, _, port = value.partition(":")
+    if _HOST.fullmatch(host) and (not port or (port.isdigit() and 0 < int(port) < 65536)):
+        return None
+    return f"is not {NO_PROXY_RULE}"
+
+
+def no_proxy_list(config: StackConfig) -> tuple[str, ...]:
+    """What bypasses the proxy: the fixed entries, the new VPC's CIDR (an existing VPC's is
+    not known when the config is read: the parser warns), EKS's in-cluster destinations, then
+    network.noProxy; each once."""
+    entries = [*BASE_NO_PROXY]
+    if config.network.layout is not None:
+        entries.append(config.network.vpc_cidr)
+    if config.mode == "eks":
+        entries += EKS_NO_PROXY
+    entries += config.network.no_proxy
+    return tuple(dict.fromkeys(entries))
+
+
+def proxy_environment(config: StackConfig) -> tuple[tuple[str, str], ...]:
+    """The proxy variables, upper and lower case (Go reads either, curl and git read
+    http_proxy only in lower case, Python reads both); empty without network.httpProxy."""
+    proxy = config.network.http_proxy
+    if proxy is None:
+        return ()
+    values = (proxy, proxy, ",".join(no_proxy_list(config)))
+    upper = tuple(zip(PROXY_VARIABLES, values, strict=True))
+    return upper + tuple((name.lower(), value) for name, value in upper)
+
+
+def check_proxy_settings(r: Reader, network: NetworkSpec) -> None:
+    """Warnings only: noProxy without a proxy, and an existing VPC whose CIDR is not known."""
+    if network.http_proxy is None:
+        if network.no_proxy:
+            r.warn("network.noProxy is set but not used: network.httpProxy is not set")
+        return
+    if network.uses_existing_vpc and not any(_is_network(e) for e in network.no_proxy):
+        r.warn(
+            "network.httpProxy with network.vpcId: the existing VPC's CIDR is not "
+            "known when the config is read, so it is not bypassed; add it: pulumi config set "
+            "--path 'network.noProxy[0]' <vpc-cidr>"
+        )
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return "/" in entry
