@@ -24,6 +24,12 @@ def resource_prefix(stack: str) -> str:
     return _INVALID_NAME_CHARS.sub("-", f"gitlab-runners-{stack}")[:200]
 
 
+def topology_marker_name(prefix: str) -> str:
+    """The SSM parameter every `pulumi up` writes with the deployed `mode`: a teardown that
+    finds it is a topology switch, one that does not is `pulumi destroy`."""
+    return f"/{prefix}/topology"
+
+
 def cluster_name_for(stack: str) -> str:
     """A fixed, readable EKS cluster name: Karpenter's discovery tags must know it up front."""
     return resource_prefix(stack)[:EKS_CLUSTER_NAME_LIMIT]

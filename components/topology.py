@@ -6,7 +6,7 @@ render (shown by the offline plan and checked by the golden-file tests).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +29,7 @@ from components.observability.monitoring import (
 from components.preflight import run_preflight
 from components.shared.cache import BuildCache, BuildCacheArgs
 from components.shared.images import ImageCache, ImageCacheArgs, ImageCacheInfo
+from components.shared.marker import TopologyMarker
 from components.shared.network import Network, NetworkArgs
 
 StackOutputs = Mapping[str, object]
@@ -45,6 +46,9 @@ class Topology(Protocol):
 
     @property
     def monitoring_targets(self) -> MonitoringTargets: ...
+
+    @property
+    def marker_readers(self) -> Sequence[pulumi.Resource]: ...
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,10 @@ def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.wa
     if image_cache is not None:
         common["imageCache"] = image_cache.outputs()
     topology = _build_topology(config, network, tags, tokens, build_cache, image_cache)
+    # Deleted first on destroy; survives a switch (components/shared/marker.py).
+    TopologyMarker(
+        "topology", resource_prefix(pulumi.get_stack()), config.mode, tags, topology.marker_readers
+    )
     if config.observability.enabled:
         stack = pulumi.get_stack()
         monitoring = FleetMonitoring(

@@ -24,7 +24,7 @@ from components.ecs.reaper_resources import TaskReaper, TaskReaperArgs
 from components.ecs.security import SecurityGroupArgs, create_security_groups
 from components.ecs.task_definitions import CatalogueArgs, create_catalogue
 from components.gitlab.runners import RunnerTokens
-from components.naming import resource_prefix, type_token
+from components.naming import resource_prefix, topology_marker_name, type_token
 from components.observability.catalogue import metrics_namespace
 from components.observability.monitoring import MonitoringTargets
 from components.shared.aws import AwsContext, child
@@ -151,6 +151,8 @@ class EcsFargateRunner(pulumi.ComponentResource):
             cluster_arns=[c.arn for c in self.clusters.values()],
             retired_by=[self.reaper.drain],
         )
+        # Deleted after the topology marker: the drain tells a destroy from a switch by it.
+        self.marker_readers: list[pulumi.Resource] = [self.reaper.drain]
         self.stack_outputs = self._outputs()
         self.register_outputs(self.stack_outputs)
 
@@ -235,6 +237,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 drain_depends_on=[*capacity, self.task_security_group, self._network],
                 manager_groups=groups,
                 manager_group_tag=(MANAGER_GROUP_TAG, self._prefix),
+                topology_parameter=topology_marker_name(self._prefix),
             ),
             opts=self._opts(),
         )

@@ -260,6 +260,8 @@ class EksFargateRunner(pulumi.ComponentResource):
             self.rendered_files["metrics-collector/collector.yaml"] = (
                 self.metrics_collector.config_yaml
             )
+        # Nothing of EKS reads the topology marker on delete (components/topology.py).
+        self.marker_readers: list[pulumi.Resource] = []
         self.stack_outputs: dict[str, Any] = {
             "clusterName": args.cluster_name,
             "kubeconfig": cluster.kubeconfig,

@@ -1,0 +1,48 @@
+"""The topology marker: the deployed `mode`, written on every `pulumi up`.
+
+How a teardown tells a switch of `mode` from `pulumi destroy` (the ECS drain reads it:
+components/ecs/reaper/teardown.py). The parameter depends on the resources that read it while
+they are deleted, so `pulumi destroy` deletes it before them (Pulumi deletes a resource after
+everything that depends on it: components/offline/order.py) and they find no marker. A switch
+declares it again, with the new value and the new topology's readers: it is updated before the
+old topology's resources are removed (removals come after an update's creates and updates),
+and it survives them. Its name and URN do not depend on the mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.naming import topology_marker_name, type_token
+
+TYPE_TOKEN = type_token("shared", "TopologyMarker")
+
+
+class TopologyMarker(pulumi.ComponentResource):
+    """One SSM String parameter `/<prefix>/topology` holding `mode`."""
+
+    parameter: aws.ssm.Parameter
+
+    def __init__(
+        self,
+        name: str,
+        prefix: str,
+        mode: str,
+        tags: Mapping[str, str],
+        readers: Sequence[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        self.parameter = aws.ssm.Parameter(
+            f"{name}-marker",
+            name=topology_marker_name(prefix),
+            description="Deployed topology of this stack: a teardown that finds it is a switch",
+            type="String",
+            value=mode,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(readers)),
+        )
+        self.register_outputs({"name": self.parameter.name})
