@@ -68,6 +68,7 @@ def _build_topology(
     tokens: RunnerTokens,
     build_cache: BuildCache | None,
     image_cache: ImageCacheInfo | None,
+    retired: bool = False,
 ) -> Topology:
     if config.mode == "ecs":
         from components.ecs.runner import EcsFargateRunner, EcsFargateRunnerArgs
@@ -81,6 +82,7 @@ def _build_topology(
                 tokens=tokens,
                 cache=build_cache,
                 image_cache=image_cache,
+                retired=retired,
             ),
         )
     from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
@@ -95,6 +97,7 @@ def _build_topology(
             tokens=tokens,
             cache=build_cache,
             image_cache=image_cache,
+            retired=retired,
         ),
     )
 
@@ -128,10 +131,19 @@ def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.wa
     if image_cache is not None:
         common["imageCache"] = image_cache.outputs()
     topology = _build_topology(config, network, tags, tokens, build_cache, image_cache)
+    readers = list(topology.marker_readers)
+    if config.retiring is not None:
+        # switchFrom: the old topology stays, its managers at zero, until its jobs have ended.
+        leaving = config.retiring
+        if image_cache is not None:
+            leaving = image_cache.apply_to(leaving)
+        retired = _build_topology(
+            leaving, network, tags, tokens, build_cache, image_cache, retired=True
+        )
+        readers += retired.marker_readers
+        common["switchFrom"] = leaving.mode
     # Deleted first on destroy; survives a switch (components/shared/marker.py).
-    TopologyMarker(
-        "topology", resource_prefix(pulumi.get_stack()), config.mode, tags, topology.marker_readers
-    )
+    TopologyMarker("topology", resource_prefix(pulumi.get_stack()), config.mode, tags, readers)
     if config.observability.enabled:
         stack = pulumi.get_stack()
         monitoring = FleetMonitoring(

@@ -16,11 +16,12 @@ from datetime import timedelta
 
 import pytest
 
+from components.config import ConfigError, parse_config
 from components.ecs.manager import group_delete_timeout_seconds, stop_timeout_seconds
 from components.ecs.reaper import handler as reaper
 from components.ecs.reaper_resources import drain_event
 from components.offline.mocks import Plan
-from components.offline.order import Order, removal
+from components.offline.order import Order, removal, replacements
 from tests.ecs.support import ASG, INVOCATION, ROLE_POLICY
 from tests.ecs.test_files import typed
 from tests.ecs.test_reaper import (  # noqa: F401 (account is a fixture)
@@ -31,7 +32,7 @@ from tests.ecs.test_reaper import (  # noqa: F401 (account is a fixture)
     account,
     client,
 )
-from tests.harness import dev_config
+from tests.harness import dev_config, run_program
 from tests.offline.invariants import removed_groups_drain
 
 MARKER = "aws:ssm/parameter:Parameter"
@@ -170,3 +171,126 @@ def test_moto_a_drain_replaced_while_ecs_stays_touches_nothing(marked: FakeAccou
     assert result["teardown"] == "stays" and result["stopped"] == []
     assert _group_sizes(marked) == (0, 1, 1)
     assert marked.status("job") != "STOPPED"
+
+
+# --- the two-step switch (switchFrom): both directions, no job lost on any topology --------
+
+
+@pytest.fixture(scope="module")
+def to_ecs() -> Plan:
+    """Step 1 of a switch from EKS: `mode: ecs` serving, `switchFrom: eks` retiring."""
+    return run_program(dev_config(mode="ecs", switchFrom="eks"))
+
+
+@pytest.fixture(scope="module")
+def to_eks() -> Plan:
+    """Step 1 of a switch from ECS: `mode: eks` serving, `switchFrom: ecs` retiring."""
+    return run_program(dev_config(mode="eks", switchFrom="ecs"))
+
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def _only_metrics_leave(before: Plan, after: Plan) -> bool:
+    """Step 1 removes only what watches the old topology (its metrics collector, its
+    alarms): the retiring one is not watched, and its metrics log group moves by alias."""
+    gone = [r.name for wave in removal(before, after) for r in wave]
+    return all(n.startswith(("observability-", "eks-metrics")) for n in gone)
+
+
+def _runner_releases(plan: Plan) -> list:
+    return [r for r in plan.all(RELEASE) if r.name.startswith("eks-runner-")]
+
+
+def test_step_one_from_eks_removes_and_replaces_nothing_and_scales_the_managers_to_zero(
+    eks_dev_plan: Plan, to_ecs: Plan
+) -> None:
+    """EKS -> ECS, step 1: every EKS resource stays (no removal, no replacement), so the
+    managers keep their ServiceAccount, RBAC, Fargate profile and cluster; their Deployments
+    are scaled to zero (the chart's `replicas`, gitlab-runner chart values.yaml), which deletes
+    each pod gracefully: the preStop SIGQUIT drain finishes its jobs within
+    terminationGracePeriodSeconds (components/eks/runner_chart.py). A scale-down is no
+    eviction, so the managers' PodDisruptionBudget does not apply (Kubernetes docs,
+    "Disruptions": PDBs limit voluntary evictions, not deletions by a controller)."""
+    assert _only_metrics_leave(eks_dev_plan, to_ecs)
+    assert [r.before.name for r in replacements(eks_dev_plan, to_ecs)] == []
+    releases = _runner_releases(to_ecs)
+    assert releases and all(r.inputs["values"]["replicas"] == 0 for r in releases)
+    assert all("replicas" not in r.inputs["values"] for r in _runner_releases(eks_dev_plan))
+    groups = to_ecs.all(ASG)
+    assert groups and all(g.inputs["desiredCapacity"] == 1 for g in groups)
+    assert to_ecs.outputs["mode"] == "ecs" and to_ecs.outputs["switchFrom"] == "eks"
+    assert _marker(to_ecs).inputs["value"] == "ecs"
+
+
+def test_step_one_from_ecs_retires_the_groups_and_keeps_the_drain(
+    ecs_dev_plan: Plan, to_eks: Plan
+) -> None:
+    """ECS -> EKS, step 1: the ECS resources stay; each group's size goes to zero in place
+    (min/max/desired update the group, terraform-provider-aws autoscaling/group.go), so each
+    manager leaves through its termination hook once its jobs have ended."""
+    assert _only_metrics_leave(ecs_dev_plan, to_eks)
+    assert [r.before.name for r in replacements(ecs_dev_plan, to_eks)] == []
+    groups = to_eks.all(ASG)
+    assert groups
+    for group in groups:
+        sizes = (group.inputs[k] for k in ("minSize", "maxSize", "desiredCapacity"))
+        assert tuple(sizes) == (0, 0, 0), group.name
+    # A destroy in the middle of a switch still cancels: the marker goes before the drain.
+    (drain,) = to_eks.all(INVOCATION)
+    assert Order(to_eks).deleted_before(_marker(to_eks), drain)
+
+
+@pytest.mark.parametrize("direction", ["from-eks", "from-ecs"])
+def test_step_two_removes_a_topology_that_runs_nothing(
+    direction: str, to_ecs: Plan, to_eks: Plan, ecs_dev_plan: Plan, eks_dev_plan: Plan
+) -> None:
+    """Step 2 (`pulumi config rm switchFrom` after the job timeout): what goes had no manager
+    left: every removed runner release ran zero replicas, every removed group was at zero,
+    and the marker (now the serving mode's) is kept, so the ECS drain retires, stops nothing."""
+    before, after = (to_ecs, ecs_dev_plan) if direction == "from-eks" else (to_eks, eks_dev_plan)
+    gone = [r for wave in removal(before, after) for r in wave]
+    assert gone
+    assert _marker(before).urn not in {r.urn for r in gone}
+    for release in (r for r in gone if r.type == RELEASE and r.name.startswith("eks-runner-")):
+        assert release.inputs["values"]["replicas"] == 0
+    for group in (r for r in gone if r.type == ASG):
+        assert group.inputs["desiredCapacity"] == 0 and group.inputs["maxSize"] == 0
+
+
+def test_switch_from_the_mode_itself_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="switchFrom: 'ecs' is the mode being switched to"):
+        parse_config(dev_config(mode="ecs", switchFrom="ecs"))
+
+
+def _physical(r) -> tuple[str, str] | None:
+    name = r.inputs.get("name")
+    return (r.type, name) if r.custom and isinstance(name, str) else None
+
+
+@pytest.mark.parametrize(
+    "edit", ["ecs-to-eks", "eks-to-ecs", "ecs-step-1", "eks-step-1", "ecs-step-2", "eks-step-2"]
+)
+def test_a_switch_never_creates_a_name_that_a_removed_resource_still_holds(
+    edit: str, ecs_dev_plan: Plan, eks_dev_plan: Plan, to_ecs: Plan, to_eks: Plan
+) -> None:
+    """A removed resource is deleted after the update's creates (order.py), so a new
+    resource with the same physical name fails its create (CloudWatch Logs CreateLogGroup:
+    ResourceAlreadyExistsException). Both modes name their metrics log group
+    `/<prefix>/metrics`; on 6384895 every switch with observability on failed there."""
+    before, after = {
+        "ecs-to-eks": (ecs_dev_plan, eks_dev_plan),
+        "eks-to-ecs": (eks_dev_plan, ecs_dev_plan),
+        "ecs-step-1": (ecs_dev_plan, to_eks),
+        "eks-step-1": (eks_dev_plan, to_ecs),
+        "ecs-step-2": (to_eks, eks_dev_plan),
+        "eks-step-2": (to_ecs, ecs_dev_plan),
+    }[edit]
+    old = {r.urn for r in before.resources}
+    created = [
+        r
+        for r in after.resources
+        if r.urn not in old and not any(a.get("urn") in old for a in r.aliases)
+    ]
+    held = {_physical(r) for wave in removal(before, after) for r in wave} - {None}
+    assert [r.name for r in created if _physical(r) in held] == []

@@ -42,6 +42,7 @@ from components.config.model import (
 from components.config.observability import parse_observability
 from components.config.reader import Reader, namespace_problem, shown
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE
+from components.config.switch import retiring_raw
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import request_concurrency_for
 from components.domain.fargate_sizes import (
@@ -354,7 +355,37 @@ def parse_config(
     check_all(r, config, region, today or dt.date.today())  # bad values hold their defaults
     if r.problems:
         raise ConfigError(r.problems)
+    if top["switch_from"] is not None:
+        config = replace(
+            config,
+            retiring=_retiring(
+                raw,
+                top["switch_from"],
+                mode,
+                (tokens_are_secret, gitlab_token_is_secret),
+                region,
+                today,
+            ),
+        )
     return config, r.warnings
+
+
+def _retiring(
+    raw: Mapping[str, Any],
+    leaving: str,
+    mode: str,
+    secret: tuple[bool, bool],  # tokens_are_secret, gitlab_token_is_secret
+    region: str | None,
+    today: dt.date | None,
+) -> StackConfig:
+    """The config of the topology `switchFrom` names, read in its own mode."""
+    try:
+        retiring, _ = parse_config(retiring_raw(raw, leaving, mode), *secret, region, today)
+    except ConfigError as error:
+        raise ConfigError(
+            [f"switchFrom: the {leaving} topology being left: {p}" for p in error.problems]
+        ) from None
+    return retiring
 
 
 def read_raw_config(get: Callable[[str], str | None]) -> dict[str, Any]:

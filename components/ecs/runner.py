@@ -30,6 +30,7 @@ from components.observability.monitoring import MonitoringTargets
 from components.shared.aws import AwsContext, child
 from components.shared.cache import BuildCache
 from components.shared.images import ImageCacheInfo
+from components.shared.marker import metrics_log_group_aliases
 from components.shared.network import Network
 
 TYPE_TOKEN = type_token("ecs", "EcsFargateRunner")
@@ -46,6 +47,9 @@ class EcsFargateRunnerArgs:
     tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
     cache: BuildCache | None = None
     image_cache: ImageCacheInfo | None = None  # lets the execution role fill the cache
+    # switchFrom: the topology being left; its managers are scaled to zero (they finish their
+    # running jobs through the termination hook and take no new one).
+    retired: bool = False
 
 
 class EcsFargateRunner(pulumi.ComponentResource):
@@ -74,8 +78,11 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.jobs_log_group = self._log_group("jobs")
         self.manager_log_group = self._log_group("manager")
         # The managers' CloudWatch agent writes the runners' metrics here (EMF).
+        # The same group as EKS mode's: a switch hands it over (shared/marker.py).
         self.metrics_log_group = (
-            self._log_group("metrics") if args.config.observability.enabled else None
+            self._log_group("metrics", metrics_log_group_aliases("ecs"))
+            if args.config.observability.enabled
+            else None
         )
         lanes = ["fargate"] + (
             ["spot"] if any(r.lane == "spot" for r in args.config.runners) else []
@@ -138,6 +145,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 cache=args.cache,
                 metrics_log_group=self.metrics_log_group,
                 metrics_namespace=metrics_namespace(pulumi.get_stack()),
+                retired=args.retired,
             )
         )
         self.managers = managers
@@ -162,13 +170,15 @@ class EcsFargateRunner(pulumi.ComponentResource):
     def _tagged(self, name: str) -> dict[str, str]:
         return {**self._tags, "Name": name}
 
-    def _log_group(self, role: str) -> aws.cloudwatch.LogGroup:
+    def _log_group(
+        self, role: str, aliases: list[pulumi.Input[str]] | None = None
+    ) -> aws.cloudwatch.LogGroup:
         return aws.cloudwatch.LogGroup(
             f"{self._name}-{role}-logs",
             name=f"/{self._prefix}/{role}",
             retention_in_days=self._config.log_retention_days,
             tags=self._tags,
-            opts=self._opts(),
+            opts=self._opts(aliases=aliases),
         )
 
     def _cluster(self, lane: str) -> tuple[aws.ecs.Cluster, aws.ecs.ClusterCapacityProviders]:

@@ -132,6 +132,9 @@ class EksFargateRunnerArgs:
     tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
     cache: BuildCache | None = None
     image_cache: ImageCacheInfo | None = None  # lets nodes and Fargate pods fill the cache
+    # switchFrom: the topology being left; every manager Deployment is scaled to zero (each
+    # pod's preStop drain finishes its jobs, its RBAC and cluster stay) and takes no new job.
+    retired: bool = False
 
 
 class EksFargateRunner(pulumi.ComponentResource):
@@ -223,6 +226,7 @@ class EksFargateRunner(pulumi.ComponentResource):
                     depends_on=needs,
                     token=args.tokens[runner.name],
                     cache=cache,
+                    retired=args.retired,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -46,3 +46,29 @@ class TopologyMarker(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(readers)),
         )
         self.register_outputs({"name": self.parameter.name})
+
+
+# The metrics log group (`/<prefix>/metrics`) of each topology: (component chain, logical name).
+# Both modes create the same physical group under different URNs; without an alias, a switch
+# creates the new one (CreateLogGroup: ResourceAlreadyExistsException) before it deletes the
+# old one, and `pulumi up` fails halfway through the switch.
+METRICS_LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+METRICS_LOG_GROUP_URNS: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
+    "ecs": ((("ecs", type_token("ecs", "EcsFargateRunner")),), "ecs-metrics-logs"),
+    "eks": ((("eks-metrics", type_token("eks", "MetricsCollector")),), "eks-metrics-logs"),
+}
+
+
+def metrics_log_group_aliases(mode: str) -> list[pulumi.Input[str]]:
+    """The other topology's metrics log group, as an alias of this one: a switch moves the
+    group to its new owner (an update) instead of creating it twice."""
+    aliases: list[pulumi.Input[str]] = []
+    for other, (chain, name) in METRICS_LOG_GROUP_URNS.items():
+        if other == mode:
+            continue
+        parent: pulumi.Input[str] | None = None
+        for component, type_ in chain:
+            parent = pulumi.resource.create_urn(component, type_, parent)
+        # An alias given as the URN the resource had.
+        aliases.append(pulumi.resource.create_urn(name, METRICS_LOG_GROUP, parent))
+    return aliases
