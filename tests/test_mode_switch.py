@@ -207,7 +207,9 @@ def test_step_one_from_eks_removes_and_replaces_nothing_and_scales_the_managers_
 ) -> None:
     """EKS -> ECS, step 1: every EKS resource stays (no removal, no replacement), so the
     managers keep their ServiceAccount, RBAC, Fargate profile and cluster; their Deployments
-    are scaled to zero (the chart's `replicas`, gitlab-runner chart values.yaml), which deletes
+    are scaled to zero (gitlab-runner chart 0.86.0 templates/deployment.yaml lines 19-20:
+    `if ... (not (quote .Values.replicas | empty))` then `replicas: {{ .Values.replicas }}`;
+    `quote 0` is "0", not empty, so 0 is rendered, unlike `default 1`), which deletes
     each pod gracefully: the preStop SIGQUIT drain finishes its jobs within
     terminationGracePeriodSeconds (components/eks/runner_chart.py). A scale-down is no
     eviction, so the managers' PodDisruptionBudget does not apply (Kubernetes docs,
