@@ -43,6 +43,12 @@ def fit(name: str, limit: int, whole: str | None = None) -> str:
     return f"{name[: limit - _HASH_CHARS - 1].rstrip('-._')}-{digest}"
 
 
+def topology_marker_name(prefix: str) -> str:
+    """The SSM parameter every `pulumi up` writes with the deployed `mode`: a teardown that
+    finds it is a topology switch, one that does not is `pulumi destroy`."""
+    return f"/{prefix}/topology"
+
+
 def cluster_name_for(stack: str) -> str:
     """A fixed, readable EKS cluster name: Karpenter's discovery tags must know it up front."""
     return fit(resource_prefix(stack), EKS_CLUSTER_NAME_LIMIT)

@@ -6,7 +6,7 @@ render (shown by the offline plan and checked by the golden-file tests).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from components.shared.images import (
     ImageCacheInfo,
     default_repository_prefix,
 )
+from components.shared.marker import TopologyMarker
 from components.shared.network import Network, NetworkArgs
 
 StackOutputs = Mapping[str, object]
@@ -47,6 +48,9 @@ class Topology(Protocol):
 
     @property
     def monitoring_targets(self) -> MonitoringTargets: ...
+
+    @property
+    def marker_readers(self) -> Sequence[pulumi.Resource]: ...
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ def _build_topology(
     tokens: RunnerTokens,
     build_cache: CacheBucket | None,
     image_cache: ImageCacheInfo | None,
+    retired: bool = False,
 ) -> Topology:
     stack = pulumi.get_stack()
     if config.mode == "ecs":
@@ -152,6 +157,7 @@ def _build_topology(
                 tokens=tokens,
                 cache=build_cache,
                 image_cache=image_cache,
+                retired=retired,
             ),
         )
     from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
@@ -169,6 +175,7 @@ def _build_topology(
             cache=build_cache,
             image_cache=image_cache,
             kubeconfig_credentials=kubeconfig_credentials(pulumi.Config("aws")),
+            retired=retired,
         ),
     )
 
@@ -216,6 +223,19 @@ def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.wa
         common["imageCache"] = image_cache.outputs()
     cache_bucket = build_cache.bucket() if build_cache is not None else None
     topology = _build_topology(config, network, tags, tokens, cache_bucket, image_cache)
+    readers = list(topology.marker_readers)
+    if config.retiring is not None:
+        # switchFrom: the old topology stays, its managers at zero, until its jobs have ended.
+        leaving = config.retiring
+        if image_cache is not None:
+            leaving = through_image_cache(leaving, image_cache)
+        retired = _build_topology(
+            leaving, network, tags, tokens, cache_bucket, image_cache, retired=True
+        )
+        readers += retired.marker_readers
+        common["switchFrom"] = leaving.mode
+    # Deleted first on destroy; survives a switch (components/shared/marker.py).
+    TopologyMarker("topology", resource_prefix(stack), config.mode, tags, readers)
     if config.observability.enabled:
         monitoring = FleetMonitoring(
             "observability",

@@ -80,6 +80,8 @@ class StackConfig:
     preflight: PreflightSpec
     observability: ObservabilitySpec
     alerts: AlertsSpec
+    # switchFrom: the same config for the topology being left (its managers retired).
+    retiring: StackConfig | None = None
 
     def token_for(self, runner_name: str) -> RunnerToken:
         return dict(self.runner_tokens)[runner_name]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -21,6 +20,7 @@ from components.config import schema
 from components.config.architecture import check_architectures
 from components.config.commands import HIDDEN
 from components.config.credentials import credential_warnings
+from components.config.ecs_section import parse_ecs, read_name
 from components.config.egress import check_proxy_settings
 from components.config.eks_checks import (
     check_admin_principals,
@@ -34,7 +34,6 @@ from components.config.leftovers import check_leftovers
 from components.config.misplaced import namespace_key_problem, project_key_problem
 from components.config.model import (
     ConfigError,
-    EcsSpec,
     EksSpec,
     ImagesSpec,
     NetworkSpec,
@@ -42,19 +41,17 @@ from components.config.model import (
     RunnerSpec,
     RunnerToken,
     StackConfig,
-    TaskDefinitionSpec,
 )
 from components.config.observability import parse_observability
 from components.config.reader import Reader, namespace_problem, shown
 from components.config.registries import check_registries
-from components.config.schema_ecs import DEFAULT_JOB_IMAGE
+from components.config.switch import retiring_raw
 from components.config.tokens import parse_tokens
 from components.domain.eks_sizing import request_concurrency_for
 from components.domain.fleet_rules import (
     duplicate_problems,
     ecs_lane_problem,
     fargate_size_problem,
-    name_problem,
     task_definition_problem,
 )
 from components.domain.subnets import (
@@ -67,25 +64,13 @@ from components.domain.subnets import (
 )
 from components.naming import PROJECT
 
-ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-DEFAULT_TASK_DEFINITIONS = [{"name": "debian", "image": DEFAULT_JOB_IMAGE}]
-
-
-def _name(r: Reader, path: str, value: Any, example: str) -> str | None:
-    """A runner or catalogue name: it becomes part of namespaces, families and resources."""
-    problem = name_problem(path, value, example)
-    if problem is None:
-        return value
-    r.problem(problem)
-    return None
-
 
 def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | None:
     label = f"runners[{index}]"
     if not isinstance(raw, dict):
         r.problem(f"{label}: expected an object, got {shown(raw)}")
         return None
-    name = _name(r, label, raw.get("name"), "fargate")
+    name = read_name(r, label, raw.get("name"), "fargate")
     if name is not None:
         label = f"runners[{index}] ({name})"
     values = schema.RUNNER.read(r, label, {k: v for k, v in raw.items() if k != "name"}, mode)
@@ -99,61 +84,6 @@ def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | No
             request_concurrency_for(values["concurrency"]) if mode == "eks" else 1
         )
     return RunnerSpec(**values)
-
-
-def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpec | None:
-    label = f"ecs.taskDefinitions[{index}]"
-    if not isinstance(raw, dict):
-        r.problem(f"{label}: expected an object, got {shown(raw)}")
-        return None
-    name = _name(r, label, raw.get("name"), "debian") or f"task-{index}"
-    label = f"ecs.taskDefinitions[{index}] ({name})"
-    values = schema.TASK_DEFINITION.read(
-        r, label, {k: v for k, v in raw.items() if k != "name"}, "ecs"
-    )
-    values["name"] = name
-    if values["image"] is None and raw.get("image") is None:  # a bad one is reported
-        r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
-    values["image"] = values["image"] or ""
-    r.report(fargate_size_problem(label, values["cpu"], values["memory"]))
-    environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
-    for key in environment:
-        if not ENV_NAME_PATTERN.fullmatch(key):
-            r.problem(f"{label}.environment.{key}: not a valid variable name; use A-Z, 0-9 and _")
-        if key == "SSH_PUBLIC_KEY":
-            r.problem(
-                f"{label}.environment.SSH_PUBLIC_KEY: reserved; the Fargate driver injects it "
-                "for every job, remove it"
-            )
-    values["environment"] = tuple(sorted(environment.items()))
-    return TaskDefinitionSpec(**values)
-
-
-def _parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
-    values = schema.ECS_SECTION.read(r, "ecs", raw, mode)
-    raw_defs = values["task_definitions"]
-    if raw_defs is None:
-        raw_defs = DEFAULT_TASK_DEFINITIONS
-    if not isinstance(raw_defs, list) or not raw_defs:
-        r.problem(
-            f"ecs.taskDefinitions: expected a non-empty list of {{name, image, cpu, memory}}, "
-            f"got {shown(raw_defs)}; the first entry is every runner's default (delete the key "
-            "for the default catalogue)"
-        )
-        raw_defs = DEFAULT_TASK_DEFINITIONS
-    parsed = [_parse_task_definition(r, i, d) for i, d in enumerate(raw_defs)]
-    values["task_definitions"] = tuple(t for t in parsed if t is not None)
-    r.report(
-        *duplicate_problems("ecs.taskDefinitions", [t.name for t in values["task_definitions"]])
-    )
-    if mode == "ecs" and values["driver_sha256"] is None:
-        r.warn(
-            f"ecs.driverSha256 is not set: the Fargate driver {values['driver_version']} is "
-            "checked only against a checksum file published next to it, and none is known, so "
-            "managers install it UNVERIFIED and log its SHA-256 (docs/ecs-operations.md); pin "
-            "it: pulumi config set --path ecs.driverSha256 <64 hex digits>"
-        )
-    return EcsSpec(**values)
 
 
 OPEN_TO_ALL = "0.0.0.0/0"
@@ -308,7 +238,7 @@ def parse_config(
     runners = [x for x in parsed_runners if x is not None]
     r.report(*duplicate_problems("runners", [x.name for x in runners]))
 
-    ecs = _parse_ecs(r, top["ecs"], mode)
+    ecs = parse_ecs(r, top["ecs"], mode)
     catalogue = [t.name for t in ecs.task_definitions]
     resolved = []
     for i, runner in enumerate(runners):
@@ -376,7 +306,37 @@ def parse_config(
     check_leftovers(r, config)
     if r.problems:
         raise ConfigError(r.problems)
+    if top["switch_from"] is not None:
+        config = replace(
+            config,
+            retiring=_retiring(
+                raw,
+                top["switch_from"],
+                mode,
+                (tokens_are_secret, gitlab_token_is_secret),
+                region,
+                today,
+            ),
+        )
     return config, r.warnings
+
+
+def _retiring(
+    raw: Mapping[str, Any],
+    leaving: str,
+    mode: str,
+    secret: tuple[bool, bool],  # tokens_are_secret, gitlab_token_is_secret
+    region: str | None,
+    today: dt.date | None,
+) -> StackConfig:
+    """The config of the topology `switchFrom` names, read in its own mode."""
+    try:
+        retiring, _ = parse_config(retiring_raw(raw, leaving, mode), *secret, region, today)
+    except ConfigError as error:
+        raise ConfigError(
+            [f"switchFrom: the {leaving} topology being left: {p}" for p in error.problems]
+        ) from None
+    return retiring
 
 
 def read_raw_config(get: Callable[[str], str | None]) -> dict[str, Any]:

@@ -249,6 +249,15 @@ TOP = Section(
             choices=MODES,
         ),
         Key(
+            "switchFrom",
+            "choice",
+            None,
+            "The topology a switch of `mode` is leaving: kept, its managers scaled to zero, so "
+            "they take no new job and finish the running ones; delete the key once they have "
+            "(after the job timeout) and `pulumi up` removes it (README: Switching topology).",
+            choices=MODES,
+        ),
+        Key(
             "gitlabUrl",
             "string",
             "https://gitlab.com",

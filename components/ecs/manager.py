@@ -91,6 +91,9 @@ class ManagerArgs:
     # observability.enabled: the EMF log group and namespace of the runners' metrics.
     metrics_log_group: aws.cloudwatch.LogGroup | None = None
     metrics_namespace: str = ""
+    # switchFrom names this topology: every group is scaled to zero. Each manager leaves
+    # through its termination hook (its running jobs end first) and none comes back.
+    retired: bool = False
 
 
 @dataclass(frozen=True)
@@ -318,11 +321,12 @@ def _group(
         tags=dict(args.tags),
         opts=child(args.parent),
     )
+    live = 0 if args.retired else 1
     group = aws.autoscaling.Group(
         f"{args.name}-manager{suffix}-asg",
-        min_size=1,
-        max_size=2,  # room for the replacement during an instance refresh
-        desired_capacity=1,
+        min_size=live,
+        max_size=2 * live,  # room for the replacement during an instance refresh
+        desired_capacity=live,
         vpc_zone_identifiers=args.private_subnet_ids,
         launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
             id=template.id, version=template.latest_version.apply(str)

@@ -59,7 +59,7 @@ REAPER_ROLE = "task-reaper"
 PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 # The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
-PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py", "managers.py")
+PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py", "managers.py", "teardown.py")
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_HANDLER = "reaper.handler.handler"
 # The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
@@ -117,10 +117,28 @@ def retire_statement(cluster_arn: str, tag_key: str, tag_value: str) -> dict[str
     }
 
 
+def marker_statement(cluster_arn: str, parameter: str) -> dict[str, Any]:
+    """GetParameter on the topology marker only (`/prefix/topology`): the drain reads it to
+    tell `pulumi destroy` from a switch of `mode` (reaper/teardown.py). SSM parameter ARNs
+    drop the name's leading slash after `parameter` (SSM user guide, "Working with
+    parameter hierarchies"; Service Authorization Reference, parameter resource)."""
+    parts = cluster_arn.partition(":cluster/")[0].split(":")
+    if len(parts) != 5 or parts[:1] != ["arn"] or parts[2] != "ecs":
+        raise ValueError(f"not an ECS cluster ARN: {cluster_arn}")
+    _, partition, _, region, account = parts
+    return {
+        "Sid": "ReadTopologyMarker",
+        "Effect": "Allow",
+        "Action": "ssm:GetParameter",
+        "Resource": f"arn:{partition}:ssm:{region}:{account}:parameter/{parameter.lstrip('/')}",
+    }
+
+
 def reaper_policy(
     cluster_arns: Sequence[str],
     log_group_arn: str,
     manager_group_tag: tuple[str, str] | None = None,
+    topology_parameter: str | None = None,
 ) -> dict[str, Any]:
     """What the function may do: list, describe and stop tasks of OUR clusters, find the live
     managers, scale OUR manager groups (those tagged `manager_group_tag`) to zero (the
@@ -165,6 +183,7 @@ def reaper_policy(
                 if manager_group_tag is not None
                 else []
             ),
+            *([marker_statement(clusters[0], topology_parameter)] if topology_parameter else []),
             {
                 "Sid": "WriteOwnLogs",
                 "Effect": "Allow",
@@ -228,6 +247,9 @@ class TaskReaperArgs:
     manager_groups: Sequence[aws.autoscaling.Group] = ()
     # (key, value) every one of `manager_groups` carries: what the drain may scale to zero.
     manager_group_tag: tuple[str, str] | None = None
+    # The topology marker (naming.topology_marker_name): the drain's delete reads it to tell
+    # `pulumi destroy` (no marker: cancel every job) from a switch of `mode` (retire only).
+    topology_parameter: str | None = None
     schedule_expression: str = SCHEDULE_EXPRESSION
 
 
@@ -276,7 +298,9 @@ class TaskReaper(pulumi.ComponentResource):
             f"{name}-policy",
             role=role.id,
             policy=pulumi.Output.all(clusters, self.log_group.arn).apply(
-                lambda v: json.dumps(reaper_policy(v[0], v[1], args.manager_group_tag))
+                lambda v: json.dumps(
+                    reaper_policy(v[0], v[1], args.manager_group_tag, args.topology_parameter)
+                )
             ),
             opts=self._opts(),
         )
@@ -305,6 +329,11 @@ class TaskReaper(pulumi.ComponentResource):
                     "REAPER_MARGIN_SECONDS": str(args.margin_seconds),
                     "REAPER_GRACE_SECONDS": str(args.grace_seconds),
                     "REAPER_DRAIN_SAFETY_SECONDS": str(DRAIN_SAFETY_SECONDS),
+                    **(
+                        {"REAPER_TOPOLOGY_PARAMETER": args.topology_parameter}
+                        if args.topology_parameter
+                        else {}
+                    ),
                 }
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(

@@ -25,12 +25,13 @@ from components.ecs.reaper_resources import TaskReaper, TaskReaperArgs
 from components.ecs.security import SecurityGroupArgs, create_security_groups
 from components.ecs.task_definitions import CatalogueArgs, create_catalogue
 from components.gitlab.runners import RunnerTokens
-from components.naming import type_token
+from components.naming import topology_marker_name, type_token
 from components.observability.monitoring import MonitoringTargets
 from components.shared.args import check_args
 from components.shared.aws import AwsContext, child
 from components.shared.cache import CacheBucket
 from components.shared.images import ImageCacheInfo
+from components.shared.marker import metrics_log_group_aliases
 from components.shared.network import VpcRefs
 
 TYPE_TOKEN = type_token("ecs", "EcsFargateRunner")
@@ -51,6 +52,9 @@ class EcsFargateRunnerArgs:
     tags: Mapping[str, str]
     cache: CacheBucket | None = None
     image_cache: ImageCacheInfo | None = None  # lets the execution role fill the cache
+    # switchFrom: the topology being left; its managers are scaled to zero (they finish their
+    # running jobs through the termination hook and take no new one).
+    retired: bool = False
 
 
 class EcsFargateRunner(pulumi.ComponentResource):
@@ -80,7 +84,12 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.jobs_log_group = self._log_group("jobs")
         self.manager_log_group = self._log_group("manager")
         # The managers' CloudWatch agent writes the runners' metrics here (EMF).
-        self.metrics_log_group = self._log_group("metrics") if fleet.observability.enabled else None
+        # The same group as EKS mode's: a switch hands it over (shared/marker.py).
+        self.metrics_log_group = (
+            self._log_group("metrics", metrics_log_group_aliases("ecs"))
+            if fleet.observability.enabled
+            else None
+        )
         lanes = ["fargate"] + (["spot"] if any(r.lane == "spot" for r in fleet.runners) else [])
         self.clusters: dict[str, aws.ecs.Cluster] = {}
         capacity: list[pulumi.Resource] = []
@@ -140,6 +149,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 cache=args.cache,
                 metrics_log_group=self.metrics_log_group,
                 metrics_namespace=args.metrics_namespace,
+                retired=args.retired,
             )
         )
         self.managers = managers
@@ -153,6 +163,8 @@ class EcsFargateRunner(pulumi.ComponentResource):
             cluster_arns=[c.arn for c in self.clusters.values()],
             retired_by=[self.reaper.drain],
         )
+        # Deleted after the topology marker: the drain tells a destroy from a switch by it.
+        self.marker_readers: list[pulumi.Resource] = [self.reaper.drain]
         self.stack_outputs = self._outputs()
         self.register_outputs(self.stack_outputs)
 
@@ -162,13 +174,15 @@ class EcsFargateRunner(pulumi.ComponentResource):
     def _tagged(self, name: str) -> dict[str, str]:
         return {**self._tags, "Name": name}
 
-    def _log_group(self, role: str) -> aws.cloudwatch.LogGroup:
+    def _log_group(
+        self, role: str, aliases: list[pulumi.Input[str]] | None = None
+    ) -> aws.cloudwatch.LogGroup:
         return aws.cloudwatch.LogGroup(
             f"{self._name}-{role}-logs",
             name=f"/{self._prefix}/{role}",
             retention_in_days=self._config.log_retention_days,
             tags=self._tags,
-            opts=self._opts(),
+            opts=self._opts(aliases=aliases),
         )
 
     def _cluster(self, lane: str) -> tuple[aws.ecs.Cluster, aws.ecs.ClusterCapacityProviders]:
@@ -237,6 +251,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 drain_depends_on=[*capacity, self.task_security_group, *self._network.egress],
                 manager_groups=groups,
                 manager_group_tag=(MANAGER_GROUP_TAG, self._prefix),
+                topology_parameter=topology_marker_name(self._prefix),
             ),
             opts=self._opts(),
         )

@@ -30,6 +30,7 @@ from components.observability.scrape import (
     HEALTH_PORT,
     render_collector_config,
 )
+from components.shared.marker import metrics_log_group_aliases
 
 TYPE_TOKEN = type_token("eks", "MetricsCollector")
 COLLECTOR_NAME = "gitlab-runner-metrics-collector"
@@ -93,7 +94,8 @@ class MetricsCollector(pulumi.ComponentResource):
             name=metrics_log_group_name(args.prefix),
             retention_in_days=args.config.log_retention_days,
             tags=dict(args.tags),
-            opts=child,
+            # The same group as ECS mode's: a switch hands it over (shared/marker.py).
+            opts=pulumi.ResourceOptions(parent=self, aliases=metrics_log_group_aliases("eks")),
         )
         role = aws.iam.Role(
             f"{name}-role",

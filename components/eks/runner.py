@@ -140,6 +140,9 @@ class EksFargateRunnerArgs:
     # The AWS profile and role the Kubernetes provider's `aws eks get-token` must use (the
     # stack program passes aws:profile and the last aws:assumeRoles role); None: default chain.
     kubeconfig_credentials: tuple[str | None, str | None] = (None, None)
+    # switchFrom: the topology being left; every manager Deployment is scaled to zero (each
+    # pod's preStop drain finishes its jobs, its RBAC and cluster stay) and takes no new job.
+    retired: bool = False
 
 
 class EksFargateRunner(pulumi.ComponentResource):
@@ -233,6 +236,7 @@ class EksFargateRunner(pulumi.ComponentResource):
                     depends_on=needs,
                     token=args.tokens[runner.name],
                     cache=cache,
+                    retired=args.retired,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -270,6 +274,8 @@ class EksFargateRunner(pulumi.ComponentResource):
             self.rendered_files["metrics-collector/collector.yaml"] = (
                 self.metrics_collector.config_yaml
             )
+        # Nothing of EKS reads the topology marker on delete (components/topology.py).
+        self.marker_readers: list[pulumi.Resource] = []
         self.stack_outputs: dict[str, Any] = {
             "clusterName": args.cluster_name,
             "kubeconfig": cluster.kubeconfig,

@@ -303,6 +303,7 @@ class GitLabRunnerChartArgs:
     depends_on: Sequence[pulumi.Resource]
     token: pulumi.Output[str]  # secret glrt- token (components/gitlab/runners.py)
     cache: pulumi.Output[ManagerCache] | None = None
+    retired: bool = False  # switchFrom: no manager pod (the chart's `replicas`: 0)
 
 
 class GitLabRunnerChart(pulumi.ComponentResource):
@@ -391,6 +392,10 @@ class GitLabRunnerChart(pulumi.ComponentResource):
         release_values: dict[str, Any] = {
             key: self.values.apply(lambda v, k=key: v[k]) for key in shape
         }
+        if args.retired:
+            # A Deployment scaled down deletes its pods gracefully: preStop SIGQUIT, running
+            # jobs finish within terminationGracePeriodSeconds, with the release's RBAC intact.
+            release_values["replicas"] = 0
         release_values["podAnnotations"] = {
             **shape.get("podAnnotations", {}),
             TOKEN_ANNOTATION: pulumi.Output.secret(args.token).apply(

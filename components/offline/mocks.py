@@ -145,6 +145,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: the parent's whole qualified type, then this type
+        (pulumi/pulumi sdk/go/common/resource/urn.go NewURN, with the parent's
+        QualifiedType; the root stack adds nothing). The SDK's mock monitor keeps only the
+        parent's last type (pulumi/runtime/mocks.py make_urn), so an alias written for a
+        grandchild's real URN would look wrong here, and a wrong one would look right."""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":

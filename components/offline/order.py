@@ -206,6 +206,8 @@ def removal(before: Plan, after: Plan) -> list[list[RecordedResource]]:
     """The resources of `before` that `after` no longer has, in the waves the engine deletes
     them (after the update's creates and updates), first wave first."""
     kept = {r.urn for r in after.resources}
+    # An alias given as a URN moves that resource to its new URN: not a removal.
+    kept |= {a["urn"] for r in after.resources for a in r.aliases if a.get("urn")}
     return Order(before).waves(only=[r.urn for r in before.resources if r.urn not in kept])
 
 

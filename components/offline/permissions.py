@@ -41,6 +41,7 @@ MODULES = {
     "servicequotas": "servicequotas",
     "sns": "sns",
     "sqs": "sqs",
+    "ssm": "ssm",
 }
 # Resource types whose module does not name their service.
 TOKENS = {

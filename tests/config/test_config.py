@@ -22,7 +22,7 @@ from components.config import (
     schema,
 )
 from components.config import docs as config_docs
-from components.config.parse import DEFAULT_JOB_IMAGE
+from components.config.schema_ecs import DEFAULT_JOB_IMAGE
 from components.naming import PROJECT
 from tests.harness import ROOT, dev_config, sentinel
 

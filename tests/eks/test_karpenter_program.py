@@ -162,3 +162,24 @@ def test_ec2_node_class(plan: Plan) -> None:
     assert spec["securityGroupSelectorTerms"] == [{"id": "sg-0mockeksclustersg"}]
     assert spec["metadataOptions"]["httpTokens"] == "required"
     assert "eks-karpenter-release" in deps(plan, node_class)
+
+
+def test_interruption_queue_refuses_plain_http(plan: Plan) -> None:
+    """The queue policy denies every SQS action to everyone when the request is not over TLS:
+    `aws:SecureTransport` is "false" exactly for plain-HTTP requests (IAM User Guide, "AWS
+    global condition context keys", aws:SecureTransport), and an explicit Deny overrides the
+    Allow for EventBridge (IAM User Guide, "Policy evaluation logic"). Inverting the Effect
+    or the condition value leaves HTTP open (or blocks EventBridge's HTTPS delivery)."""
+    queue_arn = "arn:aws:sqs:eu-west-1:123456789012:gitlab-runners-dev-karpenter"
+    policy = json.loads(plan.one("aws:sqs/queuePolicy:QueuePolicy").inputs["policy"])
+    deny = [s for s in policy["Statement"] if s["Sid"] == "DenyHTTP"]
+    assert deny == [
+        {
+            "Sid": "DenyHTTP",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": queue_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]

@@ -295,3 +295,38 @@ def test_the_not_polling_window_is_derived_from_a_long_check_interval() -> None:
     assert by_name["runner-fargate-not-polling"]["evaluationPeriods"] == 11
     assert by_name["runner-fargate-not-polling"]["datapointsToAlarm"] == 11
     assert any(w.startswith("alerts.notPollingMinutes: 10 minutes") for w in plan.warnings)
+
+
+def _minutes_in(text: str) -> int:
+    (minutes,) = {int(m) for m in re.findall(r"(\d+) minutes", text)}
+    return minutes
+
+
+def test_job_start_failure_window_is_the_fifteen_minutes_its_text_says(mode_plan: Plan) -> None:
+    """Every metric of `job-start-failures` is summed over one 900 s period (one evaluation
+    period, one datapoint): the window the alarm text and docs/observability.md ("Jobs
+    failing to start") both call 15 minutes. CloudWatch evaluates `period` seconds per
+    datapoint (PutMetricAlarm API reference, MetricStat.Period)."""
+    failures = _by_name(mode_plan)["job-start-failures"]
+    periods = {q["metric"]["period"] for q in failures["metricQueries"] if q.get("metric")}
+    assert periods == {900}
+    assert failures["evaluationPeriods"] == 1 and failures["datapointsToAlarm"] == 1
+    assert _minutes_in(failures["alarmDescription"]) == 15
+    doc = (Path(__file__).parents[2] / "docs" / "observability.md").read_text()
+    section = doc.split("### Jobs failing to start", 1)[1].split("###", 1)[0]
+    assert "jobs in 15 minutes" in " ".join(section.split())
+
+
+def test_fargate_quota_alarms_on_three_of_five_minutes(mode_plan: Plan) -> None:
+    """ "M of N" alarm: DatapointsToAlarm 3 of EvaluationPeriods 5, one-minute datapoints
+    (CloudWatch User Guide, "Evaluating an alarm"), as docs/observability.md ("Fargate usage
+    against the quota") says: above the percentage "for three of five minutes"."""
+    quotas = [a for a in alarms(mode_plan) if a["name"].endswith("-quota")]
+    assert quotas
+    for quota in quotas:
+        assert quota["evaluationPeriods"] == 5, quota["name"]
+        assert quota["datapointsToAlarm"] == 3, quota["name"]
+        periods = {q["metric"]["period"] for q in quota["metricQueries"] if q.get("metric")}
+        assert periods == {60}, quota["name"]
+    doc = (Path(__file__).parents[2] / "docs" / "observability.md").read_text()
+    assert "for three of five minutes" in " ".join(doc.split())

@@ -46,7 +46,9 @@ Events:
   take no more jobs (managers.py), then stop EVERY task of the clusters and wait until all are
   STOPPED, bounded by the remaining Lambda time minus a safety margin; fail loudly if they do
   not stop in time (the destroy then stops with this message instead of a later
-  ClusterContainsTasksException). On create and update: nothing to do.
+  ClusterContainsTasksException). A delete during a switch to `mode: eks` (the topology
+  marker says so, teardown.py) only retires the managers: their jobs run to their end while
+  the groups' deletes wait for them. On create and update: nothing to do.
 * `{"action": "drain"}`: the same drain by hand (for example before a manual teardown); with
   `autoscaling_group_names` it retires those groups first, and they stay at zero until
   `pulumi up --refresh` (a plain `pulumi up` compares with its recorded state, which still
@@ -65,6 +67,7 @@ Environment (event keys `clusters` / `autoscaling_group_names` override the firs
 * `REAPER_POLL_SECONDS` (default 10): drain polling interval.
 * `REAPER_DRAIN_SAFETY_SECONDS` (default 60): drain stops waiting this long before the
   Lambda timeout. `REAPER_DRAIN_TIMEOUT_SECONDS` (default 840) bounds it without a context.
+* `REAPER_TOPOLOGY_PARAMETER`: the topology marker's SSM parameter name (teardown.py).
 * `REAPER_SETTLE_SECONDS` (default 15): after the managers are retiring, time for their
   drain service to stop gitlab-runner before the drain stops the tasks.
 
@@ -97,6 +100,7 @@ from .decisions import (
     decide,
 )
 from .managers import DEFAULT_RETIRE_WAIT_SECONDS, DEFAULT_SETTLE_SECONDS, retire_managers
+from .teardown import DESTROY, SWITCH, teardown_kind
 
 __all__ = ["KEEP", "STOP", "STOPPED", "Decision", "TaskInfo", "decide", "handler"]
 
@@ -134,6 +138,7 @@ class Settings:
     drain_safety_seconds: int
     drain_timeout_seconds: int
     settle_seconds: int
+    topology_parameter: str = ""
 
     @classmethod
     def load(cls, event: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
@@ -164,6 +169,7 @@ class Settings:
                 env, "REAPER_DRAIN_TIMEOUT_SECONDS", DEFAULT_DRAIN_TIMEOUT_SECONDS
             ),
             settle_seconds=_int(env, "REAPER_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS),
+            topology_parameter=env.get("REAPER_TOPOLOGY_PARAMETER", "").strip(),
         )
 
 
@@ -320,23 +326,25 @@ class DrainTimeout(RuntimeError):
     pass
 
 
+def _retire(settings: Settings, autoscaling: Any, deadline: float) -> dict[str, Any]:
+    return retire_managers(
+        autoscaling,
+        settings.autoscaling_groups,
+        log,
+        time.monotonic,
+        time.sleep,
+        settings.poll_seconds,
+        # Never more than half the time left: stopping the tasks needs the rest.
+        wait_seconds=min(DEFAULT_RETIRE_WAIT_SECONDS, max(0.0, deadline - time.monotonic()) / 2),
+        settle_seconds=settings.settle_seconds,
+    )
+
+
 def drain(settings: Settings, ecs: Any, deadline: float, autoscaling: Any = None) -> dict[str, Any]:
     """Retire the managers (when their groups are known), then stop every task of the
     clusters and wait until all are STOPPED (or the deadline)."""
     if settings.autoscaling_groups and autoscaling is not None:
-        retire_managers(
-            autoscaling,
-            settings.autoscaling_groups,
-            log,
-            time.monotonic,
-            time.sleep,
-            settings.poll_seconds,
-            # Never more than half the time left: stopping the tasks needs the rest.
-            wait_seconds=min(
-                DEFAULT_RETIRE_WAIT_SECONDS, max(0.0, deadline - time.monotonic()) / 2
-            ),
-            settle_seconds=settings.settle_seconds,
-        )
+        _retire(settings, autoscaling, deadline)
     requested: set[str] = set()
     finished: set[str] = set()  # seen STOPPED: ListTasks keeps returning them for a while
     while True:
@@ -409,6 +417,18 @@ def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
     else:
         action = event.get("action", "reap")
     settings = Settings.load(event, os.environ)
+    if isinstance(lifecycle, Mapping):
+        kind = teardown_kind(_client("ssm"), settings.topology_parameter)
+        log("teardown", kind=kind, marker=settings.topology_parameter)
+        if kind != DESTROY:
+            # A switch or an update: no task is stopped; a switch retires the managers and
+            # their groups' deletes wait for the running jobs.
+            retired = None
+            if kind == SWITCH and settings.autoscaling_groups:
+                retired = _retire(
+                    settings, _client("autoscaling"), _drain_deadline(settings, context)
+                )
+            return {"action": "drain", "teardown": kind, "stopped": [], "retired": retired}
     ecs = _client("ecs")
     if action == "drain":
         return drain(settings, ecs, _drain_deadline(settings, context), _client("autoscaling"))

@@ -1,0 +1,80 @@
+"""The `ecs` section of the stack config: the managers' settings and the task definition
+catalogue (split from parse.py, which reads the rest)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from components.config import schema
+from components.config.model import EcsSpec, TaskDefinitionSpec
+from components.config.reader import Reader, shown
+from components.config.schema_ecs import DEFAULT_JOB_IMAGE
+from components.domain.fleet_rules import duplicate_problems, fargate_size_problem, name_problem
+
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DEFAULT_TASK_DEFINITIONS = [{"name": "debian", "image": DEFAULT_JOB_IMAGE}]
+
+
+def read_name(r: Reader, path: str, value: Any, example: str) -> str | None:
+    """A runner or catalogue name: it becomes part of namespaces, families and resources."""
+    problem = name_problem(path, value, example)
+    if problem is None:
+        return value
+    r.problem(problem)
+    return None
+
+
+def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpec | None:
+    label = f"ecs.taskDefinitions[{index}]"
+    if not isinstance(raw, dict):
+        r.problem(f"{label}: expected an object, got {shown(raw)}")
+        return None
+    name = read_name(r, label, raw.get("name"), "debian") or f"task-{index}"
+    label = f"ecs.taskDefinitions[{index}] ({name})"
+    values = schema.TASK_DEFINITION.read(
+        r, label, {k: v for k, v in raw.items() if k != "name"}, "ecs"
+    )
+    values["name"] = name
+    if values["image"] is None and raw.get("image") is None:  # a bad one is reported
+        r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
+    values["image"] = values["image"] or ""
+    r.report(fargate_size_problem(label, values["cpu"], values["memory"]))
+    environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
+    for key in environment:
+        if not ENV_NAME_PATTERN.fullmatch(key):
+            r.problem(f"{label}.environment.{key}: not a valid variable name; use A-Z, 0-9 and _")
+        if key == "SSH_PUBLIC_KEY":
+            r.problem(
+                f"{label}.environment.SSH_PUBLIC_KEY: reserved; the Fargate driver injects it "
+                "for every job, remove it"
+            )
+    values["environment"] = tuple(sorted(environment.items()))
+    return TaskDefinitionSpec(**values)
+
+
+def parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:
+    values = schema.ECS_SECTION.read(r, "ecs", raw, mode)
+    raw_defs = values["task_definitions"]
+    if raw_defs is None:
+        raw_defs = DEFAULT_TASK_DEFINITIONS
+    if not isinstance(raw_defs, list) or not raw_defs:
+        r.problem(
+            f"ecs.taskDefinitions: expected a non-empty list of {{name, image, cpu, memory}}, "
+            f"got {shown(raw_defs)}; the first entry is every runner's default (delete the key "
+            "for the default catalogue)"
+        )
+        raw_defs = DEFAULT_TASK_DEFINITIONS
+    parsed = [_parse_task_definition(r, i, d) for i, d in enumerate(raw_defs)]
+    values["task_definitions"] = tuple(t for t in parsed if t is not None)
+    r.report(
+        *duplicate_problems("ecs.taskDefinitions", [t.name for t in values["task_definitions"]])
+    )
+    if mode == "ecs" and values["driver_sha256"] is None:
+        r.warn(
+            f"ecs.driverSha256 is not set: the Fargate driver {values['driver_version']} is "
+            "checked only against a checksum file published next to it, and none is known, so "
+            "managers install it UNVERIFIED and log its SHA-256 (docs/ecs-operations.md); pin "
+            "it: pulumi config set --path ecs.driverSha256 <64 hex digits>"
+        )
+    return EcsSpec(**values)
