@@ -21,10 +21,16 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
-from components.domain.fleet_rules import eks_fleet_problems
-from components.domain.specs import EksFleetSpec, RunnerSpec
+from components.domain.fleet_rules import eks_fleet_problems, existing_cluster_problems
+from components.domain.specs import KARPENTER_INSTALL, EksFleetSpec, ExistingCluster, RunnerSpec
 from components.eks.cache_role import manager_cache
-from components.eks.cluster import FARGATE_PROFILES, EksCluster, EksClusterArgs
+from components.eks.cluster import (
+    FARGATE_PROFILES,
+    EksCluster,
+    EksClusterArgs,
+    FargateProfileSpec,
+)
+from components.eks.existing_cluster import ExistingClusterArgs, JoinedCluster
 from components.eks.karpenter import Karpenter, KarpenterArgs, create_node_role
 from components.eks.karpenter_objects import (
     NODE_CLASS,
@@ -140,6 +146,15 @@ class EksFargateRunnerArgs:
     # The AWS profile and role the Kubernetes provider's `aws eks get-token` must use (the
     # stack program passes aws:profile and the last aws:assumeRoles role); None: default chain.
     kubeconfig_credentials: tuple[str | None, str | None] = (None, None)
+    # A cluster you already run: the fleet creates none and adds only its own pieces to it
+    # (components/eks/existing_cluster.py); `cluster_name` must then be its name.
+    existing_cluster: ExistingCluster | None = None
+
+
+def joined_profiles(install_karpenter: bool) -> tuple[FargateProfileSpec, ...]:
+    """The Fargate profiles the fleet adds to a cluster it joins: the runners', and
+    Karpenter's when it installs Karpenter there."""
+    return tuple(p for p in FARGATE_PROFILES if install_karpenter or p.name != "karpenter")
 
 
 class EksFargateRunner(pulumi.ComponentResource):
@@ -149,26 +164,25 @@ class EksFargateRunner(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EksFargateRunnerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        check_args(f"EksFargateRunner {name!r}", eks_fleet_problems(args.fleet))
+        check_args(
+            f"EksFargateRunner {name!r}",
+            [
+                *eks_fleet_problems(args.fleet),
+                *existing_cluster_problems(args.existing_cluster, args.cluster_name, args.fleet),
+            ],
+        )
         super().__init__(TYPE_TOKEN, name, None, opts)
         config = args.fleet
         tags = dict(args.tags)
         ctx = AwsContext.lookup(self)
-        node_roles = self._node_roles(name, config, ctx, tags)
-        cluster = EksCluster(
-            f"{name}-cluster",
-            EksClusterArgs(
-                config=config,
-                network=args.network,
-                cluster_name=args.cluster_name,
-                node_role_arns={n: role.arn for n, role in node_roles.items()},
-                aws=ctx,
-                fargate_profiles=FARGATE_PROFILES,
-                tags=tags,
-                kubeconfig_credentials=args.kubeconfig_credentials,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        existing = args.existing_cluster
+        pools = node_pool_specs(config)
+        # On a cluster it joins, the fleet adds Karpenter's pieces only for EC2 lanes.
+        node_roles = self._node_roles(name, config, ctx, tags) if existing is None or pools else {}
+        install_karpenter = existing is None or (
+            bool(pools) and existing.karpenter == KARPENTER_INSTALL
         )
+        cluster = self._cluster(name, args, node_roles, ctx, tags, install_karpenter)
         if args.image_cache is not None:
             cache_policy = json.dumps(pull_through_policy(args.image_cache.repository_arn_pattern))
             pulling_roles = {
@@ -185,26 +199,33 @@ class EksFargateRunner(pulumi.ComponentResource):
                     policy=cache_policy,
                     opts=child(self),
                 )
-        karpenter = Karpenter(
-            f"{name}-karpenter",
-            KarpenterArgs(
-                config=config,
-                cluster_name=args.cluster_name,
-                provider=cluster.provider,
-                node_roles=node_roles,
-                oidc_provider_arn=cluster.cluster.oidc_provider_arn,
-                oidc_issuer=cluster.cluster.oidc_issuer,
-                partition=ctx.partition,
-                region=ctx.region,
-                account_id=ctx.account_id,
-                subnet_ids=args.network.private_subnet_ids,
-                security_group_id=cluster.cluster.cluster_security_group_id,
-                depends_on=(cluster.fargate_profiles["karpenter"], cluster.logging_config),
-                nodes_need=(cluster.vpc_cni, *self._spot_role(name, config, tags)),
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        karpenter: Karpenter | None = None
+        if node_roles:
+            karpenter = Karpenter(
+                f"{name}-karpenter",
+                KarpenterArgs(
+                    config=config,
+                    cluster_name=args.cluster_name,
+                    provider=cluster.provider,
+                    node_roles=node_roles,
+                    oidc_provider_arn=cluster.oidc_provider_arn,
+                    oidc_issuer=cluster.oidc_issuer,
+                    partition=ctx.partition,
+                    region=ctx.region,
+                    account_id=ctx.account_id,
+                    subnet_ids=args.network.private_subnet_ids,
+                    security_group_id=cluster.security_group_id,
+                    depends_on=(
+                        (cluster.fargate_profiles["karpenter"], *cluster.pods_need)
+                        if install_karpenter
+                        else ()
+                    ),
+                    nodes_need=(*cluster.nodes_need, *self._spot_role(name, config, tags)),
+                    tags=tags,
+                    install=install_karpenter,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         charts: dict[str, GitLabRunnerChart] = {}
         for runner in config.runners:
             placement = placement_for(runner, config.eks)
@@ -212,17 +233,18 @@ class EksFargateRunner(pulumi.ComponentResource):
             # namespace is deleted before any of it (runner_chart.py).
             needs: list[pulumi.Resource] = [
                 cluster.fargate_profiles[RUNNERS_PROFILE],
-                cluster.logging_config,
+                *cluster.pods_need,
             ]
             cache: pulumi.Output[ManagerCache] | None = None
             if args.cache is not None:
-                oidc = (cluster.cluster.oidc_provider_arn, cluster.cluster.oidc_issuer)
+                oidc = (cluster.oidc_provider_arn, cluster.oidc_issuer)
                 cache, cache_policy = manager_cache(
                     f"{name}-runner-{runner.name}-cache", runner, args.cache, oidc, tags, self
                 )
                 needs.append(cache_policy)
             if placement.pools:
-                needs.append(karpenter.release)
+                assert karpenter is not None  # node_pool_specs covers every runner's pools
+                needs.extend(karpenter.ready)
                 needs.extend(karpenter.node_pools[pool] for pool in placement.pools)
             charts[runner.name] = GitLabRunnerChart(
                 f"{name}-runner-{runner.name}",
@@ -248,9 +270,9 @@ class EksFargateRunner(pulumi.ComponentResource):
                     namespace=args.metrics_namespace,
                     region=ctx.region,
                     provider=cluster.provider,
-                    oidc_provider_arn=cluster.cluster.oidc_provider_arn,
-                    oidc_issuer=cluster.cluster.oidc_issuer,
-                    depends_on=[cluster.logging_config, *(c.namespace for c in charts.values())],
+                    oidc_provider_arn=cluster.oidc_provider_arn,
+                    oidc_issuer=cluster.oidc_issuer,
+                    depends_on=[*cluster.pods_need, *(c.namespace for c in charts.values())],
                     tags=tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
@@ -274,11 +296,61 @@ class EksFargateRunner(pulumi.ComponentResource):
             "clusterName": args.cluster_name,
             "kubeconfig": cluster.kubeconfig,
             "runners": [runner_summary(r, config.eks) for r in config.runners],
-            "fargateLogGroup": cluster.fargate_log_group.name,
-            "karpenterInterruptionQueue": karpenter.queue.name,
-            "gitlabCiExample": gitlab_ci_example(config),
         }
+        if isinstance(cluster, EksCluster):
+            self.stack_outputs["fargateLogGroup"] = cluster.fargate_log_group.name
+        else:
+            # For the cluster's owner: the role to grant its Fargate log group to, and the
+            # node roles its own Karpenter must be allowed to pass (docs/bring-your-own.md).
+            self.stack_outputs["podExecutionRoleArn"] = cluster.pod_execution_role.arn
+            if node_roles and not install_karpenter:
+                self.stack_outputs["karpenterNodeRoleArns"] = {
+                    n: role.arn for n, role in node_roles.items()
+                }
+        if karpenter is not None and karpenter.queue is not None:
+            self.stack_outputs["karpenterInterruptionQueue"] = karpenter.queue.name
+        self.stack_outputs["gitlabCiExample"] = gitlab_ci_example(config)
         self.register_outputs(self.stack_outputs)
+
+    def _cluster(
+        self,
+        name: str,
+        args: EksFargateRunnerArgs,
+        node_roles: Mapping[str, aws.iam.Role],
+        ctx: AwsContext,
+        tags: dict[str, str],
+        install_karpenter: bool,
+    ) -> EksCluster | JoinedCluster:
+        """A cluster of its own, or the fleet's part of the one it joins."""
+        role_arns = {n: role.arn for n, role in node_roles.items()}
+        if args.existing_cluster is None:
+            return EksCluster(
+                f"{name}-cluster",
+                EksClusterArgs(
+                    config=args.fleet,
+                    network=args.network,
+                    cluster_name=args.cluster_name,
+                    node_role_arns=role_arns,
+                    aws=ctx,
+                    fargate_profiles=FARGATE_PROFILES,
+                    tags=tags,
+                    kubeconfig_credentials=args.kubeconfig_credentials,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return JoinedCluster(
+            f"{name}-cluster",
+            ExistingClusterArgs(
+                cluster=args.existing_cluster,
+                network=args.network,
+                node_role_arns=role_arns,
+                aws=ctx,
+                fargate_profiles=joined_profiles(install_karpenter),
+                tags=tags,
+                kubeconfig_credentials=args.kubeconfig_credentials,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _node_roles(
         self, name: str, config: EksFleetSpec, ctx: AwsContext, tags: dict[str, str]
