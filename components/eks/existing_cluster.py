@@ -71,19 +71,24 @@ class JoinedCluster(pulumi.ComponentResource):
             url=issuer, opts=invoke
         ).arn
         self.security_group_id: pulumi.Output[str] = found.vpc_config.cluster_security_group_id
-        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
-            pulumi.Output.all(
-                found.endpoint,
-                found.certificate_authorities.apply(lambda cas: cas[0].data),
-                args.aws.region,
-            ).apply(
-                lambda v: json.dumps(
-                    exec_kubeconfig(cluster_name, v[0], v[1], v[2], args.kubeconfig_credentials)
-                )
-            )
+        api = pulumi.Output.all(
+            found.endpoint,
+            found.certificate_authorities.apply(lambda cas: cas[0].data),
+            args.aws.region,
         )
+
+        def kubeconfig(credentials: tuple[str | None, str | None]) -> pulumi.Output[str]:
+            return pulumi.Output.secret(
+                api.apply(lambda v: json.dumps(exec_kubeconfig(cluster_name, *v, credentials)))
+            )
+
+        # What the stack exports for people carries no profile, as for a cluster of its own;
+        # the provider's runs `aws eks get-token` as the AWS provider does.
+        self.kubeconfig = kubeconfig((None, None))
         self.provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-k8s",
+            kubeconfig=kubeconfig(args.kubeconfig_credentials),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.pod_execution_role, attachment = self._pod_execution_role(name, args, tags)
         access = [

@@ -123,6 +123,10 @@ def test_the_kubeconfig_uses_the_profile_and_role_the_stack_deploys_with() -> No
     (provider,) = plan.all("pulumi:providers:kubernetes")
     args = json.loads(provider.inputs["kubeconfig"])["users"][0]["user"]["exec"]["args"]
     assert args[-4:] == ["--role", role, "--profile", "ci"]
+    # The exported kubeconfig is for people, as for a cluster of the stack's own: no profile.
+    exported = json.loads(plan.outputs["kubeconfig"])["users"][0]["user"]["exec"]["args"]
+    assert "--profile" not in exported and "--role" not in exported
+    assert plan.redacted_outputs["kubeconfig"] == "[secret]"
 
 
 def test_irsa_roles_trust_the_clusters_oidc_provider(installs: Plan) -> None:
