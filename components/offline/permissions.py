@@ -31,15 +31,13 @@ EXISTING_VPC = (
     *(f"network.privateSubnetIds[{i}]={s}" for i, s in enumerate(MOCK_CLUSTER_SUBNETS)),
 )
 EXISTING_CLUSTER_LABEL = "eks mode on an existing cluster"
-# Column label -> the example stack's settings: each mode, and eks on a cluster you bring.
+# Column label -> the example stack's settings: each mode, and eks on a cluster you bring,
+# which needs an existing VPC: its plan reads what one in ecs mode reads too (the VPC, the
+# subnets' free IPs).
 PLANS: dict[str, tuple[str, ...]] = {
     "ecs mode": ("mode=ecs",),
     "eks mode": ("mode=eks",),
     EXISTING_CLUSTER_LABEL: ("mode=eks", *EXISTING_VPC, "eks.existingCluster=platform"),
-}
-# Plans whose reads count but which add no column: an existing VPC in ecs mode.
-READ_ONLY_PLANS: dict[str, tuple[str, ...]] = {
-    "ecs mode in an existing VPC": ("mode=ecs", *EXISTING_VPC)
 }
 BEGIN = "<!-- BEGIN GENERATED PERMISSIONS (python -m components.offline.permissions) -->"
 END = "<!-- END GENERATED PERMISSIONS -->"
@@ -149,9 +147,9 @@ def _label(token: str) -> str:
     return LABELS.get(token, token.rsplit(":", 1)[-1])
 
 
-def render(plans: dict[str, Plan], read_only: Iterable[Plan] = ()) -> str:
+def render(plans: dict[str, Plan]) -> str:
     """The README block: per service, the types each plan creates (a column per plan), then
-    what they and `read_only` read."""
+    what they read."""
     creates: dict[str, dict[str, set[str]]] = {}
     reads: set[str] = set()
     elsewhere: dict[str, set[str]] = {}
@@ -164,7 +162,6 @@ def render(plans: dict[str, Plan], read_only: Iterable[Plan] = ()) -> str:
                 elsewhere.setdefault(package, set()).add(mode)
                 continue
             creates.setdefault(service_of(token), {}).setdefault(mode, set()).add(_label(token))
-    for plan in [*plans.values(), *read_only]:
         reads.update(action for token in plan.invokes for action in actions_of(token))
     columns = ["Service (IAM prefix)", *(f"Creates in {m}" for m in plans)]
     header = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
@@ -193,10 +190,7 @@ def replace_block(text: str, generated: str) -> str:
 
 
 def expected_readme() -> str:
-    generated = render(
-        {label: example_plan(settings) for label, settings in PLANS.items()},
-        [example_plan(settings) for settings in READ_ONLY_PLANS.values()],
-    )
+    generated = render({label: example_plan(settings) for label, settings in PLANS.items()})
     return replace_block(README.read_text(), generated)
 
 
