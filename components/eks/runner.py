@@ -40,7 +40,11 @@ from components.eks.karpenter_objects import (
 )
 from components.eks.metrics_collector import MetricsCollector, MetricsCollectorArgs
 from components.eks.placement import FARGATE, RUNNERS_PROFILE, placement_for
-from components.eks.policies import NODE_MANAGED_POLICIES, PRIVILEGED_NODE_MANAGED_POLICIES
+from components.eks.policies import (
+    NODE_MANAGED_POLICIES,
+    PRIVILEGED_NODE_MANAGED_POLICIES,
+    VPC_CNI_POLICY,
+)
 from components.eks.runner_chart import (
     GitLabRunnerChart,
     GitLabRunnerChartArgs,
@@ -178,7 +182,7 @@ class EksFargateRunner(pulumi.ComponentResource):
         existing = args.existing_cluster
         pools = node_pool_specs(config)
         # On a cluster it joins, the fleet adds Karpenter's pieces only for EC2 lanes.
-        node_roles = self._node_roles(name, config, ctx, tags) if existing is None or pools else {}
+        node_roles = self._node_roles(name, config, ctx, tags, joining=existing is not None)
         install_karpenter = existing is None or (
             bool(pools) and existing.karpenter == KARPENTER_INSTALL
         )
@@ -353,33 +357,40 @@ class EksFargateRunner(pulumi.ComponentResource):
         )
 
     def _node_roles(
-        self, name: str, config: EksFleetSpec, ctx: AwsContext, tags: dict[str, str]
+        self, name: str, config: EksFleetSpec, ctx: AwsContext, tags: dict[str, str], joining: bool
     ) -> dict[str, Any]:
-        """One node role per EC2NodeClass the configured pools use. The default role exists
-        even without pools: it is what the cluster grants node access to from day one."""
-        classes = set(node_classes_for(node_pool_specs(config))) | {NODE_CLASS}
-        roles = {
-            NODE_CLASS: create_node_role(
+        """One node role per EC2NodeClass the configured pools use. On a cluster of its own the
+        default role exists even without pools: it is what the cluster grants node access to
+        from day one. On a cluster it joins, the owner's VPC CNI may run with the nodes'
+        credentials (no IRSA role of this stack's), so the roles carry the CNI policy too."""
+        used = set(node_classes_for(node_pool_specs(config)))
+        classes = used if joining else used | {NODE_CLASS}
+        cni = (VPC_CNI_POLICY,) if joining else ()
+        described = {
+            NODE_CLASS: (
                 f"{name}-karpenter-node",
                 "Nodes launched by Karpenter for the spot lane and system pool",
                 NODE_MANAGED_POLICIES,
-                ctx.dns_suffix,
-                ctx.partition,
-                tags,
-                parent=self,
-            )
-        }
-        if PRIVILEGED_NODE_CLASS in classes:
-            roles[PRIVILEGED_NODE_CLASS] = create_node_role(
+            ),
+            PRIVILEGED_NODE_CLASS: (
                 f"{name}-karpenter-privileged-node",
                 "Nodes launched by Karpenter for privileged (Docker-in-Docker) jobs",
                 PRIVILEGED_NODE_MANAGED_POLICIES,
+            ),
+        }
+        return {
+            node_class: create_node_role(
+                role_name,
+                description,
+                (*policies, *cni),
                 ctx.dns_suffix,
                 ctx.partition,
                 tags,
                 parent=self,
             )
-        return roles
+            for node_class, (role_name, description, policies) in described.items()
+            if node_class in classes
+        }
 
     def _spot_role(
         self, name: str, config: EksFleetSpec, tags: dict[str, str]

@@ -168,6 +168,17 @@ def test_on_a_cluster_with_karpenter_only_pools_classes_roles_and_entries(
         assert {"eks-cluster-karpenter-nodes", "eks-cluster-karpenter-privileged"} <= deps(
             plan, pool
         )
+    # The owner's VPC CNI may run with the nodes' credentials (EKS's default without an IRSA
+    # role for aws-node), so on a cluster the fleet joins the node roles carry its policy.
+    attached = {
+        r.name
+        for r in plan.all("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r.inputs["policyArn"].endswith(":policy/AmazonEKS_CNI_Policy")
+    }
+    assert attached == {
+        "eks-karpenter-node-AmazonEKS_CNI_Policy",
+        "eks-karpenter-privileged-node-AmazonEKS_CNI_Policy",
+    }
     roles = plan.outputs["karpenterNodeRoleArns"]
     assert set(roles) == {"default", "privileged"}
     assert {e.inputs["principalArn"] for e in plan.all(ACCESS_ENTRY)} == set(roles.values())
