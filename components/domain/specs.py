@@ -239,6 +239,10 @@ class EksFleetSpec:
     log_retention_days: int = 30
     observability: ObservabilitySpec = ObservabilitySpec()
     helper_image: str | None = None  # job pods' helper; None: gitlab-runner's default
+    # Before the names of the cluster-scoped Karpenter objects (NodePools, EC2NodeClasses):
+    # "" on a cluster of the fleet's own; on one it joins, the fleet sets its name prefix, so
+    # they cannot collide with the cluster's own (its Karpenter's `default` EC2NodeClass).
+    pool_prefix: str = ""
 
     @property
     def total_concurrency(self) -> int:

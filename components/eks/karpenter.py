@@ -146,13 +146,19 @@ class Karpenter(pulumi.ComponentResource):
             depends_on=[*controller, *args.nodes_need],
         )
         specs = node_pool_specs(args.config)
+        prefix = args.config.pool_prefix
         self.node_classes: dict[str, k8s.apiextensions.CustomResource] = {}
         for class_name in node_classes_for(specs):
             doc = pulumi.Output.all(
                 args.node_roles[class_name].name, args.subnet_ids, args.security_group_id
             ).apply(
                 lambda v, class_name=class_name: ec2_node_class(
-                    class_name, v[0], v[1], v[2], args.config.eks.node_ami_alias, args.tags
+                    f"{prefix}{class_name}",
+                    v[0],
+                    v[1],
+                    v[2],
+                    args.config.eks.node_ami_alias,
+                    args.tags,
                 )
             )
             suffix = "" if class_name == "default" else f"-{class_name}"
@@ -160,13 +166,13 @@ class Karpenter(pulumi.ComponentResource):
                 f"{name}-node-class{suffix}",
                 api_version="karpenter.k8s.aws/v1",
                 kind="EC2NodeClass",
-                metadata={"name": class_name},
+                metadata={"name": f"{prefix}{class_name}"},
                 spec=doc.apply(lambda d: d["spec"]),
                 opts=after_controller,
             )
         self.node_pools: dict[str, k8s.apiextensions.CustomResource] = {}
         for spec in specs:
-            doc = node_pool(spec, args.config.eks)
+            doc = node_pool(spec, args.config.eks, prefix)
             self.node_pools[spec.name] = k8s.apiextensions.CustomResource(
                 f"{name}-pool-{spec.name}",
                 api_version=doc["apiVersion"],

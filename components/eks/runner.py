@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -54,7 +54,7 @@ from components.eks.runner_chart import (
 )
 from components.eks.spot_role import spot_service_linked_role
 from components.gitlab.runners import RunnerTokens
-from components.naming import type_token
+from components.naming import slug, type_token
 from components.observability.monitoring import MonitoringTargets
 from components.shared.args import check_args
 from components.shared.aws import AwsContext, child
@@ -176,10 +176,13 @@ class EksFargateRunner(pulumi.ComponentResource):
             ],
         )
         super().__init__(TYPE_TOKEN, name, None, opts)
+        existing = args.existing_cluster
         config = args.fleet
+        if existing is not None:
+            # NodePool names are label values: 63 characters at most, the pool's name included.
+            config = replace(config, pool_prefix=f"{slug(args.name_prefix)[:40].strip('-')}-")
         tags = dict(args.tags)
         ctx = AwsContext.lookup(self)
-        existing = args.existing_cluster
         pools = node_pool_specs(config)
         # On a cluster it joins, the fleet adds Karpenter's pieces only for EC2 lanes.
         node_roles = self._node_roles(name, config, ctx, tags, joining=existing is not None)

@@ -98,6 +98,7 @@ def runners_config_toml(
     eks: EksSpec,
     cache: CacheSettings | None = None,
     helper_image: str | None = None,
+    pool_prefix: str = "",
 ) -> str:
     """The `runners.config` chart value: one [[runners]] entry for the Kubernetes executor,
     with the stack's S3 cache when `cache` is given.
@@ -119,8 +120,9 @@ def runners_config_toml(
         kubernetes["pod_labels"] = fargate_pod_labels()
     else:
         kubernetes["pod_annotations"] = {DO_NOT_DISRUPT: "true"}
-        kubernetes["node_selector"] = job_node_selector(placement)
-        kubernetes["node_tolerations"] = {f"{POOL_TAINT_KEY}={placement.jobs}": "NoSchedule"}
+        kubernetes["node_selector"] = job_node_selector(placement, pool_prefix)
+        pool = f"{pool_prefix}{placement.jobs}"
+        kubernetes["node_tolerations"] = {f"{POOL_TAINT_KEY}={pool}": "NoSchedule"}
     if runner.lane == "privileged":
         # Docker-in-Docker needs privileged containers: only this lane, only on EC2 nodes.
         kubernetes["privileged"] = True
@@ -140,12 +142,12 @@ def runners_config_toml(
     return tomli_w.dumps({"runners": [entry]})
 
 
-def _manager_placement_values(placement: Placement) -> dict[str, Any]:
+def _manager_placement_values(placement: Placement, pool_prefix: str) -> dict[str, Any]:
     if placement.manager == FARGATE:
         return {"podLabels": fargate_pod_labels()}
     return {
-        "nodeSelector": pool_selector(placement.manager),
-        "tolerations": [pool_toleration(placement.manager)],
+        "nodeSelector": pool_selector(placement.manager, pool_prefix),
+        "tolerations": [pool_toleration(placement.manager, pool_prefix)],
         # Karpenter must not consolidate or drift a node away under a manager and its jobs.
         "podAnnotations": {DO_NOT_DISRUPT: "true"},
     }
@@ -227,7 +229,7 @@ def runner_chart_values(
         # open only while the metrics collector scrapes it (observability.enabled).
         "metrics": {"enabled": config.observability.enabled},
         "resources": manager_size(runner.concurrency).resources(),
-        **_manager_placement_values(placement),
+        **_manager_placement_values(placement, config.pool_prefix),
         "runners": {
             "name": runner.name,
             "secret": TOKEN_SECRET,
@@ -236,6 +238,7 @@ def runner_chart_values(
                 config.eks,
                 cache.settings if cache else None,
                 config.helper_image,
+                config.pool_prefix,
             ),
         },
     }

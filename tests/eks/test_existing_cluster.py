@@ -10,6 +10,7 @@ entries). A cluster the fleet cannot join is refused at preview, before any reso
 from __future__ import annotations
 
 import json
+import tomllib
 from typing import Any
 
 import pytest
@@ -18,12 +19,13 @@ from components.config import ConfigError
 from components.offline import mocks
 from components.offline.mock_answers import MOCK_CLUSTER_SUBNETS, MOCK_CLUSTER_VPC, existing_cluster
 from components.offline.mocks import Plan, evaluate
-from tests.eks.support import FULL_RUNNERS, NODE_CLASS, NODE_POOL, PROFILE, RELEASE, deps
+from tests.eks.support import FULL_RUNNERS, NODE_CLASS, NODE_POOL, PROFILE, RELEASE, deps, release
 from tests.eks.support import eks_config as base_config
 from tests.harness import run_program
 from tests.test_preflight import ProviderError
 
 CLUSTER = "platform"
+PREFIX = "gitlab-runners-dev-"  # the stack program's name prefix (components/naming.py)
 GET_CLUSTER = "aws:eks/getCluster:getCluster"
 GET_OIDC = "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"
 NETWORK = {"vpcId": MOCK_CLUSTER_VPC, "privateSubnetIds": list(MOCK_CLUSTER_SUBNETS)}
@@ -157,12 +159,23 @@ def test_on_a_cluster_with_karpenter_only_pools_classes_roles_and_entries(
     assert not plan.all("aws:sqs/queue:Queue")
     assert not [r for r in plan.resources if "karpenter-controller" in r.name]
     assert {p.inputs["fargateProfileName"] for p in plan.all(PROFILE)} == {"gitlab-runners"}
-    assert {p.inputs["metadata"]["name"] for p in plan.all(NODE_POOL)} == {"spot", "privileged"}
+    # Cluster-scoped names carry the fleet's prefix: the cluster's Karpenter has its own
+    # (its `default` EC2NodeClass above all), and Kubernetes refuses a second of one name.
+    pools = {p.inputs["metadata"]["name"]: p for p in plan.all(NODE_POOL)}
+    assert set(pools) == {f"{PREFIX}spot", f"{PREFIX}privileged"}
     classes = {c.inputs["metadata"]["name"]: c for c in plan.all(NODE_CLASS)}
-    assert set(classes) == {"default", "privileged"}
-    assert classes["default"].inputs["spec"]["securityGroupSelectorTerms"] == [
+    assert set(classes) == {f"{PREFIX}default", f"{PREFIX}privileged"}
+    template = pools[f"{PREFIX}spot"].inputs["spec"]["template"]
+    assert template["spec"]["nodeClassRef"]["name"] == f"{PREFIX}default"
+    assert template["spec"]["taints"][0]["value"] == f"{PREFIX}spot"
+    assert classes[f"{PREFIX}default"].inputs["spec"]["securityGroupSelectorTerms"] == [
         {"id": "sg-0existingcluster0"}
     ]
+    # The runners' pods select and tolerate the prefixed pools.
+    values = release(plan, "spot").inputs["values"]
+    jobs = tomllib.loads(values["runners"]["config"])["runners"][0]["kubernetes"]
+    assert jobs["node_selector"]["karpenter.sh/nodepool"] == f"{PREFIX}spot"
+    assert jobs["node_tolerations"] == {f"gitlab-fargate-runners/pool={PREFIX}spot": "NoSchedule"}
     # A node joins through its role's access entry: pools and classes wait for them.
     for pool in plan.all(NODE_POOL):
         assert {"eks-cluster-karpenter-nodes", "eks-cluster-karpenter-privileged"} <= deps(
