@@ -11,9 +11,10 @@ model); `run_preflight` reads the quotas and subnets through invokes.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi_aws as aws
 
@@ -25,6 +26,7 @@ from components.domain.manager_sizing import instance_vcpus
 from components.domain.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
 from components.ecs.sizing import plan_shards, shard_instance_types
 from components.existing_network import check_existing_network, read_subnets
+from components.preflight_cluster import cluster_problems, read_cluster
 
 FARGATE_ON_DEMAND = "L-3032A538"
 FARGATE_SPOT = "L-36FBB829"
@@ -262,16 +264,19 @@ def node_architectures(config: StackConfig) -> list[str]:
     return sorted(arches)
 
 
-def version_problems(config: StackConfig) -> list[str]:
+def version_problems(config: StackConfig, cluster_version: str | None = None) -> list[str]:
     """What EKS and SSM say about the configured versions: an addon EKS offers no version of
     for the Kubernetes version (a new minor not yet on EKS in this region), an AMI alias whose
-    SSM parameter does not exist (Karpenter would launch no node, al2023.go)."""
+    SSM parameter does not exist (Karpenter would launch no node, al2023.go). On a cluster the
+    fleet joins (`cluster_version`: its version) the addons are its owner's."""
     if config.mode != "eks":
         return []
     eks = config.eks
+    if cluster_version is not None:
+        eks = replace(eks, kubernetes_version=cluster_version)
     key = f"eks.kubernetesVersion: '{eks.kubernetes_version}'"
     problems = []
-    for addon in CLUSTER_ADDONS:
+    for addon in CLUSTER_ADDONS if cluster_version is None else ():
         try:
             aws.eks.get_addon_version(
                 addon_name=addon, kubernetes_version=eks.kubernetes_version, most_recent=True
@@ -299,10 +304,34 @@ def version_problems(config: StackConfig) -> list[str]:
     return problems
 
 
+def existing_cluster_version(config: StackConfig, warn: Callable[[str], None]) -> str | None:
+    """eks.existingCluster's Kubernetes version, once preflight_cluster finds nothing that
+    stops the fleet from joining it (else a ConfigError); None without one."""
+    name = config.eks.existing_cluster
+    if config.mode != "eks" or name is None:
+        return None
+    facts = read_cluster(name)
+    if isinstance(facts, str):
+        raise ConfigError(
+            [
+                f"eks.existingCluster: '{name}' could not be read ({facts}); check the name "
+                "(aws eks list-clusters) and aws:region, and allow eks:DescribeCluster "
+                "(docs/bring-your-own.md)"
+            ]
+        )
+    problems, warnings = cluster_problems(config, facts, dt.date.today())
+    if problems:
+        raise ConfigError(problems, warnings)
+    for warning in warnings:
+        warn(warning)
+    return facts.version
+
+
 def run_preflight(config: StackConfig, warn: Callable[[str], None]) -> None:
-    """Check what AWS says about the versions (a ConfigError), read quotas and subnet free
-    IPs, warn about each shortfall (or fail on quota ones)."""
-    problems = version_problems(config)
+    """Check the cluster the fleet joins and what AWS says about the versions (a
+    ConfigError), read quotas and subnet free IPs, warn about each shortfall (or fail on
+    quota ones)."""
+    problems = version_problems(config, existing_cluster_version(config, warn))
     if problems:
         raise ConfigError(problems)
     for finding in nodepool_findings(config):

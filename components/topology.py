@@ -14,7 +14,7 @@ import pulumi
 
 from components.config import StackConfig
 from components.config.egress import proxy_environment
-from components.domain.specs import EcsFleetSpec, EksFleetSpec
+from components.domain.specs import EcsFleetSpec, EksFleetSpec, ExistingCluster
 from components.gitlab.runners import GitLabRunners, GitLabRunnersArgs, RunnerTokens
 from components.naming import PROJECT, cluster_name_for, resource_prefix
 from components.observability.catalogue import metrics_namespace
@@ -90,6 +90,13 @@ def eks_fleet_spec(config: StackConfig) -> EksFleetSpec:
     )
 
 
+def existing_cluster(config: StackConfig) -> ExistingCluster | None:
+    """eks.existingCluster and eks.karpenter as the fleet's arg (preflight checked it)."""
+    if config.eks.existing_cluster is None:
+        return None
+    return ExistingCluster(config.eks.existing_cluster, config.eks.karpenter)
+
+
 def configured_tokens(config: StackConfig) -> RunnerTokens:
     """{runner name: secret token} from runnerTokens (runners created by hand in GitLab)."""
     return {r.name: pulumi.Output.secret(config.token_for(r.name).value) for r in config.runners}
@@ -162,12 +169,14 @@ def _build_topology(
         )
     from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
 
+    existing = existing_cluster(config)
     return EksFargateRunner(
         "eks",
         EksFargateRunnerArgs(
             fleet=eks_fleet_spec(config),
             network=network.refs(),
-            cluster_name=cluster_name_for(stack),
+            cluster_name=existing.name if existing is not None else cluster_name_for(stack),
+            existing_cluster=existing,
             name_prefix=resource_prefix(stack),
             metrics_namespace=metrics_namespace(stack),
             tags=tags,

@@ -142,6 +142,6 @@ def test_a_resource_type_nobody_listed_stops_the_generator() -> None:
     with pytest.raises(permissions.UnknownResourceType, match="aws:newservice/thing:Thing"):
         permissions.service_of("aws:newservice/thing:Thing")
     with pytest.raises(permissions.UnknownResourceType, match="getThing"):
-        permissions.action_of("aws:ec2/getThing:getThing")
+        permissions.actions_of("aws:ec2/getThing:getThing")
     assert permissions.service_of("aws:ec2/vpc:Vpc") == "ec2"
     assert permissions.service_of("aws:cloudwatch/logGroup:LogGroup") == "logs"

@@ -12,6 +12,7 @@ from components.domain.eks_sizing import minimum_poll_timeout
 from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
 from components.domain.manager_sizing import MIB_PER_VCPU
 from components.domain.principals import principal_of
+from components.domain.specs import KARPENTER_EXISTING
 
 FARGATE_MAX_CPU = max(FARGATE_SIZES)
 FARGATE_MAX_MEMORY_MIB = FARGATE_SIZES[FARGATE_MAX_CPU][-1]
@@ -140,3 +141,60 @@ def check_admin_principals(r: Reader, eks: EksSpec) -> None:
             )
         else:
             seen[principal] = index
+
+
+# eks keys that shape a cluster this stack creates; with eks.existingCluster they change nothing.
+CLUSTER_ONLY_KEYS = (
+    "kubernetesVersion",
+    "clusterLogTypes",
+    "adminRoleArns",
+    "endpointAccess",
+    "publicAccessCidrs",
+    "privateAccessCidrs",
+    "privateAccessSecurityGroupIds",
+)
+BRING_YOUR_OWN = "docs/bring-your-own.md"
+
+
+def check_karpenter_mode(r: Reader, existing_cluster: str | None, karpenter: str) -> None:
+    """A cluster this stack creates has no Karpenter but its own."""
+    if karpenter == KARPENTER_EXISTING and existing_cluster is None:
+        r.problem(
+            f"eks.karpenter: '{karpenter}' means the cluster already runs Karpenter v1, which "
+            "only a cluster you bring can (eks.existingCluster); remove eks.karpenter, or set "
+            f"eks.existingCluster to that cluster's name ({BRING_YOUR_OWN})"
+        )
+
+
+def warn_cluster_keys_ignored(r: Reader, cluster: str, raw: object) -> None:
+    """Keys set for a cluster of this stack's own, which another's cluster does not get."""
+    data = raw if isinstance(raw, dict) else {}
+    for key in CLUSTER_ONLY_KEYS:
+        if key in data:
+            r.warn(
+                f"eks.{key} is set but ignored with eks.existingCluster '{cluster}': the "
+                "cluster's version, endpoint, logs and access entries are its owner's, and "
+                f"preview checks its own version; remove eks.{key} ({BRING_YOUR_OWN})"
+            )
+
+
+def check_existing_cluster_network(
+    r: Reader, cluster: str, network: NetworkSpec, raw_network: object
+) -> None:
+    """The fleet's Fargate profiles and Karpenter nodes go into the cluster's VPC, in subnets
+    this stack cannot guess: the VPC must be given (preview checks it is the cluster's)."""
+    if not network.uses_existing_vpc:
+        r.problem(
+            f"eks.existingCluster: '{cluster}' needs network.vpcId and network.privateSubnetIds: "
+            "the cluster's VPC and the private subnets (with egress) its Fargate pods and "
+            "Karpenter nodes use; a new VPC cannot hold them. Set them from `aws eks "
+            f"describe-cluster --name {cluster} --query cluster.resourcesVpcConfig` "
+            f"({BRING_YOUR_OWN})"
+        )
+    data = raw_network if isinstance(raw_network, dict) else {}
+    if "publicSubnetIds" in data:
+        r.warn(
+            f"network.publicSubnetIds is set but ignored with eks.existingCluster '{cluster}': "
+            "public subnets only shape a cluster this stack creates (where Kubernetes puts "
+            f"internet-facing load balancers); remove it ({BRING_YOUR_OWN})"
+        )

@@ -23,6 +23,7 @@ from components.config.schema_ecs import MAX_MANAGED_POLICIES_PER_ROLE
 from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
 from components.domain.eks_sizing import manager_size
 from components.domain.manager_sizing import estimated_max_jobs
+from components.domain.specs import KARPENTER_INSTALL
 
 # Docker's default bridge: dockerd inside a Docker-in-Docker service puts its containers there,
 # so VPC addresses in it (the resolver at base+2, endpoints, the cache) become unreachable.
@@ -90,10 +91,15 @@ def check_region(r: Reader, config: StackConfig, region: str | None) -> None:
 
 def check_versions(r: Reader, config: StackConfig, today: dt.date) -> None:
     if config.mode == "eks":
-        versions.check_kubernetes(r, config.eks.kubernetes_version, today)
         eks = config.eks
-        versions.check_karpenter(r, eks.karpenter_version, eks.kubernetes_version)
-        versions.check_ami_alias(r, eks.node_ami_alias, eks.kubernetes_version, today)
+        # On eks.existingCluster the cluster's own version counts, which preview reads and
+        # checks with these rules (components/preflight_cluster.py); its Karpenter is its own.
+        kubernetes = None if eks.existing_cluster else eks.kubernetes_version
+        if kubernetes is not None:
+            versions.check_kubernetes(r, kubernetes, today)
+            versions.check_ami_alias(r, eks.node_ami_alias, kubernetes, today)
+        if eks.karpenter == KARPENTER_INSTALL:
+            versions.check_karpenter(r, eks.karpenter_version, kubernetes or "")
         versions.check_chart_version(r, config.eks.runner_chart_version, today)
     else:
         versions.check_runner_version(r, config.ecs.runner_version, today)

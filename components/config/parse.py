@@ -26,7 +26,10 @@ from components.config.eks_checks import (
     check_admin_principals,
     check_eks_pod_room,
     check_eks_poll_timeout,
+    check_existing_cluster_network,
+    check_karpenter_mode,
     check_private_endpoint,
+    warn_cluster_keys_ignored,
 )
 from components.config.feasibility import check_all, deployment_region
 from components.config.gitlab import parse_cache, parse_gitlab
@@ -91,6 +94,12 @@ OPEN_TO_ALL = "0.0.0.0/0"
 
 def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
     values = schema.EKS_SECTION.read(r, "eks", raw, mode)
+    if mode == "eks":
+        check_karpenter_mode(r, values["existing_cluster"], values["karpenter"])
+    if values["existing_cluster"] is not None and mode == "eks":
+        # Someone else's cluster: its endpoint, versions and access are not this stack's.
+        warn_cluster_keys_ignored(r, values["existing_cluster"], raw)
+        return EksSpec(**values)
     cidrs = tuple(values["public_access_cidrs"])
     if values["endpoint_access"] == "private":
         if cidrs and mode == "eks":
@@ -258,8 +267,10 @@ def parse_config(
     network = _parse_network(
         r, top["network"], mode, [x.concurrency for x in resolved], ecs.max_jobs_per_manager
     )
-    if mode == "eks":
+    if mode == "eks" and eks.existing_cluster is None:
         check_private_endpoint(r, eks, network)
+    if mode == "eks" and eks.existing_cluster is not None:
+        check_existing_cluster_network(r, eks.existing_cluster, network, top["network"])
     gitlab, gitlab_token = parse_gitlab(
         r,
         top["gitlab"],

@@ -11,6 +11,7 @@ from components.config.keys import (
     check_instance_category,
     one_of,
 )
+from components.domain.specs import KARPENTER_MODES
 
 # A NodePool limit is what stops a runaway bill: 10,000 vCPU is 2,500 jobs of 4 vCPU, beyond the
 # 2,000-job ceiling of one runner; anything larger is a typo (an extra zero), not a plan.
@@ -220,6 +221,26 @@ EKS_SECTION = Section(
             "maximum job timeout in GitLab at or below it).",
             minimum=600,
             maximum=86400,
+        ),
+        Key(
+            "existingCluster",
+            "string",
+            None,
+            "An EKS cluster you already run: the fleet adds its Fargate profiles, runners and "
+            "Karpenter lanes to it instead of creating a cluster; needs network.vpcId (the "
+            "cluster's VPC) and network.privateSubnetIds (docs/bring-your-own.md).",
+            pattern=r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}",
+            hint="use the cluster's name as `aws eks list-clusters` shows it",
+            rule="an EKS cluster name in this account and region",
+        ),
+        Key(
+            "karpenter",
+            "choice",
+            "install",
+            "With existingCluster: install Karpenter for the EC2 lanes, or use the cluster's "
+            "own Karpenter v1 (existing: only NodePools, EC2NodeClasses and node roles are "
+            "added).",
+            choices=KARPENTER_MODES,
         ),
     ),
     modes=EKS,

@@ -68,7 +68,7 @@ _MINOR = re.compile(r"1\.(\d+)")
 _SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
 
-def _minor_key(version: str) -> int:
+def minor_key(version: str) -> int:
     match = _MINOR.fullmatch(version)
     return int(match.group(1)) if match else -1
 
@@ -81,11 +81,11 @@ def _release_month(major: int, minor: int) -> tuple[int, int]:
 
 def check_kubernetes(r: Reader, version: str, today: dt.date) -> None:
     key = f"eks.kubernetesVersion: '{version}'"
-    known = sorted(EKS_CALENDAR, key=_minor_key)
+    known = sorted(EKS_CALENDAR, key=minor_key)
     offered = [v for v in known if dt.date.fromisoformat(EKS_CALENDAR[v][2]) >= today]
-    newest = _minor_key(known[-1])
+    newest = minor_key(known[-1])
     if version not in EKS_CALENDAR:
-        if newest < _minor_key(version) <= newest + 2:
+        if newest < minor_key(version) <= newest + 2:
             r.warn(
                 f"{key} is newer than the EKS versions this program knows (up to {known[-1]}, "
                 f"calendar checked {EKS_CALENDAR_CHECKED}); check that EKS offers it "
@@ -112,8 +112,8 @@ def check_kubernetes(r: Reader, version: str, today: dt.date) -> None:
             f"{key} is in EKS extended support since {standard_end} (an extra charge per "
             f"cluster hour, ends {extended_end}); upgrade to {offered[-1]}"
         )
-    low, high = (_minor_key(v) for v in TESTED_KUBERNETES)
-    if not low <= _minor_key(version) <= high:
+    low, high = (minor_key(v) for v in TESTED_KUBERNETES)
+    if not low <= minor_key(version) <= high:
         r.warn(
             f"{key} is outside the versions this program is tested with "
             f"({TESTED_KUBERNETES[0]} to {TESTED_KUBERNETES[1]})"

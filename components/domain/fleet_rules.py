@@ -14,13 +14,21 @@ import re
 from collections.abc import Iterable, Sequence
 
 from components.domain.fargate_sizes import is_valid_fargate_size, nearest_fargate_size
-from components.domain.specs import EcsFleetSpec, EksFleetSpec, RunnerSpec
+from components.domain.specs import (
+    KARPENTER_MODES,
+    EcsFleetSpec,
+    EksFleetSpec,
+    ExistingCluster,
+    RunnerSpec,
+)
 
 # Runner and catalogue names become namespaces, task families and resource names.
 NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
 LANES = ("fargate", "spot", "privileged")
 ECS_LANES = ("fargate", "spot")
 MAX_RUNNER_CONCURRENCY = 2000
+# What EKS accepts as a cluster name (CreateCluster: 1-100 characters, starting alphanumeric).
+CLUSTER_NAME_PATTERN = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
 
 
 def shown(value: object) -> str:
@@ -145,6 +153,47 @@ def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
         if runner.lane == "fargate":
             size = fargate_size_problem(label, runner.cpu, runner.memory)
             problems += [size] if size else []
+    return problems
+
+
+def existing_cluster_problems(
+    existing: ExistingCluster | None, cluster_name: str, fleet: EksFleetSpec
+) -> list[str]:
+    """A cluster the fleet joins: a name EKS could have given, a known Karpenter mode, and
+    one name for it throughout (Karpenter's settings and the pod execution role's trust use
+    `clusterName`)."""
+    wanted = fleet.eks.existing_cluster
+    if existing is None:
+        if wanted is None:
+            return []
+        return [
+            f"eks.existingCluster: '{wanted}' is set in the fleet's EksSpec, but the fleet "
+            f"joins a cluster only through its existing_cluster arg; pass "
+            f"existing_cluster=ExistingCluster(name='{wanted}', karpenter="
+            f"'{fleet.eks.karpenter}') and clusterName '{wanted}'"
+        ]
+    problems = []
+    if not re.fullmatch(CLUSTER_NAME_PATTERN, existing.name):
+        problems.append(
+            f"existingCluster.name: {json.dumps(existing.name)} is not an EKS cluster name; "
+            "use the name `aws eks list-clusters` shows"
+        )
+    if existing.karpenter not in KARPENTER_MODES:
+        problems.append(
+            f"existingCluster.karpenter: '{existing.karpenter}' is not one of "
+            f"{', '.join(KARPENTER_MODES)}"
+        )
+    if cluster_name != existing.name:
+        problems.append(
+            f"clusterName: '{cluster_name}' is not the cluster the fleet joins "
+            f"('{existing.name}'); set clusterName '{existing.name}' (Karpenter and the Fargate "
+            "pod execution role name the cluster by it)"
+        )
+    if wanted is not None and wanted != existing.name:
+        problems.append(
+            f"eks.existingCluster: '{wanted}' is not existingCluster.name '{existing.name}'; "
+            "name one cluster"
+        )
     return problems
 
 

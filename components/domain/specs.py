@@ -162,6 +162,25 @@ class EksSpec:
     private_access_security_group_ids: tuple[str, ...] = ()
     node_ami_alias: str = "al2023@v20260930"  # Karpenter EC2NodeClass AMI alias, pinned by default
     job_timeout_seconds: int = 3600  # how long a stopping manager or draining node waits for jobs
+    # The stack file's eks.existingCluster / eks.karpenter; the stack program turns them into
+    # EksFargateRunnerArgs.existing_cluster, which is what the fleet reads.
+    existing_cluster: str | None = None
+    karpenter: str = "install"
+
+
+# How the fleet gets Karpenter on a cluster it joins: its own release, or the cluster's own
+# Karpenter v1 (only NodePools, EC2NodeClasses and node roles are added).
+KARPENTER_INSTALL = "install"
+KARPENTER_EXISTING = "existing"
+KARPENTER_MODES = (KARPENTER_INSTALL, KARPENTER_EXISTING)
+
+
+@dataclass(frozen=True)
+class ExistingCluster:
+    """An EKS cluster the fleet joins instead of creating one (docs/bring-your-own.md)."""
+
+    name: str
+    karpenter: str = KARPENTER_INSTALL  # install | existing (the cluster runs Karpenter v1)
 
 
 @dataclass(frozen=True)
@@ -232,6 +251,10 @@ class EksFleetSpec:
     # derives them from network.httpProxy and network.noProxy); empty: no proxy.
     proxy_environment: tuple[tuple[str, str], ...] = ()
     helper_image: str | None = None  # job pods' helper; None: gitlab-runner's default
+    # Before the names of the cluster-scoped Karpenter objects (NodePools, EC2NodeClasses):
+    # "" on a cluster of the fleet's own; on one it joins, the fleet sets its name prefix, so
+    # they cannot collide with the cluster's own (its Karpenter's `default` EC2NodeClass).
+    pool_prefix: str = ""
 
     @property
     def total_concurrency(self) -> int:

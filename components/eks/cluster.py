@@ -204,7 +204,25 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=api_rules),
         )
         self.logging_config = self._fargate_logging()
-        self.fargate_profiles = self._chain_fargate_profiles()
+        self.fargate_profiles = chain_fargate_profiles(
+            name,
+            args.cluster_name,
+            args.fargate_profiles,
+            self.pod_execution_role.arn,
+            args.network.private_subnet_ids,
+            args.tags,
+            first_after=[self.cluster],
+            parent=self,
+        )
+        # What the fleet reads of any cluster it runs on (components/eks/existing_cluster.py
+        # has the same for a cluster it joins).
+        self.oidc_provider_arn = self.cluster.oidc_provider_arn
+        self.oidc_issuer = self.cluster.oidc_issuer
+        self.security_group_id = self.cluster.cluster_security_group_id
+        # Every pod of the fleet waits for these (its logs reach CloudWatch from the start);
+        # the first Karpenter node waits for `nodes_need` (the VPC CNI with its IRSA role).
+        self.pods_need: tuple[pulumi.Resource, ...] = (self.logging_config,)
+        self.nodes_need: tuple[pulumi.Resource, ...] = (self.vpc_cni,)
         self.register_outputs(
             {
                 "clusterName": args.cluster_name,
@@ -343,31 +361,40 @@ class EksCluster(pulumi.ComponentResource):
             opts=k8s_opts,
         )
 
-    def _chain_fargate_profiles(self) -> dict[str, aws.eks.FargateProfile]:
-        """AWS creates or deletes one Fargate profile per cluster at a time (others fail with
-        ResourceInUseException), so each profile waits for the previous one, the first for
-        the cluster and its kube-system profile."""
-        specs = self._args.fargate_profiles
-        profiles: dict[str, aws.eks.FargateProfile] = {}
-        previous: pulumi.Resource = self.cluster
-        for spec in specs:
-            selector = aws.eks.FargateProfileSelectorArgs(
-                namespace=spec.namespace, labels=dict(spec.labels) or None
-            )
-            profile = aws.eks.FargateProfile(
-                f"{self._name}-fargate-{spec.name}",
-                cluster_name=self._args.cluster_name,
-                fargate_profile_name=spec.name,
-                pod_execution_role_arn=self.pod_execution_role.arn,
-                subnet_ids=self._args.network.private_subnet_ids,
-                selectors=[selector],
-                tags=dict(self._args.tags),
-                # Every input forces a replacement and the name is fixed: the old profile must
-                # go before the new one is created (AWS rejects a duplicate name).
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[previous], delete_before_replace=True
-                ),
-            )
-            profiles[spec.name] = profile
-            previous = profile
-        return profiles
+
+def chain_fargate_profiles(
+    name: str,
+    cluster_name: pulumi.Input[str],
+    specs: Sequence[FargateProfileSpec],
+    pod_execution_role_arn: pulumi.Input[str],
+    subnet_ids: pulumi.Input[Sequence[str]],
+    tags: Mapping[str, str],
+    first_after: Sequence[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> dict[str, aws.eks.FargateProfile]:
+    """AWS creates or deletes one Fargate profile per cluster at a time (others fail with
+    ResourceInUseException), so each profile waits for the previous one, the first for
+    `first_after` (a new cluster and its kube-system profile)."""
+    profiles: dict[str, aws.eks.FargateProfile] = {}
+    previous: Sequence[pulumi.Resource] = first_after
+    for spec in specs:
+        selector = aws.eks.FargateProfileSelectorArgs(
+            namespace=spec.namespace, labels=dict(spec.labels) or None
+        )
+        profile = aws.eks.FargateProfile(
+            f"{name}-fargate-{spec.name}",
+            cluster_name=cluster_name,
+            fargate_profile_name=spec.name,
+            pod_execution_role_arn=pod_execution_role_arn,
+            subnet_ids=subnet_ids,
+            selectors=[selector],
+            tags=dict(tags),
+            # Every input forces a replacement and the name is fixed: the old profile must
+            # go before the new one is created (AWS rejects a duplicate name).
+            opts=pulumi.ResourceOptions(
+                parent=parent, depends_on=list(previous), delete_before_replace=True
+            ),
+        )
+        profiles[spec.name] = profile
+        previous = [profile]
+    return profiles

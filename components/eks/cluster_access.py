@@ -172,3 +172,56 @@ def provider_kubeconfig(
     return pulumi.Output.secret(
         pulumi.Output.all(cluster.kubeconfig_json, scoped).apply(lambda both: both[1])
     )
+
+
+def exec_kubeconfig(
+    cluster_name: str,
+    endpoint: str,
+    certificate_authority_data: str,
+    region: str,
+    credentials: tuple[str | None, str | None],
+) -> dict[str, Any]:
+    """A kubeconfig for a cluster this stack did not create, as pulumi-eks writes one for its
+    own (generateKubeconfig, nodejs/eks/cluster/cluster.ts:203 at the pinned version): a token
+    from `aws eks get-token`, with the AWS profile and role the stack deploys with, so the
+    Kubernetes provider acts as the same principal as the AWS provider."""
+    profile, role = credentials
+    args = ["--region", region, "eks", "get-token", "--cluster-name", cluster_name]
+    args += ["--output", "json"]
+    if role:
+        args += ["--role", role]
+    if profile:
+        args += ["--profile", profile]
+    return {
+        "apiVersion": "v1",
+        "clusters": [
+            {
+                "name": "kubernetes",
+                "cluster": {
+                    "server": endpoint,
+                    "certificate-authority-data": certificate_authority_data,
+                },
+            }
+        ],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "kind": "Config",
+        "users": [
+            {
+                "name": "aws",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": args,
+                        "env": [
+                            {
+                                "name": "KUBERNETES_EXEC_INFO",
+                                "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}',
+                            }
+                        ],
+                    }
+                },
+            }
+        ],
+    }

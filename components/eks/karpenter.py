@@ -117,6 +117,9 @@ class KarpenterArgs:
     # service-linked role.
     nodes_need: tuple[pulumi.Resource, ...]
     tags: dict[str, str]
+    # False on a cluster that already runs Karpenter v1 (eks.karpenter existing): only the
+    # node classes and NodePools are added, for its controller to serve.
+    install: bool = True
 
 
 class Karpenter(pulumi.ComponentResource):
@@ -127,6 +130,74 @@ class Karpenter(pulumi.ComponentResource):
         self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
+        self.queue: aws.sqs.Queue | None = None
+        # What a runner with an EC2 lane waits for besides its NodePools: the controller.
+        self.ready: list[pulumi.Resource] = []
+        controller: list[pulumi.Resource] = []
+        if args.install:
+            self._install(name, args)
+            controller = [self.release, self.crd_release]
+            self.ready = [self.release]
+        # Objects below are deleted before the release on destroy: Karpenter is still running
+        # to drain and terminate its nodes (NodePool/NodeClaim finalizers).
+        after_controller = pulumi.ResourceOptions(
+            parent=self,
+            provider=args.provider,
+            depends_on=[*controller, *args.nodes_need],
+        )
+        specs = node_pool_specs(args.config)
+        prefix = args.config.pool_prefix
+        self.node_classes: dict[str, k8s.apiextensions.CustomResource] = {}
+        for class_name in node_classes_for(specs):
+            doc = pulumi.Output.all(
+                args.node_roles[class_name].name, args.subnet_ids, args.security_group_id
+            ).apply(
+                lambda v, class_name=class_name: ec2_node_class(
+                    f"{prefix}{class_name}",
+                    v[0],
+                    v[1],
+                    v[2],
+                    args.config.eks.node_ami_alias,
+                    args.tags,
+                )
+            )
+            suffix = "" if class_name == "default" else f"-{class_name}"
+            self.node_classes[class_name] = k8s.apiextensions.CustomResource(
+                f"{name}-node-class{suffix}",
+                api_version="karpenter.k8s.aws/v1",
+                kind="EC2NodeClass",
+                metadata={"name": f"{prefix}{class_name}"},
+                spec=doc.apply(lambda d: d["spec"]),
+                opts=after_controller,
+            )
+        self.node_pools: dict[str, k8s.apiextensions.CustomResource] = {}
+        for spec in specs:
+            doc = node_pool(spec, args.config.eks, prefix)
+            self.node_pools[spec.name] = k8s.apiextensions.CustomResource(
+                f"{name}-pool-{spec.name}",
+                api_version=doc["apiVersion"],
+                kind=doc["kind"],
+                metadata=doc["metadata"],
+                spec=doc["spec"],
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    provider=args.provider,
+                    depends_on=[
+                        *controller,
+                        self.node_classes[spec.node_class],
+                        *args.nodes_need,
+                    ],
+                ),
+            )
+        if args.install:
+            self.register_outputs(
+                {"queueName": self.queue.name, "controllerRoleArn": self.controller_role.arn}
+            )
+        else:
+            self.register_outputs({})
+
+    def _install(self, name: str, args: KarpenterArgs) -> None:
+        """The controller: IRSA role, interruption queue and rules, CRD and main releases."""
         child = pulumi.ResourceOptions(parent=self)
         self.queue = aws.sqs.Queue(
             f"{name}-interruptions",
@@ -197,55 +268,6 @@ class Karpenter(pulumi.ComponentResource):
                 provider=args.provider,
                 depends_on=[*args.depends_on, *self.policy_attachments, self.crd_release],
             ),
-        )
-        # Objects below are deleted before the release on destroy: Karpenter is still running
-        # to drain and terminate its nodes (NodePool/NodeClaim finalizers).
-        after_controller = pulumi.ResourceOptions(
-            parent=self,
-            provider=args.provider,
-            depends_on=[self.release, self.crd_release, *args.nodes_need],
-        )
-        specs = node_pool_specs(args.config)
-        self.node_classes: dict[str, k8s.apiextensions.CustomResource] = {}
-        for class_name in node_classes_for(specs):
-            doc = pulumi.Output.all(
-                args.node_roles[class_name].name, args.subnet_ids, args.security_group_id
-            ).apply(
-                lambda v, class_name=class_name: ec2_node_class(
-                    class_name, v[0], v[1], v[2], args.config.eks.node_ami_alias, args.tags
-                )
-            )
-            suffix = "" if class_name == "default" else f"-{class_name}"
-            self.node_classes[class_name] = k8s.apiextensions.CustomResource(
-                f"{name}-node-class{suffix}",
-                api_version="karpenter.k8s.aws/v1",
-                kind="EC2NodeClass",
-                metadata={"name": class_name},
-                spec=doc.apply(lambda d: d["spec"]),
-                opts=after_controller,
-            )
-        self.node_pools: dict[str, k8s.apiextensions.CustomResource] = {}
-        for spec in specs:
-            doc = node_pool(spec, args.config.eks)
-            self.node_pools[spec.name] = k8s.apiextensions.CustomResource(
-                f"{name}-pool-{spec.name}",
-                api_version=doc["apiVersion"],
-                kind=doc["kind"],
-                metadata=doc["metadata"],
-                spec=doc["spec"],
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    provider=args.provider,
-                    depends_on=[
-                        self.release,
-                        self.crd_release,
-                        self.node_classes[spec.node_class],
-                        *args.nodes_need,
-                    ],
-                ),
-            )
-        self.register_outputs(
-            {"queueName": self.queue.name, "controllerRoleArn": self.controller_role.arn}
         )
 
     def _controller_role(self, name: str, args: KarpenterArgs) -> aws.iam.Role:

@@ -106,20 +106,23 @@ def node_classes_for(specs: Sequence[NodePoolSpec]) -> list[str]:
     return sorted({spec.node_class for spec in specs})
 
 
-def node_pool(spec: NodePoolSpec, eks: EksSpec) -> dict[str, Any]:
-    """A karpenter.sh/v1 NodePool whose nodes only take pods that tolerate its taint."""
+def node_pool(spec: NodePoolSpec, eks: EksSpec, prefix: str = "") -> dict[str, Any]:
+    """A karpenter.sh/v1 NodePool whose nodes only take pods that tolerate its taint.
+    `prefix` goes before the cluster-scoped names, its own and its node class's
+    (EksFleetSpec.pool_prefix)."""
+    name = f"{prefix}{spec.name}"
     return {
         "apiVersion": "karpenter.sh/v1",
         "kind": "NodePool",
-        "metadata": {"name": spec.name},
+        "metadata": {"name": name},
         "spec": {
             "template": {
-                "metadata": {"labels": {POOL_TAINT_KEY: spec.name}},
+                "metadata": {"labels": {POOL_TAINT_KEY: name}},
                 "spec": {
                     "nodeClassRef": {
                         "group": "karpenter.k8s.aws",
                         "kind": "EC2NodeClass",
-                        "name": spec.node_class,
+                        "name": f"{prefix}{spec.node_class}",
                     },
                     "requirements": [
                         # With instance-category c/m/r, arm64 admits the Graviton families
@@ -142,7 +145,7 @@ def node_pool(spec: NodePoolSpec, eks: EksSpec) -> dict[str, Any]:
                             "values": ["2"],
                         },
                     ],
-                    "taints": [{"key": POOL_TAINT_KEY, "value": spec.name, "effect": "NoSchedule"}],
+                    "taints": [{"key": POOL_TAINT_KEY, "value": name, "effect": "NoSchedule"}],
                     "expireAfter": EXPIRE_AFTER,
                     "terminationGracePeriod": node_termination_grace(eks),
                 },

@@ -86,14 +86,16 @@ def placement_for(runner: RunnerSpec, eks: EksSpec) -> Placement:
     return Placement(manager=manager, jobs=jobs, architecture=runner.architecture)
 
 
-def pool_selector(pool: str) -> dict[str, str]:
-    return {NODEPOOL_LABEL: pool}
+def pool_selector(pool: str, prefix: str = "") -> dict[str, str]:
+    """`prefix`: of the cluster-scoped NodePool names (EksFleetSpec.pool_prefix)."""
+    return {NODEPOOL_LABEL: f"{prefix}{pool}"}
 
 
-def job_node_selector(placement: Placement) -> dict[str, str]:
+def job_node_selector(placement: Placement, prefix: str = "") -> dict[str, str]:
     """The node selector of a runner's EC2 job pods: its pool and its architecture."""
-    return {**pool_selector(placement.jobs), ARCH_LABEL: placement.architecture}
+    return {**pool_selector(placement.jobs, prefix), ARCH_LABEL: placement.architecture}
 
 
-def pool_toleration(pool: str) -> dict[str, str]:
-    return {"key": POOL_TAINT_KEY, "operator": "Equal", "value": pool, "effect": "NoSchedule"}
+def pool_toleration(pool: str, prefix: str = "") -> dict[str, str]:
+    value = f"{prefix}{pool}"
+    return {"key": POOL_TAINT_KEY, "operator": "Equal", "value": value, "effect": "NoSchedule"}

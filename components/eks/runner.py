@@ -14,17 +14,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import yaml
 
-from components.domain.fleet_rules import eks_fleet_problems
-from components.domain.specs import EksFleetSpec, RunnerSpec
+from components.domain.fleet_rules import eks_fleet_problems, existing_cluster_problems
+from components.domain.specs import KARPENTER_INSTALL, EksFleetSpec, ExistingCluster, RunnerSpec
 from components.eks.cache_role import manager_cache
-from components.eks.cluster import FARGATE_PROFILES, EksCluster, EksClusterArgs
+from components.eks.cluster import (
+    FARGATE_PROFILES,
+    EksCluster,
+    EksClusterArgs,
+    FargateProfileSpec,
+)
+from components.eks.existing_cluster import ExistingClusterArgs, JoinedCluster
 from components.eks.karpenter import Karpenter, KarpenterArgs, create_node_role
 from components.eks.karpenter_objects import (
     NODE_CLASS,
@@ -34,7 +40,11 @@ from components.eks.karpenter_objects import (
 )
 from components.eks.metrics_collector import MetricsCollector, MetricsCollectorArgs
 from components.eks.placement import FARGATE, RUNNERS_PROFILE, placement_for
-from components.eks.policies import NODE_MANAGED_POLICIES, PRIVILEGED_NODE_MANAGED_POLICIES
+from components.eks.policies import (
+    NODE_MANAGED_POLICIES,
+    PRIVILEGED_NODE_MANAGED_POLICIES,
+    VPC_CNI_POLICY,
+)
 from components.eks.runner_chart import (
     GitLabRunnerChart,
     GitLabRunnerChartArgs,
@@ -44,7 +54,7 @@ from components.eks.runner_chart import (
 )
 from components.eks.spot_role import spot_service_linked_role
 from components.gitlab.runners import RunnerTokens
-from components.naming import type_token
+from components.naming import slug, type_token
 from components.observability.monitoring import MonitoringTargets
 from components.shared.args import check_args
 from components.shared.aws import AwsContext, child
@@ -143,6 +153,15 @@ class EksFargateRunnerArgs:
     # switchFrom: the topology being left; every manager Deployment is scaled to zero (each
     # pod's preStop drain finishes its jobs, its RBAC and cluster stay) and takes no new job.
     retired: bool = False
+    # A cluster you already run: the fleet creates none and adds only its own pieces to it
+    # (components/eks/existing_cluster.py); `cluster_name` must then be its name.
+    existing_cluster: ExistingCluster | None = None
+
+
+def joined_profiles(install_karpenter: bool) -> tuple[FargateProfileSpec, ...]:
+    """The Fargate profiles the fleet adds to a cluster it joins: the runners', and
+    Karpenter's when it installs Karpenter there."""
+    return tuple(p for p in FARGATE_PROFILES if install_karpenter or p.name != "karpenter")
 
 
 class EksFargateRunner(pulumi.ComponentResource):
@@ -152,26 +171,28 @@ class EksFargateRunner(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EksFargateRunnerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        check_args(f"EksFargateRunner {name!r}", eks_fleet_problems(args.fleet))
+        check_args(
+            f"EksFargateRunner {name!r}",
+            [
+                *eks_fleet_problems(args.fleet),
+                *existing_cluster_problems(args.existing_cluster, args.cluster_name, args.fleet),
+            ],
+        )
         super().__init__(TYPE_TOKEN, name, None, opts)
+        existing = args.existing_cluster
         config = args.fleet
+        if existing is not None:
+            # NodePool names are label values: 63 characters at most, the pool's name included.
+            config = replace(config, pool_prefix=f"{slug(args.name_prefix)[:40].strip('-')}-")
         tags = dict(args.tags)
         ctx = AwsContext.lookup(self)
-        node_roles = self._node_roles(name, config, ctx, tags)
-        cluster = EksCluster(
-            f"{name}-cluster",
-            EksClusterArgs(
-                config=config,
-                network=args.network,
-                cluster_name=args.cluster_name,
-                node_role_arns={n: role.arn for n, role in node_roles.items()},
-                aws=ctx,
-                fargate_profiles=FARGATE_PROFILES,
-                tags=tags,
-                kubeconfig_credentials=args.kubeconfig_credentials,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        pools = node_pool_specs(config)
+        # On a cluster it joins, the fleet adds Karpenter's pieces only for EC2 lanes.
+        node_roles = self._node_roles(name, config, ctx, tags, joining=existing is not None)
+        install_karpenter = existing is None or (
+            bool(pools) and existing.karpenter == KARPENTER_INSTALL
         )
+        cluster = self._cluster(name, args, node_roles, ctx, tags, install_karpenter)
         if args.image_cache is not None:
             cache_policy = json.dumps(pull_through_policy(args.image_cache.repository_arn_pattern))
             pulling_roles = {
@@ -188,26 +209,33 @@ class EksFargateRunner(pulumi.ComponentResource):
                     policy=cache_policy,
                     opts=child(self),
                 )
-        karpenter = Karpenter(
-            f"{name}-karpenter",
-            KarpenterArgs(
-                config=config,
-                cluster_name=args.cluster_name,
-                provider=cluster.provider,
-                node_roles=node_roles,
-                oidc_provider_arn=cluster.cluster.oidc_provider_arn,
-                oidc_issuer=cluster.cluster.oidc_issuer,
-                partition=ctx.partition,
-                region=ctx.region,
-                account_id=ctx.account_id,
-                subnet_ids=args.network.private_subnet_ids,
-                security_group_id=cluster.cluster.cluster_security_group_id,
-                depends_on=(cluster.fargate_profiles["karpenter"], cluster.logging_config),
-                nodes_need=(cluster.vpc_cni, *self._spot_role(name, config, tags)),
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        karpenter: Karpenter | None = None
+        if node_roles:
+            karpenter = Karpenter(
+                f"{name}-karpenter",
+                KarpenterArgs(
+                    config=config,
+                    cluster_name=args.cluster_name,
+                    provider=cluster.provider,
+                    node_roles=node_roles,
+                    oidc_provider_arn=cluster.oidc_provider_arn,
+                    oidc_issuer=cluster.oidc_issuer,
+                    partition=ctx.partition,
+                    region=ctx.region,
+                    account_id=ctx.account_id,
+                    subnet_ids=args.network.private_subnet_ids,
+                    security_group_id=cluster.security_group_id,
+                    depends_on=(
+                        (cluster.fargate_profiles["karpenter"], *cluster.pods_need)
+                        if install_karpenter
+                        else ()
+                    ),
+                    nodes_need=(*cluster.nodes_need, *self._spot_role(name, config, tags)),
+                    tags=tags,
+                    install=install_karpenter,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         charts: dict[str, GitLabRunnerChart] = {}
         for runner in config.runners:
             placement = placement_for(runner, config.eks)
@@ -215,17 +243,18 @@ class EksFargateRunner(pulumi.ComponentResource):
             # namespace is deleted before any of it (runner_chart.py).
             needs: list[pulumi.Resource] = [
                 cluster.fargate_profiles[RUNNERS_PROFILE],
-                cluster.logging_config,
+                *cluster.pods_need,
             ]
             cache: pulumi.Output[ManagerCache] | None = None
             if args.cache is not None:
-                oidc = (cluster.cluster.oidc_provider_arn, cluster.cluster.oidc_issuer)
+                oidc = (cluster.oidc_provider_arn, cluster.oidc_issuer)
                 cache, cache_policy = manager_cache(
                     f"{name}-runner-{runner.name}-cache", runner, args.cache, oidc, tags, self
                 )
                 needs.append(cache_policy)
             if placement.pools:
-                needs.append(karpenter.release)
+                assert karpenter is not None  # node_pool_specs covers every runner's pools
+                needs.extend(karpenter.ready)
                 needs.extend(karpenter.node_pools[pool] for pool in placement.pools)
             charts[runner.name] = GitLabRunnerChart(
                 f"{name}-runner-{runner.name}",
@@ -252,9 +281,9 @@ class EksFargateRunner(pulumi.ComponentResource):
                     namespace=args.metrics_namespace,
                     region=ctx.region,
                     provider=cluster.provider,
-                    oidc_provider_arn=cluster.cluster.oidc_provider_arn,
-                    oidc_issuer=cluster.cluster.oidc_issuer,
-                    depends_on=[cluster.logging_config, *(c.namespace for c in charts.values())],
+                    oidc_provider_arn=cluster.oidc_provider_arn,
+                    oidc_issuer=cluster.oidc_issuer,
+                    depends_on=[*cluster.pods_need, *(c.namespace for c in charts.values())],
                     tags=tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
@@ -280,40 +309,97 @@ class EksFargateRunner(pulumi.ComponentResource):
             "clusterName": args.cluster_name,
             "kubeconfig": cluster.kubeconfig,
             "runners": [runner_summary(r, config.eks) for r in config.runners],
-            "fargateLogGroup": cluster.fargate_log_group.name,
-            "karpenterInterruptionQueue": karpenter.queue.name,
-            "gitlabCiExample": gitlab_ci_example(config),
         }
+        if isinstance(cluster, EksCluster):
+            self.stack_outputs["fargateLogGroup"] = cluster.fargate_log_group.name
+        else:
+            # For the cluster's owner: the role to grant its Fargate log group to, and the
+            # node roles its own Karpenter must be allowed to pass (docs/bring-your-own.md).
+            self.stack_outputs["podExecutionRoleArn"] = cluster.pod_execution_role.arn
+            if node_roles and not install_karpenter:
+                self.stack_outputs["karpenterNodeRoleArns"] = {
+                    n: role.arn for n, role in node_roles.items()
+                }
+        if karpenter is not None and karpenter.queue is not None:
+            self.stack_outputs["karpenterInterruptionQueue"] = karpenter.queue.name
+        self.stack_outputs["gitlabCiExample"] = gitlab_ci_example(config)
         self.register_outputs(self.stack_outputs)
 
+    def _cluster(
+        self,
+        name: str,
+        args: EksFargateRunnerArgs,
+        node_roles: Mapping[str, aws.iam.Role],
+        ctx: AwsContext,
+        tags: dict[str, str],
+        install_karpenter: bool,
+    ) -> EksCluster | JoinedCluster:
+        """A cluster of its own, or the fleet's part of the one it joins."""
+        role_arns = {n: role.arn for n, role in node_roles.items()}
+        if args.existing_cluster is None:
+            return EksCluster(
+                f"{name}-cluster",
+                EksClusterArgs(
+                    config=args.fleet,
+                    network=args.network,
+                    cluster_name=args.cluster_name,
+                    node_role_arns=role_arns,
+                    aws=ctx,
+                    fargate_profiles=FARGATE_PROFILES,
+                    tags=tags,
+                    kubeconfig_credentials=args.kubeconfig_credentials,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return JoinedCluster(
+            f"{name}-cluster",
+            ExistingClusterArgs(
+                cluster=args.existing_cluster,
+                network=args.network,
+                node_role_arns=role_arns,
+                aws=ctx,
+                fargate_profiles=joined_profiles(install_karpenter),
+                tags=tags,
+                kubeconfig_credentials=args.kubeconfig_credentials,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _node_roles(
-        self, name: str, config: EksFleetSpec, ctx: AwsContext, tags: dict[str, str]
+        self, name: str, config: EksFleetSpec, ctx: AwsContext, tags: dict[str, str], joining: bool
     ) -> dict[str, Any]:
-        """One node role per EC2NodeClass the configured pools use. The default role exists
-        even without pools: it is what the cluster grants node access to from day one."""
-        classes = set(node_classes_for(node_pool_specs(config))) | {NODE_CLASS}
-        roles = {
-            NODE_CLASS: create_node_role(
+        """One node role per EC2NodeClass the configured pools use. On a cluster of its own the
+        default role exists even without pools: it is what the cluster grants node access to
+        from day one. On a cluster it joins, the owner's VPC CNI may run with the nodes'
+        credentials (no IRSA role of this stack's), so the roles carry the CNI policy too."""
+        used = set(node_classes_for(node_pool_specs(config)))
+        classes = used if joining else used | {NODE_CLASS}
+        cni = (VPC_CNI_POLICY,) if joining else ()
+        described = {
+            NODE_CLASS: (
                 f"{name}-karpenter-node",
                 "Nodes launched by Karpenter for the spot lane and system pool",
                 NODE_MANAGED_POLICIES,
-                ctx.dns_suffix,
-                ctx.partition,
-                tags,
-                parent=self,
-            )
-        }
-        if PRIVILEGED_NODE_CLASS in classes:
-            roles[PRIVILEGED_NODE_CLASS] = create_node_role(
+            ),
+            PRIVILEGED_NODE_CLASS: (
                 f"{name}-karpenter-privileged-node",
                 "Nodes launched by Karpenter for privileged (Docker-in-Docker) jobs",
                 PRIVILEGED_NODE_MANAGED_POLICIES,
+            ),
+        }
+        return {
+            node_class: create_node_role(
+                role_name,
+                description,
+                (*policies, *cni),
                 ctx.dns_suffix,
                 ctx.partition,
                 tags,
                 parent=self,
             )
-        return roles
+            for node_class, (role_name, description, policies) in described.items()
+            if node_class in classes
+        }
 
     def _spot_role(
         self, name: str, config: EksFleetSpec, tags: dict[str, str]

@@ -108,6 +108,7 @@ def runners_config_toml(
     cache: CacheSettings | None = None,
     helper_image: str | None = None,
     environment: Sequence[str] = (),
+    pool_prefix: str = "",
 ) -> str:
     """The `runners.config` chart value: one [[runners]] entry for the Kubernetes executor,
     with the stack's S3 cache when `cache` is given.
@@ -136,8 +137,9 @@ def runners_config_toml(
         kubernetes["pod_labels"] = fargate_pod_labels()
     else:
         kubernetes["pod_annotations"] = {DO_NOT_DISRUPT: "true"}
-        kubernetes["node_selector"] = job_node_selector(placement)
-        kubernetes["node_tolerations"] = {f"{POOL_TAINT_KEY}={placement.jobs}": "NoSchedule"}
+        kubernetes["node_selector"] = job_node_selector(placement, pool_prefix)
+        pool = f"{pool_prefix}{placement.jobs}"
+        kubernetes["node_tolerations"] = {f"{POOL_TAINT_KEY}={pool}": "NoSchedule"}
     if runner.lane == "privileged":
         # Docker-in-Docker needs privileged containers: only this lane, only on EC2 nodes.
         kubernetes["privileged"] = True
@@ -165,12 +167,12 @@ def ca_file_name(gitlab_url: str) -> str:
     return f"{urlsplit(gitlab_url).hostname}.crt"
 
 
-def _manager_placement_values(placement: Placement) -> dict[str, Any]:
+def _manager_placement_values(placement: Placement, pool_prefix: str) -> dict[str, Any]:
     if placement.manager == FARGATE:
         return {"podLabels": fargate_pod_labels()}
     return {
-        "nodeSelector": pool_selector(placement.manager),
-        "tolerations": [pool_toleration(placement.manager)],
+        "nodeSelector": pool_selector(placement.manager, pool_prefix),
+        "tolerations": [pool_toleration(placement.manager, pool_prefix)],
         # Karpenter must not consolidate or drift a node away under a manager and its jobs.
         "podAnnotations": {DO_NOT_DISRUPT: "true"},
     }
@@ -267,7 +269,9 @@ def runner_chart_values(
         "resources": manager_size(runner.concurrency).resources(),
         **({"certsSecretName": CA_SECRET} if config.ca_bundle else {}),
         **({"extraEnv": dict(proxy)} if proxy else {}),
-        **_with_ca_annotation(_manager_placement_values(placement), config.ca_bundle),
+        **_with_ca_annotation(
+            _manager_placement_values(placement, config.pool_prefix), config.ca_bundle
+        ),
         "runners": {
             "name": runner.name,
             "secret": TOKEN_SECRET,
@@ -277,6 +281,7 @@ def runner_chart_values(
                 cache.settings if cache else None,
                 config.helper_image,
                 [f"{name}={value}" for name, value in config.proxy_environment],
+                config.pool_prefix,
             ),
         },
     }

@@ -301,6 +301,75 @@ def _addon_version(args: dict[str, Any], region: str) -> dict[str, Any]:
     }
 
 
+# eks.existingCluster: the cluster someone else runs, as `aws eks describe-cluster` shows one
+# (ACTIVE, access entries enabled, in the VPC the examples name). Tests swap in a cluster that
+# cannot serve (CONFIG_MAP, another VPC, an old version) through INVOKES_BY_TOKEN.
+MOCK_CLUSTER_VPC = "vpc-0123456789abcdef0"
+MOCK_CLUSTER_SUBNETS = ("subnet-0123456789abcdef0", "subnet-0123456789abcdef1")
+MOCK_CLUSTER_VERSION = "1.35"
+
+
+def existing_cluster(
+    name: str,
+    region: str,
+    version: str = MOCK_CLUSTER_VERSION,
+    authentication_mode: str = "API_AND_CONFIG_MAP",
+    vpc_id: str = MOCK_CLUSTER_VPC,
+) -> dict[str, Any]:
+    """The answer to aws:eks/getCluster for a running cluster named `name`."""
+    issuer = f"https://oidc.eks.{region}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    return {
+        "id": name,
+        "name": name,
+        "arn": _arn("eks", f"cluster/{name}", region),
+        "clusterId": "00000000-0000-4000-8000-00000000c1a5",
+        "createdAt": "2026-01-30T10:00:00Z",
+        "endpoint": f"https://EXAMPLED539D4633E53DE1B71EXAMPLE.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthorities": [{"data": "bW9jay1leGlzdGluZy1jYQ=="}],
+        "identities": [{"oidcs": [{"issuer": issuer}]}],
+        "accessConfigs": [
+            {
+                "authenticationMode": authentication_mode,
+                "bootstrapClusterCreatorAdminPermissions": True,
+            }
+        ],
+        "version": version,
+        "platformVersion": "eks.5",
+        "status": "ACTIVE",
+        "roleArn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{name}-cluster",
+        "enabledClusterLogTypes": ["api", "audit"],
+        "kubernetesNetworkConfigs": [
+            {"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16", "serviceIpv6Cidr": ""}
+        ],
+        "vpcConfig": {
+            "clusterSecurityGroupId": "sg-0existingcluster0",
+            "controlPlaneEgressMode": "AWS_MANAGED",
+            "endpointPrivateAccess": True,
+            "endpointPublicAccess": False,
+            "publicAccessCidrs": [],
+            "securityGroupIds": [],
+            "subnetIds": list(MOCK_CLUSTER_SUBNETS),
+            "vpcId": vpc_id,
+        },
+        "tags": {"owner": "platform"},
+        "region": region,
+    }
+
+
+def _open_id_connect_provider(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """The cluster's IAM OIDC provider, found by its issuer URL (IRSA needs one)."""
+    host = str(args.get("url", "")).removeprefix("https://")
+    arn = f"arn:aws:iam::{MOCK_ACCOUNT}:oidc-provider/{host}"
+    return {
+        "arn": arn,
+        "id": arn,
+        "url": host,
+        "clientIdLists": ["sts.amazonaws.com"],
+        "thumbprintLists": ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+        "tags": {},
+    }
+
+
 # The caller `pulumi up` runs as (tests swap in an assumed-role session).
 MOCK_CALLER_ARN = f"arn:aws:iam::{MOCK_ACCOUNT}:user/mock"
 
@@ -312,6 +381,8 @@ INVOKES_BY_TOKEN: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
         "id": MOCK_ACCOUNT,
     },
     "aws:eks/getAddonVersion:getAddonVersion": _addon_version,
+    "aws:eks/getCluster:getCluster": lambda args, region: existing_cluster(args["name"], region),
+    "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": _open_id_connect_provider,
     "aws:servicequotas/getServiceQuota:getServiceQuota": _service_quota,
     "aws:ec2/getSubnet:getSubnet": _subnet,
     # Every AMI alias has its parameter offline (tests swap in a missing one).

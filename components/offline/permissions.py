@@ -2,7 +2,8 @@
 
     venv/bin/python -m components.offline.permissions [--check]
 
-Evaluates the committed example stack in both modes under the recording mocks and writes, into
+Evaluates the committed example stack in both modes, and on a cluster you bring
+(eks.existingCluster, which needs an existing VPC), under the recording mocks and writes, into
 README.md's "What `pulumi up` needs", every AWS service with the resource types the stack
 creates there and the data sources it reads. A resource type whose service is not known here
 stops the generator, so a new kind of resource cannot reach the README unlisted; the test suite
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from components.offline.mock_answers import MOCK_CLUSTER_SUBNETS, MOCK_CLUSTER_VPC
 from components.offline.mocks import Plan, evaluate
 from components.offline.stack_input import read_stack_input
 
@@ -23,7 +25,20 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 COMMAND = "venv/bin/python -m components.offline.permissions"
 EXAMPLE_STACK = "dev"
-MODES = ("ecs", "eks")
+# The VPC and cluster the mocks answer for (components/offline/mock_answers.py).
+EXISTING_VPC = (
+    f"network.vpcId={MOCK_CLUSTER_VPC}",
+    *(f"network.privateSubnetIds[{i}]={s}" for i, s in enumerate(MOCK_CLUSTER_SUBNETS)),
+)
+EXISTING_CLUSTER_LABEL = "eks mode on an existing cluster"
+# Column label -> the example stack's settings: each mode, and eks on a cluster you bring,
+# which needs an existing VPC: its plan reads what one in ecs mode reads too (the VPC, the
+# subnets' free IPs).
+PLANS: dict[str, tuple[str, ...]] = {
+    "ecs mode": ("mode=ecs",),
+    "eks mode": ("mode=eks",),
+    EXISTING_CLUSTER_LABEL: ("mode=eks", *EXISTING_VPC, "eks.existingCluster=platform"),
+}
 BEGIN = "<!-- BEGIN GENERATED PERMISSIONS (python -m components.offline.permissions) -->"
 END = "<!-- END GENERATED PERMISSIONS -->"
 # Provider module (the type token's middle part, before "/") -> IAM service prefix.
@@ -59,23 +74,34 @@ LABELS = {  # how a type is shown when its short name would mislead
     "eks:index:Cluster": "Cluster (pulumi-eks: also its IAM role, OIDC provider, access entries "
     "and managed addons)",
 }
-# Data sources -> the API call they make (None: the provider answers without one).
-READS: dict[str, str | None] = {
-    "aws:index/getAvailabilityZones:getAvailabilityZones": "ec2:DescribeAvailabilityZones",
-    "aws:index/getCallerIdentity:getCallerIdentity": "sts:GetCallerIdentity",
-    "aws:index/getPartition:getPartition": None,
-    "aws:index/getRegion:getRegion": None,
-    "aws:iam/getRoles:getRoles": "iam:ListRoles",
-    "aws:eks/getAddonVersion:getAddonVersion": "eks:DescribeAddonVersions",
-    "aws:servicequotas/getServiceQuota:getServiceQuota": "servicequotas:GetServiceQuota",
-    "aws:ec2/getSubnet:getSubnet": "ec2:DescribeSubnets",
-    "aws:ssm/getParameter:getParameter": "ssm:GetParameter",
-    "aws:ec2/getRouteTable:getRouteTable": "ec2:DescribeRouteTables",
+# Data sources -> the API calls they make (none: the provider answers without one).
+READS: dict[str, tuple[str, ...]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": ("ec2:DescribeAvailabilityZones",),
+    "aws:index/getCallerIdentity:getCallerIdentity": ("sts:GetCallerIdentity",),
+    "aws:index/getPartition:getPartition": (),
+    "aws:index/getRegion:getRegion": (),
+    "aws:iam/getRoles:getRoles": ("iam:ListRoles",),
+    "aws:eks/getAddonVersion:getAddonVersion": ("eks:DescribeAddonVersions",),
+    "aws:eks/getCluster:getCluster": ("eks:DescribeCluster",),
+    # By URL, the provider lists the account's OIDC providers and reads each until one
+    # matches (terraform-provider-aws internal/service/iam, findOpenIDConnectProviderByURL).
+    "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": (
+        "iam:ListOpenIDConnectProviders",
+        "iam:GetOpenIDConnectProvider",
+    ),
+    "aws:servicequotas/getServiceQuota:getServiceQuota": ("servicequotas:GetServiceQuota",),
+    "aws:ec2/getSubnet:getSubnet": ("ec2:DescribeSubnets",),
+    "aws:ec2/getVpc:getVpc": ("ec2:DescribeVpcs",),
+    "aws:ssm/getParameter:getParameter": ("ssm:GetParameter",),
+    "aws:ec2/getRouteTable:getRouteTable": ("ec2:DescribeRouteTables",),
 }
 # Not AWS: Pulumi's own providers and this project's components need no permission.
 NO_PERMISSION = ("pulumi:", "gitlab-fargate-runners:")
 ELSEWHERE = {  # provider package -> what it needs instead of AWS permissions
-    "kubernetes": "the Kubernetes API of the new cluster, as its creator (cluster admin)",
+    "kubernetes": (
+        "the Kubernetes API: of a new cluster as its creator (cluster admin), of an existing "
+        "one through an access entry ([docs/bring-your-own.md](docs/bring-your-own.md))"
+    ),
     "gitlab": "the GitLab API, with `gitlabToken` (`create_runner` scope)",
 }
 
@@ -98,8 +124,8 @@ def service_of(token: str) -> str:
     )
 
 
-def action_of(token: str) -> str | None:
-    """The API call a data source makes, or None when it makes none."""
+def actions_of(token: str) -> tuple[str, ...]:
+    """The API calls a data source makes (none: the provider answers by itself)."""
     if token in READS:
         return READS[token]
     raise UnknownResourceType(
@@ -108,11 +134,9 @@ def action_of(token: str) -> str | None:
     )
 
 
-def example_plan(mode: str, project_dir: Path = ROOT) -> Plan:
-    """The committed example stack in `mode`, tokens stood in for."""
-    stack_input = read_stack_input(
-        EXAMPLE_STACK, project_dir, [f"mode={mode}"], stand_in_tokens=True
-    )
+def example_plan(settings: Iterable[str], project_dir: Path = ROOT) -> Plan:
+    """The committed example stack with `settings` (`--set` syntax), tokens stood in for."""
+    stack_input = read_stack_input(EXAMPLE_STACK, project_dir, list(settings), stand_in_tokens=True)
     return evaluate(
         stack_input.config,
         stack=EXAMPLE_STACK,
@@ -126,7 +150,8 @@ def _label(token: str) -> str:
 
 
 def render(plans: dict[str, Plan]) -> str:
-    """The README block: per service, the types each mode creates, then what is read."""
+    """The README block: per service, the types each plan creates (a column per plan), then
+    what they read."""
     creates: dict[str, dict[str, set[str]]] = {}
     reads: set[str] = set()
     elsewhere: dict[str, set[str]] = {}
@@ -139,8 +164,8 @@ def render(plans: dict[str, Plan]) -> str:
                 elsewhere.setdefault(package, set()).add(mode)
                 continue
             creates.setdefault(service_of(token), {}).setdefault(mode, set()).add(_label(token))
-        reads.update(a for a in map(action_of, plan.invokes) if a is not None)
-    columns = ["Service (IAM prefix)", *(f"Creates in {m} mode" for m in plans)]
+        reads.update(action for token in plan.invokes for action in actions_of(token))
+    columns = ["Service (IAM prefix)", *(f"Creates in {m}" for m in plans)]
     header = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
     rows = [
         f"| `{service}` | "
@@ -152,8 +177,8 @@ def render(plans: dict[str, Plan]) -> str:
     lines = [*header, *rows, "", f"- Reads at preview and up: {read_line}."]
     for package, modes in sorted(elsewhere.items()):
         lines.append(
-            f"- Not AWS: `{package}` resources ({', '.join(m for m in plans if m in modes)} "
-            f"mode) need {ELSEWHERE[package]}."
+            f"- Not AWS: `{package}` resources ({', '.join(m for m in plans if m in modes)}) "
+            f"need {ELSEWHERE[package]}."
         )
     return "\n".join(lines)
 
@@ -166,8 +191,8 @@ def replace_block(text: str, generated: str) -> str:
     return f"{head}{BEGIN}\n{generated}\n{END}{tail}"
 
 
-def expected_readme(modes: Iterable[str] = MODES) -> str:
-    generated = render({mode: example_plan(mode) for mode in modes})
+def expected_readme() -> str:
+    generated = render({label: example_plan(settings) for label, settings in PLANS.items()})
     return replace_block(README.read_text(), generated)
 
 

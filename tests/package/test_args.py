@@ -11,14 +11,25 @@ import pytest
 
 from components.config import ConfigError, parse_config, schema
 from components.domain import specs
-from components.domain.fleet_rules import ecs_fleet_problems, eks_fleet_problems
+from components.domain.fleet_rules import (
+    ecs_fleet_problems,
+    eks_fleet_problems,
+    existing_cluster_problems,
+)
 from components.domain.specs import (
     EcsFleetSpec,
     EcsSpec,
     EksFleetSpec,
+    EksSpec,
+    ExistingCluster,
     RunnerSpec,
     TaskDefinitionSpec,
 )
+from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
+from components.offline import mocks
+from components.shared.args import InvalidArgsError
+from components.shared.network import VpcRefs
+from components.topology import StackResult
 from tests.harness import dev_config, sentinel
 
 TOKENS = {"fargate": sentinel("fargate")}
@@ -146,3 +157,62 @@ def test_duplicates_and_an_empty_fleet_are_refused() -> None:
     assert eks_fleet_problems(EksFleetSpec("https://gitlab.com", ())) == [
         "runners: a fleet needs at least one runner"
     ]
+
+
+# The package door of eks.existingCluster: EksFargateRunnerArgs.existing_cluster.
+FLEET = EksFleetSpec("https://gitlab.com", (RunnerSpec("fargate"),))
+
+
+def test_a_joined_cluster_is_named_once() -> None:
+    joined = ExistingCluster("platform")
+    assert existing_cluster_problems(joined, "platform", FLEET) == []
+    assert existing_cluster_problems(None, "gitlab-runners-dev", FLEET) == []
+    (problem,) = existing_cluster_problems(joined, "gitlab-runners-dev", FLEET)
+    assert problem.startswith("clusterName: 'gitlab-runners-dev' is not the cluster the fleet ")
+    (problem,) = existing_cluster_problems(ExistingCluster("-x"), "-x", FLEET)
+    assert problem.startswith('existingCluster.name: "-x" is not an EKS cluster name')
+    (problem,) = existing_cluster_problems(ExistingCluster("p", "maybe"), "p", FLEET)
+    assert problem == "existingCluster.karpenter: 'maybe' is not one of install, existing"
+
+
+def test_the_stack_files_key_alone_does_not_join_a_cluster() -> None:
+    """EksSpec.existing_cluster mirrors the stack file; the fleet joins through its arg."""
+    fleet = dataclasses.replace(FLEET, eks=EksSpec(existing_cluster="platform"))
+    (problem,) = existing_cluster_problems(None, "platform", fleet)
+    assert problem.startswith("eks.existingCluster: 'platform' is set in the fleet's EksSpec")
+    assert "existing_cluster=ExistingCluster(name='platform'" in problem
+
+
+def test_the_eks_fleet_refuses_bad_cluster_args_before_registering_anything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registered: list[str] = []
+    register = mocks.RecordingMonitor.RegisterResource
+
+    def spy(self: mocks.RecordingMonitor, request: Any) -> Any:
+        registered.append(request.type)
+        return register(self, request)
+
+    monkeypatch.setattr(mocks.RecordingMonitor, "RegisterResource", spy)
+
+    def build(_warn: Any) -> StackResult:
+        EksFargateRunner(
+            "ci",
+            EksFargateRunnerArgs(
+                fleet=FLEET,
+                network=VpcRefs("vpc-0123456789abcdef0", ["subnet-0123456789abcdef0"]),
+                cluster_name="ci-runners",
+                existing_cluster=ExistingCluster("platform", "existing"),
+                name_prefix="ci-runners",
+                metrics_namespace="CI",
+                tokens={"fargate": sentinel("fargate")},
+                tags={},
+            ),
+        )
+        return StackResult(outputs={}, rendered_files={})
+
+    with pytest.raises(InvalidArgsError) as raised:
+        mocks.record(build, {})
+    assert set(registered) <= {"pulumi:pulumi:Stack"}  # nothing of the fleet
+    (problem,) = raised.value.problems
+    assert problem.startswith("clusterName: 'ci-runners' is not the cluster the fleet joins")

@@ -59,3 +59,35 @@ def test_the_example_builds_no_stack_config() -> None:
     source = (EXAMPLES / "ecs-existing-vpc" / "__main__.py").read_text()
     assert "components.config" not in source and "components.topology" not in source
     assert callable(load_build("ecs-existing-vpc"))
+
+
+PROFILE = "aws:eks/fargateProfile:FargateProfile"
+EKS_TOKENS = {"buildToken": sentinel("build"), "buildSpotToken": sentinel("build-spot")}
+
+
+@pytest.mark.parametrize("karpenter", ["install", "existing"])
+def test_the_eks_example_joins_the_named_cluster(karpenter: str) -> None:
+    """No cluster, addon or cluster-wide object: what destroy removes is the fleet's own."""
+    plan = plan_example("eks-existing-cluster", EKS_TOKENS, karpenter=karpenter)
+    types = {r.type for r in plan.resources}
+    assert "eks:index:Cluster" not in types and "aws:eks/addon:Addon" not in types
+    profiles = {p.inputs["fargateProfileName"]: p for p in plan.all(PROFILE)}
+    extra = {"karpenter"} if karpenter == "install" else set()
+    assert set(profiles) == {"gitlab-runners"} | extra
+    profile = profiles["gitlab-runners"]
+    assert profile.inputs["clusterName"] == "platform"
+    assert profile.inputs["subnetIds"] == ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    releases = {r.inputs["name"] for r in plan.all("kubernetes:helm.sh/v3:Release")}
+    expected = {"gitlab-runner-build", "gitlab-runner-build-spot"}
+    if karpenter == "install":
+        expected |= {"karpenter", "karpenter-crd"}
+    assert releases == expected
+    (entry,) = plan.all("aws:eks/accessEntry:AccessEntry")
+    assert entry.inputs["type"] == "EC2_LINUX"
+    secrets = plan.all("kubernetes:core/v1:Secret")
+    assert secrets and all(s.redacted_inputs.get("stringData") == "[secret]" for s in secrets)
+
+
+def test_the_eks_example_builds_no_stack_config() -> None:
+    source = (EXAMPLES / "eks-existing-cluster" / "__main__.py").read_text()
+    assert "components.config" not in source and "components.topology" not in source

@@ -1,0 +1,136 @@
+"""Preflight of eks.existingCluster: is the cluster one the fleet can join?
+
+Read at preview, before any resource registers (`aws eks describe-cluster` and the IAM OIDC
+provider of its issuer), and refused with the key, the value and the fix when the fleet could
+not work there: a cluster whose authentication mode has no access entries (the fleet's nodes
+join through an EC2_LINUX entry), one in another VPC than network.vpcId (its Fargate profiles
+and nodes use network.privateSubnetIds), one without an IAM OIDC provider (IRSA), one not
+ACTIVE, or a Kubernetes version this program cannot serve (components/config/versions.py).
+`cluster_problems` is pure; `read_cluster` makes the calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pulumi_aws as aws
+
+from components.config import StackConfig
+from components.config.reader import Reader
+from components.config.versions import EKS_CALENDAR, check_karpenter, minor_key
+from components.domain.specs import KARPENTER_INSTALL
+
+KEY = "eks.existingCluster"
+DOC = "docs/bring-your-own.md"
+ACCESS_ENTRY_MODES = ("API", "API_AND_CONFIG_MAP")
+# A minor this many past the newest the calendar knows may be fine (a warning, as for
+# eks.kubernetesVersion).
+NEWER_MINORS_ALLOWED = 2
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What preflight needs from `aws eks describe-cluster` and IAM."""
+
+    name: str
+    status: str
+    version: str
+    vpc_id: str
+    authentication_mode: str
+    oidc_issuer: str | None
+    oidc_provider_error: str | None = None  # why the issuer's IAM OIDC provider was not found
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def read_cluster(name: str) -> ClusterFacts | str:
+    """The cluster's facts, or why it could not be read."""
+    try:
+        found = aws.eks.get_cluster(name=name)
+    except Exception as error:
+        return _first_line(error)
+    issuers = [o.issuer for i in found.identities or [] for o in i.oidcs or []]
+    issuer = issuers[0] if issuers else None
+    provider_error = None
+    if issuer is not None:
+        try:
+            aws.iam.get_open_id_connect_provider(url=issuer)
+        except Exception as error:
+            provider_error = _first_line(error)
+    modes = [a.authentication_mode for a in found.access_configs or []]
+    return ClusterFacts(
+        name=name,
+        status=found.status,
+        version=found.version,
+        vpc_id=found.vpc_config.vpc_id,
+        authentication_mode=modes[0] if modes else "CONFIG_MAP",
+        oidc_issuer=issuer,
+        oidc_provider_error=provider_error,
+    )
+
+
+def _version_problems(r: Reader, config: StackConfig, facts: ClusterFacts, today: dt.date) -> None:
+    name, version = facts.name, facts.version
+    known = sorted(EKS_CALENDAR, key=minor_key)
+    offered = [v for v in known if dt.date.fromisoformat(EKS_CALENDAR[v][2]) >= today]
+    runs = f"{KEY}: '{name}' runs Kubernetes {version}"
+    fix = (
+        f"upgrade the cluster to one of {', '.join(offered)}, or remove {KEY} to run the "
+        "runners on a cluster of this stack's own"
+    )
+    if version not in EKS_CALENDAR:
+        newest = minor_key(known[-1])
+        if newest < minor_key(version) <= newest + NEWER_MINORS_ALLOWED:
+            r.warn(
+                f"{runs}, newer than the EKS versions this program knows (up to {known[-1]}); "
+                "check that eks.karpenterVersion and eks.nodeAmiAlias support it"
+            )
+        else:
+            r.problem(f"{runs}, which this program cannot serve; {fix}")
+        return
+    extended_end = dt.date.fromisoformat(EKS_CALENDAR[version][2])
+    if today > extended_end:
+        r.problem(f"{runs}, out of EKS extended support since {extended_end}; {fix}")
+        return
+    if config.eks.karpenter == KARPENTER_INSTALL:
+        check = Reader()
+        check_karpenter(check, config.eks.karpenter_version, version)
+        where = f"(the version of {KEY} '{name}')"
+        for problem in check.problems:
+            r.problem(problem.replace("(eks.kubernetesVersion)", where))
+
+
+def cluster_problems(
+    config: StackConfig, facts: ClusterFacts, today: dt.date
+) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of joining the cluster `facts` describes."""
+    r = Reader()
+    name = facts.name
+    if facts.status != "ACTIVE":
+        r.problem(f"{KEY}: '{name}' is {facts.status}, not ACTIVE; deploy once it is ACTIVE")
+    if facts.authentication_mode not in ACCESS_ENTRY_MODES:
+        r.problem(
+            f"{KEY}: '{name}' has authentication mode {facts.authentication_mode}, which has no "
+            "access entries; the fleet's Karpenter nodes join through one. Switch the cluster "
+            f"on (one way, it cannot be undone): aws eks update-cluster-config --name {name} "
+            f"--access-config authenticationMode=API_AND_CONFIG_MAP ({DOC})"
+        )
+    if facts.vpc_id != config.network.vpc_id:
+        r.problem(
+            f"network.vpcId: '{config.network.vpc_id}' is not the VPC of {KEY} '{name}' "
+            f"({facts.vpc_id}); the fleet's Fargate pods and nodes must run in the cluster's "
+            f"VPC: set network.vpcId {facts.vpc_id} and network.privateSubnetIds to private "
+            f"subnets of it ({DOC})"
+        )
+    if facts.oidc_issuer is None or facts.oidc_provider_error is not None:
+        r.problem(
+            f"{KEY}: '{name}' has no IAM OIDC provider for its issuer "
+            f"({facts.oidc_provider_error or 'no issuer'}); the runners' cache access and "
+            "Karpenter use IRSA. Create it: eksctl utils associate-iam-oidc-provider "
+            f"--cluster {name} --approve ({DOC})"
+        )
+    _version_problems(r, config, facts, today)
+    return r.problems, r.warnings

@@ -1,0 +1,317 @@
+"""eks.existingCluster (issue 24 item 4): the fleet joins a cluster someone else runs.
+
+The plan is what `pulumi destroy` removes, so what it lacks stays on the cluster: no
+eks:index:Cluster, no addons, no admin entries or API rules, no aws-observability ConfigMap.
+The fleet's own pieces are there, on the named cluster: its Fargate profiles, pod execution
+role, runner releases, IRSA roles trusting the cluster's OIDC provider, and Karpenter (or, on a
+cluster that runs Karpenter v1, only its node classes, pools, node roles and their access
+entries). A cluster the fleet cannot join is refused at preview, before any resource."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError
+from components.offline import mocks
+from components.offline.mock_answers import MOCK_CLUSTER_SUBNETS, MOCK_CLUSTER_VPC, existing_cluster
+from components.offline.mocks import Plan, evaluate
+from tests.eks.support import FULL_RUNNERS, NODE_CLASS, NODE_POOL, PROFILE, RELEASE, deps, release
+from tests.eks.support import eks_config as base_config
+from tests.harness import run_program
+from tests.test_preflight import ProviderError
+
+CLUSTER = "platform"
+PREFIX = "gitlab-runners-dev-"  # the stack program's name prefix (components/naming.py)
+GET_CLUSTER = "aws:eks/getCluster:getCluster"
+GET_OIDC = "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"
+NETWORK = {"vpcId": MOCK_CLUSTER_VPC, "privateSubnetIds": list(MOCK_CLUSTER_SUBNETS)}
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+FARGATE_ONLY = [{"name": "fargate", "tags": ["eks-fargate"], "concurrency": 20}]
+
+
+def joining(karpenter: str = "install", runners: Any = FULL_RUNNERS, **eks: Any) -> dict:
+    return base_config(
+        runners=runners,
+        network=NETWORK,
+        eks={"existingCluster": CLUSTER, "karpenter": karpenter, **eks},
+    )
+
+
+@pytest.fixture(scope="module")
+def installs() -> Plan:
+    """All three lanes; the fleet installs Karpenter on the cluster."""
+    return run_program(joining())
+
+
+@pytest.fixture(scope="module")
+def uses_existing() -> Plan:
+    """All three lanes; the cluster runs Karpenter v1 already."""
+    return run_program(joining("existing"))
+
+
+def _types(plan: Plan) -> set[str]:
+    return {r.type for r in plan.resources}
+
+
+@pytest.mark.parametrize("which", ["installs", "uses_existing"])
+def test_the_plan_holds_no_cluster_and_nothing_cluster_wide(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    """What destroy would remove: nothing the cluster's owner runs."""
+    plan: Plan = request.getfixturevalue(which)
+    types = _types(plan)
+    assert "eks:index:Cluster" not in types
+    assert "aws:eks/addon:Addon" not in types
+    assert "aws:eks/accessPolicyAssociation:AccessPolicyAssociation" not in types
+    assert "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" not in types
+    names = {r.inputs.get("metadata", {}).get("name") for r in plan.resources}
+    assert "aws-observability" not in names and "aws-logging" not in names
+    groups = [r.inputs["name"] for r in plan.all("aws:cloudwatch/logGroup:LogGroup")]
+    assert not [g for g in groups if g.startswith(f"/aws/eks/{CLUSTER}")]
+    assert not plan.all("aws:ec2/vpc:Vpc")
+    # Every access entry is a node role's, of type EC2_LINUX (no admin, no policy).
+    assert {e.inputs["type"] for e in plan.all(ACCESS_ENTRY)} == {"EC2_LINUX"}
+
+
+def test_the_fleet_adds_its_fargate_profiles_to_the_named_cluster(installs: Plan) -> None:
+    profiles = {p.inputs["fargateProfileName"]: p for p in installs.all(PROFILE)}
+    assert set(profiles) == {"karpenter", "gitlab-runners"}
+    (role,) = [
+        r for r in installs.all("aws:iam/role:Role") if r.name == "eks-cluster-pod-execution"
+    ]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":fargateprofile/{CLUSTER}/*")
+    for profile in profiles.values():
+        assert profile.inputs["clusterName"] == CLUSTER
+        assert profile.inputs["subnetIds"] == list(MOCK_CLUSTER_SUBNETS)
+        assert profile.inputs["podExecutionRoleArn"].endswith("role/eks-cluster-pod-execution")
+    # One profile at a time per cluster: the runners' waits for Karpenter's.
+    assert "eks-cluster-fargate-karpenter" in deps(installs, profiles["gitlab-runners"])
+
+
+def test_the_runner_releases_go_to_the_cluster_through_its_own_kubeconfig(
+    installs: Plan,
+) -> None:
+    (provider,) = installs.all("pulumi:providers:kubernetes")
+    kubeconfig = json.loads(provider.inputs["kubeconfig"])
+    assert provider.redacted_inputs["kubeconfig"] == "[secret]"
+    cluster = existing_cluster(CLUSTER, "eu-west-1")
+    assert kubeconfig["clusters"][0]["cluster"] == {
+        "server": cluster["endpoint"],
+        "certificate-authority-data": cluster["certificateAuthorities"][0]["data"],
+    }
+    args = kubeconfig["users"][0]["user"]["exec"]["args"]
+    assert args[args.index("--cluster-name") + 1] == CLUSTER
+    runners = [r for r in installs.all(RELEASE) if r.name.startswith("eks-runner-")]
+    assert {r.name for r in runners} == {f"eks-runner-{n['name']}-release" for n in FULL_RUNNERS}
+    assert {r.provider for r in runners} == {provider.urn}
+    assert installs.outputs["clusterName"] == CLUSTER
+
+
+def test_the_kubeconfig_uses_the_profile_and_role_the_stack_deploys_with() -> None:
+    role = "arn:aws:iam::123456789012:role/deployer"
+    plan = evaluate(
+        joining(runners=FARGATE_ONLY),
+        extra_config={
+            "aws:region": "eu-west-1",
+            "aws:profile": "ci",
+            "aws:assumeRoles": json.dumps([{"roleArn": role}]),
+        },
+    )
+    (provider,) = plan.all("pulumi:providers:kubernetes")
+    args = json.loads(provider.inputs["kubeconfig"])["users"][0]["user"]["exec"]["args"]
+    assert args[-4:] == ["--role", role, "--profile", "ci"]
+    # The exported kubeconfig is for people, as for a cluster of the stack's own: no profile.
+    exported = json.loads(plan.outputs["kubeconfig"])["users"][0]["user"]["exec"]["args"]
+    assert "--profile" not in exported and "--role" not in exported
+    assert plan.redacted_outputs["kubeconfig"] == "[secret]"
+
+
+def test_irsa_roles_trust_the_clusters_oidc_provider(installs: Plan) -> None:
+    issuer = existing_cluster(CLUSTER, "eu-west-1")["identities"][0]["oidcs"][0]["issuer"]
+    host = issuer.removeprefix("https://")
+    for name in ("eks-runner-fargate-cache", "eks-karpenter-controller", "eks-metrics-role"):
+        role = installs.one("aws:iam/role:Role", name)
+        statement = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+        assert statement["Principal"]["Federated"].endswith(f":oidc-provider/{host}"), name
+        assert f"{host}:sub" in statement["Condition"]["StringEquals"], name
+
+
+def test_installing_karpenter_there_brings_its_controller(installs: Plan) -> None:
+    (karpenter,) = [r for r in installs.all(RELEASE) if r.inputs.get("name") == "karpenter"]
+    assert karpenter.inputs["values"]["settings"]["clusterName"] == CLUSTER
+    assert installs.all("aws:sqs/queue:Queue")
+    assert "eks-cluster-fargate-karpenter" in deps(installs, karpenter)
+    entries = {e.name: e for e in installs.all(ACCESS_ENTRY)}
+    assert set(entries) == {"eks-cluster-karpenter-nodes", "eks-cluster-karpenter-privileged"}
+    assert {e.inputs["clusterName"] for e in entries.values()} == {CLUSTER}
+
+
+def test_on_a_cluster_with_karpenter_only_pools_classes_roles_and_entries(
+    uses_existing: Plan,
+) -> None:
+    plan = uses_existing
+    assert not [r for r in plan.all(RELEASE) if "karpenter" in r.name]
+    assert not plan.all("aws:sqs/queue:Queue")
+    assert not [r for r in plan.resources if "karpenter-controller" in r.name]
+    assert {p.inputs["fargateProfileName"] for p in plan.all(PROFILE)} == {"gitlab-runners"}
+    # Cluster-scoped names carry the fleet's prefix: the cluster's Karpenter has its own
+    # (its `default` EC2NodeClass above all), and Kubernetes refuses a second of one name.
+    pools = {p.inputs["metadata"]["name"]: p for p in plan.all(NODE_POOL)}
+    assert set(pools) == {f"{PREFIX}spot", f"{PREFIX}privileged"}
+    classes = {c.inputs["metadata"]["name"]: c for c in plan.all(NODE_CLASS)}
+    assert set(classes) == {f"{PREFIX}default", f"{PREFIX}privileged"}
+    template = pools[f"{PREFIX}spot"].inputs["spec"]["template"]
+    assert template["spec"]["nodeClassRef"]["name"] == f"{PREFIX}default"
+    assert template["spec"]["taints"][0]["value"] == f"{PREFIX}spot"
+    assert classes[f"{PREFIX}default"].inputs["spec"]["securityGroupSelectorTerms"] == [
+        {"id": "sg-0existingcluster0"}
+    ]
+    # The runners' pods select and tolerate the prefixed pools.
+    values = release(plan, "spot").inputs["values"]
+    jobs = tomllib.loads(values["runners"]["config"])["runners"][0]["kubernetes"]
+    assert jobs["node_selector"]["karpenter.sh/nodepool"] == f"{PREFIX}spot"
+    assert jobs["node_tolerations"] == {f"gitlab-fargate-runners/pool={PREFIX}spot": "NoSchedule"}
+    # A node joins through its role's access entry: pools and classes wait for them.
+    for pool in plan.all(NODE_POOL):
+        assert {"eks-cluster-karpenter-nodes", "eks-cluster-karpenter-privileged"} <= deps(
+            plan, pool
+        )
+    # The owner's VPC CNI may run with the nodes' credentials (EKS's default without an IRSA
+    # role for aws-node), so on a cluster the fleet joins the node roles carry its policy.
+    attached = {
+        r.name
+        for r in plan.all("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r.inputs["policyArn"].endswith(":policy/AmazonEKS_CNI_Policy")
+    }
+    assert attached == {
+        "eks-karpenter-node-AmazonEKS_CNI_Policy",
+        "eks-karpenter-privileged-node-AmazonEKS_CNI_Policy",
+    }
+    roles = plan.outputs["karpenterNodeRoleArns"]
+    assert set(roles) == {"default", "privileged"}
+    assert {e.inputs["principalArn"] for e in plan.all(ACCESS_ENTRY)} == set(roles.values())
+
+
+def test_fargate_lanes_alone_add_no_karpenter_at_all() -> None:
+    plan = run_program(joining(runners=FARGATE_ONLY))
+    assert not [r for r in plan.resources if "karpenter" in r.name]
+    assert not plan.all(ACCESS_ENTRY)
+    assert {p.inputs["fargateProfileName"] for p in plan.all(PROFILE)} == {"gitlab-runners"}
+
+
+def _refused(monkeypatch: pytest.MonkeyPatch, config: dict) -> ConfigError:
+    """The error, and that no resource was created before it."""
+    created: list[str] = []
+    new_resource = mocks.RecordingMocks.new_resource
+
+    def spy(self: mocks.RecordingMocks, args: Any) -> tuple[str, dict]:
+        created.append(args.name)
+        return new_resource(self, args)
+
+    monkeypatch.setattr(mocks.RecordingMocks, "new_resource", spy)
+    with pytest.raises(ConfigError) as raised:
+        run_program(config)
+    assert created == []
+    return raised.value
+
+
+def _cluster_answer(monkeypatch: pytest.MonkeyPatch, **facts: Any) -> None:
+    monkeypatch.setitem(
+        mocks.INVOKES_BY_TOKEN,
+        GET_CLUSTER,
+        lambda args, region: existing_cluster(args["name"], region, **facts),
+    )
+
+
+def test_a_cluster_without_access_entries_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    _cluster_answer(monkeypatch, authentication_mode="CONFIG_MAP")
+    (problem,) = _refused(monkeypatch, joining()).problems
+    assert problem.startswith(f"eks.existingCluster: '{CLUSTER}' has authentication mode ")
+    assert "CONFIG_MAP" in problem
+    assert "--access-config authenticationMode=API_AND_CONFIG_MAP" in problem
+
+
+def test_a_cluster_in_another_vpc_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    _cluster_answer(monkeypatch, vpc_id="vpc-0fedcba9876543210")
+    (problem,) = _refused(monkeypatch, joining()).problems
+    assert problem.startswith(f"network.vpcId: '{MOCK_CLUSTER_VPC}' is not the VPC of ")
+    assert "set network.vpcId vpc-0fedcba9876543210" in problem
+
+
+@pytest.mark.parametrize("version", ["1.24", "1.28", "1.41"])
+def test_a_kubernetes_version_the_program_cannot_serve_is_refused(
+    version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cluster_answer(monkeypatch, version=version)
+    (problem,) = _refused(monkeypatch, joining()).problems
+    assert problem.startswith(f"eks.existingCluster: '{CLUSTER}' runs Kubernetes {version}")
+    assert "upgrade the cluster to one of" in problem
+
+
+def test_karpenter_too_old_for_the_clusters_version_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Karpenter's compatibility matrix (components/config/versions.py): 1.35 needs 1.9."""
+    _cluster_answer(monkeypatch, version="1.35")
+    (problem,) = _refused(monkeypatch, joining(karpenterVersion="1.5.0")).problems
+    assert problem.startswith("eks.karpenterVersion: '1.5.0' does not support Kubernetes 1.35")
+    assert f"(the version of eks.existingCluster '{CLUSTER}')" in problem
+
+
+def test_a_cluster_without_an_iam_oidc_provider_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def none(args: dict[str, Any], region: str) -> dict[str, Any]:
+        raise ProviderError("no matching IAM OIDC Provider found")
+
+    monkeypatch.setitem(mocks.INVOKES_BY_TOKEN, GET_OIDC, none)
+    (problem,) = _refused(monkeypatch, joining()).problems
+    assert "has no IAM OIDC provider for its issuer" in problem
+    assert f"eksctl utils associate-iam-oidc-provider --cluster {CLUSTER}" in problem
+
+
+def test_a_cluster_that_does_not_exist_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(args: dict[str, Any], region: str) -> dict[str, Any]:
+        raise ProviderError(f"reading EKS Cluster ({args['name']}): couldn't find resource")
+
+    monkeypatch.setitem(mocks.INVOKES_BY_TOKEN, GET_CLUSTER, missing)
+    (problem,) = _refused(monkeypatch, joining()).problems
+    assert problem.startswith(f"eks.existingCluster: '{CLUSTER}' could not be read (")
+    assert "couldn't find resource" in problem
+    assert "eks:DescribeCluster" in problem
+
+
+def test_existing_cluster_needs_the_clusters_vpc_in_the_stack_file() -> None:
+    with pytest.raises(ConfigError) as raised:
+        run_program(base_config(eks={"existingCluster": CLUSTER}))
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"eks.existingCluster: '{CLUSTER}' needs network.vpcId and ")
+
+
+def test_karpenter_existing_needs_a_cluster_you_bring() -> None:
+    with pytest.raises(ConfigError) as raised:
+        run_program(base_config(eks={"karpenter": "existing"}))
+    (problem,) = raised.value.problems
+    assert problem.startswith("eks.karpenter: 'existing' means the cluster already runs ")
+
+
+def test_keys_for_a_cluster_of_the_stacks_own_are_warned_about() -> None:
+    plan = run_program(
+        joining(
+            runners=FARGATE_ONLY,
+            adminRoleArns=["arn:aws:iam::123456789012:role/admins"],
+            kubernetesVersion="1.34",
+            endpointAccess="private",
+        )
+    )
+    for key in ("adminRoleArns", "kubernetesVersion", "endpointAccess"):
+        assert any(
+            w.startswith(f"eks.{key} is set but ignored with eks.existingCluster")
+            for w in plan.warnings
+        ), key
+    assert not any("0.0.0.0/0" in w for w in plan.warnings)
