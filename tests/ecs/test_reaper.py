@@ -22,7 +22,7 @@ from moto.moto_api import state_manager
 
 from components.ecs import reaper_resources
 from components.ecs.reaper import handler as reaper
-from components.ecs.reaper.handler import KEEP, STOP, Decision, TaskInfo, decide
+from components.ecs.reaper.handler import KEEP, STOP, Decision, LiveManager, TaskInfo, decide
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -56,7 +56,9 @@ def task(
 
 
 def decided(tasks: list[TaskInfo], launches: list[datetime] | None) -> dict[str, Decision]:
-    decisions = decide(tasks, launches, NOW, TIMEOUT, MARGIN, grace_seconds=GRACE)
+    """Decisions by task name; `launches`: managers that name no subnets (own any task)."""
+    managers = None if launches is None else [LiveManager(t) for t in launches]
+    decisions = decide(tasks, managers, NOW, TIMEOUT, MARGIN, grace_seconds=GRACE)
     return {d.task.rsplit("/", 1)[1]: d for d in decisions}
 
 

@@ -133,8 +133,11 @@ def test_sizing_table_follows_the_per_job_budget() -> None:
 
 
 def test_shard_subnet_rotates_over_zones() -> None:
+    """One manager: runner r in subnet r mod n. Several: manager i in subnet i mod n for every
+    runner, so a runner still spreads over the zones and a task's subnet names its shard."""
     subnets = ["a", "b", "c"]
-    assert [shard_subnet(subnets, 0, i) for i in range(4)] == ["a", "b", "c", "a"]
-    assert [shard_subnet(subnets, 1, i) for i in range(3)] == ["b", "c", "a"]
+    assert [shard_subnet(subnets, r, 0) for r in range(4)] == ["a", "b", "c", "a"]
+    assert [shard_subnet(subnets, 0, i, 4) for i in range(4)] == ["a", "b", "c", "a"]
+    assert {shard_subnet(subnets, r, 1, 2) for r in range(3)} == {"b"}
     with pytest.raises(ValueError):
         shard_subnet([], 0, 0)
