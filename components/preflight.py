@@ -186,12 +186,13 @@ def subnet_findings(config: StackConfig, free_ips: Mapping[str, int]) -> list[st
         return []
     concurrencies = [r.concurrency for r in config.runners]
     fits = [jobs_for_free_ips(free_ips[s]) for s in subnets]
-    shortfall = capacity_shortfall(config.mode, concurrencies, fits)
+    cap = config.ecs.max_jobs_per_manager
+    shortfall = capacity_shortfall(config.mode, concurrencies, fits, cap)
     if shortfall is None:
         return []
     needed, holds = shortfall
     if config.mode == "ecs":
-        load = ecs_load_per_subnet(concurrencies, len(subnets))
+        load = ecs_load_per_subnet(concurrencies, len(subnets), cap)
         subnet = next(s for s, n, f in zip(subnets, load, fits, strict=True) if n > f)
         where = f"subnet {subnet} ({free_ips[subnet]} free IPs)"
     else:

@@ -195,7 +195,9 @@ def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
     return EksSpec(**values)
 
 
-def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> NetworkSpec:
+def _parse_network(
+    r: Reader, raw: Any, mode: str, concurrencies: list[int], max_jobs_per_manager: int
+) -> NetworkSpec:
     values = schema.NETWORK.read(r, "network", raw, mode)
     data = raw if isinstance(raw, dict) else {}
     layout = None
@@ -223,12 +225,16 @@ def _parse_network(r: Reader, raw: Any, mode: str, concurrencies: list[int]) -> 
                 "network.privateSubnetIds/publicSubnetIds: subnet ids need network.vpcId; set "
                 "vpcId to use an existing VPC, or remove them to create a new one"
             )
-        layout = _plan_layout(r, values, mode, concurrencies)
+        layout = _plan_layout(r, values, mode, concurrencies, max_jobs_per_manager)
     return NetworkSpec(**values, layout=layout)
 
 
 def _plan_layout(
-    r: Reader, values: dict[str, Any], mode: str, concurrencies: list[int]
+    r: Reader,
+    values: dict[str, Any],
+    mode: str,
+    concurrencies: list[int],
+    max_jobs_per_manager: int,
 ) -> SubnetLayout | None:
     """The fixed layout of a new VPC, checked against the runners' concurrency."""
     cidr, zones = values["vpc_cidr"], values["availability_zones"]
@@ -238,11 +244,13 @@ def _plan_layout(
         return None
     layout = fixed_layout(cidr, zones)
     subnets = layout.private
-    shortfall = capacity_shortfall(mode, concurrencies, [jobs_per_subnet(c) for c in subnets])
+    shortfall = capacity_shortfall(
+        mode, concurrencies, [jobs_per_subnet(c) for c in subnets], max_jobs_per_manager
+    )
     if shortfall:
         needed, fits = shortfall
         where = (
-            "one subnet (ECS runs each runner's tasks in one subnet)"
+            "one subnet (ECS: each manager starts a runner's tasks in one subnet)"
             if mode == "ecs"
             else (f"the {zones} private subnets together")
         )
@@ -314,7 +322,9 @@ def parse_config(
         check_admin_principals(r, eks)
         check_eks_pod_room(r, resolved, eks)
         check_eks_poll_timeout(r, resolved, eks)
-    network = _parse_network(r, top["network"], mode, [x.concurrency for x in resolved])
+    network = _parse_network(
+        r, top["network"], mode, [x.concurrency for x in resolved], ecs.max_jobs_per_manager
+    )
     if mode == "eks":
         check_private_endpoint(r, eks, network)
     gitlab, gitlab_token = parse_gitlab(

@@ -83,17 +83,27 @@ def jobs_per_subnet(cidr: str) -> int:
     return jobs_for_free_ips(usable_ips(cidr))
 
 
-def ecs_load_per_subnet(concurrencies: list[int], subnets: int) -> list[int]:
-    """Jobs each subnet carries in ECS mode: the driver puts all of a runner's tasks into the
-    one subnet of its fargate.toml, and runner i gets subnet i mod n."""
+def ecs_load_per_subnet(
+    concurrencies: list[int], subnets: int, max_jobs_per_manager: int
+) -> list[int]:
+    """Jobs each subnet may carry in ECS mode: the driver puts all of a runner's tasks on one
+    manager into the one subnet of its fargate.toml (components/ecs/sizing.py shard_subnet).
+    One manager: runner i in subnet i mod n. Several (ceil(total / cap)): manager j in subnet
+    j mod n; the managers' totals differ by at most one job, so each counts as the larger."""
     load = [0] * subnets
-    for index, concurrency in enumerate(concurrencies):
-        load[index % subnets] += concurrency
+    total = sum(concurrencies)
+    managers = max(1, math.ceil(total / max_jobs_per_manager))
+    if managers == 1:
+        for index, concurrency in enumerate(concurrencies):
+            load[index % subnets] += concurrency
+        return load
+    for index in range(managers):
+        load[index % subnets] += math.ceil(total / managers)
     return load
 
 
 def capacity_shortfall(
-    mode: str, concurrencies: list[int], jobs_per: list[int]
+    mode: str, concurrencies: list[int], jobs_per: list[int], max_jobs_per_manager: int
 ) -> tuple[int, int] | None:
     """(jobs needed, jobs that fit) where the subnets cannot carry the runners, else None.
 
@@ -103,7 +113,9 @@ def capacity_shortfall(
         return None
     if mode == "ecs":
         for load, fits in zip(
-            ecs_load_per_subnet(concurrencies, len(jobs_per)), jobs_per, strict=True
+            ecs_load_per_subnet(concurrencies, len(jobs_per), max_jobs_per_manager),
+            jobs_per,
+            strict=True,
         ):
             if load > fits:
                 return load, fits

@@ -43,7 +43,9 @@ def test_a_thousand_jobs_fit_in_one_zone_of_the_default_vpc() -> None:
 
 
 def test_ecs_checks_each_runners_subnet_and_eks_the_total() -> None:
-    assert ecs_load_per_subnet([500, 300, 200], 2) == [700, 300]
-    assert capacity_shortfall("ecs", [500, 300, 200], [600, 600]) == (700, 600)
-    assert capacity_shortfall("eks", [500, 300, 200], [600, 600]) is None
-    assert capacity_shortfall("eks", [1000, 300], [600, 600]) == (1300, 1200)
+    assert ecs_load_per_subnet([150, 30, 20], 2, 200) == [170, 30]  # one manager
+    assert ecs_load_per_subnet([500, 300, 200], 2, 200) == [600, 400]  # 5 managers of 200
+    assert capacity_shortfall("ecs", [500, 300, 200], [500, 500], 200) == (600, 500)
+    assert capacity_shortfall("ecs", [500, 300, 200], [600, 600], 200) is None
+    assert capacity_shortfall("eks", [500, 300, 200], [600, 600], 200) is None
+    assert capacity_shortfall("eks", [1000, 300], [600, 600], 200) == (1300, 1200)
