@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -450,3 +451,38 @@ def test_moto_drain_times_out_with_a_clear_error(
 def test_moto_drain_of_a_deleted_cluster_is_done(account: FakeAccount) -> None:
     result = reaper.handler({"action": "drain", "clusters": ["gone"]}, None)
     assert result == {"action": "drain", "stopped": []}
+
+
+def test_moto_reap_finds_the_managers_by_tag(
+    account: FakeAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schedule names no group: the reap finds them by their tag (DescribeAutoScalingGroups
+    `Filters=[{"Name": "tag:<key>", ...}]`, botocore's model accepts it and moto applies it),
+    so a group that left the program but still drains is found. The task's subnet comes from
+    DescribeTasks' ENI attachment; a manager without the subnets tag may own any task."""
+    account.run_task("job", FARGATE_CLUSTER, timedelta(minutes=30))
+    account.manager_group(instances=1, launched_ago=timedelta(hours=1))
+    account.autoscaling.create_or_update_tags(
+        Tags=[
+            {
+                "ResourceId": MANAGER_GROUP,
+                "ResourceType": "auto-scaling-group",
+                "Key": "gitlab-runner-managers",
+                "Value": "gitlab-runners-dev",
+                "PropagateAtLaunch": False,
+            }
+        ]
+    )
+    monkeypatch.delenv("REAPER_AUTOSCALING_GROUPS")
+    monkeypatch.setenv("REAPER_MANAGER_GROUP_TAG", "gitlab-runner-managers=gitlab-runners-dev")
+    settings = reaper.Settings.load({"action": "reap"}, dict(os.environ))
+    (found,) = reaper.live_managers(account.autoscaling, account.ec2, settings) or []
+    assert found.subnets is None
+    (job,) = reaper.active_tasks(account.ecs, [FARGATE_CLUSTER])
+    assert job.subnet == account.subnet
+
+    assert reaper.handler({"action": "reap"}, None)["stopped"] == []
+    assert account.status("job") == "RUNNING"
+
+    monkeypatch.setenv("REAPER_MANAGER_GROUP_TAG", "gitlab-runner-managers=another-stack")
+    assert reaper.handler({"action": "reap"}, None)["stopped"] == []  # no group: time rule
