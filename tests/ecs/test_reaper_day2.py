@@ -181,10 +181,23 @@ def test_the_reaper_may_find_the_managers_by_tag() -> None:
     """DescribeAutoScalingGroups (with its tag filter) and DescribeInstances (which returns
     each instance's tags) have no resource-level permissions (Service Authorization
     Reference: no resource type listed; parliament's copy agrees), so "*" is the scope."""
+    from parliament import iam_definition
+
     _, after = plans("ecs", "concurrency 1000 -> 600")
     document = policy_document(after, "ecs-reaper-policy")
     for action in ("autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"):
         assert resources(statement_for(document, action)) == ["*"]
+        prefix, name = action.split(":")
+        service = next(s for s in iam_definition if s["prefix"] == prefix)
+        (privilege,) = [p for p in service["privileges"] if p["privilege"] == name]
+        assert [r["resource_type"] for r in privilege["resource_types"]] == [""], action
+    # Nothing else of the reaper's is "*" but ListTasks (bound by ecs:cluster).
+    stars = {a for s in document["Statement"] if s["Resource"] == "*" for a in actions(s)}
+    assert stars == {
+        "ecs:ListTasks",
+        "autoscaling:DescribeAutoScalingGroups",
+        "ec2:DescribeInstances",
+    }
 
 
 # --------------------------------------------------------------------------------------------
