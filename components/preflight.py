@@ -222,7 +222,8 @@ def subnet_findings(config: StackConfig, free_ips: Mapping[str, int]) -> list[st
         subnet = next(s for s, n, f in zip(subnets, load, fits, strict=True) if n > f)
         where = f"subnet {subnet} ({free_ips[subnet]} free IPs)"
         placed = (
-            f"the managers place {needed} jobs in it (runner r on manager i: subnet (r + i) mod n)"
+            f"the managers place {needed} jobs in it (one manager: runner r in subnet r mod n; "
+            "several: manager i in subnet i mod n)"
         )
         fix += (
             f" or ecs.maxJobsPerManager ({cap}: more managers spread each runner over more subnets)"

@@ -12,6 +12,7 @@ and the drain's own code (components/ecs/reaper/teardown.py) what it does with i
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,18 +23,25 @@ from components.ecs.reaper import handler as reaper
 from components.ecs.reaper_resources import drain_event
 from components.offline.mocks import Plan
 from components.offline.order import Order, removal, replacements
-from tests.ecs.support import ASG, INVOCATION, ROLE_POLICY
-from tests.ecs.test_files import typed
-from tests.ecs.test_reaper import (  # noqa: F401 (account is a fixture)
+from tests.ecs.moto_account import (
     FARGATE_CLUSTER,
     MANAGER_GROUP,
     SPOT_CLUSTER,
     FakeAccount,
-    account,
     client,
+    moto_account,
 )
+from tests.ecs.support import ASG, INVOCATION, ROLE_POLICY
+from tests.ecs.test_files import typed
 from tests.harness import dev_config, run_program
 from tests.offline.invariants import removed_groups_drain
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAccount]:
+    """The task reaper's moto account (tests/ecs/moto_account.py)."""
+    yield from moto_account(monkeypatch)
+
 
 MARKER = "aws:ssm/parameter:Parameter"
 MARKER_NAME = "/gitlab-runners-dev/topology"
@@ -135,7 +143,7 @@ def _delete_event() -> dict:
     return {**drain_input, "tf": {"action": "delete", "prev_input": drain_input}}
 
 
-def _group_sizes(account: FakeAccount) -> tuple[int, int, int]:  # noqa: F811
+def _group_sizes(account: FakeAccount) -> tuple[int, int, int]:
     (group,) = account.autoscaling.describe_auto_scaling_groups(
         AutoScalingGroupNames=[MANAGER_GROUP]
     )["AutoScalingGroups"]
@@ -143,7 +151,7 @@ def _group_sizes(account: FakeAccount) -> tuple[int, int, int]:  # noqa: F811
 
 
 @pytest.fixture
-def marked(account: FakeAccount, monkeypatch: pytest.MonkeyPatch) -> FakeAccount:  # noqa: F811
+def marked(account: FakeAccount, monkeypatch: pytest.MonkeyPatch) -> FakeAccount:
     monkeypatch.setenv("REAPER_TOPOLOGY_PARAMETER", MARKER_NAME)
     account.manager_group(instances=1, launched_ago=timedelta(hours=1))
     account.run_task("job", FARGATE_CLUSTER, timedelta(minutes=10))

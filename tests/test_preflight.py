@@ -167,8 +167,8 @@ def test_karpenter_pool_limits_below_the_lane_need_are_reported() -> None:
 
 
 def test_existing_subnets_are_checked_against_the_managers_placement() -> None:
-    """One runner of 300 jobs on two managers (cap 150) puts 150 in each subnet (runner r on
-    manager i: subnet (r + i) mod n, ecs/sizing.py); the old check put all 300 in one."""
+    """One runner of 300 jobs on two managers (cap 150) puts 150 in each subnet (manager i:
+    subnet i mod n, ecs/sizing.py); the old check put all 300 in one."""
     raw = dev_config(
         network=EXISTING_VPC,
         runners=[{"name": "big", "concurrency": 300}],

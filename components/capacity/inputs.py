@@ -70,7 +70,7 @@ def load_inputs(
             td = task_defs[r.task_definition]
             vcpu, memory, arch = td.cpu / 1024, td.memory / 1024, td.architecture
             compute = model.COMPUTE_FARGATE_SPOT if r.lane == "spot" else model.COMPUTE_FARGATE
-            # Runner r on manager i puts its share in subnet (r + i) mod n (ecs/sizing.py).
+            # Where the managers put this runner's share (ecs/sizing.py shard_subnet).
             subnets = ecs_subnet_shares(index, shares, task_subnets)
             timeout, check = ECS_PREPARE_EXEC_TIMEOUT_SECONDS, config.ecs.check_interval
         loads.append(
@@ -136,12 +136,14 @@ def load_inputs(
 def ecs_subnet_shares(
     runner: int, shares: list[list[int]], subnets: tuple[str, ...]
 ) -> tuple[tuple[str, float], ...]:
-    """The share of runner `runner`'s jobs each subnet takes: its limit on manager i goes to
-    subnet (runner + i) mod n, as the managers' fargate.toml files say."""
+    """The share of runner `runner`'s jobs each subnet takes, as the managers' fargate.toml
+    files say (ecs/sizing.py shard_subnet): one manager puts runner r in subnet r mod n;
+    with several, manager i puts its limit of every runner in subnet i mod n."""
     if not subnets:
         return (("private", 1.0),)
     total = sum(row[runner] for row in shares) or 1
     part = dict.fromkeys(subnets, 0.0)
     for manager, row in enumerate(shares):
-        part[subnets[(runner + manager) % len(subnets)]] += row[runner] / total
+        where = runner if len(shares) == 1 else manager
+        part[subnets[where % len(subnets)]] += row[runner] / total
     return tuple(part.items())

@@ -192,8 +192,9 @@ def _plan_layout(
     if lower_cap:
         fixes.append(f"ecs.maxJobsPerManager: {lower_cap} (more managers, spread over the zones)")
     r.problem(
-        f"runners: {needed} concurrent jobs land in one private subnet (runner r on manager i "
-        f"uses subnet (r + i) mod {zones}; ecs.maxJobsPerManager {cap}), but the {size} (one "
+        f"runners: {needed} concurrent jobs land in one private subnet (one manager: runner r "
+        f"in subnet r mod {zones}; several: manager i in subnet i mod {zones}; "
+        f"ecs.maxJobsPerManager {cap}), but the {size} (one "
         f"IP per task, with headroom); use {', or '.join(fixes)}, or fewer jobs per runner"
     )
     return layout

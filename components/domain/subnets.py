@@ -89,13 +89,18 @@ def ecs_load_per_subnet(
     concurrencies: list[int], subnets: int, max_jobs_per_manager: int
 ) -> list[int]:
     """Jobs each subnet carries in ECS mode. The driver puts a runner's tasks on one manager
-    into the one subnet of that manager's fargate.toml for it: runner r on manager i gets
-    subnet (r + i) mod n (ecs/sizing.py shard_subnet), so a runner's managers spread its jobs
-    over the zones."""
+    into the one subnet of that manager's fargate.toml for it (components/ecs/sizing.py
+    shard_subnet): a single manager puts runner r in subnet r mod n; with two or more, manager
+    i puts all its tasks in subnet i mod n (so a task's subnet names its possible owners, for
+    the reaper), and each manager's share of every runner is manager_shares'."""
     load = [0] * subnets
-    for manager, row in enumerate(manager_shares(concurrencies, max_jobs_per_manager)):
-        for runner, share in enumerate(row):
-            load[(runner + manager) % subnets] += share
+    shares = manager_shares(concurrencies, max_jobs_per_manager)
+    if len(shares) == 1:
+        for runner, share in enumerate(shares[0]):
+            load[runner % subnets] += share
+        return load
+    for manager, row in enumerate(shares):
+        load[manager % subnets] += sum(row)
     return load
 
 

@@ -63,6 +63,9 @@ TOKENS_VERSION_TAG = "gitlab-runner-tokens-version"
 # Group tag naming the stack's manager groups (value: the resource prefix): the managers'
 # lifecycle permissions follow it, so they outlive any group that is being removed.
 MANAGER_GROUP_TAG = "gitlab-runner-managers"
+# Instance tag: the subnets the manager's driver configs use (the same key as the task
+# reaper's TASK_SUBNETS_TAG, components/ecs/reaper/instances.py; a test keeps them equal).
+TASK_SUBNETS_TAG = "gitlab-runner-task-subnets"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class ManagerArgs:
     region: pulumi.Output[str]
     partition: pulumi.Output[str]
     account: pulumi.Output[str]
-    private_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Input[Sequence[str]]
     clusters: Mapping[str, aws.ecs.Cluster]  # lane -> cluster
     task_definitions: Mapping[str, aws.ecs.TaskDefinition]
     passable_roles: Sequence[aws.iam.Role]  # execution role + task roles
@@ -169,9 +172,11 @@ def _role(args: ManagerArgs) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
     return role, policy
 
 
-def _fargate_tomls(args: ManagerArgs, shard: Shard) -> pulumi.Output[dict[str, str]]:
+def _fargate_tomls(
+    args: ManagerArgs, shard: Shard, shard_count: int
+) -> pulumi.Output[dict[str, str]]:
     """One driver config per runner on this manager: its lane's cluster, its default task
-    definition and subnet (runner + shard) mod n, so a runner's managers spread over zones."""
+    definition and its subnet (sizing.shard_subnet: a runner's managers spread over zones)."""
     config = args.config
     inputs = pulumi.Output.all(
         region=args.region,
@@ -188,7 +193,7 @@ def _fargate_tomls(args: ManagerArgs, shard: Shard) -> pulumi.Output[dict[str, s
                     runner_name=share.runner.name,
                     cluster=v["clusters"][share.runner.lane],
                     region=v["region"],
-                    subnet=shard_subnet(v["subnets"], share.index, shard.index),
+                    subnet=shard_subnet(v["subnets"], share.index, shard.index, shard_count),
                     security_group=v["security_group"],
                     task_definition=v["families"][share.runner.task_definition],
                     platform_version=config.ecs.platform_version,
@@ -202,7 +207,7 @@ def _fargate_tomls(args: ManagerArgs, shard: Shard) -> pulumi.Output[dict[str, s
 
 
 def _user_data(
-    args: ManagerArgs, shard: Shard
+    args: ManagerArgs, shard: Shard, shard_count: int
 ) -> tuple[pulumi.Output[str], dict[str, pulumi.Output[str]]]:
     """The shard's encoded boot script, and the files it writes (for the plan) by path."""
     config = args.config
@@ -210,7 +215,7 @@ def _user_data(
     config_toml = pulumi.Output.from_input(cache).apply(
         lambda c: render_config_toml(config, shard, c)
     )
-    fargate_tomls = _fargate_tomls(args, shard)
+    fargate_tomls = _fargate_tomls(args, shard, shard_count)
     script = pulumi.Output.all(
         config_toml=config_toml,
         region=args.region,
@@ -252,9 +257,20 @@ def _user_data(
     return script.apply(encode_user_data), files
 
 
+def _task_subnets(args: ManagerArgs, shard: Shard, shard_count: int) -> pulumi.Output[str]:
+    """The subnets this manager's driver configs start tasks in, space-separated: its
+    instance's TASK_SUBNETS_TAG, which tells the task reaper whose tasks it may own."""
+    return pulumi.Output.from_input(args.private_subnet_ids).apply(
+        lambda ids: " ".join(
+            sorted({shard_subnet(ids, r.index, shard.index, shard_count) for r in shard.runners})
+        )
+    )
+
+
 def _group(
     args: ManagerArgs,
     shard: Shard,
+    shard_count: int,
     instance_type: str,
     profile: aws.iam.InstanceProfile,
 ) -> tuple[aws.autoscaling.Group, dict[str, pulumi.Output[str]]]:
@@ -288,7 +304,7 @@ def _group(
         "default_result": "CONTINUE",
     }
     tagged = {**args.tags, "Name": instance_name}
-    user_data, files = _user_data(args, shard)
+    user_data, files = _user_data(args, shard, shard_count)
     template = aws.ec2.LaunchTemplate(
         f"{args.name}-manager{suffix}-lt",
         description="GitLab runner manager (custom executor + AWS Fargate driver)",
@@ -314,7 +330,12 @@ def _group(
         update_default_version=True,
         tag_specifications=[
             aws.ec2.LaunchTemplateTagSpecificationArgs(
-                resource_type=kind, tags={**tagged, TOKENS_VERSION_TAG: args.tokens_version}
+                resource_type=kind,
+                tags={
+                    **tagged,
+                    TOKENS_VERSION_TAG: args.tokens_version,
+                    TASK_SUBNETS_TAG: _task_subnets(args, shard, shard_count),
+                },
             )
             for kind in ("instance", "volume")
         ],
@@ -390,7 +411,7 @@ def create_managers(args: ManagerArgs) -> Managers:
     files: dict[str, pulumi.Output[str]] = {}
     groups = []
     for shard, kind in zip(shards, types, strict=True):
-        group, shard_files = _group(args, shard, kind, profile)
+        group, shard_files = _group(args, shard, len(shards), kind, profile)
         groups.append(group)
         files.update(shard_files)
     return Managers(shards=shards, instance_types=types, groups=groups, rendered_files=files)

@@ -22,7 +22,6 @@ Wiring into the ECS component (destroy order is the point):
         ),
         opts=pulumi.ResourceOptions(parent=self),
     )
-    reaper.schedule_for(*[g.name for g in manager_groups])  # the 5-minute reap
 
 Pulumi deletes a resource before everything it depends on. So:
 
@@ -34,10 +33,12 @@ Pulumi deletes a resource before everything it depends on. So:
 * the Lambda depends on its role policy and log group, and the Invocation on the Lambda, so
   the function can still run, write logs and call ECS when the drain is invoked.
 
-The ASG names reach the function in the events (the schedule's and the drain's inputs), not
-its environment, so a shard added or removed updates those inputs in place and never the
-function. `autoscaling_group_name` in the args is for callers with one group known up front;
-pass it there or call `schedule_for` later, not both.
+The 5-minute reap finds the manager groups by `manager_group_tag` (function environment),
+never by a list of names: the update that removes a shard runs before that shard's group is
+deleted and drains, and a list updated then would make the reaper stop the draining
+manager's jobs as orphans (tests/ecs/test_reaper_day2.py). The drain's input names the groups
+it retires (a destroy deletes them all after it), so a shard added or removed updates that
+input in place and never the function.
 """
 
 from __future__ import annotations
@@ -59,7 +60,14 @@ REAPER_ROLE = "task-reaper"
 PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 # The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
-PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py", "managers.py", "teardown.py")
+PACKAGE_FILES = (
+    "__init__.py",
+    "handler.py",
+    "decisions.py",
+    "instances.py",
+    "managers.py",
+    "teardown.py",
+)
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_HANDLER = "reaper.handler.handler"
 # The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
@@ -148,8 +156,10 @@ def reaper_policy(
       take the `ecs:cluster` condition.
     * ecs:ListTasks authorises against a container-instance, which Fargate tasks do not have;
       it needs "*" and is narrowed by the `ecs:cluster` condition (the request's cluster).
-    * autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances have no resource-level
-      permissions: "*" is the only valid resource. Both are read-only.
+    * autoscaling:DescribeAutoScalingGroups (the reap calls it with a `tag:<key>` filter to
+      find the manager groups) and ec2:DescribeInstances (launch times and instance tags)
+      have no resource-level permissions: the Service Authorization Reference lists no
+      resource type for either, so "*" is the only valid resource. Both are read-only.
     """
     clusters = sorted(set(cluster_arns))
     if not clusters:
@@ -209,8 +219,9 @@ def scheduler_policy(function_arn: str) -> dict[str, Any]:
     }
 
 
-def reap_event(autoscaling_group_names: Sequence[str]) -> dict[str, Any]:
-    return {"action": "reap", "autoscaling_group_names": list(autoscaling_group_names)}
+def reap_event() -> dict[str, Any]:
+    """The schedule's input: no group names (the function finds the managers by their tag)."""
+    return {"action": "reap"}
 
 
 def drain_event(
@@ -234,7 +245,6 @@ class TaskReaperArgs:
     name_prefix: str  # e.g. resource_prefix(stack): names the log group `/<prefix>/task-reaper`
     cluster_arns: Sequence[pulumi.Input[str]]
     job_timeout_seconds: int  # the longest job the runners accept
-    autoscaling_group_name: pulumi.Input[str] | None = None  # or call `schedule_for` later
     margin_seconds: int = DEFAULT_MARGIN_SECONDS  # time for a timed-out job's cleanup stage
     grace_seconds: int = DEFAULT_GRACE_SECONDS  # minimum task age before any reaping
     log_retention_days: int = 30
@@ -245,7 +255,8 @@ class TaskReaperArgs:
     # Manager groups the destroy drain scales to zero before it stops their tasks (so none
     # takes a new job meanwhile); the drain depends on them, so they are deleted after it.
     manager_groups: Sequence[aws.autoscaling.Group] = ()
-    # (key, value) every one of `manager_groups` carries: what the drain may scale to zero.
+    # (key, value) every one of `manager_groups` carries: what the drain may scale to zero,
+    # and how the reap finds the managers (without it only its time rule applies).
     manager_group_tag: tuple[str, str] | None = None
     # The topology marker (naming.topology_marker_name): the drain's delete reads it to tell
     # `pulumi destroy` (no marker: cancel every job) from a switch of `mode` (retire only).
@@ -259,7 +270,7 @@ class TaskReaper(pulumi.ComponentResource):
     function: aws.lambda_.Function
     drain: aws.lambda_.Invocation
     log_group: aws.cloudwatch.LogGroup
-    schedule: aws.scheduler.Schedule | None
+    schedule: aws.scheduler.Schedule
 
     def __init__(
         self, name: str, args: TaskReaperArgs, opts: pulumi.ResourceOptions | None = None
@@ -334,6 +345,11 @@ class TaskReaper(pulumi.ComponentResource):
                         if args.topology_parameter
                         else {}
                     ),
+                    **(
+                        {"REAPER_MANAGER_GROUP_TAG": "=".join(args.manager_group_tag)}
+                        if args.manager_group_tag is not None
+                        else {}
+                    ),
                 }
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
@@ -352,9 +368,7 @@ class TaskReaper(pulumi.ComponentResource):
             lifecycle_scope="CRUD",
             opts=self._opts(depends_on=[*args.drain_depends_on, *args.manager_groups]),
         )
-        self.schedule = None
-        if args.autoscaling_group_name is not None:
-            self.schedule_for(args.autoscaling_group_name)
+        self.schedule = self._schedule()
         self.function_name = self.function.name
         self.function_arn = self.function.arn
         self.register_outputs(
@@ -368,10 +382,8 @@ class TaskReaper(pulumi.ComponentResource):
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **kwargs)
 
-    def schedule_for(self, *autoscaling_group_names: pulumi.Input[str]) -> aws.scheduler.Schedule:
-        """Start the periodic reap for the managers of these Auto Scaling groups (once)."""
-        if self.schedule is not None:
-            raise ValueError("the reap schedule already exists")
+    def _schedule(self) -> aws.scheduler.Schedule:
+        """The periodic reap, through its own role."""
         name = self._name
         role = aws.iam.Role(
             f"{name}-scheduler-role",
@@ -388,8 +400,7 @@ class TaskReaper(pulumi.ComponentResource):
             policy=self.function.arn.apply(lambda arn: json.dumps(scheduler_policy(arn))),
             opts=self._opts(),
         )
-        groups = pulumi.Output.all(*autoscaling_group_names)
-        self.schedule = aws.scheduler.Schedule(
+        return aws.scheduler.Schedule(
             f"{name}-schedule",
             description="Stop GitLab CI job tasks whose runner manager is gone or that overran",
             schedule_expression=self._args.schedule_expression,
@@ -397,7 +408,7 @@ class TaskReaper(pulumi.ComponentResource):
             target=aws.scheduler.ScheduleTargetArgs(
                 arn=self.function.arn,
                 role_arn=role.arn,
-                input=groups.apply(lambda names: json.dumps(reap_event(names))),
+                input=json.dumps(reap_event()),
                 # The next run is minutes away: no retries piling up behind a failing one.
                 retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
                     maximum_retry_attempts=0, maximum_event_age_in_seconds=300
@@ -405,4 +416,3 @@ class TaskReaper(pulumi.ComponentResource):
             ),
             opts=self._opts(depends_on=[policy]),
         )
-        return self.schedule

@@ -90,10 +90,13 @@ class EcsFargateRunner(pulumi.ComponentResource):
             if fleet.observability.enabled
             else None
         )
-        lanes = ["fargate"] + (["spot"] if any(r.lane == "spot" for r in fleet.runners) else [])
+        # Both lanes' clusters always (an empty cluster costs nothing): when the last spot
+        # runner moves to `fargate` or goes, the old managers still serve it while they drain,
+        # so the manager policy, the reaper and the destroy drain must keep the spot cluster,
+        # and deleting it would wait on their tasks (tests/ecs/test_reaper_day2.py).
         self.clusters: dict[str, aws.ecs.Cluster] = {}
         capacity: list[pulumi.Resource] = []
-        for lane in lanes:
+        for lane in LANE_CAPACITY_PROVIDER:
             cluster, providers = self._cluster(lane)
             self.clusters[lane] = cluster
             capacity.append(providers)
@@ -156,9 +159,9 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self.manager_group = managers.groups[0]
         self.rendered_files = managers.rendered_files
         self.reaper = self._reaper(capacity, managers.groups)
-        self.reaper.schedule_for(*[g.name for g in managers.groups])
+        uses_spot = any(r.lane == "spot" for r in fleet.runners)
         self.monitoring_targets = MonitoringTargets(
-            fargate_classes=("OnDemand", "Spot") if "spot" in self.clusters else ("OnDemand",),
+            fargate_classes=("OnDemand", "Spot") if uses_spot else ("OnDemand",),
             manager_groups=[g.name for g in managers.groups],
             cluster_arns=[c.arn for c in self.clusters.values()],
             retired_by=[self.reaper.drain],
@@ -287,6 +290,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
                     strict=True,
                 )
             ],
+            "ecsSpotClusterName": self.clusters["spot"].name,
             "taskReaperFunctionName": self.reaper.function_name,
             "managerSessionCommand": pulumi.Output.all(self.manager_group.name, self._region).apply(
                 lambda v: (
@@ -300,6 +304,4 @@ class EcsFargateRunner(pulumi.ComponentResource):
             "runnerTokenSecretArn": self.token_secret.arn,
             "gitlabCiExample": render_gitlab_ci_example(config, families),
         }
-        if "spot" in self.clusters:
-            outputs["ecsSpotClusterName"] = self.clusters["spot"].name
         return outputs

@@ -104,12 +104,19 @@ def plan_shards(runners: tuple[RunnerSpec, ...], max_jobs_per_manager: int) -> l
     ]
 
 
-def shard_subnet(subnets: list[str], runner_index: int, shard_index: int) -> str:
-    """Runner r on manager i uses subnet (r + i) mod n: a runner's managers spread its tasks
-    over the zones, and shard 0 keeps the runner-round-robin of a single manager."""
+def shard_subnet(
+    subnets: list[str], runner_index: int, shard_index: int, shard_count: int = 1
+) -> str:
+    """A single manager puts runner r's tasks in subnet r mod n (its runners spread over the
+    zones). With two or more managers, manager i puts all its tasks in subnet i mod n: every
+    runner still spreads over the zones (it runs on every manager), and a task's subnet names
+    the managers that may own it, so the reaper can tell a lost manager's tasks from those of
+    another shard's older manager (components/ecs/reaper/handler.py, "Who owns a task?")."""
     if not subnets:
         raise ValueError("the network has no subnets for the job tasks")
-    return subnets[(runner_index + shard_index) % len(subnets)]
+    if shard_count > 1:
+        return subnets[shard_index % len(subnets)]
+    return subnets[runner_index % len(subnets)]
 
 
 def shard_instance_types(shards: list[Shard], configured: str | None) -> list[str]:

@@ -191,7 +191,7 @@ def test_every_manager_type_the_ecs_sizing_can_pick_has_a_price() -> None:
 
 
 def test_an_ecs_runner_spreads_over_its_managers_subnets_as_the_config_check_counts():
-    """Runner r on manager i uses subnet (r + i) mod n (ecs/sizing.py): one runner of 400 on
+    """With several managers, manager i uses subnet i mod n (ecs/sizing.py): one runner of 400 on
     two managers puts half its jobs in each zone, not all in the first one."""
     raw = dev_config(runners=[{"name": "big", "concurrency": 400}], runnerTokens=None)
     raw["ecs"] = {**raw.get("ecs", {}), "maxJobsPerManager": 200}

@@ -111,6 +111,12 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         ("467 concurrent jobs", "/23 subnets of 10.0.0.0/20 hold 380", "larger network.vpcCidr"),
     ),
     (
+        "four managers do not fit two zones",
+        # 4 managers of 200 jobs, 2 in each of the 2 zones' subnets (sizing.shard_subnet).
+        {"network": {"vpcCidr": "10.0.0.0/20"}, **one_runner(concurrency=800)},
+        ("400 concurrent jobs", "/23 subnets of 10.0.0.0/20 hold 380", "larger network.vpcCidr"),
+    ),
+    (
         "duplicate runners",
         {"runners": [{"name": "a"}, {"name": "a"}], "runnerTokens": {"a": sentinel("a")}},
         ("runners", "'a'", "unique"),

@@ -1,7 +1,8 @@
 """ECS subnet capacity follows the managers' placement, and the fixes the refusal offers plan.
 
-Runner r on manager i puts its tasks in private subnet (r + i) mod n (ecs/sizing.py
-shard_subnet; docs/ecs-operations.md), so the check counts each manager's share where it lands.
+One manager puts runner r in private subnet r mod n; several put manager i's tasks in subnet
+i mod n (ecs/sizing.py shard_subnet; docs/ecs-operations.md), so the check counts each
+manager's share where it lands.
 """
 
 from __future__ import annotations

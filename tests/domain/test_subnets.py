@@ -44,12 +44,13 @@ def test_a_thousand_jobs_fit_in_one_zone_of_the_default_vpc() -> None:
 
 
 def test_ecs_checks_each_subnet_against_the_manager_shares_placed_in_it() -> None:
-    """Runner r on manager i uses subnet (r + i) mod n (ecs/sizing.py shard_subnet, the
-    Subnet of each rendered fargate.toml): one manager keeps a runner in one subnet, several
-    managers spread it."""
+    """One manager puts runner r in subnet r mod n; several put all of manager i's tasks in
+    subnet i mod n (ecs/sizing.py shard_subnet, the Subnet of each rendered fargate.toml)."""
     assert ecs_load_per_subnet([500, 300, 200], 2, 1000) == [700, 300]
-    # 5 managers of 200: runner 0 gives 100 to each, runner 1 60, runner 2 40
-    assert ecs_load_per_subnet([500, 300, 200], 2, 200) == [540, 460]
+    assert ecs_load_per_subnet([150, 30, 20], 2, 200) == [170, 30]  # one manager
+    # 5 managers of 200 (each 100 + 60 + 40): managers 0, 2, 4 in subnet 0, 1 and 3 in 1
+    assert ecs_load_per_subnet([500, 300, 200], 2, 200) == [600, 400]
+    assert capacity_shortfall("ecs", [500, 300, 200], [500, 500], 200) == (600, 500)
     assert capacity_shortfall("ecs", [500, 300, 200], [600, 600], 1000) == (700, 600)
     assert capacity_shortfall("ecs", [500, 300, 200], [600, 600], 200) is None
     assert capacity_shortfall("eks", [500, 300, 200], [600, 600], 200) is None
@@ -77,7 +78,9 @@ def test_the_load_matches_the_rendered_shards() -> None:
     subnets = ["s0", "s1", "s2"]
     for cap in (1, 3, 5, 8, 20):
         placed = dict.fromkeys(subnets, 0)
-        for shard in plan_shards(config.runners, cap):
+        shards = plan_shards(config.runners, cap)
+        for shard in shards:
             for share in shard.runners:
-                placed[shard_subnet(subnets, share.index, shard.index)] += share.limit
+                where = shard_subnet(subnets, share.index, shard.index, len(shards))
+                placed[where] += share.limit
         assert list(placed.values()) == ecs_load_per_subnet([7, 13], 3, cap)

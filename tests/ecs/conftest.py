@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from components.offline.mocks import Plan
+from tests.ecs.moto_account import FakeAccount, moto_account
 from tests.ecs.support import EXISTING_VPC, TASK_ROLE_POLICY
 from tests.harness import dev_config, run_program
 
@@ -45,3 +48,9 @@ def ecs_sharded_plan() -> Plan:
     )
     config["network"] = {**config["network"], "availabilityZones": 3, "vpcCidr": "10.42.0.0/16"}
     return run_program(config)
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAccount]:
+    """The task reaper's moto account (tests/ecs/moto_account.py)."""
+    yield from moto_account(monkeypatch)

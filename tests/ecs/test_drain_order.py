@@ -23,7 +23,7 @@ from components.ecs.manager import (
     stop_timeout_seconds,
 )
 from components.ecs.manager_files import AGENT_UNIT
-from components.ecs.reaper.decisions import KEEP, STOP, TaskInfo, decide
+from components.ecs.reaper.decisions import KEEP, STOP, LiveManager, TaskInfo, decide
 from components.ecs.reaper_resources import DEFAULT_MARGIN_SECONDS
 from components.ecs.user_data import render_drain_unit, render_runner_unit, render_tokens_unit
 from components.offline import mock_answers
@@ -284,7 +284,7 @@ def test_after_a_reboot_only_the_over_time_rule_reaps_and_the_docs_say_so() -> N
     timeout, margin = 3600, DEFAULT_MARGIN_SECONDS
     for minutes, expected in ((10, KEEP), (74, KEEP), (76, STOP)):
         now = created + timedelta(minutes=minutes)
-        (decision,) = decide([task], [launched], now, timeout, margin)
+        (decision,) = decide([task], [LiveManager(launched)], now, timeout, margin)
         assert decision.action == expected, minutes
     assert margin == 15 * 60
     docs = (ROOT / "docs" / "ecs-operations.md").read_text()

@@ -149,8 +149,18 @@ def test_reaper_watches_every_cluster_and_every_manager_group(ecs_sharded_plan: 
     )
     assert function["environment"]["variables"]["REAPER_JOB_TIMEOUT_SECONDS"] == "3600"
     schedule = plan.one(SCHEDULE, "ecs-reaper-schedule").inputs
-    groups = json.loads(schedule["target"]["input"])["autoscaling_group_names"]
-    assert groups == ["ecs-manager-asg", *(f"ecs-manager-{i}-asg" for i in range(1, 5))]
+    assert json.loads(schedule["target"]["input"]) == {"action": "reap"}
+    # Every manager group carries the tag the reaper finds them by.
+    key, value = function["environment"]["variables"]["REAPER_MANAGER_GROUP_TAG"].split("=")
+    tagged = [
+        g.name
+        for g in plan.all("aws:autoscaling/group:Group")
+        if {"key": key, "value": value}
+        in [{k: t[k] for k in ("key", "value")} for t in g.inputs["tags"]]
+    ]
+    assert sorted(tagged) == sorted(
+        ["ecs-manager-asg", *(f"ecs-manager-{i}-asg" for i in range(1, 5))]
+    )
 
 
 def test_destroy_drains_tasks_before_the_managers_and_what_tasks_hold(

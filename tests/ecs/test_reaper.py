@@ -5,33 +5,32 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.ec2.models import ec2_backends
-from moto.ecs.models import ecs_backends
-from moto.moto_api import state_manager
 
 from components.ecs import reaper_resources
 from components.ecs.reaper import handler as reaper
-from components.ecs.reaper.handler import KEEP, STOP, Decision, TaskInfo, decide
+from components.ecs.reaper.handler import KEEP, STOP, Decision, LiveManager, TaskInfo, decide
+from tests.ecs.moto_account import (
+    ACCOUNT,
+    FARGATE_CLUSTER,
+    GRACE,
+    MANAGER_GROUP,
+    MARGIN,
+    REGION,
+    SPOT_CLUSTER,
+    TIMEOUT,
+    FakeAccount,
+)
 
-ACCOUNT = "123456789012"
-REGION = "eu-west-1"
 ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}"
 CLUSTERS = [f"{ARN}:cluster/gitlab-runners-dev", f"{ARN}:cluster/gitlab-runners-dev-spot"]
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-TIMEOUT = 3600
-MARGIN = 600
-GRACE = 300
 
 
 # --------------------------------------------------------------------------------------------
@@ -56,7 +55,8 @@ def task(
 
 
 def decided(tasks: list[TaskInfo], launches: list[datetime] | None) -> dict[str, Decision]:
-    decisions = decide(tasks, launches, NOW, TIMEOUT, MARGIN, grace_seconds=GRACE)
+    managers = None if launches is None else [LiveManager(t) for t in launches]  # any subnet
+    decisions = decide(tasks, managers, NOW, TIMEOUT, MARGIN, grace_seconds=GRACE)
     return {d.task.rsplit("/", 1)[1]: d for d in decisions}
 
 
@@ -197,139 +197,6 @@ def test_pulumi_defaults_match_the_handler() -> None:
 # The handler against moto
 # --------------------------------------------------------------------------------------------
 
-FARGATE_CLUSTER = "gitlab-runners-dev"
-SPOT_CLUSTER = "gitlab-runners-dev-spot"
-MANAGER_GROUP = "gitlab-runners-dev-manager"
-
-
-@dataclass
-class FakeAccount:
-    ecs: Any
-    ec2: Any
-    autoscaling: Any
-    subnet: str
-    security_group: str
-    now: datetime
-    tasks: dict[str, str] = field(default_factory=dict)  # name -> ARN
-
-    def run_task(self, name: str, cluster: str, age: timedelta) -> str:
-        arn = self.ecs.run_task(
-            cluster=cluster,
-            taskDefinition="gitlab-runners-dev-default",
-            networkConfiguration={
-                # What the driver sends: one subnet, one security group, no launch type.
-                "awsvpcConfiguration": {
-                    "subnets": [self.subnet],
-                    "securityGroups": [self.security_group],
-                    "assignPublicIp": "DISABLED",
-                }
-            },
-        )["tasks"][0]["taskArn"]
-        # moto records no createdAt: set it on its model (DescribeTasks then returns it).
-        ecs_backends[ACCOUNT][REGION].tasks[cluster][arn].created_at = self.now - age
-        self.tasks[name] = arn
-        return arn
-
-    def manager_group(self, instances: int, launched_ago: timedelta | None = None) -> None:
-        template = self.ec2.create_launch_template(
-            LaunchTemplateName="manager-template",
-            LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"},
-        )["LaunchTemplate"]["LaunchTemplateId"]
-        self.autoscaling.create_auto_scaling_group(
-            AutoScalingGroupName=MANAGER_GROUP,
-            MinSize=0,
-            MaxSize=1,
-            DesiredCapacity=instances,
-            LaunchTemplate={"LaunchTemplateId": template},
-            VPCZoneIdentifier=self.subnet,
-        )
-        if launched_ago is not None:
-            group = self.autoscaling.describe_auto_scaling_groups(
-                AutoScalingGroupNames=[MANAGER_GROUP]
-            )["AutoScalingGroups"][0]
-            for member in group["Instances"]:
-                instance = ec2_backends[ACCOUNT][REGION].get_instance(member["InstanceId"])
-                instance.launch_time = (self.now - launched_ago).replace(tzinfo=None)
-
-    def status(self, name: str) -> str:
-        arn = self.tasks[name]
-        cluster = arn.split(":task/")[1].split("/")[0]
-        return self.ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]["lastStatus"]
-
-
-@cache
-def botocore_session() -> boto3.session.Session:
-    """One session for every moto test: its loader parses each service model only once."""
-    return boto3.session.Session(region_name=REGION)
-
-
-def client(service: str) -> Any:
-    return botocore_session().client(service, config=reaper.BOTO_CONFIG)
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAccount]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "REAPER_CLUSTERS": ",".join([FARGATE_CLUSTER, SPOT_CLUSTER]),
-        "REAPER_AUTOSCALING_GROUPS": MANAGER_GROUP,
-        "REAPER_JOB_TIMEOUT_SECONDS": str(TIMEOUT),
-        "REAPER_MARGIN_SECONDS": str(MARGIN),
-        "REAPER_GRACE_SECONDS": str(GRACE),
-        "REAPER_POLL_SECONDS": "0",
-        "REAPER_SETTLE_SECONDS": "0",  # the drain's 15 s settle wait would be real time
-        # Skip loading ~1300 sample AMIs per EC2 backend: seconds saved per test.
-        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-    }.items():
-        monkeypatch.setenv(key, value)
-    # moto advances a described task towards STOPPED by default; real tasks keep running.
-    state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
-    try:
-        with mock_aws():
-            ec2 = client("ec2")
-            ecs = client("ecs")
-            vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-            # moto's awsvpc task ENI needs DNS hostnames on the VPC.
-            ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-            subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-            security_group = ec2.create_security_group(
-                GroupName="tasks", Description="job tasks", VpcId=vpc
-            )["GroupId"]
-            for name, provider in ((FARGATE_CLUSTER, "FARGATE"), (SPOT_CLUSTER, "FARGATE_SPOT")):
-                # Like the stack: the driver sets no launch type, the default strategy decides.
-                ecs.create_cluster(
-                    clusterName=name,
-                    capacityProviders=["FARGATE", "FARGATE_SPOT"],
-                    defaultCapacityProviderStrategy=[{"capacityProvider": provider, "weight": 1}],
-                )
-            ecs.register_task_definition(
-                family="gitlab-runners-dev-default",
-                requiresCompatibilities=["FARGATE"],
-                networkMode="awsvpc",
-                cpu="1024",
-                memory="2048",
-                # moto needs a container-level memory to account resources (AWS does not).
-                containerDefinitions=[
-                    {"name": "ci-coordinator", "image": "registry.example/ci:1", "memory": 2048}
-                ],
-            )
-            fake = FakeAccount(
-                ecs=ecs,
-                ec2=ec2,
-                autoscaling=client("autoscaling"),
-                subnet=subnet,
-                security_group=security_group,
-                now=datetime.now(UTC),
-            )
-            monkeypatch.setattr(reaper, "_now", lambda: fake.now)
-            monkeypatch.setattr(reaper, "_client", client)
-            yield fake
-    finally:
-        state_manager.unset_transition("ecs::task")
-
 
 def test_moto_reap_stops_orphans_of_a_replaced_manager(account: FakeAccount) -> None:
     account.run_task("orphan", FARGATE_CLUSTER, timedelta(minutes=30))
@@ -395,6 +262,41 @@ def test_moto_dry_run_stops_nothing(account: FakeAccount, monkeypatch: pytest.Mo
 
     assert reaper.handler({"action": "reap"}, None)["stopped"] == []
     assert account.status("orphan") == "RUNNING"
+
+
+def test_moto_reap_finds_the_managers_by_tag(
+    account: FakeAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schedule names no group: the reap finds them by their tag (DescribeAutoScalingGroups
+    `Filters=[{"Name": "tag:<key>", ...}]`, botocore's model accepts it and moto applies it),
+    so a group that left the program but still drains is found. The task's subnet comes from
+    DescribeTasks' ENI attachment; a manager without the subnets tag may own any task."""
+    account.run_task("job", FARGATE_CLUSTER, timedelta(minutes=30))
+    account.manager_group(instances=1, launched_ago=timedelta(hours=1))
+    account.autoscaling.create_or_update_tags(
+        Tags=[
+            {
+                "ResourceId": MANAGER_GROUP,
+                "ResourceType": "auto-scaling-group",
+                "Key": "gitlab-runner-managers",
+                "Value": "gitlab-runners-dev",
+                "PropagateAtLaunch": False,
+            }
+        ]
+    )
+    monkeypatch.delenv("REAPER_AUTOSCALING_GROUPS")
+    monkeypatch.setenv("REAPER_MANAGER_GROUP_TAG", "gitlab-runner-managers=gitlab-runners-dev")
+    settings = reaper.Settings.load({"action": "reap"}, dict(os.environ))
+    (found,) = reaper.live_managers(account.autoscaling, account.ec2, settings) or []
+    assert found.subnets is None
+    (job,) = reaper.active_tasks(account.ecs, [FARGATE_CLUSTER])
+    assert job.subnet == account.subnet
+
+    assert reaper.handler({"action": "reap"}, None)["stopped"] == []
+    assert account.status("job") == "RUNNING"
+
+    monkeypatch.setenv("REAPER_MANAGER_GROUP_TAG", "gitlab-runner-managers=another-stack")
+    assert reaper.handler({"action": "reap"}, None)["stopped"] == []  # no group: time rule
 
 
 def test_moto_schedule_input_names_the_group(

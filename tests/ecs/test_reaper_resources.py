@@ -83,7 +83,7 @@ def run_reaper(**overrides: Any) -> dict[str, Registered]:
             "name_prefix": "gitlab-runners-dev",
             "cluster_arns": CLUSTERS,
             "job_timeout_seconds": TIMEOUT,
-            "autoscaling_group_name": "manager-asg",
+            "manager_group_tag": ("gitlab-runner-managers", "gitlab-runners-dev"),
             "log_retention_days": 14,
             "tags": {"project": "gitlab-fargate-runners", "stack": "dev"},
             "drain_depends_on": [subnet],
@@ -120,7 +120,14 @@ def test_function_runs_the_handler_file_with_the_drain_timeout(plan: dict[str, R
     assert variables["REAPER_JOB_TIMEOUT_SECONDS"] == str(TIMEOUT)
     archive = function["code"]
     assert isinstance(archive, pulumi.AssetArchive)
-    files = ["__init__.py", "handler.py", "decisions.py", "managers.py", "teardown.py"]
+    files = [
+        "__init__.py",
+        "handler.py",
+        "decisions.py",
+        "instances.py",
+        "managers.py",
+        "teardown.py",
+    ]
     assert sorted(archive.assets) == sorted(f"reaper/{f}" for f in files)
     assert Path(archive.assets["reaper/handler.py"].path) == reaper_resources.HANDLER_FILE
     assert all(Path(asset.path).is_file() for asset in archive.assets.values())
@@ -141,6 +148,7 @@ def test_reaper_policy_is_scoped_to_our_clusters(plan: dict[str, Registered]) ->
             "ecs:DescribeTasks",
             "ecs:StopTask",
             "autoscaling:DescribeAutoScalingGroups",
+            "autoscaling:UpdateAutoScalingGroup",  # tag-scoped, to zero: the destroy drain
             "ec2:DescribeInstances",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
@@ -196,10 +204,10 @@ def test_schedule_runs_every_five_minutes_through_its_own_role(
     assert schedule["scheduleExpression"] == "rate(5 minutes)"
     assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
     target = schedule["target"]
-    assert json.loads(target["input"]) == {
-        "action": "reap",
-        "autoscaling_group_names": ["manager-asg"],
-    }
+    # No group names: the function finds the managers by their tag (its environment).
+    assert json.loads(target["input"]) == {"action": "reap"}
+    variables = plan["reaper-fn"].inputs["environment"]["variables"]
+    assert variables["REAPER_MANAGER_GROUP_TAG"] == "gitlab-runner-managers=gitlab-runners-dev"
     function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:gitlab-runners-dev-task-reaper"
     assert target["arn"] == function_arn
     assert target["roleArn"].endswith("reaper-scheduler-role")
@@ -230,9 +238,3 @@ def test_drain_invocation_runs_on_delete_before_clusters_and_network(
     function_deps = plan["reaper-fn"].dependencies
     assert plan["reaper-policy"].urn in function_deps
     assert plan["reaper-logs"].urn in function_deps
-
-
-def test_schedule_can_be_added_after_the_manager_group() -> None:
-    plan = run_reaper(autoscaling_group_name=None)
-    assert "reaper-schedule" not in plan
-    assert "reaper-drain" in plan

@@ -16,14 +16,8 @@ from components.ecs import reaper_resources
 from components.ecs.reaper import handler as reaper
 from components.ecs.reaper.managers import retire_managers
 from components.offline.mocks import Plan
+from tests.ecs.moto_account import FARGATE_CLUSTER, MANAGER_GROUP, SPOT_CLUSTER, FakeAccount
 from tests.ecs.support import ASG, INVOCATION, ROLE_POLICY, named
-from tests.ecs.test_reaper import (  # noqa: F401 (account is a fixture)
-    FARGATE_CLUSTER,
-    MANAGER_GROUP,
-    SPOT_CLUSTER,
-    FakeAccount,
-    account,
-)
 
 
 class FakeAutoScaling:
@@ -98,7 +92,7 @@ def test_a_manager_that_never_retires_does_not_hold_the_destroy() -> None:
 
 
 def test_moto_destroy_drain_retires_the_group_then_stops_its_tasks(
-    account: FakeAccount,  # noqa: F811
+    account: FakeAccount,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REAPER_SETTLE_SECONDS", "0")

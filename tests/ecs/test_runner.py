@@ -181,11 +181,16 @@ def test_spot_lane_runner_uses_the_spot_cluster(ecs_dev_plan: Plan) -> None:
     assert plan.outputs["ecsSpotClusterName"] == "gitlab-runners-dev-spot"
 
 
-def test_no_spot_cluster_without_a_spot_runner(ecs_existing_vpc_plan: Plan) -> None:
+def test_spot_cluster_exists_without_a_spot_runner(ecs_existing_vpc_plan: Plan) -> None:
+    """Both clusters always: removing the last spot runner must not delete the cluster its
+    draining managers still use (tests/ecs/test_reaper_day2.py); an empty one costs nothing."""
     plan = ecs_existing_vpc_plan
-    assert [r.name for r in plan.all(CLUSTER)] == ["ecs-cluster"]
-    assert [r.name for r in plan.all(CAPACITY)] == ["ecs-cluster-capacity"]
-    assert "ecsSpotClusterName" not in plan.outputs
+    assert [r.name for r in plan.all(CLUSTER)] == ["ecs-cluster", "ecs-spot-cluster"]
+    assert [r.name for r in plan.all(CAPACITY)] == [
+        "ecs-cluster-capacity",
+        "ecs-spot-cluster-capacity",
+    ]
+    assert plan.outputs["ecsSpotClusterName"] == "gitlab-runners-dev-spot"
     settings = named(plan, CLUSTER, "ecs-cluster")["settings"]
     assert settings == [{"name": "containerInsights", "value": "enabled"}]
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from components.config import parse_config
+from components.config.model import RunnerSpec
+from components.domain.subnets import ecs_load_per_subnet
 from components.ecs.sizing import (
     MANAGER_TYPES,
     manager_instance_type,
@@ -133,8 +135,34 @@ def test_sizing_table_follows_the_per_job_budget() -> None:
 
 
 def test_shard_subnet_rotates_over_zones() -> None:
+    """One manager: runner r in subnet r mod n. Several: manager i in subnet i mod n for every
+    runner, so a runner still spreads over the zones and a task's subnet names its shard."""
     subnets = ["a", "b", "c"]
-    assert [shard_subnet(subnets, 0, i) for i in range(4)] == ["a", "b", "c", "a"]
-    assert [shard_subnet(subnets, 1, i) for i in range(3)] == ["b", "c", "a"]
+    assert [shard_subnet(subnets, r, 0) for r in range(4)] == ["a", "b", "c", "a"]
+    assert [shard_subnet(subnets, 0, i, 4) for i in range(4)] == ["a", "b", "c", "a"]
+    assert {shard_subnet(subnets, r, 1, 2) for r in range(3)} == {"b"}
     with pytest.raises(ValueError):
         shard_subnet([], 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("concurrencies", "cap", "subnets"),
+    [([40], 200, 2), ([500, 500], 200, 2), ([333, 17, 250], 150, 3), ([7, 7, 7], 5, 2)],
+)
+def test_ecs_load_per_subnet_covers_where_the_managers_put_their_tasks(
+    concurrencies: list[int], cap: int, subnets: int
+) -> None:
+    """The check counts at least what each subnet really gets from the shard plan and
+    sizing.shard_subnet (the driver configs' Subnet)."""
+    runners = tuple(
+        RunnerSpec(f"r{i}", (f"r{i}",), c, "fargate", 1, "debian", "amd64", 1024, 2048)
+        for i, c in enumerate(concurrencies)
+    )
+    shards = plan_shards(runners, cap)
+    names = [f"s{i}" for i in range(subnets)]
+    real = dict.fromkeys(names, 0)
+    for shard in shards:
+        for share in shard.runners:
+            real[shard_subnet(names, share.index, shard.index, len(shards))] += share.limit
+    counted = ecs_load_per_subnet(concurrencies, subnets, cap)
+    assert all(c >= real[n] for c, n in zip(counted, names, strict=True)), (counted, real)

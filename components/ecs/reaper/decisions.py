@@ -34,6 +34,7 @@ class TaskInfo:
     started_by: str = ""
     group: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
+    subnet: str = ""  # the subnet of its network interface (the driver passes exactly one)
 
     @classmethod
     def from_api(cls, task: Mapping[str, Any]) -> TaskInfo:
@@ -47,6 +48,7 @@ class TaskInfo:
             started_by=task.get("startedBy", "") or "",
             group=task.get("group", "") or "",
             tags={t["key"]: t.get("value", "") for t in task.get("tags", []) if "key" in t},
+            subnet=_subnet(task),
         )
 
     @property
@@ -61,6 +63,28 @@ class TaskInfo:
     @property
     def service_task(self) -> bool:
         return self.started_by.startswith("ecs-svc/") or self.group.startswith("service:")
+
+
+def _subnet(task: Mapping[str, Any]) -> str:
+    """The `subnetId` detail of the task's ElasticNetworkInterface attachment (DescribeTasks)."""
+    for attachment in task.get("attachments", []):
+        for detail in attachment.get("details", []):
+            if detail.get("name") == "subnetId":
+                return str(detail.get("value", ""))
+    return ""
+
+
+@dataclass(frozen=True)
+class LiveManager:
+    """A pending or running manager instance: when it launched, and the subnets its driver
+    configs start tasks in (its `TASK_SUBNETS_TAG`), None when it does not say (launched
+    before the tag existed): such a manager may own a task in any subnet."""
+
+    launched_at: datetime
+    subnets: frozenset[str] | None = None
+
+    def may_own(self, task: TaskInfo) -> bool:
+        return self.subnets is None or not task.subnet or task.subnet in self.subnets
 
 
 @dataclass(frozen=True)
@@ -88,7 +112,7 @@ class Decision:
 
 def decide(
     tasks: Iterable[TaskInfo],
-    live_manager_launch_times: Sequence[datetime] | None,
+    live_managers: Sequence[LiveManager] | None,
     now: datetime,
     job_timeout_seconds: int,
     margin_seconds: int,
@@ -97,11 +121,12 @@ def decide(
 ) -> list[Decision]:
     """Stop or keep each task (see the module docstring for the rules, in order).
 
-    `live_manager_launch_times`: LaunchTime of every live manager instance; an empty sequence
-    means "no live manager", None means "unknown" (the orphan rule is then skipped)."""
+    `live_managers`: every live manager instance; an empty sequence means "no live manager",
+    None means "unknown" (the orphan rule is then skipped). A task is compared with the
+    managers that may own it (those whose subnets include the task's), so a lost manager's
+    tasks are not kept alive by an older manager of another shard."""
     now = _aware(now) or now
     limit = job_timeout_seconds + margin_seconds
-    oldest_manager = min(live_manager_launch_times) if live_manager_launch_times else None
     decisions: list[Decision] = []
     for task in tasks:
         if task.stopping:
@@ -122,11 +147,13 @@ def decide(
             verdict(KEEP, f"within grace ({grace_seconds}s)", age)
         elif age > limit:
             verdict(STOP, f"over-time: older than job timeout + margin ({limit}s)", age)
-        elif live_manager_launch_times is None:
+        elif live_managers is None:
             verdict(KEEP, "within job timeout; managers unknown", age)
-        elif oldest_manager is None:
+        elif not live_managers:
             verdict(STOP, "orphaned: no live runner manager", age)
-        elif (oldest_manager - born).total_seconds() > clock_skew_seconds:
+        elif not (owners := [m.launched_at for m in live_managers if m.may_own(task)]):
+            verdict(STOP, f"orphaned: no live runner manager starts tasks in {task.subnet}", age)
+        elif (min(owners) - born).total_seconds() > clock_skew_seconds:
             verdict(STOP, "orphaned: created before every live runner manager launched", age)
         else:
             verdict(KEEP, "within job timeout; a live runner manager may own it", age)

@@ -8,18 +8,24 @@ manager that dies, is replaced or restarts mid-job leaves the task running: it c
 someone notices, ECS refuses to delete a cluster that still has tasks
 (ClusterContainsTasksException) and the task's ENI blocks deleting its subnet and security group.
 
-Who owns a task? The driver calls RunTask without `startedBy`, tags or a group we control, so
-a task does not name the manager that started it. What we do know:
+Who owns a task? The driver's RunTask sets the cluster, the task definition, ONE subnet and
+ONE security group from the runner's fargate.toml, and no `startedBy`, tags or group of ours
+(driver source aws/fargate.go, awsFargate.RunTask). So a task names its subnet, and:
 
-* a manager can only start tasks after its instance launched (EC2 `LaunchTime`), and
+* a manager can only start tasks after its instance launched (EC2 `LaunchTime`), only in
+  the subnets of its driver configs (its instance's `TASK_SUBNETS_TAG`; with two or more
+  managers each uses one subnet, components/ecs/sizing.py shard_subnet), and
 * a manager never adopts another manager's jobs: a new or restarted gitlab-runner process
   starts with no jobs, so every task it did not start itself is nobody's.
 
-Hence a task created before the OLDEST live manager launched cannot belong to any live manager.
-"Live managers" come from the stack's Auto Scaling group: `autoscaling:DescribeAutoScalingGroups`
-lists the group's instance ids (it carries no launch time), `ec2:DescribeInstances` gives each
-one's `LaunchTime` and state; an instance is live while its EC2 state is `pending` or `running`
-(that includes an instance held in `Terminating:Wait` by a lifecycle hook while it drains).
+Hence a task created before the OLDEST live manager that may own it (one whose subnets hold
+the task's subnet, or that names none) launched belongs to no live manager. The managers are
+the stack's Auto Scaling groups, found by their tag (`REAPER_MANAGER_GROUP_TAG`), not by
+name: a group that has left the program but still drains keeps its tag until deleted, so its
+manager still counts. `autoscaling:DescribeAutoScalingGroups` (tag filter) lists their
+instances, `ec2:DescribeInstances` gives each one's `LaunchTime`, state and tags; an
+instance is live while its EC2 state is `pending` or `running` (that includes an instance
+held in `Terminating:Wait` by a lifecycle hook while it drains).
 A gitlab-runner restart on the same instance is invisible to this rule; the time limit covers it.
 
 Decision rules (`decide`), for each task in the stack's clusters:
@@ -31,15 +37,15 @@ Decision rules (`decide`), for each task in the stack's clusters:
 4. older than `job_timeout_seconds + margin_seconds`: stopped ("over-time"). GitLab's job
    timeout starts before the task is created, so the job has certainly timed out and its
    cleanup stage had `margin_seconds` to stop the task itself.
-5. when the managers are known: no live manager at all, or created more than
-   `clock_skew_seconds` before the oldest live manager launched: stopped ("orphaned").
-   When they are not known (no group configured, or a configured group was not found), this
-   rule is skipped: a wrong group name must not kill running jobs.
+5. when the managers are known: no live manager that may own it, or created more than
+   `clock_skew_seconds` before the oldest of them launched: stopped ("orphaned").
+   When they are not known (no tag or group configured, no group found), this rule is
+   skipped: a wrong tag or group name must not kill running jobs.
 6. otherwise kept.
 
 Events:
 
-* `{"action": "reap", "autoscaling_group_names": [...]}`: the EventBridge Scheduler run.
+* `{"action": "reap"}`: the EventBridge Scheduler run (`autoscaling_group_names`: by name).
 * `aws.lambda_.Invocation(lifecycle_scope="CRUD")` input, which gains
   `"tf": {"action": "create" | "update" | "delete", "prev_input": ...}`: on `delete` (during
   `pulumi destroy`) scale the manager groups it names to zero and wait until their managers
@@ -57,8 +63,9 @@ Events:
 Environment (event keys `clusters` / `autoscaling_group_names` override the first two):
 
 * `REAPER_CLUSTERS`: comma-separated cluster ARNs (or names) of the stack. Required.
-* `REAPER_AUTOSCALING_GROUPS`: comma-separated Auto Scaling group names of the managers.
-  Optional; without it only the time rule applies.
+* `REAPER_MANAGER_GROUP_TAG`: `key=value` every manager group carries (reap finds them by it).
+* `REAPER_AUTOSCALING_GROUPS`: comma-separated group names, used when no tag is set.
+  Without either, only the time rule applies.
 * `REAPER_JOB_TIMEOUT_SECONDS` (default 3600): the longest job the runners accept.
 * `REAPER_MARGIN_SECONDS` (default 900): extra time for the job's cleanup stage.
 * `REAPER_GRACE_SECONDS` (default 300): minimum task age before any reaping.
@@ -95,18 +102,17 @@ from .decisions import (
     STOP,
     STOPPED,
     Decision,
+    LiveManager,
     TaskInfo,
-    _aware,
     decide,
 )
+from .instances import describe_live_managers
 from .managers import DEFAULT_RETIRE_WAIT_SECONDS, DEFAULT_SETTLE_SECONDS, retire_managers
 from .teardown import DESTROY, SWITCH, teardown_kind
 
-__all__ = ["KEEP", "STOP", "STOPPED", "Decision", "TaskInfo", "decide", "handler"]
+__all__ = ["KEEP", "STOP", "STOPPED", "Decision", "LiveManager", "TaskInfo", "decide", "handler"]
 
-LIVE_INSTANCE_STATES = frozenset({"pending", "running"})
 DESCRIBE_TASKS_BATCH = 100  # DescribeTasks accepts at most 100 tasks per call
-DESCRIBE_INSTANCES_BATCH = 100
 STOP_REASON_PREFIX = "gitlab-runner task reaper"
 STOP_REASON_LIMIT = 255  # StopTask's `reason` is at most 255 characters
 
@@ -129,6 +135,7 @@ BOTO_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
 class Settings:
     clusters: tuple[str, ...]
     autoscaling_groups: tuple[str, ...]
+    manager_group_tag: tuple[str, str] | None
     job_timeout_seconds: int
     margin_seconds: int
     grace_seconds: int
@@ -151,9 +158,11 @@ class Settings:
         groups = _names(
             event.get("autoscaling_group_names") or env.get("REAPER_AUTOSCALING_GROUPS")
         )
+        key, _, value = env.get("REAPER_MANAGER_GROUP_TAG", "").partition("=")
         return cls(
             clusters=clusters,
             autoscaling_groups=groups,
+            manager_group_tag=(key.strip(), value.strip()) if key.strip() and value else None,
             job_timeout_seconds=_int(
                 env, "REAPER_JOB_TIMEOUT_SECONDS", DEFAULT_JOB_TIMEOUT_SECONDS
             ),
@@ -242,32 +251,33 @@ def active_tasks(ecs: Any, clusters: Sequence[str]) -> list[TaskInfo]:
     return list(found.values())
 
 
-def live_manager_launch_times(
-    autoscaling: Any, ec2: Any, group_names: Sequence[str]
-) -> list[datetime] | None:
-    """LaunchTime of each pending/running instance of the groups; None when not knowable."""
-    if not group_names:
-        return None
-    groups: list[dict[str, Any]] = []
+def _groups(autoscaling: Any, settings: Settings) -> list[dict[str, Any]] | None:
+    """The manager groups: those carrying the stack's tag (a group that has left the program
+    but still drains is found too), else the named ones; None when none is found."""
     paginator = autoscaling.get_paginator("describe_auto_scaling_groups")
-    for page in paginator.paginate(AutoScalingGroupNames=list(group_names)):
-        groups.extend(page.get("AutoScalingGroups", []))
-    missing = set(group_names) - {g["AutoScalingGroupName"] for g in groups}
-    if missing:
-        log("managers-unknown", missing_groups=sorted(missing))
+    if settings.manager_group_tag is not None:
+        key, value = settings.manager_group_tag
+        query: dict[str, Any] = {"Filters": [{"Name": f"tag:{key}", "Values": [value]}]}
+    elif settings.autoscaling_groups:
+        query = {"AutoScalingGroupNames": list(settings.autoscaling_groups)}
+    else:
+        return None
+    groups = [g for page in paginator.paginate(**query) for g in page["AutoScalingGroups"]]
+    missing = set(settings.autoscaling_groups) - {g["AutoScalingGroupName"] for g in groups}
+    if not groups or (settings.manager_group_tag is None and missing):
+        log("managers-unknown", tag=settings.manager_group_tag, missing_groups=sorted(missing))
+        return None
+    return groups
+
+
+def live_managers(autoscaling: Any, ec2: Any, settings: Settings) -> list[LiveManager] | None:
+    """Each pending/running instance of the manager groups; None when not knowable."""
+    groups = _groups(autoscaling, settings)
+    if groups is None:
         return None
     instance_ids = sorted({i["InstanceId"] for g in groups for i in g.get("Instances", [])})
-    launches: list[datetime] = []
     try:
-        for start in range(0, len(instance_ids), DESCRIBE_INSTANCES_BATCH):
-            batch = instance_ids[start : start + DESCRIBE_INSTANCES_BATCH]
-            for page in ec2.get_paginator("describe_instances").paginate(InstanceIds=batch):
-                for reservation in page.get("Reservations", []):
-                    for instance in reservation.get("Instances", []):
-                        launched = _aware(instance.get("LaunchTime"))
-                        state = instance.get("State", {}).get("Name")
-                        if launched is not None and state in LIVE_INSTANCE_STATES:
-                            launches.append(launched)
+        managers = describe_live_managers(ec2, instance_ids)
     except ClientError as error:
         # The group and EC2 disagree for a moment (an instance just launched or long gone):
         # skip the orphan rule for this run rather than guess.
@@ -275,8 +285,9 @@ def live_manager_launch_times(
             raise
         log("managers-unknown", error=str(error))
         return None
-    log("managers", groups=list(group_names), live=len(launches), launch_times=launches)
-    return launches
+    names = [g["AutoScalingGroupName"] for g in groups]
+    log("managers", groups=names, live=len(managers), managers=managers)
+    return managers
 
 
 def _stop(ecs: Any, cluster: str, arn: str, reason: str) -> bool:
@@ -292,7 +303,7 @@ def _stop(ecs: Any, cluster: str, arn: str, reason: str) -> bool:
 
 def reap(settings: Settings, ecs: Any, autoscaling: Any, ec2: Any) -> dict[str, Any]:
     tasks = active_tasks(ecs, settings.clusters)
-    managers = live_manager_launch_times(autoscaling, ec2, settings.autoscaling_groups)
+    managers = live_managers(autoscaling, ec2, settings)
     decisions = decide(
         tasks,
         managers,
