@@ -36,7 +36,14 @@ FAILURE_REASON = "failure_reason"
 STATUS = "status"
 # Reasons meaning "the job never really started": the executor could not start its
 # task/pod (the Fargate driver's prepare, the Kubernetes executor's pod wait) or pull its image.
-START_FAILURE_REASONS = ("runner_system_failure", "image_pull_failure")
+# From 19.x a pull that fails on the network to the registry (dial, TLS, timeout, reset) is
+# runner_external_dependency_failure, the rest image_pull_failure, a missing or forbidden image
+# runner_configuration_error (common/classify_image_pull_failure.go at v19.3.0).
+START_FAILURE_REASONS = (
+    "runner_system_failure",
+    "image_pull_failure",
+    "runner_external_dependency_failure",
+)
 # GitLab API answers worth a metric: throttling and server errors (others stay logs only).
 API_ERROR_STATUS_REGEX = "^(429|5[0-9][0-9])"
 

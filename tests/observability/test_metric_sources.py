@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.config import schema
+from components.config import schema, versions
 from components.observability.catalogue import (
     API_STATUSES,
     EMF_DECLARATIONS,
@@ -135,11 +135,13 @@ def test_eks_reads_no_ecs_only_metric(eks_topic_plan: Plan) -> None:
 
 
 def test_the_runner_metrics_exist_at_the_installed_version() -> None:
-    """gitlab-runner 18.9.0 on the ECS managers, chart 0.86.0 (runner 18.9.0) on EKS."""
-    installed = {schema.ECS_SECTION.default("runnerVersion"), CHART["chart"]["appVersion"]}
-    assert installed == {"18.9.0"}
-    assert schema.EKS_SECTION.default("runnerChartVersion") == CHART["chart"]["version"]
-    assert METRICS["provenance"]["ref"].startswith("v18.9.0 ")
+    """gitlab-runner 19.3.0 on the ECS managers, chart 0.92.0 (runner 19.3) on EKS; the
+    metric facts are of 19.3.0 (no metric this program reads was removed or relabelled since
+    18.9.0)."""
+    assert schema.ECS_SECTION.default("runnerVersion") == "19.3.0"
+    chart = schema.EKS_SECTION.default("runnerChartVersion")
+    assert versions.runner_of_chart_version(chart) == (19, 3)
+    assert METRICS["provenance"]["ref"].startswith("v19.3.0 ")
     for declaration in EMF_DECLARATIONS:
         for name in declaration.metrics:
             assert name in METRICS["metrics"], name
