@@ -85,6 +85,7 @@ def load_inputs(
                 timeout_seconds=timeout,
                 subnet=subnet,
                 job_seconds=job_seconds,
+                warm_jobs=r.warm_jobs if eks and r.lane != "fargate" else 0,
             )
         )
     # IPs jobs may take: after fixed IPs and headroom, as the config check and preflight count.
@@ -125,5 +126,16 @@ def load_inputs(
         eks_clusters=1 if eks else 0,
         manager_instance_types=() if eks else tuple(manager_types),
         fargate_pods=fargate_pods,
+        warm_jobs=tuple(
+            (
+                load.name,
+                load.warm_jobs,
+                load.vcpu_per_job,
+                load.memory_gib_per_job,
+                load.architecture,
+            )
+            for load in loads
+            if load.warm_jobs
+        ),
     )
     return Inputs(tuple(loads), limits, always_on, region, per_runner, job_seconds)

@@ -44,6 +44,11 @@ FARGATE_START_SECONDS = 45.0
 # EKS EC2 lanes: Karpenter launches a node, then the pod starts on it. Project estimate (not
 # measured): ~60 s node boot + ~30 s join and pull.
 EC2_START_SECONDS = 90.0
+# Warm EC2 capacity (runners[].warmJobs, gitlab-runner pause pods): the job pod preempts pause
+# pods, which stop at once (terminationGracePeriodSeconds 0, executors/kubernetes/autoscaler/
+# pause_pod_manager.go at v19.3.0), on a node that is already up; what is left is the
+# scheduler's preemption, the image pull and container start. Project estimate, not measured.
+WARM_START_SECONDS = 15.0
 # --- GitLab job pickup -------------------------------------------------------------------
 # gitlab-runner polls every check_interval (default 3 s; runner docs "Advanced configuration",
 # FACTS.md 2) but, once a request returns a job, asks again at once (FastCheckInterval, on by
@@ -92,6 +97,7 @@ class RunnerLoad:
     timeout_seconds: float = 600.0  # EKS poll_timeout; ECS prepare_exec_timeout
     subnet: str = "private"  # IP pool: each pod/task takes one IP (FACTS.md 4)
     job_seconds: float | None = None  # None: jobs outlast the start window (all N at once)
+    warm_jobs: int = 0  # ec2: jobs whose pod finds room on a running node (pause pods)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class StackLimits:
     runtask_per_second: float = RUNTASK_CALLS_PER_SECOND
     start_seconds: float = FARGATE_START_SECONDS
     ec2_start_seconds: float = EC2_START_SECONDS
+    warm_start_seconds: float = WARM_START_SECONDS
     queue_dispatch_per_second: float = QUEUE_DISPATCH_PER_SECOND
     request_seconds: float = REQUEST_SECONDS
     subnet_ips: tuple[tuple[str, int], ...] = ()  # free IPs per pool; empty: not checked
@@ -132,6 +139,8 @@ class RunnerEstimate:
     peak_running: int
     ips_used: int
     vcpu_needed: float
+    warm_jobs: int = 0  # of the first wave, started on warm capacity
+    warm_started_seconds: float | None = None  # when the warm ones have all started
 
 
 @dataclass(frozen=True)
@@ -325,6 +334,11 @@ def estimate(loads: Iterable[RunnerLoad], limits: StackLimits) -> StackEstimate:
         last_launch, wait, runtask_wait, late = launches[r.name]
         start = limits.ec2_start_seconds if r.compute == COMPUTE_EC2 else limits.start_seconds
         pickup = r.check_interval / 2 + first_wave[r.name] / rates[r.name]
+        # The first `warm` jobs start on warm nodes, the rest after a new node.
+        warm = min(r.warm_jobs, first_wave[r.name]) if r.compute == COMPUTE_EC2 else 0
+        warm_at = r.check_interval / 2 + warm / rates[r.name] + limits.warm_start_seconds
+        if warm and warm == first_wave[r.name]:
+            start = limits.warm_start_seconds
         over = peak[r.name] - cap
         timed_out = refused = 0
         # Long jobs hold their manager slot: the jobs beyond it wait in GitLab's queue.
@@ -372,6 +386,8 @@ def estimate(loads: Iterable[RunnerLoad], limits: StackLimits) -> StackEstimate:
                 peak_running=running,
                 ips_used=running,
                 vcpu_needed=round(peak[r.name] * r.vcpu_per_job, 2),
+                warm_jobs=warm,
+                warm_started_seconds=round(warm_at, 1) if warm else None,
             )
         )
     return _stack(loads, limits, tuple(estimates))

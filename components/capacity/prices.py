@@ -172,6 +172,9 @@ class AlwaysOn:
     eks_clusters: int
     manager_instance_types: tuple[str, ...]  # ECS: one per manager shard
     fargate_pods: tuple[tuple[str, float, float], ...] = ()  # (what, vCPU, GiB) EKS system pods
+    # EKS warm EC2 capacity: (runner, warm jobs, vCPU and GiB per job, architecture), kept
+    # around the clock unless warmPeriods narrow it (then this is the hour while it is kept).
+    warm_jobs: tuple[tuple[str, int, float, float, str], ...] = ()
 
 
 def always_on_per_hour(prices: RegionPrices, items: AlwaysOn) -> tuple[float, list[dict]]:
@@ -206,6 +209,12 @@ def always_on_per_hour(prices: RegionPrices, items: AlwaysOn) -> tuple[float, li
             f"Fargate pod: {what} ({vcpu} vCPU, {gib} GiB)",
             1,
             fargate_hour(prices, vcpu, gib, spot=False),
+        )
+    for runner, count, vcpu, gib, architecture in items.warm_jobs:
+        add(
+            f"warm EC2 capacity: {runner} ({vcpu:g} vCPU, {gib:g} GiB per job)",
+            count,
+            ec2_job_hour(prices, vcpu, gib, architecture),
         )
     total = sum(line["usdPerHour"] or 0.0 for line in lines if line["count"])
     return round(total, 4), [line for line in lines if line["count"]]

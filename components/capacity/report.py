@@ -49,6 +49,8 @@ def report(inputs: Inputs) -> dict[str, Any]:
                 "concurrency": load.concurrency,
                 "queue": load.queue,
                 "pool": load.pool or None,
+                "warmJobs": e.warm_jobs,
+                "warmStartedSeconds": e.warm_started_seconds,
             }
         )
     weighted = [
@@ -72,6 +74,7 @@ def report(inputs: Inputs) -> dict[str, Any]:
         "limits": {
             **result.limits,
             "ec2StartSeconds": inputs.limits.ec2_start_seconds,
+            "warmStartSeconds": inputs.limits.warm_start_seconds,
             "requestSeconds": inputs.limits.request_seconds,
             "ec2PoolVcpu": dict(inputs.limits.ec2_pool_vcpu),
         },

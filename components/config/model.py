@@ -83,6 +83,9 @@ class RunnerSpec:
     architecture: str  # EKS: kubernetes.io/arch of the job nodes (amd64 | arm64)
     cpu: int  # EKS: Fargate pod size in CPU units (1024 = 1 vCPU)
     memory: int  # EKS: Fargate pod size in MiB
+    warm_jobs: int = 0  # EKS EC2 lanes: jobs kept ready by gitlab-runner pause pods
+    warm_periods: tuple[str, ...] = ()  # cron expressions when they are kept (empty: always)
+    warm_timezone: str = "UTC"
 
 
 @dataclass(frozen=True)

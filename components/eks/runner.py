@@ -42,6 +42,7 @@ from components.eks.runner_chart import (
     runner_summary,
 )
 from components.eks.spot_role import spot_service_linked_role
+from components.eks.warm import warm_priority_class
 from components.gitlab.runners import RunnerTokens
 from components.naming import resource_prefix, type_token
 from components.observability.monitoring import MonitoringTargets
@@ -196,6 +197,11 @@ class EksFargateRunner(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         charts: dict[str, GitLabRunnerChart] = {}
+        warm_class = (
+            warm_priority_class(f"{name}-warm-priority", cluster.provider, self)
+            if any(r.warm_jobs and r.lane != FARGATE for r in config.runners)
+            else None
+        )
         for runner in config.runners:
             placement = placement_for(runner, config.eks)
             # What the runner's pods need while they run, and so while they drain: the
@@ -214,6 +220,8 @@ class EksFargateRunner(pulumi.ComponentResource):
             if placement.pools:
                 needs.append(karpenter.release)
                 needs.extend(karpenter.node_pools[pool] for pool in placement.pools)
+            if warm_class is not None and runner.warm_jobs:
+                needs.append(warm_class)
             charts[runner.name] = GitLabRunnerChart(
                 f"{name}-runner-{runner.name}",
                 GitLabRunnerChartArgs(

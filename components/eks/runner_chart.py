@@ -42,6 +42,7 @@ from components.eks.placement import (
     pool_toleration,
     runner_namespace,
 )
+from components.eks.warm import PAUSE_POD_RBAC_RULE, autoscaler_section
 from components.naming import PROJECT, type_token
 from components.shared.cache import CacheSettings, cache_section
 from components.shared.images import helper_image_for
@@ -93,6 +94,15 @@ RUNNER_RBAC_RULES: tuple[dict[str, Any], ...] = (
 )
 
 
+def runner_rbac_rules(runner: RunnerSpec) -> list[dict[str, Any]]:
+    """The manager's namespaced Role: the executor's rules, and its pause-pod Deployment when
+    the runner keeps warm jobs (components/eks/warm.py)."""
+    rules = list(RUNNER_RBAC_RULES)
+    if runner.warm_jobs and runner.lane != FARGATE:
+        rules.append(PAUSE_POD_RBAC_RULE)
+    return rules
+
+
 def runners_config_toml(
     runner: RunnerSpec,
     eks: EksSpec,
@@ -121,6 +131,8 @@ def runners_config_toml(
         kubernetes["pod_annotations"] = {DO_NOT_DISRUPT: "true"}
         kubernetes["node_selector"] = job_node_selector(placement)
         kubernetes["node_tolerations"] = {f"{POOL_TAINT_KEY}={placement.jobs}": "NoSchedule"}
+        if runner.warm_jobs:
+            kubernetes["autoscaler"] = autoscaler_section(runner, job_pod_size(runner, eks))
     if runner.lane == "privileged":
         # Docker-in-Docker needs privileged containers: only this lane, only on EC2 nodes.
         kubernetes["privileged"] = True
@@ -203,7 +215,7 @@ def runner_chart_values(
         "deploymentLifecycle": {
             "preStop": {"exec": {"command": ["/bin/bash", "-c", GRACEFUL_STOP]}}
         },
-        "rbac": {"create": True, "clusterWideAccess": False, "rules": list(RUNNER_RBAC_RULES)},
+        "rbac": {"create": True, "clusterWideAccess": False, "rules": runner_rbac_rules(runner)},
         "serviceAccount": {
             "create": True,
             "name": release_name(runner),
