@@ -11,6 +11,7 @@ from components.domain.eks_sizing import system_fargate_pods
 from components.domain.subnets import jobs_per_subnet
 from components.ecs.manager_files import PREPARE_EXEC_TIMEOUT_SECONDS
 from components.ecs.sizing import managers_job_capacity, plan_shards, shard_instance_types
+from components.preflight import fargate_vcpu
 from components.shared import network
 
 INTERFACE_ENDPOINT_SERVICES = len(network.INTERFACE_ENDPOINT_SERVICES)
@@ -57,7 +58,9 @@ def load_inputs(
     loads = []
     for index, r in enumerate(config.runners):
         if eks:
-            vcpu, memory = r.cpu / 1024, r.memory / 1024
+            # A Fargate pod counts at the size Fargate rounds it up to, as preflight counts it.
+            vcpu = fargate_vcpu(r.cpu) if r.lane == "fargate" else r.cpu / 1024
+            memory = r.memory / 1024
             compute = model.COMPUTE_FARGATE if r.lane == "fargate" else model.COMPUTE_EC2
             arch = model.ARM64 if r.architecture == "arm64" else model.X86_64
             subnet, timeout = "private", config.eks.poll_timeout_seconds
@@ -96,19 +99,6 @@ def load_inputs(
         subnet_ips = tuple((c, free([c])) for c in task_subnets)
     shards = plan_shards(config.runners, config.ecs.max_jobs_per_manager)
     manager_types = shard_instance_types(shards, config.ecs.manager_instance_type)
-    limits = model.StackLimits(
-        mode=config.mode,
-        fargate_vcpu_quota=vcpu_quota,
-        fargate_spot_vcpu_quota=spot_vcpu_quota,
-        subnet_ips=subnet_ips,
-        manager_job_capacity=None if eks else managers_job_capacity(shards, manager_types),
-        ec2_pool_vcpu=(
-            ("spot", config.eks.spot_cpu_limit),
-            ("privileged", config.eks.privileged_cpu_limit),
-        )
-        if eks
-        else (),
-    )
     zones = len(private) if net.layout else 0
     fargate_pods: tuple[tuple[str, float, float], ...] = ()
     if eks:
@@ -120,6 +110,22 @@ def load_inputs(
                 metrics_collector=config.observability.enabled,
             )
         )
+    # EKS: the system pods take their share of the On-Demand quota first, as in preflight.
+    system_vcpu = sum(vcpu for _, vcpu, _ in fargate_pods)
+    limits = model.StackLimits(
+        mode=config.mode,
+        fargate_vcpu_quota=max(0.0, vcpu_quota - system_vcpu),
+        system_pods_vcpu=system_vcpu,
+        fargate_spot_vcpu_quota=spot_vcpu_quota,
+        subnet_ips=subnet_ips,
+        manager_job_capacity=None if eks else managers_job_capacity(shards, manager_types),
+        ec2_pool_vcpu=(
+            ("spot", config.eks.spot_cpu_limit),
+            ("privileged", config.eks.privileged_cpu_limit),
+        )
+        if eks
+        else (),
+    )
     always_on = prices.AlwaysOn(
         nat_gateways=0 if not net.layout else (1 if net.nat_gateways == "single" else zones),
         interface_endpoints=INTERFACE_ENDPOINT_SERVICES * zones if net.vpc_endpoints else 0,

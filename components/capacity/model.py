@@ -105,6 +105,7 @@ class StackLimits:
     mode: str  # "ecs" | "eks"
     fargate_vcpu_quota: float = DEFAULT_FARGATE_VCPU_QUOTA
     fargate_spot_vcpu_quota: float = DEFAULT_FARGATE_VCPU_QUOTA
+    system_pods_vcpu: float = 0.0  # EKS: already taken from fargate_vcpu_quota (jobs' share)
     launch_burst: int | None = None  # None: 100 (ECS) or 20 (EKS-only accounts)
     launch_per_second: float = FARGATE_LAUNCH_PER_SECOND
     runtask_per_second: float = RUNTASK_CALLS_PER_SECOND
@@ -435,6 +436,7 @@ def _stack(
         limits={
             "fargateVcpuQuota": limits.fargate_vcpu_quota,
             "fargateSpotVcpuQuota": limits.fargate_spot_vcpu_quota,
+            "systemPodsVcpu": limits.system_pods_vcpu,
             "launchBurst": limits.burst,
             "launchPerSecond": limits.launch_per_second,
             "runTaskPerSecond": limits.runtask_per_second if limits.mode == "ecs" else None,

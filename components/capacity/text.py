@@ -216,8 +216,14 @@ def _assumptions(doc: dict[str, Any]) -> list[str]:
             if limits["runTaskPerSecond"]
             else ""
         ),
-        f"  - Fargate vCPU quotas: {limits['fargateVcpuQuota']:g} On-Demand (--vcpu-quota), "
-        f"{limits['fargateSpotVcpuQuota']:g} Spot (--spot-vcpu-quota); "
+        f"  - Fargate vCPU quotas: {limits['fargateVcpuQuota']:g} On-Demand "
+        + (
+            f"for jobs ({limits['systemPodsVcpu']:g} of --vcpu-quota go to the system pods, "
+            "as preflight counts them), "
+            if limits.get("systemPodsVcpu")
+            else "(--vcpu-quota), "
+        )
+        + f"{limits['fargateSpotVcpuQuota']:g} Spot (--spot-vcpu-quota); "
         f"{model.DEFAULT_FARGATE_VCPU_QUOTA:g} is a new account's",
     ]
     if limits.get("ec2PoolVcpu"):

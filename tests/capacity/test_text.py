@@ -136,3 +136,14 @@ def test_warm_jobs_start_on_running_nodes_the_rest_after_a_new_node(report: Repo
     assert doc["limits"]["warmStartSeconds"] == 15.0
     (line,) = [i for i in doc["cost"]["alwaysOnItems"] if i["item"].startswith("warm EC2")]
     assert line["count"] == 4 and line["usdPerHour"] > 0
+
+
+def test_the_system_pods_take_their_quota_share_before_any_job(report: Report) -> None:
+    """Preflight counts Karpenter, CoreDNS, the collector and the managers against the
+    On-Demand Fargate quota (preflight.quota_needs via eks_sizing.system_fargate_pods); the
+    estimate runs job pods only in what is left: 6 - 3.75 = 2.25 vCPU, 2 pods of 1 vCPU."""
+    doc = json.loads(report("--jobs", "40", "--set", "mode=eks", "--json"))
+    assert doc["limits"]["systemPodsVcpu"] == 3.75
+    assert doc["limits"]["fargateVcpuQuota"] == 2.25
+    (fargate,) = [r for r in doc["runners"] if r["name"] == "fargate"]
+    assert fargate["peakRunning"] == 2 and fargate["jobsTimedOut"] == 18
