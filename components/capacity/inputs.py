@@ -139,6 +139,7 @@ def load_inputs(
                 load.vcpu_per_job,
                 load.memory_gib_per_job,
                 load.architecture,
+                load.pool == "spot",
             )
             for load in loads
             if load.warm_jobs

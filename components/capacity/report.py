@@ -21,7 +21,12 @@ def report(inputs: Inputs) -> dict[str, Any]:
     for e in result.runners:
         load = by_name[e.name]
         price = prices.job_price(
-            table, load.vcpu_per_job, load.memory_gib_per_job, load.architecture, load.compute
+            table,
+            load.vcpu_per_job,
+            load.memory_gib_per_job,
+            load.architecture,
+            load.compute,
+            ec2_spot=load.pool == "spot",
         )
         runners.append(
             {
