@@ -30,6 +30,11 @@ JOBS_TOTAL = "gitlab_runner_jobs_total"  # counter: jobs handled
 FEEDS = "gitlab_runner_worker_feeds_total"  # counter: a healthy runner fed to a worker
 FAILED_JOBS = "gitlab_runner_failed_jobs_total"  # counter: by failure_reason
 API_STATUSES = "gitlab_runner_api_request_statuses_total"  # counter: by endpoint, status
+# counter: a job request found all request_concurrency slots busy, the runner's own hint that
+# it asks GitLab for jobs too slowly. Labels runner and system_id only, no runner_name
+# (commands/builds_helper.go:40 at v19.3.0), so it is kept per token prefix.
+REQUEST_CONCURRENCY_EXCEEDED = "gitlab_runner_request_concurrency_exceeded_total"
+TOKEN = "runner"  # the runner token's short prefix (changes when the token is rotated)
 
 RUNNER = "runner_name"  # the [[runners]] name: stable, unlike `runner` (the token's prefix)
 FAILURE_REASON = "failure_reason"
@@ -90,6 +95,7 @@ EMF_DECLARATIONS = (
     EmfDeclaration((JOBS, LIMIT, JOBS_TOTAL, FEEDS), ((RUNNER,),)),
     EmfDeclaration((FAILED_JOBS,), ((RUNNER, FAILURE_REASON), (FAILURE_REASON,))),
     EmfDeclaration((API_STATUSES,), ((STATUS,),), label=STATUS, label_regex=API_ERROR_STATUS_REGEX),
+    EmfDeclaration((REQUEST_CONCURRENCY_EXCEEDED,), ((TOKEN,),)),
 )
 RUNNER_METRICS = tuple(name for d in EMF_DECLARATIONS for name in d.metrics)
 

@@ -19,10 +19,12 @@ from components.observability.catalogue import (
     JOBS,
     JOBS_TOTAL,
     LIMIT,
+    REQUEST_CONCURRENCY_EXCEEDED,
     RUNNER,
     START_FAILURE_REASONS,
     STATUS,
     TASKS_NOT_STARTED,
+    TOKEN,
     USAGE_METRIC,
     USAGE_NAMESPACE,
     MetricRef,
@@ -188,6 +190,12 @@ def dashboard_body(view: FleetView, alarm_arns: Sequence[str]) -> dict[str, Any]
             view, "GitLab API throttling (429) and server errors (5xx)", (STATUS,), API_STATUSES
         ),
         _start_failures(view),
+        _searched(
+            view,
+            "Job requests over request_concurrency (by runner token)",
+            (TOKEN,),
+            REQUEST_CONCURRENCY_EXCEEDED,
+        ),
     ]
     if view.task_events_log_group is not None:  # ECS mode (FleetView checks)
         widgets += [_task_reasons(view, view.task_events_log_group), _managers(view)]
