@@ -17,6 +17,7 @@ def report(inputs: Inputs) -> dict[str, Any]:
     table, priced_region = prices.prices_for(inputs.region)
     always_on, lines = prices.always_on_per_hour(table, inputs.always_on)
     by_name = {r.name: r for r in inputs.loads}
+    rates = model.pickup_rates(inputs.loads, inputs.limits)
     runners = []
     for e in result.runners:
         load = by_name[e.name]
@@ -54,6 +55,8 @@ def report(inputs: Inputs) -> dict[str, Any]:
                 "concurrency": load.concurrency,
                 "queue": load.queue,
                 "pool": load.pool or None,
+                "firstRequestSeconds": load.check_interval / 2,
+                "pickupPerSecond": round(rates.get(e.name, 0.0), 3),
                 "warmJobs": e.warm_jobs,
                 "warmStartedSeconds": e.warm_started_seconds,
             }
