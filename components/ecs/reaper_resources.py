@@ -59,7 +59,7 @@ REAPER_ROLE = "task-reaper"
 PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
 # The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
-PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py", "managers.py")
+PACKAGE_FILES = ("__init__.py", "handler.py", "decisions.py", "managers.py", "start_wait.py")
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_HANDLER = "reaper.handler.handler"
 # The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
@@ -68,6 +68,7 @@ LAMBDA_MEMORY_MB = 256
 # The drain stops waiting this long before the Lambda timeout, to fail with its own message.
 DRAIN_SAFETY_SECONDS = 60
 SCHEDULE_EXPRESSION = "rate(5 minutes)"
+SCHEDULE_SECONDS = 300  # the same period: the window the start-wait metric looks back over
 # Same defaults as the handler (kept in sync by a test; the handler is not imported here
 # because it needs boto3, which the Pulumi program does not).
 DEFAULT_MARGIN_SECONDS = 900
@@ -229,6 +230,8 @@ class TaskReaperArgs:
     # (key, value) every one of `manager_groups` carries: what the drain may scale to zero.
     manager_group_tag: tuple[str, str] | None = None
     schedule_expression: str = SCHEDULE_EXPRESSION
+    # Where the reaper puts JobStartWaitSeconds (reaper/start_wait.py); "" = no metric.
+    metrics_namespace: str = ""
 
 
 class TaskReaper(pulumi.ComponentResource):
@@ -305,6 +308,14 @@ class TaskReaper(pulumi.ComponentResource):
                     "REAPER_MARGIN_SECONDS": str(args.margin_seconds),
                     "REAPER_GRACE_SECONDS": str(args.grace_seconds),
                     "REAPER_DRAIN_SAFETY_SECONDS": str(DRAIN_SAFETY_SECONDS),
+                    **(
+                        {
+                            "REAPER_METRICS_NAMESPACE": args.metrics_namespace,
+                            "REAPER_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
+                        }
+                        if args.metrics_namespace
+                        else {}
+                    ),
                 }
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(

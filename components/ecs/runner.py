@@ -235,6 +235,9 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 drain_depends_on=[*capacity, self.task_security_group, self._network],
                 manager_groups=groups,
                 manager_group_tag=(MANAGER_GROUP_TAG, self._prefix),
+                metrics_namespace=metrics_namespace(pulumi.get_stack())
+                if self._config.observability.enabled
+                else "",
             ),
             opts=self._opts(),
         )

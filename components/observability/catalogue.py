@@ -52,6 +52,11 @@ START_FAILURE_REASONS = (
 # GitLab API answers worth a metric: throttling and server errors (others stay logs only).
 API_ERROR_STATUS_REGEX = "^(429|5[0-9][0-9])"
 
+# ECS: RunTask to RUNNING of the job tasks the reaper saw start, per cluster (one per lane),
+# in seconds (components/ecs/reaper/start_wait.py writes it as EMF; read with p50/p90).
+START_WAIT = "JobStartWaitSeconds"
+CLUSTER = "Cluster"
+
 # ECS task state-change events of tasks that stopped before they ran (metric filter).
 TASKS_NOT_STARTED = "TasksStoppedBeforeRunning"
 

@@ -120,7 +120,7 @@ def test_function_runs_the_handler_file_with_the_drain_timeout(plan: dict[str, R
     assert variables["REAPER_JOB_TIMEOUT_SECONDS"] == str(TIMEOUT)
     archive = function["code"]
     assert isinstance(archive, pulumi.AssetArchive)
-    files = ["__init__.py", "handler.py", "decisions.py", "managers.py"]
+    files = ["__init__.py", "handler.py", "decisions.py", "managers.py", "start_wait.py"]
     assert sorted(archive.assets) == sorted(f"reaper/{f}" for f in files)
     assert Path(archive.assets["reaper/handler.py"].path) == reaper_resources.HANDLER_FILE
     assert all(Path(asset.path).is_file() for asset in archive.assets.values())

@@ -97,6 +97,7 @@ from .decisions import (
     decide,
 )
 from .managers import DEFAULT_RETIRE_WAIT_SECONDS, DEFAULT_SETTLE_SECONDS, retire_managers
+from .start_wait import emf_lines, start_waits
 
 __all__ = ["KEEP", "STOP", "STOPPED", "Decision", "TaskInfo", "decide", "handler"]
 
@@ -134,6 +135,8 @@ class Settings:
     drain_safety_seconds: int
     drain_timeout_seconds: int
     settle_seconds: int
+    metrics_namespace: str = ""  # JobStartWaitSeconds goes there (start_wait.py); "" = none
+    interval_seconds: int = 300  # the reap schedule's period: the start-wait window
 
     @classmethod
     def load(cls, event: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
@@ -164,6 +167,8 @@ class Settings:
                 env, "REAPER_DRAIN_TIMEOUT_SECONDS", DEFAULT_DRAIN_TIMEOUT_SECONDS
             ),
             settle_seconds=_int(env, "REAPER_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS),
+            metrics_namespace=env.get("REAPER_METRICS_NAMESPACE", "").strip(),
+            interval_seconds=_int(env, "REAPER_INTERVAL_SECONDS", 300),
         )
 
 
@@ -286,6 +291,11 @@ def _stop(ecs: Any, cluster: str, arn: str, reason: str) -> bool:
 
 def reap(settings: Settings, ecs: Any, autoscaling: Any, ec2: Any) -> dict[str, Any]:
     tasks = active_tasks(ecs, settings.clusters)
+    if settings.metrics_namespace:
+        now = _now()
+        waits = start_waits(tasks, now, settings.interval_seconds)
+        for line in emf_lines(settings.metrics_namespace, waits, now):
+            print(line, flush=True)
     managers = live_manager_launch_times(autoscaling, ec2, settings.autoscaling_groups)
     decisions = decide(
         tasks,
