@@ -207,7 +207,7 @@ def _write(out_dir: Path, name: str, data: dict[str, Any]) -> None:
 # Each upstream tree: its option prefix, pinned ref, repository and fact file; then, in the
 # same order, the function that extracts its facts.
 SOURCES = (
-    ("runner", "v18.9.0", "gitlab.com/gitlab-org/gitlab-runner", "gitlab-runner-metrics.json"),
+    ("runner", "v19.3.0", "gitlab.com/gitlab-org/gitlab-runner", "gitlab-runner-metrics.json"),
     (
         "chart",
         "0.86.0",
@@ -233,12 +233,15 @@ EXTRACTORS = (runner_metric_facts, chart_metric_facts, cloudwatch_agent_facts, a
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for name, ref, repo, _ in SOURCES:
-        p.add_argument(f"--{name}-src", type=Path, required=True)
+        # A tree not given keeps its fact file: a pin moves one source at a time.
+        p.add_argument(f"--{name}-src", type=Path)
         p.add_argument(f"--{name}-ref", default=ref)
         p.add_argument(f"--{name}-repo", default=repo)
     p.add_argument("--out", type=Path, default=OUT_DEFAULT)
     a = vars(p.parse_args(argv))
     for (name, _, _, file_name), extract in zip(SOURCES, EXTRACTORS, strict=True):
+        if a[f"{name}_src"] is None:
+            continue
         facts = extract(a[f"{name}_src"], a[f"{name}_ref"], a[f"{name}_repo"])
         _write(a["out"], file_name, facts)
     return 0

@@ -73,7 +73,9 @@ def runner_facts(src: Path) -> dict[str, Any]:
     explicit_line, explicit_text = _find(get_body, r"return s\.ExpandValue\(.*HelperImage\)")
     info = _lines(src, LINUX_INFO_GO)
     tag_line, tag_text = _find(info, r'tag := fmt\.Sprintf\("%s%s-%s", prefix, arch, revision\)')
-    mapping = dict(re.findall(r"^\s*(\w+)\s+=\s+\"([\w.]+)\"", "\n".join(info), re.M))
+    # The platform/arch constants: in linux_info.go up to 18.x, in info.go from 19.x.
+    consts = "\n".join([*info, *_lines(src, INFO_GO)])
+    mapping = dict(re.findall(r"^\s*(\w+)\s+=\s+\"([\w.]+)\"", consts, re.M))
     arch_start, arch_body = _function_body(info, r"^func \(l \*linuxInfo\) architecture\(")
     other_line, _ = _find(arch_body, r'^\s*if arch != "" \{$')
     passes_through = arch_body[other_line].strip() == "return arch"
@@ -167,12 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runner-src", type=Path, required=True)
     p.add_argument(
         "--runner-ref",
-        default="v18.9.0 (07e534ba6823a0922a97563bf9eeabbe5b233a61, via github.com/gitlabhq/"
+        default="v19.3.0 (9cbf0074ddb0e2f79d79f44406cafebf09117b64, via github.com/gitlabhq/"
         "gitlab-runner mirror)",
     )
-    p.add_argument("--karpenter-src", type=Path, required=True)
+    # A tree not given keeps its part of the existing file: a pin moves one source at a time.
+    p.add_argument("--karpenter-src", type=Path)
     p.add_argument("--karpenter-ref", default="v1.14.1 (bde00654cd316fddb3dccfba3f5ac07039865429)")
-    p.add_argument("--driver-src", type=Path, required=True)
+    p.add_argument("--driver-src", type=Path)
     p.add_argument(
         "--driver-ref",
         default="NOT an upstream tag: fork snapshot github.com/rawpixel-vincent/"
@@ -181,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", type=Path, default=OUT_DEFAULT)
     a = p.parse_args(argv)
+    old = json.loads(a.out.read_text(encoding="utf-8")) if a.out.exists() else {}
+    old_refs = old.get("provenance", {}).get("ref", {})
+    karpenter_ref = a.karpenter_ref if a.karpenter_src else old_refs.get("karpenter")
+    driver_ref = a.driver_ref if a.driver_src else old_refs.get("driver")
     data = {
         "provenance": {
             "upstream": {
@@ -188,13 +195,13 @@ def main(argv: list[str] | None = None) -> int:
                 "karpenter": "github.com/aws/karpenter-provider-aws",
                 "driver": "gitlab.com/gitlab-org/ci-cd/custom-executor-drivers/fargate",
             },
-            "ref": {"runner": a.runner_ref, "karpenter": a.karpenter_ref, "driver": a.driver_ref},
+            "ref": {"runner": a.runner_ref, "karpenter": karpenter_ref, "driver": driver_ref},
             "files": [KUBERNETES_GO, LINUX_INFO_GO, INFO_GO, AL2023_GO, FARGATE_GO, "Makefile"],
             "generator": "scripts/upstream_arch_facts.py",
         },
         "runner": runner_facts(a.runner_src),
-        "karpenter": karpenter_facts(a.karpenter_src),
-        "driver": driver_facts(a.driver_src),
+        "karpenter": karpenter_facts(a.karpenter_src) if a.karpenter_src else old["karpenter"],
+        "driver": driver_facts(a.driver_src) if a.driver_src else old["driver"],
     }
     a.out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {a.out}")

@@ -6,8 +6,10 @@ script reads upstream trees that someone fetched by hand and writes only derived
 (key names, enums, required fields, short quoted lines) with provenance to
 ``tests/upstream/*.json``. Re-run it whenever a pin moves::
 
-    python scripts/upstream_facts.py --runner-src DIR --chart-src DIR \\
-        --karpenter-src DIR [--driver-src DIR]
+    python scripts/upstream_facts.py --runner-src DIR [--chart-src DIR] \\
+        [--karpenter-src DIR] [--driver-src DIR]
+
+A tree not given keeps its fact file (a pin moves one source at a time).
 
 Each ``--*-ref`` option names the upstream tag/commit the tree was taken from; it is
 copied into the JSON as provenance and is not checked against the tree.
@@ -48,19 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         required=True,
         help="gitlab-runner source tree (needs common/, helpers/featureflags/)",
     )
-    p.add_argument("--runner-ref", default="v18.9.0")
+    p.add_argument("--runner-ref", default="v19.3.0")
     p.add_argument("--runner-repo", default="gitlab.com/gitlab-org/gitlab-runner")
     p.add_argument(
         "--chart-src",
         type=Path,
-        required=True,
         help="unpacked gitlab-runner Helm chart (Chart.yaml, values.yaml, templates/)",
     )
     p.add_argument("--chart-ref", default="0.86.0")
     p.add_argument("--chart-repo", default="gitlab.com/gitlab-org/charts/gitlab-runner")
-    p.add_argument(
-        "--karpenter-src", type=Path, required=True, help="karpenter-provider-aws source tree"
-    )
+    p.add_argument("--karpenter-src", type=Path, help="karpenter-provider-aws source tree")
     p.add_argument("--karpenter-ref", default="v1.14.1")
     p.add_argument("--karpenter-repo", default="github.com/aws/karpenter-provider-aws")
     p.add_argument("--driver-src", type=Path, help="Fargate custom executor driver tree")
@@ -74,12 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     _write(
         a.out, "gitlab-runner-config.json", runner_facts(a.runner_src, a.runner_ref, a.runner_repo)
     )
-    _write(a.out, "gitlab-runner-chart.json", chart_facts(a.chart_src, a.chart_ref, a.chart_repo))
-    _write(
-        a.out,
-        "karpenter-crds.json",
-        karpenter_facts(a.karpenter_src, a.karpenter_ref, a.karpenter_repo),
-    )
+    if a.chart_src:
+        _write(
+            a.out, "gitlab-runner-chart.json", chart_facts(a.chart_src, a.chart_ref, a.chart_repo)
+        )
+    if a.karpenter_src:
+        _write(
+            a.out,
+            "karpenter-crds.json",
+            karpenter_facts(a.karpenter_src, a.karpenter_ref, a.karpenter_repo),
+        )
     if a.driver_src:
         _write(
             a.out, "fargate-driver.json", driver_facts(a.driver_src, a.driver_ref, a.driver_repo)

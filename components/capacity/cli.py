@@ -2,6 +2,7 @@
 costs. Offline: no cloud calls, no tokens needed.
 
     python -m components capacity --stack dev --jobs 1000 [--set KEY=VALUE] [--json]
+        [--svg FILE]
 
 The stack file is read, `--set` applied and checked exactly as the offline plan does
 (components/offline/stack_input.py); runner tokens are never needed, stand-ins take their
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from components.capacity import model
 from components.capacity.inputs import load_inputs
 from components.capacity.report import report
+from components.capacity.svg import render_svg
 from components.capacity.text import render_text
 from components.config import ConfigError, parse_config
 from components.offline.command import add_stack_arguments, print_warnings, report_bad_input
@@ -37,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=_job_count, required=True, help="jobs queued at once")
     parser.add_argument("--per-runner", action="store_true", help="N jobs for EVERY runner")
     parser.add_argument("--json", action="store_true", help="print JSON (camelCase keys)")
+    parser.add_argument("--svg", help="also write the ramp (jobs started over time) to FILE")
     parser.add_argument(
         "--vcpu-quota",
         type=float,
@@ -89,6 +93,8 @@ def execute(args: argparse.Namespace) -> int:
     def run() -> int:
         doc = estimate(args)
         print(json.dumps(doc, indent=2) if args.json else render_text(doc))
+        if args.svg:
+            Path(args.svg).write_text(render_svg(doc), encoding="utf-8")
         return 0
 
     return report_bad_input(run)

@@ -12,6 +12,7 @@ from components.domain.manager_sizing import manager_shares
 from components.domain.subnets import jobs_per_subnet
 from components.ecs.manager_files import PREPARE_EXEC_TIMEOUT_SECONDS
 from components.ecs.sizing import managers_job_capacity, plan_shards, shard_instance_types
+from components.preflight import fargate_vcpu
 from components.shared import network
 
 INTERFACE_ENDPOINT_SERVICES = len(network.INTERFACE_ENDPOINT_SERVICES)
@@ -61,7 +62,9 @@ def load_inputs(
     loads = []
     for index, r in enumerate(config.runners):
         if eks:
-            vcpu, memory = r.cpu / 1024, r.memory / 1024
+            # A Fargate pod counts at the size Fargate rounds it up to, as preflight counts it.
+            vcpu = fargate_vcpu(r.cpu) if r.lane == "fargate" else r.cpu / 1024
+            memory = r.memory / 1024
             compute = model.COMPUTE_FARGATE if r.lane == "fargate" else model.COMPUTE_EC2
             arch = model.ARM64 if r.architecture == "arm64" else model.X86_64
             subnets, timeout = (("private", 1.0),), config.eks.poll_timeout_seconds
@@ -89,6 +92,7 @@ def load_inputs(
                 timeout_seconds=timeout,
                 subnets=subnets,
                 job_seconds=job_seconds,
+                warm_jobs=r.warm_jobs if eks and r.lane != "fargate" else 0,
             )
         )
     # IPs jobs may take: after fixed IPs and headroom, as the config check and preflight count.
@@ -99,19 +103,6 @@ def load_inputs(
         subnet_ips = tuple((c, free([c])) for c in task_subnets)
     shards = plan_shards(config.runners, config.ecs.max_jobs_per_manager)
     manager_types = shard_instance_types(shards, config.ecs.manager_instance_type)
-    limits = model.StackLimits(
-        mode=config.mode,
-        fargate_vcpu_quota=vcpu_quota,
-        fargate_spot_vcpu_quota=spot_vcpu_quota,
-        subnet_ips=subnet_ips,
-        manager_job_capacity=None if eks else managers_job_capacity(shards, manager_types),
-        ec2_pool_vcpu=(
-            ("spot", config.eks.spot_cpu_limit),
-            ("privileged", config.eks.privileged_cpu_limit),
-        )
-        if eks
-        else (),
-    )
     zones = len(private) if net.layout else 0
     fargate_pods: tuple[tuple[str, float, float], ...] = ()
     if eks:
@@ -123,12 +114,40 @@ def load_inputs(
                 metrics_collector=config.observability.enabled,
             )
         )
+    # EKS: the system pods take their share of the On-Demand quota first, as in preflight.
+    system_vcpu = sum(vcpu for _, vcpu, _ in fargate_pods)
+    limits = model.StackLimits(
+        mode=config.mode,
+        fargate_vcpu_quota=max(0.0, vcpu_quota - system_vcpu),
+        system_pods_vcpu=system_vcpu,
+        fargate_spot_vcpu_quota=spot_vcpu_quota,
+        subnet_ips=subnet_ips,
+        manager_job_capacity=None if eks else managers_job_capacity(shards, manager_types),
+        ec2_pool_vcpu=(
+            ("spot", config.eks.spot_cpu_limit),
+            ("privileged", config.eks.privileged_cpu_limit),
+        )
+        if eks
+        else (),
+    )
     always_on = prices.AlwaysOn(
         nat_gateways=0 if not net.layout else (1 if net.nat_gateways == "single" else zones),
         interface_endpoints=INTERFACE_ENDPOINT_SERVICES * zones if net.vpc_endpoints else 0,
         eks_clusters=1 if eks else 0,
         manager_instance_types=() if eks else tuple(manager_types),
         fargate_pods=fargate_pods,
+        warm_jobs=tuple(
+            (
+                load.name,
+                load.warm_jobs,
+                load.vcpu_per_job,
+                load.memory_gib_per_job,
+                load.architecture,
+                load.pool == "spot",
+            )
+            for load in loads
+            if load.warm_jobs
+        ),
     )
     return Inputs(tuple(loads), limits, always_on, region, per_runner, job_seconds)
 

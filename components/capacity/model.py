@@ -21,6 +21,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from components.capacity.binding import binding_detail
+
 # --- AWS limits --------------------------------------------------------------------------
 # Fargate launch token bucket: burst 100, refill 20 tasks+pods/s per account and region; a
 # separate bucket of the same size for Fargate Spot ECS tasks. Accounts that launch ONLY EKS
@@ -44,6 +46,11 @@ FARGATE_START_SECONDS = 45.0
 # EKS EC2 lanes: Karpenter launches a node, then the pod starts on it. Project estimate (not
 # measured): ~60 s node boot + ~30 s join and pull.
 EC2_START_SECONDS = 90.0
+# Warm EC2 capacity (runners[].warmJobs, gitlab-runner pause pods): the job pod preempts pause
+# pods, which stop at once (terminationGracePeriodSeconds 0, executors/kubernetes/autoscaler/
+# pause_pod_manager.go at v19.3.0), on a node that is already up; what is left is the
+# scheduler's preemption, the image pull and container start. Project estimate, not measured.
+WARM_START_SECONDS = 15.0
 # --- GitLab job pickup -------------------------------------------------------------------
 # gitlab-runner polls every check_interval (default 3 s; runner docs "Advanced configuration",
 # FACTS.md 2) but, once a request returns a job, asks again at once (FastCheckInterval, on by
@@ -94,6 +101,7 @@ class RunnerLoad:
     # (FACTS.md 4); ECS spreads a runner over its managers' subnets, EKS over one pool
     subnets: tuple[tuple[str, float], ...] = (("private", 1.0),)
     job_seconds: float | None = None  # None: jobs outlast the start window (all N at once)
+    warm_jobs: int = 0  # ec2: jobs whose pod finds room on a running node (pause pods)
 
 
 @dataclass(frozen=True)
@@ -101,11 +109,13 @@ class StackLimits:
     mode: str  # "ecs" | "eks"
     fargate_vcpu_quota: float = DEFAULT_FARGATE_VCPU_QUOTA
     fargate_spot_vcpu_quota: float = DEFAULT_FARGATE_VCPU_QUOTA
+    system_pods_vcpu: float = 0.0  # EKS: already taken from fargate_vcpu_quota (jobs' share)
     launch_burst: int | None = None  # None: 100 (ECS) or 20 (EKS-only accounts)
     launch_per_second: float = FARGATE_LAUNCH_PER_SECOND
     runtask_per_second: float = RUNTASK_CALLS_PER_SECOND
     start_seconds: float = FARGATE_START_SECONDS
     ec2_start_seconds: float = EC2_START_SECONDS
+    warm_start_seconds: float = WARM_START_SECONDS
     queue_dispatch_per_second: float = QUEUE_DISPATCH_PER_SECOND
     request_seconds: float = REQUEST_SECONDS
     subnet_ips: tuple[tuple[str, int], ...] = ()  # free IPs per pool; empty: not checked
@@ -134,6 +144,8 @@ class RunnerEstimate:
     peak_running: int
     ips_used: int
     vcpu_needed: float
+    warm_jobs: int = 0  # of the first wave, started on warm capacity
+    warm_started_seconds: float | None = None  # when the warm ones have all started
 
 
 @dataclass(frozen=True)
@@ -333,6 +345,11 @@ def estimate(loads: Iterable[RunnerLoad], limits: StackLimits) -> StackEstimate:
         last_launch, wait, runtask_wait, late = launches[r.name]
         start = limits.ec2_start_seconds if r.compute == COMPUTE_EC2 else limits.start_seconds
         pickup = r.check_interval / 2 + first_wave[r.name] / rates[r.name]
+        # The first `warm` jobs start on warm nodes, the rest after a new node.
+        warm = min(r.warm_jobs, first_wave[r.name]) if r.compute == COMPUTE_EC2 else 0
+        warm_at = r.check_interval / 2 + warm / rates[r.name] + limits.warm_start_seconds
+        if warm and warm == first_wave[r.name]:
+            start = limits.warm_start_seconds
         over = peak[r.name] - cap
         timed_out = refused = 0
         # Long jobs hold their manager slot: the jobs beyond it wait in GitLab's queue.
@@ -371,7 +388,7 @@ def estimate(loads: Iterable[RunnerLoad], limits: StackLimits) -> StackEstimate:
                 jobs=r.jobs,
                 start_all_seconds=None if start_all is None else round(start_all, 1),
                 binding_limit=binding,
-                detail=_detail(binding, r, rates[r.name], over, wait),
+                detail=binding_detail(binding, r, rates[r.name], over, wait),
                 pickup_seconds=round(pickup, 1),
                 launch_wait_seconds=round(wait, 1),
                 jobs_timed_out=timed_out,
@@ -380,24 +397,11 @@ def estimate(loads: Iterable[RunnerLoad], limits: StackLimits) -> StackEstimate:
                 peak_running=running,
                 ips_used=running,
                 vcpu_needed=round(peak[r.name] * r.vcpu_per_job, 2),
+                warm_jobs=warm,
+                warm_started_seconds=round(warm_at, 1) if warm else None,
             )
         )
     return _stack(loads, limits, tuple(estimates))
-
-
-def _detail(binding: str, r: RunnerLoad, rate: float, over: int, wait: float) -> str:
-    return {
-        "jobPickup": f"GitLab hands out {rate:.2f} jobs/s to this runner",
-        "runTaskRate": f"ECS RunTask 20 calls/s: tasks queued up to {wait:.0f} s",
-        "fargateLaunchRate": f"Fargate launch bucket: pods/tasks queued up to {wait:.0f} s",
-        "managerCapacity": f"{r.concurrency} job slots on the manager; the rest wait in GitLab",
-        "vcpuQuota": f"Fargate vCPU quota: {over} job(s) at {r.vcpu_per_job} vCPU do not fit",
-        "subnetIps": f"{over} job(s) find no free IP in subnet pool(s) "
-        + ", ".join(f"'{s}'" for s, _ in r.subnets),
-        "ec2PoolLimit": f"Karpenter pool '{r.pool}' CPU limit: {over} pod(s) stay Pending",
-        "pollTimeout": f"launch queue {wait:.0f} s + start > poll_timeout {r.timeout_seconds:.0f}s",
-        "prepareTimeout": f"launch queue {wait:.0f} s + start > prepare {r.timeout_seconds:.0f}s",
-    }[binding]
 
 
 def _stack(
@@ -428,6 +432,7 @@ def _stack(
         limits={
             "fargateVcpuQuota": limits.fargate_vcpu_quota,
             "fargateSpotVcpuQuota": limits.fargate_spot_vcpu_quota,
+            "systemPodsVcpu": limits.system_pods_vcpu,
             "launchBurst": limits.burst,
             "launchPerSecond": limits.launch_per_second,
             "runTaskPerSecond": limits.runtask_per_second if limits.mode == "ecs" else None,

@@ -30,6 +30,11 @@ FARGATE_SPOT_FRACTION = 0.30
 # (the larger of its vCPU and memory shares), m6i for x86_64 and the same-generation Graviton2
 # m6g for arm64. Karpenter may pick cheaper types (c family, Spot): an on-demand upper bound.
 EC2_JOB_NODES = {X86_64: ("m6i.xlarge", 4, 16), ARM64: ("m6g.xlarge", 4, 16)}
+# The EKS spot lane runs on EC2 Spot nodes, which AWS prices per instance type, AZ and hour at
+# "up to 90%" off On-Demand (https://aws.amazon.com/ec2/spot/pricing/). The model takes 40% of
+# the On-Demand price: a project estimate (not a quote) well inside that bound, so the spot
+# lane is not priced as if it were on-demand EC2.
+EC2_SPOT_FRACTION = 0.40
 
 
 @dataclass(frozen=True)
@@ -147,13 +152,19 @@ def job_price(
     memory_gib: float,
     architecture: str,
     compute: str,
+    ec2_spot: bool = False,
 ) -> JobPrice:
-    """Price one job by where it runs (model.RunnerLoad.compute) and on what architecture."""
+    """Price one job by where it runs (model.RunnerLoad.compute) and on what architecture;
+    `ec2_spot`: an EKS spot-lane job, on EC2 Spot nodes."""
     if compute == COMPUTE_EC2:
         node = EC2_JOB_NODES[architecture][0]
         hour = ec2_job_hour(prices, vcpu, memory_gib, architecture)
-        usd = None if hour is None else round(hour * 1000 / 60, 4)
-        return JobPrice(None, usd, f"share of an {node} at its on-demand list price")
+        fraction = EC2_SPOT_FRACTION if ec2_spot else 1.0
+        usd = None if hour is None else round(hour * fraction * 1000 / 60, 4)
+        basis = f"share of an {node} at its on-demand list price"
+        if ec2_spot:
+            basis += f" x {EC2_SPOT_FRACTION} (EC2 Spot, an estimate)"
+        return JobPrice(None, usd, basis)
     spot = compute == COMPUTE_FARGATE_SPOT
     usd = per_1000_job_minutes(prices, vcpu, memory_gib, spot, architecture)
     rates = "Linux/ARM" if architecture == ARM64 else "Linux/x86"
@@ -172,6 +183,9 @@ class AlwaysOn:
     eks_clusters: int
     manager_instance_types: tuple[str, ...]  # ECS: one per manager shard
     fargate_pods: tuple[tuple[str, float, float], ...] = ()  # (what, vCPU, GiB) EKS system pods
+    # EKS warm EC2 capacity: (runner, warm jobs, vCPU and GiB per job, architecture, on Spot),
+    # kept around the clock unless warmPeriods narrow it (then: the hour while it is kept).
+    warm_jobs: tuple[tuple[str, int, float, float, str, bool], ...] = ()
 
 
 def always_on_per_hour(prices: RegionPrices, items: AlwaysOn) -> tuple[float, list[dict]]:
@@ -206,6 +220,13 @@ def always_on_per_hour(prices: RegionPrices, items: AlwaysOn) -> tuple[float, li
             f"Fargate pod: {what} ({vcpu} vCPU, {gib} GiB)",
             1,
             fargate_hour(prices, vcpu, gib, spot=False),
+        )
+    for runner, count, vcpu, gib, architecture, spot in items.warm_jobs:
+        hour = ec2_job_hour(prices, vcpu, gib, architecture)
+        add(
+            f"warm EC2 capacity: {runner} ({vcpu:g} vCPU, {gib:g} GiB per job)",
+            count,
+            None if hour is None else hour * (EC2_SPOT_FRACTION if spot else 1.0),
         )
     total = sum(line["usdPerHour"] or 0.0 for line in lines if line["count"])
     return round(total, 4), [line for line in lines if line["count"]]

@@ -17,11 +17,17 @@ def report(inputs: Inputs) -> dict[str, Any]:
     table, priced_region = prices.prices_for(inputs.region)
     always_on, lines = prices.always_on_per_hour(table, inputs.always_on)
     by_name = {r.name: r for r in inputs.loads}
+    rates = model.pickup_rates(inputs.loads, inputs.limits)
     runners = []
     for e in result.runners:
         load = by_name[e.name]
         price = prices.job_price(
-            table, load.vcpu_per_job, load.memory_gib_per_job, load.architecture, load.compute
+            table,
+            load.vcpu_per_job,
+            load.memory_gib_per_job,
+            load.architecture,
+            load.compute,
+            ec2_spot=load.pool == "spot",
         )
         runners.append(
             {
@@ -49,6 +55,10 @@ def report(inputs: Inputs) -> dict[str, Any]:
                 "concurrency": load.concurrency,
                 "queue": load.queue,
                 "pool": load.pool or None,
+                "firstRequestSeconds": load.check_interval / 2,
+                "pickupPerSecond": round(rates.get(e.name, 0.0), 3),
+                "warmJobs": e.warm_jobs,
+                "warmStartedSeconds": e.warm_started_seconds,
             }
         )
     weighted = [
@@ -72,6 +82,7 @@ def report(inputs: Inputs) -> dict[str, Any]:
         "limits": {
             **result.limits,
             "ec2StartSeconds": inputs.limits.ec2_start_seconds,
+            "warmStartSeconds": inputs.limits.warm_start_seconds,
             "requestSeconds": inputs.limits.request_seconds,
             "ec2PoolVcpu": dict(inputs.limits.ec2_pool_vcpu),
         },

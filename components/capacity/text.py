@@ -79,6 +79,17 @@ def _job_cost(runner: dict[str, Any]) -> str:
     return "no price for this region"
 
 
+def _any_warm(doc: dict[str, Any]) -> bool:
+    return any(r.get("warmJobs") for r in doc["runners"])
+
+
+def _warm(runner: dict[str, Any]) -> str:
+    """The jobs that found warm EC2 capacity (runners[].warmJobs) and when they all ran."""
+    if not runner.get("warmJobs"):
+        return "-"
+    return f"{runner['warmJobs']} after {runner['warmStartedSeconds']:.0f} s"
+
+
 def _runner_rows(doc: dict[str, Any]) -> list[list[str]]:
     rows = []
     for r in doc["runners"]:
@@ -97,6 +108,8 @@ def _runner_rows(doc: dict[str, Any]) -> list[list[str]]:
                 _job_cost(r),
             ]
         )
+        if _any_warm(doc):
+            rows[-1].insert(4, _warm(r))
     return rows
 
 
@@ -189,7 +202,13 @@ def _assumptions(doc: dict[str, Any]) -> list[str]:
         "(calibrated on the seed's 200- and 400-job runs); a runner asks again at once after "
         f"each job, one request per {limits['requestSeconds']:g} s per request in flight",
         f"  - a Fargate task or pod runs {limits['startSeconds']:g} s after its launch; a pod on "
-        f"a new Karpenter EC2 node {limits['ec2StartSeconds']:g} s",
+        f"a new Karpenter EC2 node {limits['ec2StartSeconds']:g} s"
+        + (
+            f"; one on warm capacity (warmJobs: it preempts pause pods on a running node) "
+            f"{limits['warmStartSeconds']:g} s"
+            if _any_warm(doc)
+            else ""
+        ),
         f"  - Fargate launches: a burst of {limits['launchBurst']}, then "
         f"{limits['launchPerSecond']:g} per second per account and region"
         + (
@@ -197,8 +216,14 @@ def _assumptions(doc: dict[str, Any]) -> list[str]:
             if limits["runTaskPerSecond"]
             else ""
         ),
-        f"  - Fargate vCPU quotas: {limits['fargateVcpuQuota']:g} On-Demand (--vcpu-quota), "
-        f"{limits['fargateSpotVcpuQuota']:g} Spot (--spot-vcpu-quota); "
+        f"  - Fargate vCPU quotas: {limits['fargateVcpuQuota']:g} On-Demand "
+        + (
+            f"for jobs ({limits['systemPodsVcpu']:g} of --vcpu-quota go to the system pods, "
+            "as preflight counts them), "
+            if limits.get("systemPodsVcpu")
+            else "(--vcpu-quota), "
+        )
+        + f"{limits['fargateSpotVcpuQuota']:g} Spot (--spot-vcpu-quota); "
         f"{model.DEFAULT_FARGATE_VCPU_QUOTA:g} is a new account's",
     ]
     if limits.get("ec2PoolVcpu"):
@@ -239,6 +264,8 @@ def render_text(doc: dict[str, Any]) -> str:
         )
     out = [head, summary]
     header = ["Runner", "Runs on", "Jobs", "All started", "What binds", "$ per 1000 job-min"]
+    if _any_warm(doc):  # runners[].warmJobs: the column only where some runner has them
+        header.insert(4, "Warm jobs started")
     if doc["runners"]:
         out += ["", *_table(header, _runner_rows(doc), right={2})]
         out += ["", "Why:", *_why(doc), "", *_split(doc)]

@@ -17,7 +17,7 @@ import pulumi
 
 from components.config import service_rules, versions
 from components.config.grammar import parse_arn
-from components.config.model import StackConfig
+from components.config.model import RunnerSpec, StackConfig
 from components.config.reader import Reader
 from components.config.schema_ecs import MAX_MANAGED_POLICIES_PER_ROLE
 from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
@@ -113,6 +113,8 @@ def check_runners(r: Reader, config: StackConfig) -> None:
                 f"is above the runner's concurrency {runner.concurrency}: it would ask GitLab for "
                 f"jobs it cannot run; set it to {runner.concurrency} or less (or unset it)"
             )
+        if config.mode == "eks" and runner.warm_jobs:
+            check_warm_jobs(r, i, runner, config.eks.runner_chart_version)
     gitlab = config.gitlab
     host = urlsplit(config.gitlab_url).hostname or ""
     if gitlab.create_runners and gitlab.runner_type == "instance" and host == GITLAB_COM:
@@ -120,6 +122,30 @@ def check_runners(r: Reader, config: StackConfig) -> None:
             "gitlab.runnerType: 'instance' runners on gitlab.com need GitLab administrator "
             "rights, which no gitlab.com user has; use group (with gitlab.groupId) or project "
             "(with gitlab.projectId) runners"
+        )
+
+
+def check_warm_jobs(r: Reader, index: int, runner: RunnerSpec, chart_version: str) -> None:
+    """warmJobs keeps gitlab-runner pause pods on the runner's EC2 lane (runner 18.11+)."""
+    key = f"runners[{index}] ({runner.name}).warmJobs: {runner.warm_jobs}"
+    if runner.lane == "fargate":
+        r.problem(
+            f"{key} on the fargate lane: every Fargate pod is its own micro-VM, so a pause pod "
+            "reserves no capacity for a job, it only costs; remove warmJobs or use lane spot "
+            "or privileged (EC2 nodes that pause pods can keep ready)"
+        )
+    elif runner.warm_jobs > runner.concurrency:
+        r.problem(
+            f"{key} is above the runner's concurrency {runner.concurrency}: capacity for "
+            f"jobs it never runs; set it to {runner.concurrency} or less"
+        )
+    runner_version = versions.runner_of_chart_version(chart_version)
+    if runner_version < versions.PAUSE_PODS_RUNNER:
+        r.problem(
+            f"{key} needs gitlab-runner 18.11 or later (pause pods, [runners.kubernetes."
+            f"autoscaler]); eks.runnerChartVersion {chart_version} ships "
+            f"{runner_version[0]}.{runner_version[1]}: use chart 0.88.0 or later "
+            f"(tested: {versions.TESTED_CHART})"
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -158,7 +159,7 @@ def check_image(value: str) -> str | None:
 
 def check_helper_image(value: str) -> str | None:
     """The helper image may use ${CI_RUNNER_VERSION}, which gitlab-runner expands."""
-    return check_image(value.replace("${CI_RUNNER_VERSION}", "18.9.0"))
+    return check_image(value.replace("${CI_RUNNER_VERSION}", "19.3.0"))
 
 
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
@@ -205,6 +206,29 @@ def check_gitlab_url(value: str) -> str | None:
         return f"has an invalid host name '{host}'; {fix}"
     if not _RELATIVE_ROOT.fullmatch(parsed.path) or "/../" in f"{parsed.path}/":
         return f"has a path that is not a plain relative root ('{parsed.path}'); {fix}"
+    return None
+
+
+CRON_FIELD = re.compile(r"[0-9A-Za-z*,/-]+")
+
+
+def check_cron(value: str) -> str | None:
+    """A five-field cron expression, as gitlab-runner's autoscaler policy `periods` takes
+    (fleeting/taskscaler/cron via executors/kubernetes/autoscaler/policy.go at v19.3.0)."""
+    fields = value.split()
+    if len(fields) == 5 and all(CRON_FIELD.fullmatch(f) for f in fields):
+        return None
+    return (
+        "is not a five-field cron expression (minute hour day month weekday), "
+        'e.g. "* 8-17 * * mon-fri"'
+    )
+
+
+def check_timezone(value: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return "is not an IANA time zone name, e.g. UTC or Europe/Berlin"
     return None
 
 

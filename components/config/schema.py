@@ -15,8 +15,10 @@ from components.config.egress import (
 )
 from components.config.grammar import (
     check_cidr,
+    check_cron,
     check_gitlab_url,
     check_subnet_id,
+    check_timezone,
     check_vpc_id,
     redact_url,
 )
@@ -131,6 +133,35 @@ RUNNER = Section(
             "Job pod memory in MiB; privileged lane: with one `services:` container.",
             modes=EKS,
             minimum=512,
+        ),
+        Key(
+            "warmJobs",
+            "integer",
+            0,
+            "Jobs whose room is kept on running EC2 nodes (gitlab-runner pause pods, runner "
+            "18.11+); spot and privileged lanes only (docs/scaling.md, Warm jobs on EC2 lanes).",
+            modes=EKS,
+            maximum=2000,
+        ),
+        Key(
+            "warmPeriods",
+            "strings",
+            (),
+            "When the warm capacity is kept: cron expressions (minute hour day month weekday), "
+            'e.g. "* 8-17 * * mon-fri"; outside them none is kept.',
+            modes=EKS,
+            check=check_cron,
+            rule="five-field cron expressions",
+            default_doc="always",
+        ),
+        Key(
+            "warmTimezone",
+            "string",
+            "UTC",
+            "IANA time zone the warmPeriods are read in, e.g. Europe/Berlin.",
+            modes=EKS,
+            check=check_timezone,
+            rule="an IANA time zone name",
         ),
     ),
 )

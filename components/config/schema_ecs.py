@@ -168,11 +168,11 @@ ECS_SECTION = Section(
         Key(
             "runnerVersion",
             "string",
-            "18.9.0",
+            "19.3.0",
             "gitlab-runner release on the manager.",
             pattern=VERSION,
-            hint="use a release number such as 18.9.0 (no 'v', no 'latest': pin it)",
-            rule="a released version, 15.10 or later (glrt- tokens); tested: 18.9.0",
+            hint="use a release number such as 19.3.0 (no 'v', no 'latest': pin it)",
+            rule="a released version, 15.10 or later (glrt- tokens); tested: 19.3.0",
         ),
         Key(
             "runnerSha256",

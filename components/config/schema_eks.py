@@ -47,11 +47,11 @@ EKS_SECTION = Section(
         Key(
             "runnerChartVersion",
             "string",
-            "0.86.0",
+            "0.92.0",
             "gitlab-runner Helm chart version.",
             pattern=VERSION,
-            hint="use a gitlab-runner chart version such as 0.86.0",
-            rule="a released 0.N.P chart (0.N ships runner 18.(N-77)); tested: 0.86.0",
+            hint="use a gitlab-runner chart version such as 0.92.0",
+            rule="a released 0.N.P chart (0.N ships runner 18.(N-77)); tested: 0.92.0",
         ),
         Key(
             "clusterLogTypes",

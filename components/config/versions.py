@@ -22,7 +22,10 @@ Sources (tests/config/test_versions.py pins the tested versions to tests/upstrea
   AMIs for alias" (`DescribeImageQuery`): no nodes.
 - gitlab-runner: GitLab releases minor x.0 in May and x.11 the following April, on the third
   Thursday of each month (docs.gitlab.com/policy/maintenance: "Versioning"); the Helm chart
-  0.N releases with runner 18.(N-77) (0.86 ships 18.9, tests/upstream/gitlab-runner-chart.json).
+  0.N releases with runner 18.(N-77) (0.86 ships 18.9, tests/upstream/gitlab-runner-chart.json;
+  0.92 ships 19.3). Pause pods (`[runners.kubernetes.autoscaler]`, runners[].warmJobs) are in
+  the runner source from v18.11.0 on (executors/kubernetes/autoscaler/ is absent at v18.10.0,
+  although the docs' history note says 18.10).
   Runner authentication tokens (glrt-, the only kind this program accepts) need 15.10 or later.
 """
 
@@ -59,9 +62,10 @@ KARPENTER_FOR_KUBERNETES: dict[str, tuple[int, int, int]] = {
 }
 TESTED_KARPENTER_MINOR = (1, 14)
 
-TESTED_RUNNER = "18.9.0"
-TESTED_CHART = "0.86.0"
+TESTED_RUNNER = "19.3.0"
+TESTED_CHART = "0.92.0"
 MIN_RUNNER = (15, 10)
+PAUSE_PODS_RUNNER = (18, 11)
 CHART_MINOR_OF_RUNNER_18_0 = 77
 
 _MINOR = re.compile(r"1\.(\d+)")
@@ -238,9 +242,14 @@ def check_runner_version(r: Reader, version: str, today: dt.date) -> None:
 
 
 def runner_of_chart(chart_minor: int) -> tuple[int, int]:
-    """The gitlab-runner major.minor a 0.N chart ships: 0.77 -> 18.0, 0.86 -> 18.9."""
+    """The gitlab-runner major.minor a 0.N chart ships: 0.77 -> 18.0, 0.86 -> 18.9, 0.92 -> 19.3."""
     index = chart_minor - CHART_MINOR_OF_RUNNER_18_0
     return 18 + index // 12, index % 12
+
+
+def runner_of_chart_version(version: str) -> tuple[int, int]:
+    """The gitlab-runner major.minor the chart release `version` ships."""
+    return runner_of_chart(_semver(version)[1])
 
 
 def check_chart_version(r: Reader, version: str, today: dt.date) -> None:

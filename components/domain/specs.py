@@ -73,6 +73,9 @@ class RunnerSpec:
     architecture: str = "amd64"  # EKS: kubernetes.io/arch of the job nodes (amd64 | arm64)
     cpu: int = 1024  # EKS: Fargate pod size in CPU units (1024 = 1 vCPU)
     memory: int = 2048  # EKS: Fargate pod size in MiB
+    warm_jobs: int = 0  # EKS EC2 lanes: jobs kept ready by gitlab-runner pause pods
+    warm_periods: tuple[str, ...] = ()  # cron expressions when they are kept (empty: always)
+    warm_timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         if not self.tags:  # as in the stack file: a runner without tags is meant for its name
@@ -112,7 +115,7 @@ class NetworkSpec:
 
 @dataclass(frozen=True)
 class EcsSpec:
-    runner_version: str = "18.9.0"
+    runner_version: str = "19.3.0"
     runner_sha256: str | None = None  # None: checked against the release's published release.sha256
     driver_version: str = "v0.5.1"
     driver_sha256: str | None = None  # None: a published checksum file if any, else only logged
@@ -135,7 +138,7 @@ class EcsSpec:
 class EksSpec:
     kubernetes_version: str = "1.35"
     karpenter_version: str = "1.14.1"
-    runner_chart_version: str = "0.86.0"
+    runner_chart_version: str = "0.92.0"
     cluster_log_types: tuple[str, ...] = ("api", "audit", "authenticator")
     admin_role_arns: tuple[str, ...] = ()
     poll_timeout_seconds: int = 600

@@ -66,6 +66,8 @@ PACKAGE_FILES = (
     "decisions.py",
     "instances.py",
     "managers.py",
+    "settings.py",
+    "start_wait.py",
     "teardown.py",
 )
 LAMBDA_RUNTIME = "python3.12"
@@ -76,6 +78,7 @@ LAMBDA_MEMORY_MB = 256
 # The drain stops waiting this long before the Lambda timeout, to fail with its own message.
 DRAIN_SAFETY_SECONDS = 60
 SCHEDULE_EXPRESSION = "rate(5 minutes)"
+SCHEDULE_SECONDS = 300  # the same period: the window the start-wait metric looks back over
 # Same defaults as the handler (kept in sync by a test; the handler is not imported here
 # because it needs boto3, which the Pulumi program does not).
 DEFAULT_MARGIN_SECONDS = 900
@@ -262,6 +265,8 @@ class TaskReaperArgs:
     # `pulumi destroy` (no marker: cancel every job) from a switch of `mode` (retire only).
     topology_parameter: str | None = None
     schedule_expression: str = SCHEDULE_EXPRESSION
+    # Where the reaper puts JobStartWaitSeconds (reaper/start_wait.py); "" = no metric.
+    metrics_namespace: str = ""
 
 
 class TaskReaper(pulumi.ComponentResource):
@@ -348,6 +353,14 @@ class TaskReaper(pulumi.ComponentResource):
                     **(
                         {"REAPER_MANAGER_GROUP_TAG": "=".join(args.manager_group_tag)}
                         if args.manager_group_tag is not None
+                        else {}
+                    ),
+                    **(
+                        {
+                            "REAPER_METRICS_NAMESPACE": args.metrics_namespace,
+                            "REAPER_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
+                        }
+                        if args.metrics_namespace
                         else {}
                     ),
                 }

@@ -73,6 +73,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
         self._name = name
         self._config = fleet = args.fleet.with_default_task_definitions()
         self._network = args.network
+        self._metrics_namespace = args.metrics_namespace
         self._tags = dict(args.tags)
         self._tokens = args.tokens
         self._prefix = args.name_prefix
@@ -255,6 +256,9 @@ class EcsFargateRunner(pulumi.ComponentResource):
                 manager_groups=groups,
                 manager_group_tag=(MANAGER_GROUP_TAG, self._prefix),
                 topology_parameter=topology_marker_name(self._prefix),
+                metrics_namespace=(
+                    self._metrics_namespace if self._config.observability.enabled else ""
+                ),
             ),
             opts=self._opts(),
         )

@@ -53,6 +53,7 @@ from components.eks.runner_chart import (
     runner_summary,
 )
 from components.eks.spot_role import spot_service_linked_role
+from components.eks.warm import warm_priority_class
 from components.gitlab.runners import RunnerTokens
 from components.naming import slug, type_token
 from components.observability.monitoring import MonitoringTargets
@@ -237,6 +238,11 @@ class EksFargateRunner(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         charts: dict[str, GitLabRunnerChart] = {}
+        warm_class = (
+            warm_priority_class(f"{name}-warm-priority", cluster.provider, self)
+            if any(r.warm_jobs and r.lane != FARGATE for r in config.runners)
+            else None
+        )
         for runner in config.runners:
             placement = placement_for(runner, config.eks)
             # What the runner's pods need while they run, and so while they drain: the
@@ -256,6 +262,8 @@ class EksFargateRunner(pulumi.ComponentResource):
                 assert karpenter is not None  # node_pool_specs covers every runner's pools
                 needs.extend(karpenter.ready)
                 needs.extend(karpenter.node_pools[pool] for pool in placement.pools)
+            if warm_class is not None and runner.warm_jobs:
+                needs.append(warm_class)
             charts[runner.name] = GitLabRunnerChart(
                 f"{name}-runner-{runner.name}",
                 GitLabRunnerChartArgs(

@@ -21,7 +21,6 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -43,6 +42,8 @@ from components.eks.placement import (
     pool_toleration,
     runner_namespace,
 )
+from components.eks.trust import CA_SECRET, ca_file_name, with_ca_annotation
+from components.eks.warm import PAUSE_POD_RBAC_RULE, autoscaler_section
 from components.naming import PROJECT, type_token
 from components.shared.cache import CacheSettings, cache_section
 from components.shared.images import helper_image_for
@@ -52,16 +53,8 @@ TYPE_TOKEN = type_token("eks", "GitLabRunnerChart")
 CHART = "gitlab-runner"
 CHART_REPOSITORY = "https://charts.gitlab.io"
 TOKEN_SECRET = "gitlab-runner-token"
-# gitlab.caBundle: the chart's certsSecretName mounts this Secret at
-# /home/gitlab-runner/.gitlab-runner/certs/ (chart 0.86.0 templates/deployment.yaml:119-123,
-# 161-164), gitlab-runner's certificate directory, where it takes `<gitlab host>.crt` as the
-# CA file of that host (gitlab-runner v18.9.0 network/client.go:566-571).
-CA_SECRET = "gitlab-runner-ca"
 # Pod annotation whose value changes with the runner token, so a new token rolls the pod.
 TOKEN_ANNOTATION = f"{PROJECT}/token-hmac"
-# Pod annotation with a digest of gitlab.caBundle: a new CA rolls the manager, which reads
-# its certificate directory when it builds its GitLab client.
-CA_ANNOTATION = f"{PROJECT}/ca-sha256"
 # Helm waits up to this for an install/upgrade (the manager Ready; a Fargate or fresh Karpenter
 # node takes minutes) and for an uninstall. Uninstall deletes the Deployment in the background,
 # so it does not wait out the manager's grace period; the namespace deletion after it does.
@@ -102,6 +95,15 @@ RUNNER_RBAC_RULES: tuple[dict[str, Any], ...] = (
 )
 
 
+def runner_rbac_rules(runner: RunnerSpec) -> list[dict[str, Any]]:
+    """The manager's namespaced Role: the executor's rules, and its pause-pod Deployment when
+    the runner keeps warm jobs (components/eks/warm.py)."""
+    rules = list(RUNNER_RBAC_RULES)
+    if runner.warm_jobs and runner.lane != FARGATE:
+        rules.append(PAUSE_POD_RBAC_RULE)
+    return rules
+
+
 def runners_config_toml(
     runner: RunnerSpec,
     eks: EksSpec,
@@ -140,6 +142,8 @@ def runners_config_toml(
         kubernetes["node_selector"] = job_node_selector(placement, pool_prefix)
         pool = f"{pool_prefix}{placement.jobs}"
         kubernetes["node_tolerations"] = {f"{POOL_TAINT_KEY}={pool}": "NoSchedule"}
+        if runner.warm_jobs:
+            kubernetes["autoscaler"] = autoscaler_section(runner, job_pod_size(runner, eks))
     if runner.lane == "privileged":
         # Docker-in-Docker needs privileged containers: only this lane, only on EC2 nodes.
         kubernetes["privileged"] = True
@@ -159,12 +163,6 @@ def runners_config_toml(
     if cache is not None:
         entry["cache"] = cache_section(cache)
     return tomli_w.dumps({"runners": [entry]})
-
-
-def ca_file_name(gitlab_url: str) -> str:
-    """The name gitlab-runner looks for in its certificate directory: the GitLab host without
-    its port, plus .crt (network/client.go:566-569)."""
-    return f"{urlsplit(gitlab_url).hostname}.crt"
 
 
 def _manager_placement_values(placement: Placement, pool_prefix: str) -> dict[str, Any]:
@@ -190,14 +188,6 @@ def manager_pdb(runner: RunnerSpec, eks: EksSpec) -> bool:
     which is above the manager's grace period (Karpenter docs, concepts/disruption.md "Pod-
     Level Controls"; designs/forceful-expiration.md), as for karpenter.sh/do-not-disrupt."""
     return placement_for(runner, eks).manager != FARGATE
-
-
-def _with_ca_annotation(values: dict[str, Any], ca_bundle: str | None) -> dict[str, Any]:
-    """The placement values, plus the CA digest among the pod annotations."""
-    if not ca_bundle:
-        return values
-    digest = hashlib.sha256(ca_bundle.encode()).hexdigest()[:16]
-    return {**values, "podAnnotations": {**values.get("podAnnotations", {}), CA_ANNOTATION: digest}}
 
 
 def namespace_delete_seconds(eks: EksSpec) -> int:
@@ -257,7 +247,7 @@ def runner_chart_values(
         "deploymentLifecycle": {
             "preStop": {"exec": {"command": ["/bin/bash", "-c", GRACEFUL_STOP]}}
         },
-        "rbac": {"create": True, "clusterWideAccess": False, "rules": list(RUNNER_RBAC_RULES)},
+        "rbac": {"create": True, "clusterWideAccess": False, "rules": runner_rbac_rules(runner)},
         "serviceAccount": {
             "create": True,
             "name": release_name(runner),
@@ -269,7 +259,7 @@ def runner_chart_values(
         "resources": manager_size(runner.concurrency).resources(),
         **({"certsSecretName": CA_SECRET} if config.ca_bundle else {}),
         **({"extraEnv": dict(proxy)} if proxy else {}),
-        **_with_ca_annotation(
+        **with_ca_annotation(
             _manager_placement_values(placement, config.pool_prefix), config.ca_bundle
         ),
         "runners": {

@@ -30,15 +30,32 @@ JOBS_TOTAL = "gitlab_runner_jobs_total"  # counter: jobs handled
 FEEDS = "gitlab_runner_worker_feeds_total"  # counter: a healthy runner fed to a worker
 FAILED_JOBS = "gitlab_runner_failed_jobs_total"  # counter: by failure_reason
 API_STATUSES = "gitlab_runner_api_request_statuses_total"  # counter: by endpoint, status
+# counter: a job request found all request_concurrency slots busy, the runner's own hint that
+# it asks GitLab for jobs too slowly. Labels runner and system_id only, no runner_name
+# (commands/builds_helper.go:40 at v19.3.0), so it is kept per token prefix.
+REQUEST_CONCURRENCY_EXCEEDED = "gitlab_runner_request_concurrency_exceeded_total"
+TOKEN = "runner"  # the runner token's short prefix (changes when the token is rotated)
 
 RUNNER = "runner_name"  # the [[runners]] name: stable, unlike `runner` (the token's prefix)
 FAILURE_REASON = "failure_reason"
 STATUS = "status"
 # Reasons meaning "the job never really started": the executor could not start its
 # task/pod (the Fargate driver's prepare, the Kubernetes executor's pod wait) or pull its image.
-START_FAILURE_REASONS = ("runner_system_failure", "image_pull_failure")
+# From 19.x a pull that fails on the network to the registry (dial, TLS, timeout, reset) is
+# runner_external_dependency_failure, the rest image_pull_failure, a missing or forbidden image
+# runner_configuration_error (common/classify_image_pull_failure.go at v19.3.0).
+START_FAILURE_REASONS = (
+    "runner_system_failure",
+    "image_pull_failure",
+    "runner_external_dependency_failure",
+)
 # GitLab API answers worth a metric: throttling and server errors (others stay logs only).
 API_ERROR_STATUS_REGEX = "^(429|5[0-9][0-9])"
+
+# ECS: RunTask to RUNNING of the job tasks the reaper saw start, per cluster (one per lane),
+# in seconds (components/ecs/reaper/start_wait.py writes it as EMF; read with p50/p90).
+START_WAIT = "JobStartWaitSeconds"
+CLUSTER = "Cluster"
 
 # ECS task state-change events of tasks that stopped before they ran (metric filter).
 TASKS_NOT_STARTED = "TasksStoppedBeforeRunning"
@@ -83,6 +100,7 @@ EMF_DECLARATIONS = (
     EmfDeclaration((JOBS, LIMIT, JOBS_TOTAL, FEEDS), ((RUNNER,),)),
     EmfDeclaration((FAILED_JOBS,), ((RUNNER, FAILURE_REASON), (FAILURE_REASON,))),
     EmfDeclaration((API_STATUSES,), ((STATUS,),), label=STATUS, label_regex=API_ERROR_STATUS_REGEX),
+    EmfDeclaration((REQUEST_CONCURRENCY_EXCEEDED,), ((TOKEN,),)),
 )
 RUNNER_METRICS = tuple(name for d in EMF_DECLARATIONS for name in d.metrics)
 

@@ -12,6 +12,7 @@ from typing import Any
 from components.observability.catalogue import (
     API_STATUSES,
     AUTOSCALING_NAMESPACE,
+    CLUSTER,
     FAILED_JOBS,
     FAILURE_REASON,
     FEEDS,
@@ -19,10 +20,13 @@ from components.observability.catalogue import (
     JOBS,
     JOBS_TOTAL,
     LIMIT,
+    REQUEST_CONCURRENCY_EXCEEDED,
     RUNNER,
     START_FAILURE_REASONS,
+    START_WAIT,
     STATUS,
     TASKS_NOT_STARTED,
+    TOKEN,
     USAGE_METRIC,
     USAGE_NAMESPACE,
     MetricRef,
@@ -88,6 +92,21 @@ def _per_runner(view: FleetView, title: str, name: str, period: int) -> dict:
 def _searched(view: FleetView, title: str, dims: Sequence[str], name: str) -> dict:
     expression = search(view.namespace, dims, name, "Sum", SUMMARY_PERIOD)
     return _metric_widget(title, [[{"expression": expression, "id": "e1"}]], view.region)
+
+
+def _start_wait(view: FleetView) -> dict:
+    """ECS: how long job tasks waited between RunTask and RUNNING, p50 and p90 per lane."""
+    metrics = [
+        [
+            {
+                "expression": search(view.namespace, (CLUSTER,), START_WAIT, stat, SUMMARY_PERIOD),
+                "id": f"{stat}",
+                "label": stat,
+            }
+        ]
+        for stat in ("p50", "p90")
+    ]
+    return _metric_widget("Job start wait, RunTask to running (s)", metrics, view.region)
 
 
 def _managers(view: FleetView) -> dict:
@@ -188,9 +207,19 @@ def dashboard_body(view: FleetView, alarm_arns: Sequence[str]) -> dict[str, Any]
             view, "GitLab API throttling (429) and server errors (5xx)", (STATUS,), API_STATUSES
         ),
         _start_failures(view),
+        _searched(
+            view,
+            "Job requests over request_concurrency (by runner token)",
+            (TOKEN,),
+            REQUEST_CONCURRENCY_EXCEEDED,
+        ),
     ]
     if view.task_events_log_group is not None:  # ECS mode (FleetView checks)
-        widgets += [_task_reasons(view, view.task_events_log_group), _managers(view)]
+        widgets += [
+            _start_wait(view),
+            _task_reasons(view, view.task_events_log_group),
+            _managers(view),
+        ]
     widgets.append(_fargate_quota(view))
     # Lay out in reading order: full-width widgets take a row, others pair up.
     x = y = row = 0

@@ -13,6 +13,13 @@ from upstream.go_structs import line_with, parse_go_structs, toml_sections
 def runner_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
     common = sorted(p for p in (src / "common").glob("*.go") if not p.name.endswith("_test.go"))
     structs = parse_go_structs(common)
+    # From 19.x [runners.cache] is cacheconfig.Config (cache/cacheconfig/), outside common/.
+    cache_files = sorted(
+        p for p in (src / "cache" / "cacheconfig").glob("*.go") if not p.name.endswith("_test.go")
+    )
+    for name, fields in parse_go_structs(cache_files).items():
+        structs[f"cacheconfig.{name}"] = fields
+        structs.setdefault(name, fields)
     sections = toml_sections(structs, "Config", "")
     global_section = sections.pop("")
     sections = {"global": global_section, **dict(sorted(sections.items()))}
@@ -62,6 +69,7 @@ def runner_facts(src: Path, ref: str, repo: str) -> dict[str, Any]:
             "ref": ref,
             "files": [
                 "common/*.go (non-test)",
+                "cache/cacheconfig/*.go (non-test, where present)",
                 "helpers/featureflags/flags.go",
                 "commands/multi.go",
                 "dockerfiles/runner/Dockerfile",

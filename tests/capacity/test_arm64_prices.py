@@ -71,13 +71,22 @@ def test_eks_graviton_lane_is_priced_by_its_node_and_cheaper() -> None:
         ],
     )
     costs = runner_costs(raw)
-    # A 1 vCPU / 2 GiB pod is a quarter of a 4 vCPU / 16 GiB node (eu-west-1 list prices).
-    assert costs["spot"]["ec2UsdPer1000JobMinutes"] == pytest.approx(0.214 / 4 * 1000 / 60, 1e-3)
-    assert costs["graviton"]["ec2UsdPer1000JobMinutes"] == pytest.approx(
-        0.172 / 4 * 1000 / 60, 1e-3
+    # A 1 vCPU / 2 GiB pod is a quarter of a 4 vCPU / 16 GiB node (eu-west-1 list prices),
+    # on the spot lane at the EC2 Spot estimate (prices.EC2_SPOT_FRACTION), so it is no longer
+    # priced above the same job on Fargate.
+    spot = prices.EC2_SPOT_FRACTION
+    assert costs["spot"]["ec2UsdPer1000JobMinutes"] == pytest.approx(
+        0.214 / 4 * spot * 1000 / 60, 1e-3
     )
-    assert costs["graviton"]["priceBasis"] == "share of an m6g.xlarge at its on-demand list price"
-    assert costs["spot"]["priceBasis"] == "share of an m6i.xlarge at its on-demand list price"
+    assert costs["graviton"]["ec2UsdPer1000JobMinutes"] == pytest.approx(
+        0.172 / 4 * spot * 1000 / 60, 1e-3
+    )
+    basis = "at its on-demand list price x 0.4 (EC2 Spot, an estimate)"
+    assert costs["graviton"]["priceBasis"] == f"share of an m6g.xlarge {basis}"
+    assert costs["spot"]["priceBasis"] == f"share of an m6i.xlarge {basis}"
+    assert (
+        costs["spot"]["ec2UsdPer1000JobMinutes"] < costs["fargate"]["fargateUsdPer1000JobMinutes"]
+    )
     assert costs["fargate"]["architecture"] == "x86_64"
     assert costs["fargate"]["fargateUsdPer1000JobMinutes"] == pytest.approx(0.8228, abs=1e-4)
     assert costs["graviton"]["fargateUsdPer1000JobMinutes"] is None

@@ -110,3 +110,40 @@ def test_ec2_lane_jobs_show_their_node_share_and_architecture(report: Report) ->
     assert row[1] == "EC2 (spot pool), arm64"
     assert row[5].endswith("(node share)") and row[5].startswith("$")
     assert "fargate-spot: share of an m6g.xlarge at its on-demand list price" in report(*eks)
+
+
+# A spot runner on the EKS EC2 lane with concurrency 10 (runners[1] of the example stack).
+SPOT_TEN = ["--jobs", "10", "--per-runner", "--set", "mode=eks"]
+SPOT_TEN += ["--set", "runners[1].concurrency=10"]
+
+
+def test_warm_jobs_start_on_running_nodes_the_rest_after_a_new_node(report: Report) -> None:
+    """The issue's check: `capacity --jobs 10` on a spot runner with 10 warm jobs starts them
+    within 40 s (pickup + a pod start on a running node, model.WARM_START_SECONDS), and
+    without warm jobs later than 60 s (pickup + a new Karpenter node, EC2_START_SECONDS)."""
+    warm = rows(report(*SPOT_TEN, "--set", "runners[1].warmJobs=10"))["fargate-spot"]
+    assert [c.strip() for c in warm[3:5]] == ["after 20 s", "10 after 20 s"]
+    cold = rows(report(*SPOT_TEN))["fargate-spot"]
+    assert cold[3].strip() == "after 95 s" and "Warm jobs started" not in report(*SPOT_TEN)
+    doc = json.loads(report(*SPOT_TEN, "--set", "runners[1].warmJobs=4", "--json"))
+    (spot,) = [r for r in doc["runners"] if r["name"] == "fargate-spot"]
+    # 4 warm: those run after 1.5 s + 4 / 2.86 jobs/s + 15 s; the other 6 need a new node.
+    assert (spot["warmJobs"], spot["warmStartedSeconds"], spot["startAllSeconds"]) == (
+        4,
+        17.9,
+        95.0,
+    )
+    assert doc["limits"]["warmStartSeconds"] == 15.0
+    (line,) = [i for i in doc["cost"]["alwaysOnItems"] if i["item"].startswith("warm EC2")]
+    assert line["count"] == 4 and line["usdPerHour"] > 0
+
+
+def test_the_system_pods_take_their_quota_share_before_any_job(report: Report) -> None:
+    """Preflight counts Karpenter, CoreDNS, the collector and the managers against the
+    On-Demand Fargate quota (preflight.quota_needs via eks_sizing.system_fargate_pods); the
+    estimate runs job pods only in what is left: 6 - 3.75 = 2.25 vCPU, 2 pods of 1 vCPU."""
+    doc = json.loads(report("--jobs", "40", "--set", "mode=eks", "--json"))
+    assert doc["limits"]["systemPodsVcpu"] == 3.75
+    assert doc["limits"]["fargateVcpuQuota"] == 2.25
+    (fargate,) = [r for r in doc["runners"] if r["name"] == "fargate"]
+    assert fargate["peakRunning"] == 2 and fargate["jobsTimedOut"] == 18

@@ -35,14 +35,20 @@ def eks(**settings: Any) -> dict[str, Any]:
 
 
 def test_tested_versions_are_the_pinned_upstream_ones() -> None:
+    """The runner facts are of the tested runner; the tested chart ships it by GitLab's
+    numbering (0.N ships 18.(N-77); a third-party deployment note lists chart 0.92.0 with
+    runner 19.3.0). The chart's own templates were last read at 0.86.0 (no 0.92.0 source was
+    readable here): its facts keep that version and the runner it shipped."""
+    config = json.loads((UPSTREAM / "gitlab-runner-config.json").read_text())["provenance"]
+    assert config["ref"].startswith(f"v{versions.TESTED_RUNNER} ")
+    runner = tuple(int(p) for p in versions.TESTED_RUNNER.split(".")[:2])
+    assert versions.runner_of_chart_version(versions.TESTED_CHART) == runner
     chart = json.loads((UPSTREAM / "gitlab-runner-chart.json").read_text())["chart"]
-    assert (
-        chart["version"],
-        chart["appVersion"],
-    ) == (versions.TESTED_CHART, versions.TESTED_RUNNER)
+    assert (chart["version"], chart["appVersion"]) == ("0.86.0", "18.9.0")
     karpenter = json.loads((UPSTREAM / "karpenter-crds.json").read_text())["provenance"]["ref"]
     assert karpenter.startswith("v" + ".".join(map(str, versions.TESTED_KARPENTER_MINOR)) + ".")
     assert versions.runner_of_chart(86) == (18, 9) and versions.runner_of_chart(76) == (17, 11)
+    assert versions.runner_of_chart(92) == (19, 3)
     assert versions.TESTED_KUBERNETES[1] == max(versions.EKS_CALENDAR, key=lambda v: int(v[2:]))
 
 
@@ -96,7 +102,7 @@ def test_runner_versions_that_do_not_exist_are_refused(version: str, fragment: s
 def test_a_released_runner_other_than_the_tested_one_warns() -> None:
     problems, warnings = outcome({"ecs": {"runnerVersion": "19.6.1"}})
     assert problems == [] and any(
-        "not the tested gitlab-runner release 18.9.0" in w for w in warnings
+        "not the tested gitlab-runner release 19.3.0" in w for w in warnings
     )
 
 

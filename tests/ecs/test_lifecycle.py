@@ -59,6 +59,9 @@ def test_token_unit_retries_and_a_rewrite_never_restarts_the_runner(ecs_dev_plan
 
 
 def test_downloads_are_verified_against_the_pin_or_the_published_list() -> None:
+    """gitlab-runner v19.3.0 still publishes binaries/gitlab-runner-linux-amd64 and
+    release.sha256 under https://gitlab-runner-downloads.s3.amazonaws.com/$CI_COMMIT_TAG
+    (.gitlab/ci/postrelease.gitlab-ci.yml:150,173,287)."""
     pinned = "b" * 64
     config = typed(dev_config(ecs={"driverSha256": pinned}))
     script = render_user_data(boot_settings(config, driver_sha256=pinned))
@@ -66,7 +69,7 @@ def test_downloads_are_verified_against_the_pin_or_the_published_list() -> None:
         line for line in script.splitlines() if "--dest /usr/local/bin/gitlab-runner" in line
     )
     assert (
-        "--sums-url https://gitlab-runner-downloads.s3.amazonaws.com/v18.9.0/release.sha256"
+        "--sums-url https://gitlab-runner-downloads.s3.amazonaws.com/v19.3.0/release.sha256"
         in runner
     )
     assert "--sums-entry binaries/gitlab-runner-linux-amd64" in runner

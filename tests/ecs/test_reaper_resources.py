@@ -126,6 +126,8 @@ def test_function_runs_the_handler_file_with_the_drain_timeout(plan: dict[str, R
         "decisions.py",
         "instances.py",
         "managers.py",
+        "settings.py",
+        "start_wait.py",
         "teardown.py",
     ]
     assert sorted(archive.assets) == sorted(f"reaper/{f}" for f in files)

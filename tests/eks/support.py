@@ -24,7 +24,7 @@ COMPUTE_LABEL = {placement.COMPUTE_LABEL: placement.FARGATE}
 # it names (the shared runner profile).
 FARGATE_POD_LABELS = {**COMPUTE_LABEL, "eks.amazonaws.com/fargate-profile": "gitlab-runners"}
 ADMIN_ROLE = "arn:aws:iam::123456789012:role/platform-admins"
-# Every [runners.kubernetes] key gitlab-runner 18.9 knows (its Go struct tags).
+# Every [runners.kubernetes] key gitlab-runner 19.3 knows (its Go struct tags).
 UPSTREAM = Path(__file__).resolve().parent.parent / "upstream"
 KNOWN_KUBERNETES_KEYS = set(
     json.loads((UPSTREAM / "gitlab-runner-config.json").read_text())["sections"][
@@ -45,6 +45,9 @@ FULL_RUNNERS = [
         "concurrency": 5,
         "cpu": 2048,
         "memory": 4096,
+        "warmJobs": 2,
+        "warmPeriods": ["* 8-17 * * 1-5"],
+        "warmTimezone": "Europe/Berlin",
     },
 ]
 

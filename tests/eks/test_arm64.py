@@ -212,7 +212,7 @@ def test_runner_architecture_defaults_to_amd64_and_is_a_choice() -> None:
 def test_the_architecture_facts_say_where_they_come_from() -> None:
     provenance = FACTS["provenance"]
     assert provenance["generator"] == "scripts/upstream_arch_facts.py"
-    assert provenance["ref"]["runner"].startswith("v18.9.0")  # the chart 0.86.0 appVersion
+    assert provenance["ref"]["runner"].startswith("v19.3.0")  # the chart 0.92.0 appVersion
     assert provenance["ref"]["karpenter"].startswith("v1.14.1")
     assert "NOT an upstream tag" in provenance["ref"]["driver"]
     assert set(provenance["upstream"]) == {"runner", "karpenter", "driver"}

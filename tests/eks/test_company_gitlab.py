@@ -23,7 +23,8 @@ from dataclasses import replace
 import yaml
 
 from components.config import parse_config
-from components.eks.runner_chart import CA_ANNOTATION, CA_SECRET, runner_chart_values
+from components.eks.runner_chart import runner_chart_values
+from components.eks.trust import CA_ANNOTATION, CA_SECRET
 from components.offline.mocks import Plan
 from components.topology import eks_fleet_spec
 from tests.eks.support import UPSTREAM

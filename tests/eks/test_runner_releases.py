@@ -26,7 +26,7 @@ def test_runner_release(plan: Plan) -> None:
     inputs = fargate.inputs
     assert inputs["chart"] == "gitlab-runner"
     assert inputs["repositoryOpts"] == {"repo": "https://charts.gitlab.io"}
-    assert inputs["version"] == "0.86.0"
+    assert inputs["version"] == "0.92.0"
     assert inputs["namespace"] == "gitlab-runner-fargate"
     values = inputs["values"]  # the example stack's values are golden files (tests/golden)
     assert values["concurrent"] == 20  # this runner's concurrency, not the fleet's

@@ -122,7 +122,14 @@ def test_default_thresholds(ecs_email_plan: Plan) -> None:
     assert saturated["treatMissingData"] == "notBreaching"
     failures = by_name["job-start-failures"]
     (total,) = [q for q in failures["metricQueries"] if q["returnData"]]
-    assert total["expression"] == "FILL(reason0, 0) + FILL(reason1, 0) + FILL(tasks, 0)"
+    # runner_system_failure, image_pull_failure and, from 19.x, a registry that could not be
+    # reached (runner_external_dependency_failure, common/classify_image_pull_failure.go)
+    reasons = " + ".join(f"FILL(reason{i}, 0)" for i in range(3))
+    assert total["expression"] == f"{reasons} + FILL(tasks, 0)"
+    reason2 = next(q for q in failures["metricQueries"] if q["id"] == "reason2")
+    assert reason2["metric"]["dimensions"] == {
+        "failure_reason": "runner_external_dependency_failure"
+    }
     assert failures["threshold"] == 3
 
 
@@ -159,6 +166,21 @@ def test_dashboard_output_and_body(mode_plan: Plan) -> None:
         for dx in range(w["width"])
     }
     assert len(cells) == sum(w["width"] * w["height"] for w in body["widgets"])  # no overlap
+
+
+def test_both_dashboards_show_the_request_concurrency_signal(mode_plan: Plan) -> None:
+    """gitlab_runner_request_concurrency_exceeded_total (commands/builds_helper.go:40 at
+    v19.3.0) has the labels runner and system_id only: it is kept and searched per token
+    prefix, the `runner` label, and the scrape keeps it (metric facts checked in
+    test_metric_sources)."""
+    name = "gitlab_runner_request_concurrency_exceeded_total"
+    (widget,) = [
+        w
+        for w in dashboard(mode_plan)["widgets"]
+        if w["properties"].get("title") == "Job requests over request_concurrency (by runner token)"
+    ]
+    (expression,) = [m[0]["expression"] for m in widget["properties"]["metrics"]]
+    assert f'MetricName="{name}"' in expression and ",runner}" in expression
 
 
 def test_ecs_task_events_become_a_metric(ecs_email_plan: Plan) -> None:

@@ -188,7 +188,7 @@ def test_a_byte_order_mark_is_ignored_as_the_cli_strips_it(tmp_path: Path) -> No
 def test_an_unquoted_version_is_refused_with_the_warning_that_explains_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stack(tmp_path, {"runnerVersion: 18.9.0": "runnerVersion: 18.10"})
+    stack(tmp_path, {"runnerVersion: 19.3.0": "runnerVersion: 18.10"})
     status, err = plan(tmp_path, capsys)
     assert status == 2
     assert "ecs.runnerVersion: expected a non-empty string, got the number 18.1; quote it" in err

@@ -87,7 +87,6 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,7 +95,6 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .decisions import (
-    DEFAULT_CLOCK_SKEW_SECONDS,
     DEFAULT_GRACE_SECONDS,
     KEEP,
     STOP,
@@ -107,20 +105,29 @@ from .decisions import (
     decide,
 )
 from .instances import describe_live_managers
-from .managers import DEFAULT_RETIRE_WAIT_SECONDS, DEFAULT_SETTLE_SECONDS, retire_managers
+from .managers import DEFAULT_RETIRE_WAIT_SECONDS, retire_managers
+from .settings import DEFAULT_MARGIN_SECONDS, Settings
+from .start_wait import emf_lines, start_waits
 from .teardown import DESTROY, SWITCH, teardown_kind
 
-__all__ = ["KEEP", "STOP", "STOPPED", "Decision", "LiveManager", "TaskInfo", "decide", "handler"]
+__all__ = [
+    "DEFAULT_GRACE_SECONDS",
+    "DEFAULT_MARGIN_SECONDS",
+    "KEEP",
+    "STOP",
+    "STOPPED",
+    "Decision",
+    "LiveManager",
+    "Settings",
+    "TaskInfo",
+    "decide",
+    "handler",
+]
 
 DESCRIBE_TASKS_BATCH = 100  # DescribeTasks accepts at most 100 tasks per call
 STOP_REASON_PREFIX = "gitlab-runner task reaper"
 STOP_REASON_LIMIT = 255  # StopTask's `reason` is at most 255 characters
 
-DEFAULT_JOB_TIMEOUT_SECONDS = 3600
-DEFAULT_MARGIN_SECONDS = 900
-DEFAULT_POLL_SECONDS = 10
-DEFAULT_DRAIN_SAFETY_SECONDS = 60
-DEFAULT_DRAIN_TIMEOUT_SECONDS = 840  # 14 of Lambda's 15 minutes
 
 # Throttled ECS/EC2/Auto Scaling calls back off and retry instead of failing the run.
 BOTO_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
@@ -129,72 +136,6 @@ BOTO_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
 # --------------------------------------------------------------------------------------------
 # Settings and logging.
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Settings:
-    clusters: tuple[str, ...]
-    autoscaling_groups: tuple[str, ...]
-    manager_group_tag: tuple[str, str] | None
-    job_timeout_seconds: int
-    margin_seconds: int
-    grace_seconds: int
-    clock_skew_seconds: int
-    dry_run: bool
-    poll_seconds: float
-    drain_safety_seconds: int
-    drain_timeout_seconds: int
-    settle_seconds: int
-    topology_parameter: str = ""
-
-    @classmethod
-    def load(cls, event: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
-        previous = (event.get("tf") or {}).get("prev_input") or {}
-        clusters = _names(
-            event.get("clusters") or previous.get("clusters") or env.get("REAPER_CLUSTERS")
-        )
-        if not clusters:
-            raise ValueError("no clusters: set REAPER_CLUSTERS or the event's `clusters`")
-        groups = _names(
-            event.get("autoscaling_group_names") or env.get("REAPER_AUTOSCALING_GROUPS")
-        )
-        key, _, value = env.get("REAPER_MANAGER_GROUP_TAG", "").partition("=")
-        return cls(
-            clusters=clusters,
-            autoscaling_groups=groups,
-            manager_group_tag=(key.strip(), value.strip()) if key.strip() and value else None,
-            job_timeout_seconds=_int(
-                env, "REAPER_JOB_TIMEOUT_SECONDS", DEFAULT_JOB_TIMEOUT_SECONDS
-            ),
-            margin_seconds=_int(env, "REAPER_MARGIN_SECONDS", DEFAULT_MARGIN_SECONDS),
-            grace_seconds=_int(env, "REAPER_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
-            clock_skew_seconds=_int(env, "REAPER_CLOCK_SKEW_SECONDS", DEFAULT_CLOCK_SKEW_SECONDS),
-            dry_run=env.get("REAPER_DRY_RUN", "").strip().lower() in {"1", "true", "yes"},
-            poll_seconds=float(env.get("REAPER_POLL_SECONDS", DEFAULT_POLL_SECONDS)),
-            drain_safety_seconds=_int(
-                env, "REAPER_DRAIN_SAFETY_SECONDS", DEFAULT_DRAIN_SAFETY_SECONDS
-            ),
-            drain_timeout_seconds=_int(
-                env, "REAPER_DRAIN_TIMEOUT_SECONDS", DEFAULT_DRAIN_TIMEOUT_SECONDS
-            ),
-            settle_seconds=_int(env, "REAPER_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS),
-            topology_parameter=env.get("REAPER_TOPOLOGY_PARAMETER", "").strip(),
-        )
-
-
-def _names(value: Any) -> tuple[str, ...]:
-    if not value:
-        return ()
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return tuple(dict.fromkeys(str(i).strip() for i in items if str(i).strip()))
-
-
-def _int(env: Mapping[str, str], key: str, default: int) -> int:
-    raw = env.get(key, "").strip()
-    value = int(raw) if raw else default
-    if value < 0:
-        raise ValueError(f"{key} must not be negative: {value}")
-    return value
 
 
 def log(event: str, **fields: Any) -> None:
@@ -303,6 +244,11 @@ def _stop(ecs: Any, cluster: str, arn: str, reason: str) -> bool:
 
 def reap(settings: Settings, ecs: Any, autoscaling: Any, ec2: Any) -> dict[str, Any]:
     tasks = active_tasks(ecs, settings.clusters)
+    if settings.metrics_namespace:
+        now = _now()
+        waits = start_waits(tasks, now, settings.interval_seconds)
+        for line in emf_lines(settings.metrics_namespace, waits, now):
+            print(line, flush=True)
     managers = live_managers(autoscaling, ec2, settings)
     decisions = decide(
         tasks,
