@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from components.domain.aws_regions import zones
+from components.eks.cluster_access import exec_kubeconfig
 
 MOCK_ACCOUNT = "123456789012"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -53,45 +54,10 @@ def mock_kubeconfig(
     cluster: str, region: str, profile: str | None = None, role: str | None = None
 ) -> dict[str, Any]:
     """The kubeconfig pulumi-eks builds (generateKubeconfig, nodejs/eks/cluster/cluster.ts:203
-    at the pinned version): `aws eks get-token` with `--role` and `--profile` when given."""
-    args = ["--region", region, "eks", "get-token", "--cluster-name", cluster, "--output", "json"]
-    if role:
-        args += ["--role", role]
-    if profile:
-        args += ["--profile", profile]
-    return {
-        "apiVersion": "v1",
-        "clusters": [
-            {
-                "name": "kubernetes",
-                "cluster": {
-                    "server": f"https://MOCK.gr7.{region}.eks.amazonaws.com",
-                    "certificate-authority-data": "bW9jay1jYQ==",
-                },
-            }
-        ],
-        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
-        "current-context": "aws",
-        "kind": "Config",
-        "users": [
-            {
-                "name": "aws",
-                "user": {
-                    "exec": {
-                        "apiVersion": "client.authentication.k8s.io/v1beta1",
-                        "command": "aws",
-                        "args": args,
-                        "env": [
-                            {
-                                "name": "KUBERNETES_EXEC_INFO",
-                                "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}',
-                            }
-                        ],
-                    }
-                },
-            }
-        ],
-    }
+    at the pinned version), as the program builds it for a cluster it joins: `aws eks
+    get-token` with `--role` and `--profile` when given."""
+    endpoint = f"https://MOCK.gr7.{region}.eks.amazonaws.com"
+    return exec_kubeconfig(cluster, endpoint, "bW9jay1jYQ==", region, (profile, role))
 
 
 def _eks_cluster_state(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
