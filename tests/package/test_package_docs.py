@@ -4,11 +4,17 @@ is described, from the comment its source gives it."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from components import package_docs
 from components.domain.specs import EcsSpec, ExistingCluster
 from components.ecs.runner import EcsFargateRunnerArgs
+from components.offline.mocks import record
+from components.topology import StackResult
+from tests.harness import sentinel
 
 
 def test_the_generated_parts_are_current() -> None:
@@ -65,3 +71,22 @@ def test_the_page_shows_the_fields_as_the_source_declares_them() -> None:
     assert "| `retired` | `bool` | `False` |" in page
     names = [d.name for d in package_docs.field_docs(EcsFargateRunnerArgs)]
     assert names == list(EcsFargateRunnerArgs.__dataclass_fields__)
+
+
+def test_the_pages_python_program_builds_a_fleet_under_the_mocks() -> None:
+    """The program docs/package.md shows runs as written: its fleet, in the given VPC, with
+    its token kept secret."""
+    (program,) = re.findall(r"```python\n(.*?)```", package_docs.PAGE.read_text(), re.S)
+    token = sentinel("build")
+
+    def build(_warn: Any) -> StackResult:
+        exec(program.replace("pulumi.export(", "_exported("), {"_exported": lambda *_: None})
+        return StackResult(outputs={}, rendered_files={})
+
+    config = {"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-0123456789abcdef0"]}
+    plan = record(build, {**config, "buildToken": token}, secret_keys=("buildToken",))
+    (cluster, spot) = plan.all("aws:ecs/cluster:Cluster")
+    assert {cluster.inputs["name"], spot.inputs["name"]} == {"ci-runners", "ci-runners-spot"}
+    (version,) = plan.all("aws:secretsmanager/secretVersion:SecretVersion")
+    assert json.loads(version.inputs["secretString"]) == {"build": token}
+    assert version.redacted_inputs["secretString"] == "[secret]"
