@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from components import cli
+from components import cli, package_docs
 from components.capacity import cli as capacity
 from components.config import docs as config_docs
 from components.offline import permissions, plan
@@ -172,6 +172,7 @@ def test_a_plain_text_token_is_refused_by_both_tools_as_by_preview(
     [
         (config_docs.main, "python -m components.config.docs"),
         (permissions.main, "python -m components.offline.permissions"),
+        (package_docs.main, "python -m components.package_docs"),
     ],
 )
 def test_the_generators_name_their_module_command_too(

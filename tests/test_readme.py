@@ -52,9 +52,17 @@ def test_commands_are_read_from_every_fenced_block() -> None:
 
 
 OFFLINE_COMMANDS = [c for c in code_block_commands(README) if c.startswith(OFFLINE)]
-# What the other shell commands need instead: the setup itself, or the Pulumi CLI and an AWS
-# account (the passphrase and state folder belong to `pulumi stack select`).
-NOT_RUN_HERE = ("bash scripts/test", "pulumi ", "aws ", "mkdir -p ~/.pulumi-", "export PULUMI_")
+# What the other shell commands need instead: the repository's URL and the network (the clone),
+# the setup itself, or the Pulumi CLI and an AWS account (the passphrase and state folder
+# belong to `pulumi stack select`).
+NOT_RUN_HERE = (
+    "git clone <repository URL> ",
+    "bash scripts/test",
+    "pulumi ",
+    "aws ",
+    "mkdir -p ~/.pulumi-",
+    "export PULUMI_",
+)
 
 
 def test_every_shell_command_is_run_here_or_needs_the_cli_or_aws() -> None:
@@ -69,12 +77,23 @@ def test_the_readme_shows_the_offline_commands_and_only_through_the_venv() -> No
         "components",
         "components.config.docs",
         "components.offline.permissions",
+        "components.package_docs",
         "tests.golden",
     } <= modules
     assert any(" capacity " in c for c in OFFLINE_COMMANDS)
     prose = re.sub(r"<!--.*?-->", "", README)
     bare = re.findall(r"(?<!venv/bin/)\bpython3? -m \S+", prose)
     assert bare == [], "outside the venv these fail with ModuleNotFoundError"
+
+
+# What the generators among the README's commands write.
+DERIVED = (
+    "README.md",
+    "docs/configuration.md",
+    "Pulumi.yaml",
+    "docs/package.md",
+    "docs/multi-language.md",
+)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +152,7 @@ def test_every_offline_readme_command_exits_0_as_written(fresh_clone: Path) -> N
         assert claim in capacity
     assert "436 stay Pending" in capacity and "5 x manager EC2 m6i.2xlarge" in capacity
     # The generators ran in the copy: what they wrote is what is committed.
-    for derived in ("README.md", "docs/configuration.md", "Pulumi.yaml"):
+    for derived in DERIVED:
         current = (fresh_clone / derived).read_text() == (ROOT / derived).read_text()
         assert current, f"{derived} is stale: run {permissions.COMMAND} and the config docs"
 

@@ -182,7 +182,7 @@ KARPENTER_MODES = (KARPENTER_INSTALL, KARPENTER_EXISTING)
 class ExistingCluster:
     """An EKS cluster the fleet joins instead of creating one (docs/bring-your-own.md)."""
 
-    name: str
+    name: str  # the cluster's name, as `aws eks describe-cluster --name` takes it
     karpenter: str = KARPENTER_INSTALL  # install | existing (the cluster runs Karpenter v1)
 
 

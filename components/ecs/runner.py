@@ -49,8 +49,8 @@ class EcsFargateRunnerArgs:
     name_prefix: str
     metrics_namespace: str  # CloudWatch namespace of the runners' metrics (observability)
     tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
-    tags: Mapping[str, str]
-    cache: CacheBucket | None = None
+    tags: Mapping[str, str]  # AWS tags on everything the fleet creates
+    cache: CacheBucket | None = None  # the S3 build cache; None: no [runners.cache] section
     image_cache: ImageCacheInfo | None = None  # lets the execution role fill the cache
     # switchFrom: the topology being left; its managers are scaled to zero (they finish their
     # running jobs through the termination hook and take no new one).

@@ -145,8 +145,8 @@ class EksFargateRunnerArgs:
     name_prefix: str
     metrics_namespace: str  # CloudWatch namespace of the runners' metrics (observability)
     tokens: RunnerTokens  # runner name -> secret glrt- token (components/gitlab/runners.py)
-    tags: Mapping[str, str]
-    cache: CacheBucket | None = None
+    tags: Mapping[str, str]  # AWS tags on everything the fleet creates
+    cache: CacheBucket | None = None  # the S3 build cache; None: no [runners.cache] section
     image_cache: ImageCacheInfo | None = None  # lets nodes and Fargate pods fill the cache
     # The AWS profile and role the Kubernetes provider's `aws eks get-token` must use (the
     # stack program passes aws:profile and the last aws:assumeRoles role); None: default chain.

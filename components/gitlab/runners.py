@@ -50,7 +50,7 @@ def generations(settings: GitLabSpec) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class GitLabRunnersArgs:
-    gitlab_url: str
+    gitlab_url: str  # HTTPS URL of the GitLab instance the runners are created in
     # A GitLab access token with the create_runner scope (kept a secret here).
     token: pulumi.Input[str]
     settings: GitLabSpec  # runner type, group/project, locked, paused, rotation...

@@ -50,11 +50,11 @@ class FleetMonitoringArgs:
     mode: str  # "ecs" or "eks": which fleet the targets come from
     runners: tuple[str, ...]  # runner names, one dashboard row and alarm set each
     alerts: AlertsSpec
-    log_retention_days: int
+    log_retention_days: int  # of its log group of task events (0: keep forever)
     prefix: str  # physical name prefix (the stack program's resource_prefix(stack))
     namespace: str  # catalogue.metrics_namespace(stack)
     targets: MonitoringTargets
-    tags: Mapping[str, str]
+    tags: Mapping[str, str]  # AWS tags on everything it creates
 
 
 def task_event_pattern(cluster_arns: Sequence[str]) -> dict[str, Any]:

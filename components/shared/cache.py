@@ -100,8 +100,8 @@ def bucket_prefix_for(name_prefix: str) -> str:
 
 @dataclass(frozen=True)
 class BuildCacheArgs:
-    expiration_days: int
-    tags: Mapping[str, str]
+    expiration_days: int  # cache archives expire this many days after their last write
+    tags: Mapping[str, str]  # AWS tags on the bucket
     # The bucket name's prefix (S3 adds a unique suffix): lowercase letters, digits and '-'.
     bucket_prefix: str
 
@@ -111,9 +111,9 @@ class CacheBucket:
     """The S3 bucket the runners share as their build cache: a BuildCache's, or one of yours
     (the managers' roles get object access to it, nothing else)."""
 
-    bucket_name: pulumi.Input[str]
-    bucket_arn: pulumi.Input[str]
-    region: pulumi.Input[str]
+    bucket_name: pulumi.Input[str]  # the runners' [runners.cache.s3] BucketName
+    bucket_arn: pulumi.Input[str]  # what the roles' object access is scoped to
+    region: pulumi.Input[str]  # the bucket's region (BucketLocation)
 
     def settings(self) -> pulumi.Output[CacheSettings]:
         return pulumi.Output.all(self.bucket_name, self.region).apply(

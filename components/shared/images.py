@@ -103,7 +103,7 @@ class ImageCacheInfo:
     """What the topologies need from the cache, as plain values."""
 
     registry: str  # <account>.dkr.ecr.<region>.<dns suffix>
-    repository_prefix: str
+    repository_prefix: str  # the rules' ECR repository prefix (ImageCacheArgs.repository_prefix)
     repository_arn_pattern: str  # arn:...:repository/<prefix>/*: what pullers may create
     upstreams: tuple[str, ...] = field(default_factory=tuple)  # active upstream names
 
@@ -162,6 +162,7 @@ class ImageCacheArgs:
     # The rules' ECR repository prefix (spec.repository_prefix, or a default of your naming;
     # the stack program's is default_repository_prefix(stack)).
     repository_prefix: str
+    # Unused: pull-through cache rules take no tags.
     tags: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -32,7 +32,7 @@ class VpcRefs:
     """The network a fleet runs in, as ids: the Network component's (`Network.refs()`) or the
     VPC of your own program."""
 
-    vpc_id: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]  # the fleet's security groups are created in it
     # Where job tasks/pods, managers and Fargate profiles go: private, with egress (NAT or
     # VPC endpoints) to GitLab, the registries and the AWS APIs.
     private_subnet_ids: pulumi.Input[Sequence[str]]
