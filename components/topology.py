@@ -198,7 +198,7 @@ def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.wa
     image_cache = None
     if config.images.pull_through_cache:
         prefix = config.images.repository_prefix or default_repository_prefix(stack)
-        image_cache = ImageCache("images", ImageCacheArgs(config.images, prefix, tags)).info
+        image_cache = ImageCache("images", ImageCacheArgs(config.images, prefix)).info
         config = through_image_cache(config, image_cache)
     common: dict[str, object] = {
         "mode": config.mode,

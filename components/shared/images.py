@@ -15,7 +15,6 @@ user sets one.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,8 +161,6 @@ class ImageCacheArgs:
     # The rules' ECR repository prefix (spec.repository_prefix, or a default of your naming;
     # the stack program's is default_repository_prefix(stack)).
     repository_prefix: str
-    # Unused: pull-through cache rules take no tags.
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class ImageCache(pulumi.ComponentResource):
