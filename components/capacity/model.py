@@ -22,6 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from components.capacity.binding import binding_detail
+from components.domain.start_latency import (
+    EC2_START_SECONDS,
+    FARGATE_START_SECONDS,
+    WARM_START_SECONDS,
+)
 
 # --- AWS limits --------------------------------------------------------------------------
 # Fargate launch token bucket: burst 100, refill 20 tasks+pods/s per account and region; a
@@ -39,18 +44,8 @@ RUNTASK_CALLS_PER_SECOND = 20.0
 # (Service Quotas console; FACTS.md 6). Pass the real value with --vcpu-quota.
 DEFAULT_FARGATE_VCPU_QUOTA = 6.0
 # --- Start latency -----------------------------------------------------------------------
-# A Fargate pod/task takes "~1 min" to start (FACTS.md 3: micro-VM + ENI + image pull, no image
-# cache). 45 s is calibrated on the seed blog (see SEED CALIBRATION below) and sits inside the
-# 40-60 s usually reported; large images take longer.
-FARGATE_START_SECONDS = 45.0
-# EKS EC2 lanes: Karpenter launches a node, then the pod starts on it. Project estimate (not
-# measured): ~60 s node boot + ~30 s join and pull.
-EC2_START_SECONDS = 90.0
-# Warm EC2 capacity (runners[].warmJobs, gitlab-runner pause pods): the job pod preempts pause
-# pods, which stop at once (terminationGracePeriodSeconds 0, executors/kubernetes/autoscaler/
-# pause_pod_manager.go at v19.3.0), on a node that is already up; what is left is the
-# scheduler's preemption, the image pull and container start. Project estimate, not measured.
-WARM_START_SECONDS = 15.0
+# Launch to running per lane, and what the estimates assume: components/domain/start_latency.py
+# (the start-wait alarm reads the same numbers).
 # --- GitLab job pickup -------------------------------------------------------------------
 # gitlab-runner polls every check_interval (default 3 s; runner docs "Advanced configuration",
 # FACTS.md 2) but, once a request returns a job, asks again at once (FastCheckInterval, on by
