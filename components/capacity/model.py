@@ -116,6 +116,10 @@ class StackLimits:
     subnet_ips: tuple[tuple[str, int], ...] = ()  # free IPs per pool; empty: not checked
     manager_job_capacity: int | None = None  # ECS: jobs the one manager instance can hold
     ec2_pool_vcpu: tuple[tuple[str, float], ...] = ()  # EKS Karpenter NodePool CPU limits
+    # EKS: the EC2 vCPU quota each Karpenter pool's nodes count against (spot: L-34B43A08,
+    # privileged: L-1216C47A), counted in job pods' vCPU as preflight counts it (a node has at
+    # least that much, so this is the most that can run, not a promise).
+    ec2_quota_vcpu: tuple[tuple[str, float], ...] = ()
 
     @property
     def burst(self) -> int:
@@ -209,15 +213,16 @@ def _capacity(
                     "vcpuQuota",
                     {n: math.floor(v * scale / _vcpu(loads, n)) for n, v in vcpu.items()},
                 )
-    for pool, cpu in limits.ec2_pool_vcpu:
-        members = [r for r in loads if r.compute == COMPUTE_EC2 and r.pool == pool]
-        vcpu = {r.name: peak[r.name] * r.vcpu_per_job for r in members}
-        if members and sum(vcpu.values()) > cpu:
-            scale = cpu / sum(vcpu.values())
-            apply(
-                "ec2PoolLimit",
-                {n: math.floor(v * scale / _vcpu(loads, n)) for n, v in vcpu.items()},
-            )
+    for name, pools in (
+        ("ec2PoolLimit", limits.ec2_pool_vcpu),
+        ("ec2Quota", limits.ec2_quota_vcpu),
+    ):
+        for pool, cpu in pools:
+            members = [r for r in loads if r.compute == COMPUTE_EC2 and r.pool == pool]
+            vcpu = {r.name: peak[r.name] * r.vcpu_per_job for r in members}
+            if members and sum(vcpu.values()) > cpu:
+                scale = cpu / sum(vcpu.values())
+                apply(name, {n: math.floor(v * scale / _vcpu(loads, n)) for n, v in vcpu.items()})
     for subnet, free in limits.subnet_ips:
         part = {r.name: f for r in loads for s, f in r.subnets if s == subnet and f}
         demand = sum(peak[n] * f for n, f in part.items())

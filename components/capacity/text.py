@@ -21,6 +21,7 @@ BINDING = {
     "vcpuQuota": "Fargate vCPU quota",
     "subnetIps": "free subnet IPs",
     "ec2PoolLimit": "Karpenter pool CPU limit",
+    "ec2Quota": "EC2 vCPU quota",
     "pollTimeout": "poll timeout",
     "prepareTimeout": "prepare timeout",
     "none": "nothing (no jobs)",
@@ -229,6 +230,13 @@ def _assumptions(doc: dict[str, Any]) -> list[str]:
     if limits.get("ec2PoolVcpu"):
         pools = ", ".join(f"{pool} {cpu:g}" for pool, cpu in limits["ec2PoolVcpu"].items())
         out.append(f"  - Karpenter NodePool CPU limits (vCPU): {pools}")
+    if limits.get("ec2VcpuQuota"):
+        quotas = ", ".join(f"{pool} {cpu:g}" for pool, cpu in limits["ec2VcpuQuota"].items())
+        out.append(
+            f"  - EC2 vCPU quotas of the Karpenter pools, counted in job pods' vCPU as preflight "
+            f"counts them: {quotas} (--ec2-spot-vcpu-quota, --ec2-vcpu-quota; 5 is a new "
+            "account's)"
+        )
     if limits.get("managerJobCapacity") is not None:
         out.append(
             f"  - the runner managers hold {limits['managerJobCapacity']} jobs at once "
