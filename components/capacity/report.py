@@ -93,6 +93,7 @@ def report(inputs: Inputs) -> dict[str, Any]:
         "cost": {
             "region": inputs.region,
             "pricesForRegion": priced_region,
+            "priceBasis": prices.price_basis(inputs.region),
             "pricesAsOf": prices.PRICES_AS_OF,
             "source": prices.PRICE_SOURCE,
             "alwaysOnUsdPerHour": always_on,

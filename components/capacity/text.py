@@ -159,9 +159,6 @@ def _split(doc: dict[str, Any]) -> list[str]:
 
 def _cost(doc: dict[str, Any]) -> list[str]:
     cost = doc["cost"]
-    where = cost["pricesForRegion"]
-    if cost["region"] != where:
-        where = f"{where} (no prices for {cost['region']})"
     per_job = cost["fargateUsdPer1000JobMinutes"]
     if per_job is not None:
         jobs = f"jobs {_usd(per_job)} per 1000 job-minutes on Fargate (averaged over those jobs)"
@@ -170,7 +167,7 @@ def _cost(doc: dict[str, Any]) -> list[str]:
     else:
         jobs = "no jobs to price"
     out = [
-        f"Cost ({where} On-Demand list prices as of {cost['pricesAsOf']}): {jobs}; always on "
+        f"Cost at {cost['priceBasis']}: {jobs}; always on "
         f"{_usd(cost['alwaysOnUsdPerHour'])} per hour:"
     ]
     grouped: dict[str, list[Any]] = {}
