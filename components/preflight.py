@@ -39,6 +39,10 @@ QUOTAS: dict[str, tuple[str, str]] = {
     EC2_ON_DEMAND: ("ec2", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"),
     EC2_SPOT: ("ec2", "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests"),
 }
+# What AWS applies to a new account (Service Quotas console "AWS default quota value"): Fargate
+# 6 vCPU (FACTS.md 6) and EC2 standard 5 vCPU. Accounts differ, so preflight reads the applied
+# values; the offline plan answers with these, and the capacity estimate starts from them.
+NEW_ACCOUNT_QUOTAS = {FARGATE_ON_DEMAND: 6.0, FARGATE_SPOT: 6.0, EC2_ON_DEMAND: 5.0, EC2_SPOT: 5.0}
 ECS_LANE_QUOTA = {"fargate": FARGATE_ON_DEMAND, "spot": FARGATE_SPOT}
 EKS_LANE_QUOTA = {"fargate": FARGATE_ON_DEMAND, "spot": EC2_SPOT, "privileged": EC2_ON_DEMAND}
 

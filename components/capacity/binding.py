@@ -18,6 +18,7 @@ def binding_detail(binding: str, r: RunnerLoad, rate: float, over: int, wait: fl
         "subnetIps": f"{over} job(s) find no free IP in subnet pool(s) "
         + ", ".join(f"'{s}'" for s, _ in r.subnets),
         "ec2PoolLimit": f"Karpenter pool '{r.pool}' CPU limit: {over} pod(s) stay Pending",
+        "ec2Quota": f"EC2 vCPU quota of pool '{r.pool}': {over} pod(s) get no node",
         "pollTimeout": f"launch queue {wait:.0f} s + start > poll_timeout {r.timeout_seconds:.0f}s",
         "prepareTimeout": f"launch queue {wait:.0f} s + start > prepare {r.timeout_seconds:.0f}s",
     }[binding]

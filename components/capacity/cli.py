@@ -25,6 +25,7 @@ from components.capacity.text import render_text
 from components.config import ConfigError, parse_config
 from components.offline.command import add_stack_arguments, print_warnings, report_bad_input
 from components.offline.stack_input import GITLAB_TOKEN, TOKENS, read_stack_input
+from components.preflight import EC2_ON_DEMAND, EC2_SPOT, NEW_ACCOUNT_QUOTAS
 
 PROG = "python -m components.capacity"
 
@@ -52,6 +53,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=model.DEFAULT_FARGATE_VCPU_QUOTA,
         help="Fargate Spot vCPU quota L-36FBB829 (default: a new account's 6)",
+    )
+    parser.add_argument(
+        "--ec2-spot-vcpu-quota",
+        type=float,
+        default=NEW_ACCOUNT_QUOTAS[EC2_SPOT],
+        help="EKS spot lane: EC2 Spot vCPU quota L-34B43A08 (default: a new account's 5)",
+    )
+    parser.add_argument(
+        "--ec2-vcpu-quota",
+        type=float,
+        default=NEW_ACCOUNT_QUOTAS[EC2_ON_DEMAND],
+        help="EKS privileged lane: EC2 On-Demand vCPU quota L-1216C47A (default: 5)",
     )
     parser.add_argument(
         "--job-seconds",
@@ -83,6 +96,8 @@ def estimate(args: argparse.Namespace) -> dict:
         args.vcpu_quota,
         args.spot_vcpu_quota,
         args.job_seconds,
+        args.ec2_vcpu_quota,
+        args.ec2_spot_vcpu_quota,
     )
     return report(inputs)
 

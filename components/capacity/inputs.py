@@ -12,7 +12,13 @@ from components.domain.manager_sizing import manager_shares
 from components.domain.subnets import jobs_per_subnet
 from components.ecs.manager_files import PREPARE_EXEC_TIMEOUT_SECONDS
 from components.ecs.sizing import managers_job_capacity, plan_shards, shard_instance_types
-from components.preflight import fargate_vcpu
+from components.preflight import (
+    EC2_ON_DEMAND,
+    EC2_SPOT,
+    EKS_LANE_QUOTA,
+    NEW_ACCOUNT_QUOTAS,
+    fargate_vcpu,
+)
 from components.shared import network
 
 INTERFACE_ENDPOINT_SERVICES = len(network.INTERFACE_ENDPOINT_SERVICES)
@@ -48,6 +54,8 @@ def load_inputs(
     vcpu_quota: float = model.DEFAULT_FARGATE_VCPU_QUOTA,
     spot_vcpu_quota: float = model.DEFAULT_FARGATE_VCPU_QUOTA,
     job_seconds: float | None = None,
+    ec2_vcpu_quota: float = NEW_ACCOUNT_QUOTAS[EC2_ON_DEMAND],
+    ec2_spot_vcpu_quota: float = NEW_ACCOUNT_QUOTAS[EC2_SPOT],
 ) -> Inputs:
     """The ONE place that turns the project's config types into the model's inputs."""
     eks = config.mode == "eks"
@@ -126,6 +134,14 @@ def load_inputs(
         ec2_pool_vcpu=(
             ("spot", config.eks.spot_cpu_limit),
             ("privileged", config.eks.privileged_cpu_limit),
+        )
+        if eks
+        else (),
+        # Which quota a pool's nodes count against: preflight's own lane -> quota map.
+        ec2_quota_vcpu=tuple(
+            (lane, {EC2_SPOT: ec2_spot_vcpu_quota, EC2_ON_DEMAND: ec2_vcpu_quota}[code])
+            for lane, code in EKS_LANE_QUOTA.items()
+            if code in (EC2_SPOT, EC2_ON_DEMAND)
         )
         if eks
         else (),

@@ -22,6 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from components.capacity.binding import binding_detail
+from components.domain.start_latency import (
+    EC2_START_SECONDS,
+    FARGATE_START_SECONDS,
+    WARM_START_SECONDS,
+)
 
 # --- AWS limits --------------------------------------------------------------------------
 # Fargate launch token bucket: burst 100, refill 20 tasks+pods/s per account and region; a
@@ -39,18 +44,8 @@ RUNTASK_CALLS_PER_SECOND = 20.0
 # (Service Quotas console; FACTS.md 6). Pass the real value with --vcpu-quota.
 DEFAULT_FARGATE_VCPU_QUOTA = 6.0
 # --- Start latency -----------------------------------------------------------------------
-# A Fargate pod/task takes "~1 min" to start (FACTS.md 3: micro-VM + ENI + image pull, no image
-# cache). 45 s is calibrated on the seed blog (see SEED CALIBRATION below) and sits inside the
-# 40-60 s usually reported; large images take longer.
-FARGATE_START_SECONDS = 45.0
-# EKS EC2 lanes: Karpenter launches a node, then the pod starts on it. Project estimate (not
-# measured): ~60 s node boot + ~30 s join and pull.
-EC2_START_SECONDS = 90.0
-# Warm EC2 capacity (runners[].warmJobs, gitlab-runner pause pods): the job pod preempts pause
-# pods, which stop at once (terminationGracePeriodSeconds 0, executors/kubernetes/autoscaler/
-# pause_pod_manager.go at v19.3.0), on a node that is already up; what is left is the
-# scheduler's preemption, the image pull and container start. Project estimate, not measured.
-WARM_START_SECONDS = 15.0
+# Launch to running per lane, and what the estimates assume: components/domain/start_latency.py
+# (the start-wait alarm reads the same numbers).
 # --- GitLab job pickup -------------------------------------------------------------------
 # gitlab-runner polls every check_interval (default 3 s; runner docs "Advanced configuration",
 # FACTS.md 2) but, once a request returns a job, asks again at once (FastCheckInterval, on by
@@ -121,6 +116,10 @@ class StackLimits:
     subnet_ips: tuple[tuple[str, int], ...] = ()  # free IPs per pool; empty: not checked
     manager_job_capacity: int | None = None  # ECS: jobs the one manager instance can hold
     ec2_pool_vcpu: tuple[tuple[str, float], ...] = ()  # EKS Karpenter NodePool CPU limits
+    # EKS: the EC2 vCPU quota each Karpenter pool's nodes count against (spot: L-34B43A08,
+    # privileged: L-1216C47A), counted in job pods' vCPU as preflight counts it (a node has at
+    # least that much, so this is the most that can run, not a promise).
+    ec2_quota_vcpu: tuple[tuple[str, float], ...] = ()
 
     @property
     def burst(self) -> int:
@@ -214,15 +213,16 @@ def _capacity(
                     "vcpuQuota",
                     {n: math.floor(v * scale / _vcpu(loads, n)) for n, v in vcpu.items()},
                 )
-    for pool, cpu in limits.ec2_pool_vcpu:
-        members = [r for r in loads if r.compute == COMPUTE_EC2 and r.pool == pool]
-        vcpu = {r.name: peak[r.name] * r.vcpu_per_job for r in members}
-        if members and sum(vcpu.values()) > cpu:
-            scale = cpu / sum(vcpu.values())
-            apply(
-                "ec2PoolLimit",
-                {n: math.floor(v * scale / _vcpu(loads, n)) for n, v in vcpu.items()},
-            )
+    for name, pools in (
+        ("ec2PoolLimit", limits.ec2_pool_vcpu),
+        ("ec2Quota", limits.ec2_quota_vcpu),
+    ):
+        for pool, cpu in pools:
+            members = [r for r in loads if r.compute == COMPUTE_EC2 and r.pool == pool]
+            vcpu = {r.name: peak[r.name] * r.vcpu_per_job for r in members}
+            if members and sum(vcpu.values()) > cpu:
+                scale = cpu / sum(vcpu.values())
+                apply(name, {n: math.floor(v * scale / _vcpu(loads, n)) for n, v in vcpu.items()})
     for subnet, free in limits.subnet_ips:
         part = {r.name: f for r in loads for s, f in r.subnets if s == subnet and f}
         demand = sum(peak[n] * f for n, f in part.items())

@@ -100,6 +100,19 @@ PRICES: dict[str, RegionPrices] = {
 }
 
 
+def price_basis(region: str) -> str:
+    """Which prices an estimate for `region` uses, in words: the output states it rather
+    than pass another region's prices off as the region's own."""
+    _, priced = prices_for(region)
+    if priced == region:
+        return f"{region} On-Demand list prices ({PRICES_AS_OF})"
+    return (
+        f"{priced} On-Demand list prices ({PRICES_AS_OF}), NOT {region or 'the region'}'s: "
+        f"components/capacity/prices.py has list prices for {', '.join(sorted(PRICES))} only; "
+        "other regions' list prices differ, mostly upward: see the pricing pages"
+    )
+
+
 def prices_for(region: str) -> tuple[RegionPrices, str]:
     """The region's prices and the region they really are for."""
     if region in PRICES:

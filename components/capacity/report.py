@@ -85,6 +85,7 @@ def report(inputs: Inputs) -> dict[str, Any]:
             "warmStartSeconds": inputs.limits.warm_start_seconds,
             "requestSeconds": inputs.limits.request_seconds,
             "ec2PoolVcpu": dict(inputs.limits.ec2_pool_vcpu),
+            "ec2VcpuQuota": dict(inputs.limits.ec2_quota_vcpu),
         },
         "split": SPLIT_PER_RUNNER if inputs.per_runner else SPLIT_BY_CONCURRENCY,
         "jobSeconds": inputs.job_seconds,
@@ -92,6 +93,7 @@ def report(inputs: Inputs) -> dict[str, Any]:
         "cost": {
             "region": inputs.region,
             "pricesForRegion": priced_region,
+            "priceBasis": prices.price_basis(inputs.region),
             "pricesAsOf": prices.PRICES_AS_OF,
             "source": prices.PRICE_SOURCE,
             "alwaysOnUsdPerHour": always_on,

@@ -21,6 +21,7 @@ BINDING = {
     "vcpuQuota": "Fargate vCPU quota",
     "subnetIps": "free subnet IPs",
     "ec2PoolLimit": "Karpenter pool CPU limit",
+    "ec2Quota": "EC2 vCPU quota",
     "pollTimeout": "poll timeout",
     "prepareTimeout": "prepare timeout",
     "none": "nothing (no jobs)",
@@ -158,9 +159,6 @@ def _split(doc: dict[str, Any]) -> list[str]:
 
 def _cost(doc: dict[str, Any]) -> list[str]:
     cost = doc["cost"]
-    where = cost["pricesForRegion"]
-    if cost["region"] != where:
-        where = f"{where} (no prices for {cost['region']})"
     per_job = cost["fargateUsdPer1000JobMinutes"]
     if per_job is not None:
         jobs = f"jobs {_usd(per_job)} per 1000 job-minutes on Fargate (averaged over those jobs)"
@@ -169,7 +167,7 @@ def _cost(doc: dict[str, Any]) -> list[str]:
     else:
         jobs = "no jobs to price"
     out = [
-        f"Cost ({where} On-Demand list prices as of {cost['pricesAsOf']}): {jobs}; always on "
+        f"Cost at {cost['priceBasis']}: {jobs}; always on "
         f"{_usd(cost['alwaysOnUsdPerHour'])} per hour:"
     ]
     grouped: dict[str, list[Any]] = {}
@@ -229,6 +227,13 @@ def _assumptions(doc: dict[str, Any]) -> list[str]:
     if limits.get("ec2PoolVcpu"):
         pools = ", ".join(f"{pool} {cpu:g}" for pool, cpu in limits["ec2PoolVcpu"].items())
         out.append(f"  - Karpenter NodePool CPU limits (vCPU): {pools}")
+    if limits.get("ec2VcpuQuota"):
+        quotas = ", ".join(f"{pool} {cpu:g}" for pool, cpu in limits["ec2VcpuQuota"].items())
+        out.append(
+            f"  - EC2 vCPU quotas of the Karpenter pools, counted in job pods' vCPU as preflight "
+            f"counts them: {quotas} (--ec2-spot-vcpu-quota, --ec2-vcpu-quota; 5 is a new "
+            "account's)"
+        )
     if limits.get("managerJobCapacity") is not None:
         out.append(
             f"  - the runner managers hold {limits['managerJobCapacity']} jobs at once "

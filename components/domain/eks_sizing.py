@@ -58,6 +58,18 @@ class ManagerSize:
         amount = {"cpu": f"{self.cpu_m}m", "memory": f"{self.memory_mib}Mi"}
         return {"requests": dict(amount), "limits": dict(amount)}
 
+    def on_fargate(self) -> tuple[float, float]:
+        """(vCPU, GiB) of the Fargate pod that runs these requests: what preflight counts
+        against the quota and the capacity estimate prices."""
+        cpu, memory = fargate_pod_size(math.ceil(self.cpu_m * 1024 / 1000), self.memory_mib)
+        return cpu / 1024, memory / 1024
+
+    def describe(self) -> str:
+        """The size as the docs state it: requested, then as Fargate runs and bills it."""
+        vcpu, gib = self.on_fargate()
+        pod = f"a {vcpu:g} vCPU / {gib:g} GB Fargate pod"
+        return f"{self.cpu_m}m / {self.memory_mib}Mi requested, {pod}"
+
 
 def manager_size(concurrency: int) -> ManagerSize:
     """The manager pod grows linearly with the jobs it runs at once, up to one large pod."""
@@ -101,7 +113,5 @@ def system_fargate_pods(
         pods.append(("metrics collector", *METRICS_COLLECTOR_POD))
     pods += [("coredns", *COREDNS_POD)] * coredns_replicas(sum(runner_concurrency.values()))
     for name, concurrency in runner_concurrency.items() if managers_on_fargate else ():
-        size = manager_size(concurrency)
-        cpu, memory = fargate_pod_size(math.ceil(size.cpu_m * 1024 / 1000), size.memory_mib)
-        pods.append((f"manager {name}", cpu / 1024, memory / 1024))
+        pods.append((f"manager {name}", *manager_size(concurrency).on_fargate()))
     return pods

@@ -165,6 +165,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
             fargate_classes=("OnDemand", "Spot") if uses_spot else ("OnDemand",),
             manager_groups=[g.name for g in managers.groups],
             cluster_arns=[c.arn for c in self.clusters.values()],
+            clusters={r.lane: self.clusters[r.lane].name for r in fleet.runners},
             retired_by=[self.reaper.drain],
         )
         # Deleted after the topology marker: the drain tells a destroy from a switch by it.

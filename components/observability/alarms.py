@@ -1,19 +1,24 @@
 """The alarms, as pure specs: one `pulumi_aws.cloudwatch.MetricAlarm` each (monitoring.py).
 
-Four kinds (docs/observability.md says what each means and what to do):
+Five kinds (docs/observability.md says what each means and what to do):
 - manager-down: a runner that neither polls GitLab nor is full (both modes), and in ECS mode a
   manager's Auto Scaling group without an instance in service;
 - job-start-failures: jobs whose task or pod never started, or that failed on the runner's side;
 - runner-saturated: a runner at its concurrency for alerts.saturatedMinutes;
-- fargate-quota: Fargate vCPU in use above alerts.fargateQuotaPercent of the quota.
+- fargate-quota: Fargate vCPU in use above alerts.fargateQuotaPercent of the quota;
+- start-wait: ECS mode, the p90 wait from RunTask to running of a lane's jobs far above the
+  capacity estimate's start for that lane (EKS mode has no start-wait metric at gitlab-runner
+  19.3.0 that the pipeline keeps: docs/observability.md#job-start-wait-above-the-estimate).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.domain.start_latency import FARGATE_START_SECONDS, start_wait_alarm_seconds
 from components.observability.catalogue import (
     AUTOSCALING_NAMESPACE,
+    CLUSTER,
     FAILED_JOBS,
     FAILURE_REASON,
     FEEDS,
@@ -22,6 +27,7 @@ from components.observability.catalogue import (
     LIMIT,
     RUNNER,
     START_FAILURE_REASONS,
+    START_WAIT,
     TASKS_NOT_STARTED,
     USAGE_METRIC,
     USAGE_NAMESPACE,
@@ -35,10 +41,18 @@ MANAGER_DOWN = "manager-down"
 JOB_START_FAILURES = "job-start-failures"
 RUNNER_SATURATED = "runner-saturated"
 FARGATE_QUOTA = "fargate-quota"
-KINDS = (MANAGER_DOWN, JOB_START_FAILURES, RUNNER_SATURATED, FARGATE_QUOTA)
+START_WAIT_HIGH = "start-wait"
+KINDS = (MANAGER_DOWN, JOB_START_FAILURES, RUNNER_SATURATED, FARGATE_QUOTA, START_WAIT_HIGH)
 DOCS = "docs/observability.md"
 START_FAILURE_WINDOW_SECONDS = 900
 QUOTA_EVALUATION_MINUTES = 5
+# The reaper writes the start waits once per run, every 5 minutes (REAPER_INTERVAL_SECONDS):
+# one p90 per run; two runs of three above the threshold alarm, a single slow burst does not.
+START_WAIT_PERIOD_SECONDS = 300
+START_WAIT_EVALUATION_PERIODS = 3
+START_WAIT_DATAPOINTS = 2
+# Both ECS lanes run their jobs on Fargate (FARGATE and FARGATE_SPOT capacity providers).
+ECS_LANE_START_SECONDS = {"fargate": FARGATE_START_SECONDS, "spot": FARGATE_START_SECONDS}
 
 
 @dataclass(frozen=True)
@@ -229,6 +243,34 @@ def _fargate_quota(view: FleetView, fargate_class: str) -> AlarmSpec:
     )
 
 
+def _start_wait(view: FleetView, lane: str, cluster: str) -> AlarmSpec:
+    estimate = ECS_LANE_START_SECONDS[lane]
+    threshold = start_wait_alarm_seconds(estimate)
+    wait = MetricRef(
+        view.namespace,
+        START_WAIT,
+        ((CLUSTER, cluster),),
+        stat="p90",
+        period=START_WAIT_PERIOD_SECONDS,
+    )
+    return AlarmSpec(
+        key=f"{lane}-start-wait",
+        kind=START_WAIT_HIGH,
+        description=_describe(
+            f"Jobs on the {lane} lane (ECS cluster {cluster}) waited more than {threshold:.0f} s "
+            f"from RunTask to running (p90), {threshold / estimate:.0f} times the {estimate:.0f} s "
+            "the capacity estimate assumes.",
+            "job-start-wait-above-the-estimate",
+        ),
+        queries=(MetricQuery("wait", wait, label="p90 start wait (s)", return_data=True),),
+        comparison="GreaterThanThreshold",
+        threshold=threshold,
+        evaluation_periods=START_WAIT_EVALUATION_PERIODS,
+        datapoints_to_alarm=START_WAIT_DATAPOINTS,
+        treat_missing_data="notBreaching",  # no jobs started: nothing waited
+    )
+
+
 def alarm_specs(view: FleetView) -> list[AlarmSpec]:
     """Every alarm of the stack; keys are unique (runner names are)."""
     specs = [_not_polling(view, r) for r in view.runners]
@@ -236,4 +278,5 @@ def alarm_specs(view: FleetView) -> list[AlarmSpec]:
     specs.append(_start_failures(view))
     specs += [_saturated(view, r) for r in view.runners]
     specs += [_fargate_quota(view, c) for c in view.fargate_classes]
+    specs += [_start_wait(view, lane, cluster) for lane, cluster in view.clusters]
     return specs

@@ -18,6 +18,9 @@ class FleetView:
     fargate_classes: tuple[str, ...]  # catalogue.FARGATE_CLASSES keys the stack uses
     task_events_log_group: str | None  # ECS: tasks that stopped before running
     alerts: AlertsSpec
+    # ECS: (lane, cluster name) of the lanes the runners use; the reaper's start-wait metric
+    # has the cluster name as its dimension. EKS: none.
+    clusters: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in ("ecs", "eks"):
@@ -28,3 +31,5 @@ class FleetView:
             raise ValueError("manager groups exist exactly in ecs mode")
         if (self.mode == "ecs") != (self.task_events_log_group is not None):
             raise ValueError("the task events log group exists exactly in ecs mode")
+        if self.mode == "eks" and self.clusters:
+            raise ValueError("ECS clusters exist only in ecs mode")

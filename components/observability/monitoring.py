@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -39,6 +39,8 @@ class MonitoringTargets:
     fargate_classes: tuple[str, ...]  # catalogue.FARGATE_CLASSES keys the jobs use
     manager_groups: Sequence[pulumi.Output[str]] = ()  # ECS Auto Scaling group names
     cluster_arns: Sequence[pulumi.Output[str]] = ()  # ECS clusters whose task events count
+    # ECS: lane -> cluster name of the lanes the runners use (their start waits are alarmed)
+    clusters: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     # What retires the managers on destroy (the ECS drain). Every resource here depends on
     # them, so a destroy deletes the alarms and their topic first: none sees the retired
     # managers as down and pages someone about a planned teardown.
@@ -125,6 +127,7 @@ class FleetMonitoring(pulumi.ComponentResource):
         view = pulumi.Output.all(
             region=region,
             groups=pulumi.Output.all(*args.targets.manager_groups),
+            clusters=pulumi.Output.all(**args.targets.clusters),
             events=events_group,
         ).apply(
             lambda v: FleetView(
@@ -137,6 +140,7 @@ class FleetMonitoring(pulumi.ComponentResource):
                 fargate_classes=args.targets.fargate_classes,
                 task_events_log_group=v["events"],
                 alerts=args.alerts,
+                clusters=tuple(sorted(dict(v["clusters"]).items())),  # all() of none is []
             )
         )
         specs = alarm_specs(_shape(args))
@@ -267,4 +271,5 @@ def _shape(args: FleetMonitoringArgs) -> FleetView:
         fargate_classes=args.targets.fargate_classes,
         task_events_log_group="" if ecs else None,
         alerts=args.alerts,
+        clusters=tuple((lane, "") for lane in sorted(args.targets.clusters)),
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from components.domain.aws_regions import zones
 from components.eks.cluster_access import exec_kubeconfig
+from components.preflight import NEW_ACCOUNT_QUOTAS
 
 MOCK_ACCOUNT = "123456789012"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -148,8 +149,8 @@ STATE_BY_TYPE: dict[str, StateFor] = {
 }
 
 
-# AWS defaults of a new account: Fargate 6 vCPU, EC2 standard 5 vCPU (so preflight speaks up).
-MOCK_QUOTAS = {"L-3032A538": 6.0, "L-36FBB829": 6.0, "L-1216C47A": 5.0, "L-34B43A08": 5.0}
+# AWS defaults of a new account (so preflight speaks up), as the capacity estimate assumes.
+MOCK_QUOTAS = dict(NEW_ACCOUNT_QUOTAS)
 MOCK_SUBNET_FREE_IPS = 251  # a /24 with nothing in it
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from components.capacity import model, prices
+from components.capacity.cli import main
 from components.capacity.inputs import load_inputs
 from components.capacity.report import report
 from components.config import parse_config
-from tests.harness import ROOT, dev_config
+from tests.harness import DEV_STACK, ROOT, dev_config
 
 ARM_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ci/coordinator-debian:bookworm"
 
@@ -123,3 +125,24 @@ def test_readme_job_cost_table_matches_the_price_table() -> None:
         node = prices.EC2_JOB_NODES[arch][0].split(".")[0]
         assert f"{usd(prices.ec2_job_hour(table, 1, 2, arch))} ({node})" in readme
     assert f"${table.fargate_arm_vcpu_hour} and ${table.fargate_arm_gb_hour}" in readme
+
+
+def test_a_region_without_prices_says_which_prices_it_used(tmp_path, capsys) -> None:
+    """The config accepts every region (domain/aws_regions.py); prices.py has two. The estimate
+    for eu-central-1 used to say only '(no prices for eu-central-1)' in the text and nothing in
+    the JSON's words: now both state the basis."""
+    (tmp_path / "Pulumi.dev.yaml").write_text(DEV_STACK.read_text())
+    base = ["--project-dir", str(tmp_path), "--jobs", "10", "--set", "aws:region=eu-central-1"]
+    assert main([*base, "--json"]) == 0
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    assert (cost["region"], cost["pricesForRegion"]) == ("eu-central-1", "us-east-1")
+    assert cost["priceBasis"].startswith(
+        "us-east-1 On-Demand list prices (2025), NOT eu-central-1's"
+    )
+    assert main(base) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("Cost at ")]
+    assert line.startswith(f"Cost at {cost['priceBasis']}: ")
+    assert main(["--project-dir", str(tmp_path), "--jobs", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cost"]["priceBasis"] == (
+        "eu-west-1 On-Demand list prices (2025)"
+    )

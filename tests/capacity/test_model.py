@@ -153,7 +153,17 @@ def run_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], mode: str, *args
 def test_cli_json_shape(tmp_path, capsys, mode):
     # 30 jobs: under the t3.small manager's ~38 job slots (ECS) and the runners' 2 x 20.
     doc = run_cli(
-        tmp_path, capsys, mode, "--jobs", "30", "--vcpu-quota", "4000", "--spot-vcpu-quota", "4000"
+        tmp_path,
+        capsys,
+        mode,
+        "--jobs",
+        "30",
+        "--vcpu-quota",
+        "4000",
+        "--spot-vcpu-quota",
+        "4000",
+        "--ec2-spot-vcpu-quota",
+        "4000",
     )
     assert doc["mode"] == mode
     assert [r["name"] for r in doc["runners"]] == ["fargate", "fargate-spot"]
@@ -198,3 +208,34 @@ def test_an_ecs_runner_spreads_over_its_managers_subnets_as_the_config_check_cou
     config, _ = parse_config(raw)
     (load,) = load_inputs(config, "eu-west-1", 400).loads
     assert load.subnets == (("10.42.0.0/19", 0.5), ("10.42.32.0/19", 0.5))
+
+
+def test_eks_spot_jobs_beyond_the_ec2_spot_quota_preflight_warns_about_do_not_start(
+    tmp_path, capsys
+):
+    """The offline plan warns that the dev stack's spot runner (20 x 1 vCPU pods) needs more
+    than a new account's EC2 Spot quota L-34B43A08 (5 vCPU, preflight.NEW_ACCOUNT_QUOTAS); the
+    estimate counts the same quota for the same lane (preflight.EKS_LANE_QUOTA), so at most 5
+    of its 15 jobs get a node. It used to start all 15."""
+    from components.preflight import EC2_SPOT, NEW_ACCOUNT_QUOTAS, QuotaNeed, quota_finding
+
+    assert quota_finding(QuotaNeed(EC2_SPOT, 20.0, ["spot"]), NEW_ACCOUNT_QUOTAS[EC2_SPOT])
+    doc = run_cli(
+        tmp_path, capsys, "eks", "--jobs", "30", "--vcpu-quota", "4000", "--spot-vcpu-quota", "4000"
+    )
+    spot = next(r for r in doc["runners"] if r["name"] == "fargate-spot")
+    assert spot["bindingLimit"] == "ec2Quota"
+    assert spot["startAllSeconds"] is None and spot["jobsTimedOut"] == 15 - 5
+    assert doc["limits"]["ec2VcpuQuota"] == {"spot": 5.0, "privileged": 5.0}
+    raised = run_cli(
+        tmp_path,
+        capsys,
+        "eks",
+        "--jobs",
+        "30",
+        "--vcpu-quota",
+        "4000",
+        "--ec2-spot-vcpu-quota",
+        "15",
+    )
+    assert next(r for r in raised["runners"] if r["name"] == "fargate-spot")["jobsTimedOut"] == 0

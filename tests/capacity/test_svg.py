@@ -18,6 +18,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 # quota, where the system pods leave room for 2 job pods.
 ARGS = ["--jobs", "10", "--per-runner", "--set", "mode=eks"]
 ARGS += ["--set", "runners[1].concurrency=10", "--set", "runners[1].warmJobs=4"]
+ARGS += ["--ec2-spot-vcpu-quota", "100"]  # room for the 10 (a new account's 5 would bind)
 
 
 def test_the_ramp_is_drawn_per_runner_with_its_plateau_and_warm_start(

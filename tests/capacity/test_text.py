@@ -63,10 +63,18 @@ def test_the_readme_thousand_job_table_is_reproduced(report: Report) -> None:
         "$0.8228",
     ]
     assert "fargate 500 (concurrency 500), fargate-spot 500 (concurrency 500)" in ecs
-    eks = report(*THOUSAND, "--set", "mode=eks")
+    eks = report(*THOUSAND, "--set", "mode=eks", "--ec2-spot-vcpu-quota", "600")
     assert "never: 436 stay Pending and time out" in rows(eks)["fargate-spot"][3]
     assert rows(eks)["fargate-spot"][4].strip() == "Karpenter pool CPU limit"
-    raised = report(*THOUSAND, "--set", "mode=eks", "--set", "eks.spotCpuLimit=600")
+    raised = report(
+        *THOUSAND,
+        "--set",
+        "mode=eks",
+        "--ec2-spot-vcpu-quota",
+        "600",
+        "--set",
+        "eks.spotCpuLimit=600",
+    )
     assert raised.splitlines()[1].startswith("All 1000 started after 266 s")
     assert "10 x Fargate pod: coredns (0.25 vCPU, 0.5 GiB)" in raised
     assert raised.count("coredns") == 1
@@ -114,7 +122,7 @@ def test_ec2_lane_jobs_show_their_node_share_and_architecture(report: Report) ->
 
 # A spot runner on the EKS EC2 lane with concurrency 10 (runners[1] of the example stack).
 SPOT_TEN = ["--jobs", "10", "--per-runner", "--set", "mode=eks"]
-SPOT_TEN += ["--set", "runners[1].concurrency=10"]
+SPOT_TEN += ["--set", "runners[1].concurrency=10", "--ec2-spot-vcpu-quota", "100"]
 
 
 def test_warm_jobs_start_on_running_nodes_the_rest_after_a_new_node(report: Report) -> None:

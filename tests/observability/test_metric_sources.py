@@ -103,7 +103,14 @@ def _emitted(plan: Plan, used: UsedMetric) -> bool:
             f["environment"]["variables"].get("REAPER_METRICS_NAMESPACE")
             for f in (r.inputs for r in functions)
         ]
-        return NAMESPACE in given and set(used.dimensions) == {CLUSTER}
+        # An alarm names the cluster: it must be one the plan creates (the reaper's value).
+        clusters = {r.inputs["name"] for r in plan.all("aws:ecs/cluster:Cluster")}
+        cluster = used.dimensions.get(CLUSTER)
+        return (
+            NAMESPACE in given
+            and set(used.dimensions) == {CLUSTER}
+            and (cluster is None or cluster in clusters)
+        )
     if used.namespace == NAMESPACE:
         return _emitted_by_runner_config(plan, used)
     if used.namespace == "AWS/AutoScaling":

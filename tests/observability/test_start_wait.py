@@ -12,12 +12,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from components.capacity.model import StackLimits
+from components.config import parse_config
+from components.domain.start_latency import FARGATE_START_SECONDS, start_wait_alarm_seconds
 from components.ecs.reaper import handler
 from components.ecs.reaper.decisions import TaskInfo
 from components.ecs.reaper.start_wait import METRIC, emf_lines, start_waits
+from components.observability.alarms import START_WAIT_HIGH, alarm_specs
 from components.observability.catalogue import CLUSTER, START_WAIT
+from components.observability.fleet import FleetView
 from components.offline.mocks import Plan
-from tests.observability.support import dashboard
+from tests.observability.support import alarms, dashboard
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 CLUSTER_ARN = "arn:aws:ecs:eu-west-1:123456789012:cluster/gfr-dev-fargate"
@@ -88,3 +93,55 @@ def test_the_reaper_gets_the_stack_namespace_and_the_dashboard_shows_p50_p90(
     expressions = [m[0]["expression"] for m in widget["properties"]["metrics"]]
     assert [e.split("', '")[1].split("'")[0] for e in expressions] == ["p50", "p90"]
     assert all(f'MetricName="{START_WAIT}"' in e and ",Cluster}" in e for e in expressions)
+
+
+def test_each_used_lane_alarms_when_its_p90_is_three_times_the_estimated_start(
+    ecs_email_plan: Plan,
+) -> None:
+    """The threshold is the capacity estimate's Fargate start (StackLimits().start_seconds,
+    45 s) times START_WAIT_ALARM_FACTOR (3): a p90 of 135 s from RunTask to running is beyond
+    the 40-60 s spread and large-image pulls. The metric is the reaper's, per cluster, read at
+    the reaper's 5-minute cadence."""
+    estimate = StackLimits(mode="ecs").start_seconds
+    clusters = {r.inputs["name"]: r.name for r in ecs_email_plan.all("aws:ecs/cluster:Cluster")}
+    by_lane = {
+        a["name"].removeprefix("gitlab-runners-dev-").removesuffix("-start-wait"): a
+        for a in alarms(ecs_email_plan)
+        if a["name"].endswith("-start-wait")
+    }
+    assert set(by_lane) == {"fargate", "spot"}  # the dev stack has a runner on each lane
+    for lane, alarm in by_lane.items():
+        assert alarm["threshold"] == estimate * 3 == 135
+        assert alarm["comparisonOperator"] == "GreaterThanThreshold"
+        assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (3, 2)
+        assert alarm["treatMissingData"] == "notBreaching"
+        (query,) = alarm["metricQueries"]
+        metric = query["metric"]
+        assert (metric["metricName"], metric["stat"], metric["period"]) == (START_WAIT, "p90", 300)
+        (cluster,) = metric["dimensions"].values()
+        assert set(metric["dimensions"]) == {CLUSTER}
+        assert clusters[cluster].endswith("-cluster") and (lane == "spot") == (
+            "spot" in clusters[cluster]
+        )
+        assert "135 s" in alarm["alarmDescription"] and "45 s" in alarm["alarmDescription"]
+
+
+def test_only_the_lanes_the_runners_use_get_a_start_wait_alarm() -> None:
+    config, _ = parse_config(
+        {"runnerTokens": {"a": "glrt-" + "a" * 20}, "runners": [{"name": "a"}]}
+    )
+    view = FleetView(
+        "ecs",
+        "eu-west-1",
+        "ns",
+        "p",
+        ("a",),
+        ("g",),
+        ("OnDemand",),
+        "",
+        config.alerts,
+        clusters=(("fargate", "p"),),
+    )
+    waits = [s for s in alarm_specs(view) if s.kind == START_WAIT_HIGH]
+    assert [s.key for s in waits] == ["fargate-start-wait"]
+    assert waits[0].threshold == start_wait_alarm_seconds(FARGATE_START_SECONDS)
