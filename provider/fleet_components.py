@@ -17,11 +17,14 @@ from typing import NotRequired, TypedDict
 
 import pulumi
 
+from components.config.egress import BASE_NO_PROXY, EKS_NO_PROXY, PROXY_VARIABLES
 from components.domain.specs import (
+    KARPENTER_INSTALL,
     EcsFleetSpec,
     EcsSpec,
     EksFleetSpec,
     EksSpec,
+    ExistingCluster,
     ObservabilitySpec,
     RunnerSpec,
     TaskDefinitionSpec,
@@ -102,6 +105,16 @@ class EcsRunnerFleetArgs(TypedDict):
     """CloudWatch Logs retention in days (0: forever). Default: 30."""
     tags: NotRequired[dict[str, str]]
     """AWS tags for every resource the fleet creates."""
+    caBundle: NotRequired[str]
+    """PEM certificates of the CA that signed the GitLab server's certificate (a private CA):
+    the managers, helpers and jobs trust it."""
+    httpProxy: NotRequired[str]
+    """HTTP(S) proxy for everything that leaves the VPC (http(s)://host[:port], no user or
+    password): managers, helpers and jobs get HTTP_PROXY, HTTPS_PROXY and NO_PROXY."""
+    noProxy: NotRequired[list[str]]
+    """More destinations that bypass `httpProxy` (host names, .domain suffixes, IPs or CIDR
+    blocks). Always bypassed: localhost, 127.0.0.1, .amazonaws.com and the EC2 and ECS
+    metadata addresses (EKS: also .svc, .cluster.local and the service ranges)."""
     taskDefinitions: NotRequired[list[TaskDefinitionArgs]]
     """The job task definitions jobs choose from. Default: one Debian entry."""
     maxJobsPerManager: NotRequired[int]
@@ -110,6 +123,16 @@ class EcsRunnerFleetArgs(TypedDict):
     """gitlab-runner release on the managers, e.g. "18.9.0"."""
     jobTimeoutSeconds: NotRequired[int]
     """The longest job: what a stopping manager waits for. Default: 3600."""
+
+
+class ExistingClusterArgs(TypedDict):
+    name: str
+    """The EKS cluster the fleet joins, as `aws eks list-clusters` shows it (`clusterName`
+    must be the same): the fleet adds its Fargate profiles, runners and Karpenter lanes to it
+    and creates no cluster (docs/bring-your-own.md)."""
+    karpenter: NotRequired[str]
+    """"install" (the default: the fleet installs Karpenter for its EC2 lanes) or "existing"
+    (the cluster runs Karpenter v1: only NodePools, EC2NodeClasses and node roles are added)."""
 
 
 class EksRunnerFleetArgs(TypedDict):
@@ -137,6 +160,16 @@ class EksRunnerFleetArgs(TypedDict):
     """CloudWatch Logs retention in days (0: forever). Default: 30."""
     tags: NotRequired[dict[str, str]]
     """AWS tags for every resource the fleet creates."""
+    caBundle: NotRequired[str]
+    """PEM certificates of the CA that signed the GitLab server's certificate (a private CA):
+    the managers, helpers and jobs trust it."""
+    httpProxy: NotRequired[str]
+    """HTTP(S) proxy for everything that leaves the VPC (http(s)://host[:port], no user or
+    password): managers, helpers and jobs get HTTP_PROXY, HTTPS_PROXY and NO_PROXY."""
+    noProxy: NotRequired[list[str]]
+    """More destinations that bypass `httpProxy` (host names, .domain suffixes, IPs or CIDR
+    blocks). Always bypassed: localhost, 127.0.0.1, .amazonaws.com and the EC2 and ECS
+    metadata addresses (EKS: also .svc, .cluster.local and the service ranges)."""
     clusterName: str
     """The EKS cluster's name (also Karpenter's discovery tag)."""
     kubernetesVersion: NotRequired[str]
@@ -145,6 +178,16 @@ class EksRunnerFleetArgs(TypedDict):
     """IAM roles given cluster-admin access entries (besides the deployer)."""
     jobTimeoutSeconds: NotRequired[int]
     """The longest job: what a stopping manager or draining node waits for. Default: 3600."""
+    existingCluster: NotRequired[ExistingClusterArgs]
+    """An EKS cluster you already run, to join instead of creating one; `vpcId` and
+    `privateSubnetIds` are then its VPC and subnets."""
+    instanceCategories: NotRequired[list[str]]
+    """EC2 instance categories Karpenter may launch for the spot and privileged lanes: one
+    or more single lowercase letters. Default: ["c", "m", "r"]."""
+    spotCpuLimit: NotRequired[int]
+    """vCPU limit of the spot lane's NodePool (the brake on its EC2 bill). Default: 64."""
+    privilegedCpuLimit: NotRequired[int]
+    """vCPU limit of the privileged lane's NodePool. Default: 32."""
 
 
 def _int(value: object) -> int:
@@ -196,12 +239,28 @@ def task_definition_spec(raw: TaskDefinitionArgs) -> TaskDefinitionSpec:
 FleetArgs = EcsRunnerFleetArgs | EksRunnerFleetArgs
 
 
-def _common(args: FleetArgs) -> dict:
+def proxy_environment(
+    proxy: str | None, no_proxy: list[str] | None, eks: bool
+) -> tuple[tuple[str, str], ...]:
+    """HTTP(S)_PROXY and NO_PROXY in both cases, as the stack program's egress.py sets them
+    for an existing VPC (its CIDR is not known here: put it in `noProxy`)."""
+    if not proxy:
+        return ()
+    entries = [*BASE_NO_PROXY, *(EKS_NO_PROXY if eks else ()), *(no_proxy or ())]
+    upper = tuple(
+        zip(PROXY_VARIABLES, (proxy, proxy, ",".join(dict.fromkeys(entries))), strict=True)
+    )
+    return upper + tuple((name.lower(), value) for name, value in upper)
+
+
+def _common(args: FleetArgs, eks: bool) -> dict:
     return {
         "gitlab_url": args.get("gitlabUrl") or "https://gitlab.com",
         "runners": tuple(runner_spec(r) for r in args["runners"]),
         "log_retention_days": _int(args.get("logRetentionDays", 30)),
         "observability": ObservabilitySpec(enabled=bool(args.get("observability", True))),
+        "ca_bundle": args.get("caBundle") or None,
+        "proxy_environment": proxy_environment(args.get("httpProxy"), args.get("noProxy"), eks=eks),
     }
 
 
@@ -221,17 +280,36 @@ def ecs_fleet_spec(args: EcsRunnerFleetArgs) -> EcsFleetSpec:
     )
     if args.get("runnerVersion"):
         overrides["runner_version"] = args["runnerVersion"]
-    return EcsFleetSpec(ecs=EcsSpec(**{**ecs.__dict__, **overrides}), **_common(args))
+    return EcsFleetSpec(ecs=EcsSpec(**{**ecs.__dict__, **overrides}), **_common(args, eks=False))
 
 
 def eks_fleet_spec(args: EksRunnerFleetArgs) -> EksFleetSpec:
     """The package's EKS fleet settings for these args (pure: validated before construct)."""
-    overrides: dict = _ints(dict(args), {"jobTimeoutSeconds": "job_timeout_seconds"})
+    overrides: dict = _ints(
+        dict(args),
+        {
+            "jobTimeoutSeconds": "job_timeout_seconds",
+            "spotCpuLimit": "spot_cpu_limit",
+            "privilegedCpuLimit": "privileged_cpu_limit",
+        },
+    )
+    if args.get("instanceCategories"):
+        overrides["instance_categories"] = tuple(args["instanceCategories"])
     if args.get("kubernetesVersion"):
         overrides["kubernetes_version"] = args["kubernetesVersion"]
     if args.get("adminRoleArns"):
         overrides["admin_role_arns"] = tuple(args["adminRoleArns"])
-    return EksFleetSpec(eks=EksSpec(**{**EksSpec().__dict__, **overrides}), **_common(args))
+    return EksFleetSpec(
+        eks=EksSpec(**{**EksSpec().__dict__, **overrides}), **_common(args, eks=True)
+    )
+
+
+def existing_cluster(args: EksRunnerFleetArgs) -> ExistingCluster | None:
+    """The cluster the fleet joins, or None for a cluster of its own."""
+    raw = args.get("existingCluster")
+    if raw is None:
+        return None
+    return ExistingCluster(name=raw["name"], karpenter=raw.get("karpenter") or KARPENTER_INSTALL)
 
 
 def _tokens(args: FleetArgs, runners: tuple[RunnerSpec, ...]) -> dict[str, pulumi.Output[str]]:
@@ -338,6 +416,7 @@ class EksRunnerFleet(pulumi.ComponentResource):
                 tokens=_tokens(args, spec.runners),
                 tags=dict(args.get("tags") or {}),
                 cache=cache.bucket() if cache else None,
+                existing_cluster=existing_cluster(args),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
