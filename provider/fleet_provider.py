@@ -67,7 +67,7 @@ CHECKS = {
     ],
 }
 # A rule's message starts with its key path, e.g. `runners[0] (build).lane: ...`.
-PROBLEM_PATH = re.compile(r"^(?P<path>[A-Za-z0-9_.\[\]]+(?: \([^)]*\))?[A-Za-z0-9_.\[\]]*): ")
+PROBLEM_PATH = re.compile(r"^(?P<path>[A-Za-z0-9_.\[\]-]+(?: \([^)]*\))?[A-Za-z0-9_.\[\]-]*): ")
 STACK_SECTIONS = ("ecs.", "eks.", "gitlab.", "network.")
 
 
