@@ -1,11 +1,9 @@
 """The fleets as a Pulumi component package: `EcsRunnerFleet` and `EksRunnerFleet`.
 
 Pulumi's component analyzer (pulumi/provider/experimental/analyzer.py) reads the schema from
-these annotations: each `__init__` takes `args` typed by a TypedDict whose fields are plain
-(they decide how many resources exist and what they are called) or `pulumi.Input[...]` (ids and
-secrets that may be unknown at preview); a string right after a field is its description. This
-module must not use `from __future__ import annotations` (the analyzer reads real types), and
-uses no tuple, Union, Literal or bare list (unsupported there).
+the annotations: each `__init__` takes `args` typed by a TypedDict of fleet_args.py, and the
+class's annotated public attributes are its outputs. This module must not use `from __future__
+import annotations` (the analyzer reads real types).
 
 Each fleet maps its args onto the package's own args (components/domain/specs.py) with a pure
 `*_spec` function and builds the same component the stack program builds, as its child. Integers
@@ -13,9 +11,13 @@ arrive as floats over the wire (pulumi/provider/experimental/component.py passes
 struct values on as they are), so every int is converted here.
 """
 
-from typing import NotRequired, TypedDict
-
 import pulumi
+from fleet_args import (
+    EcsRunnerFleetArgs,
+    EksRunnerFleetArgs,
+    RunnerArgs,
+    TaskDefinitionArgs,
+)
 
 from components.config.egress import BASE_NO_PROXY, EKS_NO_PROXY, PROXY_VARIABLES
 from components.domain.specs import (
@@ -32,162 +34,8 @@ from components.domain.specs import (
 from components.ecs.runner import EcsFargateRunner, EcsFargateRunnerArgs
 from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
 from components.observability.catalogue import metrics_namespace
-from components.shared.cache import BuildCache, BuildCacheArgs, bucket_prefix_for
+from components.shared.cache import BuildCache, BuildCacheArgs, CacheBucket, bucket_prefix_for
 from components.shared.network import VpcRefs
-
-
-class RunnerArgs(TypedDict):
-    name: str
-    """The runner's name: 1-32 lowercase letters, digits or '-'. It names namespaces, log
-    groups and resources, and keys `runnerTokens`."""
-    tags: NotRequired[list[str]]
-    """Job tags the runner is meant for (set on the runner in GitLab). Default: [name]."""
-    concurrency: NotRequired[int]
-    """Jobs this runner runs at once (1-2000). Default: 10."""
-    lane: NotRequired[str]
-    """Where its jobs run: "fargate" (on-demand, the default) or "spot" (ECS: Fargate Spot; EKS:
-    EC2 Spot nodes from Karpenter); EKS only: "privileged" (Docker-in-Docker on EC2 nodes)."""
-    requestConcurrency: NotRequired[int]
-    """Concurrent job requests to GitLab (gitlab-runner `request_concurrency`). Default: 1."""
-    taskDefinition: NotRequired[str]
-    """ECS: the catalogue entry a job without FARGATE_TASK_DEFINITION uses. Default: the
-    first entry of `taskDefinitions`."""
-    architecture: NotRequired[str]
-    """EKS: "amd64" (the default) or "arm64" (Graviton nodes; EC2 lanes only)."""
-    cpu: NotRequired[int]
-    """EKS: the job pod's CPU units (1024 = 1 vCPU); on the fargate lane with `memory` a
-    Fargate size. Default: 1024."""
-    memory: NotRequired[int]
-    """EKS: the job pod's memory in MiB. Default: 2048."""
-
-
-class TaskDefinitionArgs(TypedDict):
-    name: str
-    """The entry's name (1-32 lowercase letters, digits or '-'): jobs pick the task family
-    `<namePrefix>-<name>` with FARGATE_TASK_DEFINITION."""
-    image: str
-    """The job image: it must run sshd and hold gitlab-runner in a container named
-    `ci-coordinator` (GitLab's Fargate driver)."""
-    cpu: NotRequired[int]
-    """Fargate CPU units (with `memory` a valid Fargate size). Default: 1024."""
-    memory: NotRequired[int]
-    """Fargate memory in MiB. Default: 2048."""
-    architecture: NotRequired[str]
-    """"x86_64" (the default) or "arm64"."""
-    ephemeralStorageGiB: NotRequired[int]
-    """Task storage in GiB, 20-200. Default: 20."""
-
-
-# The two args types spell out their shared fields: the analyzer reads a field's description
-# from the source of the class that declares it, so inherited fields would lose theirs.
-class EcsRunnerFleetArgs(TypedDict):
-    namePrefix: str
-    """Physical names (clusters, task families, log groups, roles' path) start with it: unique
-    per account and region, e.g. "ci-runners"."""
-    gitlabUrl: NotRequired[str]
-    """HTTPS URL of the GitLab instance the runners serve. Default: https://gitlab.com."""
-    runners: list[RunnerArgs]
-    """The runners, each with its own GitLab runner token in `runnerTokens`."""
-    runnerTokens: pulumi.Input[dict[str, str]]
-    """Runner name -> glrt- authentication token (from GitLab, or a gitlab.UserRunner's
-    token). Pass it as a secret: it is kept secret here either way."""
-    vpcId: pulumi.Input[str]
-    """The VPC the fleet runs in."""
-    privateSubnetIds: pulumi.Input[list[str]]
-    """Private subnets of that VPC with egress to GitLab, the registries and the AWS APIs
-    (NAT or VPC endpoints), one per zone the fleet should use."""
-    buildCache: NotRequired[bool]
-    """Create an S3 bucket for `cache:` in pipelines (the managers presign its URLs).
-    Default: true."""
-    observability: NotRequired[bool]
-    """Scrape the runners' metrics into CloudWatch. Default: true."""
-    logRetentionDays: NotRequired[int]
-    """CloudWatch Logs retention in days (0: forever). Default: 30."""
-    tags: NotRequired[dict[str, str]]
-    """AWS tags for every resource the fleet creates."""
-    caBundle: NotRequired[str]
-    """PEM certificates of the CA that signed the GitLab server's certificate (a private CA):
-    the managers, helpers and jobs trust it."""
-    httpProxy: NotRequired[str]
-    """HTTP(S) proxy for everything that leaves the VPC (http(s)://host[:port], no user or
-    password): managers, helpers and jobs get HTTP_PROXY, HTTPS_PROXY and NO_PROXY."""
-    noProxy: NotRequired[list[str]]
-    """More destinations that bypass `httpProxy` (host names, .domain suffixes, IPs or CIDR
-    blocks). Always bypassed: localhost, 127.0.0.1, .amazonaws.com and the EC2 and ECS
-    metadata addresses (EKS: also .svc, .cluster.local and the service ranges)."""
-    taskDefinitions: NotRequired[list[TaskDefinitionArgs]]
-    """The job task definitions jobs choose from. Default: one Debian entry."""
-    maxJobsPerManager: NotRequired[int]
-    """Jobs per runner manager (one EC2 Auto Scaling group each). Default: 200."""
-    runnerVersion: NotRequired[str]
-    """gitlab-runner release on the managers, e.g. "18.9.0"."""
-    jobTimeoutSeconds: NotRequired[int]
-    """The longest job: what a stopping manager waits for. Default: 3600."""
-
-
-class ExistingClusterArgs(TypedDict):
-    name: str
-    """The EKS cluster the fleet joins, as `aws eks list-clusters` shows it (`clusterName`
-    must be the same): the fleet adds its Fargate profiles, runners and Karpenter lanes to it
-    and creates no cluster (docs/bring-your-own.md)."""
-    karpenter: NotRequired[str]
-    """"install" (the default: the fleet installs Karpenter for its EC2 lanes) or "existing"
-    (the cluster runs Karpenter v1: only NodePools, EC2NodeClasses and node roles are added)."""
-
-
-class EksRunnerFleetArgs(TypedDict):
-    namePrefix: str
-    """Physical names (clusters, task families, log groups, roles' path) start with it: unique
-    per account and region, e.g. "ci-runners"."""
-    gitlabUrl: NotRequired[str]
-    """HTTPS URL of the GitLab instance the runners serve. Default: https://gitlab.com."""
-    runners: list[RunnerArgs]
-    """The runners, each with its own GitLab runner token in `runnerTokens`."""
-    runnerTokens: pulumi.Input[dict[str, str]]
-    """Runner name -> glrt- authentication token (from GitLab, or a gitlab.UserRunner's
-    token). Pass it as a secret: it is kept secret here either way."""
-    vpcId: pulumi.Input[str]
-    """The VPC the fleet runs in."""
-    privateSubnetIds: pulumi.Input[list[str]]
-    """Private subnets of that VPC with egress to GitLab, the registries and the AWS APIs
-    (NAT or VPC endpoints), one per zone the fleet should use."""
-    buildCache: NotRequired[bool]
-    """Create an S3 bucket for `cache:` in pipelines (the managers presign its URLs).
-    Default: true."""
-    observability: NotRequired[bool]
-    """Scrape the runners' metrics into CloudWatch. Default: true."""
-    logRetentionDays: NotRequired[int]
-    """CloudWatch Logs retention in days (0: forever). Default: 30."""
-    tags: NotRequired[dict[str, str]]
-    """AWS tags for every resource the fleet creates."""
-    caBundle: NotRequired[str]
-    """PEM certificates of the CA that signed the GitLab server's certificate (a private CA):
-    the managers, helpers and jobs trust it."""
-    httpProxy: NotRequired[str]
-    """HTTP(S) proxy for everything that leaves the VPC (http(s)://host[:port], no user or
-    password): managers, helpers and jobs get HTTP_PROXY, HTTPS_PROXY and NO_PROXY."""
-    noProxy: NotRequired[list[str]]
-    """More destinations that bypass `httpProxy` (host names, .domain suffixes, IPs or CIDR
-    blocks). Always bypassed: localhost, 127.0.0.1, .amazonaws.com and the EC2 and ECS
-    metadata addresses (EKS: also .svc, .cluster.local and the service ranges)."""
-    clusterName: str
-    """The EKS cluster's name (also Karpenter's discovery tag)."""
-    kubernetesVersion: NotRequired[str]
-    """EKS Kubernetes version, e.g. "1.35"."""
-    adminRoleArns: NotRequired[list[str]]
-    """IAM roles given cluster-admin access entries (besides the deployer)."""
-    jobTimeoutSeconds: NotRequired[int]
-    """The longest job: what a stopping manager or draining node waits for. Default: 3600."""
-    existingCluster: NotRequired[ExistingClusterArgs]
-    """An EKS cluster you already run, to join instead of creating one; `vpcId` and
-    `privateSubnetIds` are then its VPC and subnets."""
-    instanceCategories: NotRequired[list[str]]
-    """EC2 instance categories Karpenter may launch for the spot and privileged lanes: one
-    or more single lowercase letters. Default: ["c", "m", "r"]."""
-    spotCpuLimit: NotRequired[int]
-    """vCPU limit of the spot lane's NodePool (the brake on its EC2 bill). Default: 64."""
-    privilegedCpuLimit: NotRequired[int]
-    """vCPU limit of the privileged lane's NodePool. Default: 32."""
 
 
 def _int(value: object) -> int:
@@ -318,7 +166,11 @@ def _tokens(args: FleetArgs, runners: tuple[RunnerSpec, ...]) -> dict[str, pulum
     return {r.name: every.apply(lambda t, n=r.name: t[n]) for r in runners}
 
 
-def _cache(name: str, args: FleetArgs, parent: pulumi.Resource) -> BuildCache | None:
+def _cache(name: str, args: FleetArgs, parent: pulumi.Resource) -> CacheBucket | None:
+    """Your bucket, a new one, or none (the provider refuses a bucket with buildCache false)."""
+    yours = args.get("buildCacheBucket")
+    if yours is not None:
+        return CacheBucket(yours["name"], yours["arn"], yours["region"])
     if not args.get("buildCache", True):
         return None
     return BuildCache(
@@ -329,7 +181,7 @@ def _cache(name: str, args: FleetArgs, parent: pulumi.Resource) -> BuildCache | 
             bucket_prefix=bucket_prefix_for(args["namePrefix"]),
         ),
         opts=pulumi.ResourceOptions(parent=parent),
-    )
+    ).bucket()
 
 
 def _network(args: FleetArgs) -> VpcRefs:
@@ -365,7 +217,7 @@ class EcsRunnerFleet(pulumi.ComponentResource):
                 metrics_namespace=metrics_namespace(args["namePrefix"]),
                 tokens=_tokens(args, spec.runners),
                 tags=dict(args.get("tags") or {}),
-                cache=cache.bucket() if cache else None,
+                cache=cache,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -415,7 +267,7 @@ class EksRunnerFleet(pulumi.ComponentResource):
                 metrics_namespace=metrics_namespace(args["namePrefix"]),
                 tokens=_tokens(args, spec.runners),
                 tags=dict(args.get("tags") or {}),
-                cache=cache.bucket() if cache else None,
+                cache=cache,
                 existing_cluster=existing_cluster(args),
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -105,6 +105,16 @@ def token_problems(runners: list[dict[str, Any]], tokens: Any) -> list[str]:
     ]
 
 
+def cache_problems(args: dict[str, Any]) -> list[str]:
+    """Your bucket and no build cache at all cannot both be meant."""
+    if args.get("buildCacheBucket") is None or args.get("buildCache", True):
+        return []
+    return [
+        "buildCacheBucket: set, but buildCache is false; remove buildCacheBucket for no build "
+        "cache, or buildCache to use your bucket"
+    ]
+
+
 class FleetProvider(ComponentProvider):
     """Refuses bad args with per-property errors before any resource registers."""
 
@@ -138,6 +148,7 @@ class FleetProvider(ComponentProvider):
             problems = reader.problems
             problems += CHECKS[component](whole)
             problems += token_problems(whole["runners"], whole["runnerTokens"])
+            problems += cache_problems(whole)
         return [{"property_path": property_path(p), "reason": p} for p in problems]
 
     def whole_numbers(

@@ -90,6 +90,22 @@ def test_the_ecs_fleet_trusts_the_private_ca_and_uses_the_proxy() -> None:
     assert no_proxy.endswith(",10.0.0.0/16") and ".amazonaws.com" in no_proxy
 
 
+def test_the_fleet_uses_your_cache_bucket_and_creates_none() -> None:
+    bucket = {
+        "name": pulumi.Output.from_input("team-ci-cache"),
+        "arn": pulumi.Output.from_input("arn:aws:s3:::team-ci-cache"),
+        "region": "eu-central-1",
+    }
+    plan = _construct(ECS, _wire(buildCacheBucket=bucket))
+    assert not plan.all("aws:s3/bucket:Bucket")
+    policies = repr([p.inputs for p in plan.all("aws:iam/rolePolicy:RolePolicy")])
+    assert "arn:aws:s3:::team-ci-cache/*" in policies
+    (template,) = plan.all("aws:ec2/launchTemplate:LaunchTemplate")
+    script = gzip.decompress(base64.b64decode(template.inputs["userData"])).decode()
+    assert 'BucketName = "team-ci-cache"' in script
+    assert 'BucketLocation = "eu-central-1"' in script
+
+
 # (component, inputs, the property refused, the stack config with that value or None).
 RUNNERS_ONE = [{"name": "build"}]
 BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
@@ -111,6 +127,15 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
         {"network": {"httpProxy": "http://me:hunter2@proxy:3128"}},
     ),
     (ECS, {"noProxy": ["*.corp"]}, "noProxy", {"network": {"noProxy": ["*.corp"]}}),
+    (
+        ECS,
+        {
+            "buildCache": False,
+            "buildCacheBucket": {"name": "b", "arn": "arn:aws:s3:::b", "region": "x"},
+        },
+        "buildCacheBucket",
+        None,
+    ),
     (EKS, {"spotCpuLimit": 0.0}, "spotCpuLimit", {"mode": "eks", "eks": {"spotCpuLimit": 0}}),
     (EKS, {"privilegedCpuLimit": 8.5}, "privilegedCpuLimit", None),
     (
