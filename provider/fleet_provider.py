@@ -38,6 +38,7 @@ from components.domain.fleet_rules import (
     ecs_fleet_problems,
     eks_fleet_problems,
     existing_cluster_problems,
+    shown,
 )
 
 PACKAGE = "gitlab-fargate-runners"
@@ -156,18 +157,20 @@ class FleetProvider(ComponentProvider):
     ) -> Any:
         """`value` with every integer property's float as an int (the wire carries doubles,
         and map_inputs passes them on unconverted: component.py `map_input_properties`);
-        a number that is not whole is refused with the stack file's text."""
+        anything else, a fraction, text or an Output (the number decides what exists), is
+        refused with the stack file's text (reader.py `Reader.integer`)."""
         if not isinstance(value, dict):
             return value
         converted = dict(value)
         for key, prop in properties.items():
             where = f"{path}.{key}" if path else key
             item = value.get(key)
-            if prop.type == PropertyType.INTEGER and isinstance(item, float):
-                if item.is_integer():
+            if prop.type == PropertyType.INTEGER and item is not None:
+                if isinstance(item, float) and item.is_integer():
                     converted[key] = int(item)
-                else:
-                    problems.append(f"{where}: expected a whole number, got {item}")
+                elif isinstance(item, bool) or not isinstance(item, int):
+                    got = "a value known only at deploy time" if isinstance(item, Output) else item
+                    problems.append(f"{where}: expected a whole number, got {shown(got)}")
             elif prop.ref and ":" in prop.ref:
                 fields = self.get_type_definition(prop).properties  # type: ignore[union-attr]
                 converted[key] = self.whole_numbers(item, fields, where, problems)

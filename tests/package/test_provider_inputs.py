@@ -110,6 +110,8 @@ def test_the_fleet_uses_your_cache_bucket_and_creates_none() -> None:
 RUNNERS_ONE = [{"name": "build"}]
 BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
     (ECS, {"runners": [{"name": "build", "concurrency": 1.5}]}, "runners[0].concurrency", None),
+    (ECS, {"runners": [{"name": "build", "concurrency": "20"}]}, "runners[0].concurrency", None),
+    (ECS, {"maxJobsPerManager": True}, "maxJobsPerManager", None),
     (
         ECS,
         {"taskDefinitions": [{"name": "debian", "image": "debian", "cpu": 1024.5}]},
