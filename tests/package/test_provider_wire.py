@@ -17,8 +17,8 @@ import pytest
 from pulumi.output import Unknown, _OutputData
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError, ProviderServicer
-from pulumi.runtime import rpc
-from pulumi.runtime.proto import errors_pb2, provider_pb2, status_pb2
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import errors_pb2, provider_pb2, resource_pb2, status_pb2
 from pulumi.runtime.sync_await import _sync_await
 
 from components import __version__
@@ -58,10 +58,22 @@ def _inputs(**extra: Any) -> dict[str, Any]:
     }
 
 
-def _request(token: str, inputs: dict[str, Any], deps: dict[str, list[str]]) -> Any:
+def _request(
+    token: str, inputs: dict[str, Any], deps: dict[str, list[str]], output_values: bool = False
+) -> Any:
     """The ConstructRequest the engine sends, through its bytes (needs the mocks' monitor:
-    secrets are signed only when the monitor supports them, rpc.py:690-701)."""
-    struct = _sync_await(rpc.serialize_properties(inputs, {}))
+    secrets are signed only when the monitor supports them, rpc.py:690-701). The engine keeps
+    Outputs as output values for a provider that accepts them (sdk/go/common/resource/plugin/
+    provider_plugin.go Construct: `KeepOutputValues: pcfg.acceptOutputs`; the Python server's
+    Configure answers acceptOutputs=True, server.py:481-483): `output_values` sends that form
+    (the mocks' monitor does not offer it, pulumi/runtime/mocks.py:357-361, so only for this)."""
+    feature = resource_pb2.RESOURCE_MONITOR_FEATURE_OUTPUT_VALUES
+    features = settings.SETTINGS.monitor_features
+    settings.SETTINGS.monitor_features = features | {feature} if output_values else features
+    try:
+        struct = _sync_await(rpc.serialize_properties(inputs, {}, keep_output_values=True))
+    finally:
+        settings.SETTINGS.monitor_features = features
     request = provider_pb2.ConstructRequest(
         name="ci",
         type=token,
@@ -84,9 +96,10 @@ def _round_trip(
     deps: dict[str, list[str]] | None = None,
     seen: dict[str, Any] | None = None,
     preview: bool = False,
+    output_values: bool = False,
 ) -> Plan:
     def build(_warn: Any) -> StackResult:
-        request = _request(token, inputs, deps or {})
+        request = _request(token, inputs, deps or {}, output_values)
         decoded = _decoded(request)
         if seen is not None:
             seen.update(request=request, decoded=decoded)
@@ -96,11 +109,15 @@ def _round_trip(
     return record(build, {}, preview=preview)
 
 
-@pytest.fixture(scope="module")
-def wire() -> dict[str, Any]:
+FORMS = {"secret-signature": False, "output-values": True}
+
+
+@pytest.fixture(scope="module", params=list(FORMS))
+def wire(request: pytest.FixtureRequest) -> dict[str, Any]:
     seen: dict[str, Any] = {}
-    plan = _round_trip(ECS, _inputs(maxJobsPerManager=20, logRetentionDays=7), seen=seen)
-    return {**seen, "plan": plan}
+    inputs = _inputs(maxJobsPerManager=20, logRetentionDays=7)
+    plan = _round_trip(ECS, inputs, seen=seen, output_values=FORMS[request.param])
+    return {**seen, "plan": plan, "form": request.param}
 
 
 def _user_data(plan: Plan) -> list[str]:
@@ -137,7 +154,14 @@ def test_the_ecs_fleet_builds_from_the_decoded_request_with_ints(wire: dict) -> 
 
 def test_tokens_arrive_as_a_secret_and_stay_secret(wire: dict) -> None:
     tokens = wire["request"].inputs.fields["runnerTokens"].struct_value
-    assert tokens.fields[rpc._special_sig_key].string_value == rpc._special_secret_sig
+    signature = tokens.fields[rpc._special_sig_key].string_value
+    assert (
+        signature
+        == {
+            "secret-signature": rpc._special_secret_sig,
+            "output-values": rpc._special_output_value_sig,
+        }[wire["form"]]
+    )
     decoded = wire["decoded"]["runnerTokens"]
     assert isinstance(decoded, pulumi.Output) and _sync_await(decoded.is_secret())
     plan = wire["plan"]
@@ -147,12 +171,22 @@ def test_tokens_arrive_as_a_secret_and_stay_secret(wire: dict) -> None:
     assert sentinel("build") not in shown and sentinel("build-spot") not in shown
 
 
-@pytest.mark.parametrize("deps", [{"vpcId": [VPC_URN]}, {}], ids=["from-a-resource", "bare"])
-def test_an_unknown_vpc_id_at_preview_does_not_break_construction(deps: dict) -> None:
-    """With dependencies the server wraps the unknown in an Output; without, it passes the
-    bare `Unknown` on (server.py `_select_value`): both must construct."""
+@pytest.mark.parametrize(
+    ("deps", "output_values"),
+    [({"vpcId": [VPC_URN]}, True), ({"vpcId": [VPC_URN]}, False), ({}, False)],
+    ids=["output-value", "from-a-resource", "bare"],
+)
+def test_an_unknown_vpc_id_at_preview_does_not_break_construction(
+    deps: dict, output_values: bool
+) -> None:
+    """An output value decodes to an unknown Output (rpc.py `deserialize_output_value`); the
+    UNKNOWN string with dependencies is wrapped in one, without them passed on as a bare
+    `Unknown` (server.py `_select_value`): all must construct."""
     seen: dict[str, Any] = {}
-    plan = _round_trip(ECS, _inputs(vpcId=_unknown()), deps=deps, seen=seen, preview=True)
+    inputs = _inputs(vpcId=_unknown())
+    plan = _round_trip(ECS, inputs, deps, seen, preview=True, output_values=output_values)
+    sent = seen["request"].inputs.fields["vpcId"]
+    assert (sent.WhichOneof("kind") == "struct_value") is output_values  # else UNKNOWN text
     vpc_id = seen["decoded"]["vpcId"]
     assert isinstance(vpc_id, pulumi.Output if deps else Unknown)
     groups = plan.all("aws:ec2/securityGroup:SecurityGroup")
