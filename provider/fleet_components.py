@@ -19,7 +19,7 @@ from fleet_args import (
     TaskDefinitionArgs,
 )
 
-from components.config.egress import BASE_NO_PROXY, EKS_NO_PROXY, PROXY_VARIABLES
+from components.config.egress import bypass_list, proxy_variables
 from components.domain.specs import (
     KARPENTER_INSTALL,
     EcsFleetSpec,
@@ -90,15 +90,9 @@ FleetArgs = EcsRunnerFleetArgs | EksRunnerFleetArgs
 def proxy_environment(
     proxy: str | None, no_proxy: list[str] | None, eks: bool
 ) -> tuple[tuple[str, str], ...]:
-    """HTTP(S)_PROXY and NO_PROXY in both cases, as the stack program's egress.py sets them
-    for an existing VPC (its CIDR is not known here: put it in `noProxy`)."""
-    if not proxy:
-        return ()
-    entries = [*BASE_NO_PROXY, *(EKS_NO_PROXY if eks else ()), *(no_proxy or ())]
-    upper = tuple(
-        zip(PROXY_VARIABLES, (proxy, proxy, ",".join(dict.fromkeys(entries))), strict=True)
-    )
-    return upper + tuple((name.lower(), value) for name, value in upper)
+    """HTTP(S)_PROXY and NO_PROXY as the stack program sets them for an existing VPC (its CIDR
+    is not known here: put it in `noProxy`)."""
+    return proxy_variables(proxy or None, bypass_list(eks, no_proxy or ()))
 
 
 def _common(args: FleetArgs, eks: bool) -> dict:

@@ -213,6 +213,17 @@ class Context:
         raise Aborted
 
 
+def _serve(servicer: ProviderServicer, request: Any, context: Context) -> Any:
+    """Construct as the server runs it, in a task on a loop of its own: the settings and
+    config it resets are context variables of that task (settings.py `configure`), and the
+    test process's current loop stays set (asyncio.run would unset it)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(servicer.Construct(request, context))
+    finally:
+        loop.close()
+
+
 def _bad_request() -> Any:
     captured: dict[str, Any] = {}
 
@@ -240,7 +251,7 @@ def test_the_server_turns_refused_inputs_into_per_property_grpc_errors() -> None
     servicer = ProviderServicer(fleet_provider(), [], "")
     context = Context()
     with pytest.raises(Aborted):
-        asyncio.run(servicer.Construct(_bad_request(), context))
+        _serve(servicer, _bad_request(), context)
     assert context.status.code.name == "INVALID_ARGUMENT"
     ((key, blob),) = context.status.trailing_metadata
     assert key == "grpc-status-details-bin"
@@ -280,5 +291,5 @@ def test_without_the_checks_a_bad_input_is_a_component_init_error_after_register
     servicer = ProviderServicer(Failing(COMPONENTS, PACKAGE, None, __version__), [], "")
     context = Context()
     with pytest.raises(Exception, match="whole number") as raised:
-        asyncio.run(servicer.Construct(_bad_request(), context))
+        _serve(servicer, _bad_request(), context)
     assert context.status is None and "in init" in str(raised.value)  # the traceback
