@@ -21,7 +21,7 @@ from fleet_components import (
     eks_fleet_spec,
     existing_cluster,
 )
-from pulumi import Output, ResourceOptions
+from pulumi import Output, ResourceOptions, log
 from pulumi.errors import InputPropertiesError, InputPropertyErrorDetails
 from pulumi.provider import ConstructResult
 from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
@@ -29,6 +29,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.runtime.sync_await import _sync_await
 
 from components import __version__
+from components.config.eks_checks import CLUSTER_ONLY_KEYS, warn_cluster_keys_ignored
 from components.config.keys import Key
 from components.config.reader import Reader
 from components.config.schema import NETWORK
@@ -106,6 +107,18 @@ def token_problems(runners: list[dict[str, Any]], tokens: Any) -> list[str]:
     ]
 
 
+def ignored_cluster_inputs(args: dict[str, Any]) -> list[str]:
+    """The stack file's warnings for settings of a cluster of the fleet's own, given with a
+    cluster it joins (eks_checks.py `warn_cluster_keys_ignored`)."""
+    joined = args.get("existingCluster")
+    if not isinstance(joined, dict):
+        return []
+    reader = Reader()
+    given = {k: args[k] for k in CLUSTER_ONLY_KEYS if args.get(k) is not None}
+    warn_cluster_keys_ignored(reader, joined["name"], given)
+    return reader.warnings
+
+
 def cache_problems(args: dict[str, Any]) -> list[str]:
     """Your bucket and no build cache at all cannot both be meant."""
     if args.get("buildCacheBucket") is None or args.get("buildCache", True):
@@ -134,6 +147,8 @@ class FleetProvider(ComponentProvider):
             raise InputPropertiesError(
                 f"{component} {name!r}: {len(errors)} invalid input(s)", errors
             )
+        for warning in ignored_cluster_inputs(dict(mapped)):
+            log.warn(f"{component} {name!r}: {warning}")
         return super().construct(name, resource_type, inputs, options)
 
     def property_errors(

@@ -80,6 +80,38 @@ def test_the_eks_fleet_joins_an_existing_cluster_with_its_lane_settings() -> Non
     assert plan.redacted_outputs["kubeconfig"] == "[secret]"
 
 
+def test_cluster_settings_with_a_joined_cluster_are_the_stack_files_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    warned: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_a, **_k: warned.append(message))
+    inputs = _wire(
+        clusterName="team-k8s",
+        existingCluster={"name": "team-k8s"},
+        kubernetesVersion="1.34",
+        adminRoleArns=["arn:aws:iam::123456789012:role/admin"],
+    )
+    _construct(EKS, inputs)
+    stack = parse_config(
+        {
+            "mode": "eks",
+            "runners": RUNNERS_ONE,
+            "runnerTokens": {"build": sentinel("build")},
+            "eks": {
+                "existingCluster": "team-k8s",
+                "kubernetesVersion": "1.34",
+                "adminRoleArns": ["arn:aws:iam::123456789012:role/admin"],
+            },
+            "network": {
+                "vpcId": "vpc-0123456789abcdef0",
+                "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+            },
+        }
+    )[1]
+    ours = [w.removeprefix("EksRunnerFleet 'ci': ") for w in warned if "ignored" in w]
+    assert len(ours) == 2 and set(ours) <= set(stack)
+
+
 def test_the_ecs_fleet_trusts_the_private_ca_and_uses_the_proxy() -> None:
     plan = _construct(ECS, _wire(caBundle=CA, httpProxy=PROXY, noProxy=["10.0.0.0/16"]))
     (template,) = plan.all("aws:ec2/launchTemplate:LaunchTemplate")
