@@ -96,8 +96,10 @@ def known_value(value: Any) -> Any:
 def token_problems(runners: list[dict[str, Any]], tokens: Any) -> list[str]:
     """Every runner needs its token; an unknown map (preview) is checked at `up`."""
     known = known_value(tokens)
-    if not isinstance(known, dict):
+    if known is None:
         return []
+    if not isinstance(known, dict):
+        return ["runnerTokens: expected an object of runner name -> glrt- token"]
     given = ", ".join(sorted(known)) or "none"
     return [
         f"runnerTokens.{r['name']}: missing; give every runner its glrt- token under its "
