@@ -1,11 +1,9 @@
 """The fleets as a Pulumi component package: `EcsRunnerFleet` and `EksRunnerFleet`.
 
 Pulumi's component analyzer (pulumi/provider/experimental/analyzer.py) reads the schema from
-these annotations: each `__init__` takes `args` typed by a TypedDict whose fields are plain
-(they decide how many resources exist and what they are called) or `pulumi.Input[...]` (ids and
-secrets that may be unknown at preview); a string right after a field is its description. This
-module must not use `from __future__ import annotations` (the analyzer reads real types), and
-uses no tuple, Union, Literal or bare list (unsupported there).
+the annotations: each `__init__` takes `args` typed by a TypedDict of fleet_args.py, and the
+class's annotated public attributes are its outputs. This module must not use `from __future__
+import annotations` (the analyzer reads real types).
 
 Each fleet maps its args onto the package's own args (components/domain/specs.py) with a pure
 `*_spec` function and builds the same component the stack program builds, as its child. Integers
@@ -13,15 +11,22 @@ arrive as floats over the wire (pulumi/provider/experimental/component.py passes
 struct values on as they are), so every int is converted here.
 """
 
-from typing import NotRequired, TypedDict
-
 import pulumi
+from fleet_args import (
+    EcsRunnerFleetArgs,
+    EksRunnerFleetArgs,
+    RunnerArgs,
+    TaskDefinitionArgs,
+)
 
+from components.config.egress import bypass_list, proxy_variables
 from components.domain.specs import (
+    KARPENTER_INSTALL,
     EcsFleetSpec,
     EcsSpec,
     EksFleetSpec,
     EksSpec,
+    ExistingCluster,
     ObservabilitySpec,
     RunnerSpec,
     TaskDefinitionSpec,
@@ -29,122 +34,8 @@ from components.domain.specs import (
 from components.ecs.runner import EcsFargateRunner, EcsFargateRunnerArgs
 from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
 from components.observability.catalogue import metrics_namespace
-from components.shared.cache import BuildCache, BuildCacheArgs, bucket_prefix_for
+from components.shared.cache import BuildCache, BuildCacheArgs, CacheBucket, bucket_prefix_for
 from components.shared.network import VpcRefs
-
-
-class RunnerArgs(TypedDict):
-    name: str
-    """The runner's name: 1-32 lowercase letters, digits or '-'. It names namespaces, log
-    groups and resources, and keys `runnerTokens`."""
-    tags: NotRequired[list[str]]
-    """Job tags the runner is meant for (set on the runner in GitLab). Default: [name]."""
-    concurrency: NotRequired[int]
-    """Jobs this runner runs at once (1-2000). Default: 10."""
-    lane: NotRequired[str]
-    """Where its jobs run: "fargate" (on-demand, the default) or "spot" (ECS: Fargate Spot; EKS:
-    EC2 Spot nodes from Karpenter); EKS only: "privileged" (Docker-in-Docker on EC2 nodes)."""
-    requestConcurrency: NotRequired[int]
-    """Concurrent job requests to GitLab (gitlab-runner `request_concurrency`). Default: 1."""
-    taskDefinition: NotRequired[str]
-    """ECS: the catalogue entry a job without FARGATE_TASK_DEFINITION uses. Default: the
-    first entry of `taskDefinitions`."""
-    architecture: NotRequired[str]
-    """EKS: "amd64" (the default) or "arm64" (Graviton nodes; EC2 lanes only)."""
-    cpu: NotRequired[int]
-    """EKS: the job pod's CPU units (1024 = 1 vCPU); on the fargate lane with `memory` a
-    Fargate size. Default: 1024."""
-    memory: NotRequired[int]
-    """EKS: the job pod's memory in MiB. Default: 2048."""
-
-
-class TaskDefinitionArgs(TypedDict):
-    name: str
-    """The entry's name (1-32 lowercase letters, digits or '-'): jobs pick the task family
-    `<namePrefix>-<name>` with FARGATE_TASK_DEFINITION."""
-    image: str
-    """The job image: it must run sshd and hold gitlab-runner in a container named
-    `ci-coordinator` (GitLab's Fargate driver)."""
-    cpu: NotRequired[int]
-    """Fargate CPU units (with `memory` a valid Fargate size). Default: 1024."""
-    memory: NotRequired[int]
-    """Fargate memory in MiB. Default: 2048."""
-    architecture: NotRequired[str]
-    """"x86_64" (the default) or "arm64"."""
-    ephemeralStorageGiB: NotRequired[int]
-    """Task storage in GiB, 20-200. Default: 20."""
-
-
-# The two args types spell out their shared fields: the analyzer reads a field's description
-# from the source of the class that declares it, so inherited fields would lose theirs.
-class EcsRunnerFleetArgs(TypedDict):
-    namePrefix: str
-    """Physical names (clusters, task families, log groups, roles' path) start with it: unique
-    per account and region, e.g. "ci-runners"."""
-    gitlabUrl: NotRequired[str]
-    """HTTPS URL of the GitLab instance the runners serve. Default: https://gitlab.com."""
-    runners: list[RunnerArgs]
-    """The runners, each with its own GitLab runner token in `runnerTokens`."""
-    runnerTokens: pulumi.Input[dict[str, str]]
-    """Runner name -> glrt- authentication token (from GitLab, or a gitlab.UserRunner's
-    token). Pass it as a secret: it is kept secret here either way."""
-    vpcId: pulumi.Input[str]
-    """The VPC the fleet runs in."""
-    privateSubnetIds: pulumi.Input[list[str]]
-    """Private subnets of that VPC with egress to GitLab, the registries and the AWS APIs
-    (NAT or VPC endpoints), one per zone the fleet should use."""
-    buildCache: NotRequired[bool]
-    """Create an S3 bucket for `cache:` in pipelines (the managers presign its URLs).
-    Default: true."""
-    observability: NotRequired[bool]
-    """Scrape the runners' metrics into CloudWatch. Default: true."""
-    logRetentionDays: NotRequired[int]
-    """CloudWatch Logs retention in days (0: forever). Default: 30."""
-    tags: NotRequired[dict[str, str]]
-    """AWS tags for every resource the fleet creates."""
-    taskDefinitions: NotRequired[list[TaskDefinitionArgs]]
-    """The job task definitions jobs choose from. Default: one Debian entry."""
-    maxJobsPerManager: NotRequired[int]
-    """Jobs per runner manager (one EC2 Auto Scaling group each). Default: 200."""
-    runnerVersion: NotRequired[str]
-    """gitlab-runner release on the managers, e.g. "18.9.0"."""
-    jobTimeoutSeconds: NotRequired[int]
-    """The longest job: what a stopping manager waits for. Default: 3600."""
-
-
-class EksRunnerFleetArgs(TypedDict):
-    namePrefix: str
-    """Physical names (clusters, task families, log groups, roles' path) start with it: unique
-    per account and region, e.g. "ci-runners"."""
-    gitlabUrl: NotRequired[str]
-    """HTTPS URL of the GitLab instance the runners serve. Default: https://gitlab.com."""
-    runners: list[RunnerArgs]
-    """The runners, each with its own GitLab runner token in `runnerTokens`."""
-    runnerTokens: pulumi.Input[dict[str, str]]
-    """Runner name -> glrt- authentication token (from GitLab, or a gitlab.UserRunner's
-    token). Pass it as a secret: it is kept secret here either way."""
-    vpcId: pulumi.Input[str]
-    """The VPC the fleet runs in."""
-    privateSubnetIds: pulumi.Input[list[str]]
-    """Private subnets of that VPC with egress to GitLab, the registries and the AWS APIs
-    (NAT or VPC endpoints), one per zone the fleet should use."""
-    buildCache: NotRequired[bool]
-    """Create an S3 bucket for `cache:` in pipelines (the managers presign its URLs).
-    Default: true."""
-    observability: NotRequired[bool]
-    """Scrape the runners' metrics into CloudWatch. Default: true."""
-    logRetentionDays: NotRequired[int]
-    """CloudWatch Logs retention in days (0: forever). Default: 30."""
-    tags: NotRequired[dict[str, str]]
-    """AWS tags for every resource the fleet creates."""
-    clusterName: str
-    """The EKS cluster's name (also Karpenter's discovery tag)."""
-    kubernetesVersion: NotRequired[str]
-    """EKS Kubernetes version, e.g. "1.35"."""
-    adminRoleArns: NotRequired[list[str]]
-    """IAM roles given cluster-admin access entries (besides the deployer)."""
-    jobTimeoutSeconds: NotRequired[int]
-    """The longest job: what a stopping manager or draining node waits for. Default: 3600."""
 
 
 def _int(value: object) -> int:
@@ -196,12 +87,22 @@ def task_definition_spec(raw: TaskDefinitionArgs) -> TaskDefinitionSpec:
 FleetArgs = EcsRunnerFleetArgs | EksRunnerFleetArgs
 
 
-def _common(args: FleetArgs) -> dict:
+def proxy_environment(
+    proxy: str | None, no_proxy: list[str] | None, eks: bool
+) -> tuple[tuple[str, str], ...]:
+    """HTTP(S)_PROXY and NO_PROXY as the stack program sets them for an existing VPC (its CIDR
+    is not known here: put it in `noProxy`)."""
+    return proxy_variables(proxy or None, bypass_list(eks, no_proxy or ()))
+
+
+def _common(args: FleetArgs, eks: bool) -> dict:
     return {
         "gitlab_url": args.get("gitlabUrl") or "https://gitlab.com",
         "runners": tuple(runner_spec(r) for r in args["runners"]),
         "log_retention_days": _int(args.get("logRetentionDays", 30)),
         "observability": ObservabilitySpec(enabled=bool(args.get("observability", True))),
+        "ca_bundle": args.get("caBundle") or None,
+        "proxy_environment": proxy_environment(args.get("httpProxy"), args.get("noProxy"), eks=eks),
     }
 
 
@@ -221,17 +122,36 @@ def ecs_fleet_spec(args: EcsRunnerFleetArgs) -> EcsFleetSpec:
     )
     if args.get("runnerVersion"):
         overrides["runner_version"] = args["runnerVersion"]
-    return EcsFleetSpec(ecs=EcsSpec(**{**ecs.__dict__, **overrides}), **_common(args))
+    return EcsFleetSpec(ecs=EcsSpec(**{**ecs.__dict__, **overrides}), **_common(args, eks=False))
 
 
 def eks_fleet_spec(args: EksRunnerFleetArgs) -> EksFleetSpec:
     """The package's EKS fleet settings for these args (pure: validated before construct)."""
-    overrides: dict = _ints(dict(args), {"jobTimeoutSeconds": "job_timeout_seconds"})
+    overrides: dict = _ints(
+        dict(args),
+        {
+            "jobTimeoutSeconds": "job_timeout_seconds",
+            "spotCpuLimit": "spot_cpu_limit",
+            "privilegedCpuLimit": "privileged_cpu_limit",
+        },
+    )
+    if args.get("instanceCategories"):
+        overrides["instance_categories"] = tuple(args["instanceCategories"])
     if args.get("kubernetesVersion"):
         overrides["kubernetes_version"] = args["kubernetesVersion"]
     if args.get("adminRoleArns"):
         overrides["admin_role_arns"] = tuple(args["adminRoleArns"])
-    return EksFleetSpec(eks=EksSpec(**{**EksSpec().__dict__, **overrides}), **_common(args))
+    return EksFleetSpec(
+        eks=EksSpec(**{**EksSpec().__dict__, **overrides}), **_common(args, eks=True)
+    )
+
+
+def existing_cluster(args: EksRunnerFleetArgs) -> ExistingCluster | None:
+    """The cluster the fleet joins, or None for a cluster of its own."""
+    raw = args.get("existingCluster")
+    if raw is None:
+        return None
+    return ExistingCluster(name=raw["name"], karpenter=raw.get("karpenter") or KARPENTER_INSTALL)
 
 
 def _tokens(args: FleetArgs, runners: tuple[RunnerSpec, ...]) -> dict[str, pulumi.Output[str]]:
@@ -240,7 +160,11 @@ def _tokens(args: FleetArgs, runners: tuple[RunnerSpec, ...]) -> dict[str, pulum
     return {r.name: every.apply(lambda t, n=r.name: t[n]) for r in runners}
 
 
-def _cache(name: str, args: FleetArgs, parent: pulumi.Resource) -> BuildCache | None:
+def _cache(name: str, args: FleetArgs, parent: pulumi.Resource) -> CacheBucket | None:
+    """Your bucket, a new one, or none (the provider refuses a bucket with buildCache false)."""
+    yours = args.get("buildCacheBucket")
+    if yours is not None:
+        return CacheBucket(yours["name"], yours["arn"], yours["region"])
     if not args.get("buildCache", True):
         return None
     return BuildCache(
@@ -251,7 +175,7 @@ def _cache(name: str, args: FleetArgs, parent: pulumi.Resource) -> BuildCache | 
             bucket_prefix=bucket_prefix_for(args["namePrefix"]),
         ),
         opts=pulumi.ResourceOptions(parent=parent),
-    )
+    ).bucket()
 
 
 def _network(args: FleetArgs) -> VpcRefs:
@@ -287,7 +211,7 @@ class EcsRunnerFleet(pulumi.ComponentResource):
                 metrics_namespace=metrics_namespace(args["namePrefix"]),
                 tokens=_tokens(args, spec.runners),
                 tags=dict(args.get("tags") or {}),
-                cache=cache.bucket() if cache else None,
+                cache=cache,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -337,7 +261,8 @@ class EksRunnerFleet(pulumi.ComponentResource):
                 metrics_namespace=metrics_namespace(args["namePrefix"]),
                 tokens=_tokens(args, spec.runners),
                 tags=dict(args.get("tags") or {}),
-                cache=cache.bucket() if cache else None,
+                cache=cache,
+                existing_cluster=existing_cluster(args),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -3,33 +3,74 @@
 `ComponentProvider.construct` wraps any exception from a component's `__init__` in
 ComponentInitError, which the provider server reports as a traceback
 (pulumi/provider/experimental/component.py, pulumi/provider/server.py `Construct`). The server
-reports an `InputPropertiesError` instead as per-property errors, so this provider runs the
-package's own value rules (components/domain/fleet_rules.py: the texts a stack file gets)
-before it constructs anything. It leans on ComponentProvider's `map_inputs`, an experimental
-API: requirements.txt pins the SDK, and the construct-path tests are the alarm.
+reports an `InputPropertiesError` instead as per-property errors, so this provider checks the
+args before it constructs anything: whole numbers, the inputs that are stack keys (read by
+those keys' own rules), the package's value rules (components/domain/fleet_rules.py: the texts
+a stack file gets) and a token per runner. It leans on ComponentProvider's `map_inputs` and
+component definitions, an experimental API: requirements.txt pins the SDK, and the
+construct-path tests are the alarm.
 """
 
 import re
 from typing import Any
 
-from fleet_components import EcsRunnerFleet, EksRunnerFleet, ecs_fleet_spec, eks_fleet_spec
-from pulumi import ResourceOptions
+from fleet_components import (
+    EcsRunnerFleet,
+    EksRunnerFleet,
+    ecs_fleet_spec,
+    eks_fleet_spec,
+    existing_cluster,
+)
+from pulumi import Output, ResourceOptions, log
 from pulumi.errors import InputPropertiesError, InputPropertyErrorDetails
 from pulumi.provider import ConstructResult
+from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
 from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.runtime.sync_await import _sync_await
 
 from components import __version__
-from components.domain.fleet_rules import ecs_fleet_problems, eks_fleet_problems
+from components.config.eks_checks import CLUSTER_ONLY_KEYS, warn_cluster_keys_ignored
+from components.config.keys import Key
+from components.config.reader import Reader
+from components.config.schema import NETWORK
+from components.config.schema_eks import EKS_SECTION
+from components.config.schema_gitlab import GITLAB_SECTION
+from components.domain.fleet_rules import (
+    ecs_fleet_problems,
+    eks_fleet_problems,
+    existing_cluster_problems,
+    shown,
+)
 
 PACKAGE = "gitlab-fargate-runners"
 COMPONENTS = [EcsRunnerFleet, EksRunnerFleet]
+# Inputs that are stack keys, with the stack key's path: read by that key's own rules.
+COMMON_KEYS: dict[str, tuple[str, Key]] = {
+    "caBundle": ("gitlab.caBundle", GITLAB_SECTION.key("caBundle")),
+    "httpProxy": ("network.httpProxy", NETWORK.key("httpProxy")),
+    "noProxy": ("network.noProxy", NETWORK.key("noProxy")),
+}
+KEYS: dict[str, dict[str, tuple[str, Key]]] = {
+    "EcsRunnerFleet": COMMON_KEYS,
+    "EksRunnerFleet": {
+        **COMMON_KEYS,
+        **{
+            name: (f"eks.{name}", EKS_SECTION.key(name))
+            for name in ("instanceCategories", "spotCpuLimit", "privilegedCpuLimit")
+        },
+    },
+}
 # What each fleet's value rules check, by component class name.
 CHECKS = {
     "EcsRunnerFleet": lambda args: ecs_fleet_problems(ecs_fleet_spec(args)),
-    "EksRunnerFleet": lambda args: eks_fleet_problems(eks_fleet_spec(args)),
+    "EksRunnerFleet": lambda args: [
+        *eks_fleet_problems(spec := eks_fleet_spec(args)),
+        *existing_cluster_problems(existing_cluster(args), args["clusterName"], spec),
+    ],
 }
 # A rule's message starts with its key path, e.g. `runners[0] (build).lane: ...`.
-PROBLEM_PATH = re.compile(r"^(?P<path>[A-Za-z0-9_.\[\]]+(?: \([^)]*\))?[A-Za-z0-9_.\[\]]*): ")
+PROBLEM_PATH = re.compile(r"^(?P<path>[A-Za-z0-9_.\[\]-]+(?: \([^)]*\))?[A-Za-z0-9_.\[\]-]*): ")
+STACK_SECTIONS = ("ecs.", "eks.", "gitlab.", "network.")
 
 
 def property_path(problem: str) -> str:
@@ -38,16 +79,56 @@ def property_path(problem: str) -> str:
     if match is None:
         return ""
     path = re.sub(r" \([^)]*\)", "", match.group("path"))
-    return path.removeprefix("ecs.").removeprefix("eks.")
+    for section in STACK_SECTIONS:
+        path = path.removeprefix(section)
+    return path
 
 
-def property_errors(component: str, inputs: dict[str, Any]) -> list[InputPropertyErrorDetails]:
-    """The value rules' problems for one component's mapped (Python-named) inputs."""
-    try:
-        problems = CHECKS[component](inputs)
-    except (TypeError, ValueError, KeyError) as error:  # a number that is not whole, ...
-        problems = [f": {error}"]
-    return [{"property_path": property_path(p), "reason": p} for p in problems]
+def known_value(value: Any) -> Any:
+    """A plain value, or an Output's value when it is known (None when not: at preview).
+    Construct gets resolved Outputs (the server decoded them from the request), so this
+    waits for nothing; it pumps the loop the way the SDK's synchronous invokes do."""
+    if not isinstance(value, Output):
+        return value
+    return _sync_await(value.future())
+
+
+def token_problems(runners: list[dict[str, Any]], tokens: Any) -> list[str]:
+    """Every runner needs its token; an unknown map (preview) is checked at `up`."""
+    known = known_value(tokens)
+    if known is None:
+        return []
+    if not isinstance(known, dict):
+        return ["runnerTokens: expected an object of runner name -> glrt- token"]
+    given = ", ".join(sorted(known)) or "none"
+    return [
+        f"runnerTokens.{r['name']}: missing; give every runner its glrt- token under its "
+        f"name (runnerTokens has: {given})"
+        for r in runners
+        if not known_value(known.get(r["name"]))
+    ]
+
+
+def ignored_cluster_inputs(args: dict[str, Any]) -> list[str]:
+    """The stack file's warnings for settings of a cluster of the fleet's own, given with a
+    cluster it joins (eks_checks.py `warn_cluster_keys_ignored`)."""
+    joined = args.get("existingCluster")
+    if not isinstance(joined, dict):
+        return []
+    reader = Reader()
+    given = {k: args[k] for k in CLUSTER_ONLY_KEYS if args.get(k) is not None}
+    warn_cluster_keys_ignored(reader, joined["name"], given)
+    return reader.warnings
+
+
+def cache_problems(args: dict[str, Any]) -> list[str]:
+    """Your bucket and no build cache at all cannot both be meant."""
+    if args.get("buildCacheBucket") is None or args.get("buildCache", True):
+        return []
+    return [
+        "buildCacheBucket: set, but buildCache is false; remove buildCacheBucket for no build "
+        "cache, or buildCache to use your bucket"
+    ]
 
 
 class FleetProvider(ComponentProvider):
@@ -63,12 +144,60 @@ class FleetProvider(ComponentProvider):
         self.validate_resource_type(self._name, resource_type)
         component = resource_type.rsplit(":", maxsplit=1)[-1]
         mapped = self.map_inputs(inputs, self._component_defs[component])
-        errors = property_errors(component, dict(mapped))
+        errors = self.property_errors(component, dict(mapped))
         if errors:
             raise InputPropertiesError(
                 f"{component} {name!r}: {len(errors)} invalid input(s)", errors
             )
+        for warning in ignored_cluster_inputs(dict(mapped)):
+            log.warn(f"{component} {name!r}: {warning}")
         return super().construct(name, resource_type, inputs, options)
+
+    def property_errors(
+        self, component: str, args: dict[str, Any]
+    ) -> list[InputPropertyErrorDetails]:
+        """The problems of one component's mapped args, each with the property it names."""
+        problems: list[str] = []
+        whole = self.whole_numbers(args, self._component_defs[component].inputs, "", problems)
+        if not problems:
+            reader = Reader()
+            for arg, (path, key) in KEYS[component].items():
+                key.read(reader, path, whole.get(arg))
+            problems = reader.problems
+            problems += CHECKS[component](whole)
+            problems += token_problems(whole["runners"], whole["runnerTokens"])
+            problems += cache_problems(whole)
+        return [{"property_path": property_path(p), "reason": p} for p in problems]
+
+    def whole_numbers(
+        self, value: Any, properties: dict[str, PropertyDefinition], path: str, problems: list[str]
+    ) -> Any:
+        """`value` with every integer property's float as an int (the wire carries doubles,
+        and map_inputs passes them on unconverted: component.py `map_input_properties`);
+        anything else, a fraction, text or an Output (the number decides what exists), is
+        refused with the stack file's text (reader.py `Reader.integer`)."""
+        if not isinstance(value, dict):
+            return value
+        converted = dict(value)
+        for key, prop in properties.items():
+            where = f"{path}.{key}" if path else key
+            item = value.get(key)
+            if prop.type == PropertyType.INTEGER and item is not None:
+                if isinstance(item, float) and item.is_integer():
+                    converted[key] = int(item)
+                elif isinstance(item, bool) or not isinstance(item, int):
+                    got = "a value known only at deploy time" if isinstance(item, Output) else item
+                    problems.append(f"{where}: expected a whole number, got {shown(got)}")
+            elif prop.ref and ":" in prop.ref:
+                fields = self.get_type_definition(prop).properties  # type: ignore[union-attr]
+                converted[key] = self.whole_numbers(item, fields, where, problems)
+            elif prop.items and prop.items.ref and isinstance(item, list):
+                fields = self.get_type_definition(prop.items).properties  # type: ignore[union-attr]
+                converted[key] = [
+                    self.whole_numbers(element, fields, f"{where}[{i}]", problems)
+                    for i, element in enumerate(item)
+                ]
+        return converted
 
 
 def fleet_provider() -> FleetProvider:

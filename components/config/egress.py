@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import ssl
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from components.config.model import NetworkSpec, StackConfig
@@ -105,28 +106,33 @@ def check_no_proxy_entry(value: str) -> str | None:
     return f"is not {NO_PROXY_RULE}"
 
 
+def bypass_list(eks: bool, no_proxy: Sequence[str], vpc_cidr: str | None = None) -> tuple[str, ...]:
+    """What bypasses the proxy: the fixed entries, a new VPC's CIDR, EKS's in-cluster
+    destinations, then the user's entries; each once."""
+    entries = [*BASE_NO_PROXY, *([vpc_cidr] if vpc_cidr else []), *(EKS_NO_PROXY if eks else ())]
+    return tuple(dict.fromkeys([*entries, *no_proxy]))
+
+
 def no_proxy_list(config: StackConfig) -> tuple[str, ...]:
-    """What bypasses the proxy: the fixed entries, the new VPC's CIDR (an existing VPC's is
-    not known when the config is read: the parser warns), EKS's in-cluster destinations, then
-    network.noProxy; each once."""
-    entries = [*BASE_NO_PROXY]
-    if config.network.layout is not None:
-        entries.append(config.network.vpc_cidr)
-    if config.mode == "eks":
-        entries += EKS_NO_PROXY
-    entries += config.network.no_proxy
-    return tuple(dict.fromkeys(entries))
+    """The stack's bypass list: a new VPC's CIDR is in it; an existing VPC's is not known when
+    the config is read (the parser warns)."""
+    cidr = config.network.vpc_cidr if config.network.layout is not None else None
+    return bypass_list(config.mode == "eks", config.network.no_proxy, cidr)
+
+
+def proxy_variables(proxy: str | None, bypass: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """The proxy variables, upper and lower case (Go reads either, curl and git read
+    http_proxy only in lower case, Python reads both); empty without a proxy."""
+    if proxy is None:
+        return ()
+    values = (proxy, proxy, ",".join(bypass))
+    upper = tuple(zip(PROXY_VARIABLES, values, strict=True))
+    return upper + tuple((name.lower(), value) for name, value in upper)
 
 
 def proxy_environment(config: StackConfig) -> tuple[tuple[str, str], ...]:
-    """The proxy variables, upper and lower case (Go reads either, curl and git read
-    http_proxy only in lower case, Python reads both); empty without network.httpProxy."""
-    proxy = config.network.http_proxy
-    if proxy is None:
-        return ()
-    values = (proxy, proxy, ",".join(no_proxy_list(config)))
-    upper = tuple(zip(PROXY_VARIABLES, values, strict=True))
-    return upper + tuple((name.lower(), value) for name, value in upper)
+    """The stack's proxy variables (network.httpProxy, network.noProxy)."""
+    return proxy_variables(config.network.http_proxy, no_proxy_list(config))
 
 
 def check_proxy_settings(r: Reader, network: NetworkSpec) -> None:

@@ -259,17 +259,19 @@ def record(
     stack: str = "dev",
     secret_keys: tuple[str, ...] = SECRET_KEYS,
     extra_config: Mapping[str, str] | None = None,
+    preview: bool = False,
 ) -> Plan:
     """Run `build(warn)` under fresh mocks with the given project config and record it all.
 
     `extra_config` holds other namespaces' keys; its `aws:region` (default DEFAULT_REGION) is
-    the region every invented ARN, zone and endpoint uses."""
+    the region every invented ARN, zone and endpoint uses. `preview` runs it as `pulumi
+    preview` would (unknown values stay unknown)."""
     all_config = {f"{PROJECT}:{k}": _config_value(v) for k, v in config.items()}
     all_config["aws:region"] = DEFAULT_REGION
     all_config.update(extra_config or {})
     mocks = RecordingMocks(all_config["aws:region"])
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(
         all_config, secret_keys=[f"{PROJECT}:{k}" for k in secret_keys if k in config]
     )

@@ -127,6 +127,7 @@ def test_the_eks_fleet_builds_through_construct() -> None:
 def test_a_bad_input_is_refused_per_property_before_anything_registers() -> None:
     inputs = _wire(
         runners=[{"name": "Build_1"}, {"name": "dind", "lane": "privileged"}],
+        runnerTokens=pulumi.Output.secret({"Build_1": sentinel("b"), "dind": sentinel("d")}),
         taskDefinitions=[{"name": "debian", "image": "debian", "cpu": 1024.0, "memory": 1000.0}],
     )
     registered: list[str] = []

@@ -1,0 +1,181 @@
+"""The args of the package's fleets: what Pulumi's component analyzer
+(pulumi/provider/experimental/analyzer.py) turns into the schema's inputs and types.
+
+Fields are plain (they decide how many resources exist and what they are called) or
+`pulumi.Input[...]` (ids and secrets that may be unknown at preview); a string right after a
+field is its description. This module must not use `from __future__ import annotations` (the
+analyzer reads real types), and uses no tuple, Union, Literal or bare list (unsupported there).
+"""
+
+from typing import NotRequired, TypedDict
+
+import pulumi
+
+
+class CacheBucketArgs(TypedDict):
+    name: pulumi.Input[str]
+    """The bucket's name."""
+    arn: pulumi.Input[str]
+    """The bucket's ARN (arn:aws:s3:::<name>): the managers' roles get object access to it."""
+    region: pulumi.Input[str]
+    """The bucket's region: the runners' cache configuration names it."""
+
+
+class RunnerArgs(TypedDict):
+    name: str
+    """The runner's name: 1-32 lowercase letters, digits or '-'. It names namespaces, log
+    groups and resources, and keys `runnerTokens`."""
+    tags: NotRequired[list[str]]
+    """Job tags the runner is meant for (set on the runner in GitLab). Default: [name]."""
+    concurrency: NotRequired[int]
+    """Jobs this runner runs at once (1-2000). Default: 10."""
+    lane: NotRequired[str]
+    """Where its jobs run: "fargate" (on-demand, the default) or "spot" (ECS: Fargate Spot; EKS:
+    EC2 Spot nodes from Karpenter); EKS only: "privileged" (Docker-in-Docker on EC2 nodes)."""
+    requestConcurrency: NotRequired[int]
+    """Concurrent job requests to GitLab (gitlab-runner `request_concurrency`). Default: 1."""
+    taskDefinition: NotRequired[str]
+    """ECS: the catalogue entry a job without FARGATE_TASK_DEFINITION uses. Default: the
+    first entry of `taskDefinitions`."""
+    architecture: NotRequired[str]
+    """EKS: "amd64" (the default) or "arm64" (Graviton nodes; EC2 lanes only)."""
+    cpu: NotRequired[int]
+    """EKS: the job pod's CPU units (1024 = 1 vCPU); on the fargate lane with `memory` a
+    Fargate size. Default: 1024."""
+    memory: NotRequired[int]
+    """EKS: the job pod's memory in MiB. Default: 2048."""
+
+
+class TaskDefinitionArgs(TypedDict):
+    name: str
+    """The entry's name (1-32 lowercase letters, digits or '-'): jobs pick the task family
+    `<namePrefix>-<name>` with FARGATE_TASK_DEFINITION."""
+    image: str
+    """The job image: it must run sshd and hold gitlab-runner in a container named
+    `ci-coordinator` (GitLab's Fargate driver)."""
+    cpu: NotRequired[int]
+    """Fargate CPU units (with `memory` a valid Fargate size). Default: 1024."""
+    memory: NotRequired[int]
+    """Fargate memory in MiB. Default: 2048."""
+    architecture: NotRequired[str]
+    """"x86_64" (the default) or "arm64"."""
+    ephemeralStorageGiB: NotRequired[int]
+    """Task storage in GiB, 20-200. Default: 20."""
+
+
+# The two args types spell out their shared fields: the analyzer reads a field's description
+# from the source of the class that declares it, so inherited fields would lose theirs.
+class EcsRunnerFleetArgs(TypedDict):
+    namePrefix: str
+    """Physical names (clusters, task families, log groups, roles' path) start with it: unique
+    per account and region, e.g. "ci-runners"."""
+    gitlabUrl: NotRequired[str]
+    """HTTPS URL of the GitLab instance the runners serve. Default: https://gitlab.com."""
+    runners: list[RunnerArgs]
+    """The runners, each with its own GitLab runner token in `runnerTokens`."""
+    runnerTokens: pulumi.Input[dict[str, str]]
+    """Runner name -> glrt- authentication token (from GitLab, or a gitlab.UserRunner's
+    token). Pass it as a secret: it is kept secret here either way."""
+    vpcId: pulumi.Input[str]
+    """The VPC the fleet runs in."""
+    privateSubnetIds: pulumi.Input[list[str]]
+    """Private subnets of that VPC with egress to GitLab, the registries and the AWS APIs
+    (NAT or VPC endpoints), one per zone the fleet should use."""
+    buildCache: NotRequired[bool]
+    """Create an S3 bucket for `cache:` in pipelines (the managers presign its URLs).
+    Default: true."""
+    buildCacheBucket: NotRequired[CacheBucketArgs]
+    """An S3 bucket of yours for `cache:` in pipelines (shared with other fleets, say): the
+    fleet creates none and gives its runners object access to this one."""
+    observability: NotRequired[bool]
+    """Scrape the runners' metrics into CloudWatch. Default: true."""
+    logRetentionDays: NotRequired[int]
+    """CloudWatch Logs retention in days (0: forever). Default: 30."""
+    tags: NotRequired[dict[str, str]]
+    """AWS tags for every resource the fleet creates."""
+    caBundle: NotRequired[str]
+    """PEM certificates of the CA that signed the GitLab server's certificate (a private CA):
+    the managers, helpers and jobs trust it."""
+    httpProxy: NotRequired[str]
+    """HTTP(S) proxy for everything that leaves the VPC (http(s)://host[:port], no user or
+    password): managers, helpers and jobs get HTTP_PROXY, HTTPS_PROXY and NO_PROXY."""
+    noProxy: NotRequired[list[str]]
+    """More destinations that bypass `httpProxy` (host names, .domain suffixes, IPs or CIDR
+    blocks). Always bypassed: localhost, 127.0.0.1, .amazonaws.com and the EC2 and ECS
+    metadata addresses (EKS: also .svc, .cluster.local and the service ranges)."""
+    taskDefinitions: NotRequired[list[TaskDefinitionArgs]]
+    """The job task definitions jobs choose from. Default: one Debian entry."""
+    maxJobsPerManager: NotRequired[int]
+    """Jobs per runner manager (one EC2 Auto Scaling group each). Default: 200."""
+    runnerVersion: NotRequired[str]
+    """gitlab-runner release on the managers, e.g. "18.9.0"."""
+    jobTimeoutSeconds: NotRequired[int]
+    """The longest job: what a stopping manager waits for. Default: 3600."""
+
+
+class ExistingClusterArgs(TypedDict):
+    name: str
+    """The EKS cluster the fleet joins, as `aws eks list-clusters` shows it (`clusterName`
+    must be the same): the fleet adds its Fargate profiles, runners and Karpenter lanes to it
+    and creates no cluster (docs/bring-your-own.md)."""
+    karpenter: NotRequired[str]
+    """"install" (the default: the fleet installs Karpenter for its EC2 lanes) or "existing"
+    (the cluster runs Karpenter v1: only NodePools, EC2NodeClasses and node roles are added)."""
+
+
+class EksRunnerFleetArgs(TypedDict):
+    namePrefix: str
+    """Physical names (clusters, task families, log groups, roles' path) start with it: unique
+    per account and region, e.g. "ci-runners"."""
+    gitlabUrl: NotRequired[str]
+    """HTTPS URL of the GitLab instance the runners serve. Default: https://gitlab.com."""
+    runners: list[RunnerArgs]
+    """The runners, each with its own GitLab runner token in `runnerTokens`."""
+    runnerTokens: pulumi.Input[dict[str, str]]
+    """Runner name -> glrt- authentication token (from GitLab, or a gitlab.UserRunner's
+    token). Pass it as a secret: it is kept secret here either way."""
+    vpcId: pulumi.Input[str]
+    """The VPC the fleet runs in."""
+    privateSubnetIds: pulumi.Input[list[str]]
+    """Private subnets of that VPC with egress to GitLab, the registries and the AWS APIs
+    (NAT or VPC endpoints), one per zone the fleet should use."""
+    buildCache: NotRequired[bool]
+    """Create an S3 bucket for `cache:` in pipelines (the managers presign its URLs).
+    Default: true."""
+    buildCacheBucket: NotRequired[CacheBucketArgs]
+    """An S3 bucket of yours for `cache:` in pipelines (shared with other fleets, say): the
+    fleet creates none and gives its runners object access to this one."""
+    observability: NotRequired[bool]
+    """Scrape the runners' metrics into CloudWatch. Default: true."""
+    logRetentionDays: NotRequired[int]
+    """CloudWatch Logs retention in days (0: forever). Default: 30."""
+    tags: NotRequired[dict[str, str]]
+    """AWS tags for every resource the fleet creates."""
+    caBundle: NotRequired[str]
+    """PEM certificates of the CA that signed the GitLab server's certificate (a private CA):
+    the managers, helpers and jobs trust it."""
+    httpProxy: NotRequired[str]
+    """HTTP(S) proxy for everything that leaves the VPC (http(s)://host[:port], no user or
+    password): managers, helpers and jobs get HTTP_PROXY, HTTPS_PROXY and NO_PROXY."""
+    noProxy: NotRequired[list[str]]
+    """More destinations that bypass `httpProxy` (host names, .domain suffixes, IPs or CIDR
+    blocks). Always bypassed: localhost, 127.0.0.1, .amazonaws.com and the EC2 and ECS
+    metadata addresses (EKS: also .svc, .cluster.local and the service ranges)."""
+    clusterName: str
+    """The EKS cluster's name (also Karpenter's discovery tag)."""
+    kubernetesVersion: NotRequired[str]
+    """EKS Kubernetes version, e.g. "1.35"."""
+    adminRoleArns: NotRequired[list[str]]
+    """IAM roles given cluster-admin access entries (besides the deployer)."""
+    jobTimeoutSeconds: NotRequired[int]
+    """The longest job: what a stopping manager or draining node waits for. Default: 3600."""
+    existingCluster: NotRequired[ExistingClusterArgs]
+    """An EKS cluster you already run, to join instead of creating one; `vpcId` and
+    `privateSubnetIds` are then its VPC and subnets."""
+    instanceCategories: NotRequired[list[str]]
+    """EC2 instance categories Karpenter may launch for the spot and privileged lanes: one
+    or more single lowercase letters. Default: ["c", "m", "r"]."""
+    spotCpuLimit: NotRequired[int]
+    """vCPU limit of the spot lane's NodePool (the brake on its EC2 bill). Default: 64."""
+    privilegedCpuLimit: NotRequired[int]
+    """vCPU limit of the privileged lane's NodePool. Default: 32."""

@@ -1,0 +1,228 @@
+"""The package's inputs beyond the basics, through the provider's construct path under the
+recording mocks: joining an existing EKS cluster, the EC2 lanes' limits, a private CA and a
+proxy; and every bad input refused per property before anything registers, with the stack
+file's own text where the input is a stack key."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import sys
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.errors import InputPropertiesError
+
+from components.config import ConfigError, parse_config
+from components.offline.mocks import Plan, record
+from components.topology import StackResult
+from tests.harness import ROOT, sentinel
+
+sys.path.insert(0, str(ROOT / "provider"))
+from fleet_provider import PACKAGE, fleet_provider
+
+ECS = f"{PACKAGE}:index:EcsRunnerFleet"
+EKS = f"{PACKAGE}:index:EksRunnerFleet"
+CA = (ROOT / "tests" / "example-ca.pem").read_text()
+PROXY = "http://proxy.example.com:3128"
+
+
+def _wire(**extra: Any) -> dict[str, Any]:
+    """Inputs as construct gets them: numbers as floats, tokens secret, ids as Outputs."""
+    return {
+        "namePrefix": "ci-runners",
+        "runners": [
+            {"name": "build", "concurrency": 20.0},
+            {"name": "build-spot", "lane": "spot", "concurrency": 20.0},
+        ],
+        "runnerTokens": pulumi.Output.secret(
+            {"build": sentinel("build"), "build-spot": sentinel("build-spot")}
+        ),
+        "vpcId": pulumi.Output.from_input("vpc-0123456789abcdef0"),
+        "privateSubnetIds": pulumi.Output.from_input(
+            ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+        ),
+        **extra,
+    }
+
+
+def _construct(token: str, inputs: dict[str, Any]) -> Plan:
+    def build(_warn: Any) -> StackResult:
+        result = fleet_provider().construct("ci", token, inputs, pulumi.ResourceOptions())
+        return StackResult(outputs=dict(result.state), rendered_files={})
+
+    return record(build, {})
+
+
+def test_the_eks_fleet_joins_an_existing_cluster_with_its_lane_settings() -> None:
+    plan = _construct(
+        EKS,
+        _wire(
+            clusterName="team-k8s",
+            existingCluster={"name": "team-k8s", "karpenter": "existing"},
+            instanceCategories=["c", "m"],
+            spotCpuLimit=16.0,
+        ),
+    )
+    assert not plan.all("eks:index:Cluster")
+    assert plan.all("gitlab-fargate-runners:eks:ExistingCluster")
+    # Karpenter "existing": the cluster's own; the fleet installs no release of it.
+    releases = {r.inputs["name"] for r in plan.all("kubernetes:helm.sh/v3:Release")}
+    assert releases == {"gitlab-runner-build", "gitlab-runner-build-spot"}
+    (pool,) = plan.all("kubernetes:karpenter.sh/v1:NodePool")
+    assert pool.inputs["metadata"]["name"] == "ci-runners-spot"  # prefixed on a shared cluster
+    assert pool.inputs["spec"]["limits"] == {"cpu": "16"}
+    requirements = {
+        r["key"]: r["values"] for r in pool.inputs["spec"]["template"]["spec"]["requirements"]
+    }
+    assert requirements["karpenter.k8s.aws/instance-category"] == ["c", "m"]
+    assert plan.redacted_outputs["kubeconfig"] == "[secret]"
+
+
+def test_cluster_settings_with_a_joined_cluster_are_the_stack_files_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    warned: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_a, **_k: warned.append(message))
+    inputs = _wire(
+        clusterName="team-k8s",
+        existingCluster={"name": "team-k8s"},
+        kubernetesVersion="1.34",
+        adminRoleArns=["arn:aws:iam::123456789012:role/admin"],
+    )
+    _construct(EKS, inputs)
+    stack = parse_config(
+        {
+            "mode": "eks",
+            "runners": RUNNERS_ONE,
+            "runnerTokens": {"build": sentinel("build")},
+            "eks": {
+                "existingCluster": "team-k8s",
+                "kubernetesVersion": "1.34",
+                "adminRoleArns": ["arn:aws:iam::123456789012:role/admin"],
+            },
+            "network": {
+                "vpcId": "vpc-0123456789abcdef0",
+                "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+            },
+        }
+    )[1]
+    ours = [w.removeprefix("EksRunnerFleet 'ci': ") for w in warned if "ignored" in w]
+    assert len(ours) == 2 and set(ours) <= set(stack)
+
+
+def test_the_ecs_fleet_trusts_the_private_ca_and_uses_the_proxy() -> None:
+    plan = _construct(ECS, _wire(caBundle=CA, httpProxy=PROXY, noProxy=["10.0.0.0/16"]))
+    (template,) = plan.all("aws:ec2/launchTemplate:LaunchTemplate")
+    script = gzip.decompress(base64.b64decode(template.inputs["userData"])).decode()
+    assert f"HTTPS_PROXY={PROXY}" in script and "tls-ca-file" in script
+    assert CA.strip().splitlines()[1] in script
+    no_proxy = next(line for line in script.splitlines() if line.startswith("NO_PROXY="))
+    assert no_proxy.endswith(",10.0.0.0/16") and ".amazonaws.com" in no_proxy
+
+
+def test_the_fleet_uses_your_cache_bucket_and_creates_none() -> None:
+    bucket = {
+        "name": pulumi.Output.from_input("team-ci-cache"),
+        "arn": pulumi.Output.from_input("arn:aws:s3:::team-ci-cache"),
+        "region": "eu-central-1",
+    }
+    plan = _construct(ECS, _wire(buildCacheBucket=bucket))
+    assert not plan.all("aws:s3/bucket:Bucket")
+    policies = repr([p.inputs for p in plan.all("aws:iam/rolePolicy:RolePolicy")])
+    assert "arn:aws:s3:::team-ci-cache/*" in policies
+    (template,) = plan.all("aws:ec2/launchTemplate:LaunchTemplate")
+    script = gzip.decompress(base64.b64decode(template.inputs["userData"])).decode()
+    assert 'BucketName = "team-ci-cache"' in script
+    assert 'BucketLocation = "eu-central-1"' in script
+
+
+# (component, inputs, the property refused, the stack config with that value or None).
+RUNNERS_ONE = [{"name": "build"}]
+BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
+    (ECS, {"runners": [{"name": "build", "concurrency": 1.5}]}, "runners[0].concurrency", None),
+    (ECS, {"runners": [{"name": "build", "concurrency": "20"}]}, "runners[0].concurrency", None),
+    (ECS, {"maxJobsPerManager": True}, "maxJobsPerManager", None),
+    (
+        ECS,
+        {"taskDefinitions": [{"name": "debian", "image": "debian", "cpu": 1024.5}]},
+        "taskDefinitions[0].cpu",
+        None,
+    ),
+    (ECS, {"runnerTokens": {"build": "x"}}, "runnerTokens.build-spot", None),
+    (ECS, {"runnerTokens": "glrt-one-for-all"}, "runnerTokens", None),
+    (ECS, {"runners": [{"name": "build", "lane": "gpu"}]}, "runners[0].lane", None),
+    (ECS, {"runners": [{"name": "build"}, {"name": "build"}]}, "runners", None),
+    (ECS, {"caBundle": "not a pem"}, "caBundle", {"gitlab": {"caBundle": "not a pem"}}),
+    (
+        ECS,
+        {"httpProxy": "http://me:hunter2@proxy:3128"},
+        "httpProxy",
+        {"network": {"httpProxy": "http://me:hunter2@proxy:3128"}},
+    ),
+    (ECS, {"noProxy": ["*.corp"]}, "noProxy", {"network": {"noProxy": ["*.corp"]}}),
+    (
+        ECS,
+        {
+            "buildCache": False,
+            "buildCacheBucket": {"name": "b", "arn": "arn:aws:s3:::b", "region": "x"},
+        },
+        "buildCacheBucket",
+        None,
+    ),
+    (EKS, {"spotCpuLimit": 0.0}, "spotCpuLimit", {"mode": "eks", "eks": {"spotCpuLimit": 0}}),
+    (EKS, {"privilegedCpuLimit": 8.5}, "privilegedCpuLimit", None),
+    (
+        EKS,
+        {"instanceCategories": ["c5"]},
+        "instanceCategories",
+        {"mode": "eks", "eks": {"instanceCategories": ["c5"]}},
+    ),
+    (
+        EKS,
+        {"existingCluster": {"name": "ci-k8s", "karpenter": "maybe"}},
+        "existingCluster.karpenter",
+        None,
+    ),
+    (EKS, {"existingCluster": {"name": "team-k8s"}}, "clusterName", None),
+    (EKS, {"runners": [{"name": "build", "lane": "gpu"}]}, "runners[0].lane", None),
+]
+
+
+def _refused(token: str, inputs: dict[str, Any]) -> tuple[list[dict[str, str]], Plan]:
+    errors: list[dict[str, str]] = []
+
+    def build(_warn: Any) -> StackResult:
+        with pytest.raises(InputPropertiesError) as refused:
+            fleet_provider().construct("ci", token, inputs, pulumi.ResourceOptions())
+        errors.extend(dict(e) for e in refused.value.errors or [])
+        return StackResult(outputs={}, rendered_files={})
+
+    return errors, record(build, {})
+
+
+def _stack_problems(config: dict[str, Any]) -> list[str]:
+    tokens = {"runners": RUNNERS_ONE, "runnerTokens": {"build": sentinel("build")}}
+    with pytest.raises(ConfigError) as error:
+        parse_config({**tokens, **config})
+    return error.value.problems
+
+
+@pytest.mark.parametrize(
+    ("token", "inputs", "path", "stack"), BAD, ids=[f"{t[-14:-11]}-{p}" for t, _, p, _ in BAD]
+)
+def test_a_bad_input_is_one_property_error_and_nothing_registers(
+    token: str, inputs: dict[str, Any], path: str, stack: dict[str, Any] | None
+) -> None:
+    extra: dict[str, Any] = {"clusterName": "ci-k8s"} if token == EKS else {}
+    if "runnerTokens" in inputs:  # secret, as a consumer passes it
+        extra["runnerTokens"] = pulumi.Output.secret(inputs["runnerTokens"])
+        inputs = {k: v for k, v in inputs.items() if k != "runnerTokens"}
+    errors, plan = _refused(token, _wire(**inputs, **extra))
+    assert [e["property_path"] for e in errors] == [path], errors
+    assert plan.resources == []
+    (reason,) = [e["reason"] for e in errors]
+    assert "hunter2" not in reason and "Traceback" not in reason
+    if stack is not None:
+        assert reason in _stack_problems(stack)
