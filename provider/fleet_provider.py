@@ -11,6 +11,8 @@ component definitions, an experimental API: requirements.txt pins the SDK, and t
 construct-path tests are the alarm.
 """
 
+import inspect
+import json
 import re
 from typing import Any
 
@@ -131,8 +133,27 @@ def cache_problems(args: dict[str, Any]) -> list[str]:
     ]
 
 
+def _clean_descriptions(node: Any) -> Any:
+    """Docstrings as written, without the source's indentation: the analyzer copies a field's
+    docstring as it stands, continuation lines' leading blanks included."""
+    if isinstance(node, dict):
+        return {
+            k: inspect.cleandoc(v)
+            if k == "description" and isinstance(v, str)
+            else _clean_descriptions(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_clean_descriptions(v) for v in node]
+    return node
+
+
 class FleetProvider(ComponentProvider):
     """Refuses bad args with per-property errors before any resource registers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = json.dumps(_clean_descriptions(json.loads(self.schema)))
 
     def construct(
         self,
