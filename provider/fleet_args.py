@@ -106,7 +106,7 @@ class EcsRunnerFleetArgs(TypedDict):
     taskDefinitions: NotRequired[list[TaskDefinitionArgs]]
     """The job task definitions jobs choose from. Default: one Debian entry."""
     maxJobsPerManager: NotRequired[int]
-    """Jobs per runner manager (one EC2 Auto Scaling group each). Default: 200."""
+    """Jobs per runner manager (one EC2 Auto Scaling group each), 1-250. Default: 200."""
     runnerVersion: NotRequired[str]
     """gitlab-runner release on the managers, e.g. "18.9.0"."""
     jobTimeoutSeconds: NotRequired[int]

@@ -14,6 +14,7 @@ from components.config.keys import (
     Key,
     Section,
 )
+from components.domain.manager_sizing import MAX_JOBS_PER_MANAGER_LIMIT
 from components.domain.specs import DEFAULT_ECS_JOB_IMAGE
 
 DEFAULT_DRIVER_VERSION = "v0.5.1"
@@ -23,7 +24,6 @@ DEFAULT_DRIVER_VERSION = "v0.5.1"
 MIN_DRIVER_VERSION = (0, 5, 1)
 # The per-manager job cap: see components/ecs/sizing.py for the numbers behind both.
 DEFAULT_MAX_JOBS_PER_MANAGER = 200
-MAX_JOBS_PER_MANAGER_LIMIT = 250
 DEFAULT_MANAGER_AMI_PARAMETER = (
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 )

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from components.domain.fargate_sizes import is_valid_fargate_size, nearest_fargate_size
+from components.domain.manager_sizing import MAX_JOBS_PER_MANAGER_LIMIT
 from components.domain.specs import (
     KARPENTER_MODES,
     EcsFleetSpec,
@@ -137,9 +138,12 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
             task_definition_problem(label, runner.task_definition, catalogue),
         ):
             problems += [problem] if problem else []
-    if fleet.ecs.max_jobs_per_manager < 1:
+    # Above the cap no sized manager type carries a shard (ecs/sizing.py would fail mid-way).
+    cap = fleet.ecs.max_jobs_per_manager
+    if not 1 <= cap <= MAX_JOBS_PER_MANAGER_LIMIT:
         problems.append(
-            f"ecs.maxJobsPerManager: {fleet.ecs.max_jobs_per_manager} is out of range; use >= 1"
+            f"ecs.maxJobsPerManager: {cap} is out of range; use a value between 1 and "
+            f"{MAX_JOBS_PER_MANAGER_LIMIT}"
         )
     return problems
 

@@ -14,6 +14,9 @@ JOB_MEMORY_MIB = 48
 JOB_VCPU = 0.02
 BASE_MEMORY_MIB = 600
 MEMORY_HEADROOM = 0.75
+# The per-manager job cap (ecs.maxJobsPerManager): the largest sized type, m6i.4xlarge, carries
+# more, and components/ecs/sizing.py says why no manager should run more than this.
+MAX_JOBS_PER_MANAGER_LIMIT = 250
 
 # Burstable T types (t2, t3, t3a): (vCPU, MiB, baseline share of each vCPU) per size, from the
 # EC2 burstable performance instances page (t3 baselines; t2/t3a are no higher).

@@ -133,6 +133,20 @@ def test_a_bad_catalogue_entry_gets_the_same_message_through_both_doors() -> Non
     assert fleet and set(fleet) <= set(stack)
 
 
+@pytest.mark.parametrize("cap", [0, 251, 500])
+def test_a_manager_cap_out_of_range_gets_the_stack_files_message(cap: int) -> None:
+    """Above 250 no sized manager type carries a shard: the Python door raised ValueError
+    from ecs/sizing.py's manager_instance_type halfway through registering the fleet."""
+    stack = _stack_problems(dev_config(ecs={"maxJobsPerManager": cap}))
+    fleet = EcsFleetSpec(
+        "https://gitlab.com",
+        (RunnerSpec("fargate", concurrency=500),),
+        EcsSpec(max_jobs_per_manager=cap),
+    )
+    (problem,) = ecs_fleet_problems(fleet)
+    assert problem in stack
+
+
 def test_an_eks_fargate_pod_of_no_fargate_size_is_refused_and_ec2_lanes_are_not_checked() -> None:
     odd = {"cpu": 1024, "memory": 1000}
     fleet = EksFleetSpec(

@@ -144,6 +144,14 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
     (ECS, {"runners": [{"name": "build", "concurrency": 1.5}]}, "runners[0].concurrency", None),
     (ECS, {"runners": [{"name": "build", "concurrency": "20"}]}, "runners[0].concurrency", None),
     (ECS, {"maxJobsPerManager": True}, "maxJobsPerManager", None),
+    # Above the stack key's cap no manager type is sized for a shard: ecs/sizing.py raised
+    # ValueError mid-construct (a traceback, resources half registered).
+    (
+        ECS,
+        {"maxJobsPerManager": 500.0, "runners": [{"name": "build", "concurrency": 500.0}]},
+        "maxJobsPerManager",
+        {"ecs": {"maxJobsPerManager": 500}},
+    ),
     (
         ECS,
         {"taskDefinitions": [{"name": "debian", "image": "debian", "cpu": 1024.5}]},
