@@ -14,6 +14,7 @@ from components.config.keys import (
     Key,
     Section,
 )
+from components.domain.fleet_rules import EPHEMERAL_STORAGE_GIB, TASK_ARCHITECTURES
 from components.domain.manager_sizing import MAX_JOBS_PER_MANAGER_LIMIT
 from components.domain.specs import DEFAULT_ECS_JOB_IMAGE
 
@@ -30,7 +31,6 @@ DEFAULT_MANAGER_AMI_PARAMETER = (
 # The catalogue's default entry: the Debian coordinator image of GitLab's Fargate guide.
 DEFAULT_JOB_IMAGE = DEFAULT_ECS_JOB_IMAGE
 # CPU architectures of job tasks; the managers stay x86_64 (their binaries are amd64).
-TASK_ARCHITECTURES = ("x86_64", "arm64")
 
 
 def check_repository_credentials_arn(value: str) -> str | None:
@@ -126,8 +126,8 @@ TASK_DEFINITION = Section(
             "integer",
             20,
             "Task ephemeral storage in GiB.",
-            minimum=20,
-            maximum=200,
+            minimum=EPHEMERAL_STORAGE_GIB[0],
+            maximum=EPHEMERAL_STORAGE_GIB[1],
             attr_name="ephemeral_storage_gib",
         ),
         Key(

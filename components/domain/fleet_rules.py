@@ -21,6 +21,7 @@ from components.domain.specs import (
     EksFleetSpec,
     ExistingCluster,
     RunnerSpec,
+    TaskDefinitionSpec,
 )
 
 # Runner and catalogue names become namespaces, task families and resource names.
@@ -28,6 +29,10 @@ NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
 LANES = ("fargate", "spot", "privileged")
 ECS_LANES = ("fargate", "spot")
 MAX_RUNNER_CONCURRENCY = 2000
+# A task definition's runtimePlatform.cpuArchitecture, as the catalogue spells it.
+TASK_ARCHITECTURES = ("x86_64", "arm64")
+# Fargate task ephemeral storage: 20 GiB free, at most 200 (RegisterTaskDefinition).
+EPHEMERAL_STORAGE_GIB = (20, 200)
 # What EKS accepts as a cluster name (CreateCluster: 1-100 characters, starting alphanumeric).
 CLUSTER_NAME_PATTERN = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
 
@@ -114,6 +119,24 @@ def _common_problems(runners: Sequence[RunnerSpec], log_retention_days: int) -> 
     return problems
 
 
+def _platform_problems(label: str, entry: TaskDefinitionSpec) -> list[str]:
+    """What the stack file's keys refuse and the fleet would otherwise meet mid-construct
+    (an unknown architecture has no cpuArchitecture: a KeyError) or at RegisterTaskDefinition."""
+    problems = []
+    if entry.architecture not in TASK_ARCHITECTURES:
+        problems.append(
+            f"{label}.architecture: {shown(entry.architecture)} is not one of "
+            f"{' | '.join(TASK_ARCHITECTURES)}; pick one of them"
+        )
+    low, high = EPHEMERAL_STORAGE_GIB
+    if not low <= entry.ephemeral_storage_gib <= high:
+        problems.append(
+            f"{label}.ephemeralStorageGiB: {entry.ephemeral_storage_gib} is out of range; "
+            f"use a value between {low} and {high}"
+        )
+    return problems
+
+
 def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
     """What AWS or the Fargate driver would refuse later, or what would deploy wrongly."""
     problems = _common_problems(fleet.runners, fleet.log_retention_days)
@@ -129,6 +152,7 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
             problems.append(f"{label}.image: required; set the job image")
         size = fargate_size_problem(label, entry.cpu, entry.memory)
         problems += [size] if size else []
+        problems += _platform_problems(label, entry)
     problems += duplicate_problems("ecs.taskDefinitions", catalogue)
     for index, runner in enumerate(fleet.runners):
         label, found = _runner_problems(index, runner)

@@ -147,6 +147,33 @@ def test_a_manager_cap_out_of_range_gets_the_stack_files_message(cap: int) -> No
     assert problem in stack
 
 
+BAD_PLATFORMS = [
+    ({"architecture": "amd64"}, {"architecture": "amd64"}),
+    ({"ephemeralStorageGiB": 500}, {"ephemeral_storage_gib": 500}),
+    ({"ephemeralStorageGiB": 10}, {"ephemeral_storage_gib": 10}),
+]
+
+
+@pytest.mark.parametrize(("raw", "field"), BAD_PLATFORMS, ids=["arch", "storage-500", "storage-10"])
+def test_a_catalogue_entry_the_stack_file_refuses_is_refused_by_the_fleet(
+    raw: dict[str, Any], field: dict[str, Any]
+) -> None:
+    """An architecture outside x86_64 | arm64 (RunnerSpec's "amd64", say) raised KeyError in
+    ecs/catalogue.py runtime_platform halfway through registering the fleet; a storage size
+    outside 20-200 GiB failed at RegisterTaskDefinition during `pulumi up`."""
+    stack = _stack_problems(
+        dev_config(ecs={"taskDefinitions": [{"name": "debian", "image": "debian", **raw}]})
+    )
+    entry = TaskDefinitionSpec(name="debian", image="debian", **field)
+    fleet = ecs_fleet_problems(
+        EcsFleetSpec(
+            "https://gitlab.com", (RunnerSpec("fargate"),), EcsSpec(task_definitions=(entry,))
+        )
+    )
+    (problem,) = fleet
+    assert problem in stack
+
+
 def test_an_eks_fargate_pod_of_no_fargate_size_is_refused_and_ec2_lanes_are_not_checked() -> None:
     odd = {"cpu": 1024, "memory": 1000}
     fleet = EksFleetSpec(

@@ -158,6 +158,16 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
         "taskDefinitions[0].cpu",
         None,
     ),
+    (
+        ECS,
+        {"taskDefinitions": [{"name": "debian", "image": "debian", "architecture": "amd64"}]},
+        "taskDefinitions[0].architecture",
+        {
+            "ecs": {
+                "taskDefinitions": [{"name": "debian", "image": "debian", "architecture": "amd64"}]
+            }
+        },
+    ),
     (ECS, {"runnerTokens": {"build": "x"}}, "runnerTokens.build-spot", None),
     (ECS, {"runnerTokens": "glrt-one-for-all"}, "runnerTokens", None),
     (ECS, {"runners": [{"name": "build", "lane": "gpu"}]}, "runners[0].lane", None),
