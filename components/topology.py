@@ -114,9 +114,12 @@ def maximum_timeout(config: StackConfig) -> int:
 
 def through_image_cache(config: StackConfig, cache: ImageCacheInfo) -> StackConfig:
     """The config with its default images pointed at the cache (a user-set helper image is
-    kept as written)."""
+    kept as written). A catalogue entry with its own registry login (repositoryCredentialsArn)
+    keeps its image: the cache would pull it with the rule's credential, not that login, and
+    ECS would be handed a registry login for an ECR image."""
     definitions = tuple(
-        replace(t, image=cache.cached(t.image)) for t in config.ecs.task_definitions
+        t if t.repository_credentials_arn else replace(t, image=cache.cached(t.image))
+        for t in config.ecs.task_definitions
     )
     return replace(
         config,

@@ -122,3 +122,32 @@ def test_repository_arns_follow_the_registry_host(image: str, arn: str) -> None:
 @pytest.mark.parametrize("image", ["public.ecr.aws/docker/library/debian:12", "debian", CORP])
 def test_other_registries_are_not_ecr(image: str) -> None:
     assert ecr_repository(image) is None
+
+
+def test_an_entry_with_its_own_login_is_not_sent_through_the_image_cache() -> None:
+    """A pull-through cache rule pulls with the rule's own credential (ECR user guide, "Sync an
+    upstream registry with an Amazon ECR private registry": the upstream credential is a
+    Secrets Manager secret named on the rule), not with the entry's repositoryCredentials
+    (ECS developer guide, "Private registry authentication for tasks": a login for a
+    registry other than ECR). Rewritten to the cache path, a private image was pulled with the
+    team's Docker Hub token and the task carried a Docker Hub login for an ECR image."""
+    hub_cache = (
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/hub-AbCdEf"
+    )
+    private, public = "docker.io/myorg/private-builder:1", "docker.io/library/debian:bookworm"
+    config = catalogue_config(
+        {"name": "private", "image": private, "repositoryCredentialsArn": SECRET},
+        {"name": "public", "image": public},
+    )
+    config["images"] = {"dockerHubCredentialArn": hub_cache}
+    plan = run_program(config)
+    containers = {
+        t.name: json.loads(t.inputs["containerDefinitions"])[0]
+        for t in plan.all("aws:ecs/taskDefinition:TaskDefinition")
+    }
+    assert containers["ecs-task-private"]["image"] == private
+    assert containers["ecs-task-private"]["repositoryCredentials"] == {
+        "credentialsParameter": SECRET
+    }
+    cached = containers["ecs-task-public"]["image"]
+    assert cached.endswith("/docker-hub/library/debian:bookworm"), cached
