@@ -108,7 +108,7 @@ class EcsRunnerFleetArgs(TypedDict):
     maxJobsPerManager: NotRequired[int]
     """Jobs per runner manager (one EC2 Auto Scaling group each), 1-250. Default: 200."""
     runnerVersion: NotRequired[str]
-    """gitlab-runner release on the managers, e.g. "18.9.0"."""
+    """gitlab-runner release on the managers, e.g. "19.3.0" (no leading "v"). Default: 19.3.0."""
     jobTimeoutSeconds: NotRequired[int]
     """The longest job: what a stopping manager waits for. Default: 3600."""
 

@@ -35,6 +35,7 @@ from components.config.eks_checks import CLUSTER_ONLY_KEYS, warn_cluster_keys_ig
 from components.config.keys import Key
 from components.config.reader import Reader
 from components.config.schema import NETWORK
+from components.config.schema_ecs import ECS_SECTION
 from components.config.schema_eks import EKS_SECTION
 from components.config.schema_gitlab import GITLAB_SECTION
 from components.domain.fleet_rules import (
@@ -53,7 +54,11 @@ COMMON_KEYS: dict[str, tuple[str, Key]] = {
     "noProxy": ("network.noProxy", NETWORK.key("noProxy")),
 }
 KEYS: dict[str, dict[str, tuple[str, Key]]] = {
-    "EcsRunnerFleet": COMMON_KEYS,
+    # A version the managers cannot download (a leading 'v', 'latest') fails every boot.
+    "EcsRunnerFleet": {
+        **COMMON_KEYS,
+        "runnerVersion": ("ecs.runnerVersion", ECS_SECTION.key("runnerVersion")),
+    },
     "EksRunnerFleet": {
         **COMMON_KEYS,
         **{

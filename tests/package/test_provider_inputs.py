@@ -168,6 +168,12 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
             }
         },
     ),
+    (
+        ECS,
+        {"runnerVersion": "v19.3.0"},
+        "runnerVersion",
+        {"ecs": {"runnerVersion": "v19.3.0"}},
+    ),
     (ECS, {"runnerTokens": {"build": "x"}}, "runnerTokens.build-spot", None),
     (ECS, {"runnerTokens": "glrt-one-for-all"}, "runnerTokens", None),
     (ECS, {"runners": [{"name": "build", "lane": "gpu"}]}, "runners[0].lane", None),
