@@ -34,7 +34,7 @@ from components import __version__
 from components.config.eks_checks import CLUSTER_ONLY_KEYS, warn_cluster_keys_ignored
 from components.config.keys import Key
 from components.config.reader import Reader
-from components.config.schema import NETWORK
+from components.config.schema import NETWORK, TOP
 from components.config.schema_ecs import ECS_SECTION
 from components.config.schema_eks import EKS_SECTION
 from components.config.schema_gitlab import GITLAB_SECTION
@@ -49,6 +49,9 @@ PACKAGE = "gitlab-fargate-runners"
 COMPONENTS = [EcsRunnerFleet, EksRunnerFleet]
 # Inputs that are stack keys, with the stack key's path: read by that key's own rules.
 COMMON_KEYS: dict[str, tuple[str, Key]] = {
+    # A port out of range raised ValueError mid-construct (security.py's urlparse().port); a
+    # user and password would be written in plain text into config.toml.
+    "gitlabUrl": ("gitlabUrl", TOP.key("gitlabUrl")),
     "caBundle": ("gitlab.caBundle", GITLAB_SECTION.key("caBundle")),
     "httpProxy": ("network.httpProxy", NETWORK.key("httpProxy")),
     "noProxy": ("network.noProxy", NETWORK.key("noProxy")),

@@ -174,6 +174,18 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
         "runnerVersion",
         {"ecs": {"runnerVersion": "v19.3.0"}},
     ),
+    (
+        ECS,
+        {"gitlabUrl": "https://gitlab.corp.example:99999"},
+        "gitlabUrl",
+        {"gitlabUrl": "https://gitlab.corp.example:99999"},
+    ),
+    (
+        EKS,
+        {"gitlabUrl": "https://ci:hunter2@gitlab.corp.example"},
+        "gitlabUrl",
+        {"gitlabUrl": "https://ci:hunter2@gitlab.corp.example"},
+    ),
     (ECS, {"runnerTokens": {"build": "x"}}, "runnerTokens.build-spot", None),
     (ECS, {"runnerTokens": "glrt-one-for-all"}, "runnerTokens", None),
     (ECS, {"runners": [{"name": "build", "lane": "gpu"}]}, "runners[0].lane", None),
