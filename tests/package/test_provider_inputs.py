@@ -78,6 +78,12 @@ def test_the_eks_fleet_joins_an_existing_cluster_with_its_lane_settings() -> Non
     }
     assert requirements["karpenter.k8s.aws/instance-category"] == ["c", "m"]
     assert plan.redacted_outputs["kubeconfig"] == "[secret]"
+    # What the cluster's owner must grant (docs/bring-your-own.md, "What the cluster's owner
+    # grants"): its Karpenter passes these node roles, its logging reaches this role.
+    (entry,) = plan.all("aws:eks/accessEntry:AccessEntry")
+    assert plan.outputs["karpenterNodeRoleArns"] == {"default": entry.inputs["principalArn"]}
+    (profile,) = plan.all("aws:eks/fargateProfile:FargateProfile")
+    assert plan.outputs["podExecutionRoleArn"] == profile.inputs["podExecutionRoleArn"]
 
 
 def test_cluster_settings_with_a_joined_cluster_are_the_stack_files_warnings(
