@@ -146,6 +146,15 @@ def test_the_fleet_uses_your_cache_bucket_and_creates_none() -> None:
 
 # (component, inputs, the property refused, the stack config with that value or None).
 RUNNERS_ONE = [{"name": "build"}]
+ARM_SPOT = {
+    "runners": [{"name": "build", "lane": "spot", "architecture": "arm64"}],
+    "runnerTokens": {"build": "x"},
+}
+BIG_SPOT_STACK = [{"name": "build", "lane": "spot", "cpu": 8192, "memory": 16384}]
+BIG_SPOT = {
+    "runners": [{**BIG_SPOT_STACK[0], "cpu": 8192.0, "memory": 16384.0}],
+    "runnerTokens": {"build": "x"},
+}
 BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
     (ECS, {"runners": [{"name": "build", "concurrency": 1.5}]}, "runners[0].concurrency", None),
     (ECS, {"runners": [{"name": "build", "concurrency": "20"}]}, "runners[0].concurrency", None),
@@ -193,6 +202,20 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
     ),
     (EKS, {"existingCluster": {"name": "team-k8s"}}, "clusterName", None),
     (EKS, {"runners": [{"name": "build", "lane": "gpu"}]}, "runners[0].lane", None),
+    # What the stack file refuses across keys (config/leftovers.py, config/eks_checks.py):
+    # category d has x86 families only (d3), none for an arm64 spot runner;
+    (
+        EKS,
+        {**ARM_SPOT, "instanceCategories": ["d"]},
+        "instanceCategories",
+        {"mode": "eks", "runners": ARM_SPOT["runners"], "eks": {"instanceCategories": ["d"]}},
+    ),
+    (
+        EKS,
+        {**BIG_SPOT, "spotCpuLimit": 4.0},
+        "runners[0]",
+        {"mode": "eks", "runners": BIG_SPOT_STACK, "eks": {"spotCpuLimit": 4}},
+    ),
 ]
 
 
