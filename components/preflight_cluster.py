@@ -21,7 +21,12 @@ import pulumi_aws as aws
 from components.config import StackConfig
 from components.config.egress import no_proxy_list
 from components.config.reader import Reader
-from components.config.versions import EKS_CALENDAR, check_karpenter, minor_key
+from components.config.versions import (
+    EKS_CALENDAR,
+    check_ami_alias,
+    check_karpenter,
+    minor_key,
+)
 from components.domain.specs import KARPENTER_INSTALL
 
 KEY = "eks.existingCluster"
@@ -103,12 +108,19 @@ def _version_problems(r: Reader, config: StackConfig, facts: ClusterFacts, today
     if today > extended_end:
         r.problem(f"{runs}, out of EKS extended support since {extended_end}; {fix}")
         return
+    check = Reader()
     if config.eks.karpenter == KARPENTER_INSTALL:
-        check = Reader()
         check_karpenter(check, config.eks.karpenter_version, version)
-        where = f"(the version of {KEY} '{name}')"
-        for problem in check.problems:
-            r.problem(problem.replace("(eks.kubernetesVersion)", where))
+    # The fleet's EC2NodeClasses resolve eks.nodeAmiAlias for the cluster's version: the
+    # calendar rule a cluster of the stack's own gets at config time (versions.py).
+    nodes = config.eks.manager_placement != "fargate" or any(
+        runner.lane != "fargate" for runner in config.runners
+    )
+    if nodes:
+        check_ami_alias(check, config.eks.node_ami_alias, version, today)
+    where = f"(the version of {KEY} '{name}')"
+    for problem in check.problems:
+        r.problem(problem.replace("(eks.kubernetesVersion)", where))
 
 
 def _bypassed(address_range: str, bypass: tuple[str, ...]) -> bool:

@@ -373,3 +373,23 @@ def test_the_service_range_must_be_bypassed_only_with_a_proxy(
     assert bool(problems) == refused, problems
     without_proxy = parse_config(joining(runners=FARGATE_ONLY))[0]
     assert cluster_problems(without_proxy, facts, dt.date(2026, 12, 6))[0] == []
+
+
+OLD_ALIAS = "al2023@v20251201"  # before Kubernetes 1.35 on EKS (2026-01-28, versions.py)
+
+
+def test_an_ami_alias_older_than_the_clusters_version_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Karpenter resolves the alias through an SSM path holding the Kubernetes version
+    (karpenter-provider-aws pkg/providers/amifamily/al2023.go); an AMI release from before
+    the minor has none for it. Offline every SSM parameter exists (mock_answers.py), so the
+    calendar rule a cluster of the stack's own gets must run for the cluster's version."""
+    _cluster_answer(monkeypatch, version="1.35")
+    (problem,) = _refused(monkeypatch, joining(nodeAmiAlias=OLD_ALIAS)).problems
+    assert problem.startswith(f"eks.nodeAmiAlias: '{OLD_ALIAS}' predates Kubernetes 1.35")
+
+
+def test_an_old_ami_alias_is_no_problem_without_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    _cluster_answer(monkeypatch, version="1.35")
+    assert run_program(joining(runners=FARGATE_ONLY, nodeAmiAlias=OLD_ALIAS)).resources
