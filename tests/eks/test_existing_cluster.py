@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tomllib
 from typing import Any
 
@@ -28,7 +29,7 @@ from components.offline.mocks import Plan, evaluate
 from components.preflight_cluster import ClusterFacts, cluster_problems
 from tests.eks.support import FULL_RUNNERS, NODE_CLASS, NODE_POOL, PROFILE, RELEASE, deps, release
 from tests.eks.support import eks_config as base_config
-from tests.harness import run_program
+from tests.harness import ROOT, run_program
 from tests.test_preflight import ProviderError
 
 CLUSTER = "platform"
@@ -393,3 +394,19 @@ def test_an_ami_alias_older_than_the_clusters_version_is_refused(
 def test_an_old_ami_alias_is_no_problem_without_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
     _cluster_answer(monkeypatch, version="1.35")
     assert run_program(joining(runners=FARGATE_ONLY, nodeAmiAlias=OLD_ALIAS)).resources
+
+
+def test_every_fixed_name_the_fleet_takes_on_the_cluster_is_documented(installs: Plan) -> None:
+    """What a fleet creates outside its own namespaces (cluster-scoped objects, kube-system,
+    Fargate profiles) collides with the owner's or a second fleet's of the same name, so
+    bring-your-own.md lists every such name that does not carry the fleet's prefix."""
+    fixed = {p.inputs["fargateProfileName"] for p in installs.all(PROFILE)}
+    for r in installs.resources:
+        metadata = r.inputs.get("metadata") if r.type.startswith("kubernetes:") else None
+        if not metadata or metadata.get("namespace") not in (None, "kube-system"):
+            continue
+        if not metadata["name"].startswith(PREFIX):
+            fixed.add(re.sub(r"^gitlab-runner-[a-z]+$", "gitlab-runner-<runner>", metadata["name"]))
+    page = (ROOT / "docs" / "bring-your-own.md").read_text()
+    section = page.split("### What the stack leaves alone")[1].split("### ")[0]
+    assert sorted(n for n in fixed if f"`{n}`" not in section) == []
