@@ -5,20 +5,28 @@ provider of its issuer), and refused with the key, the value and the fix when th
 not work there: a cluster whose authentication mode has no access entries (the fleet's nodes
 join through an EC2_LINUX entry), one in another VPC than network.vpcId (its Fargate profiles
 and nodes use network.privateSubnetIds), one without an IAM OIDC provider (IRSA), one not
-ACTIVE, or a Kubernetes version this program cannot serve (components/config/versions.py).
-`cluster_problems` is pure; `read_cluster` makes the calls.
+ACTIVE, a Kubernetes version this program cannot serve (components/config/versions.py), or,
+with network.httpProxy, a service range the proxy would catch (the managers call the API at
+its service address). `cluster_problems` is pure; `read_cluster` makes the calls.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 
 import pulumi_aws as aws
 
 from components.config import StackConfig
+from components.config.egress import no_proxy_list
 from components.config.reader import Reader
-from components.config.versions import EKS_CALENDAR, check_karpenter, minor_key
+from components.config.versions import (
+    EKS_CALENDAR,
+    check_ami_alias,
+    check_karpenter,
+    minor_key,
+)
 from components.domain.specs import KARPENTER_INSTALL
 
 KEY = "eks.existingCluster"
@@ -40,6 +48,7 @@ class ClusterFacts:
     authentication_mode: str
     oidc_issuer: str | None
     oidc_provider_error: str | None = None  # why the issuer's IAM OIDC provider was not found
+    service_cidr: str | None = None  # kubernetesNetworkConfig.serviceIpv4Cidr (or Ipv6)
 
 
 def _first_line(error: Exception) -> str:
@@ -61,6 +70,9 @@ def read_cluster(name: str) -> ClusterFacts | str:
         except Exception as error:
             provider_error = _first_line(error)
     modes = [a.authentication_mode for a in found.access_configs or []]
+    ranges = [
+        n.service_ipv4_cidr or n.service_ipv6_cidr for n in found.kubernetes_network_configs or []
+    ]
     return ClusterFacts(
         name=name,
         status=found.status,
@@ -69,6 +81,7 @@ def read_cluster(name: str) -> ClusterFacts | str:
         authentication_mode=modes[0] if modes else "CONFIG_MAP",
         oidc_issuer=issuer,
         oidc_provider_error=provider_error,
+        service_cidr=ranges[0] if ranges else None,
     )
 
 
@@ -95,12 +108,51 @@ def _version_problems(r: Reader, config: StackConfig, facts: ClusterFacts, today
     if today > extended_end:
         r.problem(f"{runs}, out of EKS extended support since {extended_end}; {fix}")
         return
+    check = Reader()
     if config.eks.karpenter == KARPENTER_INSTALL:
-        check = Reader()
         check_karpenter(check, config.eks.karpenter_version, version)
-        where = f"(the version of {KEY} '{name}')"
-        for problem in check.problems:
-            r.problem(problem.replace("(eks.kubernetesVersion)", where))
+    # The fleet's EC2NodeClasses resolve eks.nodeAmiAlias for the cluster's version: the
+    # calendar rule a cluster of the stack's own gets at config time (versions.py).
+    nodes = config.eks.manager_placement != "fargate" or any(
+        runner.lane != "fargate" for runner in config.runners
+    )
+    if nodes:
+        check_ami_alias(check, config.eks.node_ami_alias, version, today)
+    where = f"(the version of {KEY} '{name}')"
+    for problem in check.problems:
+        r.problem(problem.replace("(eks.kubernetesVersion)", where))
+
+
+def _bypassed(address_range: str, bypass: tuple[str, ...]) -> bool:
+    """Whether a NO_PROXY entry (an IP or CIDR block) covers the whole range."""
+    wanted = ipaddress.ip_network(address_range, strict=False)
+    for entry in bypass:
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            continue  # a host name: matches no address
+        if network.version == wanted.version and wanted.subnet_of(network):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def _proxy_problems(r: Reader, config: StackConfig, facts: ClusterFacts) -> None:
+    """The manager reaches the API at the `kubernetes` service's address (client-go's
+    in-cluster config: https://$KUBERNETES_SERVICE_HOST), through HTTPS_PROXY unless NO_PROXY
+    covers it (Go's net/http ProxyFromEnvironment, golang.org/x/net/http/httpproxy: IPs match
+    CIDR entries, host names do not). The bypass list holds EKS's default service ranges only
+    (components/config/egress.py); a cluster created with its own `serviceIpv4Cidr` needs it."""
+    if config.network.http_proxy is None or not facts.service_cidr:
+        return
+    if _bypassed(facts.service_cidr, no_proxy_list(config)):
+        return
+    count = len(config.network.no_proxy)
+    r.problem(
+        f"network.noProxy: {KEY} '{facts.name}' has the service range {facts.service_cidr}, "
+        "which network.noProxy does not cover: the runner managers would call the Kubernetes "
+        "API (its service address) through network.httpProxy and fail; add it: pulumi config "
+        f"set --path 'network.noProxy[{count}]' {facts.service_cidr}"
+    )
 
 
 def cluster_problems(
@@ -132,5 +184,6 @@ def cluster_problems(
             "Karpenter use IRSA. Create it: eksctl utils associate-iam-oidc-provider "
             f"--cluster {name} --approve ({DOC})"
         )
+    _proxy_problems(r, config, facts)
     _version_problems(r, config, facts, today)
     return r.problems, r.warnings

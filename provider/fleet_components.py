@@ -244,6 +244,12 @@ class EksRunnerFleet(pulumi.ComponentResource):
     """A kubeconfig for the cluster (secret)."""
     gitlabCiExample: pulumi.Output[str]
     """A .gitlab-ci.yml that exercises the runners."""
+    podExecutionRoleArn: pulumi.Output[str] | None
+    """With `existingCluster`: the fleet's Fargate pod execution role, for the cluster's owner
+    to grant its Fargate log group to (docs/bring-your-own.md)."""
+    karpenterNodeRoleArns: pulumi.Output[dict[str, str]] | None
+    """With `existingCluster` and karpenter "existing": node class -> the fleet's node role,
+    which the cluster's Karpenter must be allowed to pass (iam:PassRole)."""
 
     def __init__(
         self, name: str, args: EksRunnerFleetArgs, opts: pulumi.ResourceOptions | None = None
@@ -269,10 +275,19 @@ class EksRunnerFleet(pulumi.ComponentResource):
         self.clusterName = pulumi.Output.from_input(args["clusterName"])
         self.kubeconfig = pulumi.Output.secret(fleet.stack_outputs["kubeconfig"])
         self.gitlabCiExample = pulumi.Output.from_input(fleet.stack_outputs["gitlabCiExample"])
+        # Only a fleet on a cluster it joins has them (components/eks/runner.py).
+        joined = {
+            key: pulumi.Output.from_input(fleet.stack_outputs[key])
+            for key in ("podExecutionRoleArn", "karpenterNodeRoleArns")
+            if key in fleet.stack_outputs
+        }
+        self.podExecutionRoleArn = joined.get("podExecutionRoleArn")
+        self.karpenterNodeRoleArns = joined.get("karpenterNodeRoleArns")
         self.register_outputs(
             {
                 "clusterName": self.clusterName,
                 "kubeconfig": self.kubeconfig,
                 "gitlabCiExample": self.gitlabCiExample,
+                **joined,
             }
         )

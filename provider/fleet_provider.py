@@ -6,9 +6,10 @@ ComponentInitError, which the provider server reports as a traceback
 reports an `InputPropertiesError` instead as per-property errors, so this provider checks the
 args before it constructs anything: whole numbers, the inputs that are stack keys (read by
 those keys' own rules), the package's value rules (components/domain/fleet_rules.py: the texts
-a stack file gets) and a token per runner. It leans on ComponentProvider's `map_inputs` and
-component definitions, an experimental API: requirements.txt pins the SDK, and the
-construct-path tests are the alarm.
+a stack file gets), a token per runner and, once every value is valid, the stack file's checks
+of what Karpenter can launch for the EC2 lanes (`eks_fit`). It leans on ComponentProvider's
+`map_inputs` and component definitions, an experimental API: requirements.txt pins the SDK,
+and the construct-path tests are the alarm.
 """
 
 import inspect
@@ -31,8 +32,13 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.runtime.sync_await import _sync_await
 
 from components import __version__
-from components.config.eks_checks import CLUSTER_ONLY_KEYS, warn_cluster_keys_ignored
+from components.config.eks_checks import (
+    CLUSTER_ONLY_KEYS,
+    check_eks_pod_room,
+    warn_cluster_keys_ignored,
+)
 from components.config.keys import Key
+from components.config.leftovers import check_instance_categories
 from components.config.reader import Reader
 from components.config.schema import NETWORK, TOP
 from components.config.schema_ecs import ECS_SECTION
@@ -70,6 +76,19 @@ KEYS: dict[str, dict[str, tuple[str, Key]]] = {
         },
     },
 }
+
+
+def eks_fit(args: dict[str, Any]) -> Reader:
+    """The stack file's checks of what Karpenter can launch for valid runners: instance
+    categories that hold each EC2 lane's architecture, EC2-lane pods under their NodePool's
+    CPU limit (problems), Fargate-lane pods with few `services:` (warnings)."""
+    spec = eks_fleet_spec(args)
+    reader = Reader()
+    check_instance_categories(reader, spec.runners, spec.eks, "eks")
+    check_eks_pod_room(reader, list(spec.runners), spec.eks)
+    return reader
+
+
 # What each fleet's value rules check, by component class name.
 CHECKS = {
     "EcsRunnerFleet": lambda args: ecs_fleet_problems(ecs_fleet_spec(args)),
@@ -178,7 +197,10 @@ class FleetProvider(ComponentProvider):
             raise InputPropertiesError(
                 f"{component} {name!r}: {len(errors)} invalid input(s)", errors
             )
-        for warning in ignored_cluster_inputs(dict(mapped)):
+        warnings = ignored_cluster_inputs(dict(mapped))
+        if component == "EksRunnerFleet":
+            warnings += eks_fit(dict(mapped)).warnings
+        for warning in warnings:
             log.warn(f"{component} {name!r}: {warning}")
         return super().construct(name, resource_type, inputs, options)
 
@@ -194,6 +216,9 @@ class FleetProvider(ComponentProvider):
                 key.read(reader, path, whole.get(arg))
             problems = reader.problems
             problems += CHECKS[component](whole)
+            if not problems and component == "EksRunnerFleet":
+                # Only once every value is valid: one problem, one message.
+                problems = eks_fit(whole).problems
             problems += token_problems(whole["runners"], whole["runnerTokens"])
             problems += cache_problems(whole)
         return [{"property_path": property_path(p), "reason": p} for p in problems]

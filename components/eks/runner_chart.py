@@ -95,13 +95,20 @@ RUNNER_RBAC_RULES: tuple[dict[str, Any], ...] = (
 )
 
 
-def runner_rbac_rules(runner: RunnerSpec) -> list[dict[str, Any]]:
-    """The manager's namespaced Role: the executor's rules, and its pause-pod Deployment when
-    the runner keeps warm jobs (components/eks/warm.py)."""
-    rules = list(RUNNER_RBAC_RULES)
-    if runner.warm_jobs and runner.lane != FARGATE:
-        rules.append(PAUSE_POD_RBAC_RULE)
-    return rules
+def runner_rbac_rules() -> list[dict[str, Any]]:
+    """The manager's namespaced Role: the executor's rules and its pause-pod Deployment
+    (components/eks/warm.py), the latter for every runner, warm jobs or not.
+
+    A manager deletes its pause-pod Deployment only as it stops, after its last job
+    (gitlab-runner v19.3.0 commands/multi.go:763-766, stopWorkers then
+    shutdownUsedExecutorProviders; executors/kubernetes/autoscaler/provider.go:66-79 Shutdown;
+    pause_pod_manager.go:148-162 Stop, 440-447 deleteDeployment); a manager without an
+    autoscaler policy never touches one (provider.go:108-115, and the orphan cleanup runs in
+    createManager only, :170-173). The manager that stops is the one an update replaces, and
+    by then the Helm upgrade has applied the new Role: a rule that went with `warmJobs` (or
+    with the lane) would refuse that delete, and the pause pods would hold their node for
+    good."""
+    return [*RUNNER_RBAC_RULES, PAUSE_POD_RBAC_RULE]
 
 
 def runners_config_toml(
@@ -247,7 +254,7 @@ def runner_chart_values(
         "deploymentLifecycle": {
             "preStop": {"exec": {"command": ["/bin/bash", "-c", GRACEFUL_STOP]}}
         },
-        "rbac": {"create": True, "clusterWideAccess": False, "rules": runner_rbac_rules(runner)},
+        "rbac": {"create": True, "clusterWideAccess": False, "rules": runner_rbac_rules()},
         "serviceAccount": {
             "create": True,
             "name": release_name(runner),

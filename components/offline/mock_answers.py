@@ -282,6 +282,7 @@ def existing_cluster(
     version: str = MOCK_CLUSTER_VERSION,
     authentication_mode: str = "API_AND_CONFIG_MAP",
     vpc_id: str = MOCK_CLUSTER_VPC,
+    service_cidr: str = "172.20.0.0/16",
 ) -> dict[str, Any]:
     """The answer to aws:eks/getCluster for a running cluster named `name`."""
     issuer = f"https://oidc.eks.{region}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
@@ -306,7 +307,7 @@ def existing_cluster(
         "roleArn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{name}-cluster",
         "enabledClusterLogTypes": ["api", "audit"],
         "kubernetesNetworkConfigs": [
-            {"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16", "serviceIpv6Cidr": ""}
+            {"ipFamily": "ipv4", "serviceIpv4Cidr": service_cidr, "serviceIpv6Cidr": ""}
         ],
         "vpcConfig": {
             "clusterSecurityGroupId": "sg-0existingcluster0",

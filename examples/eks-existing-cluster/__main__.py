@@ -58,9 +58,12 @@ def build() -> dict[str, object]:
             kubeconfig_credentials=(pulumi.Config("aws").get("profile"), None),
         ),
     )
+    # What your cluster's owner grants: its Fargate log group to the pod execution role and,
+    # with `karpenter: existing`, iam:PassRole on the node roles to its Karpenter.
+    owner = ("podExecutionRoleArn", "karpenterNodeRoleArns")
     return {
         "runners": fleet.stack_outputs["runners"],
-        "podExecutionRoleArn": fleet.stack_outputs["podExecutionRoleArn"],
+        **{key: fleet.stack_outputs[key] for key in owner if key in fleet.stack_outputs},
         "gitlabCiExample": fleet.stack_outputs["gitlabCiExample"],
     }
 

@@ -9,19 +9,27 @@ entries). A cluster the fleet cannot join is refused at preview, before any reso
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import tomllib
 from typing import Any
 
 import pytest
 
-from components.config import ConfigError
+from components.config import ConfigError, parse_config
 from components.offline import mocks
-from components.offline.mock_answers import MOCK_CLUSTER_SUBNETS, MOCK_CLUSTER_VPC, existing_cluster
+from components.offline.mock_answers import (
+    MOCK_CLUSTER_SUBNETS,
+    MOCK_CLUSTER_VERSION,
+    MOCK_CLUSTER_VPC,
+    existing_cluster,
+)
 from components.offline.mocks import Plan, evaluate
+from components.preflight_cluster import ClusterFacts, cluster_problems
 from tests.eks.support import FULL_RUNNERS, NODE_CLASS, NODE_POOL, PROFILE, RELEASE, deps, release
 from tests.eks.support import eks_config as base_config
-from tests.harness import run_program
+from tests.harness import ROOT, run_program
 from tests.test_preflight import ProviderError
 
 CLUSTER = "platform"
@@ -315,3 +323,90 @@ def test_keys_for_a_cluster_of_the_stacks_own_are_warned_about() -> None:
             for w in plan.warnings
         ), key
     assert not any("0.0.0.0/0" in w for w in plan.warnings)
+
+
+PROXY = "http://proxy.corp.example:3128"
+CUSTOM_SERVICES = "192.168.128.0/20"
+
+
+def _proxied(no_proxy: list[str] | None = None) -> dict:
+    config = joining(runners=FARGATE_ONLY)
+    config["network"] = {**NETWORK, "httpProxy": PROXY, "noProxy": no_proxy or ["10.0.0.0/16"]}
+    return config
+
+
+def test_a_service_range_the_proxy_would_catch_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """client-go's in-cluster config calls https://$KUBERNETES_SERVICE_HOST (an address of
+    the cluster's service range) and honours HTTPS_PROXY/NO_PROXY (net/http
+    ProxyFromEnvironment; golang.org/x/net/http/httpproxy matches IPs against CIDR entries).
+    The bypass list holds only EKS's default ranges, so a cluster created with its own
+    serviceIpv4Cidr would send every manager API call to the proxy."""
+    _cluster_answer(monkeypatch, service_cidr=CUSTOM_SERVICES)
+    (problem,) = _refused(monkeypatch, _proxied()).problems
+    assert problem.startswith(f"network.noProxy: eks.existingCluster '{CLUSTER}' has the service ")
+    assert f"pulumi config set --path 'network.noProxy[1]' {CUSTOM_SERVICES}" in problem
+
+
+@pytest.mark.parametrize(
+    ("services", "no_proxy", "refused"),
+    [
+        ("172.20.0.0/16", [], False),  # EKS's default range: always bypassed
+        (CUSTOM_SERVICES, [], True),
+        (CUSTOM_SERVICES, ["192.168.0.0/16"], False),  # a wider entry covers it
+        (CUSTOM_SERVICES, ["192.168.128.0/21"], True),  # half of it is not enough
+        (CUSTOM_SERVICES, ["kubernetes.default"], True),  # the manager calls the address
+    ],
+)
+def test_the_service_range_must_be_bypassed_only_with_a_proxy(
+    services: str, no_proxy: list[str], refused: bool
+) -> None:
+    config = parse_config(_proxied(no_proxy))[0]
+    facts = ClusterFacts(
+        name=CLUSTER,
+        status="ACTIVE",
+        version=MOCK_CLUSTER_VERSION,
+        vpc_id=MOCK_CLUSTER_VPC,
+        authentication_mode="API",
+        oidc_issuer="https://oidc.example",
+        service_cidr=services,
+    )
+    problems, _ = cluster_problems(config, facts, dt.date(2026, 12, 6))
+    assert bool(problems) == refused, problems
+    without_proxy = parse_config(joining(runners=FARGATE_ONLY))[0]
+    assert cluster_problems(without_proxy, facts, dt.date(2026, 12, 6))[0] == []
+
+
+OLD_ALIAS = "al2023@v20251201"  # before Kubernetes 1.35 on EKS (2026-01-28, versions.py)
+
+
+def test_an_ami_alias_older_than_the_clusters_version_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Karpenter resolves the alias through an SSM path holding the Kubernetes version
+    (karpenter-provider-aws pkg/providers/amifamily/al2023.go); an AMI release from before
+    the minor has none for it. Offline every SSM parameter exists (mock_answers.py), so the
+    calendar rule a cluster of the stack's own gets must run for the cluster's version."""
+    _cluster_answer(monkeypatch, version="1.35")
+    (problem,) = _refused(monkeypatch, joining(nodeAmiAlias=OLD_ALIAS)).problems
+    assert problem.startswith(f"eks.nodeAmiAlias: '{OLD_ALIAS}' predates Kubernetes 1.35")
+
+
+def test_an_old_ami_alias_is_no_problem_without_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    _cluster_answer(monkeypatch, version="1.35")
+    assert run_program(joining(runners=FARGATE_ONLY, nodeAmiAlias=OLD_ALIAS)).resources
+
+
+def test_every_fixed_name_the_fleet_takes_on_the_cluster_is_documented(installs: Plan) -> None:
+    """What a fleet creates outside its own namespaces (cluster-scoped objects, kube-system,
+    Fargate profiles) collides with the owner's or a second fleet's of the same name, so
+    bring-your-own.md lists every such name that does not carry the fleet's prefix."""
+    fixed = {p.inputs["fargateProfileName"] for p in installs.all(PROFILE)}
+    for r in installs.resources:
+        metadata = r.inputs.get("metadata") if r.type.startswith("kubernetes:") else None
+        if not metadata or metadata.get("namespace") not in (None, "kube-system"):
+            continue
+        if not metadata["name"].startswith(PREFIX):
+            fixed.add(re.sub(r"^gitlab-runner-[a-z]+$", "gitlab-runner-<runner>", metadata["name"]))
+    page = (ROOT / "docs" / "bring-your-own.md").read_text()
+    section = page.split("### What the stack leaves alone")[1].split("### ")[0]
+    assert sorted(n for n in fixed if f"`{n}`" not in section) == []

@@ -80,9 +80,24 @@ def test_the_runner_may_manage_its_pause_pod_deployment_and_no_more(full_plan: P
         "verbs": ["create", "delete", "get", "list", "update"],
     } in rules
     assert not any("priorityclasses" in r["resources"] for r in rules)  # the program makes it
-    spot_rules = release(full_plan, "spot").inputs["values"]["rbac"]["rules"]
-    assert not any("deployments" in r["resources"] for r in spot_rules)
     assert release(full_plan, "docker").inputs["values"]["rbac"]["clusterWideAccess"] is False
+
+
+def test_turning_warm_jobs_off_leaves_the_stopping_manager_its_delete(full_plan: Plan) -> None:
+    """The pause-pod Deployment goes only when the manager that made it stops: Shutdown runs
+    after the last job (gitlab-runner v19.3.0 commands/multi.go:763-766) and deletes it
+    (executors/kubernetes/autoscaler/provider.go:66-79, pause_pod_manager.go:148-162,
+    440-447); a manager without an autoscaler policy never touches one (provider.go:113-115).
+    The Helm upgrade that drops `warmJobs` applies the new Role before the old manager has
+    drained, so a runner without warm jobs (the spot runner here, the fargate one after a lane
+    change) must keep the rule, or the delete is refused and the pause pods hold a node."""
+    rule = {
+        "apiGroups": ["apps"],
+        "resources": ["deployments"],
+        "verbs": ["create", "delete", "get", "list", "update"],
+    }
+    for runner in ("spot", "fargate"):
+        assert rule in release(full_plan, runner).inputs["values"]["rbac"]["rules"], runner
 
 
 def test_the_program_creates_the_priority_class_below_every_job(full_plan: Plan) -> None:

@@ -84,6 +84,10 @@ def test_the_eks_example_joins_the_named_cluster(karpenter: str) -> None:
     assert releases == expected
     (entry,) = plan.all("aws:eks/accessEntry:AccessEntry")
     assert entry.inputs["type"] == "EC2_LINUX"
+    # The owner's Karpenter must be allowed to pass the node role (bring-your-own.md).
+    assert plan.outputs["podExecutionRoleArn"] == profile.inputs["podExecutionRoleArn"]
+    roles = {"default": entry.inputs["principalArn"]} if karpenter == "existing" else None
+    assert plan.outputs.get("karpenterNodeRoleArns") == roles
     secrets = plan.all("kubernetes:core/v1:Secret")
     assert secrets and all(s.redacted_inputs.get("stringData") == "[secret]" for s in secrets)
 

@@ -14,7 +14,7 @@ from components.domain.specs import EcsSpec, ExistingCluster
 from components.ecs.runner import EcsFargateRunnerArgs
 from components.offline.mocks import record
 from components.topology import StackResult
-from tests.harness import sentinel
+from tests.harness import ROOT, sentinel
 
 
 def test_the_generated_parts_are_current() -> None:
@@ -90,3 +90,25 @@ def test_the_pages_python_program_builds_a_fleet_under_the_mocks() -> None:
     (version,) = plan.all("aws:secretsmanager/secretVersion:SecretVersion")
     assert json.loads(version.inputs["secretString"]) == {"build": token}
     assert version.redacted_inputs["secretString"] == "[secret]"
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split(".")[-1].split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def test_what_multi_language_says_the_plugin_lacks_is_not_in_its_schema() -> None:
+    """The page's list of what only the Python package offers must not name an input the
+    plugin's schema declares (it named `existingCluster` after the plugin gained it)."""
+    schema = json.loads((ROOT / "provider" / "schema.json").read_text())
+    inputs = {
+        name
+        for section in ("resources", "types")
+        for item in schema[section].values()
+        for name in item.get("inputProperties", item.get("properties", {}))
+    }
+    page = (ROOT / "docs" / "multi-language.md").read_text()
+    match = re.search(r"Less than the Python args offer:(.*?)\n\n", page, re.S)
+    assert match is not None
+    named = {_camel(n) for n in re.findall(r"`([^`]+)`", match.group(1))}
+    assert named and sorted(named & inputs) == []

@@ -120,6 +120,11 @@ def test_the_eks_fleet_builds_through_construct() -> None:
     (cluster,) = plan.all("eks:index:Cluster")
     assert cluster.inputs["name"] == "ci-k8s" and cluster.inputs["version"] == "1.35"
     assert plan.redacted_outputs["kubeconfig"] == "[secret]"
+    # The owner's grants exist only on a cluster the fleet joins.
+    assert set(plan.outputs) == set(SCHEMA["resources"][EKS]["properties"]) - {
+        "podExecutionRoleArn",
+        "karpenterNodeRoleArns",
+    }
     releases = {r.inputs["name"] for r in plan.all("kubernetes:helm.sh/v3:Release")}
     assert {"gitlab-runner-build", "gitlab-runner-build-spot"} <= releases
 

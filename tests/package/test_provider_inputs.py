@@ -78,6 +78,12 @@ def test_the_eks_fleet_joins_an_existing_cluster_with_its_lane_settings() -> Non
     }
     assert requirements["karpenter.k8s.aws/instance-category"] == ["c", "m"]
     assert plan.redacted_outputs["kubeconfig"] == "[secret]"
+    # What the cluster's owner must grant (docs/bring-your-own.md, "What the cluster's owner
+    # grants"): its Karpenter passes these node roles, its logging reaches this role.
+    (entry,) = plan.all("aws:eks/accessEntry:AccessEntry")
+    assert plan.outputs["karpenterNodeRoleArns"] == {"default": entry.inputs["principalArn"]}
+    (profile,) = plan.all("aws:eks/fargateProfile:FargateProfile")
+    assert plan.outputs["podExecutionRoleArn"] == profile.inputs["podExecutionRoleArn"]
 
 
 def test_cluster_settings_with_a_joined_cluster_are_the_stack_files_warnings(
@@ -140,6 +146,15 @@ def test_the_fleet_uses_your_cache_bucket_and_creates_none() -> None:
 
 # (component, inputs, the property refused, the stack config with that value or None).
 RUNNERS_ONE = [{"name": "build"}]
+ARM_SPOT = {
+    "runners": [{"name": "build", "lane": "spot", "architecture": "arm64"}],
+    "runnerTokens": {"build": "x"},
+}
+BIG_SPOT_STACK = [{"name": "build", "lane": "spot", "cpu": 8192, "memory": 16384}]
+BIG_SPOT = {
+    "runners": [{**BIG_SPOT_STACK[0], "cpu": 8192.0, "memory": 16384.0}],
+    "runnerTokens": {"build": "x"},
+}
 BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
     (ECS, {"runners": [{"name": "build", "concurrency": 1.5}]}, "runners[0].concurrency", None),
     (ECS, {"runners": [{"name": "build", "concurrency": "20"}]}, "runners[0].concurrency", None),
@@ -223,6 +238,20 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
     ),
     (EKS, {"existingCluster": {"name": "team-k8s"}}, "clusterName", None),
     (EKS, {"runners": [{"name": "build", "lane": "gpu"}]}, "runners[0].lane", None),
+    # What the stack file refuses across keys (config/leftovers.py, config/eks_checks.py):
+    # category d has x86 families only (d3), none for an arm64 spot runner;
+    (
+        EKS,
+        {**ARM_SPOT, "instanceCategories": ["d"]},
+        "instanceCategories",
+        {"mode": "eks", "runners": ARM_SPOT["runners"], "eks": {"instanceCategories": ["d"]}},
+    ),
+    (
+        EKS,
+        {**BIG_SPOT, "spotCpuLimit": 4.0},
+        "runners[0]",
+        {"mode": "eks", "runners": BIG_SPOT_STACK, "eks": {"spotCpuLimit": 4}},
+    ),
 ]
 
 
