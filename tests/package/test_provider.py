@@ -17,13 +17,12 @@ from components import __version__
 from components.offline.mocks import Plan, record
 from components.topology import StackResult
 from tests.harness import ROOT, sentinel
+from tests.package.provider_support import ECS, EKS, construct_plan, wire_inputs
 
 sys.path.insert(0, str(ROOT / "provider"))
 from fleet_provider import PACKAGE, fleet_provider, property_path
 from fleet_schema import SCHEMA_FILE, rendered_schema
 
-ECS = f"{PACKAGE}:index:EcsRunnerFleet"
-EKS = f"{PACKAGE}:index:EksRunnerFleet"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 
 
@@ -57,39 +56,12 @@ def test_every_input_output_and_type_property_is_described() -> None:
         assert _described(typ["properties"]) == [], token
 
 
-def _wire(**extra: Any) -> dict[str, Any]:
-    """Inputs as the engine hands them to construct: numbers are floats."""
-    return {
-        "namePrefix": "ci-runners",
-        "runners": [
-            {"name": "build", "concurrency": 20.0},
-            {"name": "build-spot", "lane": "spot", "concurrency": 20.0},
-        ],
-        "runnerTokens": pulumi.Output.secret(
-            {"build": sentinel("build"), "build-spot": sentinel("build-spot")}
-        ),
-        "vpcId": pulumi.Output.from_input("vpc-0123456789abcdef0"),
-        "privateSubnetIds": pulumi.Output.from_input(
-            ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
-        ),
-        **extra,
-    }
-
-
-def _construct(token: str, inputs: dict[str, Any]) -> Plan:
-    def build(_warn: Any) -> StackResult:
-        result = fleet_provider().construct("ci", token, inputs, pulumi.ResourceOptions())
-        return StackResult(outputs=dict(result.state), rendered_files={})
-
-    return record(build, {})
-
-
 @pytest.fixture(scope="module")
 def ecs_plan() -> Plan:
-    return _construct(ECS, _wire(maxJobsPerManager=20.0, logRetentionDays=7.0))
+    return construct_plan(ECS, wire_inputs(maxJobsPerManager=20.0, logRetentionDays=7.0))
 
 
-def test_the_ecs_fleet_builds_through_construct(ecs_plan: Plan) -> None:
+def test_the_ecs_fleet_builds_throughconstruct_plan(ecs_plan: Plan) -> None:
     (fleet,) = ecs_plan.all(ECS)
     (inner,) = ecs_plan.all("gitlab-fargate-runners:ecs:EcsFargateRunner")
     assert inner.parent == fleet.urn
@@ -108,15 +80,15 @@ def test_the_outputs_are_the_schemas(ecs_plan: Plan) -> None:
     assert ecs_plan.outputs["clusterName"] == "ci-runners"
 
 
-def test_tokens_stay_secret_through_construct(ecs_plan: Plan) -> None:
+def test_tokens_stay_secret_throughconstruct_plan(ecs_plan: Plan) -> None:
     (version,) = ecs_plan.all("aws:secretsmanager/secretVersion:SecretVersion")
     assert json.loads(version.inputs["secretString"])["build"] == sentinel("build")
     shown = json.dumps([r.redacted_inputs for r in ecs_plan.resources], default=str)
     assert sentinel("build") not in shown and sentinel("build-spot") not in shown
 
 
-def test_the_eks_fleet_builds_through_construct() -> None:
-    plan = _construct(EKS, _wire(clusterName="ci-k8s", kubernetesVersion="1.35"))
+def test_the_eks_fleet_builds_throughconstruct_plan() -> None:
+    plan = construct_plan(EKS, wire_inputs(clusterName="ci-k8s", kubernetesVersion="1.35"))
     (cluster,) = plan.all("eks:index:Cluster")
     assert cluster.inputs["name"] == "ci-k8s" and cluster.inputs["version"] == "1.35"
     assert plan.redacted_outputs["kubeconfig"] == "[secret]"
@@ -130,7 +102,7 @@ def test_the_eks_fleet_builds_through_construct() -> None:
 
 
 def test_a_bad_input_is_refused_per_property_before_anything_registers() -> None:
-    inputs = _wire(
+    inputs = wire_inputs(
         runners=[{"name": "Build_1"}, {"name": "dind", "lane": "privileged"}],
         runnerTokens=pulumi.Output.secret({"Build_1": sentinel("b"), "dind": sentinel("d")}),
         taskDefinitions=[{"name": "debian", "image": "debian", "cpu": 1024.0, "memory": 1000.0}],

@@ -18,47 +18,19 @@ from components.config import ConfigError, parse_config
 from components.offline.mocks import Plan, record
 from components.topology import StackResult
 from tests.harness import ROOT, sentinel
+from tests.package.provider_support import ECS, EKS, construct_plan, wire_inputs
 
 sys.path.insert(0, str(ROOT / "provider"))
-from fleet_provider import PACKAGE, fleet_provider
+from fleet_provider import fleet_provider
 
-ECS = f"{PACKAGE}:index:EcsRunnerFleet"
-EKS = f"{PACKAGE}:index:EksRunnerFleet"
 CA = (ROOT / "tests" / "example-ca.pem").read_text()
 PROXY = "http://proxy.example.com:3128"
 
 
-def _wire(**extra: Any) -> dict[str, Any]:
-    """Inputs as construct gets them: numbers as floats, tokens secret, ids as Outputs."""
-    return {
-        "namePrefix": "ci-runners",
-        "runners": [
-            {"name": "build", "concurrency": 20.0},
-            {"name": "build-spot", "lane": "spot", "concurrency": 20.0},
-        ],
-        "runnerTokens": pulumi.Output.secret(
-            {"build": sentinel("build"), "build-spot": sentinel("build-spot")}
-        ),
-        "vpcId": pulumi.Output.from_input("vpc-0123456789abcdef0"),
-        "privateSubnetIds": pulumi.Output.from_input(
-            ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
-        ),
-        **extra,
-    }
-
-
-def _construct(token: str, inputs: dict[str, Any]) -> Plan:
-    def build(_warn: Any) -> StackResult:
-        result = fleet_provider().construct("ci", token, inputs, pulumi.ResourceOptions())
-        return StackResult(outputs=dict(result.state), rendered_files={})
-
-    return record(build, {})
-
-
 def test_the_eks_fleet_joins_an_existing_cluster_with_its_lane_settings() -> None:
-    plan = _construct(
+    plan = construct_plan(
         EKS,
-        _wire(
+        wire_inputs(
             clusterName="team-k8s",
             existingCluster={"name": "team-k8s", "karpenter": "existing"},
             instanceCategories=["c", "m"],
@@ -91,13 +63,13 @@ def test_cluster_settings_with_a_joined_cluster_are_the_stack_files_warnings(
 ) -> None:
     warned: list[str] = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *_a, **_k: warned.append(message))
-    inputs = _wire(
+    inputs = wire_inputs(
         clusterName="team-k8s",
         existingCluster={"name": "team-k8s"},
         kubernetesVersion="1.34",
         adminRoleArns=["arn:aws:iam::123456789012:role/admin"],
     )
-    _construct(EKS, inputs)
+    construct_plan(EKS, inputs)
     stack = parse_config(
         {
             "mode": "eks",
@@ -119,7 +91,7 @@ def test_cluster_settings_with_a_joined_cluster_are_the_stack_files_warnings(
 
 
 def test_the_ecs_fleet_trusts_the_private_ca_and_uses_the_proxy() -> None:
-    plan = _construct(ECS, _wire(caBundle=CA, httpProxy=PROXY, noProxy=["10.0.0.0/16"]))
+    plan = construct_plan(ECS, wire_inputs(caBundle=CA, httpProxy=PROXY, noProxy=["10.0.0.0/16"]))
     (template,) = plan.all("aws:ec2/launchTemplate:LaunchTemplate")
     script = gzip.decompress(base64.b64decode(template.inputs["userData"])).decode()
     assert f"HTTPS_PROXY={PROXY}" in script and "tls-ca-file" in script
@@ -134,7 +106,7 @@ def test_the_fleet_uses_your_cache_bucket_and_creates_none() -> None:
         "arn": pulumi.Output.from_input("arn:aws:s3:::team-ci-cache"),
         "region": "eu-central-1",
     }
-    plan = _construct(ECS, _wire(buildCacheBucket=bucket))
+    plan = construct_plan(ECS, wire_inputs(buildCacheBucket=bucket))
     assert not plan.all("aws:s3/bucket:Bucket")
     policies = repr([p.inputs for p in plan.all("aws:iam/rolePolicy:RolePolicy")])
     assert "arn:aws:s3:::team-ci-cache/*" in policies
@@ -284,7 +256,7 @@ def test_a_bad_input_is_one_property_error_and_nothing_registers(
     if "runnerTokens" in inputs:  # secret, as a consumer passes it
         extra["runnerTokens"] = pulumi.Output.secret(inputs["runnerTokens"])
         inputs = {k: v for k, v in inputs.items() if k != "runnerTokens"}
-    errors, plan = _refused(token, _wire(**inputs, **extra))
+    errors, plan = _refused(token, wire_inputs(**inputs, **extra))
     assert [e["property_path"] for e in errors] == [path], errors
     assert plan.resources == []
     (reason,) = [e["reason"] for e in errors]

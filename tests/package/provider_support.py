@@ -1,0 +1,48 @@
+"""What the provider tests share: the plugin folder on the import path, inputs as the engine
+hands them to construct, and a construct run under the recording mocks."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pulumi
+
+from components.offline.mocks import Plan, record
+from components.topology import StackResult
+from tests.harness import ROOT, sentinel
+
+sys.path.insert(0, str(ROOT / "provider"))
+from fleet_provider import PACKAGE, fleet_provider
+
+ECS = f"{PACKAGE}:index:EcsRunnerFleet"
+EKS = f"{PACKAGE}:index:EksRunnerFleet"
+
+
+def wire_inputs(**extra: Any) -> dict[str, Any]:
+    """Inputs as construct gets them: numbers as floats, tokens secret, ids as Outputs."""
+    return {
+        "namePrefix": "ci-runners",
+        "runners": [
+            {"name": "build", "concurrency": 20.0},
+            {"name": "build-spot", "lane": "spot", "concurrency": 20.0},
+        ],
+        "runnerTokens": pulumi.Output.secret(
+            {"build": sentinel("build"), "build-spot": sentinel("build-spot")}
+        ),
+        "vpcId": pulumi.Output.from_input("vpc-0123456789abcdef0"),
+        "privateSubnetIds": pulumi.Output.from_input(
+            ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+        ),
+        **extra,
+    }
+
+
+def construct_plan(token: str, inputs: dict[str, Any]) -> Plan:
+    """The plan of one fleet built through the provider's construct path."""
+
+    def build(_warn: Any) -> StackResult:
+        result = fleet_provider().construct("ci", token, inputs, pulumi.ResourceOptions())
+        return StackResult(outputs=dict(result.state), rendered_files={})
+
+    return record(build, {})
