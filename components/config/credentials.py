@@ -88,3 +88,21 @@ def credential_warnings(raw: dict[str, Any], secret_keys: frozenset[str]) -> lis
                 f"file; {fix}"
             )
     return found
+
+
+def unkept_secret_problems(secret_keys: frozenset[str], secret_kinds: frozenset[str]) -> list[str]:
+    """Keys stored with --secret that the program would write in plain text.
+
+    Only `runnerTokens` and `gitlabToken` travel as Pulumi secrets (into Secrets Manager and
+    Kubernetes Secrets). Every other value is read as plain text and lands in user data, task
+    definitions, Helm values and the state; `pulumi.Config.get` returns a secret's plain text
+    without its secret mark. So a key the user meant to keep secret is refused rather than
+    written out."""
+    return [
+        f"{key}: stored with --secret, but the program writes this key's values in plain text "
+        "(user data, task definitions, Helm values, the state); store it without --secret "
+        f"(pulumi config rm {key}, then pulumi config set --path '{key}...' <value>) and keep "
+        "credentials out of it: jobs read theirs from Secrets Manager through "
+        "ecs.taskDefinitions[].taskRolePolicyArns, or from a masked GitLab CI/CD variable"
+        for key in sorted(secret_keys - secret_kinds)
+    ]

@@ -19,7 +19,7 @@ import pulumi
 from components.config import schema
 from components.config.architecture import check_architectures
 from components.config.commands import HIDDEN
-from components.config.credentials import credential_warnings
+from components.config.credentials import credential_warnings, unkept_secret_problems
 from components.config.ecs_section import parse_ecs, read_name
 from components.config.egress import check_proxy_settings
 from components.config.eks_checks import (
@@ -227,8 +227,9 @@ def parse_config(
     r.problems += misplaced.values()
     given = {k: v for k, v in raw.items() if k != "mode" and k not in misplaced}
     top = schema.TOP.read(r, "", given, mode)
-    secret = secret_keys | {k.name for k in schema.TOP.keys if k.kind == "secret"}
-    r.warnings += credential_warnings(given, frozenset(secret))
+    secret_kinds = frozenset(k.name for k in schema.TOP.keys if k.kind == "secret")
+    r.problems += unkept_secret_problems(secret_keys, secret_kinds)
+    r.warnings += credential_warnings(given, secret_keys | secret_kinds)
     for section in (schema.ECS_SECTION, schema.EKS_SECTION):
         value = raw.get(section.path)
         if value and mode not in section.modes and isinstance(value, dict):

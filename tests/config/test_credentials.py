@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.config import parse_config
+from components.config import ConfigError, parse_config
 from components.config.credentials import credential_kind
 from components.offline.mocks import evaluate
 from tests.harness import dev_config, sentinel
@@ -80,10 +80,18 @@ def test_a_token_in_another_plain_key_warns_with_the_secret_command() -> None:
     ]
 
 
-def test_a_key_stored_with_secret_is_not_searched() -> None:
+def test_a_key_stored_with_secret_that_would_be_written_in_plain_text_is_refused() -> None:
+    """`pulumi.Config.get` hands the program a secret's plain text (the secret mark is lost),
+    and `ecs` values go into task definitions and user data: storing `ecs` with --secret
+    would put the value the user hid into plain resource inputs and the state."""
     raw = with_environment({"TOKEN": SECRET_KEY})
-    _, warnings = parse_config(raw, secret_keys=frozenset({"ecs"}))
-    assert not any("looks like" in w for w in warnings)
+    with pytest.raises(ConfigError) as refused:
+        parse_config(raw, secret_keys=frozenset({"ecs"}))
+    (problem,) = [p for p in refused.value.problems if p.startswith("ecs:")]
+    assert "stored with --secret" in problem and "pulumi config rm ecs" in problem
+    assert SECRET_KEY not in str(refused.value)
+    # The tokens are the keys meant to be secret: nothing to refuse there.
+    parse_config(dev_config(), secret_keys=frozenset({"runnerTokens"}))
 
 
 def test_the_program_hands_the_warning_to_preview() -> None:
