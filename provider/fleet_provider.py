@@ -221,7 +221,9 @@ class FleetProvider(ComponentProvider):
                 problems = eks_fit(whole).problems
             problems += token_problems(whole["runners"], whole["runnerTokens"])
             problems += cache_problems(whole)
-        return [{"property_path": property_path(p), "reason": p} for p in problems]
+        # A stack key's rule and the fleet's own may find the same problem (gitlabUrl): once.
+        unique = dict.fromkeys(problems)
+        return [{"property_path": property_path(p), "reason": p} for p in unique]
 
     def whole_numbers(
         self, value: Any, properties: dict[str, PropertyDefinition], path: str, problems: list[str]

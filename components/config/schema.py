@@ -16,11 +16,9 @@ from components.config.egress import (
 from components.config.grammar import (
     check_cidr,
     check_cron,
-    check_gitlab_url,
     check_subnet_id,
     check_timezone,
     check_vpc_id,
-    redact_url,
 )
 from components.config.keys import (
     ECS,
@@ -41,6 +39,7 @@ from components.config.schema_gitlab import CACHE_SECTION, GITLAB_SECTION
 from components.config.schema_images import IMAGES, PREFLIGHT
 from components.config.schema_observability import ALERTS, OBSERVABILITY
 from components.domain import fleet_rules
+from components.domain.url_rules import check_gitlab_url, redact_url
 
 LANES = fleet_rules.LANES
 ECS_LANES = fleet_rules.ECS_LANES

@@ -23,6 +23,7 @@ from components.domain.specs import (
     RunnerSpec,
     TaskDefinitionSpec,
 )
+from components.domain.url_rules import check_gitlab_url, redact_url
 
 # Runner and catalogue names become namespaces, task families and resource names.
 NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
@@ -111,8 +112,19 @@ def _runner_problems(index: int, runner: RunnerSpec) -> tuple[str, list[str]]:
     return label, problems
 
 
-def _common_problems(runners: Sequence[RunnerSpec], log_retention_days: int) -> list[str]:
-    problems = [] if runners else ["runners: a fleet needs at least one runner"]
+def gitlab_url_problem(url: str) -> str | None:
+    """The stack key's rule and text (components/config/schema.py `gitlabUrl`): the URL is
+    written into config.toml and the Helm values, and its port and host into security group
+    rules, so a bad one fails late or leaks a password."""
+    error = check_gitlab_url(url)
+    return None if error is None else f"gitlabUrl: '{redact_url(url)}' {error}"
+
+
+def _common_problems(
+    gitlab_url: str, runners: Sequence[RunnerSpec], log_retention_days: int
+) -> list[str]:
+    problems = [p for p in (gitlab_url_problem(gitlab_url),) if p]
+    problems += [] if runners else ["runners: a fleet needs at least one runner"]
     problems += duplicate_problems("runners", [r.name for r in runners])
     if log_retention_days < 0:
         problems.append(f"logRetentionDays: {log_retention_days} is out of range; use >= 0")
@@ -139,7 +151,7 @@ def _platform_problems(label: str, entry: TaskDefinitionSpec) -> list[str]:
 
 def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
     """What AWS or the Fargate driver would refuse later, or what would deploy wrongly."""
-    problems = _common_problems(fleet.runners, fleet.log_retention_days)
+    problems = _common_problems(fleet.gitlab_url, fleet.runners, fleet.log_retention_days)
     catalogue = [t.name for t in fleet.ecs.task_definitions]
     if not catalogue:
         problems.append("ecs.taskDefinitions: the catalogue needs at least one entry")
@@ -174,7 +186,7 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
 
 def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
     """What EKS, Fargate or Karpenter would refuse later, or what would deploy wrongly."""
-    problems = _common_problems(fleet.runners, fleet.log_retention_days)
+    problems = _common_problems(fleet.gitlab_url, fleet.runners, fleet.log_retention_days)
     for index, runner in enumerate(fleet.runners):
         label, found = _runner_problems(index, runner)
         problems += found
