@@ -12,17 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import ssl
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from components.config.model import NetworkSpec, StackConfig
 from components.config.reader import Reader
 
-PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
-CA_BUNDLE_RULE = "PEM text of one or more X.509 certificates (-----BEGIN CERTIFICATE-----)"
-CA_BUNDLE_FIX = 'set it from the file: pulumi config set --path gitlab.caBundle -- "$(cat ca.pem)"'
-PROXY_RULE = "http(s)://host[:port] with no user, password, path or query"
 NO_PROXY_RULE = (
     "a host name (.example.com also matches its subdomains), an IP address or a CIDR block, "
     "with an optional :port; no spaces, commas or * wildcards"
@@ -40,58 +34,6 @@ BASE_NO_PROXY = ("localhost", "127.0.0.1", ".amazonaws.com", "169.254.169.254", 
 # when none is given (EKS API, KubernetesNetworkConfigRequest.serviceIpv4Cidr).
 EKS_NO_PROXY = (".svc", ".cluster.local", "10.100.0.0/16", "172.20.0.0/16")
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
-
-
-def ca_bundle_shown(value: str) -> str:
-    """How a CA bundle is named in a message: its size, not its text."""
-    return f"<{len(value)} characters of PEM text>"
-
-
-def check_ca_bundle(value: str) -> str | None:
-    """Why the text is not a PEM bundle of X.509 certificates, or None."""
-    blocks = PEM_BLOCK.findall(value)
-    if not blocks:
-        return f"holds no PEM block; it must be {CA_BUNDLE_RULE}; {CA_BUNDLE_FIX}"
-    kinds = sorted({kind for kind, _ in blocks if kind != "CERTIFICATE"})
-    if kinds:
-        return (
-            f"holds a {' and a '.join(kinds)} block; only the CA certificates belong here (never "
-            f"a private key); {CA_BUNDLE_FIX} with a file of certificates only"
-        )
-    outside = PEM_BLOCK.sub("", value).strip()
-    if "-----" in outside:
-        return f"has an unterminated PEM block; {CA_BUNDLE_FIX} with the whole file"
-    for number, match in enumerate(PEM_BLOCK.finditer(value), start=1):
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        try:
-            context.load_verify_locations(cadata=match.group(0))
-        except (ssl.SSLError, ValueError) as error:
-            return (
-                f"certificate {number} of {len(blocks)} does not parse as X.509 ({error}); "
-                f"{CA_BUNDLE_FIX} with the unmodified PEM file"
-            )
-    return None
-
-
-def check_proxy_url(value: str) -> str | None:
-    """http(s)://host[:port]; credentials would land in plain text in user data and values."""
-    fix = "use http://proxy.example.com:3128 (or https://)"
-    try:
-        parsed = urlsplit(value)
-        parsed.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        return f"is not a valid URL; {fix}"
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        return f"is not an http(s) URL; {fix}"
-    if parsed.username is not None or parsed.password is not None:
-        return (
-            "carries a user name or password, which would be written in plain text into the "
-            "managers' user data, config.toml and the Helm values; use a proxy that admits the "
-            f"VPC by address instead ({fix})"
-        )
-    if parsed.path not in ("", "/") or parsed.query or parsed.fragment:
-        return f"has a path, query or fragment, which a proxy URL does not take; {fix}"
-    return None
 
 
 def check_no_proxy_entry(value: str) -> str | None:

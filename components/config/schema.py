@@ -7,12 +7,7 @@ schema_images.py; the runners, the network and the top level are here."""
 
 from __future__ import annotations
 
-from components.config.egress import (
-    NO_PROXY_RULE,
-    PROXY_RULE,
-    check_no_proxy_entry,
-    check_proxy_url,
-)
+from components.config.egress import NO_PROXY_RULE, check_no_proxy_entry
 from components.config.grammar import (
     check_cidr,
     check_cron,
@@ -39,6 +34,7 @@ from components.config.schema_gitlab import CACHE_SECTION, GITLAB_SECTION
 from components.config.schema_images import IMAGES, PREFLIGHT
 from components.config.schema_observability import ALERTS, OBSERVABILITY
 from components.domain import fleet_rules
+from components.domain.trust_rules import PROXY_RULE, check_proxy_url
 from components.domain.url_rules import check_gitlab_url, redact_url
 
 LANES = fleet_rules.LANES

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from components.config.egress import CA_BUNDLE_RULE, ca_bundle_shown, check_ca_bundle
 from components.config.keys import (
     Key,
     Section,
 )
+from components.domain.trust_rules import CA_BUNDLE_RULE, ca_bundle_shown, check_ca_bundle
 
 GITLAB_RUNNER_TYPES = ("instance", "group", "project")
 GITLAB_ACCESS_LEVELS = ("not_protected", "ref_protected")

@@ -23,6 +23,7 @@ from components.domain.specs import (
     RunnerSpec,
     TaskDefinitionSpec,
 )
+from components.domain.trust_rules import ca_bundle_shown, check_ca_bundle, check_proxy_url
 from components.domain.url_rules import check_gitlab_url, redact_url
 
 # Runner and catalogue names become namespaces, task families and resource names.
@@ -120,10 +121,26 @@ def gitlab_url_problem(url: str) -> str | None:
     return None if error is None else f"gitlabUrl: '{redact_url(url)}' {error}"
 
 
-def _common_problems(
-    gitlab_url: str, runners: Sequence[RunnerSpec], log_retention_days: int
-) -> list[str]:
+def trust_problems(ca_bundle: str | None, proxy: Sequence[tuple[str, str]]) -> list[str]:
+    """The stack keys' rules and texts for the CA bundle and the proxy URL the fleet writes
+    into user data and Helm values (a private key in the bundle, a proxy password)."""
+    problems = []
+    if ca_bundle is not None and (error := check_ca_bundle(ca_bundle)):
+        problems.append(f"gitlab.caBundle: '{ca_bundle_shown(ca_bundle)}' {error}")
+    urls = dict.fromkeys(v for k, v in proxy if k.upper() in ("HTTP_PROXY", "HTTPS_PROXY"))
+    problems += [
+        f"network.httpProxy: '{redact_url(url)}' {error}"
+        for url in urls
+        if (error := check_proxy_url(url))
+    ]
+    return problems
+
+
+def _common_problems(fleet: EcsFleetSpec | EksFleetSpec) -> list[str]:
+    gitlab_url, runners = fleet.gitlab_url, fleet.runners
+    log_retention_days = fleet.log_retention_days
     problems = [p for p in (gitlab_url_problem(gitlab_url),) if p]
+    problems += trust_problems(fleet.ca_bundle, fleet.proxy_environment)
     problems += [] if runners else ["runners: a fleet needs at least one runner"]
     problems += duplicate_problems("runners", [r.name for r in runners])
     if log_retention_days < 0:
@@ -151,7 +168,7 @@ def _platform_problems(label: str, entry: TaskDefinitionSpec) -> list[str]:
 
 def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
     """What AWS or the Fargate driver would refuse later, or what would deploy wrongly."""
-    problems = _common_problems(fleet.gitlab_url, fleet.runners, fleet.log_retention_days)
+    problems = _common_problems(fleet)
     catalogue = [t.name for t in fleet.ecs.task_definitions]
     if not catalogue:
         problems.append("ecs.taskDefinitions: the catalogue needs at least one entry")
@@ -186,7 +203,7 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
 
 def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
     """What EKS, Fargate or Karpenter would refuse later, or what would deploy wrongly."""
-    problems = _common_problems(fleet.gitlab_url, fleet.runners, fleet.log_retention_days)
+    problems = _common_problems(fleet)
     for index, runner in enumerate(fleet.runners):
         label, found = _runner_problems(index, runner)
         problems += found
