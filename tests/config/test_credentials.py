@@ -29,8 +29,8 @@ def with_environment(environment: dict[str, str]) -> dict[str, Any]:
         (SECRET_KEY, "an AWS secret access key"),
         ("AKIAIOSFODNN7EXAMPLE", "an AWS access key id"),
         ("ASIAIOSFODNN7EXAMPLE", "an AWS access key id"),
-        ("glpat-abcdefghij0123456789", "a GitLab token"),
-        ("glrt-t1_abcdefghij0123456789", "a GitLab token"),
+        ("glpat-SENTINEL-not-a-real-token", "a GitLab token"),
+        ("glrt-t1_SENTINEL-not-a-real-token", "a GitLab token"),
         ("https://deploy:hunter2@git.example.com/repo.git", "a URL with a password"),
     ],
 )
@@ -69,7 +69,7 @@ def test_ordinary_values_do_not_warn(value: str) -> None:
 
 
 def test_a_token_in_another_plain_key_warns_with_the_secret_command() -> None:
-    runner = {"name": "fargate", "tags": ["glpat-abcdefghij0123456789"]}
+    runner = {"name": "fargate", "tags": ["glpat-SENTINEL-not-a-real-token"]}
     _, warnings = parse_config({"runners": [runner], **TOKENS})
     found = [w for w in warnings if "looks like" in w]
     assert found == [

@@ -70,7 +70,7 @@ def problems_of(raw: dict[str, Any]) -> list[str]:
             "ecs.maxJobsPerManager 50",
         ),
         (
-            {"gitlabTokn": "glpat-not-echoed"},
+            {"gitlabTokn": "glpat-SENTINEL-not-echoed"},
             "gitlabTokn: unknown configuration key; did you mean 'gitlabToken'? pulumi config "
             "rm gitlabTokn && pulumi config set --secret gitlabToken <value>",
         ),
@@ -180,7 +180,7 @@ def test_a_malformed_group_id_is_not_also_missing() -> None:
     for the same key."""
     raw = {
         "gitlab": {"createRunners": True, "runnerType": "group", "groupId": "my-group"},
-        "gitlabToken": "glpat-abcdefghij0123456789",
+        "gitlabToken": "glpat-SENTINEL-not-a-real-token",
     }
     problems = problems_of(raw)
     assert [p for p in problems if p.startswith("gitlab.groupId")] == [

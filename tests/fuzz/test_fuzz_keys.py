@@ -17,7 +17,7 @@ from tests.harness import sentinel
 
 TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}
 SECTIONS = {s.path: s for s in schema.SECTIONS if s.path and "[" not in s.path}
-CREDENTIALS = ["AKIAIOSFODNN7EXAMPLE", "glpat-abcdefghij0123456789", "x://u:p@h"]
+CREDENTIALS = ["AKIAIOSFODNN7EXAMPLE", "glpat-SENTINEL-not-a-real-token", "x://u:p@h"]
 
 
 @st.composite

@@ -109,7 +109,7 @@ SPECIAL = [
     # Issue 23: credentials in plain values, a public VPC block, a pasted gitlab.com project URL.
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "glpat-abcdefghij0123456789",
+    "glpat-SENTINEL-not-a-real-token",
     "https://deploy:hunter2@git.example.com/repo.git",
     "8.8.0.0/16",
     "https://gitlab.com/group/project",

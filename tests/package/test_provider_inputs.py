@@ -174,7 +174,7 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
         {"gitlabUrl": "https://ci:hunter2@gitlab.corp.example"},
     ),
     (ECS, {"runnerTokens": {"build": "x"}}, "runnerTokens.build-spot", None),
-    (ECS, {"runnerTokens": "glrt-one-for-all"}, "runnerTokens", None),
+    (ECS, {"runnerTokens": "glrt-SENTINEL-one-for-all"}, "runnerTokens", None),
     (ECS, {"runners": [{"name": "build", "lane": "gpu"}]}, "runners[0].lane", None),
     (ECS, {"runners": [{"name": "build"}, {"name": "build"}]}, "runners", None),
     (ECS, {"caBundle": "not a pem"}, "caBundle", {"gitlab": {"caBundle": "not a pem"}}),
