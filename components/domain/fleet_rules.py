@@ -137,14 +137,13 @@ def trust_problems(ca_bundle: str | None, proxy: Sequence[tuple[str, str]]) -> l
 
 
 def _common_problems(fleet: EcsFleetSpec | EksFleetSpec) -> list[str]:
-    gitlab_url, runners = fleet.gitlab_url, fleet.runners
-    log_retention_days = fleet.log_retention_days
-    problems = [p for p in (gitlab_url_problem(gitlab_url),) if p]
+    problems = [p for p in (gitlab_url_problem(fleet.gitlab_url),) if p]
     problems += trust_problems(fleet.ca_bundle, fleet.proxy_environment)
-    problems += [] if runners else ["runners: a fleet needs at least one runner"]
-    problems += duplicate_problems("runners", [r.name for r in runners])
-    if log_retention_days < 0:
-        problems.append(f"logRetentionDays: {log_retention_days} is out of range; use >= 0")
+    problems += [] if fleet.runners else ["runners: a fleet needs at least one runner"]
+    problems += duplicate_problems("runners", [r.name for r in fleet.runners])
+    if fleet.log_retention_days < 0:
+        days = fleet.log_retention_days
+        problems.append(f"logRetentionDays: {days} is out of range; use >= 0")
     return problems
 
 
