@@ -185,8 +185,8 @@ def test_spot_cluster_exists_without_a_spot_runner(ecs_existing_vpc_plan: Plan) 
     """Both clusters always: removing the last spot runner must not delete the cluster its
     draining managers still use (tests/ecs/test_reaper_day2.py); an empty one costs nothing."""
     plan = ecs_existing_vpc_plan
-    assert [r.name for r in plan.all(CLUSTER)] == ["ecs-cluster", "ecs-spot-cluster"]
-    assert [r.name for r in plan.all(CAPACITY)] == [
+    assert sorted(r.name for r in plan.all(CLUSTER)) == ["ecs-cluster", "ecs-spot-cluster"]
+    assert sorted(r.name for r in plan.all(CAPACITY)) == [
         "ecs-cluster-capacity",
         "ecs-spot-cluster-capacity",
     ]
