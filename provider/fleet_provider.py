@@ -4,10 +4,11 @@
 ComponentInitError, which the provider server reports as a traceback
 (pulumi/provider/experimental/component.py, pulumi/provider/server.py `Construct`). The server
 reports an `InputPropertiesError` instead as per-property errors, so this provider checks the
-args before it constructs anything: whole numbers, the inputs that are stack keys (read by
-those keys' own rules), the package's value rules (components/domain/fleet_rules.py: the texts
-a stack file gets), a token per runner and, once every value is valid, the stack file's checks
-of what Karpenter can launch for the EC2 lanes (`eks_fit`). It leans on ComponentProvider's
+args before it constructs anything: whole numbers, the text inputs that are stack keys with a
+grammar the fleets' args do not carry (read by those keys' own rules), the package's value
+rules (components/domain/fleet_rules.py, the same functions the stack file's parser and the
+fleets call: the texts a stack file gets) and a token per runner; it warns as the stack file
+does (`fit_warnings`). It leans on ComponentProvider's
 `map_inputs` and component definitions, an experimental API: requirements.txt pins the SDK,
 and the construct-path tests are the alarm.
 """
@@ -34,26 +35,25 @@ from pulumi.runtime.sync_await import _sync_await
 from components import __version__
 from components.config.eks_checks import (
     CLUSTER_ONLY_KEYS,
-    check_eks_pod_room,
+    check_fargate_lane_pods,
     warn_cluster_keys_ignored,
 )
 from components.config.keys import Key
-from components.config.leftovers import check_instance_categories
 from components.config.reader import Reader
 from components.config.schema import NETWORK, TOP
-from components.config.schema_ecs import ECS_SECTION
-from components.config.schema_eks import EKS_SECTION
 from components.config.schema_gitlab import GITLAB_SECTION
 from components.domain.fleet_rules import (
     ecs_fleet_problems,
     eks_fleet_problems,
     existing_cluster_problems,
-    shown,
 )
+from components.domain.lane_rules import gpu_category_warning
+from components.domain.value_rules import shown
 
 PACKAGE = "gitlab-fargate-runners"
 COMPONENTS = [EcsRunnerFleet, EksRunnerFleet]
-# Inputs that are stack keys, with the stack key's path: read by that key's own rules.
+# Inputs that are stack keys, with the stack key's path: read by that key's own rules (the
+# reader's text checks, and noProxy, which reaches the fleets' args only as NO_PROXY).
 COMMON_KEYS: dict[str, tuple[str, Key]] = {
     # A port out of range raised ValueError mid-construct (security.py's urlparse().port); a
     # user and password would be written in plain text into config.toml.
@@ -62,31 +62,18 @@ COMMON_KEYS: dict[str, tuple[str, Key]] = {
     "httpProxy": ("network.httpProxy", NETWORK.key("httpProxy")),
     "noProxy": ("network.noProxy", NETWORK.key("noProxy")),
 }
-KEYS: dict[str, dict[str, tuple[str, Key]]] = {
-    # A version the managers cannot download (a leading 'v', 'latest') fails every boot.
-    "EcsRunnerFleet": {
-        **COMMON_KEYS,
-        "runnerVersion": ("ecs.runnerVersion", ECS_SECTION.key("runnerVersion")),
-    },
-    "EksRunnerFleet": {
-        **COMMON_KEYS,
-        **{
-            name: (f"eks.{name}", EKS_SECTION.key(name))
-            for name in ("instanceCategories", "spotCpuLimit", "privilegedCpuLimit")
-        },
-    },
-}
 
 
-def eks_fit(args: dict[str, Any]) -> Reader:
-    """The stack file's checks of what Karpenter can launch for valid runners: instance
-    categories that hold each EC2 lane's architecture, EC2-lane pods under their NodePool's
-    CPU limit (problems), Fargate-lane pods with few `services:` (warnings)."""
+def fit_warnings(args: dict[str, Any]) -> list[str]:
+    """The stack file's warnings for valid EKS args: the GPU category, Fargate-lane pods with
+    room for few `services:` (the problems are eks_fleet_problems')."""
     spec = eks_fleet_spec(args)
     reader = Reader()
-    check_instance_categories(reader, spec.runners, spec.eks, "eks")
-    check_eks_pod_room(reader, list(spec.runners), spec.eks)
-    return reader
+    for index, runner in enumerate(spec.runners):
+        if runner.lane == "fargate":
+            check_fargate_lane_pods(reader, index, runner, spec.eks)
+    warning = gpu_category_warning(spec.eks)
+    return ([warning] if warning else []) + reader.warnings
 
 
 # What each fleet's value rules check, by component class name.
@@ -199,7 +186,7 @@ class FleetProvider(ComponentProvider):
             )
         warnings = ignored_cluster_inputs(dict(mapped))
         if component == "EksRunnerFleet":
-            warnings += eks_fit(dict(mapped)).warnings
+            warnings += fit_warnings(dict(mapped))
         for warning in warnings:
             log.warn(f"{component} {name!r}: {warning}")
         return super().construct(name, resource_type, inputs, options)
@@ -212,13 +199,10 @@ class FleetProvider(ComponentProvider):
         whole = self.whole_numbers(args, self._component_defs[component].inputs, "", problems)
         if not problems:
             reader = Reader()
-            for arg, (path, key) in KEYS[component].items():
+            for arg, (path, key) in COMMON_KEYS.items():
                 key.read(reader, path, whole.get(arg))
             problems = reader.problems
             problems += CHECKS[component](whole)
-            if not problems and component == "EksRunnerFleet":
-                # Only once every value is valid: one problem, one message.
-                problems = eks_fit(whole).problems
             problems += token_problems(whole["runners"], whole["runnerTokens"])
             problems += cache_problems(whole)
         # A stack key's rule and the fleet's own may find the same problem (gitlabUrl): once.

@@ -10,7 +10,12 @@ from components.config import schema
 from components.config.model import EcsSpec, TaskDefinitionSpec
 from components.config.reader import Reader, shown
 from components.config.schema_ecs import DEFAULT_JOB_IMAGE
-from components.domain.fleet_rules import duplicate_problems, fargate_size_problem, name_problem
+from components.domain.fleet_rules import (
+    duplicate_problems,
+    fargate_size_problem,
+    image_required_problem,
+    name_problem,
+)
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_TASK_DEFINITIONS = [{"name": "debian", "image": DEFAULT_JOB_IMAGE}]
@@ -37,7 +42,7 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
     )
     values["name"] = name
     if values["image"] is None and raw.get("image") is None:  # a bad one is reported
-        r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
+        r.problem(image_required_problem(label))
     values["image"] = values["image"] or ""
     r.report(fargate_size_problem(label, values["cpu"], values["memory"]))
     environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')

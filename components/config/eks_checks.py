@@ -9,8 +9,8 @@ import math
 from components.config.model import EksSpec, NetworkSpec, RunnerSpec
 from components.config.reader import Reader
 from components.domain.eks_sizing import minimum_poll_timeout
-from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB, FARGATE_SIZES
-from components.domain.manager_sizing import MIB_PER_VCPU
+from components.domain.fargate_sizes import FARGATE_SIZES
+from components.domain.lane_rules import pod_room_problems
 from components.domain.principals import principal_of
 from components.domain.specs import KARPENTER_EXISTING
 
@@ -84,44 +84,11 @@ def check_fargate_lane_pods(r: Reader, i: int, runner: RunnerSpec, eks: EksSpec)
         )
 
 
-def check_ec2_lane_pods(r: Reader, i: int, runner: RunnerSpec, eks: EksSpec) -> None:
-    """EC2-lane pods run on Karpenter nodes, not Fargate (no size table), but the lane's
-    NodePool launches no node above its `limits.cpu` (Karpenter v1 NodePool limits), and a
-    node's allocatable is below its capacity (kubelet and system reservations): a pod whose
-    CPU reaches the limit, or whose memory reaches the most the allowed categories give that
-    many vCPU (c 2, m 4, r 8 GiB per vCPU), never gets a node."""
-    key = "spotCpuLimit" if runner.lane == "spot" else "privilegedCpuLimit"
-    limit = eks.spot_cpu_limit if runner.lane == "spot" else eks.privileged_cpu_limit
-    ratios = [MIB_PER_VCPU.get(c) for c in eks.instance_categories]
-    # Memory per vCPU of the roomiest allowed category; unknown categories (x, z...): not judged.
-    ratio = max(x for x in ratios if x is not None) if ratios and None not in ratios else None
-    needed = runner.cpu // 1024 + 1  # the smallest limit a node holding the pod fits under
-    if ratio is not None:
-        needed = max(needed, runner.memory // ratio + 1)
-    if needed > limit:
-        r.problem(
-            f"runners[{i}] ({runner.name}): cpu {runner.cpu} / memory {runner.memory} pods "
-            f"need a node larger than the {runner.lane} NodePool may launch (eks.{key} {limit} "
-            f"vCPU, categories {', '.join(eks.instance_categories)}): they stay Pending; raise "
-            f"eks.{key} to {needed} or more (and the EC2 quota with it) or lower the runner's size"
-        )
-
-
 def check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> None:
     for i, runner in enumerate(runners):
         if runner.lane == "fargate":
             check_fargate_lane_pods(r, i, runner, eks)
-        else:
-            check_ec2_lane_pods(r, i, runner, eks)
-        build_memory = runner.memory - eks.helper_memory - EKS_FARGATE_POD_OVERHEAD_MIB
-        if runner.cpu - eks.helper_cpu < 64 or build_memory < 128:
-            r.problem(
-                f"runners[{i}] ({runner.name}): cpu {runner.cpu} / memory {runner.memory} "
-                f"leaves too little for the build container once the helper "
-                f"({eks.helper_cpu} CPU, {eks.helper_memory} MiB) and the "
-                f"{EKS_FARGATE_POD_OVERHEAD_MIB} MiB Fargate overhead are taken; use at least "
-                "cpu 512 / memory 1024"
-            )
+    r.report(*pod_room_problems(runners, eks))
 
 
 def check_admin_principals(r: Reader, eks: EksSpec) -> None:

@@ -11,12 +11,13 @@ from typing import Any, Literal
 
 from components.config.reader import Reader
 from components.domain import fleet_rules
+from components.domain.value_rules import too_few_problem
 
 MODES = ("ecs", "eks")
 ECS: tuple[str, ...] = ("ecs",)
 EKS: tuple[str, ...] = ("eks",)
 NAME_PATTERN = fleet_rules.NAME_PATTERN
-VERSION = r"\d+\.\d+\.\d+"
+VERSION = fleet_rules.VERSION
 SHA256 = r"[0-9a-f]{64}"
 SHA256_HINT = "use the 64 lowercase hex digits of the file's SHA-256 (sha256sum FILE)"
 
@@ -25,10 +26,6 @@ Kind = Literal[
 ]
 # Pulumi project config knows only these scalar types; objects and lists are validated here.
 PULUMI_TYPES = {"string": "string", "choice": "string", "integer": "integer", "boolean": "boolean"}
-
-
-def check_instance_category(value: str) -> str | None:
-    return None if re.fullmatch(r"[a-z]", value) else "is not an instance category (c, m, r...)"
 
 
 def one_of(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
@@ -77,12 +74,8 @@ class Key:
             items = r.strings(path, value, self.default, self.check)
             for item in sorted({i for i in items if items.count(i) > 1}) if self.unique else ():
                 r.problem(f"{path}: '{item}' is listed more than once; list each one once")
-            if value is not None and len(items) < self.min_items:
-                least = "one" if self.min_items == 1 else str(self.min_items)
-                r.problem(
-                    f"{path}: {list(items)} has {len(items)} item(s); list at least {least}"
-                    + (f" ({self.rule})" if self.rule else "")
-                )
+            if value is not None:
+                r.report(too_few_problem(path, items, self.min_items, self.rule))
             return items
         if self.kind == "string":
             pattern = re.compile(self.pattern) if self.pattern else None

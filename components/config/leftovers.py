@@ -1,19 +1,6 @@
 """Checks of single values against what the services make of them: a public VPC block, a
 gitlab.com URL with a path, Karpenter instance categories that cannot give a lane's CPU
-architecture.
-
-Instance categories: Karpenter labels an instance type with the leading letters of its name
-as `karpenter.k8s.aws/instance-category` and the digits after them as `instance-generation`
-(karpenter-provider-aws pkg/providers/instancetype/types.go, `instanceTypeScheme =
-(^[a-z]+)(\\-[0-9]+tb)?([0-9]+).*\\.`), and a NodePool's requirements all hold at once: an
-instance type must satisfy every one (Karpenter docs, concepts/nodepools "requirements"; the
-pod's own node selector is intersected with them, concepts/scheduling). Graviton is not a
-category: it is the `g` after the generation (c7g, m7g, t4g; EC2 User Guide, "Amazon EC2
-instance type naming conventions": "g - AWS Graviton processors"), and the category `g` is
-the GPU family (g4dn, g5, g5g). So a lane's `kubernetes.io/arch In [...]`, its
-`instance-generation Gt 2` and `instance-category In eks.instanceCategories` must leave at
-least one family, or every job of the lane stays Pending.
-"""
+architecture (the rule and its reasons: components/domain/lane_rules.py)."""
 
 from __future__ import annotations
 
@@ -23,21 +10,11 @@ from urllib.parse import urlsplit
 
 from components.config.model import EksSpec, NetworkSpec, RunnerSpec, StackConfig
 from components.config.reader import Reader
+from components.domain.lane_rules import gpu_category_warning, instance_category_problems
 
 # RFC 1918 section 3: the three blocks "reserved ... for private internets".
 RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 GITLAB_COM = "gitlab.com"
-# Categories with a family past generation 2 (the NodePools' `instance-generation Gt 2`), by
-# architecture (EC2 User Guide, instance types: c/m/r/t/i/x/g/p have Graviton (or Grace)
-# families such as c8g, t4g, i8g, x8g, g5g, p6e-gb200; d3 and u7i are x86 only). a1, f1/f2,
-# h1 and z1d are all generation 1 or 2, so `a`, `f`, `h` and `z` give no node at all.
-CATEGORY_ARCHITECTURES = {
-    **dict.fromkeys("cmrtixgp", ("amd64", "arm64")),
-    **dict.fromkeys("du", ("amd64",)),
-    **dict.fromkeys("afhz", ()),
-}
-EC2_LANES = ("spot", "privileged")
-MANAGER_ARCHITECTURE = "amd64"  # the runner managers' image is amd64 (eks/placement.py)
 
 
 def check_vpc_cidr(r: Reader, network: NetworkSpec) -> None:
@@ -77,35 +54,9 @@ def check_instance_categories(
     """Refuse categories that leave an EC2 lane no instance type of its architecture."""
     if mode != "eks":
         return
-    categories = eks.instance_categories
-    if "g" in categories:
-        r.warn(
-            "eks.instanceCategories: 'g' is the GPU category (g4dn, g5, g5g), not Graviton, so "
-            "Karpenter may launch GPU instances for jobs; Graviton is the 'g' after the "
-            "generation (c7g, m7g), which a runner gets with architecture arm64"
-        )
-    known = [c for c in categories if c in CATEGORY_ARCHITECTURES]
-    if len(known) < len(categories):
-        return  # a category this table does not know may well have families
-    needs = [
-        (f"runners[{i}] ({x.name})", x.architecture)
-        for i, x in enumerate(runners)
-        if x.lane in EC2_LANES
-    ]
-    if eks.manager_placement == "ec2":
-        needs.append(("eks.managerPlacement ec2 (the runner managers)", MANAGER_ARCHITECTURE))
-    for who, architecture in needs:
-        if any(architecture in CATEGORY_ARCHITECTURES[c] for c in known):
-            continue
-        offer = "".join(c for c, a in CATEGORY_ARCHITECTURES.items() if architecture in a)
-        r.problem(
-            f"eks.instanceCategories: {list(categories)} has no EC2 family of generation 3 or "
-            f"later for {architecture}, which {who} needs (Karpenter requires every NodePool "
-            "requirement at once, so its jobs would stay Pending); Graviton is not a category "
-            "but the 'g' after the generation (c7g), chosen by the runner's architecture: use "
-            f"categories with {architecture} families ({', '.join(offer)}), e.g. pulumi config "
-            "set --path 'eks.instanceCategories[0]' c"
-        )
+    if warning := gpu_category_warning(eks):
+        r.warn(warning)
+    r.report(*instance_category_problems(runners, eks))
 
 
 def check_leftovers(r: Reader, config: StackConfig) -> None:

@@ -17,7 +17,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from components.config.commands import HIDDEN, move_command
-from components.domain.fleet_rules import shown
+from components.domain.value_rules import (
+    choice_problem,
+    item_problems,
+    pattern_problem,
+    range_problem,
+    shown,
+)
 
 # What the CLI makes of an unquoted YAML date: time.Time.String() (config/object.go).
 GO_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \S+")
@@ -153,9 +159,9 @@ class Reader:
             got = shown(value)
             self.problem(f"{path}: expected a whole number, got {got}")
             return default
-        if value < minimum or (maximum is not None and value > maximum):
-            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-            self.problem(f"{path}: {value} is out of range; use a value {bound}")
+        problem = range_problem(path, value, minimum, maximum)
+        if problem:
+            self.problem(problem)
             return default
         return value
 
@@ -190,8 +196,9 @@ class Reader:
         if problem:
             self.problem(f"{path}: {problem}")
             return default
-        if pattern is not None and not pattern.fullmatch(value):
-            self.problem(f"{path}: '{value}' is not valid; {hint}")
+        wrong = pattern_problem(path, value, pattern.pattern, hint) if pattern else None
+        if wrong:
+            self.problem(wrong)
             return default
         return value
 
@@ -200,9 +207,9 @@ class Reader:
             return default
         if isinstance(value, str) and all(isinstance(c, int) for c in choices):
             value = int(value) if value.strip().isdigit() else value
-        if isinstance(value, bool) or value not in choices:
-            options = " | ".join(map(str, choices))
-            self.problem(f"{path}: {shown(value)} is not one of {options}; pick one of them")
+        problem = choice_problem(path, value, choices)
+        if problem:
+            self.problem(problem)
             return default
         return value
 
@@ -228,11 +235,10 @@ class Reader:
             return default
         for item in value:
             rewritten = text_problem(item)
-            error = None if rewritten else (check(item) if check else None)
             if rewritten:
                 self.problem(f"{path}: {rewritten}")
-            elif error:
-                self.problem(f"{path}: '{item}' {error}")
+            elif check:
+                self.problems += item_problems(path, [item], check)
         return tuple(value)
 
     def string_map(self, path: str, value: Any, example: str) -> dict[str, str]:

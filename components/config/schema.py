@@ -33,20 +33,14 @@ from components.config.schema_eks import CLUSTER_LOG_TYPES, EKS_SECTION
 from components.config.schema_gitlab import CACHE_SECTION, GITLAB_SECTION
 from components.config.schema_images import IMAGES, PREFLIGHT
 from components.config.schema_observability import ALERTS, OBSERVABILITY
-from components.domain import fleet_rules
+from components.domain import fleet_rules, lane_rules
 from components.domain.trust_rules import PROXY_RULE, check_proxy_url
 from components.domain.url_rules import check_gitlab_url, redact_url
 
 LANES = fleet_rules.LANES
 ECS_LANES = fleet_rules.ECS_LANES
-# Kubernetes node architectures (the kubernetes.io/arch label) of EKS job pods.
-NODE_ARCHITECTURES = ("amd64", "arm64")
-# CloudWatch Logs PutRetentionPolicy's retentionInDays (botocore's logs model, shape Days; a
-# test keeps them in step), and 0: pulumi-aws LogGroup's "never expire".
-LOG_RETENTION_DAYS = (
-    *(0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192),
-    *(2557, 2922, 3288, 3653),
-)
+NODE_ARCHITECTURES = lane_rules.NODE_ARCHITECTURES
+LOG_RETENTION_DAYS = fleet_rules.LOG_RETENTION_DAYS
 RUNNER_TOKEN_PREFIX = "glrt-"
 CIDR_RULE = "an IPv4 block with its prefix length and no host bits, e.g. 10.42.0.0/16"
 SUBNET_RULE = "distinct subnet- ids, each 8 or 17 lowercase hex digits"
@@ -92,8 +86,8 @@ RUNNER = Section(
             "integer",
             None,
             "Concurrent job requests to GitLab (gitlab-runner `request_concurrency`).",
-            minimum=1,
-            maximum=100,
+            minimum=fleet_rules.REQUEST_CONCURRENCY[0],
+            maximum=fleet_rules.REQUEST_CONCURRENCY[1],
             default_doc="1 in ecs mode; in eks mode 1 per 25 of concurrency, at most 20",
         ),
         Key(
@@ -119,7 +113,7 @@ RUNNER = Section(
             1024,
             "Job pod CPU units (1024 = 1 vCPU); privileged lane: with one `services:` container.",
             modes=EKS,
-            minimum=256,
+            minimum=fleet_rules.EKS_POD_MIN_CPU,
         ),
         Key(
             "memory",
@@ -127,7 +121,7 @@ RUNNER = Section(
             2048,
             "Job pod memory in MiB; privileged lane: with one `services:` container.",
             modes=EKS,
-            minimum=512,
+            minimum=fleet_rules.EKS_POD_MIN_MEMORY,
         ),
         Key(
             "warmJobs",

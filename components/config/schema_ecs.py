@@ -14,6 +14,7 @@ from components.config.keys import (
     Key,
     Section,
 )
+from components.domain import fleet_rules
 from components.domain.fleet_rules import EPHEMERAL_STORAGE_GIB, TASK_ARCHITECTURES
 from components.domain.manager_sizing import MAX_JOBS_PER_MANAGER_LIMIT
 from components.domain.specs import DEFAULT_ECS_JOB_IMAGE
@@ -119,8 +120,14 @@ TASK_DEFINITION = Section(
             "image must have a linux/arm64 variant).",
             choices=TASK_ARCHITECTURES,
         ),
-        Key("cpu", "integer", 1024, "Task CPU units (a valid Fargate pair).", minimum=256),
-        Key("memory", "integer", 2048, "Task memory in MiB.", minimum=512),
+        Key(
+            "cpu",
+            "integer",
+            1024,
+            "Task CPU units (a valid Fargate pair).",
+            minimum=fleet_rules.TASK_MIN_CPU,
+        ),
+        Key("memory", "integer", 2048, "Task memory in MiB.", minimum=fleet_rules.TASK_MIN_MEMORY),
         Key(
             "ephemeralStorageGiB",
             "integer",
@@ -171,7 +178,7 @@ ECS_SECTION = Section(
             "19.3.0",
             "gitlab-runner release on the manager.",
             pattern=VERSION,
-            hint="use a release number such as 19.3.0 (no 'v', no 'latest': pin it)",
+            hint=fleet_rules.RUNNER_VERSION_HINT,
             rule="a released version, 15.10 or later (glrt- tokens); tested: 19.3.0",
         ),
         Key(
@@ -262,8 +269,8 @@ ECS_SECTION = Section(
             3600,
             "Longest job (match the runners' maximum timeout in GitLab): how long a leaving "
             "manager drains, and when the reaper stops a task.",
-            minimum=60,
-            maximum=86400,
+            minimum=fleet_rules.ECS_JOB_TIMEOUT[0],
+            maximum=fleet_rules.ECS_JOB_TIMEOUT[1],
         ),
         Key(
             "taskDefinitions",

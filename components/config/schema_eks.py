@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from components.config.grammar import check_cidr, check_image, check_role_arn, ec2_id_check
-from components.config.keys import (
-    EKS,
-    VERSION,
-    Key,
-    Section,
+from components.config.keys import EKS, VERSION, Key, Section, one_of
+from components.domain import fleet_rules
+from components.domain.lane_rules import (
+    INSTANCE_CATEGORIES_RULE,
+    MAX_POOL_VCPU,
     check_instance_category,
-    one_of,
 )
 from components.domain.specs import KARPENTER_MODES
-
-# A NodePool limit is what stops a runaway bill: 10,000 vCPU is 2,500 jobs of 4 vCPU, beyond the
-# 2,000-job ceiling of one runner; anything larger is a typo (an extra zero), not a plan.
-MAX_POOL_VCPU = 10000
-
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
@@ -31,8 +25,8 @@ EKS_SECTION = Section(
             # In EKS standard support until 2027-03 (docs/eks-operations.md: upgrades).
             "1.35",
             "EKS Kubernetes minor version (upgrade one minor version at a time).",
-            pattern=r"1\.\d{2}",
-            hint="use a minor version such as 1.35",
+            pattern=fleet_rules.KUBERNETES_VERSION,
+            hint=fleet_rules.KUBERNETES_VERSION_HINT,
             rule="one EKS offers (release calendar; extended support warns); tested: 1.35",
         ),
         Key(
@@ -132,10 +126,8 @@ EKS_SECTION = Section(
             ("c", "m", "r"),
             "EC2 instance categories Karpenter may launch.",
             check=check_instance_category,
-            # Each NodePool requires `instance-category In` these: Karpenter's CRD refuses an
-            # `In` requirement without a value (karpenter.sh_nodepools.yaml:343 at v1.14.1).
-            min_items=1,
-            rule="one or more single lowercase letters, e.g. c, m, r",
+            min_items=1,  # lane_rules.py: Karpenter refuses an empty `In` requirement
+            rule=INSTANCE_CATEGORIES_RULE,
         ),
         Key(
             "serviceCpu",
@@ -219,8 +211,8 @@ EKS_SECTION = Section(
             3600,
             "Longest job a stopping manager or draining node waits for (keep the runners' "
             "maximum job timeout in GitLab at or below it).",
-            minimum=600,
-            maximum=86400,
+            minimum=fleet_rules.EKS_JOB_TIMEOUT[0],
+            maximum=fleet_rules.EKS_JOB_TIMEOUT[1],
         ),
         Key(
             "existingCluster",

@@ -14,8 +14,16 @@ import re
 from collections.abc import Iterable, Sequence
 
 from components.domain.fargate_sizes import is_valid_fargate_size, nearest_fargate_size
+from components.domain.lane_rules import (
+    NODE_ARCHITECTURES,
+    eks_value_problems,
+    fargate_arm64_problem,
+    instance_category_problems,
+    pod_room_problems,
+)
 from components.domain.manager_sizing import MAX_JOBS_PER_MANAGER_LIMIT
 from components.domain.specs import (
+    DEFAULT_ECS_JOB_IMAGE,
     KARPENTER_MODES,
     EcsFleetSpec,
     EksFleetSpec,
@@ -25,6 +33,7 @@ from components.domain.specs import (
 )
 from components.domain.trust_rules import ca_bundle_shown, check_ca_bundle, check_proxy_url
 from components.domain.url_rules import check_gitlab_url, redact_url
+from components.domain.value_rules import choice_problem, pattern_problem, range_problem, shown
 
 # Runner and catalogue names become namespaces, task families and resource names.
 NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
@@ -35,17 +44,33 @@ MAX_RUNNER_CONCURRENCY = 2000
 TASK_ARCHITECTURES = ("x86_64", "arm64")
 # Fargate task ephemeral storage: 20 GiB free, at most 200 (RegisterTaskDefinition).
 EPHEMERAL_STORAGE_GIB = (20, 200)
+# gitlab-runner requests to GitLab at once (runners[].requestConcurrency).
+REQUEST_CONCURRENCY = (1, 100)
+# An EKS job pod's smallest size (runners[].cpu, runners[].memory).
+EKS_POD_MIN_CPU, EKS_POD_MIN_MEMORY = 256, 512
+# The smallest Fargate task (ecs.taskDefinitions[].cpu, .memory).
+TASK_MIN_CPU, TASK_MIN_MEMORY = 256, 512
+# The longest job, in seconds (ecs.jobTimeoutSeconds, eks.jobTimeoutSeconds): a stopping
+# manager's drain; on EKS at least the 10 minutes a node drain is given.
+ECS_JOB_TIMEOUT = (60, 86400)
+EKS_JOB_TIMEOUT = (600, 86400)
+# CloudWatch Logs PutRetentionPolicy's retentionInDays (botocore's logs model, shape Days; a
+# test keeps them in step), and 0: pulumi-aws LogGroup's "never expire".
+LOG_RETENTION_DAYS = (
+    *(0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192),
+    *(2557, 2922, 3288, 3653),
+)
+VERSION = r"\d+\.\d+\.\d+"
+RUNNER_VERSION_HINT = "use a release number such as 19.3.0 (no 'v', no 'latest': pin it)"
+KUBERNETES_VERSION = r"1\.\d{2}"
+KUBERNETES_VERSION_HINT = "use a minor version such as 1.35"
+# Coordinator images taken as linux/amd64 only. The default is built from
+# gitlab.com/tmaczukin-test-projects/fargate-driver-debian; the images derived from its
+# Dockerfile in public code download gitlab-runner-linux-amd64 and tini-amd64, and no arm64
+# build of it is known (its registry could not be queried from here).
+AMD64_ONLY_IMAGES = (DEFAULT_ECS_JOB_IMAGE,)
 # What EKS accepts as a cluster name (CreateCluster: 1-100 characters, starting alphanumeric).
 CLUSTER_NAME_PATTERN = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
-
-
-def shown(value: object) -> str:
-    """A value as its author typed it: text in quotes, '' marked as empty, else JSON."""
-    if value == "":
-        return '"" (empty)'
-    if isinstance(value, str):
-        return f"'{value}'"
-    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def name_problem(path: str, value: object, example: str) -> str | None:
@@ -98,19 +123,42 @@ def task_definition_problem(path: str, wanted: str, catalogue: Sequence[str]) ->
     )
 
 
+def _found(*problems: str | None) -> list[str]:
+    return [p for p in problems if p]
+
+
 def _runner_problems(index: int, runner: RunnerSpec) -> tuple[str, list[str]]:
     label = f"runners[{index}]"
-    problems = [p for p in (name_problem(label, runner.name, "fargate"),) if p]
+    problems = _found(name_problem(label, runner.name, "fargate"))
     if not problems:
         label = f"runners[{index}] ({runner.name})"
-    if not 1 <= runner.concurrency <= MAX_RUNNER_CONCURRENCY:
-        problems.append(
-            f"{label}.concurrency: {runner.concurrency} is out of range; use a value between 1 "
-            f"and {MAX_RUNNER_CONCURRENCY}"
-        )
-    if runner.lane not in LANES:
-        problems.append(f"{label}.lane: '{runner.lane}' is not one of {', '.join(LANES)}")
+    problems += _found(
+        range_problem(f"{label}.concurrency", runner.concurrency, 1, MAX_RUNNER_CONCURRENCY),
+        choice_problem(f"{label}.lane", runner.lane, LANES),
+        range_problem(
+            f"{label}.requestConcurrency", runner.request_concurrency, *REQUEST_CONCURRENCY
+        ),
+    )
     return label, problems
+
+
+def amd64_image_problem(label: str, entry: TaskDefinitionSpec) -> str | None:
+    """The task runs its image as is: an arm64 entry needs a coordinator image with a
+    linux/arm64 variant, which the default image has not (config/architecture.py)."""
+    if entry.architecture != "arm64" or entry.image not in AMD64_ONLY_IMAGES:
+        return None
+    return (
+        f"{label}.image: '{entry.image}' is GitLab's "
+        "example coordinator image, built for linux/amd64 only (no linux/arm64 build of "
+        "it is known), so an arm64 task cannot start it (CannotPullContainerError: no "
+        "matching manifest for linux/arm64); build the coordinator image (sshd on port "
+        "22, gitlab-runner-linux-arm64) for linux/arm64 or as a multi-arch image and set "
+        "it here, or use architecture x86_64"
+    )
+
+
+def image_required_problem(label: str) -> str:
+    return f'{label}.image: required; set the job image, e.g. "{DEFAULT_ECS_JOB_IMAGE}"'
 
 
 def gitlab_url_problem(url: str) -> str | None:
@@ -141,28 +189,21 @@ def _common_problems(fleet: EcsFleetSpec | EksFleetSpec) -> list[str]:
     problems += trust_problems(fleet.ca_bundle, fleet.proxy_environment)
     problems += [] if fleet.runners else ["runners: a fleet needs at least one runner"]
     problems += duplicate_problems("runners", [r.name for r in fleet.runners])
-    if fleet.log_retention_days < 0:
-        days = fleet.log_retention_days
-        problems.append(f"logRetentionDays: {days} is out of range; use >= 0")
+    problems += _found(
+        choice_problem("logRetentionDays", fleet.log_retention_days, LOG_RETENTION_DAYS)
+    )
     return problems
 
 
 def _platform_problems(label: str, entry: TaskDefinitionSpec) -> list[str]:
     """What the stack file's keys refuse and the fleet would otherwise meet mid-construct
     (an unknown architecture has no cpuArchitecture: a KeyError) or at RegisterTaskDefinition."""
-    problems = []
-    if entry.architecture not in TASK_ARCHITECTURES:
-        problems.append(
-            f"{label}.architecture: {shown(entry.architecture)} is not one of "
-            f"{' | '.join(TASK_ARCHITECTURES)}; pick one of them"
-        )
-    low, high = EPHEMERAL_STORAGE_GIB
-    if not low <= entry.ephemeral_storage_gib <= high:
-        problems.append(
-            f"{label}.ephemeralStorageGiB: {entry.ephemeral_storage_gib} is out of range; "
-            f"use a value between {low} and {high}"
-        )
-    return problems
+    storage = entry.ephemeral_storage_gib
+    return _found(
+        choice_problem(f"{label}.architecture", entry.architecture, TASK_ARCHITECTURES),
+        range_problem(f"{label}.ephemeralStorageGiB", storage, *EPHEMERAL_STORAGE_GIB),
+        amd64_image_problem(label, entry),
+    )
 
 
 def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
@@ -176,10 +217,12 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
         named = name_problem(label, entry.name, "debian")
         problems += [named] if named else []
         label = f"{label} ({entry.name})"
-        if not entry.image:
-            problems.append(f"{label}.image: required; set the job image")
-        size = fargate_size_problem(label, entry.cpu, entry.memory)
-        problems += [size] if size else []
+        problems += [] if entry.image else [image_required_problem(label)]
+        sizes = _found(
+            range_problem(f"{label}.cpu", entry.cpu, TASK_MIN_CPU),
+            range_problem(f"{label}.memory", entry.memory, TASK_MIN_MEMORY),
+        )
+        problems += sizes or _found(fargate_size_problem(label, entry.cpu, entry.memory))
         problems += _platform_problems(label, entry)
     problems += duplicate_problems("ecs.taskDefinitions", catalogue)
     for index, runner in enumerate(fleet.runners):
@@ -190,26 +233,56 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
             task_definition_problem(label, runner.task_definition, catalogue),
         ):
             problems += [problem] if problem else []
-    # Above the cap no sized manager type carries a shard (ecs/sizing.py would fail mid-way).
-    cap = fleet.ecs.max_jobs_per_manager
-    if not 1 <= cap <= MAX_JOBS_PER_MANAGER_LIMIT:
-        problems.append(
-            f"ecs.maxJobsPerManager: {cap} is out of range; use a value between 1 and "
-            f"{MAX_JOBS_PER_MANAGER_LIMIT}"
+    ecs = fleet.ecs
+    return problems + _found(
+        # Above the cap no sized manager type carries a shard (ecs/sizing.py would fail mid-way).
+        range_problem(
+            "ecs.maxJobsPerManager", ecs.max_jobs_per_manager, 1, MAX_JOBS_PER_MANAGER_LIMIT
+        ),
+        # The managers download this release at every boot: 'v19.3.0' or 'latest' fails each.
+        pattern_problem("ecs.runnerVersion", ecs.runner_version, VERSION, RUNNER_VERSION_HINT),
+        range_problem("ecs.jobTimeoutSeconds", ecs.job_timeout_seconds, *ECS_JOB_TIMEOUT),
+    )
+
+
+def _eks_runner_problems(index: int, runner: RunnerSpec) -> list[str]:
+    label, problems = _runner_problems(index, runner)
+    sizes = _found(
+        range_problem(f"{label}.cpu", runner.cpu, EKS_POD_MIN_CPU),
+        range_problem(f"{label}.memory", runner.memory, EKS_POD_MIN_MEMORY),
+    )
+    if runner.lane == "fargate" and not sizes:
+        sizes = _found(fargate_size_problem(label, runner.cpu, runner.memory))
+    return (
+        problems
+        + _found(
+            choice_problem(f"{label}.architecture", runner.architecture, NODE_ARCHITECTURES),
+            fargate_arm64_problem(label, runner),
         )
-    return problems
+        + sizes
+    )
 
 
 def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
-    """What EKS, Fargate or Karpenter would refuse later, or what would deploy wrongly."""
+    """What EKS, Fargate or Karpenter would refuse later, or what would deploy wrongly. The
+    checks of what Karpenter can launch for the lanes run once every value is valid (one
+    problem, one message): the stack file's parser runs them on the defaults it kept."""
     problems = _common_problems(fleet)
     for index, runner in enumerate(fleet.runners):
-        label, found = _runner_problems(index, runner)
-        problems += found
-        if runner.lane == "fargate":
-            size = fargate_size_problem(label, runner.cpu, runner.memory)
-            problems += [size] if size else []
-    return problems
+        problems += _eks_runner_problems(index, runner)
+    eks = fleet.eks
+    problems += eks_value_problems(eks) + _found(
+        pattern_problem(
+            "eks.kubernetesVersion",
+            eks.kubernetes_version,
+            KUBERNETES_VERSION,
+            KUBERNETES_VERSION_HINT,
+        ),
+        range_problem("eks.jobTimeoutSeconds", eks.job_timeout_seconds, *EKS_JOB_TIMEOUT),
+    )
+    if problems:
+        return problems
+    return instance_category_problems(fleet.runners, eks) + pod_room_problems(fleet.runners, eks)
 
 
 def existing_cluster_problems(

@@ -1,6 +1,7 @@
 """Issue 23 item 11: a public VPC block warns, a gitlab.com URL with a path warns, and
 instance categories that leave an EC2 lane no family of its architecture are refused. The
-rules and their sources are in components/config/leftovers.py."""
+rules and their sources are in components/config/leftovers.py and (instance categories)
+components/domain/lane_rules.py."""
 
 from __future__ import annotations
 

@@ -210,7 +210,7 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
     ),
     (EKS, {"existingCluster": {"name": "team-k8s"}}, "clusterName", None),
     (EKS, {"runners": [{"name": "build", "lane": "gpu"}]}, "runners[0].lane", None),
-    # What the stack file refuses across keys (config/leftovers.py, config/eks_checks.py):
+    # What the stack file refuses across keys (domain/lane_rules.py, through every door):
     # category d has x86 families only (d3), none for an arm64 spot runner;
     (
         EKS,

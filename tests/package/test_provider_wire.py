@@ -260,8 +260,8 @@ def test_the_server_turns_refused_inputs_into_per_property_grpc_errors() -> None
     paths = {e.property_path: e.reason for e in errors.errors}
     assert set(paths) == {"runners", "runners[0].lane", "runners[1].lane", "runnerTokens.dind"}
     assert paths["runners[0].lane"] == (
-        "runners[0] (build).lane: 'gpu' is not one of fargate, spot, privileged"
-    )
+        "runners[0] (build).lane: 'gpu' is not one of fargate | spot | privileged; pick one of them"
+    )  # the stack file's text (reader.py `choice`, through value_rules.py `choice_problem`)
 
 
 def test_without_the_checks_a_bad_input_is_a_component_init_error_after_registering() -> None:
