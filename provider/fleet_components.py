@@ -135,7 +135,7 @@ def eks_fleet_spec(args: EksRunnerFleetArgs) -> EksFleetSpec:
             "privilegedCpuLimit": "privileged_cpu_limit",
         },
     )
-    if args.get("instanceCategories"):
+    if args.get("instanceCategories") is not None:  # [] is refused, not the default
         overrides["instance_categories"] = tuple(args["instanceCategories"])
     if args.get("kubernetesVersion"):
         overrides["kubernetes_version"] = args["kubernetesVersion"]
