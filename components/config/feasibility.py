@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import math
 import os
 from urllib.parse import urlsplit
 
@@ -19,17 +18,18 @@ from components.config import service_rules, versions
 from components.config.grammar import parse_arn
 from components.config.model import RunnerSpec, StackConfig
 from components.config.reader import Reader
-from components.config.schema_ecs import MAX_MANAGED_POLICIES_PER_ROLE
 from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
-from components.domain.eks_sizing import manager_size
-from components.domain.manager_sizing import estimated_max_jobs
-from components.domain.specs import KARPENTER_INSTALL
+from components.domain.fleet_rules import (
+    manager_type_verdict,
+    request_concurrency_problem,
+    task_roles_problem,
+)
+from components.domain.lane_rules import system_pool_problem
+from components.domain.specs import KARPENTER_INSTALL, EcsFleetSpec
 
 # Docker's default bridge: dockerd inside a Docker-in-Docker service puts its containers there,
 # so VPC addresses in it (the resolver at base+2, endpoints, the cache) become unreachable.
 DOCKER_BRIDGE = ipaddress.IPv4Network("172.17.0.0/16")
-# A node's kubelet, kube-proxy and aws-node take a share of what the system pool's limit counts.
-SYSTEM_NODE_OVERHEAD = 1.15
 GITLAB_COM = "gitlab.com"
 
 
@@ -107,12 +107,7 @@ def check_versions(r: Reader, config: StackConfig, today: dt.date) -> None:
 
 def check_runners(r: Reader, config: StackConfig) -> None:
     for i, runner in enumerate(config.runners):
-        if runner.request_concurrency > runner.concurrency:
-            r.problem(
-                f"runners[{i}] ({runner.name}).requestConcurrency: {runner.request_concurrency} "
-                f"is above the runner's concurrency {runner.concurrency}: it would ask GitLab for "
-                f"jobs it cannot run; set it to {runner.concurrency} or less (or unset it)"
-            )
+        r.report(request_concurrency_problem(f"runners[{i}] ({runner.name})", runner))
         if config.mode == "eks" and runner.warm_jobs:
             check_warm_jobs(r, i, runner, config.eks.runner_chart_version)
     gitlab = config.gitlab
@@ -161,38 +156,17 @@ def check_subnets(r: Reader, config: StackConfig) -> None:
 
 
 def check_task_roles(r: Reader, config: StackConfig) -> None:
-    """IAM attaches at most 10 managed policies to a role unless the quota is raised."""
     for i, entry in enumerate(config.ecs.task_definitions if config.mode == "ecs" else ()):
-        count = len(entry.task_role_policy_arns)
-        if count > MAX_MANAGED_POLICIES_PER_ROLE:
-            r.problem(
-                f"ecs.taskDefinitions[{i}] ({entry.name}).taskRolePolicyArns: {count} policies, "
-                f"but IAM attaches at most {MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a "
-                "role (quota 'Managed policies per role'); combine them into one customer "
-                f"managed policy or list {MAX_MANAGED_POLICIES_PER_ROLE} or fewer"
-            )
+        r.report(task_roles_problem(f"ecs.taskDefinitions[{i}] ({entry.name})", entry))
 
 
 def check_manager_type(r: Reader, config: StackConfig) -> None:
-    """A pinned manager type must carry the jobs each manager runs (one driver process per
-    job: too small a type runs out of memory mid-job)."""
-    kind = config.ecs.manager_instance_type
-    if config.mode != "ecs" or kind is None:
+    if config.mode != "ecs":
         return
-    total = config.total_concurrency
-    managers = max(1, math.ceil(total / config.ecs.max_jobs_per_manager))
-    jobs = math.ceil(total / managers)
-    carries = estimated_max_jobs(kind)
-    if carries is None or carries >= jobs:
-        return
-    message = (
-        f"ecs.managerInstanceType: '{kind}' carries about {carries} running jobs (one Fargate "
-        f"driver process per job, docs/ecs-operations.md), but each of the {managers} "
-        f"manager(s) runs up to {jobs}; unset ecs.managerInstanceType (each manager is then "
-        "sized from its jobs), pick a larger type, or lower ecs.maxJobsPerManager"
-    )
-    # Far too small fails for certain; a little short is an estimate's call.
-    (r.problem if carries * 2 < jobs else r.warn)(message)
+    fleet = EcsFleetSpec(config.gitlab_url, config.runners, config.ecs)
+    verdict = manager_type_verdict(fleet)
+    if verdict is not None:
+        (r.problem if verdict[1] else r.warn)(verdict[0])
 
 
 def check_docker_bridge(r: Reader, config: StackConfig) -> None:
@@ -211,20 +185,8 @@ def check_docker_bridge(r: Reader, config: StackConfig) -> None:
 
 
 def check_system_pool(r: Reader, config: StackConfig) -> None:
-    """Managers on EC2 (managerPlacement ec2) all live in the system NodePool."""
-    eks = config.eks
-    if config.mode != "eks" or eks.manager_placement != "ec2":
-        return
-    cpu = sum(manager_size(x.concurrency).cpu_m for x in config.runners) / 1000
-    needed = math.ceil(cpu * SYSTEM_NODE_OVERHEAD)
-    if needed > eks.system_cpu_limit:
-        r.problem(
-            f"eks.systemCpuLimit: {eks.system_cpu_limit} vCPU cannot hold the runner managers "
-            f"(eks.managerPlacement ec2): together they request {cpu:g} vCPU, about {needed} "
-            f"with each node's own daemons, and Karpenter launches no node past the limit, so "
-            f"some managers stay Pending and their runners take no jobs; raise "
-            f"eks.systemCpuLimit to {needed} or set eks.managerPlacement fargate"
-        )
+    if config.mode == "eks":
+        r.report(system_pool_problem(config.runners, config.eks))
 
 
 def check_all(r: Reader, config: StackConfig, region: str | None, today: dt.date) -> None:

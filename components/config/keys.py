@@ -17,9 +17,6 @@ MODES = ("ecs", "eks")
 ECS: tuple[str, ...] = ("ecs",)
 EKS: tuple[str, ...] = ("eks",)
 NAME_PATTERN = fleet_rules.NAME_PATTERN
-VERSION = fleet_rules.VERSION
-SHA256 = r"[0-9a-f]{64}"
-SHA256_HINT = "use the 64 lowercase hex digits of the file's SHA-256 (sha256sum FILE)"
 
 Kind = Literal[
     "string", "integer", "boolean", "choice", "strings", "map", "list", "object", "secret"

@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-import re
-
 from components.config.grammar import check_image, check_policy_arn, secret_arn_problem
-from components.config.keys import (
-    ECS,
-    NAME_PATTERN,
-    SHA256,
-    SHA256_HINT,
-    VERSION,
-    Key,
-    Section,
-)
+from components.config.keys import ECS, NAME_PATTERN, Key, Section
 from components.domain import fleet_rules
-from components.domain.fleet_rules import EPHEMERAL_STORAGE_GIB, TASK_ARCHITECTURES
-from components.domain.manager_sizing import MAX_JOBS_PER_MANAGER_LIMIT
+from components.domain.fleet_rules import (
+    EPHEMERAL_STORAGE_GIB,
+    MAX_MANAGED_POLICIES_PER_ROLE,
+    TASK_ARCHITECTURES,
+)
+from components.domain.section_rules import (
+    DEFAULT_DRIVER_VERSION,
+    DEFAULT_MANAGER_AMI_PARAMETER,
+    ECS_RULES,
+)
 from components.domain.specs import DEFAULT_ECS_JOB_IMAGE
 
-DEFAULT_DRIVER_VERSION = "v0.5.1"
-# Driver releases up to 0.5.0 build the task-metadata file name from the job token; GitLab's
-# JWT job tokens push it past the 255-character limit and every job fails (FACTS section 1,
-# gitlab-org/gitlab issue 509578).
-MIN_DRIVER_VERSION = (0, 5, 1)
 # The per-manager job cap: see components/ecs/sizing.py for the numbers behind both.
 DEFAULT_MAX_JOBS_PER_MANAGER = 200
-DEFAULT_MANAGER_AMI_PARAMETER = (
-    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-)
 # The catalogue's default entry: the Debian coordinator image of GitLab's Fargate guide.
 DEFAULT_JOB_IMAGE = DEFAULT_ECS_JOB_IMAGE
-# CPU architectures of job tasks; the managers stay x86_64 (their binaries are amd64).
 
 
 def check_repository_credentials_arn(value: str) -> str | None:
@@ -47,49 +36,7 @@ def check_repository_credentials_arn(value: str) -> str | None:
     )
 
 
-# The instance type grammar: family letters, generation, attribute letters, size.
-_INSTANCE_TYPE = re.compile(r"(?P<family>[a-z]+)(?P<gen>\d+)(?P<attrs>[a-z]*)(-flex)?\.[a-z0-9]+")
-# IAM: managed policies attached to one role (quota L-0DA4ABF3, default 10, at most 20).
-MAX_MANAGED_POLICIES_PER_ROLE = 10
 IMAGE_RULE = "an image reference (distribution/reference grammar): lowercase, no empty tag"
-
-
-def check_x86_instance_type(value: str) -> str | None:
-    """The manager installs gitlab-runner-linux-amd64 and fargate-linux-amd64: arm64 types
-    (a1, and every Graviton family, marked by a g after the generation) cannot run them."""
-    match = _INSTANCE_TYPE.fullmatch(value)
-    if match is None:
-        return None  # the pattern reports it
-    if match["family"] == "a" or "g" in match["attrs"]:
-        return (
-            "is an arm64 (Graviton) instance type, but the manager installs the amd64 "
-            "gitlab-runner and Fargate driver binaries; use an x86_64 type of the same size, "
-            f"e.g. {_x86_twin(match['family'], match['gen'], match['attrs'], value)}"
-        )
-    return None
-
-
-def _x86_twin(family: str, generation: str, attrs: str, value: str) -> str:
-    """m7g.large -> m7i.large, c6gn.xlarge -> c6in.xlarge, t4g.small -> t3.small; medium and
-    other families -> a general-purpose type that exists in that size."""
-    size = value.split(".", 1)[1]
-    if family == "t" or size == "medium":
-        return f"t3.{size}"
-    if family in ("c", "m", "r"):
-        return f"{family}{generation}{attrs.replace('g', 'i', 1)}.{size}"
-    return f"m6i.{size}"
-
-
-def check_driver_version(value: str) -> str | None:
-    parts = tuple(int(p) for p in value.lstrip("v").split("."))
-    if parts >= MIN_DRIVER_VERSION:
-        return None
-    return (
-        "is too old: driver releases 0.5.0 and earlier build the task-metadata file name from "
-        "the job token, which passes the 255-character limit once GitLab sends JWT job tokens "
-        "(GitLab.com does), so every job fails with 'Error when persisting the task ARN'; use "
-        f"{DEFAULT_DRIVER_VERSION} or later"
-    )
 
 
 TASK_DEFINITION = Section(
@@ -177,9 +124,8 @@ ECS_SECTION = Section(
             "string",
             "19.3.0",
             "gitlab-runner release on the manager.",
-            pattern=VERSION,
-            hint=fleet_rules.RUNNER_VERSION_HINT,
             rule="a released version, 15.10 or later (glrt- tokens); tested: 19.3.0",
+            **ECS_RULES["runnerVersion"].key_args(),
         ),
         Key(
             "runnerSha256",
@@ -187,18 +133,14 @@ ECS_SECTION = Section(
             None,
             "SHA-256 of gitlab-runner-linux-amd64 at runnerVersion; unset: checked against the "
             "release's published release.sha256.",
-            pattern=SHA256,
-            hint=SHA256_HINT,
+            **ECS_RULES["runnerSha256"].key_args(),
         ),
         Key(
             "driverVersion",
             "string",
             DEFAULT_DRIVER_VERSION,
             "GitLab Fargate driver release (v0.5.1 or later).",
-            pattern=r"v\d+\.\d+\.\d+",
-            hint=f"use a driver tag such as {DEFAULT_DRIVER_VERSION} (pin it; 'latest' changes "
-            "under you)",
-            check=check_driver_version,
+            **ECS_RULES["driverVersion"].key_args(),
         ),
         Key(
             "driverSha256",
@@ -207,44 +149,37 @@ ECS_SECTION = Section(
             "SHA-256 of fargate-linux-amd64 at driverVersion; the manager refuses any other "
             "binary. Unset: a release.sha256 next to the binary is used if published, else the "
             "hash is only logged.",
-            pattern=SHA256,
-            hint=SHA256_HINT,
+            **ECS_RULES["driverSha256"].key_args(),
         ),
         Key(
             "maxJobsPerManager",
             "integer",
             DEFAULT_MAX_JOBS_PER_MANAGER,
             "Most jobs one runner manager runs; more concurrency adds managers (shards).",
-            minimum=1,
-            maximum=MAX_JOBS_PER_MANAGER_LIMIT,
+            **ECS_RULES["maxJobsPerManager"].key_args(),
         ),
         Key(
             "managerInstanceType",
             "string",
             None,
             "x86_64 instance type of every runner manager.",
-            pattern=r"[a-z]+\d+[a-z]*(-flex)?\.[a-z0-9]+",
-            hint="use an x86_64 EC2 instance type such as t3.small",
-            check=check_x86_instance_type,
             rule="x86_64 only: no a1 and no Graviton (a g after the generation: t4g, m7g, c6gn)",
             default_doc="sized from each manager's job count (docs/ecs-operations.md)",
+            **ECS_RULES["managerInstanceType"].key_args(),
         ),
         Key(
             "managerAmiParameter",
             "string",
             DEFAULT_MANAGER_AMI_PARAMETER,
             "Public SSM parameter of the manager's Amazon Linux 2023 x86_64 AMI.",
-            pattern=r"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-[a-z0-9.-]+-x86_64",
-            hint="use an Amazon Linux 2023 x86_64 parameter such as "
-            f"{DEFAULT_MANAGER_AMI_PARAMETER} (the user data needs dnf, AWS CLI v2 and python3)",
+            **ECS_RULES["managerAmiParameter"].key_args(),
         ),
         Key(
             "checkInterval",
             "integer",
             3,
             "Seconds between the manager's job requests to GitLab.",
-            minimum=1,
-            maximum=3600,
+            **ECS_RULES["checkInterval"].key_args(),
         ),
         Key("containerInsights", "boolean", False, "CloudWatch Container Insights on clusters."),
         Key(
@@ -252,16 +187,14 @@ ECS_SECTION = Section(
             "string",
             "1.4.0",
             "Fargate platform version of job tasks.",
-            pattern=r"LATEST|1\.4\.0",
-            hint="use 1.4.0 or LATEST (1.4.0 is the current Linux version)",
+            **ECS_RULES["platformVersion"].key_args(),
         ),
         Key(
             "sshUsername",
             "string",
             "root",
             "User the job image's sshd accepts the driver's key for.",
-            pattern=r"[a-z_][a-z0-9_-]*",
-            hint="use the user the job image's sshd accepts keys for, e.g. root",
+            **ECS_RULES["sshUsername"].key_args(),
         ),
         Key(
             "jobTimeoutSeconds",
@@ -269,8 +202,7 @@ ECS_SECTION = Section(
             3600,
             "Longest job (match the runners' maximum timeout in GitLab): how long a leaving "
             "manager drains, and when the reaper stops a task.",
-            minimum=fleet_rules.ECS_JOB_TIMEOUT[0],
-            maximum=fleet_rules.ECS_JOB_TIMEOUT[1],
+            **ECS_RULES["jobTimeoutSeconds"].key_args(),
         ),
         Key(
             "taskDefinitions",

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from components.config.grammar import check_cidr, check_image, check_role_arn, ec2_id_check
-from components.config.keys import EKS, VERSION, Key, Section, one_of
-from components.domain import fleet_rules
-from components.domain.lane_rules import (
-    INSTANCE_CATEGORIES_RULE,
-    MAX_POOL_VCPU,
-    check_instance_category,
-)
-from components.domain.specs import KARPENTER_MODES
+from components.config.keys import EKS, Key, Section, one_of
+from components.domain.lane_rules import INSTANCE_CATEGORIES_RULE, check_instance_category
+from components.domain.section_rules import EKS_RULES
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
@@ -25,27 +20,24 @@ EKS_SECTION = Section(
             # In EKS standard support until 2027-03 (docs/eks-operations.md: upgrades).
             "1.35",
             "EKS Kubernetes minor version (upgrade one minor version at a time).",
-            pattern=fleet_rules.KUBERNETES_VERSION,
-            hint=fleet_rules.KUBERNETES_VERSION_HINT,
             rule="one EKS offers (release calendar; extended support warns); tested: 1.35",
+            **EKS_RULES["kubernetesVersion"].key_args(),
         ),
         Key(
             "karpenterVersion",
             "string",
             "1.14.1",
             "Karpenter chart version.",
-            pattern=VERSION,
-            hint="use a chart version without 'v', such as 1.14.1",
             rule="1.0.0 or later (the v1 APIs); tested: 1.14.x",
+            **EKS_RULES["karpenterVersion"].key_args(),
         ),
         Key(
             "runnerChartVersion",
             "string",
             "0.92.0",
             "gitlab-runner Helm chart version.",
-            pattern=VERSION,
-            hint="use a gitlab-runner chart version such as 0.92.0",
             rule="a released 0.N.P chart (0.N ships runner 18.(N-77)); tested: 0.92.0",
+            **EKS_RULES["runnerChartVersion"].key_args(),
         ),
         Key(
             "clusterLogTypes",
@@ -69,56 +61,56 @@ EKS_SECTION = Section(
             "integer",
             600,
             "How long a job waits for its pod to start (`poll_timeout`).",
-            minimum=180,
-            maximum=3600,
+            **EKS_RULES["pollTimeoutSeconds"].key_args(),
         ),
         Key(
             "checkInterval",
             "integer",
             3,
             "Seconds between each manager's job requests to GitLab.",
-            minimum=1,
-            maximum=3600,
+            **EKS_RULES["checkInterval"].key_args(),
         ),
         Key(
             "managerPlacement",
             "choice",
             "fargate",
             "Where runner managers run: fargate or ec2 (the Karpenter system pool).",
-            choices=("fargate", "ec2"),
+            **EKS_RULES["managerPlacement"].key_args(),
         ),
-        Key("helperCpu", "integer", 128, "Helper container CPU units.", minimum=64, maximum=1024),
+        Key(
+            "helperCpu",
+            "integer",
+            128,
+            "Helper container CPU units.",
+            **EKS_RULES["helperCpu"].key_args(),
+        ),
         Key(
             "helperMemory",
             "integer",
             256,
             "Helper container memory in MiB.",
-            minimum=128,
-            maximum=2048,
+            **EKS_RULES["helperMemory"].key_args(),
         ),
         Key(
             "spotCpuLimit",
             "integer",
             64,
             "vCPU limit of the spot NodePool (the brake on its EC2 bill).",
-            minimum=1,
-            maximum=MAX_POOL_VCPU,
+            **EKS_RULES["spotCpuLimit"].key_args(),
         ),
         Key(
             "privilegedCpuLimit",
             "integer",
             32,
             "vCPU limit of the privileged NodePool.",
-            minimum=1,
-            maximum=MAX_POOL_VCPU,
+            **EKS_RULES["privilegedCpuLimit"].key_args(),
         ),
         Key(
             "systemCpuLimit",
             "integer",
             8,
             "vCPU limit of the system NodePool (runner managers with managerPlacement ec2).",
-            minimum=1,
-            maximum=MAX_POOL_VCPU,
+            **EKS_RULES["systemCpuLimit"].key_args(),
         ),
         Key(
             "instanceCategories",
@@ -134,16 +126,14 @@ EKS_SECTION = Section(
             "integer",
             256,
             "CPU units of each `services:` container (fargate and spot lanes).",
-            minimum=64,
-            maximum=4096,
+            **EKS_RULES["serviceCpu"].key_args(),
         ),
         Key(
             "serviceMemory",
             "integer",
             512,
             "MiB of each `services:` container (fargate and spot lanes).",
-            minimum=128,
-            maximum=8192,
+            **EKS_RULES["serviceMemory"].key_args(),
         ),
         Key(
             "defaultJobImage",
@@ -162,7 +152,7 @@ EKS_SECTION = Section(
             "Kubernetes API endpoint: public (plus private inside the VPC) or private only "
             "(deploy from inside the VPC, from eks.privateAccessCidrs or "
             "eks.privateAccessSecurityGroupIds).",
-            choices=("public", "private"),
+            **EKS_RULES["endpointAccess"].key_args(),
         ),
         Key(
             "publicAccessCidrs",
@@ -202,8 +192,7 @@ EKS_SECTION = Section(
             "al2023@v20260930",
             "AMI alias of Karpenter nodes (al2023@vYYYYMMDD, or al2023@latest to follow "
             "every release).",
-            pattern=r"al2023@(v\d{8}|latest)",
-            hint="use an AL2023 EKS AMI release such as al2023@v20260930",
+            **EKS_RULES["nodeAmiAlias"].key_args(),
         ),
         Key(
             "jobTimeoutSeconds",
@@ -211,8 +200,7 @@ EKS_SECTION = Section(
             3600,
             "Longest job a stopping manager or draining node waits for (keep the runners' "
             "maximum job timeout in GitLab at or below it).",
-            minimum=fleet_rules.EKS_JOB_TIMEOUT[0],
-            maximum=fleet_rules.EKS_JOB_TIMEOUT[1],
+            **EKS_RULES["jobTimeoutSeconds"].key_args(),
         ),
         Key(
             "existingCluster",
@@ -221,9 +209,8 @@ EKS_SECTION = Section(
             "An EKS cluster you already run: the fleet adds its Fargate profiles, runners and "
             "Karpenter lanes to it instead of creating a cluster; needs network.vpcId (the "
             "cluster's VPC) and network.privateSubnetIds (docs/bring-your-own.md).",
-            pattern=r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}",
-            hint="use the cluster's name as `aws eks list-clusters` shows it",
             rule="an EKS cluster name in this account and region",
+            **EKS_RULES["existingCluster"].key_args(),
         ),
         Key(
             "karpenter",
@@ -232,7 +219,7 @@ EKS_SECTION = Section(
             "With existingCluster: install Karpenter for the EC2 lanes, or use the cluster's "
             "own Karpenter v1 (existing: only NodePools, EC2NodeClasses and node roles are "
             "added).",
-            choices=KARPENTER_MODES,
+            **EKS_RULES["karpenter"].key_args(),
         ),
     ),
     modes=EKS,

@@ -10,18 +10,21 @@ stack config's key paths, which are also the args' field paths in camelCase.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 
 from components.domain.fargate_sizes import is_valid_fargate_size, nearest_fargate_size
 from components.domain.lane_rules import (
     NODE_ARCHITECTURES,
-    eks_value_problems,
     fargate_arm64_problem,
+    instance_category_item_problems,
     instance_category_problems,
     pod_room_problems,
+    system_pool_problem,
 )
-from components.domain.manager_sizing import MAX_JOBS_PER_MANAGER_LIMIT
+from components.domain.manager_sizing import estimated_max_jobs
+from components.domain.section_rules import ECS_RULES, EKS_RULES, section_problems
 from components.domain.specs import (
     DEFAULT_ECS_JOB_IMAGE,
     KARPENTER_MODES,
@@ -33,7 +36,7 @@ from components.domain.specs import (
 )
 from components.domain.trust_rules import ca_bundle_shown, check_ca_bundle, check_proxy_url
 from components.domain.url_rules import check_gitlab_url, redact_url
-from components.domain.value_rules import choice_problem, pattern_problem, range_problem, shown
+from components.domain.value_rules import choice_problem, range_problem, shown
 
 # Runner and catalogue names become namespaces, task families and resource names.
 NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
@@ -50,25 +53,19 @@ REQUEST_CONCURRENCY = (1, 100)
 EKS_POD_MIN_CPU, EKS_POD_MIN_MEMORY = 256, 512
 # The smallest Fargate task (ecs.taskDefinitions[].cpu, .memory).
 TASK_MIN_CPU, TASK_MIN_MEMORY = 256, 512
-# The longest job, in seconds (ecs.jobTimeoutSeconds, eks.jobTimeoutSeconds): a stopping
-# manager's drain; on EKS at least the 10 minutes a node drain is given.
-ECS_JOB_TIMEOUT = (60, 86400)
-EKS_JOB_TIMEOUT = (600, 86400)
 # CloudWatch Logs PutRetentionPolicy's retentionInDays (botocore's logs model, shape Days; a
 # test keeps them in step), and 0: pulumi-aws LogGroup's "never expire".
 LOG_RETENTION_DAYS = (
     *(0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192),
     *(2557, 2922, 3288, 3653),
 )
-VERSION = r"\d+\.\d+\.\d+"
-RUNNER_VERSION_HINT = "use a release number such as 19.3.0 (no 'v', no 'latest': pin it)"
-KUBERNETES_VERSION = r"1\.\d{2}"
-KUBERNETES_VERSION_HINT = "use a minor version such as 1.35"
 # Coordinator images taken as linux/amd64 only. The default is built from
 # gitlab.com/tmaczukin-test-projects/fargate-driver-debian; the images derived from its
 # Dockerfile in public code download gitlab-runner-linux-amd64 and tini-amd64, and no arm64
 # build of it is known (its registry could not be queried from here).
 AMD64_ONLY_IMAGES = (DEFAULT_ECS_JOB_IMAGE,)
+# IAM: managed policies attached to one role (quota L-0DA4ABF3, default 10, at most 20).
+MAX_MANAGED_POLICIES_PER_ROLE = 10
 # What EKS accepts as a cluster name (CreateCluster: 1-100 characters, starting alphanumeric).
 CLUSTER_NAME_PATTERN = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
 
@@ -137,9 +134,55 @@ def _runner_problems(index: int, runner: RunnerSpec) -> tuple[str, list[str]]:
         choice_problem(f"{label}.lane", runner.lane, LANES),
         range_problem(
             f"{label}.requestConcurrency", runner.request_concurrency, *REQUEST_CONCURRENCY
-        ),
+        )
+        or request_concurrency_problem(label, runner),
     )
     return label, problems
+
+
+def request_concurrency_problem(label: str, runner: RunnerSpec) -> str | None:
+    if runner.request_concurrency <= runner.concurrency:
+        return None
+    return (
+        f"{label}.requestConcurrency: {runner.request_concurrency} "
+        f"is above the runner's concurrency {runner.concurrency}: it would ask GitLab for "
+        f"jobs it cannot run; set it to {runner.concurrency} or less (or unset it)"
+    )
+
+
+def task_roles_problem(label: str, entry: TaskDefinitionSpec) -> str | None:
+    """IAM attaches at most 10 managed policies to a role unless the quota is raised."""
+    count = len(entry.task_role_policy_arns)
+    if count <= MAX_MANAGED_POLICIES_PER_ROLE:
+        return None
+    return (
+        f"{label}.taskRolePolicyArns: {count} policies, "
+        f"but IAM attaches at most {MAX_MANAGED_POLICIES_PER_ROLE} managed policies to a "
+        "role (quota 'Managed policies per role'); combine them into one customer "
+        f"managed policy or list {MAX_MANAGED_POLICIES_PER_ROLE} or fewer"
+    )
+
+
+def manager_type_verdict(fleet: EcsFleetSpec) -> tuple[str, bool] | None:
+    """A pinned manager type must carry the jobs each manager runs (one driver process per
+    job: too small a type runs out of memory mid-job): the message, and whether it is a
+    problem (far too small fails for certain; a little short is an estimate's call: a
+    warning, which only the stack file gives)."""
+    kind = fleet.ecs.manager_instance_type
+    if kind is None:
+        return None
+    total = sum(r.concurrency for r in fleet.runners)
+    managers = max(1, math.ceil(total / fleet.ecs.max_jobs_per_manager))
+    jobs = math.ceil(total / managers)
+    carries = estimated_max_jobs(kind)
+    if carries is None or carries >= jobs:
+        return None
+    return (
+        f"ecs.managerInstanceType: '{kind}' carries about {carries} running jobs (one Fargate "
+        f"driver process per job, docs/ecs-operations.md), but each of the {managers} "
+        f"manager(s) runs up to {jobs}; unset ecs.managerInstanceType (each manager is then "
+        "sized from its jobs), pick a larger type, or lower ecs.maxJobsPerManager"
+    ), carries * 2 < jobs
 
 
 def amd64_image_problem(label: str, entry: TaskDefinitionSpec) -> str | None:
@@ -223,7 +266,7 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
             range_problem(f"{label}.memory", entry.memory, TASK_MIN_MEMORY),
         )
         problems += sizes or _found(fargate_size_problem(label, entry.cpu, entry.memory))
-        problems += _platform_problems(label, entry)
+        problems += _platform_problems(label, entry) + _found(task_roles_problem(label, entry))
     problems += duplicate_problems("ecs.taskDefinitions", catalogue)
     for index, runner in enumerate(fleet.runners):
         label, found = _runner_problems(index, runner)
@@ -233,16 +276,9 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
             task_definition_problem(label, runner.task_definition, catalogue),
         ):
             problems += [problem] if problem else []
-    ecs = fleet.ecs
-    return problems + _found(
-        # Above the cap no sized manager type carries a shard (ecs/sizing.py would fail mid-way).
-        range_problem(
-            "ecs.maxJobsPerManager", ecs.max_jobs_per_manager, 1, MAX_JOBS_PER_MANAGER_LIMIT
-        ),
-        # The managers download this release at every boot: 'v19.3.0' or 'latest' fails each.
-        pattern_problem("ecs.runnerVersion", ecs.runner_version, VERSION, RUNNER_VERSION_HINT),
-        range_problem("ecs.jobTimeoutSeconds", ecs.job_timeout_seconds, *ECS_JOB_TIMEOUT),
-    )
+    settings = section_problems("ecs", fleet.ecs, ECS_RULES)
+    verdict = None if settings or problems else manager_type_verdict(fleet)
+    return problems + settings + ([verdict[0]] if verdict and verdict[1] else [])
 
 
 def _eks_runner_problems(index: int, runner: RunnerSpec) -> list[str]:
@@ -271,18 +307,14 @@ def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
     for index, runner in enumerate(fleet.runners):
         problems += _eks_runner_problems(index, runner)
     eks = fleet.eks
-    problems += eks_value_problems(eks) + _found(
-        pattern_problem(
-            "eks.kubernetesVersion",
-            eks.kubernetes_version,
-            KUBERNETES_VERSION,
-            KUBERNETES_VERSION_HINT,
-        ),
-        range_problem("eks.jobTimeoutSeconds", eks.job_timeout_seconds, *EKS_JOB_TIMEOUT),
-    )
+    problems += instance_category_item_problems(eks) + section_problems("eks", eks, EKS_RULES)
     if problems:
         return problems
-    return instance_category_problems(fleet.runners, eks) + pod_room_problems(fleet.runners, eks)
+    return (
+        instance_category_problems(fleet.runners, eks)
+        + pod_room_problems(fleet.runners, eks)
+        + _found(system_pool_problem(fleet.runners, eks))
+    )
 
 
 def existing_cluster_problems(

@@ -18,13 +18,15 @@ least one family, or every job of the lane stays Pending.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
+from components.domain.eks_sizing import manager_size
 from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
 from components.domain.manager_sizing import MIB_PER_VCPU
 from components.domain.specs import EksSpec, RunnerSpec
-from components.domain.value_rules import item_problems, range_problem, too_few_problem
+from components.domain.value_rules import item_problems, too_few_problem
 
 # Kubernetes node architectures (the kubernetes.io/arch label) of EKS job pods.
 NODE_ARCHITECTURES = ("amd64", "arm64")
@@ -32,12 +34,6 @@ ARM64_NODE = "arm64"
 # A NodePool limit is what stops a runaway bill: 10,000 vCPU is 2,500 jobs of 4 vCPU, beyond the
 # 2,000-job ceiling of one runner; anything larger is a typo (an extra zero), not a plan.
 MAX_POOL_VCPU = 10000
-# The NodePools' vCPU limits: (the stack key, the EksSpec field).
-POOL_LIMITS = (
-    ("spotCpuLimit", "spot_cpu_limit"),
-    ("privilegedCpuLimit", "privileged_cpu_limit"),
-    ("systemCpuLimit", "system_cpu_limit"),
-)
 # Each NodePool requires `instance-category In` these: Karpenter's CRD refuses an `In`
 # requirement without a value (karpenter.sh_nodepools.yaml:343 at v1.14.1).
 INSTANCE_CATEGORIES_RULE = "one or more single lowercase letters, e.g. c, m, r"
@@ -52,22 +48,20 @@ CATEGORY_ARCHITECTURES = {
 }
 EC2_LANES = ("spot", "privileged")
 MANAGER_ARCHITECTURE = "amd64"  # the runner managers' image is amd64 (eks/placement.py)
+# A node's kubelet, kube-proxy and aws-node take a share of what the system pool's limit counts.
+SYSTEM_NODE_OVERHEAD = 1.15
 
 
 def check_instance_category(value: str) -> str | None:
     return None if re.fullmatch(r"[a-z]", value) else "is not an instance category (c, m, r...)"
 
 
-def eks_value_problems(eks: EksSpec) -> list[str]:
-    """The single-value rules of the EKS settings the fleet's lanes are built from."""
+def instance_category_item_problems(eks: EksSpec) -> list[str]:
+    """eks.instanceCategories' own rule (the stack key's `check` and `min_items`)."""
     path = "eks.instanceCategories"
     problems = item_problems(path, eks.instance_categories, check_instance_category)
     few = too_few_problem(path, eks.instance_categories, 1, INSTANCE_CATEGORIES_RULE)
-    problems += [few] if few else []
-    for key, field in POOL_LIMITS:
-        limit = range_problem(f"eks.{key}", getattr(eks, field), 1, MAX_POOL_VCPU)
-        problems += [limit] if limit else []
-    return problems
+    return problems + ([few] if few else [])
 
 
 def fargate_arm64_problem(label: str, runner: RunnerSpec) -> str | None:
@@ -170,3 +164,20 @@ def pod_room_problems(runners: Sequence[RunnerSpec], eks: EksSpec) -> list[str]:
         for problem in (ec2_lane_pod_problem(i, runner, eks), build_room_problem(i, runner, eks)):
             problems += [problem] if problem else []
     return problems
+
+
+def system_pool_problem(runners: Sequence[RunnerSpec], eks: EksSpec) -> str | None:
+    """Managers on EC2 (managerPlacement ec2) all live in the system NodePool."""
+    if eks.manager_placement != "ec2":
+        return None
+    cpu = sum(manager_size(x.concurrency).cpu_m for x in runners) / 1000
+    needed = math.ceil(cpu * SYSTEM_NODE_OVERHEAD)
+    if needed <= eks.system_cpu_limit:
+        return None
+    return (
+        f"eks.systemCpuLimit: {eks.system_cpu_limit} vCPU cannot hold the runner managers "
+        f"(eks.managerPlacement ec2): together they request {cpu:g} vCPU, about {needed} "
+        f"with each node's own daemons, and Karpenter launches no node past the limit, so "
+        f"some managers stay Pending and their runners take no jobs; raise "
+        f"eks.systemCpuLimit to {needed} or set eks.managerPlacement fargate"
+    )

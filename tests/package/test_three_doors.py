@@ -4,156 +4,22 @@ message from the stack file's parser (components/config/parse.py), from the flee
 register anything) and from the component provider's check before construct
 (provider/fleet_provider.py), and its valid neighbour passes all three.
 
-Each row is one rule class, written once as stack keys; the package's specs and the plugin's
-inputs are derived from it (the args' fields are the keys in snake_case, the plugin's inputs
-the keys themselves, flat). A door that has no input for the key is skipped (None below):
-the plugin takes only the settings in provider/fleet_args.py.
+Each row is one rule class, written once as stack keys (tests/package/doors.py `Case`); the
+package's specs and the plugin's inputs are derived from it. A door that has no input for a
+key is skipped: the plugin takes only the settings in provider/fleet_args.py.
 """
 
 from __future__ import annotations
 
-import re
-import sys
-from dataclasses import dataclass, field
-from typing import Any
-
-import pulumi
 import pytest
-from pulumi.errors import InputPropertiesError
-from pulumi.provider.experimental.component import ComponentProvider
 
-from components.config import ConfigError, parse_config
-from components.domain.fleet_rules import ecs_fleet_problems, eks_fleet_problems
-from components.domain.specs import (
-    DEFAULT_ECS_JOB_IMAGE,
-    EcsFleetSpec,
-    EcsSpec,
-    EksFleetSpec,
-    EksSpec,
-    RunnerSpec,
-    TaskDefinitionSpec,
-)
-from tests.harness import ROOT, sentinel
-
-sys.path.insert(0, str(ROOT / "provider"))
-from fleet_provider import PACKAGE, fleet_provider
-
-SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
-VPC = "vpc-0123456789abcdef0"
-# Inputs of the plugin that are stack keys of a section (the plugin's args are flat).
-PLUGIN_KEYS = {
-    "ecs": {"taskDefinitions", "maxJobsPerManager", "runnerVersion", "jobTimeoutSeconds"},
-    "eks": {
-        "instanceCategories",
-        "spotCpuLimit",
-        "privilegedCpuLimit",
-        "kubernetesVersion",
-        "jobTimeoutSeconds",
-    },
-}
-PLUGIN_TOP = {"gitlabUrl", "logRetentionDays"}
-
-
-@dataclass(frozen=True)
-class Case:
-    """A fleet written as stack keys: `mode`, its runners, one section and top-level keys."""
-
-    mode: str
-    runners: tuple[dict[str, Any], ...] = ({"name": "build"},)
-    section: dict[str, Any] = field(default_factory=dict)  # ecs: {...} or eks: {...}
-    top: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def names(self) -> list[str]:
-        return [r["name"] for r in self.runners]
-
-    def stack(self) -> list[str]:
-        raw = {
-            "mode": self.mode,
-            "runners": list(self.runners),
-            "runnerTokens": {n: sentinel(n) for n in self.names},
-            "network": {"vpcId": VPC, "privateSubnetIds": SUBNETS},
-            self.mode: self.section,
-            **self.top,
-        }
-        try:
-            parse_config(raw)
-        except ConfigError as error:
-            return error.problems
-        return []
-
-    def package(self) -> list[str]:
-        runners = tuple(RunnerSpec(**_snake_keys(r)) for r in self.runners)
-        settings = _snake_keys(self.section)
-        top = _snake_keys(self.top)
-        if self.mode == "ecs":
-            if "task_definitions" in settings:
-                settings["task_definitions"] = tuple(
-                    TaskDefinitionSpec(**_snake_keys(t)) for t in self.section["taskDefinitions"]
-                )
-            fleet = EcsFleetSpec(runners=runners, ecs=EcsSpec(**settings), **_url(top))
-            return ecs_fleet_problems(fleet)
-        return eks_fleet_problems(
-            EksFleetSpec(runners=runners, eks=EksSpec(**settings), **_url(top))
-        )
-
-    def plugin_inputs(self) -> dict[str, Any] | None:
-        """The plugin's inputs as the engine hands them over (numbers as floats), or None
-        when the plugin has no input for one of the keys."""
-        given = {**self.section, **self.top}
-        if not set(self.section) <= PLUGIN_KEYS[self.mode] or not set(self.top) <= PLUGIN_TOP:
-            return None
-        inputs = {
-            "namePrefix": "ci-runners",
-            "runners": list(self.runners),
-            "runnerTokens": {n: sentinel(n) for n in self.names},
-            "vpcId": VPC,
-            "privateSubnetIds": SUBNETS,
-            **given,
-        }
-        if self.mode == "eks":
-            inputs["clusterName"] = "ci-runners"
-        return _wire(inputs)
-
-    def plugin(self, monkeypatch: pytest.MonkeyPatch) -> list[str] | None:
-        inputs = self.plugin_inputs()
-        if inputs is None:
-            return None
-        # Past the checks, the SDK's construct would build the fleet: not needed here.
-        monkeypatch.setattr(ComponentProvider, "construct", lambda *_a, **_k: "constructed")
-        token = f"{PACKAGE}:index:{'Ecs' if self.mode == 'ecs' else 'Eks'}RunnerFleet"
-        try:
-            fleet_provider().construct("ci", token, inputs, pulumi.ResourceOptions())
-        except InputPropertiesError as refused:
-            return [e["reason"] for e in refused.errors or []]
-        return []
-
-
-def _snake_keys(values: dict[str, Any]) -> dict[str, Any]:
-    snake = {
-        re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower().replace("gi_b", "gib"): v
-        for k, v in values.items()
-    }
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in snake.items()}
-
-
-def _url(top: dict[str, Any]) -> dict[str, Any]:
-    return {"gitlab_url": "https://gitlab.com", **top}
-
-
-def _wire(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_wire(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
+from components.domain.specs import DEFAULT_ECS_JOB_IMAGE
+from tests.package.doors import Case
 
 ARM_ENTRY = {"name": "debian", "image": DEFAULT_ECS_JOB_IMAGE, "architecture": "arm64"}
 BIG_SPOT = {"name": "build", "lane": "spot", "cpu": 8192, "memory": 16384}
 ARM_SPOT = {"name": "build", "lane": "spot", "architecture": "arm64"}
+POLICIES = [f"arn:aws:iam::aws:policy/P{i}" for i in range(11)]
 # (rule class, a case with a bad value, the start of the one message every door gives).
 BAD: list[tuple[str, Case, str]] = [
     ("name", Case("ecs", ({"name": "Build_1"},)), "runners[0].name: 'Build_1' is not a valid"),
@@ -323,6 +189,79 @@ BAD: list[tuple[str, Case, str]] = [
         "eks.kubernetesVersion: '1.3' is not valid; use a minor version such as 1.35",
     ),
     (
+        "requestConcurrency-above",
+        Case("ecs", ({"name": "build", "concurrency": 2, "requestConcurrency": 3},)),
+        "runners[0] (build).requestConcurrency: 3 is above the runner's concurrency 2",
+    ),
+    (
+        "task-roles",
+        Case(
+            "ecs",
+            section={
+                "taskDefinitions": [{"name": "d", "image": "d", "taskRolePolicyArns": POLICIES}]
+            },
+        ),
+        "ecs.taskDefinitions[0] (d).taskRolePolicyArns: 11 policies, but IAM attaches at most 10",
+    ),
+    (
+        "driverVersion",
+        Case("ecs", section={"driverVersion": "v0.5.0"}),
+        "ecs.driverVersion: 'v0.5.0' is too old",
+    ),
+    (
+        "managerInstanceType-arm64",
+        Case("ecs", section={"managerInstanceType": "m7g.large"}),
+        "ecs.managerInstanceType: 'm7g.large' is an arm64 (Graviton) instance type",
+    ),
+    (
+        "managerInstanceType-small",
+        Case(
+            "ecs",
+            ({"name": "build", "concurrency": 200},),
+            section={"managerInstanceType": "t3.nano"},
+        ),
+        "ecs.managerInstanceType: 't3.nano' carries about",
+    ),
+    (
+        "platformVersion",
+        Case("ecs", section={"platformVersion": "1.3.0"}),
+        "ecs.platformVersion: '1.3.0' is not valid; use 1.4.0 or LATEST",
+    ),
+    (
+        "ecs-checkInterval",
+        Case("ecs", section={"checkInterval": 0}),
+        "ecs.checkInterval: 0 is out of range; use a value between 1 and 3600",
+    ),
+    (
+        "pollTimeoutSeconds",
+        Case("eks", section={"pollTimeoutSeconds": 60}),
+        "eks.pollTimeoutSeconds: 60 is out of range; use a value between 180 and 3600",
+    ),
+    (
+        "helperCpu",
+        Case("eks", section={"helperCpu": 2048}),
+        "eks.helperCpu: 2048 is out of range; use a value between 64 and 1024",
+    ),
+    (
+        "managerPlacement",
+        Case("eks", section={"managerPlacement": "ec2-spot"}),
+        "eks.managerPlacement: 'ec2-spot' is not one of fargate | ec2; pick one of them",
+    ),
+    (
+        "runnerChartVersion",
+        Case("eks", section={"runnerChartVersion": "v0.92.0"}),
+        "eks.runnerChartVersion: 'v0.92.0' is not valid; use a gitlab-runner chart version",
+    ),
+    (
+        "system-pool",
+        Case(
+            "eks",
+            ({"name": "build", "concurrency": 2000},),
+            section={"managerPlacement": "ec2", "systemCpuLimit": 1},
+        ),
+        "eks.systemCpuLimit: 1 vCPU cannot hold the runner managers",
+    ),
+    (
         "eks-jobTimeout",
         Case("eks", section={"jobTimeoutSeconds": 300}),
         "eks.jobTimeoutSeconds: 300 is out of range; use a value between 600 and 86400",
@@ -354,7 +293,37 @@ GOOD: list[tuple[str, Case]] = [
             top={"logRetentionDays": 3653},
         ),
     ),
-    ("ecs-spot", Case("ecs", ({"name": "build", "lane": "spot"},), top={"logRetentionDays": 0})),
+    (
+        "ecs-spot",
+        Case("ecs", ({"name": "build", "lane": "spot"},), top={"logRetentionDays": 0}),
+    ),
+    (
+        "ecs-settings",
+        Case(
+            "ecs",
+            ({"name": "build", "concurrency": 20, "requestConcurrency": 20},),
+            section={
+                "driverVersion": "v0.5.1",
+                "managerInstanceType": "m6i.large",
+                "platformVersion": "LATEST",
+                "checkInterval": 3600,
+            },
+        ),
+    ),
+    (
+        "eks-settings",
+        Case(
+            "eks",
+            ({"name": "build", "concurrency": 20, "cpu": 2048, "memory": 4096},),
+            section={
+                "managerPlacement": "ec2",
+                "systemCpuLimit": 8,
+                "pollTimeoutSeconds": 180,
+                "helperCpu": 1024,
+                "runnerChartVersion": "0.92.0",
+            },
+        ),
+    ),
     (
         "eks-lanes",
         Case(
@@ -420,4 +389,18 @@ def test_a_valid_neighbour_passes_every_door(
 def test_the_plugin_door_is_tried_wherever_it_has_the_inputs() -> None:
     """The rows the plugin skips are the keys it has no input for, and no more."""
     skipped = {rule for rule, case, _ in BAD if case.plugin_inputs() is None}
-    assert skipped == {"systemCpuLimit-range", "instanceCategories-managers"}
+    assert skipped == {
+        "systemCpuLimit-range",
+        "instanceCategories-managers",
+        "task-roles",
+        "driverVersion",
+        "managerInstanceType-arm64",
+        "managerInstanceType-small",
+        "platformVersion",
+        "ecs-checkInterval",
+        "pollTimeoutSeconds",
+        "helperCpu",
+        "managerPlacement",
+        "runnerChartVersion",
+        "system-pool",
+    }
