@@ -3,7 +3,6 @@ catalogue (split from parse.py, which reads the rest)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from components.config import schema
@@ -16,8 +15,8 @@ from components.domain.fleet_rules import (
     image_required_problem,
     name_problem,
 )
+from components.domain.section_rules import environment_problems
 
-ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_TASK_DEFINITIONS = [{"name": "debian", "image": DEFAULT_JOB_IMAGE}]
 
 
@@ -46,14 +45,7 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
     values["image"] = values["image"] or ""
     r.report(fargate_size_problem(label, values["cpu"], values["memory"]))
     environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
-    for key in environment:
-        if not ENV_NAME_PATTERN.fullmatch(key):
-            r.problem(f"{label}.environment.{key}: not a valid variable name; use A-Z, 0-9 and _")
-        if key == "SSH_PUBLIC_KEY":
-            r.problem(
-                f"{label}.environment.SSH_PUBLIC_KEY: reserved; the Fargate driver injects it "
-                "for every job, remove it"
-            )
+    r.report(*environment_problems(label, list(environment)))
     values["environment"] = tuple(sorted(environment.items()))
     return TaskDefinitionSpec(**values)
 

@@ -11,7 +11,7 @@ from components.config.reader import Reader
 from components.domain.eks_sizing import minimum_poll_timeout
 from components.domain.fargate_sizes import FARGATE_SIZES
 from components.domain.lane_rules import pod_room_problems
-from components.domain.principals import principal_of
+from components.domain.section_rules import admin_principal_problems
 from components.domain.specs import KARPENTER_EXISTING
 
 FARGATE_MAX_CPU = max(FARGATE_SIZES)
@@ -92,22 +92,7 @@ def check_eks_pod_room(r: Reader, runners: list[RunnerSpec], eks: EksSpec) -> No
 
 
 def check_admin_principals(r: Reader, eks: EksSpec) -> None:
-    """Two ARNs of one role (paths differ, the name does not: the same principal) would be
-    two access entries for it, which EKS refuses, and share one resource name."""
-    seen: dict[object, int] = {}
-    for index, arn in enumerate(eks.admin_role_arns):
-        principal = principal_of(arn)
-        if principal is None:
-            continue
-        if principal in seen:
-            first = seen[principal]
-            r.problem(
-                f"eks.adminRoleArns[{index}]: '{arn}' is the role of eks.adminRoleArns[{first}] "
-                f"('{eks.admin_role_arns[first]}'): a role's name identifies it in its account "
-                f"whatever its path, and EKS allows one access entry per role; keep one of them"
-            )
-        else:
-            seen[principal] = index
+    r.report(*admin_principal_problems(eks))
 
 
 # eks keys that shape a cluster this stack creates; with eks.existingCluster they change nothing.

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import pulumi
 
 from components.config import service_rules, versions
-from components.config.grammar import parse_arn
 from components.config.model import RunnerSpec, StackConfig
 from components.config.reader import Reader
 from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
@@ -24,6 +23,7 @@ from components.domain.fleet_rules import (
     request_concurrency_problem,
     task_roles_problem,
 )
+from components.domain.grammar import parse_arn
 from components.domain.lane_rules import system_pool_problem
 from components.domain.specs import KARPENTER_INSTALL, EcsFleetSpec
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from components.config.reader import Reader
 from components.domain import fleet_rules
-from components.domain.value_rules import too_few_problem
+from components.domain.value_rules import repeated_problems, too_few_problem
 
 MODES = ("ecs", "eks")
 ECS: tuple[str, ...] = ("ecs",)
@@ -23,10 +23,6 @@ Kind = Literal[
 ]
 # Pulumi project config knows only these scalar types; objects and lists are validated here.
 PULUMI_TYPES = {"string": "string", "choice": "string", "integer": "integer", "boolean": "boolean"}
-
-
-def one_of(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
-    return lambda v: None if v in allowed else f"is not one of {' | '.join(allowed)}"
 
 
 @dataclass(frozen=True)
@@ -69,8 +65,7 @@ class Key:
             return r.choice(path, value, self.default, self.choices)
         if self.kind == "strings":
             items = r.strings(path, value, self.default, self.check)
-            for item in sorted({i for i in items if items.count(i) > 1}) if self.unique else ():
-                r.problem(f"{path}: '{item}' is listed more than once; list each one once")
+            r.problems += repeated_problems(path, items) if self.unique else []
             if value is not None:
                 r.report(too_few_problem(path, items, self.min_items, self.rule))
             return items

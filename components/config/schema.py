@@ -8,13 +8,6 @@ schema_images.py; the runners, the network and the top level are here."""
 from __future__ import annotations
 
 from components.config.egress import NO_PROXY_RULE, check_no_proxy_entry
-from components.config.grammar import (
-    check_cidr,
-    check_cron,
-    check_subnet_id,
-    check_timezone,
-    check_vpc_id,
-)
 from components.config.keys import (
     ECS,
     EKS,
@@ -29,11 +22,17 @@ from components.config.schema_ecs import (
     ECS_SECTION,
     TASK_DEFINITION,
 )
-from components.config.schema_eks import CLUSTER_LOG_TYPES, EKS_SECTION
+from components.config.schema_eks import EKS_SECTION
 from components.config.schema_gitlab import CACHE_SECTION, GITLAB_SECTION
 from components.config.schema_images import IMAGES, PREFLIGHT
 from components.config.schema_observability import ALERTS, OBSERVABILITY
 from components.domain import fleet_rules, lane_rules
+from components.domain.grammar import (
+    check_cidr,
+    check_subnet_id,
+    check_vpc_id,
+)
+from components.domain.section_rules import CLUSTER_LOG_TYPES, RUNNER_RULES
 from components.domain.trust_rules import PROXY_RULE, check_proxy_url
 from components.domain.url_rules import check_gitlab_url, redact_url
 
@@ -130,7 +129,7 @@ RUNNER = Section(
             "Jobs whose room is kept on running EC2 nodes (gitlab-runner pause pods, runner "
             "18.11+); spot and privileged lanes only (docs/scaling.md, Warm jobs on EC2 lanes).",
             modes=EKS,
-            maximum=2000,
+            **RUNNER_RULES["warmJobs"].key_args(),
         ),
         Key(
             "warmPeriods",
@@ -139,9 +138,9 @@ RUNNER = Section(
             "When the warm capacity is kept: cron expressions (minute hour day month weekday), "
             'e.g. "* 8-17 * * mon-fri"; outside them none is kept.',
             modes=EKS,
-            check=check_cron,
             rule="five-field cron expressions",
             default_doc="always",
+            **RUNNER_RULES["warmPeriods"].key_args(),
         ),
         Key(
             "warmTimezone",
@@ -149,8 +148,8 @@ RUNNER = Section(
             "UTC",
             "IANA time zone the warmPeriods are read in, e.g. Europe/Berlin.",
             modes=EKS,
-            check=check_timezone,
             rule="an IANA time zone name",
+            **RUNNER_RULES["warmTimezone"].key_args(),
         ),
     ),
 )

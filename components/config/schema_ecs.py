@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from components.config.grammar import check_image, check_policy_arn, secret_arn_problem
 from components.config.keys import ECS, NAME_PATTERN, Key, Section
 from components.domain import fleet_rules
 from components.domain.fleet_rules import (
@@ -14,6 +13,7 @@ from components.domain.section_rules import (
     DEFAULT_DRIVER_VERSION,
     DEFAULT_MANAGER_AMI_PARAMETER,
     ECS_RULES,
+    TASK_RULES,
 )
 from components.domain.specs import DEFAULT_ECS_JOB_IMAGE
 
@@ -21,19 +21,6 @@ from components.domain.specs import DEFAULT_ECS_JOB_IMAGE
 DEFAULT_MAX_JOBS_PER_MANAGER = 200
 # The catalogue's default entry: the Debian coordinator image of GitLab's Fargate guide.
 DEFAULT_JOB_IMAGE = DEFAULT_ECS_JOB_IMAGE
-
-
-def check_repository_credentials_arn(value: str) -> str | None:
-    """Any Secrets Manager secret: ECS reads it with the execution role at task start."""
-    problem = secret_arn_problem(value, "")
-    if problem is None:
-        return None
-    return (
-        f"{problem}; use the ARN of a Secrets Manager secret holding "
-        '{"username": "...", "password": "..."} (ECS developer guide, "Private registry '
-        'authentication for tasks"), e.g. arn:aws:secretsmanager:eu-west-1:123456789012:'
-        "secret:registry-AbCdEf"
-    )
 
 
 IMAGE_RULE = "an image reference (distribution/reference grammar): lowercase, no empty tag"
@@ -56,8 +43,8 @@ TASK_DEFINITION = Section(
             "string",
             None,
             "Job image: sshd on port 22 and gitlab-runner inside (see docs/ecs.md).",
-            check=check_image,
             rule=IMAGE_RULE,
+            **TASK_RULES["image"].key_args(),
         ),
         Key(
             "architecture",
@@ -98,8 +85,8 @@ TASK_DEFINITION = Section(
             'Secrets Manager secret ({"username": ..., "password": ...}) ECS logs in '
             "to a private registry other than ECR with (ECS repositoryCredentials); the "
             "execution role may read exactly this secret.",
-            check=check_repository_credentials_arn,
             rule="arn:<partition>:secretsmanager:<region>:<account>:secret:<name>",
+            **TASK_RULES["repositoryCredentialsArn"].key_args(),
         ),
         Key(
             "taskRolePolicyArns",
@@ -107,9 +94,8 @@ TASK_DEFINITION = Section(
             (),
             "Managed policies for this entry's task role (what jobs may do in AWS); at most "
             f"{MAX_MANAGED_POLICIES_PER_ROLE} (IAM's quota of policies per role).",
-            check=check_policy_arn,
-            unique=True,
             rule="distinct arn:<partition>:iam::(aws|<account>):policy/... ARNs",
+            **TASK_RULES["taskRolePolicyArns"].key_args(),
         ),
     ),
     modes=ECS,

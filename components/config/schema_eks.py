@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from components.config.grammar import check_cidr, check_image, check_role_arn, ec2_id_check
-from components.config.keys import EKS, Key, Section, one_of
+from components.config.keys import EKS, Key, Section
 from components.domain.lane_rules import INSTANCE_CATEGORIES_RULE, check_instance_category
 from components.domain.section_rules import EKS_RULES
-
-CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-
 
 EKS_SECTION = Section(
     "eks",
@@ -44,7 +40,7 @@ EKS_SECTION = Section(
             "strings",
             ("api", "audit", "authenticator"),
             "Control plane log types sent to CloudWatch.",
-            check=one_of(CLUSTER_LOG_TYPES),
+            **EKS_RULES["clusterLogTypes"].key_args(),
         ),
         Key(
             "adminRoleArns",
@@ -52,9 +48,8 @@ EKS_SECTION = Section(
             (),
             "IAM roles given cluster-admin access entries (a role, not an STS session ARN; "
             "each once, and not the role that runs pulumi up, which has one already).",
-            check=check_role_arn,
-            unique=True,
             rule="distinct arn:<partition>:iam::<account>:role/... ARNs",
+            **EKS_RULES["adminRoleArns"].key_args(),
         ),
         Key(
             "pollTimeoutSeconds",
@@ -142,8 +137,8 @@ EKS_SECTION = Section(
             # gateway shares.
             "public.ecr.aws/docker/library/debian:bookworm-slim",
             "Image of jobs that set no `image:`.",
-            check=check_image,
             rule="an image reference (distribution/reference grammar)",
+            **EKS_RULES["defaultJobImage"].key_args(),
         ),
         Key(
             "endpointAccess",
@@ -159,10 +154,9 @@ EKS_SECTION = Section(
             "strings",
             (),
             "Who may reach the public Kubernetes API endpoint (endpointAccess public only).",
-            check=check_cidr,
-            unique=True,
             rule="distinct IPv4 blocks with prefix length and no host bits",
             default_doc="0.0.0.0/0, warned at preview",
+            **EKS_RULES["publicAccessCidrs"].key_args(),
         ),
         Key(
             "privateAccessCidrs",
@@ -170,10 +164,9 @@ EKS_SECTION = Section(
             (),
             "Networks (VPN, bastion, CI) allowed HTTPS to the Kubernetes API through the "
             "cluster security group; needed to deploy with endpointAccess private.",
-            check=check_cidr,
             # One ingress rule per source, named after it (components/eks/cluster_access.py).
-            unique=True,
             rule="distinct IPv4 blocks with prefix length and no host bits",
+            **EKS_RULES["privateAccessCidrs"].key_args(),
         ),
         Key(
             "privateAccessSecurityGroupIds",
@@ -181,9 +174,8 @@ EKS_SECTION = Section(
             (),
             "Security groups (a bastion's, a CI runner's) allowed HTTPS to the Kubernetes API "
             "through the cluster security group.",
-            check=ec2_id_check("sg", "a security group", "security-groups"),
-            unique=True,
             rule="distinct sg- ids, each 8 or 17 lowercase hex digits",
+            **EKS_RULES["privateAccessSecurityGroupIds"].key_args(),
         ),
         Key(
             "nodeAmiAlias",

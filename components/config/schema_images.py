@@ -3,8 +3,8 @@ checks run at preview (see docs/scaling.md)."""
 
 from __future__ import annotations
 
-from components.config.grammar import check_helper_image, secret_arn_problem
 from components.config.keys import Key, Section
+from components.domain.grammar import check_helper_image, secret_arn_problem
 
 CREDENTIAL_SECRET_PREFIX = "ecr-pullthroughcache/"
 # ECR repository prefixes are 2-30 characters; the longest upstream part is "/docker-hub".

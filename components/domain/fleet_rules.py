@@ -24,7 +24,15 @@ from components.domain.lane_rules import (
     system_pool_problem,
 )
 from components.domain.manager_sizing import estimated_max_jobs
-from components.domain.section_rules import ECS_RULES, EKS_RULES, section_problems
+from components.domain.section_rules import (
+    ECS_RULES,
+    EKS_RULES,
+    RUNNER_RULES,
+    TASK_RULES,
+    admin_principal_problems,
+    environment_problems,
+    section_problems,
+)
 from components.domain.specs import (
     DEFAULT_ECS_JOB_IMAGE,
     KARPENTER_MODES,
@@ -261,6 +269,8 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
         problems += [named] if named else []
         label = f"{label} ({entry.name})"
         problems += [] if entry.image else [image_required_problem(label)]
+        problems += section_problems(label, entry, TASK_RULES)
+        problems += environment_problems(label, [k for k, _ in entry.environment])
         sizes = _found(
             range_problem(f"{label}.cpu", entry.cpu, TASK_MIN_CPU),
             range_problem(f"{label}.memory", entry.memory, TASK_MIN_MEMORY),
@@ -295,6 +305,7 @@ def _eks_runner_problems(index: int, runner: RunnerSpec) -> list[str]:
             choice_problem(f"{label}.architecture", runner.architecture, NODE_ARCHITECTURES),
             fargate_arm64_problem(label, runner),
         )
+        + section_problems(label, runner, RUNNER_RULES)
         + sizes
     )
 
@@ -308,6 +319,7 @@ def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
         problems += _eks_runner_problems(index, runner)
     eks = fleet.eks
     problems += instance_category_item_problems(eks) + section_problems("eks", eks, EKS_RULES)
+    problems += admin_principal_problems(eks)
     if problems:
         return problems
     return (

@@ -1,8 +1,9 @@
-"""The single-value rules of the ecs and eks settings, declared once: each stack key takes its
-bounds, choices, pattern and check from here (components/config/schema_ecs.py, schema_eks.py:
-`Key(..., **ECS_RULES[name].key_args())`), and the fleets' args check their EcsSpec and
-EksSpec fields with the same rules and texts (fleet_rules.py), so a value the stack file
-refuses is refused, in the same words, in a program of your own and by the plugin.
+"""The single-value rules of the fleets' settings, declared once: each stack key takes its
+bounds, choices, pattern, check and uniqueness from here (components/config/schema*.py:
+`Key(..., **ECS_RULES[name].key_args())`), and the fleets' args check their EcsSpec,
+EksSpec, TaskDefinitionSpec and RunnerSpec fields with the same rules and texts
+(fleet_rules.py), so a value the stack file refuses is refused, in the same words, in a
+program of your own and by the plugin.
 """
 
 from __future__ import annotations
@@ -12,10 +13,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from components.domain.grammar import (
+    check_cidr,
+    check_cron,
+    check_image,
+    check_policy_arn,
+    check_role_arn,
+    check_timezone,
+    ec2_id_check,
+    secret_arn_problem,
+)
 from components.domain.lane_rules import MAX_POOL_VCPU
 from components.domain.manager_sizing import MAX_JOBS_PER_MANAGER_LIMIT
-from components.domain.specs import KARPENTER_MODES
-from components.domain.value_rules import choice_problem, pattern_problem, range_problem
+from components.domain.principals import principal_of
+from components.domain.specs import KARPENTER_MODES, EksSpec
+from components.domain.value_rules import (
+    choice_problem,
+    one_of,
+    pattern_problem,
+    range_problem,
+    repeated_problems,
+)
 
 VERSION = r"\d+\.\d+\.\d+"
 SHA256 = r"[0-9a-f]{64}"
@@ -70,6 +88,19 @@ def check_driver_version(value: str) -> str | None:
     )
 
 
+def check_repository_credentials_arn(value: str) -> str | None:
+    """Any Secrets Manager secret: ECS reads it with the execution role at task start."""
+    problem = secret_arn_problem(value, "")
+    if problem is None:
+        return None
+    return (
+        f"{problem}; use the ARN of a Secrets Manager secret holding "
+        '{"username": "...", "password": "..."} (ECS developer guide, "Private registry '
+        'authentication for tasks"), e.g. arn:aws:secretsmanager:eu-west-1:123456789012:'
+        "secret:registry-AbCdEf"
+    )
+
+
 @dataclass(frozen=True)
 class Rule:
     """One setting's single-value rule, in the terms of components/config/keys.py `Key`."""
@@ -79,25 +110,35 @@ class Rule:
     choices: tuple[str, ...] = ()
     pattern: str | None = None
     hint: str = ""
-    check: Callable[[str], str | None] | None = None  # after the pattern
+    check: Callable[[str], str | None] | None = None  # after the pattern; each item of a list
+    unique: bool = False  # a list whose items must differ
 
     def key_args(self) -> dict[str, Any]:
         """What the stack key declares: the fields that are set."""
-        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) not in (None, ())}
+        return {
+            f.name: v for f in fields(self) if (v := getattr(self, f.name)) not in (None, (), False)
+        }
 
-    def problem(self, path: str, value: object) -> str | None:
-        """Why the value breaks the rule (the stack file's text), or None; None is unset."""
+    def problems(self, path: str, value: object) -> list[str]:
+        """Why the value breaks the rule (the stack file's texts); None is unset."""
+        if isinstance(value, tuple):
+            items = [f"{path}: '{i}' {e}" for i in value if self.check and (e := self.check(i))]
+            return items + (repeated_problems(path, list(value)) if self.unique else [])
+        problem = self._problem(path, value)
+        return [problem] if problem else []
+
+    def _problem(self, path: str, value: object) -> str | None:
         if value is None:
             return None
         if self.choices:
             return choice_problem(path, value, self.choices)
-        if isinstance(value, int) and self.minimum is not None:
-            return range_problem(path, value, self.minimum, self.maximum)
+        if isinstance(value, int) and (self.minimum is not None or self.maximum is not None):
+            return range_problem(path, value, self.minimum or 0, self.maximum)
         if not isinstance(value, str):
             return None
         if self.pattern and (wrong := pattern_problem(path, value, self.pattern, self.hint)):
             return wrong
-        error = self.check(value) if self.check else None
+        error = self.check(value) if self.check and value else None  # "": the reader's
         return f"{path}: '{value}' {error}" if error else None
 
 
@@ -138,8 +179,11 @@ ECS_RULES = {
     "jobTimeoutSeconds": Rule(60, 86400),
 }
 
+CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 EKS_RULES = {
     "kubernetesVersion": Rule(pattern=r"1\.\d{2}", hint="use a minor version such as 1.35"),
+    "clusterLogTypes": Rule(check=one_of(CLUSTER_LOG_TYPES)),
+    "adminRoleArns": Rule(check=check_role_arn, unique=True),
     "karpenterVersion": Rule(
         pattern=VERSION, hint="use a chart version without 'v', such as 1.14.1"
     ),
@@ -156,7 +200,14 @@ EKS_RULES = {
     "systemCpuLimit": Rule(1, MAX_POOL_VCPU),
     "serviceCpu": Rule(64, 4096),
     "serviceMemory": Rule(128, 8192),
+    "defaultJobImage": Rule(check=check_image),
     "endpointAccess": Rule(choices=("public", "private")),
+    "publicAccessCidrs": Rule(check=check_cidr, unique=True),
+    # One ingress rule per source, named after it (components/eks/cluster_access.py).
+    "privateAccessCidrs": Rule(check=check_cidr, unique=True),
+    "privateAccessSecurityGroupIds": Rule(
+        check=ec2_id_check("sg", "a security group", "security-groups"), unique=True
+    ),
     "nodeAmiAlias": Rule(
         pattern=r"al2023@(v\d{8}|latest)",
         hint="use an AL2023 EKS AMI release such as al2023@v20260930",
@@ -171,13 +222,66 @@ EKS_RULES = {
 }
 
 
+# ecs.taskDefinitions[] entries.
+TASK_RULES = {
+    "image": Rule(check=check_image),
+    "repositoryCredentialsArn": Rule(check=check_repository_credentials_arn),
+    "taskRolePolicyArns": Rule(check=check_policy_arn, unique=True),
+}
+# runners[] in eks mode: warm capacity on the EC2 lanes.
+RUNNER_RULES = {
+    "warmJobs": Rule(maximum=2000),
+    "warmPeriods": Rule(check=check_cron),
+    "warmTimezone": Rule(check=check_timezone),
+}
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def environment_problems(label: str, names: list[str]) -> list[str]:
+    """A task definition's extra variables: names a shell takes, and not the driver's own."""
+    problems = []
+    for key in names:
+        if not ENV_NAME_PATTERN.fullmatch(key):
+            problems.append(
+                f"{label}.environment.{key}: not a valid variable name; use A-Z, 0-9 and _"
+            )
+        if key == "SSH_PUBLIC_KEY":
+            problems.append(
+                f"{label}.environment.SSH_PUBLIC_KEY: reserved; the Fargate driver injects it "
+                "for every job, remove it"
+            )
+    return problems
+
+
+def admin_principal_problems(eks: EksSpec) -> list[str]:
+    """Two ARNs of one role (paths differ, the name does not: the same principal) would be
+    two access entries for it, which EKS refuses, and share one resource name."""
+    seen: dict[object, int] = {}
+    problems = []
+    for index, arn in enumerate(eks.admin_role_arns):
+        principal = principal_of(arn)
+        if principal is None:
+            continue
+        if principal in seen:
+            first = seen[principal]
+            problems.append(
+                f"eks.adminRoleArns[{index}]: '{arn}' is the role of eks.adminRoleArns[{first}] "
+                f"('{eks.admin_role_arns[first]}'): a role's name identifies it in its account "
+                f"whatever its path, and EKS allows one access entry per role; keep one of them"
+            )
+        else:
+            seen[principal] = index
+    return problems
+
+
 def _attr(key: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower().replace("gi_b", "gib")
 
 
 def section_problems(section: str, spec: object, rules: dict[str, Rule]) -> list[str]:
-    """Each field of `spec` (EcsSpec, EksSpec) against its stack key's rule."""
-    found = (
-        rule.problem(f"{section}.{key}", getattr(spec, _attr(key))) for key, rule in rules.items()
-    )
-    return [p for p in found if p]
+    """Each field of `spec` (EcsSpec, EksSpec, an entry, a runner) against its key's rule."""
+    return [
+        p
+        for key, rule in rules.items()
+        for p in rule.problems(f"{section}.{key}", getattr(spec, _attr(key)))
+    ]

@@ -49,3 +49,16 @@ def too_few_problem(path: str, items: Sequence[str], least: int, rule: str = "")
     return f"{path}: {list(items)} has {len(items)} item(s); list at least {count}" + (
         f" ({rule})" if rule else ""
     )
+
+
+def repeated_problems(path: str, items: Sequence[str]) -> list[str]:
+    """A list whose items must differ (subnets, roles given access, CIDR rules)."""
+    return [
+        f"{path}: '{item}' is listed more than once; list each one once"
+        for item in sorted({i for i in items if items.count(i) > 1})
+    ]
+
+
+def one_of(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
+    """A check of each item of a list against its choices."""
+    return lambda v: None if v in allowed else f"is not one of {' | '.join(allowed)}"

@@ -76,7 +76,7 @@ class Case:
         if self.mode == "ecs":
             if "task_definitions" in settings:
                 settings["task_definitions"] = tuple(
-                    TaskDefinitionSpec(**_snake_keys(t)) for t in self.section["taskDefinitions"]
+                    _task_definition(t) for t in self.section["taskDefinitions"]
                 )
             fleet = EcsFleetSpec(runners=runners, ecs=EcsSpec(**settings), **_url(top))
             return ecs_fleet_problems(fleet)
@@ -129,6 +129,12 @@ def _snake_keys(values: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in snake.items()}
 
 
+def _task_definition(raw: dict[str, Any]) -> TaskDefinitionSpec:
+    values = _snake_keys(raw)
+    values["environment"] = tuple(sorted(raw.get("environment", {}).items()))
+    return TaskDefinitionSpec(**values)
+
+
 def _url(top: dict[str, Any]) -> dict[str, Any]:
     return {"gitlab_url": "https://gitlab.com", **top}
 
@@ -141,3 +147,24 @@ def _wire(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def one_message_per_door(case: Case, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every door refuses the case with exactly one message starting `message`, the same one."""
+    doors = {"stack file": case.stack(), "package": case.package()}
+    plugin = case.plugin(monkeypatch)
+    if plugin is not None:
+        doors["plugin"] = plugin
+    found = {
+        door: [p for p in problems if p.startswith(message)] for door, problems in doors.items()
+    }
+    for door, matches in found.items():
+        assert len(matches) == 1, (door, doors[door])
+    assert len({m for matches in found.values() for m in matches}) == 1, found
+    assert "hunter2" not in repr(doors)
+
+
+def passes_every_door(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert case.stack() == []
+    assert case.package() == []
+    assert case.plugin(monkeypatch) in ([], None)

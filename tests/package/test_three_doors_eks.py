@@ -1,0 +1,279 @@
+"""Issue 24 item 2, one validation behind three doors (eks mode): the same bad value gets the
+same message from the stack file's parser (components/config/parse.py), from the fleets' args
+check (components/domain/fleet_rules.py, which EksFargateRunner runs before it registers
+anything) and from the component provider's check before construct
+(provider/fleet_provider.py), and its valid neighbour passes all three. Each row is one rule
+class, written once as stack keys (tests/package/doors.py `Case`); a door without an input
+for a key is skipped (the plugin takes only the settings in provider/fleet_args.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.package.doors import Case, one_message_per_door, passes_every_door
+
+BIG_SPOT = {"name": "build", "lane": "spot", "cpu": 8192, "memory": 16384}
+ARM_SPOT = {"name": "build", "lane": "spot", "architecture": "arm64"}
+ADMIN = "arn:aws:iam::123456789012:role/admin"
+# (rule class, a case with a bad value, the start of the one message every door gives).
+BAD: list[tuple[str, Case, str]] = [
+    (
+        "lane-choice",
+        Case("eks", ({"name": "build", "lane": "gpu"},)),
+        "runners[0] (build).lane: 'gpu' is not one of fargate | spot | privileged; pick one",
+    ),
+    (
+        "gitlabUrl",
+        Case("eks", top={"gitlabUrl": "https://ci:hunter2@gitlab.example.com"}),
+        "gitlabUrl: 'https://ci:***@gitlab.example.com'",
+    ),
+    (
+        "eks-architecture",
+        Case("eks", ({"name": "build", "lane": "spot", "architecture": "x86_64"},)),
+        "runners[0] (build).architecture: 'x86_64' is not one of amd64 | arm64; pick one",
+    ),
+    (
+        "eks-arm64-fargate",
+        Case("eks", ({"name": "build", "architecture": "arm64"},)),
+        "runners[0] (build).architecture: 'arm64' is not available on the fargate lane",
+    ),
+    (
+        "eks-pod-cpu",
+        Case("eks", ({"name": "build", "lane": "spot", "cpu": 128},)),
+        "runners[0] (build).cpu: 128 is out of range; use a value >= 256",
+    ),
+    (
+        "eks-fargate-size",
+        Case("eks", ({"name": "build", "memory": 1000},)),
+        "runners[0] (build): cpu 1024 / memory 1000 is not a valid Fargate size",
+    ),
+    (
+        "instanceCategories-item",
+        Case("eks", section={"instanceCategories": ["c5"]}),
+        "eks.instanceCategories: 'c5' is not an instance category (c, m, r...)",
+    ),
+    (
+        "instanceCategories-empty",
+        Case("eks", section={"instanceCategories": []}),
+        "eks.instanceCategories: [] has 0 item(s); list at least one",
+    ),
+    (
+        "instanceCategories-arch",
+        Case("eks", (ARM_SPOT,), section={"instanceCategories": ["d"]}),
+        "eks.instanceCategories: ['d'] has no EC2 family of generation 3 or later for arm64, "
+        "which runners[0] (build) needs",
+    ),
+    (
+        "instanceCategories-managers",
+        Case("eks", section={"instanceCategories": ["a"], "managerPlacement": "ec2"}),
+        "eks.instanceCategories: ['a'] has no EC2 family of generation 3 or later for amd64, "
+        "which eks.managerPlacement ec2 (the runner managers) needs",
+    ),
+    (
+        "spotCpuLimit-range",
+        Case("eks", section={"spotCpuLimit": 0}),
+        "eks.spotCpuLimit: 0 is out of range; use a value between 1 and 10000",
+    ),
+    (
+        "privilegedCpuLimit-range",
+        Case("eks", section={"privilegedCpuLimit": 20000}),
+        "eks.privilegedCpuLimit: 20000 is out of range; use a value between 1 and 10000",
+    ),
+    (
+        "systemCpuLimit-range",
+        Case("eks", section={"systemCpuLimit": 0}),
+        "eks.systemCpuLimit: 0 is out of range; use a value between 1 and 10000",
+    ),
+    (
+        "spot-pod-over-limit",
+        Case("eks", (BIG_SPOT,), section={"spotCpuLimit": 4}),
+        "runners[0] (build): cpu 8192 / memory 16384 pods need a node larger than the spot "
+        "NodePool may launch (eks.spotCpuLimit 4 vCPU",
+    ),
+    (
+        "privileged-pod-over-limit",
+        Case("eks", ({**BIG_SPOT, "lane": "privileged"},), section={"privilegedCpuLimit": 8}),
+        "runners[0] (build): cpu 8192 / memory 16384 pods need a node larger than the "
+        "privileged NodePool may launch (eks.privilegedCpuLimit 8 vCPU",
+    ),
+    (
+        "build-room",
+        Case("eks", ({"name": "build", "cpu": 256, "memory": 512},)),
+        "runners[0] (build): cpu 256 / memory 512 leaves too little for the build container",
+    ),
+    (
+        "kubernetesVersion",
+        Case("eks", section={"kubernetesVersion": "1.3"}),
+        "eks.kubernetesVersion: '1.3' is not valid; use a minor version such as 1.35",
+    ),
+    (
+        "pollTimeoutSeconds",
+        Case("eks", section={"pollTimeoutSeconds": 60}),
+        "eks.pollTimeoutSeconds: 60 is out of range; use a value between 180 and 3600",
+    ),
+    (
+        "helperCpu",
+        Case("eks", section={"helperCpu": 2048}),
+        "eks.helperCpu: 2048 is out of range; use a value between 64 and 1024",
+    ),
+    (
+        "managerPlacement",
+        Case("eks", section={"managerPlacement": "ec2-spot"}),
+        "eks.managerPlacement: 'ec2-spot' is not one of fargate | ec2; pick one of them",
+    ),
+    (
+        "runnerChartVersion",
+        Case("eks", section={"runnerChartVersion": "v0.92.0"}),
+        "eks.runnerChartVersion: 'v0.92.0' is not valid; use a gitlab-runner chart version",
+    ),
+    (
+        "system-pool",
+        Case(
+            "eks",
+            ({"name": "build", "concurrency": 2000},),
+            section={"managerPlacement": "ec2", "systemCpuLimit": 1},
+        ),
+        "eks.systemCpuLimit: 1 vCPU cannot hold the runner managers",
+    ),
+    (
+        "clusterLogTypes",
+        Case("eks", section={"clusterLogTypes": ["api", "kubelet"]}),
+        "eks.clusterLogTypes: 'kubelet' is not one of api | audit | authenticator",
+    ),
+    (
+        "adminRoleArns-arn",
+        Case("eks", section={"adminRoleArns": ["arn:aws:iam::123456789012:user/me"]}),
+        "eks.adminRoleArns: 'arn:aws:iam::123456789012:user/me' is an ARN of a iam user",
+    ),
+    (
+        "adminRoleArns-twice",
+        Case("eks", section={"adminRoleArns": [ADMIN, ADMIN]}),
+        f"eks.adminRoleArns: '{ADMIN}' is listed more than once",
+    ),
+    (
+        "adminRoleArns-principal",
+        Case("eks", section={"adminRoleArns": [ADMIN, ADMIN.replace("role/", "role/ops/")]}),
+        "eks.adminRoleArns[1]: 'arn:aws:iam::123456789012:role/ops/admin' is the role of",
+    ),
+    (
+        "publicAccessCidrs",
+        Case("eks", section={"publicAccessCidrs": ["203.0.113.7/24"]}),
+        "eks.publicAccessCidrs: '203.0.113.7/24' has host bits set",
+    ),
+    (
+        "privateAccessSecurityGroupIds",
+        Case("eks", section={"privateAccessSecurityGroupIds": ["sg-123"]}),
+        "eks.privateAccessSecurityGroupIds: 'sg-123' is not a security group id",
+    ),
+    (
+        "defaultJobImage",
+        Case("eks", section={"defaultJobImage": "Debian:12"}),
+        "eks.defaultJobImage: 'Debian:12' is not a valid image reference",
+    ),
+    (
+        "warmJobs",
+        Case("eks", ({"name": "build", "lane": "spot", "warmJobs": 2001},)),
+        "runners[0] (build).warmJobs: 2001 is out of range; use a value between 0 and 2000",
+    ),
+    (
+        "warmPeriods",
+        Case("eks", ({"name": "build", "lane": "spot", "warmPeriods": ["8-17 * *"]},)),
+        "runners[0] (build).warmPeriods: '8-17 * *' is not a five-field cron expression",
+    ),
+    (
+        "warmTimezone",
+        Case("eks", ({"name": "build", "lane": "spot", "warmTimezone": "CET+1"},)),
+        "runners[0] (build).warmTimezone: 'CET+1' is not an IANA time zone name",
+    ),
+    (
+        "eks-jobTimeout",
+        Case("eks", section={"jobTimeoutSeconds": 300}),
+        "eks.jobTimeoutSeconds: 300 is out of range; use a value between 600 and 86400",
+    ),
+]
+# Valid neighbours: at the edge of each rule, accepted by every door.
+GOOD: list[tuple[str, Case]] = [
+    (
+        "eks-settings",
+        Case(
+            "eks",
+            ({"name": "build", "concurrency": 20, "cpu": 2048, "memory": 4096},),
+            section={
+                "managerPlacement": "ec2",
+                "systemCpuLimit": 8,
+                "pollTimeoutSeconds": 180,
+                "helperCpu": 1024,
+                "runnerChartVersion": "0.92.0",
+            },
+        ),
+    ),
+    (
+        "eks-lanes",
+        Case(
+            "eks",
+            (
+                {"name": "build", "cpu": 512, "memory": 1024},
+                {
+                    "name": "arm",
+                    "lane": "spot",
+                    "architecture": "arm64",
+                    "cpu": 4096,
+                    "memory": 8192,
+                },
+                {"name": "dind", "lane": "privileged"},
+            ),
+            section={
+                "instanceCategories": ["c", "m", "r"],
+                "spotCpuLimit": 5,
+                "jobTimeoutSeconds": 600,
+            },
+        ),
+    ),
+    (
+        "eks-x86-categories",
+        Case("eks", ({"name": "build", "lane": "spot"},), section={"instanceCategories": ["d"]}),
+    ),
+    (
+        "eks-limit-edges",
+        Case(
+            "eks",
+            section={"spotCpuLimit": 10000, "privilegedCpuLimit": 1, "kubernetesVersion": "1.35"},
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "case", "message"), BAD, ids=[b[0] for b in BAD])
+def test_a_bad_value_gets_one_message_through_every_door(
+    rule: str, case: Case, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one_message_per_door(case, message, monkeypatch)
+
+
+@pytest.mark.parametrize(("name", "case"), GOOD, ids=[g[0] for g in GOOD])
+def test_a_valid_neighbour_passes_every_door(
+    name: str, case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes_every_door(case, monkeypatch)
+
+
+def test_the_plugin_door_is_tried_wherever_it_has_the_inputs() -> None:
+    """The rows the plugin skips are the keys it has no input for, and no more."""
+    skipped = {rule for rule, case, _ in BAD if case.plugin_inputs() is None}
+    assert skipped == {
+        "clusterLogTypes",
+        "defaultJobImage",
+        "helperCpu",
+        "instanceCategories-managers",
+        "managerPlacement",
+        "pollTimeoutSeconds",
+        "privateAccessSecurityGroupIds",
+        "publicAccessCidrs",
+        "runnerChartVersion",
+        "system-pool",
+        "systemCpuLimit-range",
+        "warmJobs",
+        "warmPeriods",
+        "warmTimezone",
+    }
