@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 import pulumi_aws as aws
 
 from components.config import ConfigError, StackConfig
-from components.config.versions import ami_parameter
 from components.domain.eks_sizing import system_fargate_pods
 from components.domain.fargate_sizes import FARGATE_SIZES
 from components.domain.manager_sizing import instance_vcpus
 from components.domain.subnets import capacity_shortfall, ecs_load_per_subnet, jobs_for_free_ips
+from components.domain.versions import ami_parameter
 from components.ecs.sizing import plan_shards, shard_instance_types
 from components.existing_network import check_existing_network, read_subnets
 from components.preflight_cluster import cluster_problems, read_cluster

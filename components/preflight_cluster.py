@@ -5,7 +5,7 @@ provider of its issuer), and refused with the key, the value and the fix when th
 not work there: a cluster whose authentication mode has no access entries (the fleet's nodes
 join through an EC2_LINUX entry), one in another VPC than network.vpcId (its Fargate profiles
 and nodes use network.privateSubnetIds), one without an IAM OIDC provider (IRSA), one not
-ACTIVE, a Kubernetes version this program cannot serve (components/config/versions.py), or,
+ACTIVE, a Kubernetes version this program cannot serve (components/domain/versions.py), or,
 with network.httpProxy, a service range the proxy would catch (the managers call the API at
 its service address). `cluster_problems` is pure; `read_cluster` makes the calls.
 """
@@ -21,13 +21,13 @@ import pulumi_aws as aws
 from components.config import StackConfig
 from components.config.egress import no_proxy_list
 from components.config.reader import Reader
-from components.config.versions import (
+from components.domain.specs import KARPENTER_INSTALL
+from components.domain.versions import (
     EKS_CALENDAR,
     check_ami_alias,
     check_karpenter,
     minor_key,
 )
-from components.domain.specs import KARPENTER_INSTALL
 
 KEY = "eks.existingCluster"
 DOC = "docs/bring-your-own.md"

@@ -80,8 +80,8 @@ def fit_warnings(args: dict[str, Any]) -> list[str]:
 CHECKS = {
     "EcsRunnerFleet": lambda args: ecs_fleet_problems(ecs_fleet_spec(args)),
     "EksRunnerFleet": lambda args: [
-        *eks_fleet_problems(spec := eks_fleet_spec(args)),
-        *existing_cluster_problems(existing_cluster(args), args["clusterName"], spec),
+        *eks_fleet_problems(spec := eks_fleet_spec(args), joined := existing_cluster(args)),
+        *existing_cluster_problems(joined, args["clusterName"], spec),
     ],
 }
 # A rule's message starts with its key path, e.g. `runners[0] (build).lane: ...`.

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 import pulumi
 
-from components.config import service_rules, versions
-from components.config.model import RunnerSpec, StackConfig
+from components.config import service_rules
+from components.config.model import StackConfig
 from components.config.reader import Reader
+from components.domain import versions
 from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
 from components.domain.fleet_rules import (
     manager_type_verdict,
@@ -24,8 +25,8 @@ from components.domain.fleet_rules import (
     task_roles_problem,
 )
 from components.domain.grammar import parse_arn
-from components.domain.lane_rules import system_pool_problem
-from components.domain.specs import KARPENTER_INSTALL, EcsFleetSpec
+from components.domain.lane_rules import system_pool_problem, warm_jobs_problems
+from components.domain.specs import EcsFleetSpec
 
 # Docker's default bridge: dockerd inside a Docker-in-Docker service puts its containers there,
 # so VPC addresses in it (the resolver at base+2, endpoints, the cache) become unreachable.
@@ -92,15 +93,8 @@ def check_region(r: Reader, config: StackConfig, region: str | None) -> None:
 def check_versions(r: Reader, config: StackConfig, today: dt.date) -> None:
     if config.mode == "eks":
         eks = config.eks
-        # On eks.existingCluster the cluster's own version counts, which preview reads and
-        # checks with these rules (components/preflight_cluster.py); its Karpenter is its own.
-        kubernetes = None if eks.existing_cluster else eks.kubernetes_version
-        if kubernetes is not None:
-            versions.check_kubernetes(r, kubernetes, today)
-            versions.check_ami_alias(r, eks.node_ami_alias, kubernetes, today)
-        if eks.karpenter == KARPENTER_INSTALL:
-            versions.check_karpenter(r, eks.karpenter_version, kubernetes or "")
-        versions.check_chart_version(r, config.eks.runner_chart_version, today)
+        joined = eks.existing_cluster is not None
+        versions.check_eks_versions(r, eks, joined, eks.karpenter, today)
     else:
         versions.check_runner_version(r, config.ecs.runner_version, today)
 
@@ -108,8 +102,9 @@ def check_versions(r: Reader, config: StackConfig, today: dt.date) -> None:
 def check_runners(r: Reader, config: StackConfig) -> None:
     for i, runner in enumerate(config.runners):
         r.report(request_concurrency_problem(f"runners[{i}] ({runner.name})", runner))
-        if config.mode == "eks" and runner.warm_jobs:
-            check_warm_jobs(r, i, runner, config.eks.runner_chart_version)
+        if config.mode == "eks":
+            label = f"runners[{i}] ({runner.name})"
+            r.report(*warm_jobs_problems(label, runner, config.eks.runner_chart_version))
     gitlab = config.gitlab
     host = urlsplit(config.gitlab_url).hostname or ""
     if gitlab.create_runners and gitlab.runner_type == "instance" and host == GITLAB_COM:
@@ -117,30 +112,6 @@ def check_runners(r: Reader, config: StackConfig) -> None:
             "gitlab.runnerType: 'instance' runners on gitlab.com need GitLab administrator "
             "rights, which no gitlab.com user has; use group (with gitlab.groupId) or project "
             "(with gitlab.projectId) runners"
-        )
-
-
-def check_warm_jobs(r: Reader, index: int, runner: RunnerSpec, chart_version: str) -> None:
-    """warmJobs keeps gitlab-runner pause pods on the runner's EC2 lane (runner 18.11+)."""
-    key = f"runners[{index}] ({runner.name}).warmJobs: {runner.warm_jobs}"
-    if runner.lane == "fargate":
-        r.problem(
-            f"{key} on the fargate lane: every Fargate pod is its own micro-VM, so a pause pod "
-            "reserves no capacity for a job, it only costs; remove warmJobs or use lane spot "
-            "or privileged (EC2 nodes that pause pods can keep ready)"
-        )
-    elif runner.warm_jobs > runner.concurrency:
-        r.problem(
-            f"{key} is above the runner's concurrency {runner.concurrency}: capacity for "
-            f"jobs it never runs; set it to {runner.concurrency} or less"
-        )
-    runner_version = versions.runner_of_chart_version(chart_version)
-    if runner_version < versions.PAUSE_PODS_RUNNER:
-        r.problem(
-            f"{key} needs gitlab-runner 18.11 or later (pause pods, [runners.kubernetes."
-            f"autoscaler]); eks.runnerChartVersion {chart_version} ships "
-            f"{runner_version[0]}.{runner_version[1]}: use chart 0.88.0 or later "
-            f"(tested: {versions.TESTED_CHART})"
         )
 
 

@@ -9,11 +9,13 @@ stack config's key paths, which are also the args' field paths in camelCase.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
 from collections.abc import Iterable, Sequence
 
+from components.domain import versions
 from components.domain.fargate_sizes import is_valid_fargate_size, nearest_fargate_size
 from components.domain.lane_rules import (
     NODE_ARCHITECTURES,
@@ -22,6 +24,7 @@ from components.domain.lane_rules import (
     instance_category_problems,
     pod_room_problems,
     system_pool_problem,
+    warm_jobs_problems,
 )
 from components.domain.manager_sizing import estimated_max_jobs
 from components.domain.section_rules import (
@@ -35,6 +38,7 @@ from components.domain.section_rules import (
 )
 from components.domain.specs import (
     DEFAULT_ECS_JOB_IMAGE,
+    KARPENTER_INSTALL,
     KARPENTER_MODES,
     EcsFleetSpec,
     EksFleetSpec,
@@ -44,7 +48,7 @@ from components.domain.specs import (
 )
 from components.domain.trust_rules import ca_bundle_shown, check_ca_bundle, check_proxy_url
 from components.domain.url_rules import check_gitlab_url, redact_url
-from components.domain.value_rules import choice_problem, range_problem, shown
+from components.domain.value_rules import Found, choice_problem, range_problem, shown
 
 # Runner and catalogue names become namespaces, task families and resource names.
 NAME_PATTERN = r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?"
@@ -257,8 +261,9 @@ def _platform_problems(label: str, entry: TaskDefinitionSpec) -> list[str]:
     )
 
 
-def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
-    """What AWS or the Fargate driver would refuse later, or what would deploy wrongly."""
+def ecs_fleet_problems(fleet: EcsFleetSpec, today: dt.date | None = None) -> list[str]:
+    """What AWS or the Fargate driver would refuse later, or what would deploy wrongly; the
+    release windows once every value is valid (`today`: the date they are judged at)."""
     problems = _common_problems(fleet)
     catalogue = [t.name for t in fleet.ecs.task_definitions]
     if not catalogue:
@@ -286,9 +291,13 @@ def ecs_fleet_problems(fleet: EcsFleetSpec) -> list[str]:
             task_definition_problem(label, runner.task_definition, catalogue),
         ):
             problems += [problem] if problem else []
-    settings = section_problems("ecs", fleet.ecs, ECS_RULES)
-    verdict = None if settings or problems else manager_type_verdict(fleet)
-    return problems + settings + ([verdict[0]] if verdict and verdict[1] else [])
+    problems += section_problems("ecs", fleet.ecs, ECS_RULES)
+    if problems:
+        return problems
+    verdict = manager_type_verdict(fleet)
+    found = Found()
+    versions.check_runner_version(found, fleet.ecs.runner_version, today or dt.date.today())
+    return ([verdict[0]] if verdict and verdict[1] else []) + found.problems
 
 
 def _eks_runner_problems(index: int, runner: RunnerSpec) -> list[str]:
@@ -310,10 +319,14 @@ def _eks_runner_problems(index: int, runner: RunnerSpec) -> list[str]:
     )
 
 
-def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
+def eks_fleet_problems(
+    fleet: EksFleetSpec, existing: ExistingCluster | None = None, today: dt.date | None = None
+) -> list[str]:
     """What EKS, Fargate or Karpenter would refuse later, or what would deploy wrongly. The
-    checks of what Karpenter can launch for the lanes run once every value is valid (one
-    problem, one message): the stack file's parser runs them on the defaults it kept."""
+    checks of what Karpenter can launch for the lanes and the release windows (at `today`; on
+    the cluster the fleet joins, `existing`, only its own pieces') run once every value is
+    valid (one problem, one message): the stack file's parser runs them on the defaults it
+    kept."""
     problems = _common_problems(fleet)
     for index, runner in enumerate(fleet.runners):
         problems += _eks_runner_problems(index, runner)
@@ -322,10 +335,22 @@ def eks_fleet_problems(fleet: EksFleetSpec) -> list[str]:
     problems += admin_principal_problems(eks)
     if problems:
         return problems
+    found = Found()
+    karpenter = existing.karpenter if existing else KARPENTER_INSTALL
+    versions.check_eks_versions(
+        found, eks, existing is not None, karpenter, today or dt.date.today()
+    )
+    warm = [
+        p
+        for i, r in enumerate(fleet.runners)
+        for p in warm_jobs_problems(f"runners[{i}] ({r.name})", r, eks.runner_chart_version)
+    ]
     return (
         instance_category_problems(fleet.runners, eks)
         + pod_room_problems(fleet.runners, eks)
         + _found(system_pool_problem(fleet.runners, eks))
+        + warm
+        + found.problems
     )
 
 

@@ -27,6 +27,7 @@ from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
 from components.domain.manager_sizing import MIB_PER_VCPU
 from components.domain.specs import EksSpec, RunnerSpec
 from components.domain.value_rules import item_problems, too_few_problem
+from components.domain.versions import PAUSE_PODS_RUNNER, TESTED_CHART, runner_of_chart_version
 
 # Kubernetes node architectures (the kubernetes.io/arch label) of EKS job pods.
 NODE_ARCHITECTURES = ("amd64", "arm64")
@@ -181,3 +182,31 @@ def system_pool_problem(runners: Sequence[RunnerSpec], eks: EksSpec) -> str | No
         f"some managers stay Pending and their runners take no jobs; raise "
         f"eks.systemCpuLimit to {needed} or set eks.managerPlacement fargate"
     )
+
+
+def warm_jobs_problems(label: str, runner: RunnerSpec, chart_version: str) -> list[str]:
+    """warmJobs keeps gitlab-runner pause pods on the runner's EC2 lane (runner 18.11+)."""
+    if not runner.warm_jobs:
+        return []
+    key = f"{label}.warmJobs: {runner.warm_jobs}"
+    problems = []
+    if runner.lane == "fargate":
+        problems.append(
+            f"{key} on the fargate lane: every Fargate pod is its own micro-VM, so a pause pod "
+            "reserves no capacity for a job, it only costs; remove warmJobs or use lane spot "
+            "or privileged (EC2 nodes that pause pods can keep ready)"
+        )
+    elif runner.warm_jobs > runner.concurrency:
+        problems.append(
+            f"{key} is above the runner's concurrency {runner.concurrency}: capacity for "
+            f"jobs it never runs; set it to {runner.concurrency} or less"
+        )
+    runner_version = runner_of_chart_version(chart_version)
+    if runner_version < PAUSE_PODS_RUNNER:
+        problems.append(
+            f"{key} needs gitlab-runner 18.11 or later (pause pods, [runners.kubernetes."
+            f"autoscaler]); eks.runnerChartVersion {chart_version} ships "
+            f"{runner_version[0]}.{runner_version[1]}: use chart 0.88.0 or later "
+            f"(tested: {TESTED_CHART})"
+        )
+    return problems

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 
 def shown(value: object) -> str:
@@ -62,3 +64,25 @@ def repeated_problems(path: str, items: Sequence[str]) -> list[str]:
 def one_of(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
     """A check of each item of a list against its choices."""
     return lambda v: None if v in allowed else f"is not one of {' | '.join(allowed)}"
+
+
+class Findings(Protocol):
+    """Where a rule that can also warn reports: the stack file's Reader, or `Found`."""
+
+    def problem(self, message: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+
+@dataclass
+class Found:
+    """Problems (the deployment must not go ahead) and warnings (it may), as a rule found them."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def problem(self, message: str) -> None:
+        self.problems.append(message)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)

@@ -175,7 +175,7 @@ class EksFargateRunner(pulumi.ComponentResource):
         check_args(
             f"EksFargateRunner {name!r}",
             [
-                *eks_fleet_problems(args.fleet),
+                *eks_fleet_problems(args.fleet, args.existing_cluster),
                 *existing_cluster_problems(args.existing_cluster, args.cluster_name, args.fleet),
             ],
         )

@@ -10,8 +10,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.config import ConfigError, parse_config, versions
+from components.config import ConfigError, parse_config
 from components.config.feasibility import deployment_region
+from components.domain import versions
 from tests.harness import GITLAB_TOKEN_SENTINEL, sentinel
 
 TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}

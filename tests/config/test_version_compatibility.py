@@ -1,12 +1,12 @@
 """Versions that parse but cannot work together (issue 22 item 6, issue 23 item 3): a Karpenter
 older than the Kubernetes minor's entry in Karpenter's compatibility matrix, an AMI alias older
-than the minor's EKS release. Sources are cited in components/config/versions.py."""
+than the minor's EKS release. Sources are cited in components/domain/versions.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from components.config import versions
+from components.domain import versions
 from tests.config.test_feasibility import eks, outcome
 
 

@@ -264,7 +264,7 @@ def test_a_kubernetes_version_the_program_cannot_serve_is_refused(
 def test_karpenter_too_old_for_the_clusters_version_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Karpenter's compatibility matrix (components/config/versions.py): 1.35 needs 1.9."""
+    """Karpenter's compatibility matrix (components/domain/versions.py): 1.35 needs 1.9."""
     _cluster_answer(monkeypatch, version="1.35")
     (problem,) = _refused(monkeypatch, joining(karpenterVersion="1.5.0")).problems
     assert problem.startswith("eks.karpenterVersion: '1.5.0' does not support Kubernetes 1.35")

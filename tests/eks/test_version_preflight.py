@@ -20,7 +20,7 @@ SSM_INVOKE = "aws:ssm/getParameter:getParameter"
 
 
 def test_a_kubernetes_version_newer_than_the_program_knows_plans_offline() -> None:
-    """1.37 passes the config check with a warning (components/config/versions.py); the mocks'
+    """1.37 passes the config check with a warning (components/domain/versions.py); the mocks'
     addon table stops at 1.36 and used to end the plan in ValueError."""
     plan = run_program(eks_config(eks={"kubernetesVersion": "1.37"}))
     assert any("eks.kubernetesVersion: '1.37' is newer" in w for w in plan.warnings)

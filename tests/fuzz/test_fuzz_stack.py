@@ -407,7 +407,7 @@ def test_fail_on_quota_passes_the_fuzz_check_alone_and_among_warnings(
 
 # Versions around every boundary the checks know (issue 23 item 3): Kubernetes minors EKS dropped,
 # offers and has not released, Karpenter releases around each minor's entry in its compatibility
-# matrix, AMI releases around each minor's EKS release date (components/config/versions.py).
+# matrix, AMI releases around each minor's EKS release date (components/domain/versions.py).
 KUBERNETES_VERSIONS = st.one_of(
     st.builds("1.{}".format, st.integers(27, 40)), st.sampled_from(["1.35.1", "2.0", "1"])
 )

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from components.config import schema, versions
+from components.config import schema
+from components.domain import versions
 from components.observability.catalogue import (
     API_STATUSES,
     CLUSTER,

@@ -87,6 +87,11 @@ BAD: list[tuple[str, Case, str]] = [
         "ecs.runnerVersion: 'v19.3.0' is not valid; use a release number such as 19.3.0",
     ),
     (
+        "runnerVersion-release",
+        Case("ecs", section={"runnerVersion": "15.9.0"}),
+        "ecs.runnerVersion: '15.9.0' is older than 15.10",
+    ),
+    (
         "ecs-jobTimeout",
         Case("ecs", section={"jobTimeoutSeconds": 30}),
         "ecs.jobTimeoutSeconds: 30 is out of range; use a value between 60 and 86400",

@@ -16,6 +16,7 @@ from tests.package.doors import Case, one_message_per_door, passes_every_door
 BIG_SPOT = {"name": "build", "lane": "spot", "cpu": 8192, "memory": 16384}
 ARM_SPOT = {"name": "build", "lane": "spot", "architecture": "arm64"}
 ADMIN = "arn:aws:iam::123456789012:role/admin"
+OLD_CHART = {"runnerChartVersion": "0.87.0"}  # ships gitlab-runner 18.10: no pause pods
 # (rule class, a case with a bad value, the start of the one message every door gives).
 BAD: list[tuple[str, Case, str]] = [
     (
@@ -187,6 +188,31 @@ BAD: list[tuple[str, Case, str]] = [
         "runners[0] (build).warmTimezone: 'CET+1' is not an IANA time zone name",
     ),
     (
+        "warmJobs-fargate",
+        Case("eks", ({"name": "build", "warmJobs": 2},)),
+        "runners[0] (build).warmJobs: 2 on the fargate lane",
+    ),
+    (
+        "warmJobs-old-chart",
+        Case("eks", ({"name": "build", "lane": "spot", "warmJobs": 2},), section=OLD_CHART),
+        "runners[0] (build).warmJobs: 2 needs gitlab-runner 18.11 or later",
+    ),
+    (
+        "kubernetesVersion-offered",
+        Case("eks", section={"kubernetesVersion": "1.20"}),
+        "eks.kubernetesVersion: '1.20' is not a Kubernetes version EKS offers",
+    ),
+    (
+        "karpenterVersion-v1",
+        Case("eks", section={"karpenterVersion": "0.37.0"}),
+        "eks.karpenterVersion: '0.37.0' predates Karpenter's v1 APIs",
+    ),
+    (
+        "runnerChartVersion-release",
+        Case("eks", section={"runnerChartVersion": "1.0.0"}),
+        "eks.runnerChartVersion: '1.0.0' is not a gitlab-runner chart release",
+    ),
+    (
         "eks-jobTimeout",
         Case("eks", section={"jobTimeoutSeconds": 300}),
         "eks.jobTimeoutSeconds: 300 is out of range; use a value between 600 and 86400",
@@ -274,6 +300,10 @@ def test_the_plugin_door_is_tried_wherever_it_has_the_inputs() -> None:
         "system-pool",
         "systemCpuLimit-range",
         "warmJobs",
+        "warmJobs-fargate",
+        "warmJobs-old-chart",
+        "karpenterVersion-v1",
+        "runnerChartVersion-release",
         "warmPeriods",
         "warmTimezone",
     }

@@ -34,7 +34,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from components.config.reader import Reader
+from components.domain.specs import KARPENTER_INSTALL, EksSpec
+from components.domain.value_rules import Findings
 
 # minor -> (released on EKS, end of standard support, end of extended support)
 EKS_CALENDAR: dict[str, tuple[str, str, str]] = {
@@ -83,7 +84,7 @@ def _release_month(major: int, minor: int) -> tuple[int, int]:
     return 2025 + index // 12, index % 12 + 1
 
 
-def check_kubernetes(r: Reader, version: str, today: dt.date) -> None:
+def check_kubernetes(r: Findings, version: str, today: dt.date) -> None:
     key = f"eks.kubernetesVersion: '{version}'"
     known = sorted(EKS_CALENDAR, key=minor_key)
     offered = [v for v in known if dt.date.fromisoformat(EKS_CALENDAR[v][2]) >= today]
@@ -133,7 +134,7 @@ def _dotted(version: tuple[int, ...]) -> str:
     return ".".join(map(str, version))
 
 
-def check_karpenter(r: Reader, version: str, kubernetes: str) -> None:
+def check_karpenter(r: Findings, version: str, kubernetes: str) -> None:
     parsed = _semver(version)
     key = f"eks.karpenterVersion: '{version}'"
     tested = f"{_dotted(TESTED_KARPENTER_MINOR)}.x"
@@ -188,7 +189,7 @@ def ami_parameter(alias: str, kubernetes: str, architecture: str) -> str | None:
     return f"{folder}/{name}/image_id"
 
 
-def check_ami_alias(r: Reader, alias: str, kubernetes: str, today: dt.date) -> None:
+def check_ami_alias(r: Findings, alias: str, kubernetes: str, today: dt.date) -> None:
     """A pinned AMI release must exist and be built for the Kubernetes minor: EKS publishes a
     minor's AMIs from the minor's release on, so an older release has none for it."""
     key = f"eks.nodeAmiAlias: '{alias}'"
@@ -231,7 +232,7 @@ def _runner_release_problem(major: int, minor: int, today: dt.date) -> str | Non
     return None
 
 
-def check_runner_version(r: Reader, version: str, today: dt.date) -> None:
+def check_runner_version(r: Findings, version: str, today: dt.date) -> None:
     major, minor, _ = _semver(version)
     problem = _runner_release_problem(major, minor, today)
     key = f"ecs.runnerVersion: '{version}'"
@@ -252,7 +253,7 @@ def runner_of_chart_version(version: str) -> tuple[int, int]:
     return runner_of_chart(_semver(version)[1])
 
 
-def check_chart_version(r: Reader, version: str, today: dt.date) -> None:
+def check_chart_version(r: Findings, version: str, today: dt.date) -> None:
     major, minor, _ = _semver(version)
     key = f"eks.runnerChartVersion: '{version}'"
     problem = "gitlab-runner charts are numbered 0.N.P" if major != 0 else None
@@ -265,3 +266,18 @@ def check_chart_version(r: Reader, version: str, today: dt.date) -> None:
         r.problem(f"{key} is not a gitlab-runner chart release: {problem}; use {TESTED_CHART}")
     elif version != TESTED_CHART:
         r.warn(f"{key} is not the tested gitlab-runner chart {TESTED_CHART}")
+
+
+def check_eks_versions(
+    r: Findings, eks: EksSpec, joined: bool, karpenter: str, today: dt.date
+) -> None:
+    """The versions an EKS fleet runs. On a cluster it joins the cluster's own version counts,
+    which the stack program's preview reads and checks with these rules
+    (components/preflight_cluster.py); a Karpenter it does not install is the cluster's."""
+    kubernetes = None if joined else eks.kubernetes_version
+    if kubernetes is not None:
+        check_kubernetes(r, kubernetes, today)
+        check_ami_alias(r, eks.node_ami_alias, kubernetes, today)
+    if karpenter == KARPENTER_INSTALL:
+        check_karpenter(r, eks.karpenter_version, kubernetes or "")
+    check_chart_version(r, eks.runner_chart_version, today)
