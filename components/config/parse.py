@@ -57,6 +57,7 @@ from components.domain.fleet_rules import (
     fargate_size_problem,
     task_definition_problem,
 )
+from components.domain.section_rules import endpoint_cidrs_problem
 from components.domain.subnets import (
     SubnetLayout,
     capacity_shortfall,
@@ -102,12 +103,8 @@ def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
         return EksSpec(**values)
     cidrs = tuple(values["public_access_cidrs"])
     if values["endpoint_access"] == "private":
-        if cidrs and mode == "eks":
-            r.problem(
-                f"eks.publicAccessCidrs: {list(cidrs)} cannot be used with eks.endpointAccess "
-                "private (there is no public endpoint); remove eks.publicAccessCidrs or set "
-                "eks.endpointAccess public"
-            )
+        if mode == "eks":
+            r.report(endpoint_cidrs_problem(EksSpec(**values)))
         values["public_access_cidrs"] = ()
         return EksSpec(**values)
     if not cidrs:

@@ -4,7 +4,8 @@ checks run at preview (see docs/scaling.md)."""
 from __future__ import annotations
 
 from components.config.keys import Key, Section
-from components.domain.grammar import check_helper_image, secret_arn_problem
+from components.domain.grammar import secret_arn_problem
+from components.domain.section_rules import IMAGES_RULES
 
 CREDENTIAL_SECRET_PREFIX = "ecr-pullthroughcache/"
 # ECR repository prefixes are 2-30 characters; the longest upstream part is "/docker-hub".
@@ -72,7 +73,7 @@ IMAGES = Section(
             "runner's architecture (x86_64 or arm64); any other image must be multi-arch when "
             "a runner is arm64.",
             modes=("eks",),
-            check=check_helper_image,
+            **IMAGES_RULES["helperImage"].key_args(),
             rule="an image reference (distribution/reference grammar)",
             default_doc="the cached helper when a GitLab or Docker Hub credential is set, "
             "else gitlab-runner's own default",

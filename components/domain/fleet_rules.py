@@ -30,9 +30,11 @@ from components.domain.manager_sizing import estimated_max_jobs
 from components.domain.section_rules import (
     ECS_RULES,
     EKS_RULES,
+    IMAGES_RULES,
     RUNNER_RULES,
     TASK_RULES,
     admin_principal_problems,
+    endpoint_cidrs_problem,
     environment_problems,
     section_problems,
 )
@@ -332,7 +334,10 @@ def eks_fleet_problems(
         problems += _eks_runner_problems(index, runner)
     eks = fleet.eks
     problems += instance_category_item_problems(eks) + section_problems("eks", eks, EKS_RULES)
-    problems += admin_principal_problems(eks)
+    problems += admin_principal_problems(eks) + _found(
+        None if existing else endpoint_cidrs_problem(eks)
+    )
+    problems += IMAGES_RULES["helperImage"].problems("images.helperImage", fleet.helper_image)
     if problems:
         return problems
     found = Found()

@@ -16,6 +16,7 @@ from typing import Any
 from components.domain.grammar import (
     check_cidr,
     check_cron,
+    check_helper_image,
     check_image,
     check_policy_arn,
     check_role_arn,
@@ -222,6 +223,8 @@ EKS_RULES = {
 }
 
 
+# images: the EKS job pods' helper (EksFleetSpec.helper_image).
+IMAGES_RULES = {"helperImage": Rule(check=check_helper_image)}
 # ecs.taskDefinitions[] entries.
 TASK_RULES = {
     "image": Rule(check=check_image),
@@ -251,6 +254,17 @@ def environment_problems(label: str, names: list[str]) -> list[str]:
                 "for every job, remove it"
             )
     return problems
+
+
+def endpoint_cidrs_problem(eks: EksSpec) -> str | None:
+    """A cluster of the fleet's own: public CIDRs need the public endpoint they restrict."""
+    if eks.endpoint_access != "private" or not eks.public_access_cidrs:
+        return None
+    return (
+        f"eks.publicAccessCidrs: {list(eks.public_access_cidrs)} cannot be used with "
+        "eks.endpointAccess private (there is no public endpoint); remove eks.publicAccessCidrs "
+        "or set eks.endpointAccess public"
+    )
 
 
 def admin_principal_problems(eks: EksSpec) -> list[str]:

@@ -73,6 +73,8 @@ class Case:
         runners = tuple(RunnerSpec(**_snake_keys(r)) for r in self.runners)
         settings = _snake_keys(self.section)
         top = _snake_keys(self.top)
+        helper = top.pop("images", {}).get("helperImage")  # EksFleetSpec.helper_image
+        top.update({"helper_image": helper} if helper else {})
         if self.mode == "ecs":
             if "task_definitions" in settings:
                 settings["task_definitions"] = tuple(

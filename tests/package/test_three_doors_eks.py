@@ -213,6 +213,16 @@ BAD: list[tuple[str, Case, str]] = [
         "eks.runnerChartVersion: '1.0.0' is not a gitlab-runner chart release",
     ),
     (
+        "helperImage",
+        Case("eks", top={"images": {"helperImage": "Helper:1"}}),
+        "images.helperImage: 'Helper:1' is not a valid image reference",
+    ),
+    (
+        "publicAccessCidrs-private",
+        Case("eks", section={"endpointAccess": "private", "publicAccessCidrs": ["10.0.0.0/8"]}),
+        "eks.publicAccessCidrs: ['10.0.0.0/8'] cannot be used with eks.endpointAccess private",
+    ),
+    (
         "eks-jobTimeout",
         Case("eks", section={"jobTimeoutSeconds": 300}),
         "eks.jobTimeoutSeconds: 300 is out of range; use a value between 600 and 86400",
@@ -300,6 +310,8 @@ def test_the_plugin_door_is_tried_wherever_it_has_the_inputs() -> None:
         "system-pool",
         "systemCpuLimit-range",
         "warmJobs",
+        "helperImage",
+        "publicAccessCidrs-private",
         "warmJobs-fargate",
         "warmJobs-old-chart",
         "karpenterVersion-v1",
