@@ -19,7 +19,6 @@ Upstream facts the tests rely on:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,13 +38,13 @@ def ca_config() -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def ca_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Plan, Path]]:
+def ca_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plan, Path]:
     """The ECS stack with created runners and a CA bundle, run in its own directory (the
     program writes the provider's CA file into its working directory)."""
     project = tmp_path_factory.mktemp("project")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(project)
-        yield run_program(ca_config()), project
+        return run_program(ca_config()), project
 
 
 def test_the_provider_reads_the_bundle_from_a_relative_content_addressed_file(
