@@ -276,6 +276,14 @@ class EksRunnerFleetArgs(TypedDict):
     nodeAmiAlias: NotRequired[str]
     """AMI alias of the Karpenter nodes: al2023@vYYYYMMDD, or al2023@latest to follow every
     release. Default: al2023@v20260930."""
+    kubeconfigProfile: NotRequired[str]
+    """The AWS profile the fleet's Kubernetes provider runs `aws eks get-token` with: your AWS
+    provider's profile (aws:profile) when the environment does not name it (AWS_PROFILE).
+    Default: the default credential chain."""
+    kubeconfigRoleArn: NotRequired[str]
+    """The IAM role the fleet's Kubernetes provider assumes for `aws eks get-token`: the role
+    your AWS provider assumes (aws:assumeRoles), so both act as the principal EKS admits.
+    Default: none."""
     publicSubnetIds: NotRequired[pulumi.Input[list[str]]]
     """Public subnets of the VPC, where Kubernetes may place internet-facing load balancers
     (a cluster the fleet creates). Default: none."""

@@ -18,6 +18,7 @@ from fleet_specs import (
     ecs_fleet_spec,
     eks_fleet_spec,
     existing_cluster,
+    kubeconfig_credentials,
 )
 
 from components.domain.specs import RunnerSpec
@@ -147,6 +148,7 @@ class EksRunnerFleet(pulumi.ComponentResource):
                 tags=dict(args.get("tags") or {}),
                 cache=cache,
                 existing_cluster=existing_cluster(args),
+                kubeconfig_credentials=kubeconfig_credentials(args),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -37,6 +37,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components import __version__
 from components.config.eks_checks import CLUSTER_ONLY_KEYS, warn_cluster_keys_ignored
+from components.config.grammar import check_role_arn
 from components.config.keys import Key
 from components.config.reader import Reader
 from components.config.schema import NETWORK, TOP
@@ -52,6 +53,14 @@ from components.domain.fleet_rules import (
 )
 
 PACKAGE = "gitlab-fargate-runners"
+AWS_PROFILE = Key("kubeconfigProfile", "string", None, "AWS profile of `aws eks get-token`.")
+AWS_ROLE = Key(
+    "kubeconfigRoleArn",
+    "string",
+    None,
+    "IAM role `aws eks get-token` assumes.",
+    check=check_role_arn,
+)
 COMPONENTS = [EcsRunnerFleet, EksRunnerFleet]
 # Inputs that are stack keys, with the stack key's path: read by that key's own rules.
 COMMON_KEYS: dict[str, tuple[str, Key]] = {
@@ -75,6 +84,9 @@ KEYS: dict[str, dict[str, tuple[str, Key]]] = {
         **COMMON_KEYS,
         **{name: (f"eks.{name}", EKS_SECTION.key(name)) for name in EKS_INPUTS},
         "helperImage": ("images.helperImage", IMAGES.key("helperImage")),
+        # The AWS provider's own settings: no stack key of this program reads them.
+        "kubeconfigProfile": ("kubeconfigProfile", AWS_PROFILE),
+        "kubeconfigRoleArn": ("kubeconfigRoleArn", AWS_ROLE),
     },
 }
 # The input each stack path stands for (`cache.expirationDays`: buildCacheExpirationDays).

@@ -130,3 +130,9 @@ def existing_cluster(args: EksRunnerFleetArgs) -> ExistingCluster | None:
 def cache_expiration_days(args: FleetArgs) -> int:
     """Days the fleet's own cache bucket keeps an archive (cache.expirationDays)."""
     return _int(args.get("buildCacheExpirationDays", 14))
+
+
+def kubeconfig_credentials(args: EksRunnerFleetArgs) -> tuple[str | None, str | None]:
+    """The profile and role of the Kubernetes provider's `aws eks get-token` (the stack
+    program passes aws:profile and the last aws:assumeRoles role, components/topology.py)."""
+    return args.get("kubeconfigProfile") or None, args.get("kubeconfigRoleArn") or None

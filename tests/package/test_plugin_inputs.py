@@ -264,6 +264,21 @@ def test_the_clusters_and_pods_settings_reach_their_resources() -> None:
         assert f"\n{line}\n" in toml, line
 
 
+@pytest.mark.parametrize("joined", [False, True], ids=["own-cluster", "joined-cluster"])
+def test_the_kubernetes_provider_gets_its_token_as_the_aws_provider_does(joined: bool) -> None:
+    """components/eks/cluster_access.py `exec_kubeconfig`: --role and --profile of
+    `aws eks get-token`, for a cluster of the fleet's own and one it joins."""
+    role = "arn:aws:iam::123456789012:role/deployer"
+    extra: dict[str, Any] = {"clusterName": "ci-k8s"}
+    if joined:
+        extra["existingCluster"] = {"name": "ci-k8s"}
+    plan = construct_plan(EKS, wire_inputs(kubeconfigProfile="ci", kubeconfigRoleArn=role, **extra))
+    (provider,) = plan.all("pulumi:providers:kubernetes")
+    (user,) = json.loads(provider.inputs["kubeconfig"])["users"]
+    arguments = user["user"]["exec"]["args"]
+    assert arguments[-4:] == ["--role", role, "--profile", "ci"]
+
+
 WARM_STACK = [{k: int(v) if isinstance(v, float) else v for k, v in WARM.items()}]
 # (component, inputs, the property refused, the stack config with that value or None).
 BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
@@ -356,6 +371,7 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
         },
     ),
     (EKS, {"runnerChartVersion": "1.0.0"}, "runnerChartVersion", None),
+    (EKS, {"kubeconfigRoleArn": "arn:aws:iam::123456789012:user/ci"}, "kubeconfigRoleArn", None),
     (
         EKS,
         {"helperImage": "Helper:"},
