@@ -73,3 +73,24 @@ def stack_problems(config: dict[str, Any]) -> list[str]:
     with pytest.raises(ConfigError) as error:
         parse_config({**tokens, **config})
     return error.value.problems
+
+
+# A catalogue entry and an EC2-lane runner with every setting the plugin added for them.
+REGISTRY_LOGIN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf"
+POLICIES = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::aws:policy/ReadOnly"]
+ENTRY = {
+    "name": "debian",
+    "image": "registry.example.com/ci/coordinator:1",
+    "environment": {"TZ": "UTC", "LANG": "C.UTF-8"},
+    "taskRolePolicyArns": POLICIES,
+    "repositoryCredentialsArn": REGISTRY_LOGIN,
+}
+
+WARM = {
+    "name": "build-spot",
+    "lane": "spot",
+    "concurrency": 20.0,
+    "warmJobs": 2.0,
+    "warmPeriods": ["* 8-17 * * mon-fri"],
+    "warmTimezone": "Europe/Berlin",
+}
