@@ -6,20 +6,24 @@ ComponentInitError, which the provider server reports as a traceback
 reports an `InputPropertiesError` instead as per-property errors, so this provider checks the
 args before it constructs anything: whole numbers, the inputs that are stack keys (read by
 those keys' own rules), the package's value rules (components/domain/fleet_rules.py: the texts
-a stack file gets), a token per runner and, once every value is valid, the stack file's checks
-of what Karpenter can launch for the EC2 lanes (`eks_fit`). It leans on ComponentProvider's
-`map_inputs` and component definitions, an experimental API: requirements.txt pins the SDK,
-and the construct-path tests are the alarm.
+a stack file gets), the runners' and catalogue entries' own keys, a token per runner and, once
+every value is valid, the stack file's checks across keys (fleet_checks.py: versions, warm
+jobs, what Karpenter can launch for the EC2 lanes, the API endpoint...). It leans on
+ComponentProvider's `map_inputs` and component definitions, an experimental API:
+requirements.txt pins the SDK, and the construct-path tests are the alarm.
 """
 
+import datetime as dt
 import inspect
 import json
 import re
 from typing import Any
 
-from fleet_components import (
-    EcsRunnerFleet,
-    EksRunnerFleet,
+from fleet_checks import ecs_across, eks_across, item_keys
+from fleet_components import EcsRunnerFleet, EksRunnerFleet
+from fleet_specs import (
+    ECS_INPUTS,
+    EKS_INPUTS,
     ecs_fleet_spec,
     eks_fleet_spec,
     existing_cluster,
@@ -32,18 +36,15 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.runtime.sync_await import _sync_await
 
 from components import __version__
-from components.config.eks_checks import (
-    CLUSTER_ONLY_KEYS,
-    check_eks_pod_room,
-    warn_cluster_keys_ignored,
-)
+from components.config.eks_checks import CLUSTER_ONLY_KEYS, warn_cluster_keys_ignored
+from components.config.grammar import check_role_arn
 from components.config.keys import Key
-from components.config.leftovers import check_instance_categories
 from components.config.reader import Reader
 from components.config.schema import NETWORK, TOP
 from components.config.schema_ecs import ECS_SECTION
 from components.config.schema_eks import EKS_SECTION
-from components.config.schema_gitlab import GITLAB_SECTION
+from components.config.schema_gitlab import CACHE_SECTION, GITLAB_SECTION
+from components.config.schema_images import IMAGES
 from components.domain.fleet_rules import (
     ecs_fleet_problems,
     eks_fleet_problems,
@@ -52,6 +53,14 @@ from components.domain.fleet_rules import (
 )
 
 PACKAGE = "gitlab-fargate-runners"
+AWS_PROFILE = Key("kubeconfigProfile", "string", None, "AWS profile of `aws eks get-token`.")
+AWS_ROLE = Key(
+    "kubeconfigRoleArn",
+    "string",
+    None,
+    "IAM role `aws eks get-token` assumes.",
+    check=check_role_arn,
+)
 COMPONENTS = [EcsRunnerFleet, EksRunnerFleet]
 # Inputs that are stack keys, with the stack key's path: read by that key's own rules.
 COMMON_KEYS: dict[str, tuple[str, Key]] = {
@@ -61,33 +70,27 @@ COMMON_KEYS: dict[str, tuple[str, Key]] = {
     "caBundle": ("gitlab.caBundle", GITLAB_SECTION.key("caBundle")),
     "httpProxy": ("network.httpProxy", NETWORK.key("httpProxy")),
     "noProxy": ("network.noProxy", NETWORK.key("noProxy")),
+    "buildCacheExpirationDays": ("cache.expirationDays", CACHE_SECTION.key("expirationDays")),
 }
 KEYS: dict[str, dict[str, tuple[str, Key]]] = {
-    # A version the managers cannot download (a leading 'v', 'latest') fails every boot.
+    # Every setting under its stack key's rule: e.g. a runnerVersion the managers cannot
+    # download ('v19.3.0', 'latest') failed every boot, a maxJobsPerManager above 250 raised
+    # mid-construct (ecs/sizing.py).
     "EcsRunnerFleet": {
         **COMMON_KEYS,
-        "runnerVersion": ("ecs.runnerVersion", ECS_SECTION.key("runnerVersion")),
+        **{name: (f"ecs.{name}", ECS_SECTION.key(name)) for name in ECS_INPUTS},
     },
     "EksRunnerFleet": {
         **COMMON_KEYS,
-        **{
-            name: (f"eks.{name}", EKS_SECTION.key(name))
-            for name in ("instanceCategories", "spotCpuLimit", "privilegedCpuLimit")
-        },
+        **{name: (f"eks.{name}", EKS_SECTION.key(name)) for name in EKS_INPUTS},
+        "helperImage": ("images.helperImage", IMAGES.key("helperImage")),
+        # The AWS provider's own settings: no stack key of this program reads them.
+        "kubeconfigProfile": ("kubeconfigProfile", AWS_PROFILE),
+        "kubeconfigRoleArn": ("kubeconfigRoleArn", AWS_ROLE),
     },
 }
-
-
-def eks_fit(args: dict[str, Any]) -> Reader:
-    """The stack file's checks of what Karpenter can launch for valid runners: instance
-    categories that hold each EC2 lane's architecture, EC2-lane pods under their NodePool's
-    CPU limit (problems), Fargate-lane pods with few `services:` (warnings)."""
-    spec = eks_fleet_spec(args)
-    reader = Reader()
-    check_instance_categories(reader, spec.runners, spec.eks, "eks")
-    check_eks_pod_room(reader, list(spec.runners), spec.eks)
-    return reader
-
+# The input each stack path stands for (`cache.expirationDays`: buildCacheExpirationDays).
+INPUT_OF_PATH = {path: arg for keys in KEYS.values() for arg, (path, _) in keys.items()}
 
 # What each fleet's value rules check, by component class name.
 CHECKS = {
@@ -97,6 +100,8 @@ CHECKS = {
         *existing_cluster_problems(existing_cluster(args), args["clusterName"], spec),
     ],
 }
+# The stack file's checks across keys (fleet_checks.py), once every value is valid.
+ACROSS = {"EcsRunnerFleet": ecs_across, "EksRunnerFleet": eks_across}
 # A rule's message starts with its key path, e.g. `runners[0] (build).lane: ...`.
 PROBLEM_PATH = re.compile(r"^(?P<path>[A-Za-z0-9_.\[\]-]+(?: \([^)]*\))?[A-Za-z0-9_.\[\]-]*): ")
 STACK_SECTIONS = ("ecs.", "eks.", "gitlab.", "network.")
@@ -108,6 +113,9 @@ def property_path(problem: str) -> str:
     if match is None:
         return ""
     path = re.sub(r" \([^)]*\)", "", match.group("path"))
+    for stack_path, arg in INPUT_OF_PATH.items():
+        if path == stack_path or path.startswith((f"{stack_path}.", f"{stack_path}[")):
+            return arg + path.removeprefix(stack_path)
     for section in STACK_SECTIONS:
         path = path.removeprefix(section)
     return path
@@ -151,13 +159,23 @@ def ignored_cluster_inputs(args: dict[str, Any]) -> list[str]:
 
 
 def cache_problems(args: dict[str, Any]) -> list[str]:
-    """Your bucket and no build cache at all cannot both be meant."""
+    """Your bucket and no build cache at all cannot both be meant, nor an expiry for a bucket
+    the fleet does not create."""
     if args.get("buildCacheBucket") is None or args.get("buildCache", True):
-        return []
-    return [
-        "buildCacheBucket: set, but buildCache is false; remove buildCacheBucket for no build "
-        "cache, or buildCache to use your bucket"
-    ]
+        problems = []
+    else:
+        problems = [
+            "buildCacheBucket: set, but buildCache is false; remove buildCacheBucket for no "
+            "build cache, or buildCache to use your bucket"
+        ]
+    created = args.get("buildCacheBucket") is None and args.get("buildCache", True)
+    if args.get("buildCacheExpirationDays") is not None and not created:
+        problems.append(
+            "buildCacheExpirationDays: set, but the fleet creates no cache bucket (buildCache "
+            "is false or buildCacheBucket is yours, with its own lifecycle rules); remove "
+            "buildCacheExpirationDays"
+        )
+    return problems
 
 
 def _clean_descriptions(node: Any) -> Any:
@@ -192,38 +210,38 @@ class FleetProvider(ComponentProvider):
         self.validate_resource_type(self._name, resource_type)
         component = resource_type.rsplit(":", maxsplit=1)[-1]
         mapped = self.map_inputs(inputs, self._component_defs[component])
-        errors = self.property_errors(component, dict(mapped))
+        errors, warnings = self.findings(component, dict(mapped))
         if errors:
             raise InputPropertiesError(
                 f"{component} {name!r}: {len(errors)} invalid input(s)", errors
             )
-        warnings = ignored_cluster_inputs(dict(mapped))
-        if component == "EksRunnerFleet":
-            warnings += eks_fit(dict(mapped)).warnings
         for warning in warnings:
             log.warn(f"{component} {name!r}: {warning}")
         return super().construct(name, resource_type, inputs, options)
 
-    def property_errors(
+    def findings(
         self, component: str, args: dict[str, Any]
-    ) -> list[InputPropertyErrorDetails]:
-        """The problems of one component's mapped args, each with the property it names."""
+    ) -> tuple[list[InputPropertyErrorDetails], list[str]]:
+        """The problems of one component's mapped args, each with the property it names, and
+        the warnings of valid ones."""
         problems: list[str] = []
         whole = self.whole_numbers(args, self._component_defs[component].inputs, "", problems)
+        reader = Reader()
         if not problems:
-            reader = Reader()
             for arg, (path, key) in KEYS[component].items():
                 key.read(reader, path, whole.get(arg))
-            problems = reader.problems
-            problems += CHECKS[component](whole)
-            if not problems and component == "EksRunnerFleet":
-                # Only once every value is valid: one problem, one message.
-                problems = eks_fit(whole).problems
+            item_keys(reader, component, whole)
+            problems = [*reader.problems, *CHECKS[component](whole)]
+            if not problems:  # the checks across keys read valid values only
+                ACROSS[component](reader, whole, dt.date.today())
+                problems = list(reader.problems)
             problems += token_problems(whole["runners"], whole["runnerTokens"])
             problems += cache_problems(whole)
         # A stack key's rule and the fleet's own may find the same problem (gitlabUrl): once.
         unique = dict.fromkeys(problems)
-        return [{"property_path": property_path(p), "reason": p} for p in unique]
+        errors = [{"property_path": property_path(p), "reason": p} for p in unique]
+        warnings = [*ignored_cluster_inputs(whole), *dict.fromkeys(reader.warnings)]
+        return errors, warnings  # type: ignore[return-value]
 
     def whole_numbers(
         self, value: Any, properties: dict[str, PropertyDefinition], path: str, problems: list[str]

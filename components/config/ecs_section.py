@@ -40,7 +40,14 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
         r.problem(f'{label}.image: required; set the job image, e.g. "{DEFAULT_JOB_IMAGE}"')
     values["image"] = values["image"] or ""
     r.report(fargate_size_problem(label, values["cpu"], values["memory"]))
-    environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
+    values["environment"] = read_environment(r, label, values["environment"])
+    return TaskDefinitionSpec(**values)
+
+
+def read_environment(r: Reader, label: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """A catalogue entry's `environment`: text values under variable names, sorted (the
+    container definition lists them in this order)."""
+    environment = r.string_map(f"{label}.environment", value, '{"TZ": "UTC"}')
     for key in environment:
         if not ENV_NAME_PATTERN.fullmatch(key):
             r.problem(f"{label}.environment.{key}: not a valid variable name; use A-Z, 0-9 and _")
@@ -49,8 +56,7 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
                 f"{label}.environment.SSH_PUBLIC_KEY: reserved; the Fargate driver injects it "
                 "for every job, remove it"
             )
-    values["environment"] = tuple(sorted(environment.items()))
-    return TaskDefinitionSpec(**values)
+    return tuple(sorted(environment.items()))
 
 
 def parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:

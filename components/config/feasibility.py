@@ -11,13 +11,14 @@ import datetime as dt
 import ipaddress
 import math
 import os
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import pulumi
 
 from components.config import service_rules, versions
 from components.config.grammar import parse_arn
-from components.config.model import RunnerSpec, StackConfig
+from components.config.model import EcsSpec, EksSpec, RunnerSpec, StackConfig, TaskDefinitionSpec
 from components.config.reader import Reader
 from components.config.schema_ecs import MAX_MANAGED_POLICIES_PER_ROLE
 from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
@@ -91,30 +92,28 @@ def check_region(r: Reader, config: StackConfig, region: str | None) -> None:
 
 def check_versions(r: Reader, config: StackConfig, today: dt.date) -> None:
     if config.mode == "eks":
-        eks = config.eks
-        # On eks.existingCluster the cluster's own version counts, which preview reads and
-        # checks with these rules (components/preflight_cluster.py); its Karpenter is its own.
-        kubernetes = None if eks.existing_cluster else eks.kubernetes_version
-        if kubernetes is not None:
-            versions.check_kubernetes(r, kubernetes, today)
-            versions.check_ami_alias(r, eks.node_ami_alias, kubernetes, today)
-        if eks.karpenter == KARPENTER_INSTALL:
-            versions.check_karpenter(r, eks.karpenter_version, kubernetes or "")
-        versions.check_chart_version(r, config.eks.runner_chart_version, today)
+        check_eks_versions(r, config.eks, today)
     else:
         versions.check_runner_version(r, config.ecs.runner_version, today)
 
 
+def check_eks_versions(r: Reader, eks: EksSpec, today: dt.date) -> None:
+    """Kubernetes, node AMI, Karpenter and chart versions EKS and the releases still serve."""
+    # On eks.existingCluster the cluster's own version counts, which preview reads and
+    # checks with these rules (components/preflight_cluster.py); its Karpenter is its own.
+    kubernetes = None if eks.existing_cluster else eks.kubernetes_version
+    if kubernetes is not None:
+        versions.check_kubernetes(r, kubernetes, today)
+        versions.check_ami_alias(r, eks.node_ami_alias, kubernetes, today)
+    if eks.karpenter == KARPENTER_INSTALL:
+        versions.check_karpenter(r, eks.karpenter_version, kubernetes or "")
+    versions.check_chart_version(r, eks.runner_chart_version, today)
+
+
 def check_runners(r: Reader, config: StackConfig) -> None:
+    chart = config.eks.runner_chart_version if config.mode == "eks" else None
     for i, runner in enumerate(config.runners):
-        if runner.request_concurrency > runner.concurrency:
-            r.problem(
-                f"runners[{i}] ({runner.name}).requestConcurrency: {runner.request_concurrency} "
-                f"is above the runner's concurrency {runner.concurrency}: it would ask GitLab for "
-                f"jobs it cannot run; set it to {runner.concurrency} or less (or unset it)"
-            )
-        if config.mode == "eks" and runner.warm_jobs:
-            check_warm_jobs(r, i, runner, config.eks.runner_chart_version)
+        check_runner(r, i, runner, chart)
     gitlab = config.gitlab
     host = urlsplit(config.gitlab_url).hostname or ""
     if gitlab.create_runners and gitlab.runner_type == "instance" and host == GITLAB_COM:
@@ -123,6 +122,19 @@ def check_runners(r: Reader, config: StackConfig) -> None:
             "rights, which no gitlab.com user has; use group (with gitlab.groupId) or project "
             "(with gitlab.projectId) runners"
         )
+
+
+def check_runner(r: Reader, index: int, runner: RunnerSpec, chart_version: str | None) -> None:
+    """A runner's settings together; `chart_version`: the runner chart's in eks mode, None in
+    ecs mode (no warm jobs there)."""
+    if runner.request_concurrency > runner.concurrency:
+        r.problem(
+            f"runners[{index}] ({runner.name}).requestConcurrency: {runner.request_concurrency} "
+            f"is above the runner's concurrency {runner.concurrency}: it would ask GitLab for "
+            f"jobs it cannot run; set it to {runner.concurrency} or less (or unset it)"
+        )
+    if chart_version is not None and runner.warm_jobs:
+        check_warm_jobs(r, index, runner, chart_version)
 
 
 def check_warm_jobs(r: Reader, index: int, runner: RunnerSpec, chart_version: str) -> None:
@@ -161,8 +173,13 @@ def check_subnets(r: Reader, config: StackConfig) -> None:
 
 
 def check_task_roles(r: Reader, config: StackConfig) -> None:
+    if config.mode == "ecs":
+        check_task_role_policies(r, config.ecs.task_definitions)
+
+
+def check_task_role_policies(r: Reader, entries: Sequence[TaskDefinitionSpec]) -> None:
     """IAM attaches at most 10 managed policies to a role unless the quota is raised."""
-    for i, entry in enumerate(config.ecs.task_definitions if config.mode == "ecs" else ()):
+    for i, entry in enumerate(entries):
         count = len(entry.task_role_policy_arns)
         if count > MAX_MANAGED_POLICIES_PER_ROLE:
             r.problem(
@@ -176,11 +193,16 @@ def check_task_roles(r: Reader, config: StackConfig) -> None:
 def check_manager_type(r: Reader, config: StackConfig) -> None:
     """A pinned manager type must carry the jobs each manager runs (one driver process per
     job: too small a type runs out of memory mid-job)."""
-    kind = config.ecs.manager_instance_type
-    if config.mode != "ecs" or kind is None:
+    if config.mode == "ecs":
+        check_manager_instance_type(r, config.ecs, config.total_concurrency)
+
+
+def check_manager_instance_type(r: Reader, ecs: EcsSpec, total: int) -> None:
+    """`total`: the fleet's concurrency, all runners together."""
+    kind = ecs.manager_instance_type
+    if kind is None:
         return
-    total = config.total_concurrency
-    managers = max(1, math.ceil(total / config.ecs.max_jobs_per_manager))
+    managers = max(1, math.ceil(total / ecs.max_jobs_per_manager))
     jobs = math.ceil(total / managers)
     carries = estimated_max_jobs(kind)
     if carries is None or carries >= jobs:
@@ -212,10 +234,14 @@ def check_docker_bridge(r: Reader, config: StackConfig) -> None:
 
 def check_system_pool(r: Reader, config: StackConfig) -> None:
     """Managers on EC2 (managerPlacement ec2) all live in the system NodePool."""
-    eks = config.eks
-    if config.mode != "eks" or eks.manager_placement != "ec2":
+    if config.mode == "eks":
+        check_system_pool_room(r, config.runners, config.eks)
+
+
+def check_system_pool_room(r: Reader, runners: Sequence[RunnerSpec], eks: EksSpec) -> None:
+    if eks.manager_placement != "ec2":
         return
-    cpu = sum(manager_size(x.concurrency).cpu_m for x in config.runners) / 1000
+    cpu = sum(manager_size(x.concurrency).cpu_m for x in runners) / 1000
     needed = math.ceil(cpu * SYSTEM_NODE_OVERHEAD)
     if needed > eks.system_cpu_limit:
         r.problem(
