@@ -33,7 +33,8 @@ class RunnerArgs(TypedDict):
     """Where its jobs run: "fargate" (on-demand, the default) or "spot" (ECS: Fargate Spot; EKS:
     EC2 Spot nodes from Karpenter); EKS only: "privileged" (Docker-in-Docker on EC2 nodes)."""
     requestConcurrency: NotRequired[int]
-    """Concurrent job requests to GitLab (gitlab-runner `request_concurrency`). Default: 1."""
+    """Concurrent job requests to GitLab (gitlab-runner `request_concurrency`). Default:
+    ECS 1; EKS 1 per 25 of concurrency, at most 20 (as in the stack file)."""
     taskDefinition: NotRequired[str]
     """ECS: the catalogue entry a job without FARGATE_TASK_DEFINITION uses. Default: the
     first entry of `taskDefinitions`."""

@@ -127,7 +127,7 @@ def check_runners(r: Reader, config: StackConfig) -> None:
 def check_runner(r: Reader, index: int, runner: RunnerSpec, chart_version: str | None) -> None:
     """A runner's settings together; `chart_version`: the runner chart's in eks mode, None in
     ecs mode (no warm jobs there)."""
-    if runner.request_concurrency > runner.concurrency:
+    if runner.request_concurrency is not None and runner.request_concurrency > runner.concurrency:
         r.problem(
             f"runners[{index}] ({runner.name}).requestConcurrency: {runner.request_concurrency} "
             f"is above the runner's concurrency {runner.concurrency}: it would ask GitLab for "

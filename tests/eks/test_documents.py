@@ -286,3 +286,16 @@ def test_ci_example_has_one_job_per_lane() -> None:
     assert (
         yaml.safe_load(gitlab_ci_example(eks_fleet_spec(big)))["hello-fargate"]["parallel"] == 200
     )
+
+
+def test_a_package_runner_without_request_concurrency_gets_the_stack_files_default() -> None:
+    """A RunnerSpec built in code with no request_concurrency must poll GitLab as the stack
+    file's runner does (1 per 25 of concurrency, components/domain/eks_sizing.py), not with one
+    request for a 100-job runner."""
+    config = eks_stack()
+    runner = replace(config.runners[0], concurrency=100, request_concurrency=None)
+    entry = tomllib.loads(runners_config_toml(runner, config.eks))["runners"][0]
+    assert entry["request_concurrency"] == 4
+    explicit = replace(runner, request_concurrency=2)
+    entry = tomllib.loads(runners_config_toml(explicit, config.eks))["runners"][0]
+    assert entry["request_concurrency"] == 2
