@@ -280,7 +280,9 @@ class EksFargateRunner(pulumi.ComponentResource):
         # EKS Fargate pods count against the account's on-demand Fargate vCPU quota.
         self.monitoring_targets = MonitoringTargets(fargate_classes=("OnDemand",))
         self.metrics_collector: MetricsCollector | None = None
-        if config.observability.enabled:
+        # A retired topology (switchFrom) is not watched and leaves the metrics log group to
+        # the serving one; its releases keep `metrics.enabled` as it was (no rollout).
+        if config.observability.enabled and not args.retired:
             self.metrics_collector = MetricsCollector(
                 f"{name}-metrics",
                 MetricsCollectorArgs(
