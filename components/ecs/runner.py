@@ -59,7 +59,9 @@ class EcsFargateRunnerArgs:
     cache: CacheBucket | None = None  # the S3 build cache; None: no [runners.cache] section
     image_cache: ImageCacheInfo | None = None  # lets the execution role fill the cache
     # switchFrom: the topology being left; its managers are scaled to zero (they finish their
-    # running jobs through the termination hook and take no new one).
+    # running jobs through the termination hook and take no new one). Nothing else changes:
+    # with observability they keep writing to `/<prefix>/metrics`, which the serving topology
+    # owns, so their launch templates get no new version (no instance refresh).
     retired: bool = False
 
 

@@ -153,6 +153,8 @@ class EksFargateRunnerArgs:
     kubeconfig_credentials: tuple[str | None, str | None] = (None, None)
     # switchFrom: the topology being left; every manager Deployment is scaled to zero (each
     # pod's preStop drain finishes its jobs, its RBAC and cluster stay) and takes no new job.
+    # Its releases' other values stay as they were (no rollout); it has no metrics collector:
+    # the serving topology owns `/<prefix>/metrics`.
     retired: bool = False
     # A cluster you already run: the fleet creates none and adds only its own pieces to it
     # (components/eks/existing_cluster.py); `cluster_name` must then be its name.
