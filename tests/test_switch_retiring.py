@@ -8,13 +8,18 @@ resourceLaunchTemplateUpdate: a change to `user_data` calls CreateLaunchTemplate
 `latest_version` grows); the group pins `latest_version`, and a changed `launch_template`
 makes the group's update start an instance refresh right after UpdateAutoScalingGroup has set
 its size to zero (internal/service/autoscaling/group.go resourceGroupUpdate:
-`d.HasChange(launch_template)` sets `shouldRefreshInstances`, then startInstanceRefresh). At
-size 0 the refresh launches nothing and its terminations go through the same termination
-hook (AWS Auto Scaling user guide, "How an instance refresh works"), so no job was lost, but
-the step started a pointless refresh, narrowed the draining managers' policy (no metrics log
-group) and turned off the group metrics the dashboard reads while they drain. For EKS it
-flipped the runner releases' `metrics.enabled`, a pod-template change: a rollout of
-Deployments that the same step scales to zero.
+`d.HasChange(launch_template)` sets `shouldRefreshInstances`, then startInstanceRefresh; its
+capacity wait counts only InService instances, so it does not wait for the drain). At size 0
+the refresh launches nothing, and an instance it replaces passes the same termination hook
+(AWS Auto Scaling user guide, "Amazon EC2 Auto Scaling lifecycle hooks", table "Lifecycle hook
+availability": instance refresh, instance terminating), so no job was lost, but the step
+started a pointless refresh, took the metrics log group out of the draining managers' policy
+(their agent's writes failed) and disabled the groups' metrics collection. For EKS it flipped
+the runner releases' `metrics.enabled`, which the gitlab-runner chart (0.86.0) renders into
+the pod template (templates/deployment.yaml: the `prometheus.io/*` annotations and, through
+templates/configmap.yaml's `listen_address`, `checksum/configmap`): a rollout of Deployments
+that the same step scales to zero. Their old pods still stopped gracefully (the old
+ReplicaSet scales to zero as in a plain scale-down), so again no job was lost.
 
 The retiring topology now keeps its settings as they were; only the size of its managers
 changes. The metrics log group stays the serving topology's (it moves by alias), and the
