@@ -153,6 +153,8 @@ class EksFargateRunnerArgs:
     kubeconfig_credentials: tuple[str | None, str | None] = (None, None)
     # switchFrom: the topology being left; every manager Deployment is scaled to zero (each
     # pod's preStop drain finishes its jobs, its RBAC and cluster stay) and takes no new job.
+    # Its releases' other values stay as they were (no rollout); it has no metrics collector:
+    # the serving topology owns `/<prefix>/metrics`.
     retired: bool = False
     # A cluster you already run: the fleet creates none and adds only its own pieces to it
     # (components/eks/existing_cluster.py); `cluster_name` must then be its name.
@@ -280,7 +282,9 @@ class EksFargateRunner(pulumi.ComponentResource):
         # EKS Fargate pods count against the account's on-demand Fargate vCPU quota.
         self.monitoring_targets = MonitoringTargets(fargate_classes=("OnDemand",))
         self.metrics_collector: MetricsCollector | None = None
-        if config.observability.enabled:
+        # A retired topology (switchFrom) is not watched and leaves the metrics log group to
+        # the serving one; its releases keep `metrics.enabled` as it was (no rollout).
+        if config.observability.enabled and not args.retired:
             self.metrics_collector = MetricsCollector(
                 f"{name}-metrics",
                 MetricsCollectorArgs(
