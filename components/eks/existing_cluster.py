@@ -71,6 +71,8 @@ class JoinedCluster(pulumi.ComponentResource):
             url=issuer, opts=invoke
         ).arn
         self.security_group_id: pulumi.Output[str] = found.vpc_config.cluster_security_group_id
+        self.api_endpoint: pulumi.Output[str] = found.endpoint
+        self.api_ca: pulumi.Output[str] = found.certificate_authorities.apply(lambda c: c[0].data)
         api = pulumi.Output.all(
             found.endpoint,
             found.certificate_authorities.apply(lambda cas: cas[0].data),

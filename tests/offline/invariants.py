@@ -191,12 +191,22 @@ def drains_first(plan: Plan) -> list[str]:
 
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 HTTPS = 443
 
 
 def api_access(plan: Plan) -> list[RecordedResource]:
-    """The cluster and the ingress rules that open HTTPS to its API."""
-    rules = [r for r in plan.all(INGRESS) if r.inputs.get("fromPort") == HTTPS]
+    """The cluster and the ingress rules that open HTTPS to its API for the deployer: from
+    CIDRs or security groups the stack does not create. A rule that admits a security group of
+    the plan admits one of the stack's own functions (the start-wait sampler), which goes
+    before its rule (tests/eks/test_start_wait_sampler.py), not the Kubernetes provider."""
+    groups = {r.urn for r in plan.all(SECURITY_GROUP)}
+    rules = [
+        r
+        for r in plan.all(INGRESS)
+        if r.inputs.get("fromPort") == HTTPS
+        and not groups & set(r.property_dependencies.get("referencedSecurityGroupId", []))
+    ]
     return [*plan.all(CLUSTER), *rules]
 
 
