@@ -70,13 +70,17 @@ SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 POLICY_VERSION = "2012-10-17"
 
 
-def _trust(service: str) -> dict[str, Any]:
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-        ],
+def _trust(service: str, source_account: str | None = None) -> dict[str, Any]:
+    """One service may assume the role; with `source_account`, only for this account (the
+    confused-deputy guard EventBridge Scheduler documents for its execution role)."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
     }
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
 def runner_namespaces(fleet: EksFleetSpec) -> dict[str, str]:
@@ -302,7 +306,7 @@ class StartWaitSampler(pulumi.ComponentResource):
                 depends_on=[policy, log_group, *rules, *access, *args.depends_on],
             ),
         )
-        self._schedule(name, tags)
+        self._schedule(name, args.account_id, tags)
         self.register_outputs({"functionName": self.function.name})
 
     def _access(
@@ -335,11 +339,13 @@ class StartWaitSampler(pulumi.ComponentResource):
         )
         return [entry, association]
 
-    def _schedule(self, name: str, tags: dict[str, str]) -> None:
+    def _schedule(self, name: str, account: pulumi.Input[str], tags: dict[str, str]) -> None:
         role = aws.iam.Role(
             f"{name}-scheduler-role",
             description="EventBridge Scheduler: invoke the GitLab runner start-wait sampler",
-            assume_role_policy=json.dumps(_trust(SCHEDULER_SERVICE)),
+            assume_role_policy=pulumi.Output.from_input(account).apply(
+                lambda a: json.dumps(_trust(SCHEDULER_SERVICE, a))
+            ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
