@@ -229,6 +229,8 @@ def test_switched_off_nothing_is_collected_or_alarmed(disabled_plan: Plan) -> No
     names = {r.inputs.get("name") for r in plan.all("aws:cloudwatch/logGroup:LogGroup")}
     assert "/gitlab-runners-dev/metrics" not in names
     assert not plan.all("gitlab-fargate-runners:eks:MetricsCollector")
+    assert not plan.all("gitlab-fargate-runners:eks:StartWaitSampler")
+    assert not [f for f in plan.all("aws:lambda/function:Function") if "start-wait" in f.name]
     if plan.outputs["mode"] == "ecs":
         assert "listen_address" not in tomllib.loads(plan.rendered_files[CONFIG_PATH])
         assert "prometheus" not in user_data(plan)
