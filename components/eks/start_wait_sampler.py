@@ -4,7 +4,7 @@ runner as embedded metric format (components/eks/start_wait/, the ECS reaper's m
 
 Why a Lambda and not the metrics collector: gitlab-runner 19.3.0 exports stage timings only as
 histograms, and the collector's awsemf exporter (ADOT v0.49.0) turns explicit-bucket
-histograms into count/sum/min/max (exporter/awsemfexporter/datapoint.go
+histograms into count/sum/min/max (exporter/awsemfexporter/datapoint.go:191,
 histogramDataPointSlice.CalculateDeltaDatapoints): no percentile survives. The pods carry
 the timestamps; one list call per runner namespace a minute reads them.
 
