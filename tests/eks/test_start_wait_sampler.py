@@ -202,8 +202,9 @@ def test_destroy_frees_its_security_group_and_deletes_it_before_what_it_needs(
     resourceFunctionDelete -> replaceSecurityGroupsOnDestroy, PR #37624) swaps the function's
     groups for the VPC's default group and waits before DeleteFunction, when
     replace_security_groups_on_destroy is set; the security group and subnet deletes then
-    remove any Lambda ENI still there (internal/service/ec2/vpc_network_interface.go,
-    deleteLingeringLambdaENI, waiting at least 45 minutes). So the function must go first."""
+    remove any Lambda ENI still there (vpc_security_group.go resourceSecurityGroupDelete and
+    vpc_subnet.go resourceSubnetDelete call deleteLingeringENIs; vpc_network_interface.go
+    deleteLingeringLambdaENI waits at least 45 minutes). So the function must go first."""
     inputs = _sampler(eks_dev_plan)
     assert inputs["replaceSecurityGroupsOnDestroy"] is True
     assert "replacementSecurityGroupIds" not in inputs  # the VPC's default group
