@@ -189,9 +189,10 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 def _only_metrics_leave(before: Plan, after: Plan) -> bool:
     """Step 1 removes only what watches the old topology (its metrics collector, its
-    alarms): the retiring one is not watched, and its metrics log group moves by alias."""
+    start-wait sampler, its alarms): the retiring one is not watched, and its metrics log
+    group moves by alias."""
     gone = [r.name for wave in removal(before, after) for r in wave]
-    return all(n.startswith(("observability-", "eks-metrics")) for n in gone)
+    return all(n.startswith(("observability-", "eks-metrics", "eks-start-wait")) for n in gone)
 
 
 def _runner_releases(plan: Plan) -> list:

@@ -22,6 +22,7 @@ from components.config.model import EcsSpec, EksSpec, RunnerSpec, StackConfig, T
 from components.config.reader import Reader
 from components.config.schema_ecs import MAX_MANAGED_POLICIES_PER_ROLE
 from components.domain.aws_regions import REGIONS, nearest_regions, partition_of, zones
+from components.domain.chart_versions import runner_of_chart_version
 from components.domain.eks_sizing import manager_size
 from components.domain.manager_sizing import estimated_max_jobs
 from components.domain.specs import KARPENTER_INSTALL
@@ -151,7 +152,7 @@ def check_warm_jobs(r: Reader, index: int, runner: RunnerSpec, chart_version: st
             f"{key} is above the runner's concurrency {runner.concurrency}: capacity for "
             f"jobs it never runs; set it to {runner.concurrency} or less"
         )
-    runner_version = versions.runner_of_chart_version(chart_version)
+    runner_version = runner_of_chart_version(chart_version)
     if runner_version < versions.PAUSE_PODS_RUNNER:
         r.problem(
             f"{key} needs gitlab-runner 18.11 or later (pause pods, [runners.kubernetes."

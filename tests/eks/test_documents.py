@@ -37,6 +37,7 @@ from components.eks.policies import (
 )
 from components.eks.runner import gitlab_ci_example
 from components.eks.runner_chart import runner_chart_values, runners_config_toml
+from components.eks.start_wait_sampler import sampler_policy
 from components.topology import eks_fleet_spec
 from tests.harness import sentinel
 
@@ -57,6 +58,8 @@ UNSCOPABLE = {
     "ec2:DescribeInstanceTypeOfferings",
     "ec2:DescribeInstanceTypes",
     "ec2:DescribeLaunchTemplates",
+    # The Lambda guide: it "only works if it's allowed on all resources" (the sampler's role).
+    "ec2:DescribeNetworkInterfaces",
     "ec2:DescribePlacementGroups",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSpotPriceHistory",
@@ -91,6 +94,14 @@ def permission_documents() -> dict[str, dict[str, Any]]:
         "aws", REGION, ACCOUNT, [fargate_log_group_name(CLUSTER), f"{CLUSTER}-fluent-bit-logs"]
     )
     docs["queue"] = interruption_queue_policy(QUEUE)
+    docs["start-wait-sampler"] = sampler_policy(
+        "aws",
+        REGION,
+        ACCOUNT,
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/gitlab-runners-prod/start-wait-sampler",
+        ["subnet-0a", "subnet-0b"],
+        "sg-0sampler",
+    )
     return docs
 
 

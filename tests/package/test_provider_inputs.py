@@ -56,7 +56,10 @@ def test_the_eks_fleet_joins_an_existing_cluster_with_its_lane_settings() -> Non
     assert plan.redacted_outputs["kubeconfig"] == "[secret]"
     # What the cluster's owner must grant (docs/bring-your-own.md, "What the cluster's owner
     # grants"): its Karpenter passes these node roles, its logging reaches this role.
-    (entry,) = plan.all("aws:eks/accessEntry:AccessEntry")
+    # (The other access entry is the start-wait sampler's, tests/eks/test_start_wait_sampler.py.)
+    (entry,) = [
+        e for e in plan.all("aws:eks/accessEntry:AccessEntry") if e.inputs["type"] == "EC2_LINUX"
+    ]
     assert plan.outputs["karpenterNodeRoleArns"] == {"default": entry.inputs["principalArn"]}
     (profile,) = plan.all("aws:eks/fargateProfile:FargateProfile")
     assert plan.outputs["podExecutionRoleArn"] == profile.inputs["podExecutionRoleArn"]
