@@ -49,6 +49,7 @@ class ClusterFacts:
     oidc_issuer: str | None
     oidc_provider_error: str | None = None  # why the issuer's IAM OIDC provider was not found
     service_cidr: str | None = None  # kubernetesNetworkConfig.serviceIpv4Cidr (or Ipv6)
+    private_endpoint: bool = True  # resourcesVpcConfig.endpointPrivateAccess
 
 
 def _first_line(error: Exception) -> str:
@@ -82,6 +83,7 @@ def read_cluster(name: str) -> ClusterFacts | str:
         oidc_issuer=issuer,
         oidc_provider_error=provider_error,
         service_cidr=ranges[0] if ranges else None,
+        private_endpoint=bool(found.vpc_config.endpoint_private_access),
     )
 
 
@@ -183,6 +185,14 @@ def cluster_problems(
             f"({facts.oidc_provider_error or 'no issuer'}); the runners' cache access and "
             "Karpenter use IRSA. Create it: eksctl utils associate-iam-oidc-provider "
             f"--cluster {name} --approve ({DOC})"
+        )
+    if config.observability.enabled and not facts.private_endpoint:
+        r.warn(
+            f"{KEY}: '{name}' has no private API endpoint: the start-wait sampler, which "
+            "reaches the API from the fleet's subnets through the cluster security group, "
+            "cannot, and the dashboard's EKS start-wait widget and alarms stay empty; turn "
+            f"it on: aws eks update-cluster-config --name {name} --resources-vpc-config "
+            f"endpointPrivateAccess=true (docs/observability.md)"
         )
     _proxy_problems(r, config, facts)
     _version_problems(r, config, facts, today)

@@ -12,9 +12,10 @@ from typing import Protocol
 
 import pulumi
 
-from components.config import StackConfig
+from components.config import ConfigError, StackConfig
 from components.config.egress import proxy_environment
 from components.domain.specs import EcsFleetSpec, EksFleetSpec, ExistingCluster
+from components.gitlab.provider_ca import write_provider_ca
 from components.gitlab.runners import GitLabRunners, GitLabRunnersArgs, RunnerTokens
 from components.naming import PROJECT, cluster_name_for, resource_prefix
 from components.observability.catalogue import metrics_namespace
@@ -192,9 +193,29 @@ def _build_topology(
     )
 
 
+def provider_ca_file(config: StackConfig) -> str | None:
+    """With createRunners and caBundle, the CA file the GitLab provider reads on this machine
+    (components/gitlab/provider_ca.py), written before any resource so that a checkout it
+    cannot be written in stops the program before anything is created."""
+    bundle = config.gitlab.ca_bundle
+    if not (config.gitlab.create_runners and bundle):
+        return None
+    try:
+        return write_provider_ca(bundle)
+    except OSError as error:
+        raise ConfigError(
+            [
+                f"gitlab.caBundle: cannot write the GitLab provider's CA file "
+                f"({error}); gitlab.createRunners reads it from the project directory: run "
+                "pulumi in a writable checkout of the project"
+            ]
+        ) from error
+
+
 def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.warn) -> StackResult:
     """Check the account can carry the configured concurrency, then create every resource."""
     run_preflight(config, warn)
+    cacert_file = provider_ca_file(config)
     stack = pulumi.get_stack()
     tags = stack_tags(stack)
     network = Network("network", NetworkArgs(config.network, tags))
@@ -219,6 +240,7 @@ def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.wa
                 runners=config.runners,
                 maximum_timeout_seconds=maximum_timeout(config),
                 owner=f"{PROJECT}/{stack}",
+                cacert_file=cacert_file,
             ),
         )
         tokens: RunnerTokens = runners.tokens

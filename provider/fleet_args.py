@@ -33,7 +33,8 @@ class RunnerArgs(TypedDict):
     """Where its jobs run: "fargate" (on-demand, the default) or "spot" (ECS: Fargate Spot; EKS:
     EC2 Spot nodes from Karpenter); EKS only: "privileged" (Docker-in-Docker on EC2 nodes)."""
     requestConcurrency: NotRequired[int]
-    """Concurrent job requests to GitLab (gitlab-runner `request_concurrency`). Default: 1."""
+    """Concurrent job requests to GitLab (gitlab-runner `request_concurrency`). Default:
+    ECS 1; EKS 1 per 25 of concurrency, at most 20 (as in the stack file)."""
     taskDefinition: NotRequired[str]
     """ECS: the catalogue entry a job without FARGATE_TASK_DEFINITION uses. Default: the
     first entry of `taskDefinitions`."""
@@ -44,6 +45,14 @@ class RunnerArgs(TypedDict):
     Fargate size. Default: 1024."""
     memory: NotRequired[int]
     """EKS: the job pod's memory in MiB. Default: 2048."""
+    warmJobs: NotRequired[int]
+    """EKS, spot and privileged lanes: jobs whose room is kept on running EC2 nodes
+    (gitlab-runner pause pods, runner 18.11 or later), at most `concurrency`. Default: 0."""
+    warmPeriods: NotRequired[list[str]]
+    """EKS: when the warm room is kept, as five-field cron expressions (minute hour day month
+    weekday), e.g. "* 8-17 * * mon-fri"; outside them none is kept. Default: always."""
+    warmTimezone: NotRequired[str]
+    """EKS: the IANA time zone `warmPeriods` are read in, e.g. "Europe/Berlin". Default: UTC."""
 
 
 class TaskDefinitionArgs(TypedDict):
@@ -61,6 +70,18 @@ class TaskDefinitionArgs(TypedDict):
     """"x86_64" (the default) or "arm64"."""
     ephemeralStorageGiB: NotRequired[int]
     """Task storage in GiB, 20-200. Default: 20."""
+    environment: NotRequired[dict[str, str]]
+    """Extra environment variables of the job container (name -> text). Plain text that
+    anyone who may describe the task definition reads: no credentials (a secret is refused);
+    jobs read those from Secrets Manager with `taskRolePolicyArns`."""
+    taskRolePolicyArns: NotRequired[list[str]]
+    """Managed IAM policies (distinct ARNs, at most 10) attached to this entry's own task
+    role: what its jobs may do in AWS. ARNs known when the program runs (they name the
+    attachments). Default: no task role."""
+    repositoryCredentialsArn: NotRequired[str]
+    """A Secrets Manager secret ({"username": ..., "password": ...}) ECS logs in to the
+    image's private registry (not ECR) with (repositoryCredentials); the execution role may
+    read exactly this secret."""
 
 
 # The two args types spell out their shared fields: the analyzer reads a field's description
@@ -103,6 +124,9 @@ class EcsRunnerFleetArgs(TypedDict):
     """More destinations that bypass `httpProxy` (host names, .domain suffixes, IPs or CIDR
     blocks). Always bypassed: localhost, 127.0.0.1, .amazonaws.com and the EC2 and ECS
     metadata addresses (EKS: also .svc, .cluster.local and the service ranges)."""
+    buildCacheExpirationDays: NotRequired[int]
+    """Days after which the build cache bucket's archives expire, 1-3650 (the bucket the
+    fleet creates; not with `buildCacheBucket`). Default: 14."""
     taskDefinitions: NotRequired[list[TaskDefinitionArgs]]
     """The job task definitions jobs choose from. Default: one Debian entry."""
     maxJobsPerManager: NotRequired[int]
@@ -111,6 +135,28 @@ class EcsRunnerFleetArgs(TypedDict):
     """gitlab-runner release on the managers, e.g. "19.3.0" (no leading "v"). Default: 19.3.0."""
     jobTimeoutSeconds: NotRequired[int]
     """The longest job: what a stopping manager waits for. Default: 3600."""
+    runnerSha256: NotRequired[str]
+    """SHA-256 of gitlab-runner-linux-amd64 at `runnerVersion` (64 hex digits). Default: checked
+    against the release's published release.sha256."""
+    driverVersion: NotRequired[str]
+    """GitLab Fargate driver release, v0.5.1 or later (with the "v"). Default: v0.5.1."""
+    driverSha256: NotRequired[str]
+    """SHA-256 of fargate-linux-amd64 at `driverVersion`; the managers refuse any other binary.
+    Default: a release.sha256 next to the binary if published, else the hash is only logged."""
+    managerInstanceType: NotRequired[str]
+    """x86_64 EC2 instance type of every runner manager, e.g. "t3.small" (no Graviton).
+    Default: sized from each manager's job count."""
+    managerAmiParameter: NotRequired[str]
+    """Public SSM parameter of the managers' Amazon Linux 2023 x86_64 AMI. Default:
+    /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64."""
+    checkInterval: NotRequired[int]
+    """Seconds between a manager's job requests to GitLab, 1-3600. Default: 3."""
+    containerInsights: NotRequired[bool]
+    """CloudWatch Container Insights on the ECS clusters. Default: false."""
+    platformVersion: NotRequired[str]
+    """Fargate platform version of job tasks: "1.4.0" (the default) or "LATEST"."""
+    sshUsername: NotRequired[str]
+    """The user the job image's sshd accepts the driver's key for. Default: root."""
 
 
 class ExistingClusterArgs(TypedDict):
@@ -161,6 +207,9 @@ class EksRunnerFleetArgs(TypedDict):
     """More destinations that bypass `httpProxy` (host names, .domain suffixes, IPs or CIDR
     blocks). Always bypassed: localhost, 127.0.0.1, .amazonaws.com and the EC2 and ECS
     metadata addresses (EKS: also .svc, .cluster.local and the service ranges)."""
+    buildCacheExpirationDays: NotRequired[int]
+    """Days after which the build cache bucket's archives expire, 1-3650 (the bucket the
+    fleet creates; not with `buildCacheBucket`). Default: 14."""
     clusterName: str
     """The EKS cluster's name (also Karpenter's discovery tag)."""
     kubernetesVersion: NotRequired[str]
@@ -179,3 +228,63 @@ class EksRunnerFleetArgs(TypedDict):
     """vCPU limit of the spot lane's NodePool (the brake on its EC2 bill). Default: 64."""
     privilegedCpuLimit: NotRequired[int]
     """vCPU limit of the privileged lane's NodePool. Default: 32."""
+    systemCpuLimit: NotRequired[int]
+    """vCPU limit of the system NodePool, where the runner managers run with
+    `managerPlacement` "ec2". Default: 8."""
+    managerPlacement: NotRequired[str]
+    """Where the runner managers run: "fargate" (the default) or "ec2" (the Karpenter system
+    pool)."""
+    karpenterVersion: NotRequired[str]
+    """Karpenter chart version the fleet installs, 1.0.0 or later (no "v"). Default: 1.14.1."""
+    runnerChartVersion: NotRequired[str]
+    """gitlab-runner Helm chart version, e.g. "0.92.0" (0.N ships runner 18.(N-77); warm jobs
+    need 0.88.0 or later). Default: 0.92.0."""
+    clusterLogTypes: NotRequired[list[str]]
+    """Control plane log types sent to CloudWatch: api, audit, authenticator,
+    controllerManager, scheduler. Default: ["api", "audit", "authenticator"]."""
+    pollTimeoutSeconds: NotRequired[int]
+    """How long a job waits for its pod to start (`poll_timeout`), 180-3600. Default: 600."""
+    checkInterval: NotRequired[int]
+    """Seconds between each manager's job requests to GitLab, 1-3600. Default: 3."""
+    helperCpu: NotRequired[int]
+    """CPU units of the job pods' helper container, 64-1024. Default: 128."""
+    helperMemory: NotRequired[int]
+    """MiB of the job pods' helper container, 128-2048. Default: 256."""
+    serviceCpu: NotRequired[int]
+    """CPU units of each `services:` container (fargate and spot lanes), 64-4096. Default: 256."""
+    serviceMemory: NotRequired[int]
+    """MiB of each `services:` container (fargate and spot lanes), 128-8192. Default: 512."""
+    defaultJobImage: NotRequired[str]
+    """Image of jobs that set no `image:`. Default:
+    public.ecr.aws/docker/library/debian:bookworm-slim."""
+    helperImage: NotRequired[str]
+    """gitlab-runner helper image of job pods (`helper_image`; may use ${CI_RUNNER_VERSION}).
+    A tag in the helper's `<arch>-v<version>` scheme gets each runner's architecture; any
+    other image must be multi-arch for arm64 runners. Default: gitlab-runner's own."""
+    endpointAccess: NotRequired[str]
+    """The Kubernetes API endpoint: "public" (the default; plus a private one in the VPC) or
+    "private" (deploy from inside the VPC, `privateAccessCidrs` or
+    `privateAccessSecurityGroupIds`)."""
+    publicAccessCidrs: NotRequired[list[str]]
+    """Who may reach the public endpoint (IPv4 blocks; not with endpointAccess "private").
+    Default: 0.0.0.0/0, with a warning."""
+    privateAccessCidrs: NotRequired[list[str]]
+    """Networks (VPN, bastion, CI) allowed HTTPS to the Kubernetes API through the cluster
+    security group; needed to deploy with endpointAccess "private" from outside the VPC."""
+    privateAccessSecurityGroupIds: NotRequired[list[str]]
+    """Security groups (a bastion's, a CI runner's) allowed HTTPS to the Kubernetes API
+    through the cluster security group."""
+    nodeAmiAlias: NotRequired[str]
+    """AMI alias of the Karpenter nodes: al2023@vYYYYMMDD, or al2023@latest to follow every
+    release. Default: al2023@v20260930."""
+    kubeconfigProfile: NotRequired[str]
+    """The AWS profile the fleet's Kubernetes provider runs `aws eks get-token` with: your AWS
+    provider's profile (aws:profile) when the environment does not name it (AWS_PROFILE).
+    Default: the default credential chain."""
+    kubeconfigRoleArn: NotRequired[str]
+    """The IAM role the fleet's Kubernetes provider assumes for `aws eks get-token`: the role
+    your AWS provider assumes (aws:assumeRoles), so both act as the principal EKS admits.
+    Default: none."""
+    publicSubnetIds: NotRequired[pulumi.Input[list[str]]]
+    """Public subnets of the VPC, where Kubernetes may place internet-facing load balancers
+    (a cluster the fleet creates). Default: none."""

@@ -5,153 +5,28 @@ the annotations: each `__init__` takes `args` typed by a TypedDict of fleet_args
 class's annotated public attributes are its outputs. This module must not use `from __future__
 import annotations` (the analyzer reads real types).
 
-Each fleet maps its args onto the package's own args (components/domain/specs.py) with a pure
-`*_spec` function and builds the same component the stack program builds, as its child. Integers
-arrive as floats over the wire (pulumi/provider/experimental/component.py passes the decoded
-struct values on as they are), so every int is converted here.
+Each fleet maps its args onto the package's own args (components/domain/specs.py) with the pure
+`*_spec` functions of fleet_specs.py and builds the same component the stack program builds, as
+its child.
 """
 
 import pulumi
-from fleet_args import (
-    EcsRunnerFleetArgs,
-    EksRunnerFleetArgs,
-    RunnerArgs,
-    TaskDefinitionArgs,
+from fleet_args import EcsRunnerFleetArgs, EksRunnerFleetArgs
+from fleet_specs import (
+    FleetArgs,
+    cache_expiration_days,
+    ecs_fleet_spec,
+    eks_fleet_spec,
+    existing_cluster,
+    kubeconfig_credentials,
 )
 
-from components.config.egress import bypass_list, proxy_variables
-from components.domain.specs import (
-    KARPENTER_INSTALL,
-    EcsFleetSpec,
-    EcsSpec,
-    EksFleetSpec,
-    EksSpec,
-    ExistingCluster,
-    ObservabilitySpec,
-    RunnerSpec,
-    TaskDefinitionSpec,
-)
+from components.domain.specs import RunnerSpec
 from components.ecs.runner import EcsFargateRunner, EcsFargateRunnerArgs
 from components.eks.runner import EksFargateRunner, EksFargateRunnerArgs
 from components.observability.catalogue import metrics_namespace
 from components.shared.cache import BuildCache, BuildCacheArgs, CacheBucket, bucket_prefix_for
 from components.shared.network import VpcRefs
-
-
-def _int(value: object) -> int:
-    """Numbers arrive as floats over the wire; an int-valued float is that int."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise TypeError(f"expected a whole number, got {value!r}")
-
-
-def _ints(raw: dict, keys: dict[str, str]) -> dict[str, int]:
-    return {field: _int(raw[key]) for key, field in keys.items() if raw.get(key) is not None}
-
-
-RUNNER_INTS = {
-    "concurrency": "concurrency",
-    "requestConcurrency": "request_concurrency",
-    "cpu": "cpu",
-    "memory": "memory",
-}
-
-
-def runner_spec(raw: RunnerArgs) -> RunnerSpec:
-    strings = {
-        f: raw[k]  # type: ignore[literal-required]
-        for k, f in (("lane", "lane"), ("taskDefinition", "task_definition"))
-        if raw.get(k) is not None
-    }
-    if raw.get("architecture") is not None:
-        strings["architecture"] = raw["architecture"]
-    return RunnerSpec(
-        name=raw["name"],
-        tags=tuple(raw.get("tags") or ()),
-        **_ints(dict(raw), RUNNER_INTS),
-        **strings,
-    )
-
-
-def task_definition_spec(raw: TaskDefinitionArgs) -> TaskDefinitionSpec:
-    ints = _ints(
-        dict(raw),
-        {"cpu": "cpu", "memory": "memory", "ephemeralStorageGiB": "ephemeral_storage_gib"},
-    )
-    arch = {"architecture": raw["architecture"]} if raw.get("architecture") else {}
-    return TaskDefinitionSpec(name=raw["name"], image=raw["image"], **ints, **arch)
-
-
-FleetArgs = EcsRunnerFleetArgs | EksRunnerFleetArgs
-
-
-def proxy_environment(
-    proxy: str | None, no_proxy: list[str] | None, eks: bool
-) -> tuple[tuple[str, str], ...]:
-    """HTTP(S)_PROXY and NO_PROXY as the stack program sets them for an existing VPC (its CIDR
-    is not known here: put it in `noProxy`)."""
-    return proxy_variables(proxy or None, bypass_list(eks, no_proxy or ()))
-
-
-def _common(args: FleetArgs, eks: bool) -> dict:
-    return {
-        "gitlab_url": args.get("gitlabUrl") or "https://gitlab.com",
-        "runners": tuple(runner_spec(r) for r in args["runners"]),
-        "log_retention_days": _int(args.get("logRetentionDays", 30)),
-        "observability": ObservabilitySpec(enabled=bool(args.get("observability", True))),
-        "ca_bundle": args.get("caBundle") or None,
-        "proxy_environment": proxy_environment(args.get("httpProxy"), args.get("noProxy"), eks=eks),
-    }
-
-
-def ecs_fleet_spec(args: EcsRunnerFleetArgs) -> EcsFleetSpec:
-    """The package's ECS fleet settings for these args (pure: validated before construct)."""
-    ecs = EcsSpec()
-    catalogue = tuple(task_definition_spec(t) for t in args.get("taskDefinitions") or ())
-    overrides: dict = {"task_definitions": catalogue} if catalogue else {}
-    overrides.update(
-        _ints(
-            dict(args),
-            {
-                "maxJobsPerManager": "max_jobs_per_manager",
-                "jobTimeoutSeconds": "job_timeout_seconds",
-            },
-        )
-    )
-    if args.get("runnerVersion"):
-        overrides["runner_version"] = args["runnerVersion"]
-    return EcsFleetSpec(ecs=EcsSpec(**{**ecs.__dict__, **overrides}), **_common(args, eks=False))
-
-
-def eks_fleet_spec(args: EksRunnerFleetArgs) -> EksFleetSpec:
-    """The package's EKS fleet settings for these args (pure: validated before construct)."""
-    overrides: dict = _ints(
-        dict(args),
-        {
-            "jobTimeoutSeconds": "job_timeout_seconds",
-            "spotCpuLimit": "spot_cpu_limit",
-            "privilegedCpuLimit": "privileged_cpu_limit",
-        },
-    )
-    if args.get("instanceCategories") is not None:  # [] is refused, not the default
-        overrides["instance_categories"] = tuple(args["instanceCategories"])
-    if args.get("kubernetesVersion"):
-        overrides["kubernetes_version"] = args["kubernetesVersion"]
-    if args.get("adminRoleArns"):
-        overrides["admin_role_arns"] = tuple(args["adminRoleArns"])
-    return EksFleetSpec(
-        eks=EksSpec(**{**EksSpec().__dict__, **overrides}), **_common(args, eks=True)
-    )
-
-
-def existing_cluster(args: EksRunnerFleetArgs) -> ExistingCluster | None:
-    """The cluster the fleet joins, or None for a cluster of its own."""
-    raw = args.get("existingCluster")
-    if raw is None:
-        return None
-    return ExistingCluster(name=raw["name"], karpenter=raw.get("karpenter") or KARPENTER_INSTALL)
 
 
 def _tokens(args: FleetArgs, runners: tuple[RunnerSpec, ...]) -> dict[str, pulumi.Output[str]]:
@@ -170,7 +45,7 @@ def _cache(name: str, args: FleetArgs, parent: pulumi.Resource) -> CacheBucket |
     return BuildCache(
         f"{name}-cache",
         BuildCacheArgs(
-            expiration_days=14,
+            expiration_days=cache_expiration_days(args),
             tags=dict(args.get("tags") or {}),
             bucket_prefix=bucket_prefix_for(args["namePrefix"]),
         ),
@@ -179,7 +54,11 @@ def _cache(name: str, args: FleetArgs, parent: pulumi.Resource) -> CacheBucket |
 
 
 def _network(args: FleetArgs) -> VpcRefs:
-    return VpcRefs(vpc_id=args["vpcId"], private_subnet_ids=args["privateSubnetIds"])
+    return VpcRefs(
+        vpc_id=args["vpcId"],
+        private_subnet_ids=args["privateSubnetIds"],
+        public_subnet_ids=args.get("publicSubnetIds"),
+    )
 
 
 class EcsRunnerFleet(pulumi.ComponentResource):
@@ -269,6 +148,7 @@ class EksRunnerFleet(pulumi.ComponentResource):
                 tags=dict(args.get("tags") or {}),
                 cache=cache,
                 existing_cluster=existing_cluster(args),
+                kubeconfig_credentials=kubeconfig_credentials(args),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

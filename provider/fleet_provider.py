@@ -4,23 +4,27 @@
 ComponentInitError, which the provider server reports as a traceback
 (pulumi/provider/experimental/component.py, pulumi/provider/server.py `Construct`). The server
 reports an `InputPropertiesError` instead as per-property errors, so this provider checks the
-args before it constructs anything: whole numbers, the text inputs that are stack keys with a
-grammar the fleets' args do not carry (read by those keys' own rules), the package's value
+args before it constructs anything: whole numbers, the inputs that are stack keys (read by
+those keys' own rules), the runners' and catalogue entries' own keys, the package's value
 rules (components/domain/fleet_rules.py, the same functions the stack file's parser and the
-fleets call: the texts a stack file gets) and a token per runner; it warns as the stack file
-does (`fit_warnings`). It leans on ComponentProvider's
-`map_inputs` and component definitions, an experimental API: requirements.txt pins the SDK,
-and the construct-path tests are the alarm.
+fleets call: versions, warm jobs, what Karpenter can launch for the EC2 lanes...), a token
+per runner and, once every value is valid, the stack file's checks across keys for their
+warnings (fleet_checks.py: untested releases, the GPU category, an open endpoint...). It leans on
+ComponentProvider's `map_inputs` and component definitions, an experimental API:
+requirements.txt pins the SDK, and the construct-path tests are the alarm.
 """
 
+import datetime as dt
 import inspect
 import json
 import re
 from typing import Any
 
-from fleet_components import (
-    EcsRunnerFleet,
-    EksRunnerFleet,
+from fleet_checks import ecs_across, eks_across, item_keys
+from fleet_components import EcsRunnerFleet, EksRunnerFleet
+from fleet_specs import (
+    ECS_INPUTS,
+    EKS_INPUTS,
     ecs_fleet_spec,
     eks_fleet_spec,
     existing_cluster,
@@ -33,24 +37,31 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.runtime.sync_await import _sync_await
 
 from components import __version__
-from components.config.eks_checks import (
-    CLUSTER_ONLY_KEYS,
-    check_fargate_lane_pods,
-    warn_cluster_keys_ignored,
-)
+from components.config.eks_checks import CLUSTER_ONLY_KEYS, warn_cluster_keys_ignored
 from components.config.keys import Key
 from components.config.reader import Reader
 from components.config.schema import NETWORK, TOP
-from components.config.schema_gitlab import GITLAB_SECTION
+from components.config.schema_ecs import ECS_SECTION
+from components.config.schema_eks import EKS_SECTION
+from components.config.schema_gitlab import CACHE_SECTION, GITLAB_SECTION
+from components.config.schema_images import IMAGES
 from components.domain.fleet_rules import (
     ecs_fleet_problems,
     eks_fleet_problems,
     existing_cluster_problems,
 )
-from components.domain.lane_rules import gpu_category_warning
+from components.domain.grammar import check_role_arn
 from components.domain.value_rules import shown
 
 PACKAGE = "gitlab-fargate-runners"
+AWS_PROFILE = Key("kubeconfigProfile", "string", None, "AWS profile of `aws eks get-token`.")
+AWS_ROLE = Key(
+    "kubeconfigRoleArn",
+    "string",
+    None,
+    "IAM role `aws eks get-token` assumes.",
+    check=check_role_arn,
+)
 COMPONENTS = [EcsRunnerFleet, EksRunnerFleet]
 # Inputs that are stack keys, with the stack key's path: read by that key's own rules (the
 # reader's text checks, and noProxy, which reaches the fleets' args only as NO_PROXY).
@@ -61,20 +72,27 @@ COMMON_KEYS: dict[str, tuple[str, Key]] = {
     "caBundle": ("gitlab.caBundle", GITLAB_SECTION.key("caBundle")),
     "httpProxy": ("network.httpProxy", NETWORK.key("httpProxy")),
     "noProxy": ("network.noProxy", NETWORK.key("noProxy")),
+    "buildCacheExpirationDays": ("cache.expirationDays", CACHE_SECTION.key("expirationDays")),
 }
-
-
-def fit_warnings(args: dict[str, Any]) -> list[str]:
-    """The stack file's warnings for valid EKS args: the GPU category, Fargate-lane pods with
-    room for few `services:` (the problems are eks_fleet_problems')."""
-    spec = eks_fleet_spec(args)
-    reader = Reader()
-    for index, runner in enumerate(spec.runners):
-        if runner.lane == "fargate":
-            check_fargate_lane_pods(reader, index, runner, spec.eks)
-    warning = gpu_category_warning(spec.eks)
-    return ([warning] if warning else []) + reader.warnings
-
+KEYS: dict[str, dict[str, tuple[str, Key]]] = {
+    # Every setting under its stack key's rule: e.g. a runnerVersion the managers cannot
+    # download ('v19.3.0', 'latest') failed every boot, a maxJobsPerManager above 250 raised
+    # mid-construct (ecs/sizing.py).
+    "EcsRunnerFleet": {
+        **COMMON_KEYS,
+        **{name: (f"ecs.{name}", ECS_SECTION.key(name)) for name in ECS_INPUTS},
+    },
+    "EksRunnerFleet": {
+        **COMMON_KEYS,
+        **{name: (f"eks.{name}", EKS_SECTION.key(name)) for name in EKS_INPUTS},
+        "helperImage": ("images.helperImage", IMAGES.key("helperImage")),
+        # The AWS provider's own settings: no stack key of this program reads them.
+        "kubeconfigProfile": ("kubeconfigProfile", AWS_PROFILE),
+        "kubeconfigRoleArn": ("kubeconfigRoleArn", AWS_ROLE),
+    },
+}
+# The input each stack path stands for (`cache.expirationDays`: buildCacheExpirationDays).
+INPUT_OF_PATH = {path: arg for keys in KEYS.values() for arg, (path, _) in keys.items()}
 
 # What each fleet's value rules check, by component class name.
 CHECKS = {
@@ -84,6 +102,9 @@ CHECKS = {
         *existing_cluster_problems(joined, args["clusterName"], spec),
     ],
 }
+# The stack file's checks across keys (fleet_checks.py), once every value is valid: their
+# warnings (their problems are the value rules').
+ACROSS = {"EcsRunnerFleet": ecs_across, "EksRunnerFleet": eks_across}
 # A rule's message starts with its key path, e.g. `runners[0] (build).lane: ...`.
 PROBLEM_PATH = re.compile(r"^(?P<path>[A-Za-z0-9_.\[\]-]+(?: \([^)]*\))?[A-Za-z0-9_.\[\]-]*): ")
 STACK_SECTIONS = ("ecs.", "eks.", "gitlab.", "network.")
@@ -95,6 +116,9 @@ def property_path(problem: str) -> str:
     if match is None:
         return ""
     path = re.sub(r" \([^)]*\)", "", match.group("path"))
+    for stack_path, arg in INPUT_OF_PATH.items():
+        if path == stack_path or path.startswith((f"{stack_path}.", f"{stack_path}[")):
+            return arg + path.removeprefix(stack_path)
     for section in STACK_SECTIONS:
         path = path.removeprefix(section)
     return path
@@ -138,13 +162,23 @@ def ignored_cluster_inputs(args: dict[str, Any]) -> list[str]:
 
 
 def cache_problems(args: dict[str, Any]) -> list[str]:
-    """Your bucket and no build cache at all cannot both be meant."""
+    """Your bucket and no build cache at all cannot both be meant, nor an expiry for a bucket
+    the fleet does not create."""
     if args.get("buildCacheBucket") is None or args.get("buildCache", True):
-        return []
-    return [
-        "buildCacheBucket: set, but buildCache is false; remove buildCacheBucket for no build "
-        "cache, or buildCache to use your bucket"
-    ]
+        problems = []
+    else:
+        problems = [
+            "buildCacheBucket: set, but buildCache is false; remove buildCacheBucket for no "
+            "build cache, or buildCache to use your bucket"
+        ]
+    created = args.get("buildCacheBucket") is None and args.get("buildCache", True)
+    if args.get("buildCacheExpirationDays") is not None and not created:
+        problems.append(
+            "buildCacheExpirationDays: set, but the fleet creates no cache bucket (buildCache "
+            "is false or buildCacheBucket is yours, with its own lifecycle rules); remove "
+            "buildCacheExpirationDays"
+        )
+    return problems
 
 
 def _clean_descriptions(node: Any) -> Any:
@@ -179,35 +213,38 @@ class FleetProvider(ComponentProvider):
         self.validate_resource_type(self._name, resource_type)
         component = resource_type.rsplit(":", maxsplit=1)[-1]
         mapped = self.map_inputs(inputs, self._component_defs[component])
-        errors = self.property_errors(component, dict(mapped))
+        errors, warnings = self.findings(component, dict(mapped))
         if errors:
             raise InputPropertiesError(
                 f"{component} {name!r}: {len(errors)} invalid input(s)", errors
             )
-        warnings = ignored_cluster_inputs(dict(mapped))
-        if component == "EksRunnerFleet":
-            warnings += fit_warnings(dict(mapped))
         for warning in warnings:
             log.warn(f"{component} {name!r}: {warning}")
         return super().construct(name, resource_type, inputs, options)
 
-    def property_errors(
+    def findings(
         self, component: str, args: dict[str, Any]
-    ) -> list[InputPropertyErrorDetails]:
-        """The problems of one component's mapped args, each with the property it names."""
+    ) -> tuple[list[InputPropertyErrorDetails], list[str]]:
+        """The problems of one component's mapped args, each with the property it names, and
+        the warnings of valid ones."""
         problems: list[str] = []
         whole = self.whole_numbers(args, self._component_defs[component].inputs, "", problems)
+        reader = Reader()
         if not problems:
-            reader = Reader()
-            for arg, (path, key) in COMMON_KEYS.items():
+            for arg, (path, key) in KEYS[component].items():
                 key.read(reader, path, whole.get(arg))
-            problems = reader.problems
-            problems += CHECKS[component](whole)
+            item_keys(reader, component, whole)
+            problems = [*reader.problems, *CHECKS[component](whole)]
+            if not problems:  # the checks across keys read valid values only
+                ACROSS[component](reader, whole, dt.date.today())
+                problems = list(reader.problems)
             problems += token_problems(whole["runners"], whole["runnerTokens"])
             problems += cache_problems(whole)
         # A stack key's rule and the fleet's own may find the same problem (gitlabUrl): once.
         unique = dict.fromkeys(problems)
-        return [{"property_path": property_path(p), "reason": p} for p in unique]
+        errors = [{"property_path": property_path(p), "reason": p} for p in unique]
+        warnings = [*ignored_cluster_inputs(whole), *dict.fromkeys(reader.warnings)]
+        return errors, warnings  # type: ignore[return-value]
 
     def whole_numbers(
         self, value: Any, properties: dict[str, PropertyDefinition], path: str, problems: list[str]

@@ -50,3 +50,15 @@ def ecs_company_plan() -> Plan:
 def eks_company_plan() -> Plan:
     """The same in eks mode."""
     return run_program(company_config(mode="eks"))
+
+
+@pytest.fixture(scope="session")
+def to_ecs() -> Plan:
+    """Step 1 of a switch from EKS: `mode: ecs` serving, `switchFrom: eks` retiring."""
+    return run_program(dev_config(mode="ecs", switchFrom="eks"))
+
+
+@pytest.fixture(scope="session")
+def to_eks() -> Plan:
+    """Step 1 of a switch from ECS: `mode: eks` serving, `switchFrom: ecs` retiring."""
+    return run_program(dev_config(mode="eks", switchFrom="ecs"))

@@ -33,7 +33,7 @@ from tests.ecs.moto_account import (
 )
 from tests.ecs.support import ASG, INVOCATION, ROLE_POLICY
 from tests.ecs.test_files import typed
-from tests.harness import dev_config, run_program
+from tests.harness import dev_config
 from tests.offline.invariants import removed_groups_drain
 
 
@@ -184,26 +184,15 @@ def test_moto_a_drain_replaced_while_ecs_stays_touches_nothing(marked: FakeAccou
 # --- the two-step switch (switchFrom): both directions, no job lost on any topology --------
 
 
-@pytest.fixture(scope="module")
-def to_ecs() -> Plan:
-    """Step 1 of a switch from EKS: `mode: ecs` serving, `switchFrom: eks` retiring."""
-    return run_program(dev_config(mode="ecs", switchFrom="eks"))
-
-
-@pytest.fixture(scope="module")
-def to_eks() -> Plan:
-    """Step 1 of a switch from ECS: `mode: eks` serving, `switchFrom: ecs` retiring."""
-    return run_program(dev_config(mode="eks", switchFrom="ecs"))
-
-
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def _only_metrics_leave(before: Plan, after: Plan) -> bool:
     """Step 1 removes only what watches the old topology (its metrics collector, its
-    alarms): the retiring one is not watched, and its metrics log group moves by alias."""
+    start-wait sampler, its alarms): the retiring one is not watched, and its metrics log
+    group moves by alias."""
     gone = [r.name for wave in removal(before, after) for r in wave]
-    return all(n.startswith(("observability-", "eks-metrics")) for n in gone)
+    return all(n.startswith(("observability-", "eks-metrics", "eks-start-wait")) for n in gone)
 
 
 def _runner_releases(plan: Plan) -> list:

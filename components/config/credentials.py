@@ -37,6 +37,15 @@ _KINDS = (
     ("a URL with a password", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")),
 )
 
+# Where a credential goes instead of a task definition's environment (both doors say it).
+ENVIRONMENT_FIX = (
+    "ECS shows task environment values to anyone who may describe the task definition, even "
+    "when the stack file keeps them secret, and this program has no task `secrets` key: keep "
+    "the credential in Secrets Manager and let jobs read it with the entry's task role (grant "
+    "secretsmanager:GetSecretValue on it through its taskRolePolicyArns), or in a masked GitLab "
+    "CI/CD variable; for AWS access the task role already gives jobs credentials"
+)
+
 
 def credential_kind(text: str) -> str | None:
     """What credential `text` looks like, or None."""
@@ -68,15 +77,7 @@ def credential_warnings(raw: dict[str, Any], secret_keys: frozenset[str]) -> lis
                 continue
             path = plain_path(path)
             if ".environment." in path:
-                fix = (
-                    "ECS shows task environment values to anyone who may describe the task "
-                    "definition, even when the stack file keeps them secret, and this program "
-                    "has no task `secrets` key: keep the credential in Secrets Manager and let "
-                    "jobs read it with the entry's task role (grant secretsmanager:"
-                    "GetSecretValue on it through its taskRolePolicyArns), or in a masked GitLab "
-                    "CI/CD variable; for AWS access the task role already gives jobs "
-                    f"credentials. Then remove it: pulumi config rm --path '{path}'"
-                )
+                fix = f"{ENVIRONMENT_FIX}. Then remove it: pulumi config rm --path '{path}'"
             else:
                 fix = (
                     f"take the credential out of the value, or at least store it encrypted: "

@@ -44,10 +44,17 @@ def _parse_task_definition(r: Reader, index: int, raw: Any) -> TaskDefinitionSpe
         r.problem(image_required_problem(label))
     values["image"] = values["image"] or ""
     r.report(fargate_size_problem(label, values["cpu"], values["memory"]))
-    environment = r.string_map(f"{label}.environment", values["environment"], '{"TZ": "UTC"}')
-    r.report(*environment_problems(label, list(environment)))
-    values["environment"] = tuple(sorted(environment.items()))
+    values["environment"] = read_environment(r, label, values["environment"])
     return TaskDefinitionSpec(**values)
+
+
+def read_environment(r: Reader, label: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """A catalogue entry's `environment`: text values under variable names (their rule:
+    section_rules.py `environment_problems`), sorted (the container definition lists them in
+    this order)."""
+    environment = r.string_map(f"{label}.environment", value, '{"TZ": "UTC"}')
+    r.report(*environment_problems(label, list(environment)))
+    return tuple(sorted(environment.items()))
 
 
 def parse_ecs(r: Reader, raw: Any, mode: str) -> EcsSpec:

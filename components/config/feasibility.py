@@ -27,6 +27,7 @@ from components.domain.fleet_rules import (
 from components.domain.grammar import parse_arn
 from components.domain.lane_rules import system_pool_problem, warm_jobs_problems
 from components.domain.specs import EcsFleetSpec
+from components.domain.value_rules import Findings
 
 # Docker's default bridge: dockerd inside a Docker-in-Docker service puts its containers there,
 # so VPC addresses in it (the resolver at base+2, endpoints, the cache) become unreachable.
@@ -132,9 +133,13 @@ def check_task_roles(r: Reader, config: StackConfig) -> None:
 
 
 def check_manager_type(r: Reader, config: StackConfig) -> None:
-    if config.mode != "ecs":
-        return
-    fleet = EcsFleetSpec(config.gitlab_url, config.runners, config.ecs)
+    if config.mode == "ecs":
+        check_manager_instance_type(r, EcsFleetSpec(config.gitlab_url, config.runners, config.ecs))
+
+
+def check_manager_instance_type(r: Findings, fleet: EcsFleetSpec) -> None:
+    """The verdict on a pinned manager type (fleet_rules.py `manager_type_verdict`): a problem
+    when far too small, a warning when a little short (the stack file's and the plugin's)."""
     verdict = manager_type_verdict(fleet)
     if verdict is not None:
         (r.problem if verdict[1] else r.warn)(verdict[0])

@@ -101,23 +101,29 @@ def _parse_eks(r: Reader, raw: Any, mode: str) -> EksSpec:
         # Someone else's cluster: its endpoint, versions and access are not this stack's.
         warn_cluster_keys_ignored(r, values["existing_cluster"], raw)
         return EksSpec(**values)
-    cidrs = tuple(values["public_access_cidrs"])
-    if values["endpoint_access"] == "private":
-        if mode == "eks":
-            r.report(endpoint_cidrs_problem(EksSpec(**values)))
-        values["public_access_cidrs"] = ()
-        return EksSpec(**values)
+    values["public_access_cidrs"] = public_access_cidrs(r, EksSpec(**values), mode == "eks")
+    return EksSpec(**values)
+
+
+def public_access_cidrs(r: Reader, eks: EksSpec, report: bool = True) -> tuple[str, ...]:
+    """Who may reach the public endpoint: none without one (set ones are refused:
+    section_rules.py `endpoint_cidrs_problem`), the whole internet (warned) when a public
+    endpoint names nobody. `report`: in eks mode only."""
+    if eks.endpoint_access == "private":
+        if report:
+            r.report(endpoint_cidrs_problem(eks))
+        return ()
+    cidrs = tuple(eks.public_access_cidrs)
     if not cidrs:
         cidrs = (OPEN_TO_ALL,)
-    if OPEN_TO_ALL in cidrs and mode == "eks":
+    if OPEN_TO_ALL in cidrs and report:
         r.warn(
             "eks.publicAccessCidrs: the Kubernetes API endpoint is open to the whole internet "
             "(0.0.0.0/0); narrow it with `pulumi config set --path 'eks.publicAccessCidrs[0]' "
             "<your CIDR>` or use `eks.endpointAccess: private` from inside the VPC "
             "(docs/eks-operations.md)"
         )
-    values["public_access_cidrs"] = cidrs
-    return EksSpec(**values)
+    return cidrs
 
 
 def _parse_network(

@@ -21,7 +21,9 @@ GITLAB_SECTION = Section(
             "string",
             None,
             "PEM certificates of the CA that signed the GitLab server's certificate (a private "
-            "CA): the managers, helpers and jobs trust it. Set with: pulumi config set --path "
+            "CA): the managers, helpers and jobs trust it, and with createRunners the GitLab "
+            "provider on the deploying machine (a file in the project directory, see "
+            "docs/gitlab.md). Set with: pulumi config set --path "
             'gitlab.caBundle -- "$(cat ca.pem)"',
             check=check_ca_bundle,
             shown=ca_bundle_shown,

@@ -9,9 +9,11 @@ from components.config.model import ConfigError
 
 
 def retiring_raw(raw: Mapping[str, Any], leaving: str, mode: str) -> dict[str, Any]:
-    """The same stack config read in the mode being left. Its runners and tokens are the same;
-    its metrics are off (the serving topology is the one watched, and the metrics log group
-    belongs to it) and so are its alerts."""
+    """The same stack config read in the mode being left, observability included: the
+    retiring topology renders what it was deployed with, so retiring it changes nothing but
+    its managers' count (a changed launch template would start an instance refresh, changed
+    Helm values a rollout: tests/test_switch_retiring.py). Its alerts are dropped: only the
+    serving topology is watched."""
     if leaving == mode:
         raise ConfigError(
             [
@@ -20,8 +22,5 @@ def retiring_raw(raw: Mapping[str, Any], leaving: str, mode: str) -> dict[str, A
             ]
         )
     old = {k: v for k, v in raw.items() if k not in ("switchFrom", "alerts")}
-    observability = old.get("observability")
-    old["observability"] = {**(observability if isinstance(observability, dict) else {})}
-    old["observability"]["enabled"] = False
     old["mode"] = leaving
     return old

@@ -146,7 +146,9 @@ def _runner_problems(index: int, runner: RunnerSpec) -> tuple[str, list[str]]:
     problems += _found(
         range_problem(f"{label}.concurrency", runner.concurrency, 1, MAX_RUNNER_CONCURRENCY),
         choice_problem(f"{label}.lane", runner.lane, LANES),
-        range_problem(
+        None
+        if runner.request_concurrency is None  # unset: the mode's default (RunnerSpec)
+        else range_problem(
             f"{label}.requestConcurrency", runner.request_concurrency, *REQUEST_CONCURRENCY
         )
         or request_concurrency_problem(label, runner),
@@ -155,10 +157,13 @@ def _runner_problems(index: int, runner: RunnerSpec) -> tuple[str, list[str]]:
 
 
 def request_concurrency_problem(label: str, runner: RunnerSpec) -> str | None:
-    if runner.request_concurrency <= runner.concurrency:
+    """A set requestConcurrency above the runner's concurrency; unset (None), the mode's
+    default holds, never above it (components/domain/eks_sizing.py)."""
+    requested = runner.request_concurrency
+    if requested is None or requested <= runner.concurrency:
         return None
     return (
-        f"{label}.requestConcurrency: {runner.request_concurrency} "
+        f"{label}.requestConcurrency: {requested} "
         f"is above the runner's concurrency {runner.concurrency}: it would ask GitLab for "
         f"jobs it cannot run; set it to {runner.concurrency} or less (or unset it)"
     )

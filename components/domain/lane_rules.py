@@ -22,12 +22,13 @@ import math
 import re
 from collections.abc import Sequence
 
+from components.domain.chart_versions import runner_of_chart_version
 from components.domain.eks_sizing import manager_size
 from components.domain.fargate_sizes import EKS_FARGATE_POD_OVERHEAD_MIB
 from components.domain.manager_sizing import MIB_PER_VCPU
 from components.domain.specs import EksSpec, RunnerSpec
 from components.domain.value_rules import item_problems, too_few_problem
-from components.domain.versions import PAUSE_PODS_RUNNER, TESTED_CHART, runner_of_chart_version
+from components.domain.versions import PAUSE_PODS_RUNNER, TESTED_CHART
 
 # Kubernetes node architectures (the kubernetes.io/arch label) of EKS job pods.
 NODE_ARCHITECTURES = ("amd64", "arm64")

@@ -66,7 +66,8 @@ class RunnerSpec:
     tags: tuple[str, ...] = ()
     concurrency: int = 10
     lane: str = "fargate"
-    request_concurrency: int = 1
+    # None: the mode's default (ECS 1; EKS 1 per 25 of concurrency, at most 20)
+    request_concurrency: int | None = None
     task_definition: str = (
         ""  # ECS: catalogue entry used when a job sets no FARGATE_TASK_DEFINITION
     )

@@ -27,3 +27,11 @@ START_WAIT_ALARM_FACTOR = 3.0
 def start_wait_alarm_seconds(estimate_seconds: float) -> float:
     """The p90 start wait that is far above a lane's estimated start."""
     return estimate_seconds * START_WAIT_ALARM_FACTOR
+
+
+def eks_lane_start_seconds(lane: str) -> float:
+    """The capacity estimate's start of an EKS job pod by lane, as components/capacity prices
+    it: a Fargate pod on the fargate lane, a new Karpenter node on the EC2 lanes (spot,
+    privileged). Warm jobs start sooner; a runner's p90 is its cold starts' as soon as more
+    jobs start than it keeps warm, so the alarm compares against the cold start."""
+    return FARGATE_START_SECONDS if lane == "fargate" else EC2_START_SECONDS

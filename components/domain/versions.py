@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from components.domain.chart_versions import runner_of_chart
 from components.domain.specs import KARPENTER_INSTALL, EksSpec
 from components.domain.value_rules import Findings
 
@@ -67,7 +68,6 @@ TESTED_RUNNER = "19.3.0"
 TESTED_CHART = "0.92.0"
 MIN_RUNNER = (15, 10)
 PAUSE_PODS_RUNNER = (18, 11)
-CHART_MINOR_OF_RUNNER_18_0 = 77
 
 _MINOR = re.compile(r"1\.(\d+)")
 _SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
@@ -240,17 +240,6 @@ def check_runner_version(r: Findings, version: str, today: dt.date) -> None:
         r.problem(f"{key} {problem}; use a released gitlab-runner version such as {TESTED_RUNNER}")
     elif version != TESTED_RUNNER:
         r.warn(f"{key} is not the tested gitlab-runner release {TESTED_RUNNER}")
-
-
-def runner_of_chart(chart_minor: int) -> tuple[int, int]:
-    """The gitlab-runner major.minor a 0.N chart ships: 0.77 -> 18.0, 0.86 -> 18.9, 0.92 -> 19.3."""
-    index = chart_minor - CHART_MINOR_OF_RUNNER_18_0
-    return 18 + index // 12, index % 12
-
-
-def runner_of_chart_version(version: str) -> tuple[int, int]:
-    """The gitlab-runner major.minor the chart release `version` ships."""
-    return runner_of_chart(_semver(version)[1])
 
 
 def check_chart_version(r: Findings, version: str, today: dt.date) -> None:

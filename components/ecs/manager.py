@@ -69,6 +69,14 @@ TASK_SUBNETS_TAG = "gitlab-runner-task-subnets"
 
 
 @dataclass(frozen=True)
+class MetricsLogGroup:
+    """The log group the managers' CloudWatch agent writes the runners' metrics to (EMF)."""
+
+    name: pulumi.Input[str]
+    arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class ManagerArgs:
     name: str  # the ECS component's name
     parent: pulumi.Resource
@@ -92,7 +100,7 @@ class ManagerArgs:
     tokens_version: pulumi.Input[str]
     cache: CacheBucket | None = None  # the S3 build cache, when enabled
     # observability.enabled: the EMF log group and namespace of the runners' metrics.
-    metrics_log_group: aws.cloudwatch.LogGroup | None = None
+    metrics_log_group: MetricsLogGroup | None = None
     metrics_namespace: str = ""
     # switchFrom names this topology: every group is scaled to zero. Each manager leaves
     # through its termination hook (its running jobs end first) and none comes back.

@@ -20,12 +20,18 @@ import pulumi_aws as aws
 from components.domain.fleet_rules import ecs_fleet_problems
 from components.domain.specs import EcsFleetSpec
 from components.ecs.catalogue import render_gitlab_ci_example, task_family
-from components.ecs.manager import MANAGER_GROUP_TAG, ManagerArgs, create_managers
+from components.ecs.manager import (
+    MANAGER_GROUP_TAG,
+    ManagerArgs,
+    MetricsLogGroup,
+    create_managers,
+)
 from components.ecs.reaper_resources import TaskReaper, TaskReaperArgs
 from components.ecs.security import SecurityGroupArgs, create_security_groups
 from components.ecs.task_definitions import CatalogueArgs, create_catalogue
 from components.gitlab.runners import RunnerTokens
 from components.naming import topology_marker_name, type_token
+from components.observability.catalogue import metrics_log_group_name
 from components.observability.monitoring import MonitoringTargets
 from components.shared.args import check_args
 from components.shared.aws import AwsContext, child
@@ -53,7 +59,9 @@ class EcsFargateRunnerArgs:
     cache: CacheBucket | None = None  # the S3 build cache; None: no [runners.cache] section
     image_cache: ImageCacheInfo | None = None  # lets the execution role fill the cache
     # switchFrom: the topology being left; its managers are scaled to zero (they finish their
-    # running jobs through the termination hook and take no new one).
+    # running jobs through the termination hook and take no new one). Nothing else changes:
+    # with observability they keep writing to `/<prefix>/metrics`, which the serving topology
+    # owns, so their launch templates get no new version (no instance refresh).
     retired: bool = False
 
 
@@ -84,13 +92,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
 
         self.jobs_log_group = self._log_group("jobs")
         self.manager_log_group = self._log_group("manager")
-        # The managers' CloudWatch agent writes the runners' metrics here (EMF).
-        # The same group as EKS mode's: a switch hands it over (shared/marker.py).
-        self.metrics_log_group = (
-            self._log_group("metrics", metrics_log_group_aliases("ecs"))
-            if fleet.observability.enabled
-            else None
-        )
+        self.metrics_log_group = self._metrics_log_group(args.retired)
         # Both lanes' clusters always (an empty cluster costs nothing): when the last spot
         # runner moves to `fargate` or goes, the old managers still serve it while they drain,
         # so the manager policy, the reaper and the destroy drain must keep the spot cluster,
@@ -189,6 +191,25 @@ class EcsFargateRunner(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._opts(aliases=aliases),
         )
+
+    def _metrics_log_group(self, retired: bool) -> MetricsLogGroup | None:
+        """Where the managers' CloudWatch agent writes the runners' metrics (EMF), with
+        observability.enabled. The same group as EKS mode's: a switch hands it over
+        (shared/marker.py). A retired topology (switchFrom) leaves it to the serving one and
+        keeps writing to it by name: its managers' user data and policy stay as they were,
+        so their launch template gets no new version and their groups no instance refresh."""
+        if not self._config.observability.enabled:
+            return None
+        if not retired:
+            group = self._log_group("metrics", metrics_log_group_aliases("ecs"))
+            return MetricsLogGroup(name=group.name, arn=group.arn)
+        name = metrics_log_group_name(self._prefix)
+        # The provider's `arn` of a log group carries no `:*` (terraform-provider-aws
+        # internal/service/logs: trimLogGroupARNWildcardSuffix).
+        arn = pulumi.Output.all(self._partition, self._region, self._account).apply(
+            lambda v: f"arn:{v[0]}:logs:{v[1]}:{v[2]}:log-group:{name}"
+        )
+        return MetricsLogGroup(name=name, arn=arn)
 
     def _cluster(self, lane: str) -> tuple[aws.ecs.Cluster, aws.ecs.ClusterCapacityProviders]:
         """A cluster whose default capacity provider is the lane's (FARGATE or FARGATE_SPOT)."""

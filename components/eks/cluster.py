@@ -39,6 +39,7 @@ from components.eks.cluster_access import (
     admin_access,
     admin_entries,
     api_ingress_rules,
+    kubeconfig_api,
     provider_kubeconfig,
 )
 from components.eks.fargate_logging import (
@@ -219,6 +220,7 @@ class EksCluster(pulumi.ComponentResource):
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
         self.oidc_issuer = self.cluster.oidc_issuer
         self.security_group_id = self.cluster.cluster_security_group_id
+        self.api_endpoint, self.api_ca = kubeconfig_api(self.cluster.kubeconfig_json)
         # Every pod of the fleet waits for these (its logs reach CloudWatch from the start);
         # the first Karpenter node waits for `nodes_need` (the VPC CNI with its IRSA role).
         self.pods_need: tuple[pulumi.Resource, ...] = (self.logging_config,)

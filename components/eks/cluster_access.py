@@ -16,6 +16,7 @@ What pulumi-eks does on its own (components/offline/eks_model.py, at the pinned 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -171,6 +172,17 @@ def provider_kubeconfig(
     scoped = cluster.get_kubeconfig(profile_name=profile, role_arn=role)
     return pulumi.Output.secret(
         pulumi.Output.all(cluster.kubeconfig_json, scoped).apply(lambda both: both[1])
+    )
+
+
+def kubeconfig_api(kubeconfig_json: pulumi.Input[str]) -> tuple[pulumi.Output[str], ...]:
+    """The API URL and certificate authority data of a kubeconfig (neither is a secret, so
+    neither stays one): what the start-wait sampler connects with."""
+    cluster = pulumi.Output.unsecret(pulumi.Output.from_input(kubeconfig_json)).apply(
+        lambda k: (json.loads(k) if isinstance(k, str) else k)["clusters"][0]["cluster"]
+    )
+    return cluster.apply(lambda c: c["server"]), cluster.apply(
+        lambda c: c["certificate-authority-data"]
     )
 
 

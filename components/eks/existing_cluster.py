@@ -3,7 +3,10 @@
 It reads the cluster (endpoint, certificate authority, OIDC issuer, cluster security group) and
 its IAM OIDC provider, and adds only what the fleet's own pods and nodes need, all of it gone
 again on `pulumi destroy`: a pod execution role, the fleet's Fargate profiles, and EC2_LINUX
-access entries for its Karpenter node roles (on a cluster of its own pulumi-eks creates those).
+access entries for its Karpenter node roles (on a cluster of its own pulumi-eks creates those)
+and, with observability on, the start-wait sampler's access entry (view, in the runner
+namespaces only) and one HTTPS rule on the cluster security group from the sampler's own group
+(components/eks/start_wait_sampler.py).
 
 What a cluster of this stack's own gets and someone else's does not: no addons (CoreDNS,
 kube-proxy, vpc-cni stay the owner's), no admin access entries, no API ingress rules, no
@@ -71,6 +74,8 @@ class JoinedCluster(pulumi.ComponentResource):
             url=issuer, opts=invoke
         ).arn
         self.security_group_id: pulumi.Output[str] = found.vpc_config.cluster_security_group_id
+        self.api_endpoint: pulumi.Output[str] = found.endpoint
+        self.api_ca: pulumi.Output[str] = found.certificate_authorities.apply(lambda c: c[0].data)
         api = pulumi.Output.all(
             found.endpoint,
             found.certificate_authorities.apply(lambda cas: cas[0].data),

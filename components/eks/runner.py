@@ -53,6 +53,7 @@ from components.eks.runner_chart import (
     runner_summary,
 )
 from components.eks.spot_role import spot_service_linked_role
+from components.eks.start_wait_sampler import fleet_sampler, start_estimates
 from components.eks.warm import warm_priority_class
 from components.gitlab.runners import RunnerTokens
 from components.naming import slug, type_token
@@ -153,6 +154,8 @@ class EksFargateRunnerArgs:
     kubeconfig_credentials: tuple[str | None, str | None] = (None, None)
     # switchFrom: the topology being left; every manager Deployment is scaled to zero (each
     # pod's preStop drain finishes its jobs, its RBAC and cluster stay) and takes no new job.
+    # Its releases' other values stay as they were (no rollout); it has no metrics collector:
+    # the serving topology owns `/<prefix>/metrics`.
     retired: bool = False
     # A cluster you already run: the fleet creates none and adds only its own pieces to it
     # (components/eks/existing_cluster.py); `cluster_name` must then be its name.
@@ -278,9 +281,13 @@ class EksFargateRunner(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         # EKS Fargate pods count against the account's on-demand Fargate vCPU quota.
-        self.monitoring_targets = MonitoringTargets(fargate_classes=("OnDemand",))
+        self.monitoring_targets = MonitoringTargets(
+            fargate_classes=("OnDemand",), runner_start_seconds=start_estimates(config)
+        )
         self.metrics_collector: MetricsCollector | None = None
-        if config.observability.enabled:
+        # A retired topology (switchFrom) is not watched and leaves the metrics log group to
+        # the serving one; its releases keep `metrics.enabled` as it was (no rollout).
+        if config.observability.enabled and not args.retired:
             self.metrics_collector = MetricsCollector(
                 f"{name}-metrics",
                 MetricsCollectorArgs(
@@ -295,6 +302,18 @@ class EksFargateRunner(pulumi.ComponentResource):
                     tags=tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
+            )
+            names = (args.name_prefix, args.metrics_namespace)
+            fleet_sampler(
+                f"{name}-start-wait",
+                config,
+                cluster,
+                args.cluster_name,
+                args.network,
+                ctx,
+                names,
+                tags,
+                self,
             )
         # What the offline plan shows reviewers: each release's values and its runners.config.
         self.rendered_files: dict[str, pulumi.Output[str]] = {}

@@ -60,6 +60,11 @@ class GitLabRunnersArgs:
     # Who manages them, "<project>/<stack>" in the stack program: the default description and
     # the maintenance note (constant per generation, or the runner would be replaced).
     owner: str
+    # The provider's cacert_file for a GitLab behind a private CA: what
+    # `write_provider_ca(ca_bundle)` (components/gitlab/provider_ca.py) returns after writing
+    # the PEM text, a path relative to the project directory. None: the deploying machine's
+    # trust store.
+    cacert_file: str | None = None
 
 
 def user_runner_args(
@@ -89,8 +94,8 @@ def user_runner_args(
 class GitLabRunners(pulumi.ComponentResource):
     """Two GitLab runners per runners[] entry (the current and the previous token
     generation, `{name}-runner-<runner>-g<generation>`), through a provider built from the
-    stack's gitlabUrl and gitlabToken (never from ambient GITLAB_TOKEN settings). Only the
-    current generation's token is handed on."""
+    stack's gitlabUrl, gitlabToken and CA file (never from ambient GITLAB_TOKEN settings).
+    Only the current generation's token is handed on."""
 
     tokens: dict[str, pulumi.Output[str]]
 
@@ -102,6 +107,8 @@ class GitLabRunners(pulumi.ComponentResource):
             f"{name}-provider",
             base_url=api_url(args.gitlab_url),
             token=pulumi.Output.secret(args.token),
+            # Only when set: a stack without a CA keeps the provider inputs it always had.
+            **({"cacert_file": args.cacert_file} if args.cacert_file else {}),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.tokens = {}

@@ -6,9 +6,10 @@ Five kinds (docs/observability.md says what each means and what to do):
 - job-start-failures: jobs whose task or pod never started, or that failed on the runner's side;
 - runner-saturated: a runner at its concurrency for alerts.saturatedMinutes;
 - fargate-quota: Fargate vCPU in use above alerts.fargateQuotaPercent of the quota;
-- start-wait: ECS mode, the p90 wait from RunTask to running of a lane's jobs far above the
-  capacity estimate's start for that lane (EKS mode has no start-wait metric at gitlab-runner
-  19.3.0 that the pipeline keeps: docs/observability.md#job-start-wait-above-the-estimate).
+- start-wait: the p90 wait of jobs to run far above the capacity estimate's start: in ECS
+  mode per lane (RunTask to running, the reaper's metric), in EKS mode per runner (pod
+  created to Ready, the start-wait sampler's metric);
+  docs/observability.md#job-start-wait-above-the-estimate.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ START_FAILURE_WINDOW_SECONDS = 900
 QUOTA_EVALUATION_MINUTES = 5
 # The reaper writes the start waits once per run, every 5 minutes (REAPER_INTERVAL_SECONDS):
 # one p90 per run; two runs of three above the threshold alarm, a single slow burst does not.
+# The EKS sampler writes every minute; its p90 is read over the same 5-minute periods, so the
+# two modes' alarms judge the same span of starts.
 START_WAIT_PERIOD_SECONDS = 300
 START_WAIT_EVALUATION_PERIODS = 3
 START_WAIT_DATAPOINTS = 2
@@ -271,6 +274,33 @@ def _start_wait(view: FleetView, lane: str, cluster: str) -> AlarmSpec:
     )
 
 
+def _runner_start_wait(view: FleetView, runner: str, estimate: float) -> AlarmSpec:
+    threshold = start_wait_alarm_seconds(estimate)
+    wait = MetricRef(
+        view.namespace,
+        START_WAIT,
+        ((RUNNER, runner),),
+        stat="p90",
+        period=START_WAIT_PERIOD_SECONDS,
+    )
+    return AlarmSpec(
+        key=f"runner-{runner}-start-wait",
+        kind=START_WAIT_HIGH,
+        description=_describe(
+            f"Job pods of runner '{runner}' waited more than {threshold:.0f} s from creation to "
+            f"Ready (p90), {threshold / estimate:.0f} times the {estimate:.0f} s the capacity "
+            "estimate assumes for its lane.",
+            "job-start-wait-above-the-estimate",
+        ),
+        queries=(MetricQuery("wait", wait, label="p90 start wait (s)", return_data=True),),
+        comparison="GreaterThanThreshold",
+        threshold=threshold,
+        evaluation_periods=START_WAIT_EVALUATION_PERIODS,
+        datapoints_to_alarm=START_WAIT_DATAPOINTS,
+        treat_missing_data="notBreaching",  # no jobs started: nothing waited
+    )
+
+
 def alarm_specs(view: FleetView) -> list[AlarmSpec]:
     """Every alarm of the stack; keys are unique (runner names are)."""
     specs = [_not_polling(view, r) for r in view.runners]
@@ -279,4 +309,5 @@ def alarm_specs(view: FleetView) -> list[AlarmSpec]:
     specs += [_saturated(view, r) for r in view.runners]
     specs += [_fargate_quota(view, c) for c in view.fargate_classes]
     specs += [_start_wait(view, lane, cluster) for lane, cluster in view.clusters]
+    specs += [_runner_start_wait(view, r, s) for r, s in view.runner_start_seconds]
     return specs

@@ -52,8 +52,10 @@ START_FAILURE_REASONS = (
 # GitLab API answers worth a metric: throttling and server errors (others stay logs only).
 API_ERROR_STATUS_REGEX = "^(429|5[0-9][0-9])"
 
-# ECS: RunTask to RUNNING of the job tasks the reaper saw start, per cluster (one per lane),
-# in seconds (components/ecs/reaper/start_wait.py writes it as EMF; read with p50/p90).
+# How long jobs waited to run, in seconds, as EMF (read with p50/p90). ECS: RunTask to
+# RUNNING of the job tasks the reaper saw start, per cluster (one per lane; components/ecs/
+# reaper/start_wait.py). EKS: job pod created to Ready, per runner (RUNNER, the runner's
+# name; components/eks/start_wait/pods.py).
 START_WAIT = "JobStartWaitSeconds"
 CLUSTER = "Cluster"
 

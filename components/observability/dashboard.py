@@ -36,6 +36,10 @@ from components.observability.catalogue import (
 from components.observability.fleet import FleetView
 
 WIDTH = 12  # two widgets a row on the dashboard's 24-column grid
+START_WAIT_TITLES = {
+    "ecs": "Job start wait, RunTask to running (s)",
+    "eks": "Job start wait, pod created to Ready (s)",
+}
 HEIGHT = 6
 SUMMARY_PERIOD = 300
 
@@ -95,18 +99,24 @@ def _searched(view: FleetView, title: str, dims: Sequence[str], name: str) -> di
 
 
 def _start_wait(view: FleetView) -> dict:
-    """ECS: how long job tasks waited between RunTask and RUNNING, p50 and p90 per lane."""
+    """How long jobs waited to run, p50 and p90: in ECS mode per lane's cluster (RunTask to
+    RUNNING), in EKS mode per runner (job pod created to Ready)."""
+    ecs = view.mode == "ecs"
+    dimension = CLUSTER if ecs else RUNNER
     metrics = [
         [
             {
-                "expression": search(view.namespace, (CLUSTER,), START_WAIT, stat, SUMMARY_PERIOD),
+                "expression": search(
+                    view.namespace, (dimension,), START_WAIT, stat, SUMMARY_PERIOD
+                ),
                 "id": f"{stat}",
                 "label": stat,
             }
         ]
         for stat in ("p50", "p90")
     ]
-    return _metric_widget("Job start wait, RunTask to running (s)", metrics, view.region)
+    title = START_WAIT_TITLES["ecs" if ecs else "eks"]
+    return _metric_widget(title, metrics, view.region)
 
 
 def _managers(view: FleetView) -> dict:
@@ -220,6 +230,8 @@ def dashboard_body(view: FleetView, alarm_arns: Sequence[str]) -> dict[str, Any]
             _task_reasons(view, view.task_events_log_group),
             _managers(view),
         ]
+    elif view.runner_start_seconds:  # EKS mode: the start-wait sampler's metric
+        widgets.append(_start_wait(view))
     widgets.append(_fargate_quota(view))
     # Lay out in reading order: full-width widgets take a row, others pair up.
     x = y = row = 0

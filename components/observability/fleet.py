@@ -21,6 +21,9 @@ class FleetView:
     # ECS: (lane, cluster name) of the lanes the runners use; the reaper's start-wait metric
     # has the cluster name as its dimension. EKS: none.
     clusters: tuple[tuple[str, str], ...] = ()
+    # EKS: (runner, estimated start in seconds) of the runners whose job pods' start waits
+    # the sampler writes (JobStartWaitSeconds by runner_name). ECS: none.
+    runner_start_seconds: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in ("ecs", "eks"):
@@ -33,3 +36,5 @@ class FleetView:
             raise ValueError("the task events log group exists exactly in ecs mode")
         if self.mode == "eks" and self.clusters:
             raise ValueError("ECS clusters exist only in ecs mode")
+        if self.mode == "ecs" and self.runner_start_seconds:
+            raise ValueError("the pod start-wait sampler exists only in eks mode")

@@ -41,6 +41,9 @@ class MonitoringTargets:
     cluster_arns: Sequence[pulumi.Output[str]] = ()  # ECS clusters whose task events count
     # ECS: lane -> cluster name of the lanes the runners use (their start waits are alarmed)
     clusters: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    # EKS: runner -> the capacity estimate's start of its job pods; the start-wait sampler
+    # (components/eks/start_wait_sampler.py) writes each runner's waits, each is alarmed
+    runner_start_seconds: Mapping[str, float] = field(default_factory=dict)
     # What retires the managers on destroy (the ECS drain). Every resource here depends on
     # them, so a destroy deletes the alarms and their topic first: none sees the retired
     # managers as down and pages someone about a planned teardown.
@@ -141,6 +144,7 @@ class FleetMonitoring(pulumi.ComponentResource):
                 task_events_log_group=v["events"],
                 alerts=args.alerts,
                 clusters=tuple(sorted(dict(v["clusters"]).items())),  # all() of none is []
+                runner_start_seconds=tuple(sorted(args.targets.runner_start_seconds.items())),
             )
         )
         specs = alarm_specs(_shape(args))
@@ -272,4 +276,5 @@ def _shape(args: FleetMonitoringArgs) -> FleetView:
         task_events_log_group="" if ecs else None,
         alerts=args.alerts,
         clusters=tuple((lane, "") for lane in sorted(args.targets.clusters)),
+        runner_start_seconds=tuple(sorted(args.targets.runner_start_seconds.items())),
     )

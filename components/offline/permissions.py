@@ -57,6 +57,7 @@ MODULES = {
     "sns": "sns",
     "sqs": "sqs",
     "ssm": "ssm",
+    "vpc": "ec2",  # aws.vpc.SecurityGroupIngressRule/EgressRule: EC2's security group rules
 }
 # Resource types whose module does not name their service.
 TOKENS = {

@@ -12,7 +12,7 @@ import pytest
 
 from components.config import ConfigError, parse_config
 from components.config.feasibility import deployment_region
-from components.domain import versions
+from components.domain import chart_versions, versions
 from tests.harness import GITLAB_TOKEN_SENTINEL, sentinel
 
 TOKENS = {"runnerTokens": {"fargate": sentinel("fargate")}}
@@ -43,13 +43,16 @@ def test_tested_versions_are_the_pinned_upstream_ones() -> None:
     config = json.loads((UPSTREAM / "gitlab-runner-config.json").read_text())["provenance"]
     assert config["ref"].startswith(f"v{versions.TESTED_RUNNER} ")
     runner = tuple(int(p) for p in versions.TESTED_RUNNER.split(".")[:2])
-    assert versions.runner_of_chart_version(versions.TESTED_CHART) == runner
+    assert chart_versions.runner_of_chart_version(versions.TESTED_CHART) == runner
     chart = json.loads((UPSTREAM / "gitlab-runner-chart.json").read_text())["chart"]
     assert (chart["version"], chart["appVersion"]) == ("0.86.0", "18.9.0")
     karpenter = json.loads((UPSTREAM / "karpenter-crds.json").read_text())["provenance"]["ref"]
     assert karpenter.startswith("v" + ".".join(map(str, versions.TESTED_KARPENTER_MINOR)) + ".")
-    assert versions.runner_of_chart(86) == (18, 9) and versions.runner_of_chart(76) == (17, 11)
-    assert versions.runner_of_chart(92) == (19, 3)
+    assert chart_versions.runner_of_chart(86) == (18, 9) and chart_versions.runner_of_chart(76) == (
+        17,
+        11,
+    )
+    assert chart_versions.runner_of_chart(92) == (19, 3)
     assert versions.TESTED_KUBERNETES[1] == max(versions.EKS_CALENDAR, key=lambda v: int(v[2:]))
 
 

@@ -37,6 +37,7 @@ from components.eks.policies import (
 )
 from components.eks.runner import gitlab_ci_example
 from components.eks.runner_chart import runner_chart_values, runners_config_toml
+from components.eks.start_wait_sampler import sampler_policy
 from components.topology import eks_fleet_spec
 from tests.harness import sentinel
 
@@ -57,6 +58,8 @@ UNSCOPABLE = {
     "ec2:DescribeInstanceTypeOfferings",
     "ec2:DescribeInstanceTypes",
     "ec2:DescribeLaunchTemplates",
+    # The Lambda guide: it "only works if it's allowed on all resources" (the sampler's role).
+    "ec2:DescribeNetworkInterfaces",
     "ec2:DescribePlacementGroups",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSpotPriceHistory",
@@ -91,6 +94,14 @@ def permission_documents() -> dict[str, dict[str, Any]]:
         "aws", REGION, ACCOUNT, [fargate_log_group_name(CLUSTER), f"{CLUSTER}-fluent-bit-logs"]
     )
     docs["queue"] = interruption_queue_policy(QUEUE)
+    docs["start-wait-sampler"] = sampler_policy(
+        "aws",
+        REGION,
+        ACCOUNT,
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/gitlab-runners-prod/start-wait-sampler",
+        ["subnet-0a", "subnet-0b"],
+        "sg-0sampler",
+    )
     return docs
 
 
@@ -286,3 +297,16 @@ def test_ci_example_has_one_job_per_lane() -> None:
     assert (
         yaml.safe_load(gitlab_ci_example(eks_fleet_spec(big)))["hello-fargate"]["parallel"] == 200
     )
+
+
+def test_a_package_runner_without_request_concurrency_gets_the_stack_files_default() -> None:
+    """A RunnerSpec built in code with no request_concurrency must poll GitLab as the stack
+    file's runner does (1 per 25 of concurrency, components/domain/eks_sizing.py), not with one
+    request for a 100-job runner."""
+    config = eks_stack()
+    runner = replace(config.runners[0], concurrency=100, request_concurrency=None)
+    entry = tomllib.loads(runners_config_toml(runner, config.eks))["runners"][0]
+    assert entry["request_concurrency"] == 4
+    explicit = replace(runner, request_concurrency=2)
+    entry = tomllib.loads(runners_config_toml(explicit, config.eks))["runners"][0]
+    assert entry["request_concurrency"] == 2

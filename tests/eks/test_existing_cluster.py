@@ -1,7 +1,8 @@
 """eks.existingCluster (issue 24 item 4): the fleet joins a cluster someone else runs.
 
 The plan is what `pulumi destroy` removes, so what it lacks stays on the cluster: no
-eks:index:Cluster, no addons, no admin entries or API rules, no aws-observability ConfigMap.
+eks:index:Cluster, no addons, no admin entries or API rules for people (the start-wait sampler
+has its own, narrow ones), no aws-observability ConfigMap.
 The fleet's own pieces are there, on the named cluster: its Fargate profiles, pod execution
 role, runner releases, IRSA roles trusting the cluster's OIDC provider, and Karpenter (or, on a
 cluster that runs Karpenter v1, only its node classes, pools, node roles and their access
@@ -61,6 +62,11 @@ def uses_existing() -> Plan:
     return run_program(joining("existing"))
 
 
+def node_entries(plan: Plan) -> list[Any]:
+    """The access entries of the fleet's Karpenter node roles (not the start-wait sampler's)."""
+    return [e for e in plan.all(ACCESS_ENTRY) if e.inputs["type"] == "EC2_LINUX"]
+
+
 def _types(plan: Plan) -> set[str]:
     return {r.type for r in plan.resources}
 
@@ -74,15 +80,37 @@ def test_the_plan_holds_no_cluster_and_nothing_cluster_wide(
     types = _types(plan)
     assert "eks:index:Cluster" not in types
     assert "aws:eks/addon:Addon" not in types
-    assert "aws:eks/accessPolicyAssociation:AccessPolicyAssociation" not in types
-    assert "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" not in types
+    # Only the start-wait sampler's: view in the runner namespaces, HTTPS from its own group.
+    (association,) = plan.all("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert association.inputs["accessScope"]["type"] == "namespace"
+    assert association.inputs["policyArn"].endswith("/AmazonEKSViewPolicy")
+    (rule,) = plan.all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rule.inputs["referencedSecurityGroupId"] == "eks-start-wait-sg-mock-id"
+    assert rule.inputs["securityGroupId"] == "sg-0existingcluster0"  # the cluster's group
     names = {r.inputs.get("metadata", {}).get("name") for r in plan.resources}
     assert "aws-observability" not in names and "aws-logging" not in names
     groups = [r.inputs["name"] for r in plan.all("aws:cloudwatch/logGroup:LogGroup")]
     assert not [g for g in groups if g.startswith(f"/aws/eks/{CLUSTER}")]
     assert not plan.all("aws:ec2/vpc:Vpc")
-    # Every access entry is a node role's, of type EC2_LINUX (no admin, no policy).
-    assert {e.inputs["type"] for e in plan.all(ACCESS_ENTRY)} == {"EC2_LINUX"}
+    # Every access entry is a node role's, of type EC2_LINUX, or the sampler's (no admin).
+    entries = {e.name: e.inputs["type"] for e in plan.all(ACCESS_ENTRY)}
+    assert entries.pop("eks-start-wait-access") == "STANDARD"
+    assert set(entries.values()) == {"EC2_LINUX"}
+
+
+def test_the_start_wait_sampler_reads_the_joined_clusters_api(installs: Plan) -> None:
+    """The endpoint and CA of the cluster it joins (aws.eks.get_cluster), in its subnets."""
+    (function,) = [
+        f for f in installs.all("aws:lambda/function:Function") if "start-wait" in f.name
+    ]
+    variables = function.inputs["environment"]["variables"]
+    found = existing_cluster(CLUSTER, "eu-west-1")
+    assert variables["SAMPLER_CLUSTER"] == CLUSTER
+    assert variables["SAMPLER_ENDPOINT"] == found["endpoint"]
+    assert variables["SAMPLER_CA"] == found["certificateAuthorities"][0]["data"]
+    assert function.inputs["vpcConfig"]["subnetIds"] == list(MOCK_CLUSTER_SUBNETS)
+    (association,) = installs.all("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert association.inputs["clusterName"] == CLUSTER
 
 
 def test_the_fleet_adds_its_fargate_profiles_to_the_named_cluster(installs: Plan) -> None:
@@ -154,7 +182,7 @@ def test_installing_karpenter_there_brings_its_controller(installs: Plan) -> Non
     assert karpenter.inputs["values"]["settings"]["clusterName"] == CLUSTER
     assert installs.all("aws:sqs/queue:Queue")
     assert "eks-cluster-fargate-karpenter" in deps(installs, karpenter)
-    entries = {e.name: e for e in installs.all(ACCESS_ENTRY)}
+    entries = {e.name: e for e in node_entries(installs)}
     assert set(entries) == {"eks-cluster-karpenter-nodes", "eks-cluster-karpenter-privileged"}
     assert {e.inputs["clusterName"] for e in entries.values()} == {CLUSTER}
 
@@ -202,13 +230,13 @@ def test_on_a_cluster_with_karpenter_only_pools_classes_roles_and_entries(
     }
     roles = plan.outputs["karpenterNodeRoleArns"]
     assert set(roles) == {"default", "privileged"}
-    assert {e.inputs["principalArn"] for e in plan.all(ACCESS_ENTRY)} == set(roles.values())
+    assert {e.inputs["principalArn"] for e in node_entries(plan)} == set(roles.values())
 
 
 def test_fargate_lanes_alone_add_no_karpenter_at_all() -> None:
     plan = run_program(joining(runners=FARGATE_ONLY))
     assert not [r for r in plan.resources if "karpenter" in r.name]
-    assert not plan.all(ACCESS_ENTRY)
+    assert not node_entries(plan)
     assert {p.inputs["fargateProfileName"] for p in plan.all(PROFILE)} == {"gitlab-runners"}
 
 

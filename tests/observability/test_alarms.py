@@ -43,10 +43,11 @@ def test_ecs_has_the_five_kinds_of_alarm(ecs_email_plan: Plan) -> None:
     }
 
 
-def test_eks_has_the_four_kinds_of_alarm_without_a_start_wait(eks_topic_plan: Plan) -> None:
-    """No start-wait alarm in EKS mode: gitlab-runner 19.3.0's only job queue/stage timings
-    are histograms (gitlab_runner_job_queue_duration_seconds, _job_stage_duration_seconds,
-    commands/builds_helper.go:604,633), which the metrics pipeline does not keep."""
+def test_eks_has_the_five_kinds_of_alarm_with_a_start_wait_per_runner(
+    eks_topic_plan: Plan,
+) -> None:
+    """EKS has no manager groups; its start waits come per runner from the start-wait sampler
+    (tests/eks/test_start_wait_sampler.py), not per lane's cluster."""
     assert set(_by_name(eks_topic_plan)) == {
         "runner-fargate-not-polling",
         "runner-fargate-spot-not-polling",
@@ -54,6 +55,8 @@ def test_eks_has_the_four_kinds_of_alarm_without_a_start_wait(eks_topic_plan: Pl
         "runner-fargate-saturated",
         "runner-fargate-spot-saturated",
         "fargate-ondemand-quota",
+        "runner-fargate-start-wait",
+        "runner-fargate-spot-start-wait",
     }
 
 
@@ -66,7 +69,7 @@ def test_every_alarm_points_at_a_section_of_the_docs(mode_plan: Plan) -> None:
     }
     anchors = {a["alarmDescription"].rsplit("#", 1)[1] for a in alarms(mode_plan)}
     assert anchors <= slugs, anchors - slugs
-    assert len(anchors) == len(KINDS) - (mode_plan.outputs["mode"] == "eks")
+    assert len(anchors) == len(KINDS)
 
 
 def test_email_makes_a_topic_that_every_alarm_notifies(ecs_email_plan: Plan) -> None:
@@ -226,6 +229,8 @@ def test_switched_off_nothing_is_collected_or_alarmed(disabled_plan: Plan) -> No
     names = {r.inputs.get("name") for r in plan.all("aws:cloudwatch/logGroup:LogGroup")}
     assert "/gitlab-runners-dev/metrics" not in names
     assert not plan.all("gitlab-fargate-runners:eks:MetricsCollector")
+    assert not plan.all("gitlab-fargate-runners:eks:StartWaitSampler")
+    assert not [f for f in plan.all("aws:lambda/function:Function") if "start-wait" in f.name]
     if plan.outputs["mode"] == "ecs":
         assert "listen_address" not in tomllib.loads(plan.rendered_files[CONFIG_PATH])
         assert "prometheus" not in user_data(plan)

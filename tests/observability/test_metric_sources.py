@@ -4,18 +4,20 @@ version the program installs."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
 from components.config import schema
-from components.domain import versions
+from components.domain.chart_versions import runner_of_chart_version
 from components.observability.catalogue import (
     API_STATUSES,
     CLUSTER,
     EMF_DECLARATIONS,
     FAILED_JOBS,
+    RUNNER,
     RUNNER_METRICS,
     START_FAILURE_REASONS,
     START_WAIT,
@@ -96,6 +98,14 @@ def _emitted(plan: Plan, used: UsedMetric) -> bool:
         filters = [r.inputs["metricTransformation"] for r in plan.all(METRIC_FILTER)]
         wanted = {"name": TASKS_NOT_STARTED, "namespace": NAMESPACE}
         return not used.dimensions and any(wanted.items() <= f.items() for f in filters)
+    if used.namespace == NAMESPACE and used.name == START_WAIT and RUNNER in used.dimensions:
+        # EKS: the start-wait sampler writes it as EMF per runner (components/eks/start_wait/
+        # pods.py) for the namespaces it is given; the runner must be one it samples.
+        samplers = [r.inputs["environment"]["variables"] for r in plan.all(LAMBDA)]
+        sampled = [v for v in samplers if v.get("SAMPLER_METRICS_NAMESPACE") == NAMESPACE]
+        runners = {r for v in sampled for r in json.loads(v["SAMPLER_RUNNERS"]).values()}
+        runner = used.dimensions[RUNNER]
+        return set(used.dimensions) == {RUNNER} and (runner is None or runner in runners)
     if used.namespace == NAMESPACE and used.name == START_WAIT:
         # The reaper writes it as EMF (components/ecs/reaper/start_wait.py) when it is given
         # the namespace; its dimension is the cluster (tests/observability/test_start_wait.py).
@@ -160,7 +170,7 @@ def test_the_runner_metrics_exist_at_the_installed_version() -> None:
     18.9.0)."""
     assert schema.ECS_SECTION.default("runnerVersion") == "19.3.0"
     chart = schema.EKS_SECTION.default("runnerChartVersion")
-    assert versions.runner_of_chart_version(chart) == (19, 3)
+    assert runner_of_chart_version(chart) == (19, 3)
     assert METRICS["provenance"]["ref"].startswith("v19.3.0 ")
     for declaration in EMF_DECLARATIONS:
         for name in declaration.metrics:

@@ -22,6 +22,12 @@ a test can assert `== []` and show every broken pair at once:
 - `alarms_go_first`: a destroy pages nobody: every alarm (and whatever notifies) is deleted
   before the ECS destroy drain retires the managers, which "manager down" and "not
   polling" would otherwise report after 5 minutes of a long drain;
+- `vpc_functions_first`: a Lambda function in the VPC (the EKS start-wait sampler) is deleted
+  before its security groups, every rule that names them and its subnets, and swaps its groups
+  for the VPC's default one first: its VPC network interfaces outlive it by up to ~35 minutes
+  and would hold its own group (terraform-provider-aws internal/service/lambda/function.go
+  replaceSecurityGroupsOnDestroy; internal/service/ec2/vpc_network_interface.go
+  deleteLingeringLambdaENI);
 - `runners_outlive_drains`: an edit neither replaces nor removes a GitLab runner whose token
   a kept token store held before it. The managers that read that store drain after
   `pulumi up` has returned (an ECS instance refresh runs on in AWS; the EKS Helm upgrade waits
@@ -191,12 +197,22 @@ def drains_first(plan: Plan) -> list[str]:
 
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 HTTPS = 443
 
 
 def api_access(plan: Plan) -> list[RecordedResource]:
-    """The cluster and the ingress rules that open HTTPS to its API."""
-    rules = [r for r in plan.all(INGRESS) if r.inputs.get("fromPort") == HTTPS]
+    """The cluster and the ingress rules that open HTTPS to its API for the deployer: from
+    CIDRs or security groups the stack does not create. A rule that admits a security group of
+    the plan admits one of the stack's own functions (the start-wait sampler), which goes
+    before its rule (tests/eks/test_start_wait_sampler.py), not the Kubernetes provider."""
+    groups = {r.urn for r in plan.all(SECURITY_GROUP)}
+    rules = [
+        r
+        for r in plan.all(INGRESS)
+        if r.inputs.get("fromPort") == HTTPS
+        and not groups & set(r.property_dependencies.get("referencedSecurityGroupId", []))
+    ]
     return [*plan.all(CLUSTER), *rules]
 
 
@@ -219,6 +235,28 @@ def alarms_go_first(plan: Plan) -> list[str]:
         for alarm in (r for r in plan.resources if r.type in NOTIFIERS)
         if not order.deleted_before(alarm, drain)
     ]
+
+
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+
+def vpc_functions_first(plan: Plan) -> list[str]:
+    order = Order(plan)
+    groups = {r.urn for r in plan.all(SECURITY_GROUP)}
+    problems: list[str] = []
+    for function in (f for f in plan.all(FUNCTION) if f.inputs.get("vpcConfig")):
+        if not function.inputs.get("replaceSecurityGroupsOnDestroy"):
+            problems.append(f"{function.name}: its ENIs keep its security groups after it is gone")
+        placed = set(function.property_dependencies.get("vpcConfig", []))
+        rules = [
+            r
+            for r in (*plan.all(INGRESS), *plan.all(EGRESS_RULE))
+            if placed & groups & {u for us in r.property_dependencies.values() for u in us}
+        ]
+        for needed in (*(order.resource(u) for u in placed if u in order.by_urn), *rules):
+            if not order.deleted_before(function, needed):
+                problems.append(f"{needed.name} may be deleted before {function.name}")
+    return problems
 
 
 def _namespaces(plan: Plan, name: str) -> list[RecordedResource]:

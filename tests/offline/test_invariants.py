@@ -22,6 +22,7 @@ from tests.offline.invariants import (
     egress,
     egress_outlives,
     needs_network_at_delete,
+    vpc_functions_first,
 )
 
 
@@ -163,3 +164,18 @@ def test_alarms_go_first_catches_an_alarm_beside_the_drain(ecs_dev_plan: Plan) -
     for resource in plan.resources:
         resource.dependencies = [u for u in resource.dependencies if u != drain.urn]
     assert any("manager-0-down may still alarm" in p for p in alarms_go_first(plan))
+
+
+def test_the_in_vpc_function_goes_first_and_frees_its_security_group(eks_dev_plan: Plan) -> None:
+    """The EKS start-wait sampler runs in the VPC (ECS has no such function). With its wait
+    for its rules taken out and its group swap off, each defect is reported."""
+    assert vpc_functions_first(eks_dev_plan) == []
+    plan = copy.deepcopy(eks_dev_plan)
+    function = plan.named("eks-start-wait-fn")
+    rule = plan.named("eks-start-wait-api-from-sampler")
+    assert rule.urn in function.dependencies
+    function.dependencies = [u for u in function.dependencies if u != rule.urn]
+    function.inputs["replaceSecurityGroupsOnDestroy"] = False
+    problems = vpc_functions_first(plan)
+    assert "eks-start-wait-fn: its ENIs keep its security groups after it is gone" in problems
+    assert "eks-start-wait-api-from-sampler may be deleted before eks-start-wait-fn" in problems

@@ -68,7 +68,8 @@ def test_eks_mode_renders_each_release_values_for_the_plan(eks_dev_plan: Plan) -
             if r.inputs["name"] == f"gitlab-runner-{runner}"
         )
         # The plan shows every value but the token's fingerprint (a secret in the release).
-        released = release.inputs["values"]
+        # A copy: the plan is the session's, other tests read the same values.
+        released = dict(release.inputs["values"])
         annotations = released.pop("podAnnotations")
         assert set(annotations) == {"gitlab-fargate-runners/token-hmac"}
         assert release.redacted_inputs["values"]["podAnnotations"] == {

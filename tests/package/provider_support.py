@@ -7,7 +7,10 @@ import sys
 from typing import Any
 
 import pulumi
+import pytest
+from pulumi.errors import InputPropertiesError
 
+from components.config import ConfigError, parse_config
 from components.offline.mocks import Plan, record
 from components.topology import StackResult
 from tests.harness import ROOT, sentinel
@@ -46,3 +49,48 @@ def construct_plan(token: str, inputs: dict[str, Any]) -> Plan:
         return StackResult(outputs=dict(result.state), rendered_files={})
 
     return record(build, {})
+
+
+def refused(token: str, inputs: dict[str, Any]) -> tuple[list[dict[str, str]], Plan]:
+    """The per-property errors construct raises for these inputs, and what it registered."""
+    errors: list[dict[str, str]] = []
+
+    def build(_warn: Any) -> StackResult:
+        with pytest.raises(InputPropertiesError) as error:
+            fleet_provider().construct("ci", token, inputs, pulumi.ResourceOptions())
+        errors.extend(dict(e) for e in error.value.errors or [])
+        return StackResult(outputs={}, rendered_files={})
+
+    return errors, record(build, {})
+
+
+RUNNERS_ONE = [{"name": "build"}]
+
+
+def stack_problems(config: dict[str, Any]) -> list[str]:
+    """What the stack file gets for this config (one runner `build` unless it names others)."""
+    tokens = {"runners": RUNNERS_ONE, "runnerTokens": {"build": sentinel("build")}}
+    with pytest.raises(ConfigError) as error:
+        parse_config({**tokens, **config})
+    return error.value.problems
+
+
+# A catalogue entry and an EC2-lane runner with every setting the plugin added for them.
+REGISTRY_LOGIN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf"
+POLICIES = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::aws:policy/ReadOnly"]
+ENTRY = {
+    "name": "debian",
+    "image": "registry.example.com/ci/coordinator:1",
+    "environment": {"TZ": "UTC", "LANG": "C.UTF-8"},
+    "taskRolePolicyArns": POLICIES,
+    "repositoryCredentialsArn": REGISTRY_LOGIN,
+}
+
+WARM = {
+    "name": "build-spot",
+    "lane": "spot",
+    "concurrency": 20.0,
+    "warmJobs": 2.0,
+    "warmPeriods": ["* 8-17 * * mon-fri"],
+    "warmTimezone": "Europe/Berlin",
+}

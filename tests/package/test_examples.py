@@ -82,7 +82,10 @@ def test_the_eks_example_joins_the_named_cluster(karpenter: str) -> None:
     if karpenter == "install":
         expected |= {"karpenter", "karpenter-crd"}
     assert releases == expected
-    (entry,) = plan.all("aws:eks/accessEntry:AccessEntry")
+    # (The other access entry is the start-wait sampler's, tests/eks/test_start_wait_sampler.py.)
+    (entry,) = [
+        e for e in plan.all("aws:eks/accessEntry:AccessEntry") if e.inputs["type"] == "EC2_LINUX"
+    ]
     assert entry.inputs["type"] == "EC2_LINUX"
     # The owner's Karpenter must be allowed to pass the node role (bring-your-own.md).
     assert plan.outputs["podExecutionRoleArn"] == profile.inputs["podExecutionRoleArn"]

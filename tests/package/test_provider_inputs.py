@@ -12,16 +12,20 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.errors import InputPropertiesError
 
-from components.config import ConfigError, parse_config
-from components.offline.mocks import Plan, record
-from components.topology import StackResult
+from components.config import parse_config
 from tests.harness import ROOT, sentinel
-from tests.package.provider_support import ECS, EKS, construct_plan, wire_inputs
+from tests.package.provider_support import (
+    ECS,
+    EKS,
+    RUNNERS_ONE,
+    construct_plan,
+    refused,
+    stack_problems,
+    wire_inputs,
+)
 
 sys.path.insert(0, str(ROOT / "provider"))
-from fleet_provider import fleet_provider
 
 CA = (ROOT / "tests" / "example-ca.pem").read_text()
 PROXY = "http://proxy.example.com:3128"
@@ -52,7 +56,10 @@ def test_the_eks_fleet_joins_an_existing_cluster_with_its_lane_settings() -> Non
     assert plan.redacted_outputs["kubeconfig"] == "[secret]"
     # What the cluster's owner must grant (docs/bring-your-own.md, "What the cluster's owner
     # grants"): its Karpenter passes these node roles, its logging reaches this role.
-    (entry,) = plan.all("aws:eks/accessEntry:AccessEntry")
+    # (The other access entry is the start-wait sampler's, tests/eks/test_start_wait_sampler.py.)
+    (entry,) = [
+        e for e in plan.all("aws:eks/accessEntry:AccessEntry") if e.inputs["type"] == "EC2_LINUX"
+    ]
     assert plan.outputs["karpenterNodeRoleArns"] == {"default": entry.inputs["principalArn"]}
     (profile,) = plan.all("aws:eks/fargateProfile:FargateProfile")
     assert plan.outputs["podExecutionRoleArn"] == profile.inputs["podExecutionRoleArn"]
@@ -117,7 +124,6 @@ def test_the_fleet_uses_your_cache_bucket_and_creates_none() -> None:
 
 
 # (component, inputs, the property refused, the stack config with that value or None).
-RUNNERS_ONE = [{"name": "build"}]
 ARM_SPOT = {
     "runners": [{"name": "build", "lane": "spot", "architecture": "arm64"}],
     "runnerTokens": {"build": "x"},
@@ -227,25 +233,6 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
 ]
 
 
-def _refused(token: str, inputs: dict[str, Any]) -> tuple[list[dict[str, str]], Plan]:
-    errors: list[dict[str, str]] = []
-
-    def build(_warn: Any) -> StackResult:
-        with pytest.raises(InputPropertiesError) as refused:
-            fleet_provider().construct("ci", token, inputs, pulumi.ResourceOptions())
-        errors.extend(dict(e) for e in refused.value.errors or [])
-        return StackResult(outputs={}, rendered_files={})
-
-    return errors, record(build, {})
-
-
-def _stack_problems(config: dict[str, Any]) -> list[str]:
-    tokens = {"runners": RUNNERS_ONE, "runnerTokens": {"build": sentinel("build")}}
-    with pytest.raises(ConfigError) as error:
-        parse_config({**tokens, **config})
-    return error.value.problems
-
-
 @pytest.mark.parametrize(
     ("token", "inputs", "path", "stack"), BAD, ids=[f"{t[-14:-11]}-{p}" for t, _, p, _ in BAD]
 )
@@ -256,10 +243,10 @@ def test_a_bad_input_is_one_property_error_and_nothing_registers(
     if "runnerTokens" in inputs:  # secret, as a consumer passes it
         extra["runnerTokens"] = pulumi.Output.secret(inputs["runnerTokens"])
         inputs = {k: v for k, v in inputs.items() if k != "runnerTokens"}
-    errors, plan = _refused(token, wire_inputs(**inputs, **extra))
+    errors, plan = refused(token, wire_inputs(**inputs, **extra))
     assert [e["property_path"] for e in errors] == [path], errors
     assert plan.resources == []
     (reason,) = [e["reason"] for e in errors]
     assert "hunter2" not in reason and "Traceback" not in reason
     if stack is not None:
-        assert reason in _stack_problems(stack)
+        assert reason in stack_problems(stack)

@@ -3,8 +3,8 @@ same message from the stack file's parser (components/config/parse.py), from the
 check (components/domain/fleet_rules.py, which EcsFargateRunner runs before it registers
 anything) and from the component provider's check before construct
 (provider/fleet_provider.py), and its valid neighbour passes all three. Each row is one rule
-class, written once as stack keys (tests/package/doors.py `Case`); a door without an input
-for a key is skipped (the plugin takes only the settings in provider/fleet_args.py).
+class, written once as stack keys (tests/package/doors.py `Case`); the plugin has an input for
+every setting of a spec (provider/fleet_args.py), so every row goes through all three doors.
 """
 
 from __future__ import annotations
@@ -146,6 +146,26 @@ BAD: list[tuple[str, Case, str]] = [
         "ecs.checkInterval: 0 is out of range; use a value between 1 and 3600",
     ),
     (
+        "runnerSha256",
+        Case("ecs", section={"runnerSha256": "ABC"}),
+        "ecs.runnerSha256: 'ABC' is not valid; use the 64 lowercase hex digits",
+    ),
+    (
+        "driverSha256",
+        Case("ecs", section={"driverSha256": "0" * 63}),
+        f"ecs.driverSha256: '{'0' * 63}' is not valid; use the 64 lowercase hex digits",
+    ),
+    (
+        "managerAmiParameter",
+        Case("ecs", section={"managerAmiParameter": "/aws/service/ami-amazon-linux-latest/x"}),
+        "ecs.managerAmiParameter: '/aws/service/ami-amazon-linux-latest/x' is not valid",
+    ),
+    (
+        "sshUsername",
+        Case("ecs", section={"sshUsername": "Root"}),
+        "ecs.sshUsername: 'Root' is not valid; use the user the job image's sshd accepts",
+    ),
+    (
         "task-image",
         Case("ecs", section={"taskDefinitions": [{"name": "d", "image": "Debian:12"}]}),
         "ecs.taskDefinitions[0] (d).image: 'Debian:12' is not a valid image reference",
@@ -212,6 +232,9 @@ GOOD: list[tuple[str, Case]] = [
                 "managerInstanceType": "m6i.large",
                 "platformVersion": "LATEST",
                 "checkInterval": 3600,
+                "sshUsername": "root",
+                "managerAmiParameter": "/aws/service/ami-amazon-linux-latest/"
+                "al2023-ami-kernel-6.12-x86_64",
             },
         ),
     ),
@@ -230,20 +253,3 @@ def test_a_valid_neighbour_passes_every_door(
     name: str, case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     passes_every_door(case, monkeypatch)
-
-
-def test_the_plugin_door_is_tried_wherever_it_has_the_inputs() -> None:
-    """The rows the plugin skips are the keys it has no input for, and no more."""
-    skipped = {rule for rule, case, _ in BAD if case.plugin_inputs() is None}
-    assert skipped == {
-        "driverVersion",
-        "ecs-checkInterval",
-        "managerInstanceType-arm64",
-        "managerInstanceType-small",
-        "platformVersion",
-        "task-credentials",
-        "task-environment-name",
-        "task-environment-reserved",
-        "task-policy-arn",
-        "task-roles",
-    }

@@ -1,0 +1,413 @@
+"""The EKS start-wait sampler's resources: a small Lambda, run every minute, that reads the job
+pods of each runner namespace through the Kubernetes API and writes JobStartWaitSeconds per
+runner as embedded metric format (components/eks/start_wait/, the ECS reaper's metric for EKS).
+
+Why a Lambda and not the metrics collector: gitlab-runner 19.3.0 exports stage timings only as
+histograms, and the collector's awsemf exporter (ADOT v0.49.0) turns explicit-bucket
+histograms into count/sum/min/max (exporter/awsemfexporter/datapoint.go:191,
+histogramDataPointSlice.CalculateDeltaDatapoints): no percentile survives. The pods carry
+the timestamps; one list call per runner namespace a minute reads them.
+
+What it may do, and nothing more:
+- Kubernetes: an EKS access entry for its role with AmazonEKSViewPolicy scoped to the runner
+  namespaces (type namespace): read-only, nothing cluster-wide. The cluster authenticates
+  through access entries (authenticationMode API, components/eks/cluster.py).
+- Network: the fleet's private subnets, its own security group whose only rule is HTTPS out
+  to the cluster security group, and one ingress rule on that group for HTTPS from it (the
+  private endpoint's ENIs carry the cluster security group, components/eks/cluster_access.py).
+- IAM: write its own log group; the ENI actions a VPC function's role needs (Lambda
+  developer guide, "Giving Lambda functions access to resources in an Amazon VPC"), scoped
+  as far as EC2 authorizes them (sampler_policy).
+
+Destroy: Lambda's VPC ENIs outlive the function by up to ~35 minutes and block deleting the
+security group and subnets they sit in. The function swaps its security groups for the VPC's
+default group before it is deleted (replace_security_groups_on_destroy, terraform-provider-aws
+internal/service/lambda/function.go replaceSecurityGroupsOnDestroy, pull request #37624), so
+its own group is free at once; the provider's security group and subnet deletes wait for and
+delete any Lambda ENI left (internal/service/ec2/vpc_network_interface.go
+deleteLingeringLambdaENI, at least 45 minutes). The function depends on the rules, the access
+entry and the network's egress, so it goes before any of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.domain.chart_versions import runner_of_chart_version
+from components.domain.specs import EksFleetSpec
+from components.domain.start_latency import eks_lane_start_seconds
+from components.eks.cluster import EksCluster
+from components.eks.existing_cluster import JoinedCluster
+from components.eks.placement import runner_namespace
+from components.eks.policies import cluster_access_policy_arn
+from components.eks.start_wait.pods import job_pod_selector
+from components.naming import function_name_for, type_token
+from components.shared.aws import AwsContext
+from components.shared.network import VpcRefs
+
+TYPE_TOKEN = type_token("eks", "StartWaitSampler")
+ROLE = "start-wait-sampler"
+PACKAGE_DIR = Path(__file__).resolve().parent / "start_wait"
+PACKAGE_FILES = ("__init__.py", "handler.py", "pods.py")
+LAMBDA_RUNTIME = "python3.12"
+LAMBDA_HANDLER = "start_wait.handler.handler"
+LAMBDA_TIMEOUT_SECONDS = 50  # under the schedule's minute: runs never overlap
+LAMBDA_MEMORY_MB = 128
+# Every minute: a job pod that is Ready for at least a minute is seen once (pods.py).
+SCHEDULE_EXPRESSION = "rate(1 minute)"
+SCHEDULE_SECONDS = 60
+HTTPS = 443
+VIEW_ACCESS_POLICY = "AmazonEKSViewPolicy"
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+POLICY_VERSION = "2012-10-17"
+
+
+def _trust(service: str, source_account: str | None = None) -> dict[str, Any]:
+    """One service may assume the role; with `source_account`, only for this account (the
+    confused-deputy guard EventBridge Scheduler documents for its execution role)."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return {"Version": POLICY_VERSION, "Statement": [statement]}
+
+
+def runner_namespaces(fleet: EksFleetSpec) -> dict[str, str]:
+    """Runner namespace -> runner name: where the sampler lists job pods, what it names them."""
+    return {runner_namespace(r.name): r.name for r in fleet.runners}
+
+
+def start_estimates(fleet: EksFleetSpec) -> dict[str, float]:
+    """Runner -> the capacity estimate's start of its job pods (the start-wait alarms')."""
+    return {r.name: eks_lane_start_seconds(r.lane) for r in fleet.runners}
+
+
+def fleet_pod_selector(fleet: EksFleetSpec) -> str:
+    """The job pods' selector for the gitlab-runner release the fleet's chart ships."""
+    return job_pod_selector(runner_of_chart_version(fleet.eks.runner_chart_version))
+
+
+def _ec2_arn(partition: str, region: str, account: str, resource: str) -> str:
+    return f"arn:{partition}:ec2:{region}:{account}:{resource}"
+
+
+def sampler_policy(
+    partition: str,
+    region: str,
+    account: str,
+    log_group_arn: str,
+    subnet_ids: Sequence[str],
+    security_group_id: str,
+) -> dict[str, Any]:
+    """Its own log group, and the ENIs Lambda creates for it in the VPC.
+
+    * ec2:CreateNetworkInterface authorizes against the new interface, the subnet and the
+      security group (Service Authorization Reference): any interface, in the fleet's
+      subnets, with the sampler's group only.
+    * ec2:DeleteNetworkInterface, AssignPrivateIpAddresses and UnassignPrivateIpAddresses
+      authorize against the interface, whose id is Lambda's: every interface of the account
+      in the region (the Lambda guide asks for a unique id or all of them).
+    * ec2:DescribeNetworkInterfaces and DescribeSubnets have no resource-level permissions:
+      "*" is the only valid resource (the Lambda guide says so for DescribeNetworkInterfaces).
+      Both are read-only; the reaper's Describe actions are treated the same way.
+    No logs:CreateLogGroup: the program creates the group, with retention.
+    """
+    interfaces = _ec2_arn(partition, region, account, "network-interface/*")
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "CreateOwnEnisInFleetSubnets",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": [
+                    interfaces,
+                    *(_ec2_arn(partition, region, account, f"subnet/{s}") for s in subnet_ids),
+                    _ec2_arn(partition, region, account, f"security-group/{security_group_id}"),
+                ],
+            },
+            {
+                "Sid": "ManageLambdaEnis",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                "Resource": interfaces,
+            },
+            {
+                "Sid": "DescribeVpcForLambda",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+            },
+        ],
+    }
+
+
+def scheduler_policy(function_arn: str) -> dict[str, Any]:
+    """The schedule's role may invoke this one function, nothing else."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "InvokeStartWaitSampler",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": function_arn,
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class StartWaitSamplerArgs:
+    prefix: str  # names the function and its log group `/<prefix>/start-wait-sampler`
+    cluster_name: str
+    api_endpoint: pulumi.Input[str]  # the cluster's API URL
+    api_ca: pulumi.Input[str]  # its certificate authority data (base64 PEM)
+    cluster_security_group_id: pulumi.Input[str]  # carried by the private endpoint's ENIs
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]  # the fleet's private subnets
+    runners: Mapping[str, str]  # runner namespace -> runner name
+    pod_selector: str  # start_wait/pods.py job_pod_selector
+    metrics_namespace: str
+    log_retention_days: int
+    tags: Mapping[str, str]
+    partition: pulumi.Input[str]
+    region: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    # What the function needs while it runs and so outlives it: the cluster (its access
+    # entry goes first) and the network's egress (components/offline: in-VPC functions).
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+class StartWaitSampler(pulumi.ComponentResource):
+    function: aws.lambda_.Function
+
+    def __init__(
+        self, name: str, args: StartWaitSamplerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/{args.prefix}/{ROLE}",
+            retention_in_days=args.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            description="GitLab runner start-wait sampler: reads job pods, writes EMF metrics",
+            assume_role_policy=json.dumps(_trust(LAMBDA_SERVICE)),
+            tags=tags,
+            opts=child,
+        )
+        group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="GitLab runner start-wait sampler: HTTPS to the Kubernetes API only",
+            tags={**tags, "Name": f"{args.prefix}-{ROLE}"},
+            opts=child,
+        )
+        rules = [
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-to-api",
+                security_group_id=group.id,
+                referenced_security_group_id=args.cluster_security_group_id,
+                ip_protocol="tcp",
+                from_port=HTTPS,
+                to_port=HTTPS,
+                description="Kubernetes API (the cluster security group)",
+                opts=child,
+            ),
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-sampler",
+                security_group_id=args.cluster_security_group_id,
+                referenced_security_group_id=group.id,
+                ip_protocol="tcp",
+                from_port=HTTPS,
+                to_port=HTTPS,
+                description="Kubernetes API from the start-wait sampler",
+                opts=after,
+            ),
+        ]
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(
+                args.partition,
+                args.region,
+                args.account_id,
+                log_group.arn,
+                args.subnet_ids,
+                group.id,
+            ).apply(lambda v: json.dumps(sampler_policy(*v))),
+            opts=child,
+        )
+        access = self._access(name, args, role, after)
+        self.function = aws.lambda_.Function(
+            f"{name}-fn",
+            name=function_name_for(args.prefix, ROLE),
+            description="Writes how long GitLab CI job pods waited to run (JobStartWaitSeconds)",
+            runtime=LAMBDA_RUNTIME,
+            handler=LAMBDA_HANDLER,
+            architectures=["arm64"],
+            code=pulumi.AssetArchive(
+                {f"start_wait/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in PACKAGE_FILES}
+            ),
+            role=role.arn,
+            timeout=LAMBDA_TIMEOUT_SECONDS,
+            memory_size=LAMBDA_MEMORY_MB,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "SAMPLER_CLUSTER": args.cluster_name,
+                    "SAMPLER_ENDPOINT": args.api_endpoint,
+                    "SAMPLER_CA": args.api_ca,
+                    "SAMPLER_RUNNERS": json.dumps(dict(sorted(args.runners.items()))),
+                    "SAMPLER_POD_SELECTOR": args.pod_selector,
+                    "SAMPLER_METRICS_NAMESPACE": args.metrics_namespace,
+                    "SAMPLER_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
+                    # Sign the token for the region's STS endpoint, not the global one.
+                    "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+                }
+            ),
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.subnet_ids, security_group_ids=[group.id]
+            ),
+            replace_security_groups_on_destroy=True,
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text", log_group=log_group.name
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[policy, log_group, *rules, *access, *args.depends_on],
+            ),
+        )
+        self._schedule(name, args.account_id, tags)
+        self.register_outputs({"functionName": self.function.name})
+
+    def _access(
+        self,
+        name: str,
+        args: StartWaitSamplerArgs,
+        role: aws.iam.Role,
+        opts: pulumi.ResourceOptions,
+    ) -> list[pulumi.Resource]:
+        """Read-only Kubernetes access to the runner namespaces, through an access entry."""
+        entry = aws.eks.AccessEntry(
+            f"{name}-access",
+            cluster_name=args.cluster_name,
+            principal_arn=role.arn,
+            type="STANDARD",
+            tags=dict(args.tags),
+            opts=opts,
+        )
+        association = aws.eks.AccessPolicyAssociation(
+            f"{name}-view",
+            cluster_name=args.cluster_name,
+            principal_arn=entry.principal_arn,
+            policy_arn=pulumi.Output.from_input(args.partition).apply(
+                lambda p: cluster_access_policy_arn(p, VIEW_ACCESS_POLICY)
+            ),
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                type="namespace", namespaces=sorted(args.runners)
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+        )
+        return [entry, association]
+
+    def _schedule(self, name: str, account: pulumi.Input[str], tags: dict[str, str]) -> None:
+        role = aws.iam.Role(
+            f"{name}-scheduler-role",
+            description="EventBridge Scheduler: invoke the GitLab runner start-wait sampler",
+            assume_role_policy=pulumi.Output.from_input(account).apply(
+                lambda a: json.dumps(_trust(SCHEDULER_SERVICE, a))
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-scheduler-policy",
+            role=role.id,
+            policy=self.function.arn.apply(lambda arn: json.dumps(scheduler_policy(arn))),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.scheduler.Schedule(
+            f"{name}-schedule",
+            description="Sample how long GitLab CI job pods waited to run",
+            schedule_expression=SCHEDULE_EXPRESSION,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=self.function.arn,
+                role_arn=role.arn,
+                input="{}",
+                # The next run is a minute away: a failed one is not retried.
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+
+
+def fleet_sampler(
+    name: str,
+    fleet: EksFleetSpec,
+    cluster: EksCluster | JoinedCluster,
+    cluster_name: str,
+    network: VpcRefs,
+    ctx: AwsContext,
+    names: tuple[str, str],
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> StartWaitSampler:
+    """The sampler of an EKS fleet, on its cluster (`names`: the fleet's name prefix and its
+    metrics namespace). On a cluster of its own it waits for the cluster; on one it joins, the
+    cluster is found, not created."""
+    prefix, metrics_namespace = names
+    owned = [cluster.cluster] if isinstance(cluster, EksCluster) else []
+    return StartWaitSampler(
+        name,
+        StartWaitSamplerArgs(
+            prefix=prefix,
+            cluster_name=cluster_name,
+            api_endpoint=cluster.api_endpoint,
+            api_ca=cluster.api_ca,
+            cluster_security_group_id=cluster.security_group_id,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            runners=runner_namespaces(fleet),
+            pod_selector=fleet_pod_selector(fleet),
+            metrics_namespace=metrics_namespace,
+            log_retention_days=fleet.log_retention_days,
+            tags=tags,
+            partition=ctx.partition,
+            region=ctx.region,
+            account_id=ctx.account_id,
+            depends_on=(*owned, *network.egress),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
