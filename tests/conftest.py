@@ -4,6 +4,7 @@ by every test that only reads them (a plan takes a few hundred milliseconds to e
 from __future__ import annotations
 
 import gc
+from collections import Counter
 
 import pytest
 
@@ -16,9 +17,31 @@ from tests.harness import company_config, dev_config, run_program
 # still free the cycles pulumi's outputs leave (peak memory grows by ~100 MB per worker).
 GC_THRESHOLDS = (50_000, 50, 100)
 
+# Modules of a few tests that take seconds each: the README's commands in subprocesses and the
+# Hypothesis runs. xdist's loadscope hands out modules largest (by test count) first, which
+# left these for last and one worker running them alone at the end. They go first instead
+# (longest first), the rest by test count as xdist would (`--no-loadscope-reorder` in addopts
+# keeps this order).
+RUN_FIRST = ("tests/test_readme.py", "tests/fuzz/test_fuzz_stack.py", "tests/fuzz/")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def _first_rank(nodeid: str) -> int:
+    return next((i for i, p in enumerate(RUN_FIRST) if nodeid.startswith(p)), len(RUN_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    module = [item.nodeid.split("::")[0] for item in items]
+    counts = Counter(module)
+    order = {name: i for i, name in enumerate(dict.fromkeys(module))}
+    rank = {
+        item.nodeid: (_first_rank(name), -counts[name], order[name])
+        for item, name in zip(items, module, strict=True)
+    }
+    items.sort(key=lambda item: rank[item.nodeid])
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
