@@ -4,6 +4,7 @@ by every test that only reads them (a plan takes a few hundred milliseconds to e
 from __future__ import annotations
 
 import gc
+import sys
 from collections import Counter
 
 import pytest
@@ -45,6 +46,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item, name in zip(items, module, strict=True)
     }
     items.sort(key=lambda item: rank[item.nodeid])
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """The xdist controller collects no test, so Hypothesis's plugin imported Hypothesis (~1 s)
+    for its summary after the last test, while both workers sat idle. The first report is
+    the controller's idle moment to do it (the workers hold queued modules)."""
+    if "hypothesis" not in sys.modules:
+        import hypothesis  # noqa: F401
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
