@@ -33,11 +33,19 @@ def sentinel(runner: str) -> str:
     return f"{SENTINEL_PREFIX}{runner}-do-not-leak"
 
 
+# The example stack's project config by the file's text: parsed once per session, not for
+# each of the ~300 configs the tests build from it.
+_PARSED: dict[str, dict[str, Any]] = {}
+
+
 def dev_config(**overrides: Any) -> dict[str, Any]:
     """The example stack's project config (top-level values as the text the Pulumi CLI
     passes, e.g. "30"), with sentinel tokens for its runners. An override of None deletes
     the key: a null value is a config error, not "unset"."""
-    config = copy.deepcopy(read_stack_file(DEV_STACK).project_config)
+    text = DEV_STACK.read_text()
+    if text not in _PARSED:
+        _PARSED[text] = read_stack_file(DEV_STACK).project_config
+    config = copy.deepcopy(_PARSED[text])
     config.update(copy.deepcopy(overrides))
     for key in [k for k, v in overrides.items() if v is None]:
         del config[key]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import traceback
+from typing import Any
+
 import pytest
+from pulumi.runtime import resource as pulumi_resource
 
 from components.config import ConfigError
 from components.domain.aws_regions import zone_id_prefix
@@ -84,3 +88,25 @@ def test_aliases_are_recorded_as_the_engine_receives_them() -> None:
         {"urn": old},
     ]
     assert parent.aliases == []
+
+
+def test_an_evaluation_walks_no_stack_and_puts_the_sdks_walk_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each registration's stack walk (pulumi/runtime/resource.py `_get_stack_trace`, which
+    calls traceback.extract_stack) is skipped while the mocks record, and only then: an SDK
+    that renamed it would make every evaluation slow again without failing anything else."""
+    walks: list[int] = []
+    extract_stack = traceback.extract_stack
+
+    def counted(*args: Any, **kwargs: Any) -> traceback.StackSummary:
+        walks.append(1)
+        return extract_stack(*args, **kwargs)
+
+    monkeypatch.setattr(traceback, "extract_stack", counted)
+    original = pulumi_resource._get_stack_trace
+    plan = evaluate(dev_config())
+    assert plan.resources and walks == []
+    assert pulumi_resource._get_stack_trace is original
+    original()
+    assert walks == [1]
