@@ -11,27 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.shared.cache import cache_access_statements
+from components.shared.iam import POLICY_VERSION
 
-POLICY_VERSION = "2012-10-17"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 # IAM: every inline policy of one role together, whitespace not counted (IAM quotas page).
 ROLE_INLINE_POLICY_LIMIT = 10240
 EC2_SERVICE = "ec2.amazonaws.com"
-
-
-def assume_role_policy(service: str, source_account: str | None = None) -> dict[str, Any]:
-    """Trust policy for one AWS service principal.
-
-    With `source_account`, only requests made on behalf of this account may assume the role
-    (AWS's confused-deputy guard for ECS task and execution roles)."""
-    statement: dict[str, Any] = {
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": "sts:AssumeRole",
-    }
-    if source_account is not None:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
-    return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
 def job_role_path(prefix: str) -> str:

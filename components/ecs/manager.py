@@ -20,7 +20,6 @@ from components.domain.specs import EcsFleetSpec
 from components.ecs.iam import (
     EC2_SERVICE,
     ManagerPolicyScope,
-    assume_role_policy,
     job_role_path,
     manager_lifecycle_policy,
     manager_policy,
@@ -43,6 +42,7 @@ from components.ecs.user_data import (
 from components.observability.catalogue import GROUP_METRICS
 from components.shared.aws import child
 from components.shared.cache import CacheBucket
+from components.shared.iam import assume_role_policy
 
 # The user data needs Amazon Linux 2023 (dnf, AWS CLI v2, python3), whose root device is this.
 MANAGER_ROOT_DEVICE = "/dev/xvda"

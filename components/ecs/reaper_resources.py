@@ -52,8 +52,18 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.ecs.iam import POLICY_VERSION, assume_role_policy
 from components.naming import function_name_for, type_token
+from components.shared.iam import POLICY_VERSION
+from components.shared.scheduled_lambda import (
+    FunctionSpec,
+    ScheduleSpec,
+    function_log_group,
+    function_role,
+    invoke_on_schedule,
+    own_logs_statement,
+    package_archive,
+    scheduled_function,
+)
 
 TYPE_TOKEN = type_token("ecs", "TaskReaper")
 REAPER_ROLE = "task-reaper"
@@ -70,7 +80,6 @@ PACKAGE_FILES = (
     "start_wait.py",
     "teardown.py",
 )
-LAMBDA_RUNTIME = "python3.12"
 LAMBDA_HANDLER = "reaper.handler.handler"
 # The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
 LAMBDA_TIMEOUT_SECONDS = 900
@@ -83,9 +92,6 @@ SCHEDULE_SECONDS = 300  # the same period: the window the start-wait metric look
 # because it needs boto3, which the Pulumi program does not).
 DEFAULT_MARGIN_SECONDS = 900
 DEFAULT_GRACE_SECONDS = 300
-
-LAMBDA_SERVICE = "lambda.amazonaws.com"
-SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,27 +203,7 @@ def reaper_policy(
                 else []
             ),
             *([marker_statement(clusters[0], topology_parameter)] if topology_parameter else []),
-            {
-                "Sid": "WriteOwnLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [log_group_arn, f"{log_group_arn}:*"],
-            },
-        ],
-    }
-
-
-def scheduler_policy(function_arn: str) -> dict[str, Any]:
-    """The schedule's role may invoke this one function, nothing else."""
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [
-            {
-                "Sid": "InvokeTaskReaper",
-                "Effect": "Allow",
-                "Action": "lambda:InvokeFunction",
-                "Resource": function_arn,
-            }
+            own_logs_statement(log_group_arn),
         ],
     }
 
@@ -296,19 +282,11 @@ class TaskReaper(pulumi.ComponentResource):
         clusters = pulumi.Output.all(*args.cluster_arns)
         group_names = pulumi.Output.all(*[g.name for g in args.manager_groups])
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/{args.name_prefix}/task-reaper",
-            retention_in_days=args.log_retention_days,
-            tags=self._tags,
-            opts=self._opts(),
+        self.log_group = function_log_group(
+            name, f"/{args.name_prefix}/task-reaper", args.log_retention_days, self._tags, self
         )
-        role = aws.iam.Role(
-            f"{name}-role",
-            description="GitLab runner task reaper: stops orphaned CI job tasks",
-            assume_role_policy=json.dumps(assume_role_policy(LAMBDA_SERVICE)),
-            tags=self._tags,
-            opts=self._opts(),
+        role = function_role(
+            name, "GitLab runner task reaper: stops orphaned CI job tasks", self._tags, self
         )
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
@@ -325,50 +303,46 @@ class TaskReaper(pulumi.ComponentResource):
         # changes whenever the function is replaced; this one never does. `ignore_changes`
         # keeps the auto-name of a function created before the name was fixed, for the same
         # reason (renaming it would replace the function, then the Invocation).
-        self.function = aws.lambda_.Function(
-            f"{name}-fn",
-            name=function_name_for(args.name_prefix, REAPER_ROLE),
-            description="Stops GitLab CI job tasks no runner manager will stop; drains on destroy",
-            runtime=LAMBDA_RUNTIME,
-            handler=LAMBDA_HANDLER,
-            architectures=["arm64"],
-            code=pulumi.AssetArchive(
-                {f"reaper/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in PACKAGE_FILES}
+        self.function = scheduled_function(
+            name,
+            FunctionSpec(
+                name=function_name_for(args.name_prefix, REAPER_ROLE),
+                description=(
+                    "Stops GitLab CI job tasks no runner manager will stop; drains on destroy"
+                ),
+                handler=LAMBDA_HANDLER,
+                code=package_archive("reaper", PACKAGE_DIR, PACKAGE_FILES),
+                timeout_seconds=LAMBDA_TIMEOUT_SECONDS,
+                memory_mb=LAMBDA_MEMORY_MB,
             ),
-            role=role.arn,
-            timeout=LAMBDA_TIMEOUT_SECONDS,
-            memory_size=LAMBDA_MEMORY_MB,
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={
-                    "REAPER_CLUSTERS": clusters.apply(lambda arns: ",".join(arns)),
-                    "REAPER_JOB_TIMEOUT_SECONDS": str(args.job_timeout_seconds),
-                    "REAPER_MARGIN_SECONDS": str(args.margin_seconds),
-                    "REAPER_GRACE_SECONDS": str(args.grace_seconds),
-                    "REAPER_DRAIN_SAFETY_SECONDS": str(DRAIN_SAFETY_SECONDS),
-                    **(
-                        {"REAPER_TOPOLOGY_PARAMETER": args.topology_parameter}
-                        if args.topology_parameter
-                        else {}
-                    ),
-                    **(
-                        {"REAPER_MANAGER_GROUP_TAG": "=".join(args.manager_group_tag)}
-                        if args.manager_group_tag is not None
-                        else {}
-                    ),
-                    **(
-                        {
-                            "REAPER_METRICS_NAMESPACE": args.metrics_namespace,
-                            "REAPER_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
-                        }
-                        if args.metrics_namespace
-                        else {}
-                    ),
-                }
-            ),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=self.log_group.name
-            ),
-            tags=self._tags,
+            role,
+            self.log_group,
+            {
+                "REAPER_CLUSTERS": clusters.apply(lambda arns: ",".join(arns)),
+                "REAPER_JOB_TIMEOUT_SECONDS": str(args.job_timeout_seconds),
+                "REAPER_MARGIN_SECONDS": str(args.margin_seconds),
+                "REAPER_GRACE_SECONDS": str(args.grace_seconds),
+                "REAPER_DRAIN_SAFETY_SECONDS": str(DRAIN_SAFETY_SECONDS),
+                **(
+                    {"REAPER_TOPOLOGY_PARAMETER": args.topology_parameter}
+                    if args.topology_parameter
+                    else {}
+                ),
+                **(
+                    {"REAPER_MANAGER_GROUP_TAG": "=".join(args.manager_group_tag)}
+                    if args.manager_group_tag is not None
+                    else {}
+                ),
+                **(
+                    {
+                        "REAPER_METRICS_NAMESPACE": args.metrics_namespace,
+                        "REAPER_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
+                    }
+                    if args.metrics_namespace
+                    else {}
+                ),
+            },
+            self._tags,
             # The policy and log group must outlive the function's last (drain) invocation.
             opts=self._opts(depends_on=[self.role_policy, self.log_group], ignore_changes=["name"]),
         )
@@ -381,7 +355,22 @@ class TaskReaper(pulumi.ComponentResource):
             lifecycle_scope="CRUD",
             opts=self._opts(depends_on=[*args.drain_depends_on, *args.manager_groups]),
         )
-        self.schedule = self._schedule()
+        self.schedule = invoke_on_schedule(
+            name,
+            self.function,
+            self._account,
+            ScheduleSpec(
+                expression=args.schedule_expression,
+                description="Stop GitLab CI job tasks whose runner manager is gone or that overran",
+                role_description="EventBridge Scheduler: invoke the GitLab runner task reaper",
+                policy_sid="InvokeTaskReaper",
+                event=json.dumps(reap_event()),
+                # The next run is minutes away: no retries piling up behind a failing one.
+                max_event_age_seconds=300,
+            ),
+            self._tags,
+            self,
+        )
         self.function_name = self.function.name
         self.function_arn = self.function.arn
         self.register_outputs(
@@ -394,38 +383,3 @@ class TaskReaper(pulumi.ComponentResource):
 
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **kwargs)
-
-    def _schedule(self) -> aws.scheduler.Schedule:
-        """The periodic reap, through its own role."""
-        name = self._name
-        role = aws.iam.Role(
-            f"{name}-scheduler-role",
-            description="EventBridge Scheduler: invoke the GitLab runner task reaper",
-            assume_role_policy=self._account.apply(
-                lambda account: json.dumps(assume_role_policy(SCHEDULER_SERVICE, account))
-            ),
-            tags=self._tags,
-            opts=self._opts(),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-scheduler-policy",
-            role=role.id,
-            policy=self.function.arn.apply(lambda arn: json.dumps(scheduler_policy(arn))),
-            opts=self._opts(),
-        )
-        return aws.scheduler.Schedule(
-            f"{name}-schedule",
-            description="Stop GitLab CI job tasks whose runner manager is gone or that overran",
-            schedule_expression=self._args.schedule_expression,
-            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-            target=aws.scheduler.ScheduleTargetArgs(
-                arn=self.function.arn,
-                role_arn=role.arn,
-                input=json.dumps(reap_event()),
-                # The next run is minutes away: no retries piling up behind a failing one.
-                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                    maximum_retry_attempts=0, maximum_event_age_in_seconds=300
-                ),
-            ),
-            opts=self._opts(depends_on=[policy]),
-        )

@@ -20,12 +20,12 @@ from components.ecs.catalogue import (
 )
 from components.ecs.iam import (
     ECS_TASKS_SERVICE,
-    assume_role_policy,
     execution_role_policy,
     job_role_path,
 )
 from components.naming import keyed_name
 from components.shared.aws import child
+from components.shared.iam import assume_role_policy
 from components.shared.images import ImageCacheInfo, pull_through_policy
 
 

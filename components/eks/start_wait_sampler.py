@@ -50,13 +50,23 @@ from components.eks.policies import cluster_access_policy_arn
 from components.eks.start_wait.pods import job_pod_selector
 from components.naming import function_name_for, type_token
 from components.shared.aws import AwsContext
+from components.shared.iam import POLICY_VERSION
 from components.shared.network import VpcRefs
+from components.shared.scheduled_lambda import (
+    FunctionSpec,
+    ScheduleSpec,
+    function_log_group,
+    function_role,
+    invoke_on_schedule,
+    own_logs_statement,
+    package_archive,
+    scheduled_function,
+)
 
 TYPE_TOKEN = type_token("eks", "StartWaitSampler")
 ROLE = "start-wait-sampler"
 PACKAGE_DIR = Path(__file__).resolve().parent / "start_wait"
 PACKAGE_FILES = ("__init__.py", "handler.py", "pods.py")
-LAMBDA_RUNTIME = "python3.12"
 LAMBDA_HANDLER = "start_wait.handler.handler"
 LAMBDA_TIMEOUT_SECONDS = 50  # under the schedule's minute: runs never overlap
 LAMBDA_MEMORY_MB = 128
@@ -65,22 +75,15 @@ SCHEDULE_EXPRESSION = "rate(1 minute)"
 SCHEDULE_SECONDS = 60
 HTTPS = 443
 VIEW_ACCESS_POLICY = "AmazonEKSViewPolicy"
-LAMBDA_SERVICE = "lambda.amazonaws.com"
-SCHEDULER_SERVICE = "scheduler.amazonaws.com"
-POLICY_VERSION = "2012-10-17"
-
-
-def _trust(service: str, source_account: str | None = None) -> dict[str, Any]:
-    """One service may assume the role; with `source_account`, only for this account (the
-    confused-deputy guard EventBridge Scheduler documents for its execution role)."""
-    statement: dict[str, Any] = {
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": "sts:AssumeRole",
-    }
-    if source_account is not None:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
-    return {"Version": POLICY_VERSION, "Statement": [statement]}
+SCHEDULE = ScheduleSpec(
+    expression=SCHEDULE_EXPRESSION,
+    description="Sample how long GitLab CI job pods waited to run",
+    role_description="EventBridge Scheduler: invoke the GitLab runner start-wait sampler",
+    policy_sid="InvokeStartWaitSampler",
+    event="{}",
+    # The next run is a minute away: a failed one is not retried.
+    max_event_age_seconds=60,
+)
 
 
 def runner_namespaces(fleet: EksFleetSpec) -> dict[str, str]:
@@ -121,7 +124,6 @@ def sampler_policy(
     * ec2:DescribeNetworkInterfaces and DescribeSubnets have no resource-level permissions:
       "*" is the only valid resource (the Lambda guide says so for DescribeNetworkInterfaces).
       Both are read-only; the reaper's Describe actions are treated the same way.
-    No logs:CreateLogGroup: the program creates the group, with retention.
     """
     interfaces = _ec2_arn(partition, region, account, "network-interface/*")
     return {
@@ -153,27 +155,7 @@ def sampler_policy(
                 "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
                 "Resource": "*",
             },
-            {
-                "Sid": "WriteOwnLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [log_group_arn, f"{log_group_arn}:*"],
-            },
-        ],
-    }
-
-
-def scheduler_policy(function_arn: str) -> dict[str, Any]:
-    """The schedule's role may invoke this one function, nothing else."""
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [
-            {
-                "Sid": "InvokeStartWaitSampler",
-                "Effect": "Allow",
-                "Action": "lambda:InvokeFunction",
-                "Resource": function_arn,
-            }
+            own_logs_statement(log_group_arn),
         ],
     }
 
@@ -210,19 +192,11 @@ class StartWaitSampler(pulumi.ComponentResource):
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/{args.prefix}/{ROLE}",
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child,
+        log_group = function_log_group(
+            name, f"/{args.prefix}/{ROLE}", args.log_retention_days, tags, self
         )
-        role = aws.iam.Role(
-            f"{name}-role",
-            description="GitLab runner start-wait sampler: reads job pods, writes EMF metrics",
-            assume_role_policy=json.dumps(_trust(LAMBDA_SERVICE)),
-            tags=tags,
-            opts=child,
+        role = function_role(
+            name, "GitLab runner start-wait sampler: reads job pods, writes EMF metrics", tags, self
         )
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",
@@ -267,46 +241,42 @@ class StartWaitSampler(pulumi.ComponentResource):
             opts=child,
         )
         access = self._access(name, args, role, after)
-        self.function = aws.lambda_.Function(
-            f"{name}-fn",
-            name=function_name_for(args.prefix, ROLE),
-            description="Writes how long GitLab CI job pods waited to run (JobStartWaitSeconds)",
-            runtime=LAMBDA_RUNTIME,
-            handler=LAMBDA_HANDLER,
-            architectures=["arm64"],
-            code=pulumi.AssetArchive(
-                {f"start_wait/{f}": pulumi.FileAsset(str(PACKAGE_DIR / f)) for f in PACKAGE_FILES}
+        self.function = scheduled_function(
+            name,
+            FunctionSpec(
+                name=function_name_for(args.prefix, ROLE),
+                description=(
+                    "Writes how long GitLab CI job pods waited to run (JobStartWaitSeconds)"
+                ),
+                handler=LAMBDA_HANDLER,
+                code=package_archive("start_wait", PACKAGE_DIR, PACKAGE_FILES),
+                timeout_seconds=LAMBDA_TIMEOUT_SECONDS,
+                memory_mb=LAMBDA_MEMORY_MB,
             ),
-            role=role.arn,
-            timeout=LAMBDA_TIMEOUT_SECONDS,
-            memory_size=LAMBDA_MEMORY_MB,
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={
-                    "SAMPLER_CLUSTER": args.cluster_name,
-                    "SAMPLER_ENDPOINT": args.api_endpoint,
-                    "SAMPLER_CA": args.api_ca,
-                    "SAMPLER_RUNNERS": json.dumps(dict(sorted(args.runners.items()))),
-                    "SAMPLER_POD_SELECTOR": args.pod_selector,
-                    "SAMPLER_METRICS_NAMESPACE": args.metrics_namespace,
-                    "SAMPLER_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
-                    # Sign the token for the region's STS endpoint, not the global one.
-                    "AWS_STS_REGIONAL_ENDPOINTS": "regional",
-                }
+            role,
+            log_group,
+            {
+                "SAMPLER_CLUSTER": args.cluster_name,
+                "SAMPLER_ENDPOINT": args.api_endpoint,
+                "SAMPLER_CA": args.api_ca,
+                "SAMPLER_RUNNERS": json.dumps(dict(sorted(args.runners.items()))),
+                "SAMPLER_POD_SELECTOR": args.pod_selector,
+                "SAMPLER_METRICS_NAMESPACE": args.metrics_namespace,
+                "SAMPLER_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
+                # Sign the token for the region's STS endpoint, not the global one.
+                "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+            },
+            tags,
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[policy, log_group, *rules, *access, *args.depends_on],
             ),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=args.subnet_ids, security_group_ids=[group.id]
             ),
             replace_security_groups_on_destroy=True,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=log_group.name
-            ),
-            tags=tags,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[policy, log_group, *rules, *access, *args.depends_on],
-            ),
         )
-        self._schedule(name, args.account_id, tags)
+        invoke_on_schedule(name, self.function, args.account_id, SCHEDULE, tags, self)
         self.register_outputs({"functionName": self.function.name})
 
     def _access(
@@ -338,39 +308,6 @@ class StartWaitSampler(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
         )
         return [entry, association]
-
-    def _schedule(self, name: str, account: pulumi.Input[str], tags: dict[str, str]) -> None:
-        role = aws.iam.Role(
-            f"{name}-scheduler-role",
-            description="EventBridge Scheduler: invoke the GitLab runner start-wait sampler",
-            assume_role_policy=pulumi.Output.from_input(account).apply(
-                lambda a: json.dumps(_trust(SCHEDULER_SERVICE, a))
-            ),
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-scheduler-policy",
-            role=role.id,
-            policy=self.function.arn.apply(lambda arn: json.dumps(scheduler_policy(arn))),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.scheduler.Schedule(
-            f"{name}-schedule",
-            description="Sample how long GitLab CI job pods waited to run",
-            schedule_expression=SCHEDULE_EXPRESSION,
-            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-            target=aws.scheduler.ScheduleTargetArgs(
-                arn=self.function.arn,
-                role_arn=role.arn,
-                input="{}",
-                # The next run is a minute away: a failed one is not retried.
-                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-        )
 
 
 def fleet_sampler(
