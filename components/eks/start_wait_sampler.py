@@ -66,6 +66,7 @@ from components.shared.scheduled_lambda import (
 TYPE_TOKEN = type_token("eks", "StartWaitSampler")
 ROLE = "start-wait-sampler"
 PACKAGE_DIR = Path(__file__).resolve().parent / "start_wait"
+# The Lambda package; the zip adds the shared EMF module (scheduled_lambda.package_archive).
 PACKAGE_FILES = ("__init__.py", "handler.py", "pods.py")
 LAMBDA_HANDLER = "start_wait.handler.handler"
 LAMBDA_TIMEOUT_SECONDS = 50  # under the schedule's minute: runs never overlap
