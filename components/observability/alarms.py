@@ -246,23 +246,31 @@ def _fargate_quota(view: FleetView, fargate_class: str) -> AlarmSpec:
     )
 
 
-def _start_wait(view: FleetView, lane: str, cluster: str) -> AlarmSpec:
-    estimate = ECS_LANE_START_SECONDS[lane]
+def _start_wait_high(
+    view: FleetView,
+    key: str,
+    dimension: tuple[str, str],
+    estimate: float,
+    waited: tuple[str, str, str],
+) -> AlarmSpec:
+    """p90 JobStartWaitSeconds of one cluster or runner above start_wait_alarm_seconds of the
+    capacity estimate. `waited`: whose jobs, from when to when, and what the estimate is of."""
+    whose, span, estimate_of = waited
     threshold = start_wait_alarm_seconds(estimate)
     wait = MetricRef(
         view.namespace,
         START_WAIT,
-        ((CLUSTER, cluster),),
+        (dimension,),
         stat="p90",
         period=START_WAIT_PERIOD_SECONDS,
     )
     return AlarmSpec(
-        key=f"{lane}-start-wait",
+        key=key,
         kind=START_WAIT_HIGH,
         description=_describe(
-            f"Jobs on the {lane} lane (ECS cluster {cluster}) waited more than {threshold:.0f} s "
-            f"from RunTask to running (p90), {threshold / estimate:.0f} times the {estimate:.0f} s "
-            "the capacity estimate assumes.",
+            f"{whose} waited more than {threshold:.0f} s {span} (p90), "
+            f"{threshold / estimate:.0f} times the {estimate:.0f} s the capacity estimate "
+            f"assumes{estimate_of}.",
             "job-start-wait-above-the-estimate",
         ),
         queries=(MetricQuery("wait", wait, label="p90 start wait (s)", return_data=True),),
@@ -271,33 +279,26 @@ def _start_wait(view: FleetView, lane: str, cluster: str) -> AlarmSpec:
         evaluation_periods=START_WAIT_EVALUATION_PERIODS,
         datapoints_to_alarm=START_WAIT_DATAPOINTS,
         treat_missing_data="notBreaching",  # no jobs started: nothing waited
+    )
+
+
+def _start_wait(view: FleetView, lane: str, cluster: str) -> AlarmSpec:
+    return _start_wait_high(
+        view,
+        f"{lane}-start-wait",
+        (CLUSTER, cluster),
+        ECS_LANE_START_SECONDS[lane],
+        (f"Jobs on the {lane} lane (ECS cluster {cluster})", "from RunTask to running", ""),
     )
 
 
 def _runner_start_wait(view: FleetView, runner: str, estimate: float) -> AlarmSpec:
-    threshold = start_wait_alarm_seconds(estimate)
-    wait = MetricRef(
-        view.namespace,
-        START_WAIT,
-        ((RUNNER, runner),),
-        stat="p90",
-        period=START_WAIT_PERIOD_SECONDS,
-    )
-    return AlarmSpec(
-        key=f"runner-{runner}-start-wait",
-        kind=START_WAIT_HIGH,
-        description=_describe(
-            f"Job pods of runner '{runner}' waited more than {threshold:.0f} s from creation to "
-            f"Ready (p90), {threshold / estimate:.0f} times the {estimate:.0f} s the capacity "
-            "estimate assumes for its lane.",
-            "job-start-wait-above-the-estimate",
-        ),
-        queries=(MetricQuery("wait", wait, label="p90 start wait (s)", return_data=True),),
-        comparison="GreaterThanThreshold",
-        threshold=threshold,
-        evaluation_periods=START_WAIT_EVALUATION_PERIODS,
-        datapoints_to_alarm=START_WAIT_DATAPOINTS,
-        treat_missing_data="notBreaching",  # no jobs started: nothing waited
+    return _start_wait_high(
+        view,
+        f"runner-{runner}-start-wait",
+        (RUNNER, runner),
+        estimate,
+        (f"Job pods of runner '{runner}'", "from creation to Ready", " for its lane"),
     )
 
 
