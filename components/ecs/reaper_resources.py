@@ -52,7 +52,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import function_name_for, type_token
+from components.naming import type_token
 from components.shared.iam import POLICY_VERSION
 from components.shared.scheduled_lambda import (
     FunctionSpec,
@@ -61,7 +61,6 @@ from components.shared.scheduled_lambda import (
     function_role,
     invoke_on_schedule,
     own_logs_statement,
-    package_archive,
     scheduled_function,
 )
 
@@ -81,10 +80,16 @@ PACKAGE_FILES = (
     "start_wait.py",
     "teardown.py",
 )
-LAMBDA_HANDLER = "reaper.handler.handler"
-# The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
-LAMBDA_TIMEOUT_SECONDS = 900
-LAMBDA_MEMORY_MB = 256
+FUNCTION = FunctionSpec(
+    role=REAPER_ROLE,
+    description="Stops GitLab CI job tasks no runner manager will stop; drains on destroy",
+    package="reaper",
+    directory=PACKAGE_DIR,
+    files=PACKAGE_FILES,
+    # The drain waits for every task to reach STOPPED: give it Lambda's maximum, 15 minutes.
+    timeout_seconds=900,
+    memory_mb=256,
+)
 # The drain stops waiting this long before the Lambda timeout, to fail with its own message.
 DRAIN_SAFETY_SECONDS = 60
 SCHEDULE_EXPRESSION = "rate(5 minutes)"
@@ -306,16 +311,8 @@ class TaskReaper(pulumi.ComponentResource):
         # reason (renaming it would replace the function, then the Invocation).
         self.function = scheduled_function(
             name,
-            FunctionSpec(
-                name=function_name_for(args.name_prefix, REAPER_ROLE),
-                description=(
-                    "Stops GitLab CI job tasks no runner manager will stop; drains on destroy"
-                ),
-                handler=LAMBDA_HANDLER,
-                code=package_archive("reaper", PACKAGE_DIR, PACKAGE_FILES),
-                timeout_seconds=LAMBDA_TIMEOUT_SECONDS,
-                memory_mb=LAMBDA_MEMORY_MB,
-            ),
+            args.name_prefix,
+            FUNCTION,
             role,
             self.log_group,
             {

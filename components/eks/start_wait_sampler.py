@@ -48,7 +48,7 @@ from components.eks.existing_cluster import JoinedCluster
 from components.eks.placement import runner_namespace
 from components.eks.policies import cluster_access_policy_arn
 from components.eks.start_wait.pods import job_pod_selector
-from components.naming import function_name_for, type_token
+from components.naming import type_token
 from components.shared.aws import AwsContext
 from components.shared.iam import POLICY_VERSION
 from components.shared.network import VpcRefs
@@ -59,7 +59,6 @@ from components.shared.scheduled_lambda import (
     function_role,
     invoke_on_schedule,
     own_logs_statement,
-    package_archive,
     scheduled_function,
 )
 
@@ -68,14 +67,20 @@ ROLE = "start-wait-sampler"
 PACKAGE_DIR = Path(__file__).resolve().parent / "start_wait"
 # The Lambda package; the zip adds the shared EMF module (scheduled_lambda.package_archive).
 PACKAGE_FILES = ("__init__.py", "handler.py", "pods.py")
-LAMBDA_HANDLER = "start_wait.handler.handler"
-LAMBDA_TIMEOUT_SECONDS = 50  # under the schedule's minute: runs never overlap
-LAMBDA_MEMORY_MB = 128
 # Every minute: a job pod that is Ready for at least a minute is seen once (pods.py).
 SCHEDULE_EXPRESSION = "rate(1 minute)"
 SCHEDULE_SECONDS = 60
 HTTPS = 443
 VIEW_ACCESS_POLICY = "AmazonEKSViewPolicy"
+FUNCTION = FunctionSpec(
+    role=ROLE,
+    description="Writes how long GitLab CI job pods waited to run (JobStartWaitSeconds)",
+    package="start_wait",
+    directory=PACKAGE_DIR,
+    files=PACKAGE_FILES,
+    timeout_seconds=50,  # under the schedule's minute: runs never overlap
+    memory_mb=128,
+)
 SCHEDULE = ScheduleSpec(
     expression=SCHEDULE_EXPRESSION,
     description="Sample how long GitLab CI job pods waited to run",
@@ -244,16 +249,8 @@ class StartWaitSampler(pulumi.ComponentResource):
         access = self._access(name, args, role, after)
         self.function = scheduled_function(
             name,
-            FunctionSpec(
-                name=function_name_for(args.prefix, ROLE),
-                description=(
-                    "Writes how long GitLab CI job pods waited to run (JobStartWaitSeconds)"
-                ),
-                handler=LAMBDA_HANDLER,
-                code=package_archive("start_wait", PACKAGE_DIR, PACKAGE_FILES),
-                timeout_seconds=LAMBDA_TIMEOUT_SECONDS,
-                memory_mb=LAMBDA_MEMORY_MB,
-            ),
+            args.prefix,
+            FUNCTION,
             role,
             log_group,
             {

@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.naming import function_name_for
 from components.shared.iam import POLICY_VERSION, assume_role_policy
 
 LAMBDA_RUNTIME = "python3.12"
@@ -103,16 +104,18 @@ def function_role(
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    name: pulumi.Input[str]  # the function's physical name (naming.function_name_for)
+    role: str  # names the function `<prefix>-<role>` (naming.function_name_for)
     description: str
-    handler: str  # `<package>.handler.handler`
-    code: pulumi.AssetArchive  # package_archive(...)
+    package: str  # the zip's package: its handler is `<package>.handler.handler`
+    directory: Path  # where the package's files are
+    files: tuple[str, ...]  # which of them the zip holds
     timeout_seconds: int
     memory_mb: int
 
 
 def scheduled_function(
     name: str,
+    prefix: str,
     spec: FunctionSpec,
     role: aws.iam.Role,
     log_group: aws.cloudwatch.LogGroup,
@@ -125,12 +128,12 @@ def scheduled_function(
     one of them sets (a VPC configuration)."""
     return aws.lambda_.Function(
         f"{name}-fn",
-        name=spec.name,
+        name=function_name_for(prefix, spec.role),
         description=spec.description,
         runtime=LAMBDA_RUNTIME,
-        handler=spec.handler,
+        handler=f"{spec.package}.handler.handler",
         architectures=["arm64"],
-        code=spec.code,
+        code=package_archive(spec.package, spec.directory, spec.files),
         role=role.arn,
         timeout=spec.timeout_seconds,
         memory_size=spec.memory_mb,
