@@ -53,16 +53,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.naming import type_token
+from components.shared import scheduled_lambda
 from components.shared.iam import POLICY_VERSION
-from components.shared.scheduled_lambda import (
-    FunctionSpec,
-    ScheduleSpec,
-    function_log_group,
-    function_role,
-    invoke_on_schedule,
-    own_logs_statement,
-    scheduled_function,
-)
 
 TYPE_TOKEN = type_token("ecs", "TaskReaper")
 REAPER_ROLE = "task-reaper"
@@ -80,7 +72,7 @@ PACKAGE_FILES = (
     "start_wait.py",
     "teardown.py",
 )
-FUNCTION = FunctionSpec(
+FUNCTION = scheduled_lambda.FunctionSpec(
     role=REAPER_ROLE,
     description="Stops GitLab CI job tasks no runner manager will stop; drains on destroy",
     package="reaper",
@@ -209,7 +201,7 @@ def reaper_policy(
                 else []
             ),
             *([marker_statement(clusters[0], topology_parameter)] if topology_parameter else []),
-            own_logs_statement(log_group_arn),
+            scheduled_lambda.own_logs_statement(log_group_arn),
         ],
     }
 
@@ -288,10 +280,10 @@ class TaskReaper(pulumi.ComponentResource):
         clusters = pulumi.Output.all(*args.cluster_arns)
         group_names = pulumi.Output.all(*[g.name for g in args.manager_groups])
 
-        self.log_group = function_log_group(
+        self.log_group = scheduled_lambda.function_log_group(
             name, f"/{args.name_prefix}/task-reaper", args.log_retention_days, self._tags, self
         )
-        role = function_role(
+        role = scheduled_lambda.function_role(
             name, "GitLab runner task reaper: stops orphaned CI job tasks", self._tags, self
         )
         self.role_policy = aws.iam.RolePolicy(
@@ -309,7 +301,7 @@ class TaskReaper(pulumi.ComponentResource):
         # changes whenever the function is replaced; this one never does. `ignore_changes`
         # keeps the auto-name of a function created before the name was fixed, for the same
         # reason (renaming it would replace the function, then the Invocation).
-        self.function = scheduled_function(
+        self.function = scheduled_lambda.scheduled_function(
             name,
             args.name_prefix,
             FUNCTION,
@@ -353,11 +345,11 @@ class TaskReaper(pulumi.ComponentResource):
             lifecycle_scope="CRUD",
             opts=self._opts(depends_on=[*args.drain_depends_on, *args.manager_groups]),
         )
-        self.schedule = invoke_on_schedule(
+        self.schedule = scheduled_lambda.invoke_on_schedule(
             name,
             self.function,
             self._account,
-            ScheduleSpec(
+            scheduled_lambda.ScheduleSpec(
                 expression=args.schedule_expression,
                 description="Stop GitLab CI job tasks whose runner manager is gone or that overran",
                 role_description="EventBridge Scheduler: invoke the GitLab runner task reaper",

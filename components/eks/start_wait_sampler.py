@@ -49,18 +49,10 @@ from components.eks.placement import runner_namespace
 from components.eks.policies import cluster_access_policy_arn
 from components.eks.start_wait.pods import job_pod_selector
 from components.naming import type_token
+from components.shared import scheduled_lambda
 from components.shared.aws import AwsContext
 from components.shared.iam import POLICY_VERSION
 from components.shared.network import VpcRefs
-from components.shared.scheduled_lambda import (
-    FunctionSpec,
-    ScheduleSpec,
-    function_log_group,
-    function_role,
-    invoke_on_schedule,
-    own_logs_statement,
-    scheduled_function,
-)
 
 TYPE_TOKEN = type_token("eks", "StartWaitSampler")
 ROLE = "start-wait-sampler"
@@ -72,7 +64,7 @@ SCHEDULE_EXPRESSION = "rate(1 minute)"
 SCHEDULE_SECONDS = 60
 HTTPS = 443
 VIEW_ACCESS_POLICY = "AmazonEKSViewPolicy"
-FUNCTION = FunctionSpec(
+FUNCTION = scheduled_lambda.FunctionSpec(
     role=ROLE,
     description="Writes how long GitLab CI job pods waited to run (JobStartWaitSeconds)",
     package="start_wait",
@@ -81,7 +73,7 @@ FUNCTION = FunctionSpec(
     timeout_seconds=50,  # under the schedule's minute: runs never overlap
     memory_mb=128,
 )
-SCHEDULE = ScheduleSpec(
+SCHEDULE = scheduled_lambda.ScheduleSpec(
     expression=SCHEDULE_EXPRESSION,
     description="Sample how long GitLab CI job pods waited to run",
     role_description="EventBridge Scheduler: invoke the GitLab runner start-wait sampler",
@@ -161,7 +153,7 @@ def sampler_policy(
                 "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
                 "Resource": "*",
             },
-            own_logs_statement(log_group_arn),
+            scheduled_lambda.own_logs_statement(log_group_arn),
         ],
     }
 
@@ -198,10 +190,10 @@ class StartWaitSampler(pulumi.ComponentResource):
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
-        log_group = function_log_group(
+        log_group = scheduled_lambda.function_log_group(
             name, f"/{args.prefix}/{ROLE}", args.log_retention_days, tags, self
         )
-        role = function_role(
+        role = scheduled_lambda.function_role(
             name, "GitLab runner start-wait sampler: reads job pods, writes EMF metrics", tags, self
         )
         group = aws.ec2.SecurityGroup(
@@ -247,7 +239,7 @@ class StartWaitSampler(pulumi.ComponentResource):
             opts=child,
         )
         access = self._access(name, args, role, after)
-        self.function = scheduled_function(
+        self.function = scheduled_lambda.scheduled_function(
             name,
             args.prefix,
             FUNCTION,
@@ -274,7 +266,9 @@ class StartWaitSampler(pulumi.ComponentResource):
             ),
             replace_security_groups_on_destroy=True,
         )
-        invoke_on_schedule(name, self.function, args.account_id, SCHEDULE, tags, self)
+        scheduled_lambda.invoke_on_schedule(
+            name, self.function, args.account_id, SCHEDULE, tags, self
+        )
         self.register_outputs({"functionName": self.function.name})
 
     def _access(
