@@ -357,6 +357,22 @@ PROXY = "http://proxy.corp.example:3128"
 CUSTOM_SERVICES = "192.168.128.0/20"
 
 
+def cluster_facts(**overrides: Any) -> ClusterFacts:
+    """The joined cluster as preflight describes it: active, in the stack's VPC, on access
+    entries, with an OIDC issuer; `overrides` set what a test is about."""
+    return ClusterFacts(
+        **{
+            "name": CLUSTER,
+            "status": "ACTIVE",
+            "version": MOCK_CLUSTER_VERSION,
+            "vpc_id": MOCK_CLUSTER_VPC,
+            "authentication_mode": "API",
+            "oidc_issuer": "https://oidc.example",
+            **overrides,
+        }
+    )
+
+
 def _proxied(no_proxy: list[str] | None = None) -> dict:
     config = joining(runners=FARGATE_ONLY)
     config["network"] = {**NETWORK, "httpProxy": PROXY, "noProxy": no_proxy or ["10.0.0.0/16"]}
@@ -389,15 +405,7 @@ def test_the_service_range_must_be_bypassed_only_with_a_proxy(
     services: str, no_proxy: list[str], refused: bool
 ) -> None:
     config = parse_config(_proxied(no_proxy))[0]
-    facts = ClusterFacts(
-        name=CLUSTER,
-        status="ACTIVE",
-        version=MOCK_CLUSTER_VERSION,
-        vpc_id=MOCK_CLUSTER_VPC,
-        authentication_mode="API",
-        oidc_issuer="https://oidc.example",
-        service_cidr=services,
-    )
+    facts = cluster_facts(service_cidr=services)
     problems, _ = cluster_problems(config, facts, dt.date(2026, 12, 6))
     assert bool(problems) == refused, problems
     without_proxy = parse_config(joining(runners=FARGATE_ONLY))[0]

@@ -24,13 +24,6 @@ from components.eks.start_wait_sampler import PACKAGE_DIR, PACKAGE_FILES
 from components.observability.catalogue import RUNNER, START_WAIT
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-FUNCTION = "aws:lambda/function:Function"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-GROUP = "aws:ec2/securityGroup:SecurityGroup"
-ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
-ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
-CLUSTER_SG = "sg-0mockeksclustersg"  # the mocks' cluster security group
 EXAMPLE_CA = Path(__file__).resolve().parents[1] / "example-ca.pem"
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from components.config import parse_config
@@ -23,19 +21,17 @@ from components.domain.start_latency import (
 )
 from components.eks import start_wait_sampler
 from components.eks.placement import runner_namespace
-from components.eks.start_wait import pods
 from components.observability.catalogue import RUNNER, START_WAIT
 from components.observability.dashboard import START_WAIT_TITLES
-from components.offline.mock_answers import MOCK_CLUSTER_VERSION, MOCK_CLUSTER_VPC, mock_kubeconfig
+from components.offline.mock_answers import mock_kubeconfig
 from components.offline.mocks import Plan
 from components.offline.order import Order
-from components.preflight_cluster import ClusterFacts, cluster_problems
+from components.preflight_cluster import cluster_problems
 from components.topology import eks_fleet_spec
-from tests.eks.test_existing_cluster import CLUSTER, FARGATE_ONLY, joining
+from tests.eks.test_existing_cluster import FARGATE_ONLY, cluster_facts, joining
 from tests.harness import dev_config
-from tests.observability.support import alarms, dashboard
+from tests.observability.support import alarms, dashboard, start_wait_metric
 
-NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 FUNCTION = "aws:lambda/function:Function"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -43,27 +39,6 @@ GROUP = "aws:ec2/securityGroup:SecurityGroup"
 ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 CLUSTER_SG = "sg-0mockeksclustersg"  # the mocks' cluster security group
-EXAMPLE_CA = Path(__file__).resolve().parents[1] / "example-ca.pem"
-
-
-def _time(seconds_ago: float) -> str:
-    return (NOW - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def pod(created: float, ready: float | None, ready_status: str = "True", **labels: str) -> dict:
-    """A pod created/Ready this many seconds before NOW, as the Kubernetes API lists it."""
-    conditions = [{"type": "PodScheduled", "status": "True", "lastTransitionTime": _time(created)}]
-    if ready is not None:
-        conditions.append(
-            {"type": "Ready", "status": ready_status, "lastTransitionTime": _time(ready)}
-        )
-    return {
-        "metadata": {
-            "creationTimestamp": _time(created),
-            "labels": {pods.JOB_POD_LABEL: "runner-x-project-1-concurrent-0", **labels},
-        },
-        "status": {"conditions": conditions},
-    }
 
 
 # --- the recorded plan -----------------------------------------------------------------------
@@ -243,12 +218,7 @@ def test_each_runner_alarms_at_three_times_its_lanes_estimated_start(eks_dev_pla
     for runner, alarm in by_runner.items():
         estimate = FARGATE_START_SECONDS if lanes[runner] == "fargate" else EC2_START_SECONDS
         assert alarm["threshold"] == start_wait_alarm_seconds(estimate) == estimate * 3
-        assert alarm["comparisonOperator"] == "GreaterThanThreshold"
-        assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (3, 2)
-        assert alarm["treatMissingData"] == "notBreaching"
-        (query,) = alarm["metricQueries"]
-        metric = query["metric"]
-        assert (metric["metricName"], metric["stat"], metric["period"]) == (START_WAIT, "p90", 300)
+        metric = start_wait_metric(alarm)
         assert metric["dimensions"] == {RUNNER: runner}
         assert f"{estimate * 3:.0f} s" in alarm["alarmDescription"]
     assert {lanes[r] for r in by_runner} == {"fargate", "spot"}  # both estimates are checked
@@ -283,15 +253,7 @@ def test_a_cluster_without_a_private_endpoint_warns_that_start_waits_stay_empty(
     """The sampler reaches the API from the fleet's subnets through the cluster security
     group, which only the private endpoint's ENIs carry."""
     config = parse_config(joining(runners=FARGATE_ONLY))[0]
-    facts = ClusterFacts(
-        name=CLUSTER,
-        status="ACTIVE",
-        version=MOCK_CLUSTER_VERSION,
-        vpc_id=MOCK_CLUSTER_VPC,
-        authentication_mode="API",
-        oidc_issuer="https://oidc.example",
-        private_endpoint=False,
-    )
+    facts = cluster_facts(private_endpoint=False)
     problems, warnings = cluster_problems(config, facts, dt.date(2026, 12, 6))
     assert problems == []
     assert [w for w in warnings if "start-wait sampler" in w and "endpointPrivateAccess" in w]

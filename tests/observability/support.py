@@ -12,6 +12,7 @@ import yaml
 
 from components.ecs.manager_files import CLOUDWATCH_AGENT_CONFIG
 from components.ecs.user_data import PROMETHEUS_SCRAPE_CONFIG, decode_user_data
+from components.observability.catalogue import START_WAIT
 from components.offline.mocks import Plan
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -39,6 +40,19 @@ def dashboard(plan: Plan) -> dict[str, Any]:
 
 def alarms(plan: Plan) -> list[dict[str, Any]]:
     return [r.inputs for r in plan.all(ALARM)]
+
+
+def start_wait_metric(alarm: dict[str, Any]) -> dict[str, Any]:
+    """The one metric of a start-wait alarm (ECS lane or EKS runner), after checking what all
+    of them share: above the threshold in 2 of 3 five-minute p90s of JobStartWaitSeconds, and
+    no data (no job started) not breaching."""
+    assert alarm["comparisonOperator"] == "GreaterThanThreshold"
+    assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (3, 2)
+    assert alarm["treatMissingData"] == "notBreaching"
+    (query,) = alarm["metricQueries"]
+    metric = query["metric"]
+    assert (metric["metricName"], metric["stat"], metric["period"]) == (START_WAIT, "p90", 300)
+    return metric
 
 
 def _entry(where: str, entry: list[Any]) -> list[UsedMetric]:

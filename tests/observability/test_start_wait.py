@@ -22,7 +22,7 @@ from components.observability.alarms import START_WAIT_HIGH, alarm_specs
 from components.observability.catalogue import CLUSTER, START_WAIT
 from components.observability.fleet import FleetView
 from components.offline.mocks import Plan
-from tests.observability.support import alarms, dashboard
+from tests.observability.support import alarms, dashboard, start_wait_metric
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 CLUSTER_ARN = "arn:aws:ecs:eu-west-1:123456789012:cluster/gfr-dev-fargate"
@@ -112,12 +112,7 @@ def test_each_used_lane_alarms_when_its_p90_is_three_times_the_estimated_start(
     assert set(by_lane) == {"fargate", "spot"}  # the dev stack has a runner on each lane
     for lane, alarm in by_lane.items():
         assert alarm["threshold"] == estimate * 3 == 135
-        assert alarm["comparisonOperator"] == "GreaterThanThreshold"
-        assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (3, 2)
-        assert alarm["treatMissingData"] == "notBreaching"
-        (query,) = alarm["metricQueries"]
-        metric = query["metric"]
-        assert (metric["metricName"], metric["stat"], metric["period"]) == (START_WAIT, "p90", 300)
+        metric = start_wait_metric(alarm)
         (cluster,) = metric["dimensions"].values()
         assert set(metric["dimensions"]) == {CLUSTER}
         assert clusters[cluster].endswith("-cluster") and (lane == "spot") == (
