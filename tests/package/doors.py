@@ -1,6 +1,7 @@
-"""The three doors of the fleets' value rules, for tests/package/test_three_doors.py: a fleet
-written once as stack keys (`Case`), checked by the stack file's parser, by the fleets' args
-check and by the component provider before construct."""
+"""The three doors of the fleets' value rules, for tests/package/test_three_doors_ecs.py and
+_eks.py: a fleet written once as stack keys (`Case`; `runner`, `setting` and `task_definition`
+write the common ones with only the keys a row is about), checked by the stack file's parser,
+by the fleets' args check and by the component provider before construct."""
 
 from __future__ import annotations
 
@@ -117,6 +118,21 @@ class Case:
         except InputPropertiesError as refused:
             return [e["reason"] for e in refused.errors or []]
         return []
+
+
+def runner(mode: str, **fields: Any) -> Case:
+    """A fleet of the one runner `build` with `fields`, nothing else set."""
+    return Case(mode, ({"name": "build", **fields},))
+
+
+def setting(mode: str, **keys: Any) -> Case:
+    """The default runner, with `keys` in the mode's section (`ecs:` or `eks:`)."""
+    return Case(mode, section=keys)
+
+
+def task_definition(**fields: Any) -> Case:
+    """The default runner, with one ecs.taskDefinitions entry `d` (image `d`) and `fields`."""
+    return Case("ecs", section={"taskDefinitions": [{"name": "d", "image": "d", **fields}]})
 
 
 def _snake_keys(values: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,14 @@ from __future__ import annotations
 import pytest
 
 from components.domain.specs import DEFAULT_ECS_JOB_IMAGE
-from tests.package.doors import Case, one_message_per_door, passes_every_door
+from tests.package.doors import (
+    Case,
+    one_message_per_door,
+    passes_every_door,
+    runner,
+    setting,
+    task_definition,
+)
 
 ARM_ENTRY = {"name": "debian", "image": DEFAULT_ECS_JOB_IMAGE, "architecture": "arm64"}
 ADMIN = "arn:aws:iam::123456789012:role/admin"
@@ -22,17 +29,17 @@ POLICIES = [f"arn:aws:iam::aws:policy/P{i}" for i in range(11)]
 BAD: list[tuple[str, Case, str]] = [
     (
         "concurrency",
-        Case("ecs", ({"name": "build", "concurrency": 0},)),
+        runner("ecs", concurrency=0),
         "runners[0] (build).concurrency: 0 is out of range; use a value between 1 and 2000",
     ),
     (
         "lane-ecs",
-        Case("ecs", ({"name": "build", "lane": "privileged"},)),
+        runner("ecs", lane="privileged"),
         "runners[0] (build).lane: 'privileged' is not available in ecs mode",
     ),
     (
         "requestConcurrency",
-        Case("ecs", ({"name": "build", "requestConcurrency": 101},)),
+        runner("ecs", requestConcurrency=101),
         "runners[0] (build).requestConcurrency: 101 is out of range; use a value between 1 and 100",
     ),
     (
@@ -42,58 +49,52 @@ BAD: list[tuple[str, Case, str]] = [
     ),
     (
         "taskDefinition",
-        Case("ecs", ({"name": "build", "taskDefinition": "nope"},)),
+        runner("ecs", taskDefinition="nope"),
         "runners[0] (build).taskDefinition: 'nope' is not in ecs.taskDefinitions",
     ),
     (
         "task-fargate-size",
-        Case("ecs", section={"taskDefinitions": [{"name": "d", "image": "d", "memory": 1000}]}),
+        task_definition(memory=1000),
         "ecs.taskDefinitions[0] (d): cpu 1024 / memory 1000 is not a valid Fargate size",
     ),
     (
         "task-cpu",
-        Case("ecs", section={"taskDefinitions": [{"name": "d", "image": "d", "cpu": 128}]}),
+        task_definition(cpu=128),
         "ecs.taskDefinitions[0] (d).cpu: 128 is out of range; use a value >= 256",
     ),
     (
         "task-architecture",
-        Case(
-            "ecs",
-            section={"taskDefinitions": [{"name": "d", "image": "d", "architecture": "amd64"}]},
-        ),
+        task_definition(architecture="amd64"),
         "ecs.taskDefinitions[0] (d).architecture: 'amd64' is not one of x86_64 | arm64",
     ),
     (
         "task-storage",
-        Case(
-            "ecs",
-            section={"taskDefinitions": [{"name": "d", "image": "d", "ephemeralStorageGiB": 500}]},
-        ),
+        task_definition(ephemeralStorageGiB=500),
         "ecs.taskDefinitions[0] (d).ephemeralStorageGiB: 500 is out of range; use a value between",
     ),
     (
         "task-arm64-image",
-        Case("ecs", section={"taskDefinitions": [ARM_ENTRY]}),
+        setting("ecs", taskDefinitions=[ARM_ENTRY]),
         f"ecs.taskDefinitions[0] (debian).image: '{DEFAULT_ECS_JOB_IMAGE}' is GitLab's example",
     ),
     (
         "maxJobsPerManager",
-        Case("ecs", section={"maxJobsPerManager": 500}),
+        setting("ecs", maxJobsPerManager=500),
         "ecs.maxJobsPerManager: 500 is out of range; use a value between 1 and 250",
     ),
     (
         "runnerVersion",
-        Case("ecs", section={"runnerVersion": "v19.3.0"}),
+        setting("ecs", runnerVersion="v19.3.0"),
         "ecs.runnerVersion: 'v19.3.0' is not valid; use a release number such as 19.3.0",
     ),
     (
         "runnerVersion-release",
-        Case("ecs", section={"runnerVersion": "15.9.0"}),
+        setting("ecs", runnerVersion="15.9.0"),
         "ecs.runnerVersion: '15.9.0' is older than 15.10",
     ),
     (
         "ecs-jobTimeout",
-        Case("ecs", section={"jobTimeoutSeconds": 30}),
+        setting("ecs", jobTimeoutSeconds=30),
         "ecs.jobTimeoutSeconds: 30 is out of range; use a value between 60 and 86400",
     ),
     (
@@ -103,27 +104,22 @@ BAD: list[tuple[str, Case, str]] = [
     ),
     (
         "requestConcurrency-above",
-        Case("ecs", ({"name": "build", "concurrency": 2, "requestConcurrency": 3},)),
+        runner("ecs", concurrency=2, requestConcurrency=3),
         "runners[0] (build).requestConcurrency: 3 is above the runner's concurrency 2",
     ),
     (
         "task-roles",
-        Case(
-            "ecs",
-            section={
-                "taskDefinitions": [{"name": "d", "image": "d", "taskRolePolicyArns": POLICIES}]
-            },
-        ),
+        task_definition(taskRolePolicyArns=POLICIES),
         "ecs.taskDefinitions[0] (d).taskRolePolicyArns: 11 policies, but IAM attaches at most 10",
     ),
     (
         "driverVersion",
-        Case("ecs", section={"driverVersion": "v0.5.0"}),
+        setting("ecs", driverVersion="v0.5.0"),
         "ecs.driverVersion: 'v0.5.0' is too old",
     ),
     (
         "managerInstanceType-arm64",
-        Case("ecs", section={"managerInstanceType": "m7g.large"}),
+        setting("ecs", managerInstanceType="m7g.large"),
         "ecs.managerInstanceType: 'm7g.large' is an arm64 (Graviton) instance type",
     ),
     (
@@ -137,59 +133,57 @@ BAD: list[tuple[str, Case, str]] = [
     ),
     (
         "platformVersion",
-        Case("ecs", section={"platformVersion": "1.3.0"}),
+        setting("ecs", platformVersion="1.3.0"),
         "ecs.platformVersion: '1.3.0' is not valid; use 1.4.0 or LATEST",
     ),
     (
         "ecs-checkInterval",
-        Case("ecs", section={"checkInterval": 0}),
+        setting("ecs", checkInterval=0),
         "ecs.checkInterval: 0 is out of range; use a value between 1 and 3600",
     ),
     (
         "runnerSha256",
-        Case("ecs", section={"runnerSha256": "ABC"}),
+        setting("ecs", runnerSha256="ABC"),
         "ecs.runnerSha256: 'ABC' is not valid; use the 64 lowercase hex digits",
     ),
     (
         "driverSha256",
-        Case("ecs", section={"driverSha256": "0" * 63}),
+        setting("ecs", driverSha256="0" * 63),
         f"ecs.driverSha256: '{'0' * 63}' is not valid; use the 64 lowercase hex digits",
     ),
     (
         "managerAmiParameter",
-        Case("ecs", section={"managerAmiParameter": "/aws/service/ami-amazon-linux-latest/x"}),
+        setting("ecs", managerAmiParameter="/aws/service/ami-amazon-linux-latest/x"),
         "ecs.managerAmiParameter: '/aws/service/ami-amazon-linux-latest/x' is not valid",
     ),
     (
         "sshUsername",
-        Case("ecs", section={"sshUsername": "Root"}),
+        setting("ecs", sshUsername="Root"),
         "ecs.sshUsername: 'Root' is not valid; use the user the job image's sshd accepts",
     ),
     (
         "task-image",
-        Case("ecs", section={"taskDefinitions": [{"name": "d", "image": "Debian:12"}]}),
+        setting("ecs", taskDefinitions=[{"name": "d", "image": "Debian:12"}]),
         "ecs.taskDefinitions[0] (d).image: 'Debian:12' is not a valid image reference",
     ),
     (
         "task-credentials",
-        Case("ecs", section={"taskDefinitions": [{**ENTRY, "repositoryCredentialsArn": "x"}]}),
+        task_definition(repositoryCredentialsArn="x"),
         "ecs.taskDefinitions[0] (d).repositoryCredentialsArn: 'x' is not an ARN",
     ),
     (
         "task-policy-arn",
-        Case("ecs", section={"taskDefinitions": [{**ENTRY, "taskRolePolicyArns": [ADMIN]}]}),
+        task_definition(taskRolePolicyArns=[ADMIN]),
         f"ecs.taskDefinitions[0] (d).taskRolePolicyArns: '{ADMIN}' is an ARN of a iam role",
     ),
     (
         "task-environment-name",
-        Case("ecs", section={"taskDefinitions": [{**ENTRY, "environment": {"MY-VAR": "1"}}]}),
+        task_definition(environment={"MY-VAR": "1"}),
         "ecs.taskDefinitions[0] (d).environment.MY-VAR: not a valid variable name",
     ),
     (
         "task-environment-reserved",
-        Case(
-            "ecs", section={"taskDefinitions": [{**ENTRY, "environment": {"SSH_PUBLIC_KEY": "k"}}]}
-        ),
+        task_definition(environment={"SSH_PUBLIC_KEY": "k"}),
         "ecs.taskDefinitions[0] (d).environment.SSH_PUBLIC_KEY: reserved",
     ),
 ]

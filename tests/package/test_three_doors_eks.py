@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.package.doors import Case, one_message_per_door, passes_every_door
+from tests.package.doors import (
+    Case,
+    one_message_per_door,
+    passes_every_door,
+    runner,
+    setting,
+)
 
 BIG_SPOT = {"name": "build", "lane": "spot", "cpu": 8192, "memory": 16384}
 ARM_SPOT = {"name": "build", "lane": "spot", "architecture": "arm64"}
@@ -21,7 +27,7 @@ OLD_CHART = {"runnerChartVersion": "0.87.0"}  # ships gitlab-runner 18.10: no pa
 BAD: list[tuple[str, Case, str]] = [
     (
         "lane-choice",
-        Case("eks", ({"name": "build", "lane": "gpu"},)),
+        runner("eks", lane="gpu"),
         "runners[0] (build).lane: 'gpu' is not one of fargate | spot | privileged; pick one",
     ),
     (
@@ -31,32 +37,32 @@ BAD: list[tuple[str, Case, str]] = [
     ),
     (
         "eks-architecture",
-        Case("eks", ({"name": "build", "lane": "spot", "architecture": "x86_64"},)),
+        runner("eks", lane="spot", architecture="x86_64"),
         "runners[0] (build).architecture: 'x86_64' is not one of amd64 | arm64; pick one",
     ),
     (
         "eks-arm64-fargate",
-        Case("eks", ({"name": "build", "architecture": "arm64"},)),
+        runner("eks", architecture="arm64"),
         "runners[0] (build).architecture: 'arm64' is not available on the fargate lane",
     ),
     (
         "eks-pod-cpu",
-        Case("eks", ({"name": "build", "lane": "spot", "cpu": 128},)),
+        runner("eks", lane="spot", cpu=128),
         "runners[0] (build).cpu: 128 is out of range; use a value >= 256",
     ),
     (
         "eks-fargate-size",
-        Case("eks", ({"name": "build", "memory": 1000},)),
+        runner("eks", memory=1000),
         "runners[0] (build): cpu 1024 / memory 1000 is not a valid Fargate size",
     ),
     (
         "instanceCategories-item",
-        Case("eks", section={"instanceCategories": ["c5"]}),
+        setting("eks", instanceCategories=["c5"]),
         "eks.instanceCategories: 'c5' is not an instance category (c, m, r...)",
     ),
     (
         "instanceCategories-empty",
-        Case("eks", section={"instanceCategories": []}),
+        setting("eks", instanceCategories=[]),
         "eks.instanceCategories: [] has 0 item(s); list at least one",
     ),
     (
@@ -67,23 +73,23 @@ BAD: list[tuple[str, Case, str]] = [
     ),
     (
         "instanceCategories-managers",
-        Case("eks", section={"instanceCategories": ["a"], "managerPlacement": "ec2"}),
+        setting("eks", instanceCategories=["a"], managerPlacement="ec2"),
         "eks.instanceCategories: ['a'] has no EC2 family of generation 3 or later for amd64, "
         "which eks.managerPlacement ec2 (the runner managers) needs",
     ),
     (
         "spotCpuLimit-range",
-        Case("eks", section={"spotCpuLimit": 0}),
+        setting("eks", spotCpuLimit=0),
         "eks.spotCpuLimit: 0 is out of range; use a value between 1 and 10000",
     ),
     (
         "privilegedCpuLimit-range",
-        Case("eks", section={"privilegedCpuLimit": 20000}),
+        setting("eks", privilegedCpuLimit=20000),
         "eks.privilegedCpuLimit: 20000 is out of range; use a value between 1 and 10000",
     ),
     (
         "systemCpuLimit-range",
-        Case("eks", section={"systemCpuLimit": 0}),
+        setting("eks", systemCpuLimit=0),
         "eks.systemCpuLimit: 0 is out of range; use a value between 1 and 10000",
     ),
     (
@@ -100,32 +106,32 @@ BAD: list[tuple[str, Case, str]] = [
     ),
     (
         "build-room",
-        Case("eks", ({"name": "build", "cpu": 256, "memory": 512},)),
+        runner("eks", cpu=256, memory=512),
         "runners[0] (build): cpu 256 / memory 512 leaves too little for the build container",
     ),
     (
         "kubernetesVersion",
-        Case("eks", section={"kubernetesVersion": "1.3"}),
+        setting("eks", kubernetesVersion="1.3"),
         "eks.kubernetesVersion: '1.3' is not valid; use a minor version such as 1.35",
     ),
     (
         "pollTimeoutSeconds",
-        Case("eks", section={"pollTimeoutSeconds": 60}),
+        setting("eks", pollTimeoutSeconds=60),
         "eks.pollTimeoutSeconds: 60 is out of range; use a value between 180 and 3600",
     ),
     (
         "helperCpu",
-        Case("eks", section={"helperCpu": 2048}),
+        setting("eks", helperCpu=2048),
         "eks.helperCpu: 2048 is out of range; use a value between 64 and 1024",
     ),
     (
         "managerPlacement",
-        Case("eks", section={"managerPlacement": "ec2-spot"}),
+        setting("eks", managerPlacement="ec2-spot"),
         "eks.managerPlacement: 'ec2-spot' is not one of fargate | ec2; pick one of them",
     ),
     (
         "runnerChartVersion",
-        Case("eks", section={"runnerChartVersion": "v0.92.0"}),
+        setting("eks", runnerChartVersion="v0.92.0"),
         "eks.runnerChartVersion: 'v0.92.0' is not valid; use a gitlab-runner chart version",
     ),
     (
@@ -139,82 +145,82 @@ BAD: list[tuple[str, Case, str]] = [
     ),
     (
         "clusterLogTypes",
-        Case("eks", section={"clusterLogTypes": ["api", "kubelet"]}),
+        setting("eks", clusterLogTypes=["api", "kubelet"]),
         "eks.clusterLogTypes: 'kubelet' is not one of api | audit | authenticator",
     ),
     (
         "adminRoleArns-arn",
-        Case("eks", section={"adminRoleArns": ["arn:aws:iam::123456789012:user/me"]}),
+        setting("eks", adminRoleArns=["arn:aws:iam::123456789012:user/me"]),
         "eks.adminRoleArns: 'arn:aws:iam::123456789012:user/me' is an ARN of a iam user",
     ),
     (
         "adminRoleArns-twice",
-        Case("eks", section={"adminRoleArns": [ADMIN, ADMIN]}),
+        setting("eks", adminRoleArns=[ADMIN, ADMIN]),
         f"eks.adminRoleArns: '{ADMIN}' is listed more than once",
     ),
     (
         "adminRoleArns-principal",
-        Case("eks", section={"adminRoleArns": [ADMIN, ADMIN.replace("role/", "role/ops/")]}),
+        setting("eks", adminRoleArns=[ADMIN, ADMIN.replace("role/", "role/ops/")]),
         "eks.adminRoleArns[1]: 'arn:aws:iam::123456789012:role/ops/admin' is the role of",
     ),
     (
         "publicAccessCidrs",
-        Case("eks", section={"publicAccessCidrs": ["203.0.113.7/24"]}),
+        setting("eks", publicAccessCidrs=["203.0.113.7/24"]),
         "eks.publicAccessCidrs: '203.0.113.7/24' has host bits set",
     ),
     (
         "privateAccessSecurityGroupIds",
-        Case("eks", section={"privateAccessSecurityGroupIds": ["sg-123"]}),
+        setting("eks", privateAccessSecurityGroupIds=["sg-123"]),
         "eks.privateAccessSecurityGroupIds: 'sg-123' is not a security group id",
     ),
     (
         "privateAccessCidrs",
-        Case("eks", section={"privateAccessCidrs": ["10.0.0.0/8", "10.0.0.0/8"]}),
+        setting("eks", privateAccessCidrs=["10.0.0.0/8", "10.0.0.0/8"]),
         "eks.privateAccessCidrs: '10.0.0.0/8' is listed more than once",
     ),
     (
         "endpointAccess",
-        Case("eks", section={"endpointAccess": "internal"}),
+        setting("eks", endpointAccess="internal"),
         "eks.endpointAccess: 'internal' is not one of public | private; pick one of them",
     ),
     (
         "nodeAmiAlias",
-        Case("eks", section={"nodeAmiAlias": "al2@latest"}),
+        setting("eks", nodeAmiAlias="al2@latest"),
         "eks.nodeAmiAlias: 'al2@latest' is not valid; use an AL2023 EKS AMI release",
     ),
     (
         "serviceCpu",
-        Case("eks", section={"serviceCpu": 32}),
+        setting("eks", serviceCpu=32),
         "eks.serviceCpu: 32 is out of range; use a value between 64 and 4096",
     ),
     (
         "helperMemory",
-        Case("eks", section={"helperMemory": 4096}),
+        setting("eks", helperMemory=4096),
         "eks.helperMemory: 4096 is out of range; use a value between 128 and 2048",
     ),
     (
         "defaultJobImage",
-        Case("eks", section={"defaultJobImage": "Debian:12"}),
+        setting("eks", defaultJobImage="Debian:12"),
         "eks.defaultJobImage: 'Debian:12' is not a valid image reference",
     ),
     (
         "warmJobs",
-        Case("eks", ({"name": "build", "lane": "spot", "warmJobs": 2001},)),
+        runner("eks", lane="spot", warmJobs=2001),
         "runners[0] (build).warmJobs: 2001 is out of range; use a value between 0 and 2000",
     ),
     (
         "warmPeriods",
-        Case("eks", ({"name": "build", "lane": "spot", "warmPeriods": ["8-17 * *"]},)),
+        runner("eks", lane="spot", warmPeriods=["8-17 * *"]),
         "runners[0] (build).warmPeriods: '8-17 * *' is not a five-field cron expression",
     ),
     (
         "warmTimezone",
-        Case("eks", ({"name": "build", "lane": "spot", "warmTimezone": "CET+1"},)),
+        runner("eks", lane="spot", warmTimezone="CET+1"),
         "runners[0] (build).warmTimezone: 'CET+1' is not an IANA time zone name",
     ),
     (
         "warmJobs-fargate",
-        Case("eks", ({"name": "build", "warmJobs": 2},)),
+        runner("eks", warmJobs=2),
         "runners[0] (build).warmJobs: 2 on the fargate lane",
     ),
     (
@@ -224,17 +230,17 @@ BAD: list[tuple[str, Case, str]] = [
     ),
     (
         "kubernetesVersion-offered",
-        Case("eks", section={"kubernetesVersion": "1.20"}),
+        setting("eks", kubernetesVersion="1.20"),
         "eks.kubernetesVersion: '1.20' is not a Kubernetes version EKS offers",
     ),
     (
         "karpenterVersion-v1",
-        Case("eks", section={"karpenterVersion": "0.37.0"}),
+        setting("eks", karpenterVersion="0.37.0"),
         "eks.karpenterVersion: '0.37.0' predates Karpenter's v1 APIs",
     ),
     (
         "runnerChartVersion-release",
-        Case("eks", section={"runnerChartVersion": "1.0.0"}),
+        setting("eks", runnerChartVersion="1.0.0"),
         "eks.runnerChartVersion: '1.0.0' is not a gitlab-runner chart release",
     ),
     (
@@ -244,12 +250,12 @@ BAD: list[tuple[str, Case, str]] = [
     ),
     (
         "publicAccessCidrs-private",
-        Case("eks", section={"endpointAccess": "private", "publicAccessCidrs": ["10.0.0.0/8"]}),
+        setting("eks", endpointAccess="private", publicAccessCidrs=["10.0.0.0/8"]),
         "eks.publicAccessCidrs: ['10.0.0.0/8'] cannot be used with eks.endpointAccess private",
     ),
     (
         "eks-jobTimeout",
-        Case("eks", section={"jobTimeoutSeconds": 300}),
+        setting("eks", jobTimeoutSeconds=300),
         "eks.jobTimeoutSeconds: 300 is out of range; use a value between 600 and 86400",
     ),
 ]
@@ -301,10 +307,7 @@ GOOD: list[tuple[str, Case]] = [
     ),
     (
         "eks-limit-edges",
-        Case(
-            "eks",
-            section={"spotCpuLimit": 10000, "privilegedCpuLimit": 1, "kubernetesVersion": "1.35"},
-        ),
+        setting("eks", spotCpuLimit=10000, privilegedCpuLimit=1, kubernetesVersion="1.35"),
     ),
 ]
 
