@@ -64,6 +64,20 @@ def refused(token: str, inputs: dict[str, Any]) -> tuple[list[dict[str, str]], P
     return errors, record(build, {})
 
 
+def one_refusal(token: str, inputs: dict[str, Any], path: str, stack: dict[str, Any] | None) -> str:
+    """Construct with `inputs` (and a clusterName for an EKS fleet) refuses with one error at
+    `path` before anything registers; its reason, which the stack file gives for the same
+    value too when `stack` is that stack file. The tests of refusals share this."""
+    extra: dict[str, Any] = {"clusterName": "ci-k8s"} if token == EKS else {}
+    errors, plan = refused(token, wire_inputs(**inputs, **extra))
+    assert [e["property_path"] for e in errors] == [path], errors
+    assert plan.resources == []
+    (reason,) = [e["reason"] for e in errors]
+    if stack is not None:
+        assert reason in stack_problems(stack)
+    return reason
+
+
 RUNNERS_ONE = [{"name": "build"}]
 
 

@@ -22,8 +22,8 @@ from tests.package.provider_support import (
     WARM,
     construct_plan,
     fleet_provider,
+    one_refusal,
     refused,
-    stack_problems,
     wire_inputs,
 )
 
@@ -150,18 +150,11 @@ BAD: list[tuple[str, dict[str, Any], str, dict[str, Any] | None]] = [
 def test_a_bad_setting_is_one_property_error_with_the_stack_files_text(
     token: str, inputs: dict[str, Any], path: str, stack: dict[str, Any] | None
 ) -> None:
-    extra: dict[str, Any] = {"clusterName": "ci-k8s"} if token == EKS else {}
     runners = inputs.get("runners")
     if runners is not None:  # a token for each runner, secret as a consumer passes it
-        extra["runnerTokens"] = pulumi.Output.secret(
-            {r["name"]: sentinel(r["name"]) for r in runners}
-        )
-    errors, plan = refused(token, wire_inputs(**inputs, **extra))
-    assert [e["property_path"] for e in errors] == [path], errors
-    assert plan.resources == []
-    if stack is not None:
-        (reason,) = [e["reason"] for e in errors]
-        assert reason in stack_problems(stack)
+        tokens = {r["name"]: sentinel(r["name"]) for r in runners}
+        inputs = {**inputs, "runnerTokens": pulumi.Output.secret(tokens)}
+    one_refusal(token, inputs, path, stack)
 
 
 @pytest.mark.parametrize(
