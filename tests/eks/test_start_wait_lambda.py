@@ -61,6 +61,21 @@ def test_only_pods_that_became_ready_since_the_last_run_count_once() -> None:
     assert pods.start_waits(listed, NOW, 60) == [48.0]
 
 
+def test_the_emf_lines_name_the_metric_and_dimension_the_dashboard_reads() -> None:
+    values = [float(v) for v in range(150)]
+    lines = [json.loads(line) for line in pods.emf_lines("ns", {"spot": values}, NOW)]
+    assert [len(doc[pods.METRIC]) for doc in lines] == [100, 50]
+    (declaration,) = lines[0]["_aws"]["CloudWatchMetrics"]
+    assert declaration == {
+        "Namespace": "ns",
+        "Dimensions": [[RUNNER]],
+        "Metrics": [{"Name": START_WAIT, "Unit": "Seconds"}],
+    }
+    assert lines[0][RUNNER] == "spot"
+    assert lines[0]["_aws"]["Timestamp"] == int(NOW.timestamp() * 1000)
+    assert pods.emf_lines("ns", {}, NOW) == []
+
+
 @pytest.mark.parametrize(
     ("version", "label"),
     [

@@ -9,6 +9,7 @@ metric format")."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from components.capacity.model import StackLimits
@@ -16,7 +17,7 @@ from components.config import parse_config
 from components.domain.start_latency import FARGATE_START_SECONDS, start_wait_alarm_seconds
 from components.ecs.reaper import handler
 from components.ecs.reaper.decisions import TaskInfo
-from components.ecs.reaper.start_wait import start_waits
+from components.ecs.reaper.start_wait import METRIC, emf_lines, start_waits
 from components.observability.alarms import START_WAIT_HIGH, alarm_specs
 from components.observability.catalogue import CLUSTER, START_WAIT
 from components.observability.fleet import FleetView
@@ -46,6 +47,20 @@ def test_only_tasks_started_since_the_last_run_count_once() -> None:
         task("c", created=30, started=None),  # still PENDING
     ]
     assert start_waits(tasks, NOW, 300) == {"gfr-dev-fargate": [48.0]}
+
+
+def test_the_emf_line_names_the_metric_the_dashboard_reads() -> None:
+    values = [float(v) for v in range(150)]
+    lines = [json.loads(line) for line in emf_lines("ns", {"gfr-dev-fargate": values}, NOW)]
+    assert [len(doc[METRIC]) for doc in lines] == [100, 50]
+    (declaration,) = lines[0]["_aws"]["CloudWatchMetrics"]
+    assert declaration == {
+        "Namespace": "ns",
+        "Dimensions": [[CLUSTER]],
+        "Metrics": [{"Name": START_WAIT, "Unit": "Seconds"}],
+    }
+    assert lines[0][CLUSTER] == "gfr-dev-fargate"
+    assert lines[0]["_aws"]["Timestamp"] == int(NOW.timestamp() * 1000)
 
 
 def test_settings_read_the_namespace_and_the_window() -> None:

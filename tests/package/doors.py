@@ -1,12 +1,7 @@
 """The three doors of the fleets' value rules, for tests/package/test_three_doors_ecs.py and
-_eks.py (issue 24 item 2): the same bad value gets the same message from the stack file's
-parser (components/config/parse.py), from the fleets' args check
-(components/domain/fleet_rules.py, which EcsFargateRunner and EksFargateRunner run before they
-register anything) and from the component provider's check before construct
-(provider/fleet_provider.py), and its valid neighbour passes all three. Each row is one rule
-class, written once as stack keys (`Case`; `runner`, `setting` and `task_definition` write the
-common ones with only the keys a row is about); the plugin has an input for every setting of
-a spec (provider/fleet_args.py), so every row goes through all three doors."""
+_eks.py: a fleet written once as stack keys (`Case`; `runner`, `setting` and `task_definition`
+write the common ones with only the keys a row is about), checked by the stack file's parser,
+by the fleets' args check and by the component provider before construct."""
 
 from __future__ import annotations
 

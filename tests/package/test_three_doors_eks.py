@@ -1,5 +1,11 @@
-"""Issue 24 item 2, one validation behind three doors, eks mode: each row is one rule class
-(tests/package/doors.py says what the doors are and how a row goes through them)."""
+"""Issue 24 item 2, one validation behind three doors (eks mode): the same bad value gets the
+same message from the stack file's parser (components/config/parse.py), from the fleets' args
+check (components/domain/fleet_rules.py, which EksFargateRunner runs before it registers
+anything) and from the component provider's check before construct
+(provider/fleet_provider.py), and its valid neighbour passes all three. Each row is one rule
+class, written once as stack keys (tests/package/doors.py `Case`); the plugin has an input for
+every setting of a spec (provider/fleet_args.py), so every row goes through all three doors.
+"""
 
 from __future__ import annotations
 
