@@ -1,8 +1,8 @@
 """The task reaper's AWS resources: a Lambda, its schedule and its destroy-time drain.
 
-The function (`components/ecs/reaper/`, zipped with the shared EMF module) stops CI job
-tasks that no runner manager will stop any more, every 5 minutes, and stops every task of the
-stack's clusters during `pulumi destroy` so the clusters, subnets and security groups can go.
+The function (`components/ecs/reaper/handler.py`, zipped alone) stops CI job tasks that no
+runner manager will stop any more, every 5 minutes, and stops every task of the stack's
+clusters during `pulumi destroy` so the clusters, subnets and security groups can go.
 
 Wiring into the ECS component (destroy order is the point):
 
@@ -60,8 +60,7 @@ TYPE_TOKEN = type_token("ecs", "TaskReaper")
 REAPER_ROLE = "task-reaper"
 PACKAGE_DIR = Path(__file__).resolve().parent / "reaper"
 HANDLER_FILE = PACKAGE_DIR / "handler.py"
-# The Lambda package: the handler imports its pure part relatively (`from .decisions ...`);
-# the zip adds the shared EMF module (components/shared/scheduled_lambda.py package_archive).
+# The Lambda package: the handler imports its pure part relatively (`from .decisions ...`).
 PACKAGE_FILES = (
     "__init__.py",
     "handler.py",

@@ -57,7 +57,6 @@ from components.shared.network import VpcRefs
 TYPE_TOKEN = type_token("eks", "StartWaitSampler")
 ROLE = "start-wait-sampler"
 PACKAGE_DIR = Path(__file__).resolve().parent / "start_wait"
-# The Lambda package; the zip adds the shared EMF module (scheduled_lambda.package_archive).
 PACKAGE_FILES = ("__init__.py", "handler.py", "pods.py")
 # Every minute: a job pod that is Ready for at least a minute is seen once (pods.py).
 SCHEDULE_EXPRESSION = "rate(1 minute)"

@@ -3,11 +3,8 @@
 (components/eks/start_wait_sampler.py) both are: its zip, log group, role, function and the
 EventBridge Scheduler schedule (with its own role) that invokes it.
 
-The zip holds the function's package directory under the package's name, and the shared
-modules the package imports absolutely (`from components.shared import emf`) at the same path
-as in the repository, so one import works in the zip and in the tests. Those modules are
-standard library only (tests/shared/test_scheduled_lambda.py imports each handler from its
-zip's files alone).
+The zip holds the function's package directory under the package's name: the handler
+imports its pure part relatively, standard library and boto3 only.
 """
 
 from __future__ import annotations
@@ -27,22 +24,12 @@ from components.shared.iam import POLICY_VERSION, assume_role_policy
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
-ROOT = Path(__file__).resolve().parents[2]
-# What every zip ships besides the package: the shared EMF module and the packages around it.
-SHARED_FILES = (
-    "components/__init__.py",
-    "components/shared/__init__.py",
-    "components/shared/emf.py",
-)
 
 
 def package_archive(package: str, directory: Path, files: Sequence[str]) -> pulumi.AssetArchive:
-    """The function's zip: `files` of `directory` as the package `package`, and SHARED_FILES."""
+    """The function's zip: `files` of `directory` as the package `package`."""
     return pulumi.AssetArchive(
-        {
-            **{f"{package}/{f}": pulumi.FileAsset(str(directory / f)) for f in files},
-            **{f: pulumi.FileAsset(str(ROOT / f)) for f in SHARED_FILES},
-        }
+        {f"{package}/{f}": pulumi.FileAsset(str(directory / f)) for f in files}
     )
 
 

@@ -164,23 +164,19 @@ def test_decision_log_line_is_one_json_object(capsys: pytest.CaptureFixture[str]
 
 
 def test_handler_is_self_contained_for_its_zip() -> None:
-    """Zipped as the package `reaper`: the standard library, boto3, botocore, its own
-    sibling modules (relative imports) and the shared EMF module, which the zip contains
-    (tests/shared/test_scheduled_lambda.py imports the handler from the zip's files)."""
+    """Zipped as the package `reaper`: the standard library, boto3, botocore and its own
+    sibling modules (relative imports), which the zip contains."""
     package = Path(reaper.__file__).parent
     for path in package.glob("*.py"):
         tree = ast.parse(path.read_text())
         modules = {
-            f"{node.module}.{alias.name}" if isinstance(node, ast.ImportFrom) else alias.name
+            (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
             for node in ast.walk(tree)
             if isinstance(node, ast.Import | ast.ImportFrom)
             and not (isinstance(node, ast.ImportFrom) and node.level)
             for alias in node.names
         }
-        project = {m for m in modules if m.startswith("components.")}
-        assert project <= {"components.shared.emf"}, path
-        top = {m.split(".")[0] for m in modules - project}
-        assert top - {"boto3", "botocore"} <= sys.stdlib_module_names | {"__future__"}, path
+        assert modules - {"boto3", "botocore"} <= sys.stdlib_module_names | {"__future__"}, path
         relative = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
         assert {f"{m}.py" for m in relative} <= set(reaper_resources.PACKAGE_FILES), path
 

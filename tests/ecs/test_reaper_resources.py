@@ -16,7 +16,6 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.ecs import reaper_resources
 from components.ecs.reaper_resources import TaskReaper, TaskReaperArgs, reaper_policy
-from components.shared.scheduled_lambda import SHARED_FILES
 from tests.ecs.test_reaper import ACCOUNT, ARN, CLUSTERS, REGION, TIMEOUT
 
 # --------------------------------------------------------------------------------------------
@@ -131,7 +130,7 @@ def test_function_runs_the_handler_file_with_the_drain_timeout(plan: dict[str, R
         "start_wait.py",
         "teardown.py",
     ]
-    assert sorted(archive.assets) == sorted([*(f"reaper/{f}" for f in files), *SHARED_FILES])
+    assert sorted(archive.assets) == sorted(f"reaper/{f}" for f in files)
     assert Path(archive.assets["reaper/handler.py"].path) == reaper_resources.HANDLER_FILE
     assert all(Path(asset.path).is_file() for asset in archive.assets.values())
     assert plan["reaper-logs"].inputs["retentionInDays"] == 14

@@ -1,8 +1,7 @@
 """Task reaper: stops CI job tasks that no runner manager will ever stop.
 
 Zipped with decisions.py (the pure part) as the package `reaper` of a Lambda function
-(Python 3.12): standard library and boto3 only; of the project, only its sibling modules and
-components/shared/emf.py, which the zip ships at that path.
+(Python 3.12): standard library and boto3 only, no other project imports.
 
 Why it exists. GitLab's Fargate driver stops a job's task only in its `cleanup` stage. A runner
 manager that dies, is replaced or restarts mid-job leaves the task running: it costs money until

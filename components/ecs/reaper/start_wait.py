@@ -4,23 +4,23 @@ Every run the reaper already describes the clusters' tasks; each task it sees th
 since the previous run (`startedAt` within the schedule's interval) contributes
 `startedAt - createdAt` (RunTask to RUNNING: Fargate capacity, ENI, image pull) to the metric
 JobStartWaitSeconds, per cluster (one per lane). The values go out as one embedded metric
-format (EMF) log line per cluster (components/shared/emf.py, which the zip ships too), which
-CloudWatch turns into metrics with percentiles (p50/p90) without a PutMetricData call or
-permission. A task that starts and stops between
+format (EMF) log line per cluster, which CloudWatch turns into metrics with percentiles
+(p50/p90) without a PutMetricData call or permission. A task that starts and stops between
 two runs is not seen: short jobs are under-sampled, not mis-measured.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
-
-from components.shared import emf
+from typing import Any
 
 from .decisions import TaskInfo
 
 METRIC = "JobStartWaitSeconds"
 DIMENSION = "Cluster"
+MAX_VALUES = 100  # EMF: at most 100 values in one metric's array
 
 
 def start_waits(
@@ -41,4 +41,22 @@ def start_waits(
 
 def emf_lines(namespace: str, waits: dict[str, list[float]], now: datetime) -> list[str]:
     """EMF log lines, one per cluster and 100 values."""
-    return emf.emf_lines(namespace, METRIC, DIMENSION, waits, now)
+    lines = []
+    for cluster, values in sorted(waits.items()):
+        for start in range(0, len(values), MAX_VALUES):
+            document: dict[str, Any] = {
+                "_aws": {
+                    "Timestamp": int(now.timestamp() * 1000),
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": namespace,
+                            "Dimensions": [[DIMENSION]],
+                            "Metrics": [{"Name": METRIC, "Unit": "Seconds"}],
+                        }
+                    ],
+                },
+                DIMENSION: cluster,
+                METRIC: values[start : start + MAX_VALUES],
+            }
+            lines.append(json.dumps(document, sort_keys=True))
+    return lines

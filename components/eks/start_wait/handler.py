@@ -2,8 +2,7 @@
 once a minute and prints their start waits as embedded metric format lines (pods.py).
 
 Zipped with pods.py into the Lambda package `start_wait` (Python 3.12): standard library and
-boto3/botocore, which the Lambda runtime provides; no kubernetes client; of the project, only
-components/shared/emf.py (through pods.py), which the zip ships at that path.
+boto3/botocore, which the Lambda runtime provides; no kubernetes client, no project imports.
 
 Settings (environment, set by components/eks/start_wait_sampler.py):
 - SAMPLER_CLUSTER: the cluster's name (the token names it), SAMPLER_ENDPOINT: its API URL,

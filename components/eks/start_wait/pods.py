@@ -1,8 +1,7 @@
 """How long job pods waited to run, as CloudWatch metrics: the pure part of the EKS start-wait
 sampler (handler.py lists the pods; components/eks/start_wait_sampler.py deploys it).
 
-Zipped with handler.py into the Lambda package `start_wait`, beside the shared EMF module
-(components/shared/emf.py): standard library only.
+Zipped with handler.py into the Lambda package `start_wait`: standard library only.
 
 A job pod's wait is the time from its creation (`metadata.creationTimestamp`: the Kubernetes
 executor has asked for it) to its Ready condition turning True (`lastTransitionTime`: every
@@ -17,16 +16,16 @@ mis-measured. The values go out as embedded metric format (EMF) log lines, one p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-
-from components.shared import emf
 
 METRIC = "JobStartWaitSeconds"  # the ECS reaper's metric name: one dashboard reads both
 # The dimension: the runner's name, under the key gitlab-runner's own metrics carry it
 # (runner_name), so a runner's start wait sits next to its other metrics.
 DIMENSION = "runner_name"
+MAX_VALUES = 100  # EMF: at most 100 values in one metric's array
 # Job pods by label (gitlab-runner executors/kubernetes/kubernetes.go buildLabels). From
 # 17.9 every job pod carries `job.runner.gitlab.com/pod`; releases before that set only
 # `pod` (the label 19.3.0 keeps "for backwards compatibility"). Pause pods (runner.gitlab.com/
@@ -78,4 +77,22 @@ def start_waits(
 
 def emf_lines(namespace: str, waits: Mapping[str, list[float]], now: datetime) -> list[str]:
     """EMF log lines, one per runner and 100 values; none for a runner without a started job."""
-    return emf.emf_lines(namespace, METRIC, DIMENSION, waits, now)
+    lines = []
+    for runner, values in sorted(waits.items()):
+        for start in range(0, len(values), MAX_VALUES):
+            document: dict[str, Any] = {
+                "_aws": {
+                    "Timestamp": int(now.timestamp() * 1000),
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": namespace,
+                            "Dimensions": [[DIMENSION]],
+                            "Metrics": [{"Name": METRIC, "Unit": "Seconds"}],
+                        }
+                    ],
+                },
+                DIMENSION: runner,
+                METRIC: values[start : start + MAX_VALUES],
+            }
+            lines.append(json.dumps(document, sort_keys=True))
+    return lines
