@@ -13,6 +13,8 @@ TYPE_PREFIX = PROJECT
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 EKS_CLUSTER_NAME_LIMIT = 100
 LAMBDA_FUNCTION_NAME_LIMIT = 64
+# EventBridge PutRule: a rule's Name is 1-64 characters of [.\-_A-Za-z0-9].
+EVENT_RULE_NAME_LIMIT = 64
 # SQS CreateQueue: "A queue name can have up to 80 characters ... alphanumeric characters,
 # hyphens (-), and underscores (_)".
 SQS_QUEUE_NAME_LIMIT = 80
@@ -59,15 +61,27 @@ def interruption_queue_name(cluster_name: str) -> str:
     return fit(f"{cluster_name}-karpenter", SQS_QUEUE_NAME_LIMIT)
 
 
-def function_name_for(prefix: str, role: str) -> str:
-    """A fixed Lambda function name, `<prefix>-<role>`, at most 64 characters: a long prefix
-    is cut and keeps a hash of itself, so two long stack names still differ."""
+def _prefixed(prefix: str, role: str, limit: int) -> str:
+    """`<prefix>-<role>` within `limit`: a long prefix is cut and keeps a hash of itself, so
+    two long stack names still differ and the role stays readable at the end."""
     name = f"{prefix}-{role}"
-    if len(name) <= LAMBDA_FUNCTION_NAME_LIMIT:
+    if len(name) <= limit:
         return name
     digest = hashlib.sha256(prefix.encode()).hexdigest()[:8]
-    keep = LAMBDA_FUNCTION_NAME_LIMIT - len(role) - len(digest) - 2
+    keep = limit - len(role) - len(digest) - 2
     return f"{prefix[:keep]}-{digest}-{role}"
+
+
+def function_name_for(prefix: str, role: str) -> str:
+    """A fixed Lambda function name, `<prefix>-<role>`, at most 64 characters."""
+    return _prefixed(prefix, role, LAMBDA_FUNCTION_NAME_LIMIT)
+
+
+def event_rule_name(prefix: str, role: str) -> str:
+    """A fixed EventBridge rule name, `<prefix>-<role>`, at most 64 characters: fixed so that
+    the docs can name it (a topic's policy you keep names the rule's ARN) and per stack, so
+    two stacks in one account and region never share a rule."""
+    return _prefixed(prefix, role, EVENT_RULE_NAME_LIMIT)
 
 
 def slug(value: str) -> str:

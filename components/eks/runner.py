@@ -282,7 +282,9 @@ class EksFargateRunner(pulumi.ComponentResource):
             )
         # EKS Fargate pods count against the account's on-demand Fargate vCPU quota.
         self.monitoring_targets = MonitoringTargets(
-            fargate_classes=("OnDemand",), runner_start_seconds=start_estimates(config)
+            fargate_classes=("OnDemand",),
+            runner_start_seconds=start_estimates(config),
+            cluster_name=args.cluster_name,
         )
         self.metrics_collector: MetricsCollector | None = None
         # A retired topology (switchFrom) is not watched and leaves the metrics log group to

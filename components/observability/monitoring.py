@@ -1,5 +1,7 @@
-"""The stack's dashboard and alarms, the optional SNS topic they notify, and in ECS mode the
-EventBridge rule that turns "task stopped before running" events into a metric.
+"""The stack's dashboard and alarms, the optional SNS topic they notify, in ECS mode the
+EventBridge rule that turns "task stopped before running" events into a metric, and in EKS
+mode with notifications the EventBridge rule that sends failed Fargate patch evictions to the
+alert topic.
 
 Both topologies put gitlab-runner's metrics into the stack namespace themselves (the ECS
 managers' CloudWatch agent, the EKS collector); this component reads them, with the AWS
@@ -17,7 +19,7 @@ import pulumi_aws as aws
 
 from components.domain.fleet_rules import topic_region_problem
 from components.domain.specs import AlertsSpec
-from components.naming import type_token
+from components.naming import event_rule_name, type_token
 from components.observability.alarms import AlarmSpec, alarm_specs
 from components.observability.catalogue import TASKS_NOT_STARTED, task_events_log_group_name
 from components.observability.dashboard import dashboard_body
@@ -25,6 +27,12 @@ from components.observability.fleet import FleetView
 
 TYPE_TOKEN = type_token("observability", "FleetMonitoring")
 EVENTS_SERVICE = "events.amazonaws.com"
+CLOUDWATCH_SERVICE = "cloudwatch.amazonaws.com"
+# EventBridge events reference, "Amazon Elastic Kubernetes Service events": the one event EKS
+# sends when a Fargate pod's OS-patch eviction failed (EKS user guide, "Set actions for AWS
+# Fargate OS patching events").
+FARGATE_EVICTION_FAILED = "EKS Fargate Pod Scheduled Termination"
+EVICTION_RULE_ROLE = "fargate-evictions"  # the rule is <prefix>-fargate-evictions
 CONSOLE = {
     "aws": "console.aws.amazon.com",
     "aws-us-gov": "console.amazonaws-us-gov.com",
@@ -44,6 +52,8 @@ class MonitoringTargets:
     # EKS: runner -> the capacity estimate's start of its job pods; the start-wait sampler
     # (components/eks/start_wait_sampler.py) writes each runner's waits, each is alarmed
     runner_start_seconds: Mapping[str, float] = field(default_factory=dict)
+    # EKS: the cluster whose failed Fargate patch evictions notify the alert topic
+    cluster_name: str | None = None
     # What retires the managers on destroy (the ECS drain). Every resource here depends on
     # them, so a destroy deletes the alarms and their topic first: none sees the retired
     # managers as down and pages someone about a planned teardown.
@@ -91,6 +101,53 @@ def events_log_policy(log_group_arn: str) -> dict[str, Any]:
     }
 
 
+def eviction_event_pattern(cluster_name: str) -> dict[str, Any]:
+    """Failed Fargate patch evictions in this stack's cluster only. The event's detail names
+    the cluster (`clusterName`, with the pod, its namespace, the eviction error and
+    `scheduledTerminationTime`: the EKS user guide's sample event), so a rule per stack sees
+    its own cluster and no other of the account."""
+    return {
+        "source": ["aws.eks"],
+        "detail-type": [FARGATE_EVICTION_FAILED],
+        "detail": {"clusterName": [cluster_name]},
+    }
+
+
+def alert_topic_policy(topic_arn: str, rule_arn: str, prefix: str) -> dict[str, Any]:
+    """The created alert topic's access policy. It replaces SNS's default policy, so it names
+    both publishers: this stack's alarms (CloudWatch publishes as its service principal,
+    AWS re:Post "cloudwatch-receive-sns-for-alarm-trigger") and the eviction rule (EventBridge
+    publishes to SNS only where the topic's policy lets it, EventBridge user guide "Using
+    resource-based policies", Amazon SNS permissions). Each is scoped to its sources' ARNs.
+    The account's own identities need no statement: their IAM policies grant them."""
+    partition, _, region, account = topic_arn.split(":")[1:5]
+    alarms = f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{prefix}-*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AlarmsOfThisStack",
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDWATCH_SERVICE},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": alarms},
+                    "StringEquals": {"aws:SourceAccount": account},
+                },
+            },
+            {
+                "Sid": "FargateEvictionsRule",
+                "Effect": "Allow",
+                "Principal": {"Service": EVENTS_SERVICE},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            },
+        ],
+    }
+
+
 def dashboard_url(partition: str, region: str, name: str) -> str:
     host = CONSOLE.get(partition, CONSOLE["aws"])
     return f"https://{region}.{host}/cloudwatch/home?region={region}#dashboards/dashboard/{name}"
@@ -109,6 +166,7 @@ class FleetMonitoring(pulumi.ComponentResource):
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.topic_arn: pulumi.Output[str] | None = None
+        topic: aws.sns.Topic | None = None
         if args.alerts.email:
             topic = aws.sns.Topic(
                 f"{name}-alerts", name=f"{args.prefix}-alerts", tags=tags, opts=child
@@ -127,6 +185,9 @@ class FleetMonitoring(pulumi.ComponentResource):
         events_group: pulumi.Output[str] | None = None
         if args.mode == "ecs":
             events_group = self._task_events(args, tags, child)
+        cluster = args.targets.cluster_name
+        if args.mode == "eks" and cluster and self.topic_arn is not None:
+            self._eviction_notices(args, cluster, self.topic_arn, topic, child)
         view = pulumi.Output.all(
             region=region,
             groups=pulumi.Output.all(*args.targets.manager_groups),
@@ -204,6 +265,45 @@ class FleetMonitoring(pulumi.ComponentResource):
             opts=child,
         )
         return group.name
+
+    def _eviction_notices(
+        self,
+        args: FleetMonitoringArgs,
+        cluster: str,
+        topic_arn: pulumi.Output[str],
+        topic: aws.sns.Topic | None,
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """EventBridge -> the alert topic: the cluster's Fargate pods whose patch eviction
+        failed, which EKS deletes at the date the event gives (docs/eks-operations.md). A
+        topic you bring keeps its own policy: it must let this rule publish (the docs say
+        how); the created one gets a policy that does."""
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-fargate-evictions",
+            name=event_rule_name(args.prefix, EVICTION_RULE_ROLE),
+            description=f"Fargate pods of EKS cluster {cluster} whose OS-patch eviction failed",
+            event_pattern=json.dumps(eviction_event_pattern(cluster)),
+            tags=dict(args.tags),
+            opts=child,
+        )
+        needs = list(args.targets.retired_by)
+        if topic is not None:
+            needs.append(
+                aws.sns.TopicPolicy(
+                    f"{self._name}-alerts-policy",
+                    arn=topic.arn,
+                    policy=pulumi.Output.all(topic.arn, rule.arn).apply(
+                        lambda v: json.dumps(alert_topic_policy(v[0], v[1], args.prefix))
+                    ),
+                    opts=child,
+                )
+            )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-fargate-evictions",
+            rule=rule.name,
+            arn=topic_arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
+        )
 
     def _alarm(
         self,

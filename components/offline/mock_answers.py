@@ -110,6 +110,10 @@ STATE_BY_TYPE: dict[str, StateFor] = {
     "aws:secretsmanager/secret:Secret": lambda name, i, region: {
         "arn": _arn("secretsmanager", f"secret:{i.get('name', name)}-AbCdEf", region)
     },
+    # EventBridge rules on the default bus: arn:<partition>:events:<region>:<account>:rule/<name>
+    "aws:cloudwatch/eventRule:EventRule": lambda name, i, region: {
+        "arn": _arn("events", f"rule/{i.get('name', name)}", region)
+    },
     "aws:sqs/queue:Queue": lambda name, i, region: {
         "arn": _arn("sqs", i.get("name", name), region),
         "url": f"https://sqs.{region}.amazonaws.com/{MOCK_ACCOUNT}/{i.get('name', name)}",

@@ -17,6 +17,11 @@ def ecs_email_plan() -> Plan:
 
 
 @pytest.fixture(scope="session")
+def eks_email_plan() -> Plan:
+    return run_program(dev_config(mode="eks", alerts={"email": EMAIL}))
+
+
+@pytest.fixture(scope="session")
 def eks_topic_plan() -> Plan:
     return run_program(dev_config(mode="eks", alerts={"snsTopicArn": TOPIC}))
 

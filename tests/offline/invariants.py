@@ -68,7 +68,13 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 COMPLETE = "autoscaling:CompleteLifecycleAction"
 USER_RUNNER = "gitlab:index/userRunner:UserRunner"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-NOTIFIERS = (ALARM, "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription")
+NOTIFIERS = (
+    ALARM,
+    "aws:sns/topic:Topic",
+    "aws:sns/topicSubscription:TopicSubscription",
+    "aws:sns/topicPolicy:TopicPolicy",
+)
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 # What the ECS destroy drain empties: deleting any of these while a task runs fails or strands
 # the task (ClusterContainsTasksException, an ENI in the subnet or security group).
 TASK_HOLDERS = (
@@ -232,8 +238,19 @@ def alarms_go_first(plan: Plan) -> list[str]:
     return [
         f"{alarm.name} may still alarm while {drain.name} retires the managers"
         for drain in plan.all(INVOCATION)
-        for alarm in (r for r in plan.resources if r.type in NOTIFIERS)
+        for alarm in notifiers(plan)
         if not order.deleted_before(alarm, drain)
+    ]
+
+
+def notifiers(plan: Plan) -> list[RecordedResource]:
+    """The alarms, the alert topic with its subscription and policy, and every EventBridge
+    target that publishes to an SNS topic (the EKS failed-eviction rule's)."""
+    return [
+        r
+        for r in plan.resources
+        if r.type in NOTIFIERS
+        or (r.type == EVENT_TARGET and str(r.inputs.get("arn", "")).startswith("arn:aws:sns:"))
     ]
 
 
