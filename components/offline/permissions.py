@@ -31,13 +31,16 @@ EXISTING_VPC = (
     *(f"network.privateSubnetIds[{i}]={s}" for i, s in enumerate(MOCK_CLUSTER_SUBNETS)),
 )
 EXISTING_CLUSTER_LABEL = "eks mode on an existing cluster"
+# With alert notifications on (alerts.email): the topic, its subscription and, in eks mode,
+# its policy and the failed-eviction rule are created only then, and must be listed too.
+ALERTS = ("alerts.email=platform-team@example.com",)
 # Column label -> the example stack's settings: each mode, and eks on a cluster you bring,
 # which needs an existing VPC: its plan reads what one in ecs mode reads too (the VPC, the
 # subnets' free IPs).
 PLANS: dict[str, tuple[str, ...]] = {
-    "ecs mode": ("mode=ecs",),
-    "eks mode": ("mode=eks",),
-    EXISTING_CLUSTER_LABEL: ("mode=eks", *EXISTING_VPC, "eks.existingCluster=platform"),
+    "ecs mode": ("mode=ecs", *ALERTS),
+    "eks mode": ("mode=eks", *ALERTS),
+    EXISTING_CLUSTER_LABEL: ("mode=eks", *EXISTING_VPC, "eks.existingCluster=platform", *ALERTS),
 }
 BEGIN = "<!-- BEGIN GENERATED PERMISSIONS (python -m components.offline.permissions) -->"
 END = "<!-- END GENERATED PERMISSIONS -->"
