@@ -63,3 +63,20 @@ def test_a_pod_ready_while_a_run_lists_is_counted_by_one_run_only() -> None:
     runs = [now, now + timedelta(seconds=60)]
     counted = sum(len(start_waits([pod], run, 60)) for run in runs)
     assert counted == 1
+
+
+def test_a_runner_change_does_not_disassociate_the_samplers_view_policy(eks_dev_plan: Plan) -> None:
+    """terraform-provider-aws internal/service/eks/access_policy_association.go: access_scope
+    and its namespaces are ForceNew, the id is cluster#principal#policy, Create calls
+    AssociateAccessPolicy (which overwrites that triple's scope) and Delete calls
+    DisassociateAccessPolicy on the same triple. Adding, removing or renaming a runner changes
+    the namespaces, so Pulumi replaces the association create-then-delete (its default): the
+    new scope is written, then the delete removes the one association there is, and the
+    sampler gets 403 until the next replacement (its alarm reads missing data as OK). The
+    association needs delete_before_replace."""
+    (association,) = [
+        a
+        for a in eks_dev_plan.all("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        if a.name == "eks-start-wait-view"
+    ]
+    assert association.delete_before_replace
