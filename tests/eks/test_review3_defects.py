@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from components.eks.start_wait.pods import start_waits
 from components.offline.mocks import Plan
+from tests.harness import dev_config, run_program
 
 
 def _policy_statements(plan: Plan) -> dict[str, dict]:
@@ -80,3 +81,24 @@ def test_a_runner_change_does_not_disassociate_the_samplers_view_policy(eks_dev_
         if a.name == "eks-start-wait-view"
     ]
     assert association.delete_before_replace
+
+
+# Lambda quotas ("Lambda quotas", Function configuration): environment variables, 4 KB in all.
+LAMBDA_ENVIRONMENT_BYTES = 4096
+# An EKS cluster CA's certificate-authority-data is ~1.4-1.5 kB of base64; the mocks' is shorter.
+EKS_CA_DATA_CHARS = 1480
+
+
+def test_the_samplers_environment_fits_lambdas_4_kb_for_a_fleet_the_config_accepts() -> None:
+    """SAMPLER_RUNNERS carries {namespace: name} for every runner and SAMPLER_CA the cluster's
+    CA: 30 runners with 32-character names (the config accepts them: no runner count limit)
+    go over Lambda's 4 KB, and CreateFunction is refused at `pulumi up` (the variables'
+    JSON is what Lambda counts), after the plan passed."""
+    runners = [{"name": f"team-{i:02d}-" + "x" * 24, "lane": "spot"} for i in range(30)]
+    plan = run_program(dev_config(mode="eks", runners=runners))
+    (function,) = [
+        f for f in plan.all("aws:lambda/function:Function") if f.name == "eks-start-wait-fn"
+    ]
+    variables = dict(function.inputs["environment"]["variables"])
+    variables["SAMPLER_CA"] = "L" * EKS_CA_DATA_CHARS
+    assert len(json.dumps(variables)) <= LAMBDA_ENVIRONMENT_BYTES
