@@ -18,6 +18,8 @@ What it may do, and nothing more:
 - IAM: write its own log group; the ENI actions a VPC function's role needs (Lambda
   developer guide, "Giving Lambda functions access to resources in an Amazon VPC"), scoped
   as far as EC2 authorizes them (sampler_policy).
+- The access entry's id is cluster#principal and it is replaced only when one of them
+  changes (a new id): create-then-delete is safe for it, not for the association.
 
 Destroy: Lambda's VPC ENIs outlive the function by up to ~35 minutes and block deleting the
 security group and subnets they sit in. The function swaps its security groups for the VPC's
@@ -108,13 +110,16 @@ def sampler_policy(
     account: str,
     log_group_arn: str,
     subnet_ids: Sequence[str],
-    security_group_id: str,
+    vpc_id: str,
 ) -> dict[str, Any]:
     """Its own log group, and the ENIs Lambda creates for it in the VPC.
 
     * ec2:CreateNetworkInterface authorizes against the new interface, the subnet and the
       security group (Service Authorization Reference): any interface, in the fleet's
-      subnets, with the sampler's group only.
+      subnets, with a group of the fleet's VPC (condition key ec2:Vpc, which the reference
+      lists for the security-group resource). Not the sampler's group alone: on destroy the
+      function is moved to the VPC's `default` group (replace_security_groups_on_destroy)
+      and Lambda creates that ENI with this role; a refusal stops `pulumi destroy`.
     * ec2:DeleteNetworkInterface, AssignPrivateIpAddresses and UnassignPrivateIpAddresses
       authorize against the interface, whose id is Lambda's: every interface of the account
       in the region (the Lambda guide asks for a unique id or all of them).
@@ -127,14 +132,22 @@ def sampler_policy(
         "Version": POLICY_VERSION,
         "Statement": [
             {
-                "Sid": "CreateOwnEnisInFleetSubnets",
+                "Sid": "CreateEnisInFleetSubnets",
                 "Effect": "Allow",
                 "Action": "ec2:CreateNetworkInterface",
                 "Resource": [
                     interfaces,
                     *(_ec2_arn(partition, region, account, f"subnet/{s}") for s in subnet_ids),
-                    _ec2_arn(partition, region, account, f"security-group/{security_group_id}"),
                 ],
+            },
+            {
+                "Sid": "CreateEnisWithFleetVpcGroups",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": _ec2_arn(partition, region, account, "security-group/*"),
+                "Condition": {
+                    "ArnEquals": {"ec2:Vpc": _ec2_arn(partition, region, account, f"vpc/{vpc_id}")}
+                },
             },
             {
                 "Sid": "ManageLambdaEnis",
@@ -233,7 +246,7 @@ class StartWaitSampler(pulumi.ComponentResource):
                 args.account_id,
                 log_group.arn,
                 args.subnet_ids,
-                group.id,
+                args.vpc_id,
             ).apply(lambda v: json.dumps(sampler_policy(*v))),
             opts=child,
         )
@@ -296,7 +309,11 @@ class StartWaitSampler(pulumi.ComponentResource):
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
                 type="namespace", namespaces=sorted(args.runners)
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            # access_scope forces replacement and the id is cluster#principal#policy: created
+            # before the old one is deleted, the delete would disassociate the new scope.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[entry], delete_before_replace=True
+            ),
         )
         return [entry, association]
 

@@ -136,9 +136,32 @@ def test_it_may_only_view_the_runner_namespaces(eks_dev_plan: Plan) -> None:
     }
 
 
+def test_a_runner_change_does_not_disassociate_its_view_policy(eks_dev_plan: Plan) -> None:
+    """terraform-provider-aws internal/service/eks/access_policy_association.go: access_scope
+    (and its namespaces) is ForceNew, the id is cluster#principal#policy, Create calls
+    AssociateAccessPolicy (which overwrites that triple's scope) and Delete calls
+    DisassociateAccessPolicy on the same triple. A runner added, removed or renamed changes
+    the namespaces: replaced create-then-delete (Pulumi's default), the delete removes the
+    one association there is and the sampler gets 403. The access entry (access_entry.go: id
+    cluster:principal, replaced only when one of them changes) may keep the default."""
+    (association,) = [a for a in eks_dev_plan.all(ASSOCIATION) if a.name == "eks-start-wait-view"]
+    assert association.delete_before_replace
+    (entry,) = [e for e in eks_dev_plan.all(ACCESS_ENTRY) if e.name == "eks-start-wait-access"]
+    assert not entry.delete_before_replace
+
+
 def test_its_role_writes_its_own_log_group_and_creates_enis_only_in_fleet_subnets(
     eks_dev_plan: Plan,
 ) -> None:
+    """ENIs in the fleet's subnets, with any group of the fleet's VPC, not only the sampler's:
+    on destroy terraform-provider-aws (internal/service/lambda/function.go
+    replaceSecurityGroupsOnDestroy, no replacement_security_group_ids) moves the function to
+    the VPC's `default` group and waitFunctionUpdated wants LastUpdateStatus Successful;
+    Lambda creates that ENI with the execution role ("Giving Lambda functions access to
+    resources in an Amazon VPC"), and ec2:CreateNetworkInterface authorizes the security
+    group too, with condition key ec2:Vpc on it (Service Authorization Reference, Amazon
+    EC2, CreateNetworkInterface and the security-group resource type). With the sampler's
+    group alone, the update fails (InsufficientRolePermissions) and the destroy stops."""
     (policy,) = [
         p
         for p in eks_dev_plan.all("aws:iam/rolePolicy:RolePolicy")
@@ -147,11 +170,18 @@ def test_its_role_writes_its_own_log_group_and_creates_enis_only_in_fleet_subnet
     by_sid = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     arn = "arn:aws:ec2:eu-west-1:123456789012"
     subnets = _sampler(eks_dev_plan)["vpcConfig"]["subnetIds"]
-    assert by_sid["CreateOwnEnisInFleetSubnets"]["Resource"] == [
+    assert by_sid["CreateEnisInFleetSubnets"]["Resource"] == [
         f"{arn}:network-interface/*",
         *(f"{arn}:subnet/{s}" for s in subnets),
-        f"{arn}:security-group/eks-start-wait-sg-mock-id",
     ]
+    (group,) = [g for g in eks_dev_plan.all(GROUP) if g.name == "eks-start-wait-sg"]
+    assert by_sid["CreateEnisWithFleetVpcGroups"] == {
+        "Sid": "CreateEnisWithFleetVpcGroups",
+        "Effect": "Allow",
+        "Action": "ec2:CreateNetworkInterface",
+        "Resource": f"{arn}:security-group/*",  # the default group's id is not known
+        "Condition": {"ArnEquals": {"ec2:Vpc": f"{arn}:vpc/{group.inputs['vpcId']}"}},
+    }
     assert by_sid["ManageLambdaEnis"]["Resource"] == f"{arn}:network-interface/*"
     assert by_sid["DescribeVpcForLambda"] == {
         "Sid": "DescribeVpcForLambda",
@@ -162,7 +192,8 @@ def test_its_role_writes_its_own_log_group_and_creates_enis_only_in_fleet_subnet
     group = "arn:aws:logs:eu-west-1:123456789012:log-group:/gitlab-runners-dev/start-wait-sampler"
     assert by_sid["WriteOwnLogs"]["Resource"] == [group, f"{group}:*"]
     assert set(by_sid) == {
-        "CreateOwnEnisInFleetSubnets",
+        "CreateEnisInFleetSubnets",
+        "CreateEnisWithFleetVpcGroups",
         "ManageLambdaEnis",
         "DescribeVpcForLambda",
         "WriteOwnLogs",
