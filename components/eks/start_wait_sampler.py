@@ -45,9 +45,9 @@ import pulumi_aws as aws
 from components.domain.chart_versions import runner_of_chart_version
 from components.domain.specs import EksFleetSpec
 from components.domain.start_latency import eks_lane_start_seconds
+from components.domain.start_wait_input import runner_namespace, sampler_input
 from components.eks.cluster import EksCluster
 from components.eks.existing_cluster import JoinedCluster
-from components.eks.placement import runner_namespace
 from components.eks.policies import cluster_access_policy_arn
 from components.eks.start_wait.pods import job_pod_selector
 from components.naming import type_token
@@ -74,20 +74,20 @@ FUNCTION = scheduled_lambda.FunctionSpec(
     timeout_seconds=50,  # under the schedule's minute: runs never overlap
     memory_mb=128,
 )
-SCHEDULE = scheduled_lambda.ScheduleSpec(
-    expression=SCHEDULE_EXPRESSION,
-    description="Sample how long GitLab CI job pods waited to run",
-    role_description="EventBridge Scheduler: invoke the GitLab runner start-wait sampler",
-    policy_sid="InvokeStartWaitSampler",
-    event="{}",
-    # The next run is a minute away: a failed one is not retried.
-    max_event_age_seconds=60,
-)
 
 
-def runner_namespaces(fleet: EksFleetSpec) -> dict[str, str]:
-    """Runner namespace -> runner name: where the sampler lists job pods, what it names them."""
-    return {runner_namespace(r.name): r.name for r in fleet.runners}
+def sampler_schedule(runner_names: Sequence[str]) -> scheduled_lambda.ScheduleSpec:
+    """Every minute, with the runners and the scheduled time as the function's input (the
+    environment's 4 KB would not hold many runners: components/domain/start_wait_input.py)."""
+    return scheduled_lambda.ScheduleSpec(
+        expression=SCHEDULE_EXPRESSION,
+        description="Sample how long GitLab CI job pods waited to run",
+        role_description="EventBridge Scheduler: invoke the GitLab runner start-wait sampler",
+        policy_sid="InvokeStartWaitSampler",
+        event=sampler_input(runner_names),
+        # The next run is a minute away: a failed one is not retried.
+        max_event_age_seconds=60,
+    )
 
 
 def start_estimates(fleet: EksFleetSpec) -> dict[str, float]:
@@ -179,7 +179,7 @@ class StartWaitSamplerArgs:
     cluster_security_group_id: pulumi.Input[str]  # carried by the private endpoint's ENIs
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]  # the fleet's private subnets
-    runners: Mapping[str, str]  # runner namespace -> runner name
+    runners: Sequence[str]  # the runners' names (their namespaces: runner_namespace)
     pod_selector: str  # start_wait/pods.py job_pod_selector
     metrics_namespace: str
     log_retention_days: int
@@ -261,7 +261,6 @@ class StartWaitSampler(pulumi.ComponentResource):
                 "SAMPLER_CLUSTER": args.cluster_name,
                 "SAMPLER_ENDPOINT": args.api_endpoint,
                 "SAMPLER_CA": args.api_ca,
-                "SAMPLER_RUNNERS": json.dumps(dict(sorted(args.runners.items()))),
                 "SAMPLER_POD_SELECTOR": args.pod_selector,
                 "SAMPLER_METRICS_NAMESPACE": args.metrics_namespace,
                 "SAMPLER_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
@@ -279,7 +278,7 @@ class StartWaitSampler(pulumi.ComponentResource):
             replace_security_groups_on_destroy=True,
         )
         scheduled_lambda.invoke_on_schedule(
-            name, self.function, args.account_id, SCHEDULE, tags, self
+            name, self.function, args.account_id, sampler_schedule(args.runners), tags, self
         )
         self.register_outputs({"functionName": self.function.name})
 
@@ -307,7 +306,7 @@ class StartWaitSampler(pulumi.ComponentResource):
                 lambda p: cluster_access_policy_arn(p, VIEW_ACCESS_POLICY)
             ),
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
-                type="namespace", namespaces=sorted(args.runners)
+                type="namespace", namespaces=sorted(runner_namespace(r) for r in args.runners)
             ),
             # access_scope forces replacement and the id is cluster#principal#policy: created
             # before the old one is deleted, the delete would disassociate the new scope.
@@ -344,7 +343,7 @@ def fleet_sampler(
             cluster_security_group_id=cluster.security_group_id,
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
-            runners=runner_namespaces(fleet),
+            runners=[r.name for r in fleet.runners],
             pod_selector=fleet_pod_selector(fleet),
             metrics_namespace=metrics_namespace,
             log_retention_days=fleet.log_retention_days,

@@ -29,7 +29,7 @@ from components.offline.order import Order
 from components.preflight_cluster import cluster_problems
 from components.topology import eks_fleet_spec
 from tests.eks.test_existing_cluster import FARGATE_ONLY, cluster_facts, joining
-from tests.harness import dev_config
+from tests.harness import dev_config, run_program
 from tests.observability.support import alarms, dashboard, start_wait_metric
 
 FUNCTION = "aws:lambda/function:Function"
@@ -55,7 +55,17 @@ def test_the_function_gets_the_cluster_runners_and_selector_and_runs_in_the_vpc(
     inputs = _sampler(eks_dev_plan)
     variables = inputs["environment"]["variables"]
     runners = {r["name"]: r for r in eks_dev_plan.outputs["runners"]}
-    assert json.loads(variables["SAMPLER_RUNNERS"]) == {runner_namespace(n): n for n in runners}
+    (schedule,) = [
+        s
+        for s in eks_dev_plan.all("aws:scheduler/schedule:Schedule")
+        if s.name.startswith("eks-start-wait")
+    ]
+    assert json.loads(schedule.inputs["target"]["input"]) == {
+        "runners": {runner_namespace(n): n for n in runners},
+        "scheduledTime": "<aws.scheduler.scheduled-time>",
+    }
+    assert schedule.inputs["scheduleExpression"] == "rate(1 minute)"
+    assert "SAMPLER_RUNNERS" not in variables  # Lambda's 4 KB: test_its_environment_...
     assert variables["SAMPLER_CLUSTER"] == eks_dev_plan.outputs["clusterName"]
     # pulumi-eks' kubeconfig as the mocks answer it (the cluster's API and CA)
     kubeconfig = mock_kubeconfig("gitlab-runners-dev", "eu-west-1")
@@ -290,3 +300,29 @@ def test_a_cluster_without_a_private_endpoint_warns_that_start_waits_stay_empty(
     assert [w for w in warnings if "start-wait sampler" in w and "endpointPrivateAccess" in w]
     private = cluster_problems(config, replace(facts, private_endpoint=True), dt.date(2026, 12, 6))
     assert not [w for w in private[1] if "start-wait" in w]
+
+
+# Lambda quotas ("Lambda quotas", Function configuration): environment variables, 4 KB in all.
+LAMBDA_ENVIRONMENT_BYTES = 4096
+# An EKS cluster's certificate-authority-data is ~1.4-1.5 kB of base64; the mocks' is shorter.
+EKS_CA_DATA_CHARS = 1480
+
+
+def test_its_environment_stays_well_under_lambdas_4_kb_for_any_fleet_the_config_accepts() -> None:
+    """The runners used to ride in SAMPLER_RUNNERS beside the CA: 30 runners with 32-character
+    names (which the config accepted) went over Lambda's 4 KB and CreateFunction failed at
+    `pulumi up`, after the plan passed. They are the schedule's input now (8192 characters,
+    refused at config load beyond: tests/package/test_three_doors_eks.py sampler-input), and
+    the environment does not grow with them."""
+    runners = [{"name": f"r{i:03d}-" + "x" * 27, "lane": "spot"} for i in range(94)]
+    plan = run_program(dev_config(mode="eks", runners=runners))
+    variables = dict(_sampler(plan)["environment"]["variables"])
+    variables["SAMPLER_CA"] = "L" * EKS_CA_DATA_CHARS
+    assert len(json.dumps(variables)) <= LAMBDA_ENVIRONMENT_BYTES // 2
+    (schedule,) = [
+        s
+        for s in plan.all("aws:scheduler/schedule:Schedule")
+        if s.name == "eks-start-wait-schedule"
+    ]
+    assert len(json.loads(schedule.inputs["target"]["input"])["runners"]) == 94
+    assert len(schedule.inputs["target"]["input"]) <= 8192
