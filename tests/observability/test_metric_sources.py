@@ -131,6 +131,9 @@ def _emitted(plan: Plan, used: UsedMetric) -> bool:
         groups = {r.name: r.inputs for r in plan.all(ASG)}  # mock: a group's name is its own
         group = groups.get(used.dimensions.get("AutoScalingGroupName") or "")
         return group is not None and used.name in group.get("enabledMetrics", [])
+    if used.namespace == "AWS/Lambda":  # Lambda publishes it for every function it runs
+        functions = {r.inputs["name"] for r in plan.all(LAMBDA)}
+        return used.name == "Errors" and used.dimensions.get("FunctionName") in functions
     if used.namespace == "AWS/Usage":  # AWS publishes it for every account
         return used.name == "ResourceCount" and used.dimensions in (
             {**USAGE_DIMENSIONS, "Class": "Standard/OnDemand"},
