@@ -170,7 +170,9 @@ def test_its_role_writes_its_own_log_group_and_creates_enis_only_in_fleet_subnet
     Lambda creates that ENI with the execution role ("Giving Lambda functions access to
     resources in an Amazon VPC"), and ec2:CreateNetworkInterface authorizes the security
     group too, with condition key ec2:Vpc on it (Service Authorization Reference, Amazon
-    EC2, CreateNetworkInterface and the security-group resource type). With the sampler's
+    EC2, CreateNetworkInterface and the security-group resource type; parliament 1.6.4's
+    iam_definition.json copy of it lists ec2:Vpc there, and tests/eks/test_documents.py runs
+    parliament, which flags a condition key the action does not support). With the sampler's
     group alone, the update fails (InsufficientRolePermissions) and the destroy stops."""
     (policy,) = [
         p
