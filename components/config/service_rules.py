@@ -9,6 +9,7 @@ from __future__ import annotations
 from components.config.model import StackConfig
 from components.config.reader import Reader
 from components.domain.fleet_rules import topic_region_problem
+from components.domain.start_wait_input import sampler_input_problem
 
 # gitlabhq app/models/ci/runner.rb: TAG_LIST_MAX_LENGTH = 50, enforced by `tag_constraints`
 # ("Too many tags specified. Please limit the number of tags to 50"), which also refuses an
@@ -78,8 +79,15 @@ def check_unused_in_mode(r: Reader, config: StackConfig) -> None:
         )
 
 
+def check_sampler_input(r: Reader, config: StackConfig) -> None:
+    """The EKS start-wait sampler's schedule input holds every runner (8192 characters)."""
+    if config.mode == "eks" and config.observability.enabled:
+        r.report(sampler_input_problem(x.name for x in config.runners))
+
+
 def check_all(r: Reader, config: StackConfig, region: str | None) -> None:
     check_runner_tags(r, config)
+    check_sampler_input(r, config)
     if region is not None:
         check_alert_topic_region(r, config, region)
     check_unused_in_mode(r, config)

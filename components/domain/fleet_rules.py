@@ -48,6 +48,7 @@ from components.domain.specs import (
     RunnerSpec,
     TaskDefinitionSpec,
 )
+from components.domain.start_wait_input import sampler_input_problem
 from components.domain.trust_rules import ca_bundle_shown, check_ca_bundle, check_proxy_url
 from components.domain.url_rules import check_gitlab_url, redact_url
 from components.domain.value_rules import Found, choice_problem, range_problem, shown
@@ -343,6 +344,8 @@ def eks_fleet_problems(
         None if existing else endpoint_cidrs_problem(eks)
     )
     problems += IMAGES_RULES["helperImage"].problems("images.helperImage", fleet.helper_image)
+    if fleet.observability.enabled:
+        problems += _found(sampler_input_problem(r.name for r in fleet.runners))
     if problems:
         return problems
     found = Found()

@@ -26,7 +26,7 @@ from components.ecs.manager import (
     MetricsLogGroup,
     create_managers,
 )
-from components.ecs.reaper_resources import TaskReaper, TaskReaperArgs
+from components.ecs.reaper_resources import REAPER_ROLE, TaskReaper, TaskReaperArgs
 from components.ecs.security import SecurityGroupArgs, create_security_groups
 from components.ecs.task_definitions import CatalogueArgs, create_catalogue
 from components.gitlab.runners import RunnerTokens
@@ -169,6 +169,7 @@ class EcsFargateRunner(pulumi.ComponentResource):
             cluster_arns=[c.arn for c in self.clusters.values()],
             clusters={r.lane: self.clusters[r.lane].name for r in fleet.runners},
             retired_by=[self.reaper.drain],
+            functions={REAPER_ROLE: self.reaper.function.name},
         )
         # Deleted after the topology marker: the drain tells a destroy from a switch by it.
         self.marker_readers: list[pulumi.Resource] = [self.reaper.drain]

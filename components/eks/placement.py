@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from components.domain.specs import EksSpec, RunnerSpec
 
+# The naming is the domain's (the sampler's schedule input is checked at config load).
+from components.domain.start_wait_input import runner_namespace as runner_namespace
+
 # A pod in a runner namespace runs on Fargate only if it carries this label: the runner Fargate
 # profile selects the runner namespaces + label, so unlabelled pods fall through to Karpenter.
 COMPUTE_LABEL = "gitlab-fargate-runners/compute"
@@ -61,10 +64,6 @@ def fargate_pod_labels() -> dict[str, str]:
     """Labels of a runner pod that runs on Fargate: the manager with managerPlacement fargate,
     a fargate-lane job."""
     return {COMPUTE_LABEL: FARGATE, FARGATE_PROFILE_LABEL: RUNNERS_PROFILE}
-
-
-def runner_namespace(runner_name: str) -> str:
-    return f"gitlab-runner-{runner_name}"
 
 
 @dataclass(frozen=True)

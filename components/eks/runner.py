@@ -53,6 +53,7 @@ from components.eks.runner_chart import (
     runner_summary,
 )
 from components.eks.spot_role import spot_service_linked_role
+from components.eks.start_wait_sampler import ROLE as SAMPLER_ROLE
 from components.eks.start_wait_sampler import fleet_sampler, start_estimates
 from components.eks.warm import warm_priority_class
 from components.gitlab.runners import RunnerTokens
@@ -306,7 +307,7 @@ class EksFargateRunner(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             names = (args.name_prefix, args.metrics_namespace)
-            fleet_sampler(
+            sampler = fleet_sampler(
                 f"{name}-start-wait",
                 config,
                 cluster,
@@ -316,6 +317,9 @@ class EksFargateRunner(pulumi.ComponentResource):
                 names,
                 tags,
                 self,
+            )
+            self.monitoring_targets = replace(
+                self.monitoring_targets, functions={SAMPLER_ROLE: sampler.function.name}
             )
         # What the offline plan shows reviewers: each release's values and its runners.config.
         self.rendered_files: dict[str, pulumi.Output[str]] = {}

@@ -18,6 +18,8 @@ What it may do, and nothing more:
 - IAM: write its own log group; the ENI actions a VPC function's role needs (Lambda
   developer guide, "Giving Lambda functions access to resources in an Amazon VPC"), scoped
   as far as EC2 authorizes them (sampler_policy).
+- The access entry's id is cluster#principal and it is replaced only when one of them
+  changes (a new id): create-then-delete is safe for it, not for the association.
 
 Destroy: Lambda's VPC ENIs outlive the function by up to ~35 minutes and block deleting the
 security group and subnets they sit in. The function swaps its security groups for the VPC's
@@ -43,9 +45,9 @@ import pulumi_aws as aws
 from components.domain.chart_versions import runner_of_chart_version
 from components.domain.specs import EksFleetSpec
 from components.domain.start_latency import eks_lane_start_seconds
+from components.domain.start_wait_input import runner_namespace, sampler_input
 from components.eks.cluster import EksCluster
 from components.eks.existing_cluster import JoinedCluster
-from components.eks.placement import runner_namespace
 from components.eks.policies import cluster_access_policy_arn
 from components.eks.start_wait.pods import job_pod_selector
 from components.naming import type_token
@@ -72,20 +74,20 @@ FUNCTION = scheduled_lambda.FunctionSpec(
     timeout_seconds=50,  # under the schedule's minute: runs never overlap
     memory_mb=128,
 )
-SCHEDULE = scheduled_lambda.ScheduleSpec(
-    expression=SCHEDULE_EXPRESSION,
-    description="Sample how long GitLab CI job pods waited to run",
-    role_description="EventBridge Scheduler: invoke the GitLab runner start-wait sampler",
-    policy_sid="InvokeStartWaitSampler",
-    event="{}",
-    # The next run is a minute away: a failed one is not retried.
-    max_event_age_seconds=60,
-)
 
 
-def runner_namespaces(fleet: EksFleetSpec) -> dict[str, str]:
-    """Runner namespace -> runner name: where the sampler lists job pods, what it names them."""
-    return {runner_namespace(r.name): r.name for r in fleet.runners}
+def sampler_schedule(runner_names: Sequence[str]) -> scheduled_lambda.ScheduleSpec:
+    """Every minute, with the runners and the scheduled time as the function's input (the
+    environment's 4 KB would not hold many runners: components/domain/start_wait_input.py)."""
+    return scheduled_lambda.ScheduleSpec(
+        expression=SCHEDULE_EXPRESSION,
+        description="Sample how long GitLab CI job pods waited to run",
+        role_description="EventBridge Scheduler: invoke the GitLab runner start-wait sampler",
+        policy_sid="InvokeStartWaitSampler",
+        event=sampler_input(runner_names),
+        # The next run is a minute away: a failed one is not retried.
+        max_event_age_seconds=60,
+    )
 
 
 def start_estimates(fleet: EksFleetSpec) -> dict[str, float]:
@@ -108,13 +110,16 @@ def sampler_policy(
     account: str,
     log_group_arn: str,
     subnet_ids: Sequence[str],
-    security_group_id: str,
+    vpc_id: str,
 ) -> dict[str, Any]:
     """Its own log group, and the ENIs Lambda creates for it in the VPC.
 
     * ec2:CreateNetworkInterface authorizes against the new interface, the subnet and the
       security group (Service Authorization Reference): any interface, in the fleet's
-      subnets, with the sampler's group only.
+      subnets, with a group of the fleet's VPC (condition key ec2:Vpc, which the reference
+      lists for the security-group resource). Not the sampler's group alone: on destroy the
+      function is moved to the VPC's `default` group (replace_security_groups_on_destroy)
+      and Lambda creates that ENI with this role; a refusal stops `pulumi destroy`.
     * ec2:DeleteNetworkInterface, AssignPrivateIpAddresses and UnassignPrivateIpAddresses
       authorize against the interface, whose id is Lambda's: every interface of the account
       in the region (the Lambda guide asks for a unique id or all of them).
@@ -127,14 +132,22 @@ def sampler_policy(
         "Version": POLICY_VERSION,
         "Statement": [
             {
-                "Sid": "CreateOwnEnisInFleetSubnets",
+                "Sid": "CreateEnisInFleetSubnets",
                 "Effect": "Allow",
                 "Action": "ec2:CreateNetworkInterface",
                 "Resource": [
                     interfaces,
                     *(_ec2_arn(partition, region, account, f"subnet/{s}") for s in subnet_ids),
-                    _ec2_arn(partition, region, account, f"security-group/{security_group_id}"),
                 ],
+            },
+            {
+                "Sid": "CreateEnisWithFleetVpcGroups",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": _ec2_arn(partition, region, account, "security-group/*"),
+                "Condition": {
+                    "ArnEquals": {"ec2:Vpc": _ec2_arn(partition, region, account, f"vpc/{vpc_id}")}
+                },
             },
             {
                 "Sid": "ManageLambdaEnis",
@@ -166,7 +179,7 @@ class StartWaitSamplerArgs:
     cluster_security_group_id: pulumi.Input[str]  # carried by the private endpoint's ENIs
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]  # the fleet's private subnets
-    runners: Mapping[str, str]  # runner namespace -> runner name
+    runners: Sequence[str]  # the runners' names (their namespaces: runner_namespace)
     pod_selector: str  # start_wait/pods.py job_pod_selector
     metrics_namespace: str
     log_retention_days: int
@@ -233,7 +246,7 @@ class StartWaitSampler(pulumi.ComponentResource):
                 args.account_id,
                 log_group.arn,
                 args.subnet_ids,
-                group.id,
+                args.vpc_id,
             ).apply(lambda v: json.dumps(sampler_policy(*v))),
             opts=child,
         )
@@ -248,7 +261,6 @@ class StartWaitSampler(pulumi.ComponentResource):
                 "SAMPLER_CLUSTER": args.cluster_name,
                 "SAMPLER_ENDPOINT": args.api_endpoint,
                 "SAMPLER_CA": args.api_ca,
-                "SAMPLER_RUNNERS": json.dumps(dict(sorted(args.runners.items()))),
                 "SAMPLER_POD_SELECTOR": args.pod_selector,
                 "SAMPLER_METRICS_NAMESPACE": args.metrics_namespace,
                 "SAMPLER_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
@@ -266,7 +278,7 @@ class StartWaitSampler(pulumi.ComponentResource):
             replace_security_groups_on_destroy=True,
         )
         scheduled_lambda.invoke_on_schedule(
-            name, self.function, args.account_id, SCHEDULE, tags, self
+            name, self.function, args.account_id, sampler_schedule(args.runners), tags, self
         )
         self.register_outputs({"functionName": self.function.name})
 
@@ -294,9 +306,13 @@ class StartWaitSampler(pulumi.ComponentResource):
                 lambda p: cluster_access_policy_arn(p, VIEW_ACCESS_POLICY)
             ),
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
-                type="namespace", namespaces=sorted(args.runners)
+                type="namespace", namespaces=sorted(runner_namespace(r) for r in args.runners)
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            # access_scope forces replacement and the id is cluster#principal#policy: created
+            # before the old one is deleted, the delete would disassociate the new scope.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[entry], delete_before_replace=True
+            ),
         )
         return [entry, association]
 
@@ -327,7 +343,7 @@ def fleet_sampler(
             cluster_security_group_id=cluster.security_group_id,
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
-            runners=runner_namespaces(fleet),
+            runners=[r.name for r in fleet.runners],
             pod_selector=fleet_pod_selector(fleet),
             metrics_namespace=metrics_namespace,
             log_retention_days=fleet.log_retention_days,

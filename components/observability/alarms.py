@@ -1,6 +1,6 @@
 """The alarms, as pure specs: one `pulumi_aws.cloudwatch.MetricAlarm` each (monitoring.py).
 
-Five kinds (docs/observability.md says what each means and what to do):
+Six kinds (docs/observability.md says what each means and what to do):
 - manager-down: a runner that neither polls GitLab nor is full (both modes), and in ECS mode a
   manager's Auto Scaling group without an instance in service;
 - job-start-failures: jobs whose task or pod never started, or that failed on the runner's side;
@@ -9,7 +9,9 @@ Five kinds (docs/observability.md says what each means and what to do):
 - start-wait: the p90 wait of jobs to run far above the capacity estimate's start: in ECS
   mode per lane (RunTask to running, the reaper's metric), in EKS mode per runner (pod
   created to Ready, the start-wait sampler's metric);
-  docs/observability.md#job-start-wait-above-the-estimate.
+  docs/observability.md#job-start-wait-above-the-estimate;
+- function-errors: the ECS task reaper or the EKS start-wait sampler failing its runs (the
+  start-wait alarms read no data as fine, so a broken sampler would be silent otherwise).
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from components.observability.catalogue import (
     FAILED_JOBS,
     FAILURE_REASON,
     FEEDS,
+    FUNCTION_NAME,
     IN_SERVICE,
     JOBS,
+    LAMBDA_ERRORS,
+    LAMBDA_NAMESPACE,
     LIMIT,
     RUNNER,
     START_FAILURE_REASONS,
@@ -43,7 +48,15 @@ JOB_START_FAILURES = "job-start-failures"
 RUNNER_SATURATED = "runner-saturated"
 FARGATE_QUOTA = "fargate-quota"
 START_WAIT_HIGH = "start-wait"
-KINDS = (MANAGER_DOWN, JOB_START_FAILURES, RUNNER_SATURATED, FARGATE_QUOTA, START_WAIT_HIGH)
+FUNCTION_ERRORS = "function-errors"
+KINDS = (
+    MANAGER_DOWN,
+    JOB_START_FAILURES,
+    RUNNER_SATURATED,
+    FARGATE_QUOTA,
+    START_WAIT_HIGH,
+    FUNCTION_ERRORS,
+)
 DOCS = "docs/observability.md"
 START_FAILURE_WINDOW_SECONDS = 900
 QUOTA_EVALUATION_MINUTES = 5
@@ -54,6 +67,11 @@ QUOTA_EVALUATION_MINUTES = 5
 START_WAIT_PERIOD_SECONDS = 300
 START_WAIT_EVALUATION_PERIODS = 3
 START_WAIT_DATAPOINTS = 2
+# A function fails in two of three 5-minute periods: the reaper runs once a period, the
+# sampler five times; one failed run (a throttle, an API blip) does not page.
+FUNCTION_ERRORS_PERIOD_SECONDS = 300
+FUNCTION_ERRORS_EVALUATION_PERIODS = 3
+FUNCTION_ERRORS_DATAPOINTS = 2
 # Both ECS lanes run their jobs on Fargate (FARGATE and FARGATE_SPOT capacity providers).
 ECS_LANE_START_SECONDS = {"fargate": FARGATE_START_SECONDS, "spot": FARGATE_START_SECONDS}
 
@@ -302,6 +320,30 @@ def _runner_start_wait(view: FleetView, runner: str, estimate: float) -> AlarmSp
     )
 
 
+def _function_errors(what: str, function: str) -> AlarmSpec:
+    errors = MetricRef(
+        LAMBDA_NAMESPACE,
+        LAMBDA_ERRORS,
+        ((FUNCTION_NAME, function),),
+        period=FUNCTION_ERRORS_PERIOD_SECONDS,
+    )
+    return AlarmSpec(
+        key=f"{what}-errors",
+        kind=FUNCTION_ERRORS,
+        description=_describe(
+            f"The {what.replace('-', ' ')} (Lambda {function}) failed in two of the last "
+            "three 5-minute periods: its work (and its metric) is not being done.",
+            "scheduled-function-errors",
+        ),
+        queries=(MetricQuery("errors", errors, label="failed runs", return_data=True),),
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        evaluation_periods=FUNCTION_ERRORS_EVALUATION_PERIODS,
+        datapoints_to_alarm=FUNCTION_ERRORS_DATAPOINTS,
+        treat_missing_data="notBreaching",  # not invoked in a period: nothing failed
+    )
+
+
 def alarm_specs(view: FleetView) -> list[AlarmSpec]:
     """Every alarm of the stack; keys are unique (runner names are)."""
     specs = [_not_polling(view, r) for r in view.runners]
@@ -311,4 +353,5 @@ def alarm_specs(view: FleetView) -> list[AlarmSpec]:
     specs += [_fargate_quota(view, c) for c in view.fargate_classes]
     specs += [_start_wait(view, lane, cluster) for lane, cluster in view.clusters]
     specs += [_runner_start_wait(view, r, s) for r, s in view.runner_start_seconds]
+    specs += [_function_errors(what, f) for what, f in view.functions]
     return specs

@@ -66,6 +66,11 @@ AUTOSCALING_NAMESPACE = "AWS/AutoScaling"
 IN_SERVICE = "GroupInServiceInstances"
 # Auto Scaling group metrics are free at one-minute granularity once enabled.
 GROUP_METRICS = ("GroupDesiredCapacity", IN_SERVICE)
+# Lambda publishes Errors per function for every invocation (free): a failed run of the ECS
+# reaper or the EKS start-wait sampler (Lambda developer guide, "Types of metrics").
+LAMBDA_NAMESPACE = "AWS/Lambda"
+LAMBDA_ERRORS = "Errors"
+FUNCTION_NAME = "FunctionName"
 USAGE_NAMESPACE = "AWS/Usage"
 USAGE_METRIC = "ResourceCount"
 # Fargate vCPU in use; SERVICE_QUOTA() of these series is the account's quota.

@@ -24,6 +24,9 @@ class FleetView:
     # EKS: (runner, estimated start in seconds) of the runners whose job pods' start waits
     # the sampler writes (JobStartWaitSeconds by runner_name). ECS: none.
     runner_start_seconds: tuple[tuple[str, float], ...] = ()
+    # (what, Lambda function name) of the stack's scheduled functions, whose errors alarm:
+    # the ECS task reaper, the EKS start-wait sampler.
+    functions: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in ("ecs", "eks"):

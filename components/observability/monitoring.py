@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -20,7 +20,7 @@ import pulumi_aws as aws
 from components.domain.fleet_rules import topic_region_problem
 from components.domain.specs import AlertsSpec
 from components.naming import event_rule_name, type_token
-from components.observability.alarms import AlarmSpec, alarm_specs
+from components.observability.alarms import FUNCTION_ERRORS, AlarmSpec, alarm_specs
 from components.observability.catalogue import TASKS_NOT_STARTED, task_events_log_group_name
 from components.observability.dashboard import dashboard_body
 from components.observability.fleet import FleetView
@@ -54,6 +54,8 @@ class MonitoringTargets:
     runner_start_seconds: Mapping[str, float] = field(default_factory=dict)
     # EKS: the cluster whose failed Fargate patch evictions notify the alert topic
     cluster_name: str | None = None
+    # What (task-reaper, start-wait-sampler) -> the Lambda function's name: its errors alarm.
+    functions: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     # What retires the managers on destroy (the ECS drain). Every resource here depends on
     # them, so a destroy deletes the alarms and their topic first: none sees the retired
     # managers as down and pages someone about a planned teardown.
@@ -208,9 +210,20 @@ class FleetMonitoring(pulumi.ComponentResource):
                 runner_start_seconds=tuple(sorted(args.targets.runner_start_seconds.items())),
             )
         )
+        # Only the functions' own alarms wait for (and depend on) the functions' names.
+        with_functions = pulumi.Output.all(view, pulumi.Output.all(**args.targets.functions)).apply(
+            lambda v: replace(v[0], functions=tuple(sorted(dict(v[1]).items())))
+        )
         specs = alarm_specs(_shape(args))
         self.alarms = {
-            spec.key: self._alarm(spec, args.prefix, view, tags, child) for spec in specs
+            spec.key: self._alarm(
+                spec,
+                args.prefix,
+                with_functions if spec.kind == FUNCTION_ERRORS else view,
+                tags,
+                child,
+            )
+            for spec in specs
         }
         body = pulumi.Output.all(view, *[a.arn for a in self.alarms.values()]).apply(
             lambda v: json.dumps(dashboard_body(v[0], v[1:]))
@@ -377,4 +390,5 @@ def _shape(args: FleetMonitoringArgs) -> FleetView:
         alerts=args.alerts,
         clusters=tuple((lane, "") for lane in sorted(args.targets.clusters)),
         runner_start_seconds=tuple(sorted(args.targets.runner_start_seconds.items())),
+        functions=tuple((what, "") for what in sorted(args.targets.functions)),
     )

@@ -140,7 +140,9 @@ class ScheduleSpec:
     description: str  # the schedule's
     role_description: str  # its role's
     policy_sid: str  # the invoke statement's Sid
-    event: str  # the function's input, JSON
+    # The function's input, JSON (at most 8192 characters: EventBridge Scheduler's
+    # Target.Input); context attributes such as <aws.scheduler.scheduled-time> are filled in.
+    event: str
     # The next run is this close: a failed run is not retried, an event this old is dropped.
     max_event_age_seconds: int
 

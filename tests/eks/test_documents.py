@@ -100,7 +100,7 @@ def permission_documents() -> dict[str, dict[str, Any]]:
         ACCOUNT,
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/gitlab-runners-prod/start-wait-sampler",
         ["subnet-0a", "subnet-0b"],
-        "sg-0sampler",
+        "vpc-0fleet",
     )
     return docs
 
@@ -122,13 +122,19 @@ def test_permission_documents_grant_explicit_actions_on_scoped_resources(name: s
 def test_parliament_finds_nothing_unexpected(name: str) -> None:
     policy = analyze_policy_string(json.dumps(permission_documents()[name]))
     # RESOURCE_MISMATCH: RunInstances/CreateFleet are split over statements by resource type
-    # (each scoped by tags), and SSM public parameters have no account in their ARN.
+    # (each scoped by tags), as the sampler's CreateNetworkInterface is (its groups by VPC),
+    # and SSM public parameters have no account in their ARN.
     unexpected = [f for f in policy.findings if f.issue != "RESOURCE_MISMATCH"]
     assert unexpected == []
     mismatched = {
         item["action"] for f in policy.findings for item in f.detail if isinstance(item, dict)
     }
-    assert mismatched <= {"ec2:RunInstances", "ec2:CreateFleet", "ssm:GetParameter"}
+    assert mismatched <= {
+        "ec2:RunInstances",
+        "ec2:CreateFleet",
+        "ec2:CreateNetworkInterface",
+        "ssm:GetParameter",
+    }
 
 
 def test_karpenter_can_only_launch_and_terminate_what_it_tagged() -> None:

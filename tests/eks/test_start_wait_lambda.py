@@ -3,9 +3,10 @@ the job pods' own timestamps into JobStartWaitSeconds per runner (the plan's sid
 tests/eks/test_start_wait_sampler.py).
 
 A job pod's wait is metadata.creationTimestamp to its Ready condition's lastTransitionTime
-(status True). The sampler runs every minute and counts the pods that became Ready within
-that minute, so each is counted once; its lines are embedded metric format (CloudWatch user
-guide, "Specification: Embedded metric format": up to 100 values in one metric's array)."""
+(status True). The sampler runs every minute and counts the pods that became Ready in the
+minute that ends at its scheduled time, so each is counted once; its lines are embedded
+metric format (CloudWatch user guide, "Specification: Embedded metric format": up to 100
+values in one metric's array)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from components.domain.start_wait_input import SCHEDULED_TIME, sampler_input
 from components.eks.start_wait import handler, pods
 from components.eks.start_wait_sampler import PACKAGE_DIR, PACKAGE_FILES
 from components.observability.catalogue import RUNNER, START_WAIT
@@ -61,6 +63,25 @@ def test_only_pods_that_became_ready_since_the_last_run_count_once() -> None:
     assert pods.start_waits(listed, NOW, 60) == [48.0]
 
 
+def test_the_runs_windows_tile_so_each_pod_is_counted_by_one_run() -> None:
+    """Each run counts (now - 60 s, now], `now` being its scheduled time
+    (<aws.scheduler.scheduled-time>, EventBridge Scheduler user guide, "Adding context
+    attributes"). The old handler took the clock before it listed and counted
+    `now - ready <= 60`: a pod Ready during the listing (after `now`) was counted by that run
+    and the next one, and one Ready exactly a window before `now` by two runs as well."""
+    listed = [
+        pod(created=30, ready=-1),  # Ready while this run lists: the next run's
+        pod(created=90, ready=0),  # Ready at this run's time: this run's
+        pod(created=100, ready=60),  # Ready at the previous run's time: that run's
+        pod(created=200, ready=59),
+        pod(created=300, ready=119),
+    ]
+    runs = [NOW + timedelta(seconds=60 * k) for k in range(-2, 3)]
+    counted = sorted(w for run in runs for w in pods.start_waits(listed, run, 60))
+    assert counted == [31.0, 40.0, 90.0, 141.0, 181.0]
+    assert pods.start_waits(listed, NOW, 60) == [90.0, 141.0]
+
+
 def test_the_emf_lines_name_the_metric_and_dimension_the_dashboard_reads() -> None:
     values = [float(v) for v in range(150)]
     lines = [json.loads(line) for line in pods.emf_lines("ns", {"spot": values}, NOW)]
@@ -101,7 +122,6 @@ def _settings(**overrides: Any) -> handler.Settings:
         "SAMPLER_CLUSTER": "gitlab-runners-dev",
         "SAMPLER_ENDPOINT": "https://api.example/",
         "SAMPLER_CA": base64.b64encode(EXAMPLE_CA.read_bytes()).decode(),
-        "SAMPLER_RUNNERS": json.dumps({"gitlab-runner-a": "a", "gitlab-runner-b": "b"}),
         "SAMPLER_POD_SELECTOR": "job.runner.gitlab.com/pod,!runner.gitlab.com/pause-pod",
         "SAMPLER_METRICS_NAMESPACE": "gitlab-fargate-runners/dev",
         "SAMPLER_INTERVAL_SECONDS": "60",
@@ -126,7 +146,8 @@ def test_a_run_lists_each_namespace_page_by_page_and_writes_one_line_per_runner(
         namespace = parts.path.split("/")[4]
         return pages[(namespace, query.get("continue", [""])[0])]
 
-    lines = [json.loads(line) for line in handler.sample(_settings(), get_json, NOW)]
+    runners = {"gitlab-runner-a": "a", "gitlab-runner-b": "b"}
+    lines = [json.loads(line) for line in handler.sample(_settings(), runners, get_json, NOW)]
     assert len(asked) == 3
     # Runner b started nothing this minute: no line, so no data point (the alarm reads none).
     assert [(doc[RUNNER], doc[START_WAIT]) for doc in lines] == [("a", [48.0, 30.0])]
@@ -135,11 +156,12 @@ def test_a_run_lists_each_namespace_page_by_page_and_writes_one_line_per_runner(
 def test_the_handler_calls_the_api_with_the_token_and_trusts_only_the_cluster_ca(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The runners and the window's end come in the event, the schedule target's input
+    (start_wait_input.sampler_input): the scheduled time, not the clock, ends the window."""
     env = {
         "SAMPLER_CLUSTER": "gitlab-runners-dev",
         "SAMPLER_ENDPOINT": "https://api.example",
         "SAMPLER_CA": base64.b64encode(EXAMPLE_CA.read_bytes()).decode(),
-        "SAMPLER_RUNNERS": json.dumps({"gitlab-runner-a": "a"}),
         "SAMPLER_POD_SELECTOR": "pod,!runner.gitlab.com/pause-pod",
         "SAMPLER_METRICS_NAMESPACE": "ns",
         "SAMPLER_INTERVAL_SECONDS": "60",
@@ -147,10 +169,7 @@ def test_the_handler_calls_the_api_with_the_token_and_trusts_only_the_cluster_ca
     monkeypatch.setattr(handler.os, "environ", env)
     monkeypatch.setattr(handler, "bearer_token", lambda cluster: f"k8s-aws-v1.{cluster}")
     seen: list[tuple[Any, ssl.SSLContext]] = []
-    now = datetime.now(UTC)
-    ready_now = pod(created=20, ready=0)
-    ready_now["metadata"]["creationTimestamp"] = (now - timedelta(seconds=20)).isoformat()
-    ready_now["status"]["conditions"][1]["lastTransitionTime"] = now.isoformat()
+    ready_now = pod(created=20, ready=0)  # Ready at the scheduled time, long past the clock's
 
     class Response:
         def __enter__(self) -> Response:
@@ -167,7 +186,8 @@ def test_the_handler_calls_the_api_with_the_token_and_trusts_only_the_cluster_ca
         return Response()
 
     monkeypatch.setattr(handler.urllib.request, "urlopen", urlopen)
-    assert handler.handler({}, None) == {"lines": 1}
+    event = json.loads(sampler_input(["a"]).replace(SCHEDULED_TIME, _time(0)))
+    assert handler.handler(event, None) == {"lines": 1}
     ((request, context),) = seen
     assert request.full_url.startswith(
         "https://api.example/api/v1/namespaces/gitlab-runner-a/pods?"

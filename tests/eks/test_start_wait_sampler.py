@@ -29,7 +29,7 @@ from components.offline.order import Order
 from components.preflight_cluster import cluster_problems
 from components.topology import eks_fleet_spec
 from tests.eks.test_existing_cluster import FARGATE_ONLY, cluster_facts, joining
-from tests.harness import dev_config
+from tests.harness import dev_config, run_program
 from tests.observability.support import alarms, dashboard, start_wait_metric
 
 FUNCTION = "aws:lambda/function:Function"
@@ -55,7 +55,17 @@ def test_the_function_gets_the_cluster_runners_and_selector_and_runs_in_the_vpc(
     inputs = _sampler(eks_dev_plan)
     variables = inputs["environment"]["variables"]
     runners = {r["name"]: r for r in eks_dev_plan.outputs["runners"]}
-    assert json.loads(variables["SAMPLER_RUNNERS"]) == {runner_namespace(n): n for n in runners}
+    (schedule,) = [
+        s
+        for s in eks_dev_plan.all("aws:scheduler/schedule:Schedule")
+        if s.name.startswith("eks-start-wait")
+    ]
+    assert json.loads(schedule.inputs["target"]["input"]) == {
+        "runners": {runner_namespace(n): n for n in runners},
+        "scheduledTime": "<aws.scheduler.scheduled-time>",
+    }
+    assert schedule.inputs["scheduleExpression"] == "rate(1 minute)"
+    assert "SAMPLER_RUNNERS" not in variables  # Lambda's 4 KB: test_its_environment_...
     assert variables["SAMPLER_CLUSTER"] == eks_dev_plan.outputs["clusterName"]
     # pulumi-eks' kubeconfig as the mocks answer it (the cluster's API and CA)
     kubeconfig = mock_kubeconfig("gitlab-runners-dev", "eu-west-1")
@@ -136,9 +146,34 @@ def test_it_may_only_view_the_runner_namespaces(eks_dev_plan: Plan) -> None:
     }
 
 
+def test_a_runner_change_does_not_disassociate_its_view_policy(eks_dev_plan: Plan) -> None:
+    """terraform-provider-aws internal/service/eks/access_policy_association.go: access_scope
+    (and its namespaces) is ForceNew, the id is cluster#principal#policy, Create calls
+    AssociateAccessPolicy (which overwrites that triple's scope) and Delete calls
+    DisassociateAccessPolicy on the same triple. A runner added, removed or renamed changes
+    the namespaces: replaced create-then-delete (Pulumi's default), the delete removes the
+    one association there is and the sampler gets 403. The access entry (access_entry.go: id
+    cluster:principal, replaced only when one of them changes) may keep the default."""
+    (association,) = [a for a in eks_dev_plan.all(ASSOCIATION) if a.name == "eks-start-wait-view"]
+    assert association.delete_before_replace
+    (entry,) = [e for e in eks_dev_plan.all(ACCESS_ENTRY) if e.name == "eks-start-wait-access"]
+    assert not entry.delete_before_replace
+
+
 def test_its_role_writes_its_own_log_group_and_creates_enis_only_in_fleet_subnets(
     eks_dev_plan: Plan,
 ) -> None:
+    """ENIs in the fleet's subnets, with any group of the fleet's VPC, not only the sampler's:
+    on destroy terraform-provider-aws (internal/service/lambda/function.go
+    replaceSecurityGroupsOnDestroy, no replacement_security_group_ids) moves the function to
+    the VPC's `default` group and waitFunctionUpdated wants LastUpdateStatus Successful;
+    Lambda creates that ENI with the execution role ("Giving Lambda functions access to
+    resources in an Amazon VPC"), and ec2:CreateNetworkInterface authorizes the security
+    group too, with condition key ec2:Vpc on it (Service Authorization Reference, Amazon
+    EC2, CreateNetworkInterface and the security-group resource type; parliament 1.6.4's
+    iam_definition.json copy of it lists ec2:Vpc there, and tests/eks/test_documents.py runs
+    parliament, which flags a condition key the action does not support). With the sampler's
+    group alone, the update fails (InsufficientRolePermissions) and the destroy stops."""
     (policy,) = [
         p
         for p in eks_dev_plan.all("aws:iam/rolePolicy:RolePolicy")
@@ -147,11 +182,18 @@ def test_its_role_writes_its_own_log_group_and_creates_enis_only_in_fleet_subnet
     by_sid = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     arn = "arn:aws:ec2:eu-west-1:123456789012"
     subnets = _sampler(eks_dev_plan)["vpcConfig"]["subnetIds"]
-    assert by_sid["CreateOwnEnisInFleetSubnets"]["Resource"] == [
+    assert by_sid["CreateEnisInFleetSubnets"]["Resource"] == [
         f"{arn}:network-interface/*",
         *(f"{arn}:subnet/{s}" for s in subnets),
-        f"{arn}:security-group/eks-start-wait-sg-mock-id",
     ]
+    (group,) = [g for g in eks_dev_plan.all(GROUP) if g.name == "eks-start-wait-sg"]
+    assert by_sid["CreateEnisWithFleetVpcGroups"] == {
+        "Sid": "CreateEnisWithFleetVpcGroups",
+        "Effect": "Allow",
+        "Action": "ec2:CreateNetworkInterface",
+        "Resource": f"{arn}:security-group/*",  # the default group's id is not known
+        "Condition": {"ArnEquals": {"ec2:Vpc": f"{arn}:vpc/{group.inputs['vpcId']}"}},
+    }
     assert by_sid["ManageLambdaEnis"]["Resource"] == f"{arn}:network-interface/*"
     assert by_sid["DescribeVpcForLambda"] == {
         "Sid": "DescribeVpcForLambda",
@@ -162,7 +204,8 @@ def test_its_role_writes_its_own_log_group_and_creates_enis_only_in_fleet_subnet
     group = "arn:aws:logs:eu-west-1:123456789012:log-group:/gitlab-runners-dev/start-wait-sampler"
     assert by_sid["WriteOwnLogs"]["Resource"] == [group, f"{group}:*"]
     assert set(by_sid) == {
-        "CreateOwnEnisInFleetSubnets",
+        "CreateEnisInFleetSubnets",
+        "CreateEnisWithFleetVpcGroups",
         "ManageLambdaEnis",
         "DescribeVpcForLambda",
         "WriteOwnLogs",
@@ -259,3 +302,29 @@ def test_a_cluster_without_a_private_endpoint_warns_that_start_waits_stay_empty(
     assert [w for w in warnings if "start-wait sampler" in w and "endpointPrivateAccess" in w]
     private = cluster_problems(config, replace(facts, private_endpoint=True), dt.date(2026, 12, 6))
     assert not [w for w in private[1] if "start-wait" in w]
+
+
+# Lambda quotas ("Lambda quotas", Function configuration): environment variables, 4 KB in all.
+LAMBDA_ENVIRONMENT_BYTES = 4096
+# An EKS cluster's certificate-authority-data is ~1.4-1.5 kB of base64; the mocks' is shorter.
+EKS_CA_DATA_CHARS = 1480
+
+
+def test_its_environment_stays_well_under_lambdas_4_kb_for_any_fleet_the_config_accepts() -> None:
+    """The runners used to ride in SAMPLER_RUNNERS beside the CA: 30 runners with 32-character
+    names (which the config accepted) went over Lambda's 4 KB and CreateFunction failed at
+    `pulumi up`, after the plan passed. They are the schedule's input now (8192 characters,
+    refused at config load beyond: tests/package/test_three_doors_eks.py sampler-input), and
+    the environment does not grow with them."""
+    runners = [{"name": f"r{i:03d}-" + "x" * 27, "lane": "spot"} for i in range(94)]
+    plan = run_program(dev_config(mode="eks", runners=runners))
+    variables = dict(_sampler(plan)["environment"]["variables"])
+    variables["SAMPLER_CA"] = "L" * EKS_CA_DATA_CHARS
+    assert len(json.dumps(variables)) <= LAMBDA_ENVIRONMENT_BYTES // 2
+    (schedule,) = [
+        s
+        for s in plan.all("aws:scheduler/schedule:Schedule")
+        if s.name == "eks-start-wait-schedule"
+    ]
+    assert len(json.loads(schedule.inputs["target"]["input"])["runners"]) == 94
+    assert len(schedule.inputs["target"]["input"]) <= 8192

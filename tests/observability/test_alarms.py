@@ -28,7 +28,7 @@ def _by_name(plan: Plan) -> dict[str, dict]:
     return {a["name"].removeprefix("gitlab-runners-dev-"): a for a in alarms(plan)}
 
 
-def test_ecs_has_the_five_kinds_of_alarm(ecs_email_plan: Plan) -> None:
+def test_ecs_has_the_six_kinds_of_alarm(ecs_email_plan: Plan) -> None:
     assert set(_by_name(ecs_email_plan)) == {
         "runner-fargate-not-polling",
         "runner-fargate-spot-not-polling",
@@ -40,10 +40,11 @@ def test_ecs_has_the_five_kinds_of_alarm(ecs_email_plan: Plan) -> None:
         "fargate-spot-quota",
         "fargate-start-wait",
         "spot-start-wait",
+        "task-reaper-errors",
     }
 
 
-def test_eks_has_the_five_kinds_of_alarm_with_a_start_wait_per_runner(
+def test_eks_has_the_six_kinds_of_alarm_with_a_start_wait_per_runner(
     eks_topic_plan: Plan,
 ) -> None:
     """EKS has no manager groups; its start waits come per runner from the start-wait sampler
@@ -57,6 +58,7 @@ def test_eks_has_the_five_kinds_of_alarm_with_a_start_wait_per_runner(
         "fargate-ondemand-quota",
         "runner-fargate-start-wait",
         "runner-fargate-spot-start-wait",
+        "start-wait-sampler-errors",
     }
 
 
@@ -362,3 +364,25 @@ def test_fargate_quota_alarms_on_three_of_five_minutes(mode_plan: Plan) -> None:
         assert periods == {60}, quota["name"]
     doc = (Path(__file__).parents[2] / "docs" / "observability.md").read_text()
     assert "for three of five minutes" in " ".join(doc.split())
+
+
+def test_a_failing_reaper_or_sampler_alarms(mode_plan: Plan) -> None:
+    """Neither scheduled function had an alarm on its own failures: a sampler refused by the
+    API (401/403: its access entry or association gone) wrote no start waits, and the
+    start-wait alarms read missing data as not breaching, so nothing fired. AWS/Lambda Errors
+    by FunctionName counts invocations that failed (Lambda developer guide, "Types of metrics
+    for Lambda functions": Errors, dimension FunctionName)."""
+    functions = {f.inputs["name"] for f in mode_plan.all("aws:lambda/function:Function")}
+    (alarm,) = [a for a in alarms(mode_plan) if a["name"].endswith("-errors")]
+    (query,) = alarm["metricQueries"]
+    metric = query["metric"]
+    assert (metric["namespace"], metric["metricName"], metric["stat"]) == (
+        "AWS/Lambda",
+        "Errors",
+        "Sum",
+    )
+    assert metric["dimensions"]["FunctionName"] in functions
+    assert metric["dimensions"]["FunctionName"].endswith(("-task-reaper", "-start-wait-sampler"))
+    assert alarm["comparisonOperator"] == "GreaterThanThreshold" and alarm["threshold"] == 0
+    assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (3, 2)
+    assert alarm["alarmDescription"].endswith("#scheduled-function-errors")

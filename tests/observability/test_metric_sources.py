@@ -38,6 +38,7 @@ METRICS = upstream("gitlab-runner-metrics.json")
 CHART = upstream("gitlab-runner-chart.json")
 ASG = "aws:autoscaling/group:Group"
 METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
 LAMBDA = "aws:lambda/function:Function"
 USAGE_DIMENSIONS = {"Service": "Fargate", "Type": "Resource", "Resource": "vCPU"}
 
@@ -100,10 +101,12 @@ def _emitted(plan: Plan, used: UsedMetric) -> bool:
         return not used.dimensions and any(wanted.items() <= f.items() for f in filters)
     if used.namespace == NAMESPACE and used.name == START_WAIT and RUNNER in used.dimensions:
         # EKS: the start-wait sampler writes it as EMF per runner (components/eks/start_wait/
-        # pods.py) for the namespaces it is given; the runner must be one it samples.
+        # pods.py) for the runners its schedule's input names; the runner must be one of them.
         samplers = [r.inputs["environment"]["variables"] for r in plan.all(LAMBDA)]
         sampled = [v for v in samplers if v.get("SAMPLER_METRICS_NAMESPACE") == NAMESPACE]
-        runners = {r for v in sampled for r in json.loads(v["SAMPLER_RUNNERS"]).values()}
+        schedules = [s.inputs["target"]["input"] for s in plan.all(SCHEDULE)]
+        inputs = [json.loads(i) for i in schedules if "runners" in json.loads(i)]
+        runners = {r for i in inputs if sampled for r in i["runners"].values()}
         runner = used.dimensions[RUNNER]
         return set(used.dimensions) == {RUNNER} and (runner is None or runner in runners)
     if used.namespace == NAMESPACE and used.name == START_WAIT:
@@ -128,6 +131,9 @@ def _emitted(plan: Plan, used: UsedMetric) -> bool:
         groups = {r.name: r.inputs for r in plan.all(ASG)}  # mock: a group's name is its own
         group = groups.get(used.dimensions.get("AutoScalingGroupName") or "")
         return group is not None and used.name in group.get("enabledMetrics", [])
+    if used.namespace == "AWS/Lambda":  # Lambda publishes it for every function it runs
+        functions = {r.inputs["name"] for r in plan.all(LAMBDA)}
+        return used.name == "Errors" and used.dimensions.get("FunctionName") in functions
     if used.namespace == "AWS/Usage":  # AWS publishes it for every account
         return used.name == "ResourceCount" and used.dimensions in (
             {**USAGE_DIMENSIONS, "Class": "Standard/OnDemand"},

@@ -23,8 +23,24 @@ BIG_SPOT = {"name": "build", "lane": "spot", "cpu": 8192, "memory": 16384}
 ARM_SPOT = {"name": "build", "lane": "spot", "architecture": "arm64"}
 ADMIN = "arn:aws:iam::123456789012:role/admin"
 OLD_CHART = {"runnerChartVersion": "0.87.0"}  # ships gitlab-runner 18.10: no pause pods
+
+
+def _long_named(count: int) -> tuple[dict[str, str], ...]:
+    """`count` runners with 32-character names (the longest a name may be)."""
+    return tuple({"name": f"r{i:03d}-" + "x" * 27} for i in range(count))
+
+
 # (rule class, a case with a bad value, the start of the one message every door gives).
 BAD: list[tuple[str, Case, str]] = [
+    (
+        # EventBridge Scheduler API reference, Target.Input: 1 to 8192 characters; the runners
+        # left Lambda's 4 KB environment for it (components/domain/start_wait_input.py).
+        "sampler-input",
+        Case("eks", _long_named(95)),
+        "runners: 95 runners take 8234 characters in the start-wait sampler's schedule input, "
+        "over EventBridge Scheduler's 8192; use fewer runners or shorter names, or set "
+        "observability.enabled false",
+    ),
     (
         "lane-choice",
         runner("eks", lane="gpu"),
@@ -261,6 +277,7 @@ BAD: list[tuple[str, Case, str]] = [
 ]
 # Valid neighbours: at the edge of each rule, accepted by every door.
 GOOD: list[tuple[str, Case]] = [
+    ("sampler-input-full", Case("eks", _long_named(94))),  # 8148 characters
     (
         "eks-settings",
         Case(

@@ -8,8 +8,12 @@ Settings (environment, set by components/eks/start_wait_sampler.py):
 - SAMPLER_CLUSTER: the cluster's name (the token names it), SAMPLER_ENDPOINT: its API URL,
   SAMPLER_CA: its certificate authority (base64 PEM, as in a kubeconfig), so the function
   needs no eks:DescribeCluster;
-- SAMPLER_RUNNERS: JSON {namespace: runner name}; SAMPLER_POD_SELECTOR: the job pods' label
-  selector; SAMPLER_METRICS_NAMESPACE; SAMPLER_INTERVAL_SECONDS: the schedule's period.
+- SAMPLER_POD_SELECTOR: the job pods' label selector; SAMPLER_METRICS_NAMESPACE;
+  SAMPLER_INTERVAL_SECONDS: the schedule's period.
+
+The event (the schedule target's input, components/domain/start_wait_input.py) carries the
+runners, {namespace: runner name}, which would not fit in Lambda's 4 KB of environment beside
+the CA, and `scheduledTime`, the schedule's own time: the end of this run's window.
 
 Authentication is the token `aws eks get-token` and aws-iam-authenticator build
 (aws-iam-authenticator pkg/token/token.go, "API Authorization from Outside a Cluster" in its
@@ -29,10 +33,10 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from .pods import emf_lines, start_waits
+from .pods import emf_lines, start_waits, timestamp
 
 TOKEN_PREFIX = "k8s-aws-v1."
 CLUSTER_HEADER = "x-k8s-aws-id"
@@ -48,7 +52,6 @@ class Settings:
     cluster: str
     endpoint: str
     ca_pem: str
-    runners: Mapping[str, str]  # namespace -> runner name
     pod_selector: str
     metrics_namespace: str
     interval_seconds: int
@@ -59,7 +62,6 @@ class Settings:
             cluster=env["SAMPLER_CLUSTER"],
             endpoint=env["SAMPLER_ENDPOINT"].rstrip("/"),
             ca_pem=base64.b64decode(env["SAMPLER_CA"]).decode(),
-            runners=json.loads(env["SAMPLER_RUNNERS"]),
             pod_selector=env["SAMPLER_POD_SELECTOR"],
             metrics_namespace=env["SAMPLER_METRICS_NAMESPACE"],
             interval_seconds=int(env["SAMPLER_INTERVAL_SECONDS"]),
@@ -121,10 +123,13 @@ def list_pods(get_json: GetJson, namespace: str, selector: str) -> list[Mapping[
             return pods
 
 
-def sample(settings: Settings, get_json: GetJson, now: datetime) -> list[str]:
-    """The EMF lines of one run: the runners whose job pods became Ready since the last."""
+def sample(
+    settings: Settings, runners: Mapping[str, str], get_json: GetJson, now: datetime
+) -> list[str]:
+    """The EMF lines of one run: the runners ({namespace: name}) whose job pods became Ready
+    in the window that ends at `now`, the schedule's time (pods.py)."""
     waits = {}
-    for namespace, runner in sorted(settings.runners.items()):
+    for namespace, runner in sorted(runners.items()):
         pods = list_pods(get_json, namespace, settings.pod_selector)
         found = start_waits(pods, now, settings.interval_seconds)
         if found:
@@ -150,7 +155,8 @@ def api_reader(settings: Settings, token: str) -> GetJson:
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, int]:
     settings = Settings.load(os.environ)
     get_json = api_reader(settings, bearer_token(settings.cluster))
-    lines = sample(settings, get_json, datetime.now(UTC))
+    now = timestamp(event["scheduledTime"])
+    lines = sample(settings, event["runners"], get_json, now)
     for line in lines:
         print(line)  # the function's log group; CloudWatch extracts the metric
     return {"lines": len(lines)}

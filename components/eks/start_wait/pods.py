@@ -7,8 +7,10 @@ A job pod's wait is the time from its creation (`metadata.creationTimestamp`: th
 executor has asked for it) to its Ready condition turning True (`lastTransitionTime`: every
 container of it, build, helper and services, runs). That covers the Fargate micro-VM or the
 Karpenter node, the ENI, the image pulls and the container start, as the ECS metric covers
-RunTask to RUNNING. Each run counts the pods that became Ready since the previous run (within
-`window_seconds`, the schedule's period), so a pod is counted once; a job that starts and ends
+RunTask to RUNNING. Each run counts the pods that became Ready in the half-open window
+(now - window_seconds, now], `now` being the schedule's time for the run and the window its
+period: the windows tile, so a pod is counted by one run, even one that turns Ready while a
+run lists (after its `now`: the next run's) or a run invoked late; a job that starts and ends
 between two runs is not seen (its Ready is False again): short jobs are under-sampled, not
 mis-measured. The values go out as embedded metric format (EMF) log lines, one per runner and
 100 values, from which CloudWatch derives p50/p90 without a PutMetricData call.
@@ -61,7 +63,7 @@ def ready_since(pod: Mapping[str, Any]) -> datetime | None:
 def start_waits(
     pods: Iterable[Mapping[str, Any]], now: datetime, window_seconds: float
 ) -> list[float]:
-    """The waits, in seconds, of the pods that became Ready within the last window."""
+    """The waits, in seconds, of the pods that became Ready in (now - window, now]."""
     waits = []
     for pod in pods:
         labels = (pod.get("metadata") or {}).get("labels") or {}
@@ -69,8 +71,9 @@ def start_waits(
         ready = ready_since(pod)
         if PAUSE_POD_LABEL in labels or not created or ready is None:
             continue
-        if (now - ready).total_seconds() > window_seconds:
-            continue  # counted by an earlier run
+        since = (now - ready).total_seconds()
+        if since >= window_seconds or since < 0:
+            continue  # an earlier run's window, or the next one's
         waits.append(round(max(0.0, (ready - timestamp(created)).total_seconds()), 1))
     return waits
 
