@@ -287,6 +287,8 @@ def build_stack(config: StackConfig, warn: Callable[[str], None] = pulumi.log.wa
         common["dashboardUrl"] = monitoring.dashboard_url
         if monitoring.topic_arn is not None:
             common["alertsTopicArn"] = monitoring.topic_arn
+        if monitoring.eviction_rule_arn is not None:
+            common["fargateEvictionRuleArn"] = monitoring.eviction_rule_arn
     return StackResult(
         outputs={**common, **topology.stack_outputs},
         rendered_files=topology.rendered_files,

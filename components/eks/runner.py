@@ -286,6 +286,11 @@ class EksFargateRunner(pulumi.ComponentResource):
             fargate_classes=("OnDemand",),
             runner_start_seconds=start_estimates(config),
             cluster_name=args.cluster_name,
+            fargate_profile_names=(
+                ()
+                if existing is None
+                else tuple(p.name for p in joined_profiles(install_karpenter))
+            ),
         )
         self.metrics_collector: MetricsCollector | None = None
         # A retired topology (switchFrom) is not watched and leaves the metrics log group to

@@ -54,6 +54,8 @@ class MonitoringTargets:
     runner_start_seconds: Mapping[str, float] = field(default_factory=dict)
     # EKS: the cluster whose failed Fargate patch evictions notify the alert topic
     cluster_name: str | None = None
+    # EKS on a cluster it joins: the fleet's Fargate profiles there (only their pods notify)
+    fargate_profile_names: tuple[str, ...] = ()
     # What (task-reaper, start-wait-sampler) -> the Lambda function's name: its errors alarm.
     functions: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     # What retires the managers on destroy (the ECS drain). Every resource here depends on
@@ -103,16 +105,17 @@ def events_log_policy(log_group_arn: str) -> dict[str, Any]:
     }
 
 
-def eviction_event_pattern(cluster_name: str) -> dict[str, Any]:
-    """Failed Fargate patch evictions in this stack's cluster only. The event's detail names
-    the cluster (`clusterName`, with the pod, its namespace, the eviction error and
-    `scheduledTerminationTime`: the EKS user guide's sample event), so a rule per stack sees
-    its own cluster and no other of the account."""
-    return {
-        "source": ["aws.eks"],
-        "detail-type": [FARGATE_EVICTION_FAILED],
-        "detail": {"clusterName": [cluster_name]},
-    }
+def eviction_event_pattern(cluster_name: str, profile_names: Sequence[str] = ()) -> dict[str, Any]:
+    """Failed Fargate patch evictions of this stack's pods only. The event's detail names the
+    cluster and the pod's Fargate profile (`clusterName`, `fargateProfileName`, with the pod,
+    its namespace, the eviction error and `scheduledTerminationTime`: the EKS user guide's
+    sample event, "Set actions for AWS Fargate OS patching events"). A cluster of the
+    stack's own is all its pods; on a cluster it joins, `profile_names` (the fleet's
+    profiles) keep other teams' pods out."""
+    detail: dict[str, list[str]] = {"clusterName": [cluster_name]}
+    if profile_names:
+        detail["fargateProfileName"] = sorted(profile_names)
+    return {"source": ["aws.eks"], "detail-type": [FARGATE_EVICTION_FAILED], "detail": detail}
 
 
 def alert_topic_policy(topic_arn: str, rule_arn: str, prefix: str) -> dict[str, Any]:
@@ -188,8 +191,13 @@ class FleetMonitoring(pulumi.ComponentResource):
         if args.mode == "ecs":
             events_group = self._task_events(args, tags, child)
         cluster = args.targets.cluster_name
+        # The rule's ARN is what a topic you bring must let publish (its name is cut and
+        # hashed for long stack names: naming.event_rule_name), so the stack exports it.
+        self.eviction_rule_arn: pulumi.Output[str] | None = None
         if args.mode == "eks" and cluster and self.topic_arn is not None:
-            self._eviction_notices(args, cluster, self.topic_arn, topic, child)
+            self.eviction_rule_arn = self._eviction_notices(
+                args, cluster, self.topic_arn, topic, child
+            )
         view = pulumi.Output.all(
             region=region,
             groups=pulumi.Output.all(*args.targets.manager_groups),
@@ -286,7 +294,7 @@ class FleetMonitoring(pulumi.ComponentResource):
         topic_arn: pulumi.Output[str],
         topic: aws.sns.Topic | None,
         child: pulumi.ResourceOptions,
-    ) -> None:
+    ) -> pulumi.Output[str]:
         """EventBridge -> the alert topic: the cluster's Fargate pods whose patch eviction
         failed, which EKS deletes at the date the event gives (docs/eks-operations.md). A
         topic you bring keeps its own policy: it must let this rule publish (the docs say
@@ -295,7 +303,9 @@ class FleetMonitoring(pulumi.ComponentResource):
             f"{self._name}-fargate-evictions",
             name=event_rule_name(args.prefix, EVICTION_RULE_ROLE),
             description=f"Fargate pods of EKS cluster {cluster} whose OS-patch eviction failed",
-            event_pattern=json.dumps(eviction_event_pattern(cluster)),
+            event_pattern=json.dumps(
+                eviction_event_pattern(cluster, args.targets.fargate_profile_names)
+            ),
             tags=dict(args.tags),
             opts=child,
         )
@@ -317,6 +327,7 @@ class FleetMonitoring(pulumi.ComponentResource):
             arn=topic_arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=needs),
         )
+        return rule.arn
 
     def _alarm(
         self,

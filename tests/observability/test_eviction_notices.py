@@ -17,6 +17,8 @@ from components.naming import EVENT_RULE_NAME_LIMIT, event_rule_name, resource_p
 from components.observability.monitoring import eviction_event_pattern
 from components.offline.mocks import Plan, RecordedResource
 from components.offline.order import Order
+from tests.eks.test_existing_cluster import joining
+from tests.harness import run_program
 from tests.observability.conftest import TOPIC
 from tests.observability.support import ALARM
 
@@ -24,6 +26,7 @@ RULE = "aws:cloudwatch/eventRule:EventRule"
 TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 TOPIC_TYPE = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+PROFILE = "aws:eks/fargateProfile:FargateProfile"
 RULE_NAME = "gitlab-runners-dev-fargate-evictions"
 # The EKS user guide's sample event, as EKS sends it for a pod of the stack's cluster.
 SAMPLE_DETAIL = {
@@ -160,3 +163,30 @@ def test_two_stacks_in_one_account_get_their_own_rule() -> None:
     two = event_rule_name(resource_prefix("a" * 80 + "-two"), "fargate-evictions")
     assert len(one) == len(two) == EVENT_RULE_NAME_LIMIT
     assert one != two and one.endswith("-fargate-evictions")
+
+
+def test_on_a_joined_cluster_only_the_fleets_own_fargate_pods_notify() -> None:
+    """On `eks.existingCluster` other teams run Fargate pods too: the event's
+    `fargateProfileName` (the EKS user guide's sample event) narrows the rule to the profiles
+    the fleet added, so their failed evictions do not page this stack's topic."""
+    plan = run_program({**joining(), "alerts": {"email": "ops@example.com"}})
+    pattern = json.loads(_rule(plan).inputs["eventPattern"])
+    profiles = sorted(p.inputs["fargateProfileName"] for p in plan.all(PROFILE))
+    assert profiles and pattern["detail"]["fargateProfileName"] == profiles
+    ours = {**SAMPLE_DETAIL, "clusterName": pattern["detail"]["clusterName"][0]}
+    event = {"source": "aws.eks", "detail-type": "EKS Fargate Pod Scheduled Termination"}
+    assert _matches(pattern, {**event, "detail": {**ours, "fargateProfileName": profiles[0]}})
+    assert not _matches(pattern, {**event, "detail": ours})  # another team's profile
+
+
+def test_the_stack_exports_the_rule_arn_a_topic_you_bring_must_allow(
+    eks_topic_plan: Plan,
+) -> None:
+    """The rule's name is cut and hashed for stack names of 32 characters or more
+    (naming.event_rule_name), so the docs point at this output, not at a name pattern."""
+    rule = _rule(eks_topic_plan)
+    assert eks_topic_plan.outputs["fargateEvictionRuleArn"].endswith(f":rule/{rule.inputs['name']}")
+    long_stack = "platform-ci-production-eu-west-1"
+    assert event_rule_name(resource_prefix(long_stack), "fargate-evictions") != (
+        f"gitlab-runners-{long_stack}-fargate-evictions"
+    )
