@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from components.offline.mocks import Plan
-from tests.harness import company_config, dev_config, run_program
+from tests.harness import company_config, dev_config, shared_plan
 
 # A plan evaluation allocates ~100k short-lived objects (futures, tasks, outputs) while the
 # session keeps every shared plan alive: at the default thresholds (700, 10, 10) the collector
@@ -66,34 +66,34 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def ecs_dev_plan() -> Plan:
     """Pulumi.dev.yaml as committed: an on-demand and a spot runner, two catalogue entries."""
-    return run_program(dev_config())
+    return shared_plan(dev_config())
 
 
 @pytest.fixture(scope="session")
 def eks_dev_plan() -> Plan:
     """Pulumi.dev.yaml switched to `mode: eks`, nothing else changed."""
-    return run_program(dev_config(mode="eks"))
+    return shared_plan(dev_config(mode="eks"))
 
 
 @pytest.fixture(scope="session")
 def ecs_company_plan() -> Plan:
     """The example for a self-managed GitLab behind a private CA and a proxy (issue 27)."""
-    return run_program(company_config())
+    return shared_plan(company_config())
 
 
 @pytest.fixture(scope="session")
 def eks_company_plan() -> Plan:
     """The same in eks mode."""
-    return run_program(company_config(mode="eks"))
+    return shared_plan(company_config(mode="eks"))
 
 
 @pytest.fixture(scope="session")
 def to_ecs() -> Plan:
     """Step 1 of a switch from EKS: `mode: ecs` serving, `switchFrom: eks` retiring."""
-    return run_program(dev_config(mode="ecs", switchFrom="eks"))
+    return shared_plan(dev_config(mode="ecs", switchFrom="eks"))
 
 
 @pytest.fixture(scope="session")
 def to_eks() -> Plan:
     """Step 1 of a switch from ECS: `mode: eks` serving, `switchFrom: ecs` retiring."""
-    return run_program(dev_config(mode="eks", switchFrom="ecs"))
+    return shared_plan(dev_config(mode="eks", switchFrom="ecs"))

@@ -79,6 +79,20 @@ def run_program(config: dict[str, Any], stack: str = "dev") -> Plan:
     return evaluate(config, stack=stack)
 
 
+# Plans of equal configs, evaluated once per session (per xdist worker): see shared_plan.
+_SHARED: dict[str, Plan] = {}
+
+
+def shared_plan(config: dict[str, Any], stack: str = "dev") -> Plan:
+    """The plan of `config`, evaluated once per session for every test (in any module) that
+    builds an equal config and only reads the plan (a test that edits one deep-copies it).
+    Not for tests that patch the mocks or the program: the key is the config alone."""
+    key = json.dumps([config, stack], sort_keys=True, default=str)
+    if key not in _SHARED:
+        _SHARED[key] = run_program(config, stack)
+    return _SHARED[key]
+
+
 def text_of(plan: Plan) -> str:
     """Every recorded input and output as one string, secrets revealed: for leak checks."""
     return json.dumps(

@@ -18,7 +18,7 @@ from components.preflight import (
     quota_needs,
     subnet_findings,
 )
-from tests.harness import dev_config, run_program
+from tests.harness import dev_config, run_program, shared_plan
 
 QUOTA_INVOKE = "aws:servicequotas/getServiceQuota:getServiceQuota"
 
@@ -122,7 +122,7 @@ def test_quota_warning_names_code_need_current_value_and_console_link() -> None:
 
 @pytest.mark.parametrize("mode", ["ecs", "eks"])
 def test_preview_of_a_thousand_job_stack_warns_about_the_six_vcpu_default(mode: str) -> None:
-    warnings = run_program(thousand_jobs(mode)).warnings
+    warnings = shared_plan(thousand_jobs(mode)).warnings
     (fargate,) = [w for w in warnings if w.startswith(f"quota {FARGATE_ON_DEMAND}")]
     assert "is 6 vCPU" in fargate and "fargate/quotas/L-3032A538" in fargate
 

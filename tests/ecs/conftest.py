@@ -9,7 +9,7 @@ import pytest
 from components.offline.mocks import Plan
 from tests.ecs.moto_account import FakeAccount, moto_account
 from tests.ecs.support import EXISTING_VPC, TASK_ROLE_POLICY
-from tests.harness import dev_config, run_program
+from tests.harness import dev_config, shared_plan
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,7 @@ def ecs_existing_vpc_plan() -> Plan:
             },
         ],
     }
-    return run_program(config)
+    return shared_plan(config)
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def ecs_sharded_plan() -> Plan:
         ]
     )
     config["network"] = {**config["network"], "availabilityZones": 3, "vpcCidr": "10.42.0.0/16"}
-    return run_program(config)
+    return shared_plan(config)
 
 
 @pytest.fixture

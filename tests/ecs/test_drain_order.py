@@ -32,7 +32,7 @@ from components.offline.order import Order, removal, replacements, skipped_delet
 from components.topology import ecs_fleet_spec
 from tests.ecs.support import ASG, INVOCATION, LIFECYCLE_HOOK, ROLE_POLICY, user_data
 from tests.ecs.test_files import heredoc_files, typed, unit_file
-from tests.harness import ROOT, dev_config, run_program
+from tests.harness import ROOT, dev_config, run_program, shared_plan
 from tests.offline.invariants import (
     drains_first,
     egress,
@@ -146,7 +146,7 @@ def _sharded(per_runner: int) -> dict[str, Any]:
 
 
 def test_removing_a_shard_deletes_its_group_with_its_hook_and_waits_for_the_drain() -> None:
-    before, after = run_program(_sharded(500)), run_program(_sharded(300))
+    before, after = shared_plan(_sharded(500)), shared_plan(_sharded(300))
     waves = removal(before, after)
     gone = {r.name for wave in waves for r in wave}
     assert {"ecs-manager-3-asg", "ecs-manager-4-asg"} <= gone
@@ -176,7 +176,7 @@ def test_a_removed_shards_manager_may_still_complete_its_hook() -> None:
     """The manager role's lifecycle grant is updated before the removed group is deleted:
     listing the groups' ARNs (as main did) drops the leaving one in that update, and its
     manager's CompleteLifecycleAction and heartbeats are denied for the rest of its drain."""
-    before, after = run_program(_sharded(500)), run_program(_sharded(300))
+    before, after = shared_plan(_sharded(500)), shared_plan(_sharded(300))
     leaving = before.one(ASG, "ecs-manager-4-asg")
     assert [p.name for p in lifecycle_grants(after, leaving)] == ["ecs-manager-lifecycle-policy"]
     policy = after.one(ROLE_POLICY, "ecs-manager-lifecycle-policy")

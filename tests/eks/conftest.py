@@ -6,19 +6,19 @@ import pytest
 
 from components.offline.mocks import Plan
 from tests.eks.support import ADMIN_ROLE, FULL_RUNNERS, eks_config
-from tests.harness import run_program
+from tests.harness import shared_plan
 
 
 @pytest.fixture(scope="session")
 def plan() -> Plan:
     """Managers on Fargate; a fargate and a spot runner."""
-    return run_program(eks_config())
+    return shared_plan(eks_config())
 
 
 @pytest.fixture(scope="session")
 def full_plan() -> Plan:
     """Managers on EC2, all three lanes, an admin role."""
-    return run_program(
+    return shared_plan(
         eks_config(
             runners=FULL_RUNNERS,
             eks={

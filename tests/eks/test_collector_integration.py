@@ -15,7 +15,7 @@ import pytest
 from components.offline.mocks import Plan
 from components.offline.order import Order, removal
 from tests.eks.support import RELEASE, eks_config
-from tests.harness import run_program
+from tests.harness import run_program, shared_plan
 
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
@@ -63,8 +63,14 @@ def test_the_collectors_rbac_goes_before_its_namespace(plan: Plan) -> None:
         assert order.deleted_before(rbac, namespaces[rbac.inputs["metadata"]["namespace"]])
 
 
+def one_runner(observability: bool) -> Plan:
+    """The first runner alone (observability is on by default): one plan per setting for the
+    whole module."""
+    return shared_plan(eks_config(runners=RUNNERS[:1], observability={"enabled": observability}))
+
+
 def test_a_leaving_runner_takes_its_collector_rbac_before_its_namespace(plan: Plan) -> None:
-    after = run_program(eks_config(runners=RUNNERS[:1]))
+    after = one_runner(observability=True)
     waves = {(r.type, r.name): i for i, wave in enumerate(removal(plan, after)) for r in wave}
     rbac = "eks-metrics-gitlab-runner-metrics-collector-pods"
     gone = sorted(key for key in waves if key[1].startswith("eks-metrics-"))
@@ -90,7 +96,7 @@ def test_the_metrics_port_is_open_only_while_the_collector_scrapes_it(enabled: b
     """The chart's metrics listener binds every pod interface and also serves /debug/jobs/list
     and /debug/pprof (docs/observability.md): with observability off nothing scrapes it, so
     the releases do not open it."""
-    plan = run_program(eks_config(runners=RUNNERS[:1], observability={"enabled": enabled}))
+    plan = one_runner(observability=enabled)
     values = plan.one(RELEASE, "eks-runner-fargate-release").inputs["values"]
     assert values["metrics"] == {"enabled": enabled}
     assert bool(plan.all("kubernetes:apps/v1:Deployment")) is enabled

@@ -23,7 +23,7 @@ from components.offline import mocks
 from components.offline.mocks import REDACTED, Plan
 from components.topology import eks_fleet_spec
 from tests.eks.support import NODE_CLASS, NODE_POOL, RELEASE, deps, kubernetes_section, release
-from tests.harness import dev_config, run_program, sentinel
+from tests.harness import dev_config, run_program, sentinel, shared_plan
 
 UPSTREAM = Path(__file__).resolve().parent.parent / "upstream"
 CHART = json.loads((UPSTREAM / "gitlab-runner-chart.json").read_text())
@@ -82,7 +82,7 @@ def private() -> Plan:
         "privateAccessCidrs": PRIVATE_ACCESS_CIDRS,
         "privateAccessSecurityGroupIds": [BASTION_SG],
     }
-    return run_program(eks_config(runners=EVERY_LANE[:1], eks=eks))
+    return shared_plan(eks_config(runners=EVERY_LANE[:1], eks=eks))
 
 
 def attached_policies(plan: Plan, role: str) -> set[str]:

@@ -18,7 +18,7 @@ from components.offline.eks_model import ADDON, conflicts
 from components.offline.mocks import REDACTED, Plan, RecordedResource, evaluate
 from components.offline.order import Order
 from tests.eks.support import CLUSTER, PROFILE, RELEASE, eks_config
-from tests.harness import run_program
+from tests.harness import run_program, shared_plan
 
 EVERY_LANE = [
     {"name": "fargate", "tags": ["eks-fargate"], "concurrency": 20},
@@ -45,7 +45,7 @@ def private() -> Plan:
         "privateAccessCidrs": ["10.100.0.0/16", "192.168.8.0/24"],
         "privateAccessSecurityGroupIds": ["sg-0123456789abcdef0"],
     }
-    return run_program(eks_config(runners=EVERY_LANE[:1], eks=eks))
+    return shared_plan(eks_config(runners=EVERY_LANE[:1], eks=eks))
 
 
 def _exec_args(kubeconfig: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.offline.mocks import Plan
-from tests.harness import dev_config, run_program
+from tests.harness import dev_config, shared_plan
 
 EMAIL = "platform-team@example.com"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:platform-alerts"
@@ -13,17 +13,17 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:platform-alerts"
 
 @pytest.fixture(scope="session")
 def ecs_email_plan() -> Plan:
-    return run_program(dev_config(alerts={"email": EMAIL}))
+    return shared_plan(dev_config(alerts={"email": EMAIL}))
 
 
 @pytest.fixture(scope="session")
 def eks_email_plan() -> Plan:
-    return run_program(dev_config(mode="eks", alerts={"email": EMAIL}))
+    return shared_plan(dev_config(mode="eks", alerts={"email": EMAIL}))
 
 
 @pytest.fixture(scope="session")
 def eks_topic_plan() -> Plan:
-    return run_program(dev_config(mode="eks", alerts={"snsTopicArn": TOPIC}))
+    return shared_plan(dev_config(mode="eks", alerts={"snsTopicArn": TOPIC}))
 
 
 @pytest.fixture(scope="session", params=["ecs", "eks"])
@@ -33,4 +33,4 @@ def mode_plan(request: pytest.FixtureRequest, ecs_email_plan: Plan, eks_topic_pl
 
 @pytest.fixture(scope="session", params=["ecs", "eks"])
 def disabled_plan(request: pytest.FixtureRequest) -> Plan:
-    return run_program(dev_config(mode=request.param, observability={"enabled": False}))
+    return shared_plan(dev_config(mode=request.param, observability={"enabled": False}))

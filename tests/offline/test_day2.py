@@ -20,7 +20,7 @@ import pytest
 
 from components.offline.mocks import Plan
 from components.offline.order import REPLACEMENT_INPUTS, removal, replacements
-from tests.harness import dev_config, run_program, sentinel
+from tests.harness import dev_config, run_program, sentinel, shared_plan
 from tests.offline.invariants import (
     GROUP,
     alarms_go_first,
@@ -180,7 +180,7 @@ ECS_ONLY = {
 def _base(mode: str) -> dict[str, Any]:
     """The example stack with alerts.email on: no edit may replace its subscription (the
     successor would wait for a confirmation, and alarms would notify nobody meanwhile)."""
-    return dev_config(mode=mode, alerts={"email": "ci-oncall@example.com"})
+    return dev_config(mode=mode, alerts={"email": "platform-team@example.com"})
 
 
 _PLANS: dict[tuple[str, str | None], Plan] = {}
@@ -192,7 +192,7 @@ def _plan(mode: str, edit: str | None = None) -> Plan:
         config = copy.deepcopy(_base(mode))
         if edit is not None:
             EDITS[edit](config)
-        _PLANS[mode, edit] = run_program(config)
+        _PLANS[mode, edit] = shared_plan(config)
     return _PLANS[mode, edit]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from components.naming import PROJECT
 from components.offline.mocks import Plan, RecordedResource
-from tests.harness import ROOT, run_program
+from tests.harness import ROOT, shared_plan
 from tests.parity.stacks import STACKS
 
 BASELINE_DIR = Path(__file__).resolve().parent / "baseline"
@@ -101,7 +101,7 @@ def snapshot(plan: Plan, stack: str = "dev") -> dict[str, Any]:
 
 
 def plan_of(stack: str) -> Plan:
-    return run_program(STACKS[stack]())
+    return shared_plan(STACKS[stack]())
 
 
 def stored(stack: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from functools import cache
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from components.config import ConfigError, parse_config
 from components.offline.mocks import Plan
 from components.shared.images import ImageCacheInfo, default_repository_prefix, split_reference
-from tests.harness import dev_config, run_program, sentinel
+from tests.harness import dev_config, sentinel, shared_plan
 
 RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -29,9 +28,11 @@ CREDENTIALS = {
 INFO = ImageCacheInfo(REGISTRY, "glr-dev", PATTERN, ("ecr-public", "docker-hub", "gitlab"))
 
 
-@cache
 def plan_for(mode: str, images: str = "{}") -> Plan:
-    return run_program(dev_config(mode=mode, images=json.loads(images)))
+    """No `images` is the example stack itself (Pulumi.dev.yaml sets none): the session's plan."""
+    if images == "{}":
+        return shared_plan(dev_config(mode=mode))
+    return shared_plan(dev_config(mode=mode, images=json.loads(images)))
 
 
 def with_credentials(mode: str) -> Plan:
