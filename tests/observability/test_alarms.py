@@ -15,7 +15,7 @@ from components.ecs.manager_files import CONFIG_PATH
 from components.observability.alarms import KINDS, alarm_specs
 from components.observability.monitoring import task_event_pattern
 from components.offline.mocks import Plan
-from tests.harness import dev_config, run_program
+from tests.harness import dev_config, run_program, shared_plan
 from tests.observability.conftest import EMAIL, TOPIC
 from tests.observability.support import ALARM, DASHBOARD, alarms, dashboard, user_data
 
@@ -300,7 +300,7 @@ def test_a_topic_in_another_region_is_refused_before_any_resource() -> None:
     (problem,) = [p for p in caught.value.problems if p.startswith("alerts.snsTopicArn")]
     assert f"'{other}' is a topic in us-east-2, but the alarms are in eu-west-1" in problem
     assert "arn:aws:sns:eu-west-1:<account>:<topic>" in problem
-    assert run_program(dev_config(alerts={"snsTopicArn": TOPIC})).all(ALARM)
+    assert shared_plan(dev_config(alerts={"snsTopicArn": TOPIC})).all(ALARM)
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,7 @@ def _alerts_off(config: dict[str, Any]) -> None:
 
 def _alerts_topic_instead(config: dict[str, Any]) -> None:
     """From the email topic to an existing one: the stack's topic and subscription go."""
-    config["alerts"] = {"snsTopicArn": "arn:aws:sns:eu-west-1:123456789012:ci-oncall"}
+    config["alerts"] = {"snsTopicArn": "arn:aws:sns:eu-west-1:123456789012:platform-alerts"}
 
 
 EDITS: dict[str, Edit] = {
