@@ -50,7 +50,6 @@ from components.config.reader import Reader, namespace_problem, shown
 from components.config.registries import check_registries
 from components.config.switch import retiring_raw
 from components.config.tokens import parse_tokens
-from components.domain.eks_sizing import request_concurrency_for
 from components.domain.fleet_rules import (
     duplicate_problems,
     ecs_lane_problem,
@@ -83,11 +82,8 @@ def _parse_runner(r: Reader, index: int, raw: Any, mode: str) -> RunnerSpec | No
     r.report(ecs_lane_problem(label, values["lane"]) if mode == "ecs" else None)
     if mode == "eks" and values["lane"] == "fargate":  # EC2 lanes: eks_checks.py
         r.report(fargate_size_problem(label, values["cpu"], values["memory"]))
-    if values["request_concurrency"] is None:
-        values["request_concurrency"] = (
-            request_concurrency_for(values["concurrency"]) if mode == "eks" else 1
-        )
-    return RunnerSpec(**values)
+    runner = RunnerSpec(**values)
+    return replace(runner, request_concurrency=runner.request_concurrency_in(mode))
 
 
 OPEN_TO_ALL = "0.0.0.0/0"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from components.domain.eks_sizing import request_concurrency_for
 from components.domain.subnets import SubnetLayout
 
 # The catalogue's default job image: GitLab's Fargate driver example (sshd + gitlab-runner in
@@ -81,6 +82,13 @@ class RunnerSpec:
     def __post_init__(self) -> None:
         if not self.tags:  # as in the stack file: a runner without tags is meant for its name
             object.__setattr__(self, "tags", (self.name,))
+
+    def request_concurrency_in(self, mode: str) -> int:
+        """The set value, or the mode's default: ECS 1; EKS 1 per 25 of concurrency, at most
+        20 (components/domain/eks_sizing.py). The stack parser and both renderers read it."""
+        if self.request_concurrency is not None:
+            return self.request_concurrency
+        return request_concurrency_for(self.concurrency) if mode == "eks" else 1
 
 
 @dataclass(frozen=True)

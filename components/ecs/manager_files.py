@@ -170,7 +170,7 @@ def render_config_toml(
                 "token": token_placeholder(runner.name),
                 "executor": "custom",
                 "limit": share.limit,
-                "request_concurrency": runner.request_concurrency or 1,
+                "request_concurrency": runner.request_concurrency_in("ecs"),
                 "builds_dir": BUILDS_DIR,
                 "cache_dir": CACHE_DIR,
                 **({"environment": environment} if environment else {}),

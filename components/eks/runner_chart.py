@@ -26,7 +26,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import tomli_w
 
-from components.domain.eks_sizing import manager_size, request_concurrency_for
+from components.domain.eks_sizing import manager_size
 from components.domain.specs import EksFleetSpec, EksSpec, RunnerSpec
 from components.eks.job_size import job_pod_size, resource_settings
 from components.eks.placement import (
@@ -162,11 +162,7 @@ def runners_config_toml(
     # carries the runner's concurrency, which the saturation alarm divides by.
     entry = {
         "limit": runner.concurrency,
-        "request_concurrency": (
-            request_concurrency_for(runner.concurrency)
-            if runner.request_concurrency is None
-            else runner.request_concurrency
-        ),
+        "request_concurrency": runner.request_concurrency_in("eks"),
         "kubernetes": kubernetes,
     }
     if environment:
